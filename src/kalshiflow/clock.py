@@ -50,11 +50,11 @@ class ScaledClock:
 
 
 class ManualClock:
-    """A clock that moves only when told; ``sleep`` waits until another task advances it."""
+    """A clock that moves only when told; ``sleep`` returns once another task advances it far enough."""
 
     def __init__(self, start_ms: int = 1_790_000_000_000) -> None:
         self._now_ms = start_ms
-        self._changed = asyncio.Condition() if _has_loop() else None
+        self._sleepers: list[tuple[int, asyncio.Future[None]]] = []
 
     def now_ms(self) -> int:
         return self._now_ms
@@ -66,34 +66,25 @@ class ManualClock:
         if now_ms < self._now_ms:
             raise ValueError("a clock never moves backwards")
         self._now_ms = now_ms
-        self._wake()
+        still_waiting = []
+        for deadline, waiter in self._sleepers:
+            if deadline <= now_ms:
+                if not waiter.done():
+                    waiter.set_result(None)
+            else:
+                still_waiting.append((deadline, waiter))
+        self._sleepers = still_waiting
 
     async def sleep(self, seconds: float) -> None:
         deadline = self._now_ms + round(seconds * 1000)
-        if self._changed is None:
-            self._changed = asyncio.Condition()
-        async with self._changed:
-            await self._changed.wait_for(lambda: self._now_ms >= deadline)
-
-    def _wake(self) -> None:
-        cond = self._changed
-        if cond is None:
+        if deadline <= self._now_ms:
+            await asyncio.sleep(0)
             return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._sleepers.append((deadline, waiter))
+        await waiter
 
-        async def notify() -> None:
-            async with cond:
-                cond.notify_all()
-
-        loop.create_task(notify())
-
-
-def _has_loop() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
+    @property
+    def sleepers(self) -> int:
+        """How many tasks are waiting on this clock (lets tests advance only once everyone sleeps)."""
+        return sum(1 for _, waiter in self._sleepers if not waiter.done())

@@ -92,7 +92,7 @@ class PostedCash:
     accumulator: Money  # the order's rounding accumulator after this fill
 
 
-def post_to_balance(exact_change: Money, precision: Money, accumulator: Money = Money(0)) -> PostedCash:
+def post_to_balance(exact_change: int, precision: int, accumulator: int = 0) -> PostedCash:
     """Floor ``exact_change`` to ``precision`` and settle the order's rounding accumulator."""
     floored = round_down_to(int(exact_change), int(precision))
     rounding = int(exact_change) - floored

@@ -42,7 +42,11 @@ class PriceBand:
         return band
 
     def to_wire(self) -> dict[str, str]:
-        return {"start": self.start.dollars_str(), "end": self.end.dollars_str(), "step": self.step.dollars_str()}
+        return {
+            "start": self.start.dollars_str(),
+            "end": self.end.dollars_str(),
+            "step": self.step.dollars_str(),
+        }
 
 
 @dataclass(frozen=True)

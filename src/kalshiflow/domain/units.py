@@ -41,7 +41,8 @@ def _parse_scaled(text: str, decimals: int, what: str) -> int:
     significant = frac.rstrip("0")
     if len(significant) > decimals:
         raise FixedPointError(f"{what} {text!r} has more than {decimals} decimal places")
-    value = int(whole) * 10**decimals + (int(significant.ljust(decimals, "0")) if decimals else 0)
+    scale: int = 10**decimals
+    value = int(whole) * scale + (int(significant.ljust(decimals, "0")) if decimals else 0)
     return -value if sign == "-" else value
 
 
@@ -57,7 +58,7 @@ def _format_scaled(value: int, decimals: int) -> str:
 def _check_int(value: object, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{what} takes an integer number of units, not {type(value).__name__}")
-    return value
+    return int(value)
 
 
 class Price(int):
