@@ -1,0 +1,70 @@
+"""Run the simulator's ASGI app under uvicorn on the current event loop.
+
+Used by ``kalshiflow sim`` and by tests, which bind port 0 and read back the real port so that
+parallel runs never collide.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import uvicorn
+from starlette.types import ASGIApp
+
+
+@dataclass(frozen=True, slots=True)
+class ServerAddress:
+    host: str
+    port: int
+
+    @property
+    def rest_url(self) -> str:
+        return f"http://{self.host}:{self.port}/trade-api/v2"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://{self.host}:{self.port}/trade-api/ws/v2"
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
+@contextlib.asynccontextmanager
+async def running_server(
+    app: ASGIApp, host: str = "127.0.0.1", port: int = 0
+) -> AsyncIterator[ServerAddress]:
+    """Serve ``app`` until the context exits; yields the bound address."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise OSError(f"cannot listen on {host}:{port}: {exc.strerror}; choose another --port") from exc
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        lifespan="off",
+        ws_ping_interval=None,  # the simulator sends its own "heartbeat" pings, as Kalshi does
+        ws_max_size=1 << 20,
+        access_log=False,
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        if task.done():
+            task.result()
+            raise RuntimeError("simulator server stopped during startup")
+        await asyncio.sleep(0.005)
+    try:
+        yield ServerAddress(host, sock.getsockname()[1])
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        sock.close()
