@@ -91,7 +91,11 @@ class PriceGrid:
 
     def nearest(self, price: int, direction: str = "nearest") -> Price:
         """Round ``price`` onto the tradable grid: ``"down"``, ``"up"`` or ``"nearest"`` (ties go down)."""
+        if direction not in ("down", "up", "nearest"):
+            raise ValueError(f"unknown rounding direction {direction!r}")
         levels = self.tradable
+        if not levels:
+            raise GridError(f"grid {self.structure!r} has no tradable price")
         i = bisect_left(levels, price)
         if i < len(levels) and levels[i] == price:
             return levels[i]
@@ -101,8 +105,6 @@ class PriceGrid:
             return below if below is not None else levels[0]
         if direction == "up":
             return above if above is not None else levels[-1]
-        if direction != "nearest":
-            raise ValueError(f"unknown rounding direction {direction!r}")
         if below is None:
             return levels[0]
         if above is None:
@@ -111,7 +113,10 @@ class PriceGrid:
 
     def min_step_at(self, price: int) -> Price:
         """Smallest step of any band containing ``price``."""
-        return Price(min(b.step for b in self.bands if b.start <= price <= b.end))
+        steps = [b.step for b in self.bands if b.start <= price <= b.end]
+        if not steps:
+            raise GridError(f"price {price} lies outside grid {self.structure!r}")
+        return Price(min(steps))
 
     def to_wire(self) -> list[dict[str, str]]:
         return [band.to_wire() for band in self.bands]

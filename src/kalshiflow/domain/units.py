@@ -24,7 +24,7 @@ COUNT_SCALE: Final = 100  # units of 0.01 contract per contract
 MONEY_SCALE: Final = 1_000_000  # units of $0.000001 per dollar
 MONEY_PER_PRICE_COUNT: Final = MONEY_SCALE // (PRICE_SCALE * COUNT_SCALE)  # == 1
 
-_DECIMAL_RE: Final = re.compile(r"^([+-]?)(\d+)(?:\.(\d*))?$")
+_DECIMAL_RE: Final = re.compile(r"^([+-]?)([0-9]+)(?:\.([0-9]*))?$")  # ASCII digits only
 
 
 class FixedPointError(ValueError):
@@ -138,6 +138,8 @@ class Money(int):
 
     def dollars_str(self, decimals: int = 4) -> str:
         """Format with ``decimals`` places, widening to 6 when that is needed to stay exact."""
+        if not 0 <= decimals <= 6:
+            raise ValueError("decimals must be between 0 and 6")
         if int(self) % 10 ** (6 - decimals):
             decimals = 6
         return _format_scaled(int(self) // 10 ** (6 - decimals), decimals)
