@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import heapq
 import random
-import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from fractions import Fraction
+from functools import lru_cache
 
 from kalshiflow.clock import Clock
-from kalshiflow.domain.fees import post_to_balance, trade_fee
+from kalshiflow.domain.fees import FeeType, post_to_balance, trade_fee
 from kalshiflow.domain.orders import (
     BookSide,
     OrderStatus,
@@ -37,6 +38,7 @@ from kalshiflow.sim.events import (
     BookDelta,
     EngineEvent,
     FillEvent,
+    LifecycleEvent,
     OrderEvent,
     PositionEvent,
     TradeEvent,
@@ -56,6 +58,19 @@ from kalshiflow.sim.state import (
 
 Listener = Callable[[EngineEvent], None]
 MAX_TRADES_KEPT = 200_000
+RestingKey = tuple[str, str, BookSide]  # (account_id, ticker, side)
+# uuid.UUID(version=4) forces the variant bits to 10 and the version nibble to 4.
+_UUID4_CLEAR = ~((0xC000 << 48) | (0xF000 << 64)) & ((1 << 128) - 1)
+_UUID4_SET = (0x8000 << 48) | (4 << 76)
+
+
+@lru_cache(maxsize=1 << 16)
+def _cached_fee(
+    fee_type: FeeType, is_taker: bool, own_price: int, size: int, mult_num: int, mult_den: int
+) -> int:
+    """``trade_fee`` memoized: its exact Fraction arithmetic dominated order entry."""
+    multiplier = Fraction(mult_num, mult_den)
+    return int(trade_fee(fee_type, is_taker, Price(own_price), Count(size), multiplier))
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,10 +121,16 @@ class Engine:
         self.pending_group_triggers: set[str] = set()
         self.expirations: list[tuple[int, str]] = []  # heap of (expiration_ms, order_id)
         self._priority = 0
+        # Resting orders per (account, market, side): reservations and reduce-only room look here
+        # instead of scanning an account's whole order history.
+        self._resting_by_key: dict[RestingKey, dict[str, SimOrder]] = {}
+        self._tradable_prices: dict[str, frozenset[int]] = {}  # per market: grid.is_valid as a set
 
     # ----------------------------------------------------------------- registry
     def new_id(self) -> str:
-        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+        """A UUID4 string from the seeded RNG; the same text as ``str(uuid.UUID(int=..., version=4))``."""
+        h = "%032x" % (self.rng.getrandbits(128) & _UUID4_CLEAR | _UUID4_SET)
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
     def add_listener(self, listener: Listener) -> None:
         self.listeners.append(listener)
@@ -137,6 +158,9 @@ class Engine:
             raise ValueError(f"market {market.ticker!r} already exists")
         self.markets[market.ticker] = market
         self.books[market.ticker] = Book()
+        if self.listeners:
+            self.emit(LifecycleEvent(market, "created", self.clock.now_ms()))
+        self._tradable_prices[market.ticker] = frozenset(market.grid.tradable)
 
     def account(self, account_id: str) -> Account:
         try:
@@ -204,6 +228,7 @@ class Engine:
         account.client_order_ids.add(order.client_order_id)
         account.order_ids.append(order.order_id)
         self.orders[order.order_id] = order
+        self._index_resting(order)
         if order.order_group_id is not None:
             self.groups[order.order_group_id].order_ids.add(order.order_id)
         if self.listeners:
@@ -277,7 +302,7 @@ class Engine:
             raise errors.not_found("resting order", order_id)
         now = self.clock.now_ms()
         market = self._check_tradable(ticker, now)
-        if not market.grid.is_valid(yes_price):
+        if not self._on_grid(market, yes_price):
             raise errors.invalid_price()
         new_remaining = total_count - order.fill_count
         if new_remaining <= 0:
@@ -343,7 +368,7 @@ class Engine:
             raise errors.market_closed(ticker)
 
     def _validate_create(self, account: Account, market: SimMarket, req: OrderRequest, now: int) -> int:
-        if not market.grid.is_valid(req.yes_price):
+        if not self._on_grid(market, req.yes_price):
             raise errors.invalid_price()
         if req.count <= 0:
             raise errors.invalid_size("count must be positive")
@@ -375,15 +400,32 @@ class Engine:
             count = min(count, room)
         return count
 
+    def _on_grid(self, market: SimMarket, yes_price: int) -> bool:
+        prices = self._tradable_prices.get(market.ticker)
+        if prices is None:  # a market whose grid was swapped after listing
+            return market.grid.is_valid(yes_price)
+        return yes_price in prices
+
     def _resting_reducing(self, account: Account, req: OrderRequest) -> int:
-        return sum(
-            o.remaining_count
-            for oid in account.order_ids
-            if (o := self.orders[oid]).is_resting
-            and o.ticker == req.ticker
-            and o.side is req.side
-            and o.reduce_only
-        )
+        same_side = self._resting_by_key.get((account.account_id, req.ticker, req.side))
+        if not same_side:
+            return 0
+        return sum(o.remaining_count for o in same_side.values() if o.is_resting and o.reduce_only)
+
+    def _index_resting(self, order: SimOrder) -> None:
+        key = (order.account_id, order.ticker, order.side)
+        same_side = self._resting_by_key.get(key)
+        if same_side is None:
+            same_side = self._resting_by_key[key] = {}
+        same_side[order.order_id] = order
+
+    def _unindex_resting(self, order: SimOrder) -> None:
+        key = (order.account_id, order.ticker, order.side)
+        same_side = self._resting_by_key.get(key)
+        if same_side is not None:
+            same_side.pop(order.order_id, None)
+            if not same_side:
+                del self._resting_by_key[key]
 
     def _reservation(
         self, account: Account, order: SimOrder, *, yes_price: int | None = None, count: int | None = None
@@ -393,15 +435,14 @@ class Engine:
         size = order.remaining_count if count is None else count
         pos = account.positions.get(order.ticker)
         room = closable(pos.position if pos else 0, order.side)
-        for oid in account.order_ids:
-            other = self.orders[oid]
-            if (
-                other is not order
-                and other.is_resting
-                and other.ticker == order.ticker
-                and other.side is order.side
-            ):
-                room -= other.remaining_count
+        if room <= 0:  # nothing to close: all of it opens, whatever else rests on this side
+            own = opening_cost_per_contract(order.side, price)
+            return own * size + self._fee(order.ticker, True, own, size)
+        same_side = self._resting_by_key.get((account.account_id, order.ticker, order.side))
+        if same_side:
+            for other in same_side.values():
+                if other is not order and other.is_resting:
+                    room -= other.remaining_count
         opening = size - max(0, min(size, room))
         if opening <= 0:
             return 0
@@ -413,7 +454,8 @@ class Engine:
 
     def _fee(self, ticker: str, is_taker: bool, own_price: int, size: int) -> int:
         series = self._series_of(ticker)
-        return trade_fee(series.fee_type, is_taker, Price(own_price), Count(size), series.fee_multiplier)
+        mult = series.fee_multiplier
+        return _cached_fee(series.fee_type, is_taker, own_price, size, mult.numerator, mult.denominator)
 
     # ----------------------------------------------------------------- matching
     @staticmethod
@@ -479,17 +521,7 @@ class Engine:
             trade_id = self.new_id()
             ladder.reduce(best, size)
             if self.listeners:
-                self.emit(
-                    BookDelta(
-                        market.ticker,
-                        OutcomeSide.YES if ladder is book.yes else OutcomeSide.NO,
-                        best,
-                        -size,
-                        now,
-                        maker.account_id,
-                        maker.client_order_id,
-                    )
-                )
+                self._emit_delta(maker, best, -size, now)
             self._execute(maker, size, yes_price, False, trade_id, now)
             fills.append(self._execute(taker, size, yes_price, True, trade_id, now))
             if not maker.is_resting:
@@ -510,18 +542,30 @@ class Engine:
         account = self.accounts[order.account_id]
         own_price = opening_cost_per_contract(order.side, yes_price)
         fee = self._fee(order.ticker, is_taker, own_price, size)
-        remaining_before = order.remaining_count
-        release = order.reserved if size == remaining_before else order.reserved * size // remaining_before
+        pos = self.position(order.account_id, order.ticker)
+        # The reservation covers only the part of the order that opens exposure, so release what
+        # this fill's opening part needs at the order's limit (closing contracts need no cash).
+        if size == order.remaining_count:
+            release = order.reserved
+        else:
+            opening = size - min(size, closable(pos.position, order.side))
+            limit_own = opening_cost_per_contract(order.side, order.yes_price)
+            needed = limit_own * opening + self._fee(order.ticker, True, limit_own, opening) if opening else 0
+            release = min(order.reserved, needed)
         order.reserved -= release
         account.balance += release
-        pos = self.position(order.account_id, order.ticker)
         long_before = max(0, pos.position)
         exact = apply_fill(pos, order.side, yes_price, size, fee, now)
         self.markets[order.ticker].open_interest += max(0, pos.position) - long_before
-        posted = post_to_balance(exact, account.balance_precision, order.rounding_accumulator)
-        order.rounding_accumulator = posted.accumulator
-        account.balance += posted.posted
-        self.fees_collected += fee + posted.rounding_fee - posted.rebate
+        if exact % account.balance_precision == 0:
+            # Nothing to round, so no rounding fee and no rebate (the accumulator stays below a cent).
+            account.balance += exact
+            self.fees_collected += fee
+        else:
+            posted = post_to_balance(exact, account.balance_precision, order.rounding_accumulator)
+            order.rounding_accumulator = posted.accumulator
+            account.balance += posted.posted
+            self.fees_collected += fee + posted.rounding_fee - posted.rebate
         account.updated_ms = now
         order.fill_count += size
         order.remaining_count -= size
@@ -538,6 +582,7 @@ class Engine:
             order.status = OrderStatus.EXECUTED
             account.balance += order.reserved
             order.reserved = 0
+            self._unindex_resting(order)
         fill = Fill(
             trade_id,
             order.order_id,
@@ -572,17 +617,7 @@ class Engine:
         price = order.book_price
         ladder.add(order, price)
         if self.listeners:
-            self.emit(
-                BookDelta(
-                    order.ticker,
-                    OutcomeSide.YES if ladder is book.yes else OutcomeSide.NO,
-                    price,
-                    order.remaining_count,
-                    now,
-                    order.account_id,
-                    order.client_order_id,
-                )
-            )
+            self._emit_delta(order, price, order.remaining_count, now)
 
     def _unrest(self, order: SimOrder, now: int) -> None:
         """Take a resting order's size off its ladder (it stays RESTING; caller re-rests or finishes it)."""
@@ -592,17 +627,7 @@ class Engine:
         ladder.reduce(price, order.remaining_count)
         ladder.mark_dead(price)  # the queue entry dies when the order gets a new priority below
         if self.listeners:
-            self.emit(
-                BookDelta(
-                    order.ticker,
-                    OutcomeSide.YES if ladder is book.yes else OutcomeSide.NO,
-                    price,
-                    -order.remaining_count,
-                    now,
-                    order.account_id,
-                    order.client_order_id,
-                )
-            )
+            self._emit_delta(order, price, -order.remaining_count, now)
 
     def _shrink(self, order: SimOrder, amount: int, now: int) -> None:
         """Reduce a resting order in place (keeps time priority) and release its reservation pro rata."""
@@ -614,17 +639,7 @@ class Engine:
         ladder.reduce(order.book_price, amount)
         order.remaining_count -= amount
         if self.listeners:
-            self.emit(
-                BookDelta(
-                    order.ticker,
-                    OutcomeSide.YES if ladder is book.yes else OutcomeSide.NO,
-                    order.book_price,
-                    -amount,
-                    now,
-                    order.account_id,
-                    order.client_order_id,
-                )
-            )
+            self._emit_delta(order, order.book_price, -amount, now)
 
     def cancel_resting(self, order: SimOrder, reason: UpdateReason, now: int) -> int:
         """Cancel a resting order on the exchange's own initiative (close, expiry, group, pause)."""
@@ -637,17 +652,7 @@ class Engine:
         ladder = book.yes if order.side is BookSide.BID else book.no
         ladder.reduce(order.book_price, reduced_by)
         if self.listeners:
-            self.emit(
-                BookDelta(
-                    order.ticker,
-                    OutcomeSide.YES if ladder is book.yes else OutcomeSide.NO,
-                    order.book_price,
-                    -reduced_by,
-                    now,
-                    order.account_id,
-                    order.client_order_id,
-                )
-            )
+            self._emit_delta(order, order.book_price, -reduced_by, now)
         self._finish(order, reason, now)
         ladder.mark_dead(order.book_price)
         return reduced_by
@@ -661,6 +666,7 @@ class Engine:
         order.status = (
             OrderStatus.EXECUTED if order.fill_count == order.initial_count else OrderStatus.CANCELED
         )
+        self._unindex_resting(order)
         order.updated_ms = now
         if reason is not UpdateReason.CREATED:
             order.last_update_reason = reason
@@ -676,6 +682,22 @@ class Engine:
         order.last_update_reason = UpdateReason.AMEND
         if self.listeners:
             self.emit(OrderEvent(order, UpdateReason.AMEND, now))
+
+    def _emit_delta(self, order: SimOrder, book_price: int, delta: int, now: int) -> None:
+        """Report a size change on the ladder ``order`` rests on, tagged with the order's owner."""
+        side = OutcomeSide.YES if order.side is BookSide.BID else OutcomeSide.NO
+        self.emit(
+            BookDelta(
+                order.ticker,
+                side,
+                book_price,
+                delta,
+                now,
+                order.account_id,
+                order.client_order_id,
+                order.subaccount,
+            )
+        )
 
     def _next_priority(self) -> int:
         self._priority += 1

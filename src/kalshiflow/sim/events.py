@@ -31,6 +31,7 @@ class BookDelta:
     ts_ms: int
     account_id: str | None = None
     client_order_id: str | None = None
+    subaccount: int = 0
 
 
 @dataclass(frozen=True, slots=True)

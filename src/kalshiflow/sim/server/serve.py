@@ -15,6 +15,10 @@ from dataclasses import dataclass
 import uvicorn
 from starlette.types import ASGIApp
 
+from kalshiflow.sim.server.ws import HeartbeatWebSocketProtocol
+
+HEARTBEAT_INTERVAL_S = 10.0  # Kalshi pings every 10 s with payload "heartbeat"
+
 
 @dataclass(frozen=True, slots=True)
 class ServerAddress:
@@ -53,7 +57,9 @@ async def running_server(
         app,
         log_level="warning",
         lifespan="off",
-        ws_ping_interval=None,  # the simulator sends its own "heartbeat" pings, as Kalshi does
+        ws=HeartbeatWebSocketProtocol,  # pings carry b"heartbeat", as Kalshi's do
+        ws_ping_interval=HEARTBEAT_INTERVAL_S,
+        ws_ping_timeout=2 * HEARTBEAT_INTERVAL_S,
         ws_max_size=1 << 20,
         access_log=False,
     )
