@@ -154,38 +154,45 @@ async def _fan_out(
                 }
             )
         )
-        last_seq: int | None = None
+        stats = {"received": 0, "lost": 0, "first": 0.0, "last": 0.0}
+        reader = asyncio.create_task(_count_deltas(ws, stats))
         for rate in rates:
+            stats.update(received=0, lost=0, first=0.0, last=0.0)
             conn.send(("drive", rate, seconds, ticker))
-            received = 0
-            lost = 0
-            first_t: float | None = None
-            last_t = time.perf_counter()
-            produced_future = loop.run_in_executor(None, conn.recv)
-            while True:
-                try:
-                    raw = await asyncio.wait_for(ws.recv(), timeout=0.5)
-                except TimeoutError:
-                    if produced_future.done():
-                        break
-                    continue
-                message = json.loads(raw)
-                seq = message.get("seq")
-                if seq is not None:
-                    if last_seq is not None and seq != last_seq + 1:
-                        lost += seq - last_seq - 1
-                    last_seq = seq
-                if message.get("type") == "error":
-                    lost += 1
-                    print(f"  error: {message}")
-                if message.get("type") == "orderbook_delta":
-                    received += 1
-                    now = time.perf_counter()
-                    first_t = first_t or now
-                    last_t = now
-            produced = await produced_future
-            span = max(1e-9, last_t - (first_t or last_t))
-            print(f"  {rate:>9} {received / span:>11.0f} {received:>8} {lost + produced - received:>5}")
+            produced = await loop.run_in_executor(None, conn.recv)
+            # Wait until the subscriber has everything (or nothing arrives for a second).
+            idle_since = time.perf_counter()
+            seen = -1
+            while stats["received"] + stats["lost"] < produced and time.perf_counter() - idle_since < 1.0:
+                if stats["received"] != seen:
+                    seen = int(stats["received"])
+                    idle_since = time.perf_counter()
+                await asyncio.sleep(0.05)
+            received = int(stats["received"])
+            span = max(1e-9, stats["last"] - stats["first"])
+            print(f"  {rate:>9} {received / span:>11.0f} {received:>8} {produced - received:>5}")
+        reader.cancel()
+
+
+async def _count_deltas(ws: websockets.ClientConnection, stats: dict[str, float]) -> None:
+    """Count orderbook deltas as they arrive; seq gaps and error replies count as lost."""
+    last_seq: int | None = None
+    async for raw in ws:
+        message = json.loads(raw)
+        seq = message.get("seq")
+        if seq is not None:
+            if last_seq is not None and seq != last_seq + 1:
+                stats["lost"] += seq - last_seq - 1
+            last_seq = seq
+        kind = message.get("type")
+        if kind == "orderbook_delta":
+            now = time.perf_counter()
+            if not stats["received"]:
+                stats["first"] = now
+            stats["last"] = now
+            stats["received"] += 1
+        elif kind == "error":
+            print(f"  error: {message}")
 
 
 def main() -> None:

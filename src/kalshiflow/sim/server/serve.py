@@ -61,6 +61,7 @@ async def running_server(
         ws_ping_interval=HEARTBEAT_INTERVAL_S,
         ws_ping_timeout=2 * HEARTBEAT_INTERVAL_S,
         ws_max_size=1 << 20,
+        ws_per_message_deflate=False,  # compression costs more CPU than loopback saves
         access_log=False,
     )
     server = uvicorn.Server(config)

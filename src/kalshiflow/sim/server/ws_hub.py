@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict, deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from kalshiflow.sim import ws_messages as render
@@ -297,21 +297,38 @@ class WsHub:
             self._maybe_ticker(event.ticker, event.ts_ms)
         elif isinstance(event, TradeEvent):
             self._tickers[event.ticker].dollar_volume += event.yes_price * event.count
-            self._broadcast(self._index.targets(TRADE, event.ticker), TRADE, render.trade(event))
+            trade_subs = self._index.targets(TRADE, event.ticker)
+            if trade_subs:
+                self._broadcast(trade_subs, TRADE, render.trade(event))
             self._maybe_ticker(event.ticker, event.ts_ms)
         elif isinstance(event, FillEvent):
             record = event.fill
-            self._private(FILL, record.account_id, record.ticker, render.fill(record))
+            self._private(FILL, record.account_id, record.ticker, lambda: render.fill(record))
         elif isinstance(event, OrderEvent):
             order = event.order
-            user_id = self.engine.accounts[order.account_id].user_id
-            self._private(USER_ORDERS, order.account_id, order.ticker, render.user_order(order, user_id))
+            self._private(
+                USER_ORDERS,
+                order.account_id,
+                order.ticker,
+                lambda: render.user_order(order, self.engine.accounts[order.account_id].user_id),
+            )
         elif isinstance(event, PositionEvent):
-            user_id = self.engine.accounts[event.account_id].user_id
-            body = render.market_position(user_id, event.ticker, event.position)
-            self._private(POSITIONS, event.account_id, event.ticker, body)
+            position_event = event
+            self._private(
+                POSITIONS,
+                event.account_id,
+                event.ticker,
+                lambda: render.market_position(
+                    self.engine.accounts[position_event.account_id].user_id,
+                    position_event.ticker,
+                    position_event.position,
+                ),
+            )
         elif isinstance(event, OrderGroupEvent):
-            self._private(ORDER_GROUPS, event.account_id, None, render.order_group_update(event))
+            group_event = event
+            self._private(
+                ORDER_GROUPS, event.account_id, None, lambda: render.order_group_update(group_event)
+            )
         elif isinstance(event, LifecycleEvent):
             self._on_lifecycle(event)
 
@@ -322,11 +339,17 @@ class WsHub:
         for sub in subs:
             sub.session.send_data(sub, msg_type, msg_json)
 
-    def _private(self, channel: str, account_id: str, ticker: str | None, body: render.Payload) -> None:
+    def _private(
+        self, channel: str, account_id: str, ticker: str | None, render_body: Callable[[], render.Payload]
+    ) -> None:
+        """Send to the owner's subscriptions; rendering happens only if someone listens."""
         subs = self._index.by_key.get((channel, account_id))
         if not subs:
             return
         wanted = [s for s in subs if ticker is None or s.wants(ticker)]
+        if not wanted:
+            return
+        body = render_body()
         msg_type = {FILL: "fill", USER_ORDERS: "user_order", POSITIONS: "market_position"}.get(
             channel, channel
         )
