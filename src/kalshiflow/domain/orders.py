@@ -63,6 +63,7 @@ class UpdateReason(StrEnum):
     CREATED = ""
     DECREASE = "Decrease"
     AMEND = "Amend"
+    MARGIN_CANCEL = "MarginCancel"
     SELF_TRADE_CANCEL = "SelfTradeCancel"
     EXPIRY_CANCEL = "ExpiryCancel"
     CLOSE_CANCEL = "CloseCancel"

@@ -58,6 +58,7 @@ from kalshiflow.sim.state import (
 
 Listener = Callable[[EngineEvent], None]
 MAX_TRADES_KEPT = 200_000
+VOLUME_WINDOW_MS = 86_400_000  # SimMarket.volume_window spans the last 24 hours
 RestingKey = tuple[str, str, BookSide]  # (account_id, ticker, side)
 # uuid.UUID(version=4) forces the variant bits to 10 and the version nibble to 4.
 _UUID4_CLEAR = ~((0xC000 << 48) | (0xF000 << 64)) & ((1 << 128) - 1)
@@ -482,7 +483,9 @@ class Engine:
             for maker in ladder.orders_at(price):
                 if maker.account_id == order.account_id:
                     if order.self_trade_prevention is SelfTradePrevention.TAKER_AT_CROSS:
-                        return total
+                        # A self-crossing fill-or-kill behaves like immediate-or-cancel: it trades
+                        # up to its own order and keeps those fills (reference section 7.1).
+                        return order.remaining_count
                     continue
                 total += maker.remaining_count
                 if total >= order.remaining_count:
@@ -498,6 +501,9 @@ class Engine:
                 break
             maker = ladder.front(best)
             assert maker is not None, "a priced level always has a live order"
+            if maker.expiration_ms is not None and maker.expiration_ms <= now:
+                self._cancel(maker, UpdateReason.EXPIRY_CANCEL, now)  # expired since the last tick
+                continue
             if maker.account_id == taker.account_id:
                 if taker.self_trade_prevention is SelfTradePrevention.TAKER_AT_CROSS:
                     self._finish(taker, UpdateReason.SELF_TRADE_CANCEL, now)
@@ -518,6 +524,13 @@ class Engine:
                     break
                 size = min(size, room)
             yes_price = maker.yes_price  # execution at the resting order's price
+            if not self._cash_covers(maker, size, yes_price, False):
+                # Its position was closed elsewhere, so this fill would open exposure unpaid for.
+                self._cancel(maker, UpdateReason.MARGIN_CANCEL, now)
+                continue
+            if not self._cash_covers(taker, size, yes_price, True):
+                self._finish(taker, UpdateReason.MARGIN_CANCEL, now)
+                break
             trade_id = self.new_id()
             ladder.reduce(best, size)
             if self.listeners:
@@ -530,10 +543,23 @@ class Engine:
             self.trades.append(trade)
             market.last_price = yes_price
             market.volume += size
-            market.volume_window.append((now, size))
+            window = market.volume_window
+            window.append((now, size))
+            while window[0][0] <= now - VOLUME_WINDOW_MS:  # keep only the last 24 h
+                window.popleft()
             if self.listeners:
                 self.emit(TradeEvent(trade_id, market.ticker, yes_price, size, taker.side, now))
         return fills
+
+    def _cash_covers(self, order: SimOrder, size: int, yes_price: int, is_taker: bool) -> bool:
+        """Whether the owner can pay for the part of this fill that opens exposure."""
+        pos = self.accounts[order.account_id].positions.get(order.ticker)
+        opening = size - min(size, closable(pos.position if pos else 0, order.side))
+        if opening <= 0:
+            return True
+        own_price = opening_cost_per_contract(order.side, yes_price)
+        cost = own_price * opening + self._fee(order.ticker, is_taker, own_price, size)
+        return cost <= self.accounts[order.account_id].balance + order.reserved
 
     def _execute(
         self, order: SimOrder, size: int, yes_price: int, is_taker: bool, trade_id: str, now: int
