@@ -1,0 +1,1 @@
+"""Alembic migrations of the kalshiflow store; run them with ``kalshiflow.store.db.migrate``."""
