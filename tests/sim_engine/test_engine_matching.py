@@ -248,7 +248,9 @@ def test_self_crossing_fill_or_kill_keeps_fills_up_to_its_own_order_like_ioc(sid
 @SIDES
 def test_an_expired_resting_order_never_trades_even_before_the_next_tick(side: BookSide) -> None:
     engine, clock = make_engine()
-    expiring = place(engine, "alice", side, price("0.40"), count("3"), expiration_ms=clock.now_ms() + 1000).order
+    expiring = place(
+        engine, "alice", side, price("0.40"), count("3"), expiration_ms=clock.now_ms() + 1000
+    ).order
     clock.advance(2)  # no lifecycle.advance: the matching path itself must notice
     result = place(engine, "bob", side.opposite, cross_price(price("0.40")), count("3"), tif=IOC)
     assert result.fills == ()

@@ -4,14 +4,20 @@ The stream client turns every frame from ``/trade-api/ws/v2`` into one of these 
 ``MalformedFrame`` describing what was wrong); nothing outside ``exchange/`` sees Kalshi's JSON.
 Orderbook levels keep Kalshi's convention: each side is a ladder of *bids* in that side's own price
 (a NO level at $0.30 is a NO bid at 30c, i.e. a YES offer at 70c), ascending by price.
+
+Only current (fixed-point) fields are modelled; fields Kalshi marks deprecated (``side``/``action``
+on fills, ``ts``/``time`` strings, ``is_yes``) are not carried, so no consumer grows a dependency
+on them. Unknown message types are not an error: they become ``UnknownMessage`` so that a new
+Kalshi channel never crashes the reader.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
-from kalshiflow.domain.orders import OutcomeSide
-from kalshiflow.domain.units import Count, Price
+from kalshiflow.domain.orders import BookSide, OutcomeSide
+from kalshiflow.domain.units import Count, Money, Price
 
 Level = tuple[Price, Count]
 
@@ -37,3 +43,267 @@ class OrderbookDelta:
     ts_ms: int | None = None
     client_order_id: str | None = None
     received_ns: int = 0
+
+
+# ----------------------------------------------------------------------------- public channels
+
+
+@dataclass(frozen=True, slots=True)
+class TickerUpdate:
+    """``ticker``: top of book and volume; unsequenced, so a lost one is simply superseded."""
+
+    sid: int
+    ticker: str
+    market_id: str
+    last_price: Price
+    yes_bid: Price
+    yes_ask: Price
+    yes_bid_size: Count
+    yes_ask_size: Count
+    last_trade_size: Count
+    volume: Count
+    open_interest: Count
+    dollar_volume: int  # whole dollars, as Kalshi sends it
+    dollar_open_interest: int
+    ts_ms: int
+    received_ns: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PublicTrade:
+    sid: int
+    seq: int
+    trade_id: str
+    ticker: str
+    yes_price: Price
+    no_price: Price
+    count: Count
+    taker_outcome_side: OutcomeSide
+    taker_book_side: BookSide
+    is_block_trade: bool
+    ts_ms: int
+    received_ns: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class MarketLifecycle:
+    """``market_lifecycle_v2``; conditional fields are None when the event type does not carry them."""
+
+    sid: int
+    seq: int
+    ticker: str
+    event_type: str
+    open_ts: int | None = None  # Unix seconds, as on the wire
+    close_ts: int | None = None
+    determination_ts: int | None = None
+    settled_ts: int | None = None
+    result: str | None = None
+    settlement_value: Price | None = None
+    is_deactivated: bool | None = None
+    received_ns: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class EventLifecycle:
+    sid: int
+    seq: int
+    event_ticker: str
+    title: str
+    subtitle: str
+    collateral_return_type: str
+    series_ticker: str
+    received_ns: int = 0
+
+
+# ----------------------------------------------------------------------------- private channels
+
+
+@dataclass(frozen=True, slots=True)
+class FillMessage:
+    """``fill``: one execution of one of our orders; ``trade_id`` de-duplicates it."""
+
+    sid: int
+    trade_id: str
+    order_id: str
+    client_order_id: str | None
+    ticker: str
+    is_taker: bool
+    book_side: BookSide
+    outcome_side: OutcomeSide
+    yes_price: Price
+    count: Count
+    fee: Money
+    post_position: Count  # signed net position after the fill (+YES / -NO)
+    ts_ms: int
+    subaccount: int | None = None
+    received_ns: int = 0
+
+
+class WsOrderStatus(StrEnum):
+    RESTING = "resting"
+    CANCELED = "canceled"
+    EXECUTED = "executed"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class UserOrderUpdate:
+    sid: int
+    order_id: str
+    client_order_id: str
+    ticker: str
+    status: WsOrderStatus
+    book_side: BookSide
+    outcome_side: OutcomeSide
+    yes_price: Price
+    fill_count: Count
+    remaining_count: Count
+    initial_count: Count
+    taker_fill_cost: Money
+    maker_fill_cost: Money
+    taker_fees: Money
+    maker_fees: Money
+    order_group_id: str | None
+    created_ts_ms: int | None
+    last_updated_ts_ms: int | None
+    last_update_reason: str | None
+    expiration_ts_ms: int | None
+    subaccount: int | None
+    received_ns: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class MarketPositionUpdate:
+    sid: int
+    ticker: str
+    position: Count  # signed: +YES / -NO
+    position_cost: Money
+    realized_pnl: Money
+    fees_paid: Money
+    position_fee_cost: Money
+    volume: Count
+    subaccount: int | None = None
+    received_ns: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class OrderGroupUpdate:
+    sid: int
+    seq: int
+    event_type: str
+    order_group_id: str
+    contracts_limit: Count | None
+    ts_ms: int
+    received_ns: int = 0
+
+
+# ----------------------------------------------------------------------------- command replies
+
+
+@dataclass(frozen=True, slots=True)
+class Subscribed:
+    command_id: int | None
+    channel: str
+    sid: int
+
+
+@dataclass(frozen=True, slots=True)
+class Unsubscribed:
+    command_id: int | None
+    sid: int
+    seq: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionListing:
+    channel: str
+    sid: int
+
+
+@dataclass(frozen=True, slots=True)
+class OkReply:
+    """``ok``: an update_subscription ack (``sid`` + markets) or a list_subscriptions answer."""
+
+    command_id: int | None
+    sid: int | None
+    seq: int | None
+    market_tickers: tuple[str, ...] | None
+    subscriptions: tuple[SubscriptionListing, ...] | None
+
+
+TERMINAL_ERROR_CODES = frozenset({10, 25})  # channel error, buffer overflow: the sid is dead
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorReply:
+    command_id: int | None
+    code: int
+    message: str
+    sid: int | None = None
+    seq: int | None = None
+    market_tickers: tuple[str, ...] = ()
+
+    @property
+    def is_terminal(self) -> bool:
+        """Kalshi ends the subscription after these; the client must resubscribe."""
+        return self.code in TERMINAL_ERROR_CODES
+
+
+# ----------------------------------------------------------------------------- not understood
+
+
+@dataclass(frozen=True, slots=True)
+class MalformedFrame:
+    """A frame we could not turn into a message: counted and logged, never raised."""
+
+    reason: str
+    excerpt: str  # the first characters of the frame, for the log
+    received_ns: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownMessage:
+    """Well-formed JSON with a ``type`` we do not model (a new or retired Kalshi channel)."""
+
+    msg_type: str
+    sid: int | None
+    seq: int | None
+    received_ns: int = 0
+
+
+BookMessage = OrderbookSnapshot | OrderbookDelta
+ChannelMessage = (
+    TickerUpdate
+    | PublicTrade
+    | MarketLifecycle
+    | EventLifecycle
+    | FillMessage
+    | UserOrderUpdate
+    | MarketPositionUpdate
+    | OrderGroupUpdate
+)
+ReplyMessage = Subscribed | Unsubscribed | OkReply | ErrorReply
+WsMessage = BookMessage | ChannelMessage | ReplyMessage | MalformedFrame | UnknownMessage
+
+
+# ----------------------------------------------------------------------------- stream notices
+
+
+class NoticeKind(StrEnum):
+    OVERFLOW = "overflow"  # the consumer queue was full: ``count`` channel messages were not queued
+    GAP = "gap"  # a sequenced channel (trade, lifecycle, order groups) lost ``count`` messages
+    TERMINAL_ERROR = "terminal_error"  # Kalshi ended a subscription (error 10/25); resubscribed
+    RECONNECTED = "reconnected"  # messages sent while disconnected are lost: reconcile
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelNotice:
+    """Told to the consumer whenever channel data may be missing, so it can reconcile (never silent)."""
+
+    kind: NoticeKind
+    channel: str | None
+    count: int
+    detail: str
+
+
+StreamEvent = ChannelMessage | ChannelNotice

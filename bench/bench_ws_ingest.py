@@ -1,0 +1,226 @@
+"""End-to-end WebSocket ingest: simulator -> KalshiStream -> BookStore, with books verified by REST.
+
+    python bench/bench_ws_ingest.py [--rates 10000,20000,30000,40000] [--seconds 3] [--markets 4]
+
+The simulator runs in a child process (its own core) and drives its engine with create + cancel of
+resting orders across ``--markets`` markets at each target delta rate. This process runs the real
+``KalshiStream`` (signed handshake, seq checks, sink applied in the reader) feeding the real
+``BookStore`` (or a dict sink if ``kalshiflow.marketdata.bookstore`` is missing). For each rate it
+prints the messages/s ingested, the deltas applied and any gap/resync; at the end every local book
+is compared with the server's ``GET /markets/{ticker}/orderbook``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing as mp
+import tempfile
+import time
+from collections.abc import Sequence
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from kalshiflow.clock import SystemClock
+from kalshiflow.domain.grid import PriceGrid
+from kalshiflow.domain.orders import BookSide, OutcomeSide, SelfTradePrevention, TimeInForce
+from kalshiflow.domain.units import Count, Money, Price
+from kalshiflow.exchange.auth import RequestSigner, generate_key_pair, load_private_key, write_private_key
+from kalshiflow.exchange.ws_models import Level, OrderbookDelta, OrderbookSnapshot
+from kalshiflow.exchange.ws_stream import BookSink, KalshiStream, StreamConfig
+from kalshiflow.sim import lifecycle
+from kalshiflow.sim.engine import OrderRequest
+from kalshiflow.sim.exchange import SimExchange
+from kalshiflow.sim.server.app import build_app
+from kalshiflow.sim.server.serve import running_server
+from kalshiflow.sim.universe import generate_listings
+
+KEY_ID = "bench-key"
+
+
+# ----------------------------------------------------------------------------- child: the simulator
+def _server_main(conn: Connection, key_dir: str) -> None:
+    asyncio.run(_serve(conn, Path(key_dir)))
+
+
+async def _serve(conn: Connection, key_dir: Path) -> None:
+    clock = SystemClock()
+    sim = SimExchange.create(clock, seed=7)
+    now = clock.now_ms()
+    for listing in generate_listings(7, 8, now):
+        listing.market.grid = listing.market.grid.named("linear_cent")
+        sim.engine.add_market(listing.series, listing.event, listing.market)
+    lifecycle.advance(sim.engine, now)
+    private_pem, public_pem = generate_key_pair()
+    write_private_key(str(key_dir / "bench.pem"), private_pem)
+    sim.register_account(KEY_ID, public_pem, Money.dollars(10**9))
+    sim.engine.add_account("driver", Money.dollars(10**9))
+    assert sim.limiters is not None
+    sim.limiters.check = lambda *args, **kwargs: True  # type: ignore[method-assign]
+    loop = asyncio.get_running_loop()
+    async with running_server(build_app(sim)) as address:
+        conn.send({"port": address.port, "tickers": sorted(sim.engine.markets)})
+        while True:
+            command = await loop.run_in_executor(None, conn.recv)
+            if command[0] == "stop":
+                break
+            _, rate, seconds, tickers = command
+            conn.send(await _drive(sim, tickers, rate, seconds))
+
+
+async def _drive(sim: SimExchange, tickers: Sequence[str], rate: int, seconds: float) -> int:
+    """~``rate`` deltas/s spread over ``tickers``; every 7th order is left resting so books grow."""
+    engine = sim.engine
+    produced, n = 0, 0
+    start = time.perf_counter()
+    while (elapsed := time.perf_counter() - start) < seconds:
+        debt = rate * elapsed - produced
+        while debt >= 2:
+            n += 1
+            side = BookSide.BID if n % 2 else BookSide.ASK
+            price = 100 + (n % 20) * 100 if side is BookSide.BID else 9900 - (n % 20) * 100
+            order = engine.create_order(
+                "driver",
+                OrderRequest(
+                    tickers[n % len(tickers)],
+                    side,
+                    price,
+                    100 + (n % 3) * 100,
+                    TimeInForce.GOOD_TILL_CANCELED,
+                    SelfTradePrevention.TAKER_AT_CROSS,
+                ),
+            ).order
+            if n % 7:
+                engine.cancel_order("driver", order.order_id)
+                produced += 2
+                debt -= 2
+            else:
+                produced += 1
+                debt -= 1
+        await asyncio.sleep(0.005)
+    return produced
+
+
+# ----------------------------------------------------------------------------- this process: client
+class DictSink:
+    def __init__(self) -> None:
+        self.books: dict[str, dict[OutcomeSide, dict[int, int]]] = {}
+
+    def on_snapshot(self, snapshot: OrderbookSnapshot) -> None:
+        self.books[snapshot.ticker] = {
+            OutcomeSide.YES: dict(snapshot.yes),
+            OutcomeSide.NO: dict(snapshot.no),
+        }
+
+    def on_delta(self, delta: OrderbookDelta) -> bool:
+        ladder = self.books[delta.ticker][delta.side]
+        size = ladder.get(delta.price, 0) + delta.delta
+        if size < 0:
+            return False
+        if size:
+            ladder[delta.price] = size
+        else:
+            ladder.pop(delta.price, None)
+        return True
+
+    def on_invalid(self, tickers: Sequence[str], reason: str) -> None:
+        for ticker in tickers:
+            self.books.pop(ticker, None)
+
+    def ladder(self, ticker: str, side: OutcomeSide) -> tuple[Level, ...]:
+        return tuple((Price(p), Count(n)) for p, n in sorted(self.books[ticker][side].items()))
+
+
+def _make_sink(tickers: Sequence[str]) -> tuple[BookSink, Any, str]:
+    try:
+        from kalshiflow.marketdata.bookstore import BookStore
+    except ImportError:
+        sink = DictSink()
+        return sink, sink.ladder, "dict reference sink"
+    store = BookStore(SystemClock())
+    for ticker in tickers:
+        store.register(ticker, PriceGrid.named("linear_cent"))
+
+    def ladder(ticker: str, side: OutcomeSide) -> tuple[Level, ...]:
+        book = store.book(ticker)
+        assert book is not None
+        return book.ladder(side)
+
+    return store, ladder, "marketdata.bookstore.BookStore"
+
+
+async def _client(
+    conn: Connection, port: int, key_path: Path, tickers: list[str], rates: list[int], seconds: float
+) -> None:
+    signer = RequestSigner(KEY_ID, load_private_key(str(key_path)))
+    sink, ladder, sink_name = _make_sink(tickers)
+    config = StreamConfig(url=f"ws://127.0.0.1:{port}/trade-api/ws/v2", queue_size=100_000)
+    loop = asyncio.get_running_loop()
+    print(f"WS ingest: simulator (child) -> KalshiStream -> {sink_name}, {len(tickers)} markets")
+    print(
+        f"  {'target/s':>9} {'ingested/s':>11} {'messages':>9} {'applied':>9} {'gaps':>5} {'resyncs':>8} {'books ok':>9}"
+    )
+    async with KalshiStream(config, signer, sink) as stream:
+        await stream.wait_live()
+        await stream.subscribe(["orderbook_delta"], tickers)
+        await stream.wait_books_valid(tickers)
+        for rate in rates:
+            before = stream.status().metrics
+            conn.send(("drive", rate, seconds, tickers))
+            t0 = time.perf_counter()
+            produced = await loop.run_in_executor(None, conn.recv)
+            # Caught up when the stream has received every produced delta (or nothing new for 1 s).
+            target = before.messages_received + produced
+            last_seen, idle_since = -1, time.perf_counter()
+            while stream.metrics.messages_received < target and time.perf_counter() - idle_since < 1.0:
+                if stream.metrics.messages_received != last_seen:
+                    last_seen, idle_since = stream.metrics.messages_received, time.perf_counter()
+                await asyncio.sleep(0.01)
+            elapsed = time.perf_counter() - t0
+            after = stream.status().metrics
+            received = after.messages_received - before.messages_received
+            ok = await _verify(port, tickers, ladder, stream)
+            print(
+                f"  {rate:>9} {received / elapsed:>11.0f} {received:>9} {after.deltas_applied - before.deltas_applied:>9}"
+                f" {after.gaps - before.gaps:>5} {after.resyncs - before.resyncs:>8} {ok:>9}"
+            )
+
+
+async def _verify(port: int, tickers: Sequence[str], ladder: Any, stream: KalshiStream) -> str:
+    """Compare every local book with the server's REST orderbook; returns 'yes' or what differs."""
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}/trade-api/v2") as rest:
+        for ticker in tickers:
+            body = (await rest.get(f"/markets/{ticker}/orderbook")).json()["orderbook_fp"]
+            for side in OutcomeSide:
+                server = tuple((Price.parse(p), Count.parse(n)) for p, n in body[f"{side.value}_dollars"])
+                if not stream.book_valid(ticker) or ladder(ticker, side) != server:
+                    local = ladder(ticker, side) if stream.book_valid(ticker) else "invalid"
+                    print(f"  MISMATCH {ticker} {side.value}: local {local} server {server}")
+                    return f"NO:{ticker}"
+    return "yes"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rates", default="10000,20000,30000,40000")
+    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--markets", type=int, default=4)
+    args = parser.parse_args()
+    ctx = mp.get_context("spawn")
+    parent, child = ctx.Pipe()
+    with tempfile.TemporaryDirectory() as key_dir:
+        proc = ctx.Process(target=_server_main, args=(child, key_dir), daemon=True)
+        proc.start()
+        info = parent.recv()
+        rates = [int(r) for r in args.rates.split(",")]
+        tickers = info["tickers"][: args.markets]
+        asyncio.run(_client(parent, info["port"], Path(key_dir) / "bench.pem", tickers, rates, args.seconds))
+        parent.send(("stop",))
+        proc.join(timeout=10)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,538 @@
+"""``KalshiStream``: one authenticated WebSocket connection that keeps local books trustworthy.
+
+Why it exists: the trader decides on local books, so every book must either equal the exchange's
+or be marked invalid (ARCHITECTURE §2). The stream
+
+* connects with freshly signed headers on every attempt and reconnects forever with seeded,
+  jittered exponential backoff (slower after an authentication failure, which retrying cannot fix);
+* restores every wanted subscription after a reconnect; books stay invalid until their snapshot;
+* checks ``seq`` per sid: a gap, a duplicate/out-of-order message or a terminal subscription error
+  (10, 25) invalidates the affected books and asks for fresh snapshots (``get_snapshot``, else
+  unsubscribe+resubscribe) with a deadline that escalates to a reconnect;
+* applies orderbook messages to a ``BookSink`` synchronously in the reader (cheap, never queued,
+  so never dropped) and hands every other channel to a bounded queue: when the consumer is slow
+  the overflow is counted and told to it as a ``ChannelNotice``, never silent;
+* detects a dead connection (no traffic for ``idle_timeout_s`` and no pong) and reconnects.
+
+Network timeouts use the event loop's monotonic time; the injected ``Clock`` only stamps the
+handshake signature, so a simulator on a virtual clock accepts it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
+
+from kalshiflow.clock import Clock, SystemClock
+from kalshiflow.exchange.auth import RequestSigner
+from kalshiflow.exchange.ws_books import BookFeed, BookSink
+from kalshiflow.exchange.ws_connect import ConnectFailed, StreamConfig, open_connection
+from kalshiflow.exchange.ws_consumer import ChannelQueue
+from kalshiflow.exchange.ws_models import (
+    ChannelNotice,
+    ErrorReply,
+    EventLifecycle,
+    FillMessage,
+    MalformedFrame,
+    MarketLifecycle,
+    MarketPositionUpdate,
+    NoticeKind,
+    OkReply,
+    OrderbookDelta,
+    OrderbookSnapshot,
+    OrderGroupUpdate,
+    PublicTrade,
+    StreamEvent,
+    Subscribed,
+    SubscriptionListing,
+    TickerUpdate,
+    UnknownMessage,
+    Unsubscribed,
+    UserOrderUpdate,
+    WsMessage,
+)
+from kalshiflow.exchange.ws_parse import parse_frame
+from kalshiflow.exchange.ws_sequence import BookGate, Escalation, SequenceTracker, SeqVerdict
+from kalshiflow.exchange.ws_status import (
+    Backoff,
+    ConnectionState,
+    ErrorKind,
+    StateMachine,
+    StreamError,
+    StreamMetrics,
+    StreamStatus,
+)
+from kalshiflow.exchange.ws_subscriptions import (
+    ORDERBOOK,
+    CommandFailed,
+    PendingCommands,
+    SubscriptionRegistry,
+    subscribe_params,
+)
+
+__all__ = ["BookSink", "KalshiStream", "StreamClosed", "StreamConfig"]
+
+log = logging.getLogger(__name__)
+
+_CHANNEL_TYPES = (
+    TickerUpdate,
+    PublicTrade,
+    MarketLifecycle,
+    EventLifecycle,
+    FillMessage,
+    UserOrderUpdate,
+    MarketPositionUpdate,
+    OrderGroupUpdate,
+)
+_SEQUENCED_CHANNEL_TYPES = (PublicTrade, MarketLifecycle, EventLifecycle, OrderGroupUpdate)
+
+
+class StreamClosed(RuntimeError):
+    """The stream was closed (by ``close()`` or by the auth failure limit) while waiting on it."""
+
+
+class KalshiStream:
+    def __init__(
+        self, config: StreamConfig, signer: RequestSigner, sink: BookSink, clock: Clock | None = None
+    ) -> None:
+        self.config = config
+        self.metrics = StreamMetrics()
+        self._channel_queue = ChannelQueue(config.queue_size, self.metrics)
+        self.events: asyncio.Queue[StreamEvent] = self._channel_queue.queue  # the consumer reads here
+        self._signer = signer
+        self._clock = clock or SystemClock()
+        self._fsm = StateMachine()
+        self._backoff = Backoff(config.backoff, config.seed)
+        self._registry = SubscriptionRegistry()
+        self._seq = SequenceTracker()
+        self._gate = BookGate(config.resync_deadline_s)
+        self._commands = PendingCommands()
+        self._snapshot_commands: dict[int, float] = {}  # get_snapshot id -> sent at (only errors reply)
+        self._books = BookFeed(
+            sink,
+            self._gate,
+            self._seq,
+            self.metrics,
+            lambda sid: self._registry.channel_of(sid) == ORDERBOOK,
+            self._now,
+        )
+        self._conn: ClientConnection | None = None
+        self._end: StreamError | None = None
+        self._last_error: StreamError | None = None
+        self._last_rx = 0.0
+        self._waiters: list[asyncio.Future[None]] = []
+        self._runner: asyncio.Task[None] | None = None
+        self._connected_once = False
+        self._auth_failures_in_row = 0
+        self._retry_delay_s: float | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        if self._runner is None:
+            self._runner = asyncio.create_task(self._run(), name="kalshi-stream")
+
+    async def close(self) -> None:
+        if self._fsm.state is not ConnectionState.CLOSED:
+            self._set_state(ConnectionState.CLOSED)
+        if self._conn is not None:
+            await self._conn.close()
+        if self._runner is not None and self._runner is not asyncio.current_task():
+            self._runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._runner
+
+    async def __aenter__(self) -> KalshiStream:
+        self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @property
+    def state(self) -> ConnectionState:
+        return self._fsm.state
+
+    def status(self) -> StreamStatus:
+        return StreamStatus(
+            self._fsm.state,
+            self._backoff.failures,
+            self._last_error,
+            tuple(self._gate.awaiting()),
+            self.metrics.copy(),
+            self._retry_delay_s,
+        )
+
+    def book_valid(self, ticker: str) -> bool:
+        return self._gate.accepts_delta(ticker)
+
+    async def wait_for(self, predicate: Callable[[], bool], timeout_s: float) -> None:
+        """Wait until ``predicate()`` holds (checked on every state change and snapshot)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while not predicate():
+            if self._fsm.state is ConnectionState.CLOSED:
+                raise StreamClosed(f"stream closed ({self._last_error or 'by request'})")
+            waiter: asyncio.Future[None] = loop.create_future()
+            self._waiters.append(waiter)
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise TimeoutError(f"condition not met within {timeout_s}s; status {self.status()}")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(waiter, min(remaining, 0.25))
+
+    async def wait_live(self, timeout_s: float = 10.0) -> None:
+        await self.wait_for(lambda: self._fsm.state is ConnectionState.LIVE, timeout_s)
+
+    async def wait_books_valid(self, tickers: Iterable[str], timeout_s: float = 10.0) -> None:
+        wanted = list(tickers)
+        await self.wait_for(lambda: all(self._gate.accepts_delta(t) for t in wanted), timeout_s)
+
+    def _notify(self) -> None:
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def _set_state(self, new: ConnectionState) -> None:
+        self._fsm.to(new)
+        log.info("ws.state %s", new.value)
+        self._notify()
+
+    # ------------------------------------------------------------------ public commands
+    async def subscribe(
+        self, channels: Sequence[str], tickers: Sequence[str] | None = None
+    ) -> dict[str, int]:
+        """Want ``channels`` (for ``tickers``, or all markets); returns channel -> sid if connected now.
+
+        The wish survives reconnects; while disconnected it is applied on the next connection.
+        """
+        for channel in channels:
+            self._registry.want(channel, tickers)
+            if channel == ORDERBOOK and tickers:
+                self._gate.track(tickers, self._now())
+        if not self._can_send():
+            return {}
+        sids: dict[str, int] = {}
+        for channel in channels:
+            want = self._registry.wants[channel]
+            params = subscribe_params(want)
+            if tickers is not None and want.tickers is not None:
+                params["market_tickers"] = sorted(set(tickers))
+            for reply in await self._command("subscribe", params, 1):
+                if isinstance(reply, Subscribed):
+                    sids[reply.channel] = reply.sid
+        return sids
+
+    async def unsubscribe(self, channels: Sequence[str]) -> None:
+        for channel in channels:
+            sid = self._registry.sid_of(channel)
+            self._registry.drop(channel)
+            if channel == ORDERBOOK:
+                self._books.forget(self._gate.tracked(), "unsubscribed")
+            if sid is not None and self._can_send():
+                with contextlib.suppress(CommandFailed):
+                    await self._command("unsubscribe", {"sids": [sid]}, 1)
+
+    async def add_markets(self, channel: str, tickers: Sequence[str]) -> None:
+        sid = self._registry.sid_of(channel)
+        if channel not in self._registry.wants or sid is None:
+            await self.subscribe([channel], tickers)
+            return
+        self._registry.want(channel, tickers)
+        if channel == ORDERBOOK:
+            self._gate.track(tickers, self._now())
+        await self._update(sid, "add_markets", tickers)
+
+    async def delete_markets(self, channel: str, tickers: Sequence[str]) -> None:
+        self._registry.remove_markets(channel, tickers)
+        if channel == ORDERBOOK:
+            self._books.forget(tickers, "market removed from subscription")
+        sid = self._registry.sid_of(channel)
+        if sid is not None and self._can_send():
+            await self._update(sid, "delete_markets", tickers)
+
+    async def list_subscriptions(self) -> tuple[SubscriptionListing, ...]:
+        (reply,) = await self._command("list_subscriptions", None, 1)
+        assert isinstance(reply, OkReply)
+        return reply.subscriptions or ()
+
+    def request_snapshots(self, tickers: Iterable[str], reason: str = "requested") -> None:
+        """Distrust these books and fetch fresh snapshots (coalesced with other requests)."""
+        self._books.resync(list(tickers), reason)
+
+    async def _update(self, sid: int, action: str, tickers: Sequence[str]) -> None:
+        params = {"sids": [sid], "market_tickers": list(tickers), "action": action}
+        await self._command("update_subscription", params, 1)
+
+    def _can_send(self) -> bool:
+        return self._conn is not None and self._fsm.state in (
+            ConnectionState.SUBSCRIBING,
+            ConnectionState.LIVE,
+        )
+
+    async def _command(self, cmd: str, params: dict[str, Any] | None, replies: int) -> list[Any]:
+        conn = self._conn
+        if conn is None:
+            raise ConnectionError(f"cannot send {cmd}: not connected")
+        command_id = self._commands.next_id()
+        future = self._commands.expect(command_id, replies)
+        body: dict[str, Any] = {"id": command_id, "cmd": cmd}
+        if params is not None:
+            body["params"] = params
+        try:
+            await conn.send(json.dumps(body))
+            return await asyncio.wait_for(future, self.config.command_timeout_s)
+        finally:
+            self._commands.discard(command_id)
+
+    # ------------------------------------------------------------------ connection loop
+    def _now(self) -> float:
+        return asyncio.get_running_loop().time()
+
+    def _closed(self) -> bool:
+        return self._fsm.state is ConnectionState.CLOSED
+
+    async def _run(self) -> None:
+        while not self._closed():
+            self._set_state(ConnectionState.CONNECTING)
+            error = await self._connect_and_serve()
+            if self._closed():
+                return
+            self._last_error = error
+            log.warning("ws.disconnected %s", error)
+            if error.kind is ErrorKind.AUTH:
+                self._auth_failures_in_row += 1
+                limit = self.config.max_auth_failures
+                if limit is not None and self._auth_failures_in_row >= limit:
+                    self._set_state(ConnectionState.CLOSED)
+                    return
+            self._set_state(ConnectionState.BACKING_OFF)
+            self._retry_delay_s = self._backoff.next_delay(error.kind)
+            await asyncio.sleep(self._retry_delay_s)
+
+    async def _connect_and_serve(self) -> StreamError:
+        try:
+            conn = await open_connection(self.config, self._signer, self._clock, self.metrics)
+        except ConnectFailed as failed:
+            return failed.error
+        self._conn, self._end = conn, None
+        self._last_rx = self._now()
+        if self._connected_once:
+            self.metrics.reconnects += 1
+            self._channel_queue.put(
+                ChannelNotice(NoticeKind.RECONNECTED, None, 0, "messages sent while disconnected are lost")
+            )
+        self._connected_once = True
+        self._gate.restart_deadlines(self._now())
+        reader = asyncio.create_task(self._read(conn))
+        helpers = [
+            asyncio.create_task(self._watchdog(conn)),
+            asyncio.create_task(self._send_snapshot_requests(conn)),
+        ]
+        try:
+            self._set_state(ConnectionState.SUBSCRIBING)
+            try:
+                await self._restore()
+            except (CommandFailed, TimeoutError, ConnectionError, ConnectionClosed) as err:
+                self._end = self._end or StreamError(
+                    ErrorKind.SUBSCRIBE, f"restoring subscriptions failed: {err}"
+                )
+                await conn.close()
+            else:
+                if self._fsm.state is ConnectionState.SUBSCRIBING and not reader.done():
+                    self._set_state(ConnectionState.LIVE)
+                    self._backoff.reset()
+                    self._auth_failures_in_row = 0
+            await reader
+        finally:
+            for task in (reader, *helpers):
+                task.cancel()
+            for task in (reader, *helpers):
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            self._conn = None
+            self._after_disconnect()
+        return self._end or StreamError(ErrorKind.CONNECTION_LOST, "connection closed")
+
+    async def _restore(self) -> None:
+        for channel in list(self._registry.wants):
+            want = self._registry.wants.get(channel)
+            if want is None or want.sid is not None:
+                continue  # dropped meanwhile, or already subscribed by a concurrent subscribe()
+            if want.channel == ORDERBOOK and not want.tickers:
+                continue
+            await self._command("subscribe", subscribe_params(want), 1)
+
+    def _after_disconnect(self) -> None:
+        self._commands.fail_all(ConnectionError("connection closed"))
+        self._snapshot_commands.clear()
+        self._books.wanted.clear()
+        self._registry.unbind_all()
+        self._seq.clear()
+        self._books.invalidate(self._gate.tracked(), "disconnected")
+
+    def _end_connection(self, conn: ClientConnection, error: StreamError) -> None:
+        self._end = self._end or error
+        asyncio.get_running_loop().create_task(conn.close(code=1000, reason=error.kind.value))
+
+    async def _read(self, conn: ClientConnection) -> None:
+        try:
+            async for frame in conn:
+                self._last_rx = self._now()
+                try:
+                    self._on_message(parse_frame(frame))
+                except Exception:  # a sink bug must not kill the reader; distrust every book instead
+                    log.exception("ws.handler_failed")
+                    self._books.resync(self._gate.tracked(), "handler error")
+        except ConnectionClosed as closed:
+            self._end = self._end or StreamError(ErrorKind.CONNECTION_LOST, f"closed by peer: {closed}")
+
+    async def _watchdog(self, conn: ClientConnection) -> None:
+        cfg = self.config
+        while True:
+            await asyncio.sleep(cfg.watchdog_interval_s)
+            now = self._now()
+            self._channel_queue.flush_notice()
+            for command_id, sent in list(self._snapshot_commands.items()):
+                if now - sent > cfg.command_timeout_s:
+                    del self._snapshot_commands[command_id]
+            overdue = self._gate.overdue(now)
+            if overdue is not None:
+                log.warning("ws.resync_overdue %s %s", overdue.action.name, overdue.tickers)
+                if overdue.action is Escalation.RECONNECT:
+                    self._end_connection(
+                        conn, StreamError(ErrorKind.RESYNC, f"no snapshot for {list(overdue.tickers)}")
+                    )
+                    return
+                self._resubscribe_books(conn, "snapshot overdue")
+            if now - self._last_rx > cfg.idle_timeout_s:
+                try:
+                    pong = await conn.ping()
+                    await asyncio.wait_for(pong, cfg.ping_timeout_s)
+                    self._last_rx = self._now()
+                except (TimeoutError, ConnectionClosed):
+                    self._end_connection(conn, StreamError(ErrorKind.HEARTBEAT, "no traffic and no pong"))
+                    return
+
+    # ------------------------------------------------------------------ resync
+    async def _send_snapshot_requests(self, conn: ClientConnection) -> None:
+        """One coalesced ``get_snapshot`` for every book that asked since the last one."""
+        while True:
+            await self._books.wanted_event.wait()
+            self._books.wanted_event.clear()
+            sid = self._registry.sid_of(ORDERBOOK)
+            wanted = sorted(t for t in self._books.wanted if self._gate.phase(t) is not None)
+            self._books.wanted.clear()
+            if sid is None or not wanted:
+                continue  # a resubscription is pending; its snapshots cover these books
+            command_id = self._commands.next_id()
+            self._snapshot_commands[command_id] = self._now()
+            self.metrics.resyncs += 1
+            params = {"sids": [sid], "market_tickers": wanted, "action": "get_snapshot"}
+            with contextlib.suppress(ConnectionClosed):
+                await conn.send(
+                    json.dumps({"id": command_id, "cmd": "update_subscription", "params": params})
+                )
+
+    def _resubscribe_books(self, conn: ClientConnection, reason: str) -> None:
+        """Unsubscribe + subscribe the orderbook channel: every book gets a new snapshot."""
+        want = self._registry.wants.get(ORDERBOOK)
+        if want is None or not want.tickers:
+            return
+        old_sid = want.sid
+        if old_sid is not None:
+            self._registry.unbind(old_sid)
+            self._seq.forget(old_sid)
+        self._books.resync(self._gate.tracked(), reason)
+        self._books.wanted.clear()
+        self.metrics.resyncs += 1
+        asyncio.get_running_loop().create_task(self._resubscribe(conn, old_sid))
+
+    async def _resubscribe(self, conn: ClientConnection, old_sid: int | None) -> None:
+        want = self._registry.wants.get(ORDERBOOK)
+        try:
+            if old_sid is not None:
+                with contextlib.suppress(CommandFailed):
+                    await self._command("unsubscribe", {"sids": [old_sid]}, 1)
+            if want is not None and self._conn is conn:
+                await self._command("subscribe", subscribe_params(want), 1)
+        except (CommandFailed, TimeoutError, ConnectionError, ConnectionClosed) as err:
+            if self._conn is conn:
+                self._end_connection(conn, StreamError(ErrorKind.SUBSCRIBE, f"resubscribe failed: {err}"))
+
+    # ------------------------------------------------------------------ dispatch
+    def _on_message(self, msg: WsMessage) -> None:
+        self.metrics.messages_received += 1
+        kind = type(msg)
+        if kind is OrderbookDelta:
+            assert isinstance(msg, OrderbookDelta)
+            self._books.on_delta(msg)
+        elif kind is OrderbookSnapshot:
+            assert isinstance(msg, OrderbookSnapshot)
+            if self._books.on_snapshot(msg) and self._waiters:
+                self._notify()
+        elif isinstance(msg, _CHANNEL_TYPES):
+            self._on_channel(msg)
+        elif isinstance(msg, Subscribed | Unsubscribed | OkReply | ErrorReply):
+            self._on_reply(msg)
+        elif isinstance(msg, MalformedFrame):
+            self.metrics.malformed_frames += 1
+            log.warning("ws.malformed_frame reason=%s excerpt=%r", msg.reason, msg.excerpt)
+        elif isinstance(msg, UnknownMessage):
+            self.metrics.unknown_messages += 1
+            log.info("ws.unknown_message type=%s", msg.msg_type)
+
+    def _on_channel(self, msg: Any) -> None:
+        if isinstance(msg, _SEQUENCED_CHANNEL_TYPES):
+            verdict = self._seq.observe(msg.sid, msg.seq)
+            if verdict.is_anomaly:
+                self.metrics.gaps += verdict is SeqVerdict.GAP
+                self.metrics.stale_messages += verdict is SeqVerdict.STALE
+                channel = self._registry.channel_of(msg.sid)
+                self._channel_queue.put(
+                    ChannelNotice(NoticeKind.GAP, channel, 1, f"seq {verdict.value} on sid {msg.sid}")
+                )
+                if verdict is SeqVerdict.STALE:
+                    return  # a duplicate is not handed on twice
+        self._channel_queue.put(msg)
+
+    def _on_reply(self, reply: Subscribed | Unsubscribed | OkReply | ErrorReply) -> None:
+        if isinstance(reply, Subscribed):
+            if not self._registry.bind(reply.channel, reply.sid):
+                log.info("ws.subscribed_unwanted channel=%s sid=%s", reply.channel, reply.sid)
+        elif isinstance(reply, ErrorReply):
+            self._on_error(reply)
+        if not self._commands.on_reply(reply) and isinstance(reply, ErrorReply):
+            log.warning("ws.error code=%s msg=%s sid=%s", reply.code, reply.message, reply.sid)
+
+    def _on_error(self, reply: ErrorReply) -> None:
+        conn = self._conn
+        if reply.command_id is not None and self._snapshot_commands.pop(reply.command_id, None) is not None:
+            if conn is not None:
+                self._resubscribe_books(conn, f"get_snapshot failed: {reply.message}")
+            return
+        if not reply.is_terminal or reply.sid is None:
+            return
+        self.metrics.terminal_errors += 1
+        channel = self._registry.unbind(reply.sid)
+        self._seq.forget(reply.sid)
+        if channel is None or conn is None:
+            return
+        log.warning("ws.subscription_ended channel=%s code=%s", channel, reply.code)
+        if channel == ORDERBOOK:
+            self._books.resync(self._gate.tracked(), f"subscription ended (error {reply.code})")
+            self._books.wanted.clear()
+            asyncio.get_running_loop().create_task(self._resubscribe(conn, None))
+            return
+        self._channel_queue.put(
+            ChannelNotice(NoticeKind.TERMINAL_ERROR, channel, 0, f"error {reply.code}: {reply.message}")
+        )
+        want = self._registry.wants[channel]
+        asyncio.get_running_loop().create_task(self._command("subscribe", subscribe_params(want), 1))

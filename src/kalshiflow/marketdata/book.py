@@ -1,0 +1,315 @@
+"""The local order book of one market, kept exact from the stream's snapshots and deltas.
+
+Kalshi publishes two *bid* ladders per market: YES bids in YES prices and NO bids in NO-leg prices
+(reference section 6.1). Asks are never sent; they are implied because a YES and a NO contract
+together pay $1: the best YES ask is ``1 - best NO bid`` and the best NO ask is ``1 - best YES bid``
+(never ``0.99 - p``). This module derives every ask that way and nowhere else.
+
+Invariants this book keeps:
+
+* **Exact units.** Prices are integers of $0.0001 (``Price``), sizes integers of 0.01 contract
+  (``Count``). Mid and microprice are returned as ``Fraction`` of $0.0001, never as floats.
+* **Never clamp, never guess.** A delta that would drive a level negative, or a price that is not a
+  tradable point of the market's grid, is an integrity error: the book turns *invalid* with a
+  reason and ignores further deltas until a snapshot replaces it. An invalid book still answers
+  queries (the dashboard may show its last state) but must not be used for a decision; callers
+  check ``valid`` first. A fresh book is invalid until its first snapshot.
+* **Fast path.** Each ladder is a dict ``price -> size`` plus an ascending list of its prices whose
+  last element is the cached best bid. A delta that changes the size of an existing level (the
+  common case) is one dict lookup and one store; a level appearing or disappearing also touches the
+  sorted list (a bisect plus a memmove of a few pointers; popping the best is O(1)). No method here
+  does I/O or reads a clock: the caller passes ``now_ms`` so the book stays pure and testable.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, insort
+from collections.abc import Iterable
+from fractions import Fraction
+from functools import lru_cache
+from itertools import islice
+from typing import Final
+
+from kalshiflow.domain.grid import PriceGrid
+from kalshiflow.domain.orders import OutcomeSide
+from kalshiflow.domain.units import PRICE_SCALE, Count, Price
+
+Level = tuple[Price, Count]
+
+AWAITING_SNAPSHOT: Final = "awaiting snapshot"
+_YES: Final = OutcomeSide.YES
+
+
+@lru_cache(maxsize=128)
+def tradable_prices(grid: PriceGrid) -> frozenset[int]:
+    """The grid's tradable prices as a set, so on-grid checks on the delta path are one hash lookup."""
+    return frozenset(int(p) for p in grid.tradable)
+
+
+class _Ladder:
+    """Bids of one leg: aggregate size per price and the prices in ascending order (best last)."""
+
+    __slots__ = ("prices", "sizes")
+
+    def __init__(self) -> None:
+        self.sizes: dict[int, int] = {}
+        self.prices: list[int] = []
+
+    def replace(self, sizes: dict[int, int]) -> None:
+        self.sizes = sizes
+        self.prices = sorted(sizes)
+
+    def clear(self) -> None:
+        self.sizes = {}
+        self.prices = []
+
+
+class OrderBook:
+    """YES-bid and NO-bid ladders of one market on that market's price grid.
+
+    Queries take the outcome ``side`` they are asked from: ``best_bid(NO)`` is the best NO bid,
+    ``best_ask(NO)`` the cheapest NO offer (``1 - best YES bid``). Prices returned are ``Price``,
+    sizes ``Count``; ``None`` means the relevant ladder is empty.
+    """
+
+    __slots__ = (
+        "_invalid_reason",
+        "_no",
+        "_tradable",
+        "_valid",
+        "_yes",
+        "deltas_applied",
+        "grid",
+        "last_update_ms",
+        "snapshots_applied",
+        "ticker",
+    )
+
+    def __init__(self, ticker: str, grid: PriceGrid) -> None:
+        self.ticker = ticker
+        self.grid = grid
+        self._tradable = tradable_prices(grid)
+        self._yes = _Ladder()
+        self._no = _Ladder()
+        self._valid = False
+        self._invalid_reason: str | None = AWAITING_SNAPSHOT
+        self.deltas_applied = 0
+        self.snapshots_applied = 0
+        self.last_update_ms: int | None = None  # clock time of the last snapshot or applied delta
+
+    # ------------------------------------------------------------------ validity
+    @property
+    def valid(self) -> bool:
+        return self._valid
+
+    @property
+    def invalid_reason(self) -> str | None:
+        """Why the book may not be used (None while it is valid)."""
+        return self._invalid_reason
+
+    def invalidate(self, reason: str) -> bool:
+        """Mark the book unusable until the next snapshot; False if it already was invalid.
+
+        The first reason is kept: it names the root cause, later ones are consequences of it.
+        """
+        if not self._valid:
+            return False
+        self._valid = False
+        self._invalid_reason = reason
+        return True
+
+    # ------------------------------------------------------------------ updates
+    def apply_snapshot(
+        self, yes: Iterable[tuple[int, int]], no: Iterable[tuple[int, int]], now_ms: int
+    ) -> bool:
+        """Replace both ladders; returns validity.
+
+        A snapshot with an off-grid price, a non-positive size or a repeated price leaves the book
+        empty and invalid with the reason (a partial book would mislead a decision).
+        """
+        yes_sizes, yes_error = self._ladder_from_levels(yes, "yes")
+        no_sizes, no_error = self._ladder_from_levels(no, "no")
+        self.snapshots_applied += 1
+        self.last_update_ms = now_ms
+        error = yes_error or no_error
+        if error is not None:
+            self._yes.clear()
+            self._no.clear()
+            self._valid = False
+            self._invalid_reason = f"bad snapshot: {error}"
+            return False
+        self._yes.replace(yes_sizes)
+        self._no.replace(no_sizes)
+        self._valid = True
+        self._invalid_reason = None
+        return True
+
+    def _ladder_from_levels(
+        self, levels: Iterable[tuple[int, int]], leg: str
+    ) -> tuple[dict[int, int], str | None]:
+        sizes: dict[int, int] = {}
+        for price, size in levels:
+            if price not in self._tradable:
+                return sizes, f"{leg} level at off-grid price {price}"
+            if size <= 0:
+                return sizes, f"{leg} level {price} has non-positive size {size}"
+            if price in sizes:
+                return sizes, f"{leg} level {price} appears twice"
+            sizes[int(price)] = int(size)
+        return sizes, None
+
+    def apply_delta(self, side: OutcomeSide, price: int, delta: int, now_ms: int) -> bool:
+        """Add ``delta`` to the ``side`` ladder at ``price`` (the side's own leg price).
+
+        Returns True when applied. Returns False without touching the ladders when the book is
+        invalid, or when the delta is an integrity error (off-grid price, size would go negative);
+        the latter invalidates the book with the reason. A level reaching exactly 0 disappears.
+        """
+        if not self._valid:
+            return False
+        if price not in self._tradable:
+            return self._integrity_error(f"{side} delta at off-grid price {price}")
+        ladder = self._yes if side is _YES else self._no
+        sizes = ladder.sizes
+        old = sizes.get(price)
+        if old is None:
+            if delta > 0:
+                sizes[price] = delta
+                insort(ladder.prices, price)
+            elif delta < 0:
+                return self._integrity_error(f"{side} delta {delta} at empty level {price}")
+        else:
+            new = old + delta
+            if new > 0:
+                sizes[price] = new
+            elif new == 0:
+                del sizes[price]
+                prices = ladder.prices
+                if prices[-1] == price:
+                    prices.pop()
+                else:
+                    del prices[bisect_left(prices, price)]
+            else:
+                return self._integrity_error(f"{side} delta {delta} at level {price} of size {old}")
+        self.deltas_applied += 1
+        self.last_update_ms = now_ms
+        return True
+
+    def _integrity_error(self, reason: str) -> bool:
+        self._valid = False
+        self._invalid_reason = reason
+        return False
+
+    # ------------------------------------------------------------------ top of book
+    def _bids(self, side: OutcomeSide) -> _Ladder:
+        return self._yes if side is _YES else self._no
+
+    def _offers(self, side: OutcomeSide) -> _Ladder:
+        """The ladder whose bids are ``side``'s offers (a NO bid at q is a YES offer at 1 - q)."""
+        return self._no if side is _YES else self._yes
+
+    def best_bid(self, side: OutcomeSide) -> Price | None:
+        prices = self._bids(side).prices
+        return Price(prices[-1]) if prices else None
+
+    def best_ask(self, side: OutcomeSide) -> Price | None:
+        """Cheapest offer of ``side``: 1 - best bid of the other leg."""
+        prices = self._offers(side).prices
+        return Price(PRICE_SCALE - prices[-1]) if prices else None
+
+    def best_bid_size(self, side: OutcomeSide) -> Count:
+        ladder = self._bids(side)
+        return Count(ladder.sizes[ladder.prices[-1]] if ladder.prices else 0)
+
+    def best_ask_size(self, side: OutcomeSide) -> Count:
+        ladder = self._offers(side)
+        return Count(ladder.sizes[ladder.prices[-1]] if ladder.prices else 0)
+
+    def spread(self) -> Price | None:
+        """Ask minus bid, the same for both sides: ``1 - best YES bid - best NO bid``.
+
+        None when either ladder is empty; zero or negative only if the book is locked or crossed
+        (see ``is_crossed``), which a consistent exchange feed never produces.
+        """
+        yes, no = self._yes.prices, self._no.prices
+        if not yes or not no:
+            return None
+        return Price(PRICE_SCALE - yes[-1] - no[-1])
+
+    def is_crossed(self) -> bool:
+        """True when best YES bid + best NO bid >= $1 (locked or crossed)."""
+        yes, no = self._yes.prices, self._no.prices
+        return bool(yes) and bool(no) and yes[-1] + no[-1] >= PRICE_SCALE
+
+    def mid_x2(self, side: OutcomeSide) -> int | None:
+        """Twice the mid of ``side`` in $0.0001 (bid + ask): an exact integer in half-units."""
+        bids, offers = self._bids(side).prices, self._offers(side).prices
+        if not bids or not offers:
+            return None
+        return bids[-1] + PRICE_SCALE - offers[-1]
+
+    def mid(self, side: OutcomeSide) -> Fraction | None:
+        """Mid of ``side`` as an exact Fraction of $0.0001; ``mid(NO) == 10_000 - mid(YES)``."""
+        doubled = self.mid_x2(side)
+        return None if doubled is None else Fraction(doubled, 2)
+
+    def microprice(self, side: OutcomeSide) -> Fraction | None:
+        """Size-weighted mid of ``side``, an exact Fraction of $0.0001.
+
+        ``(bid x ask_size + ask x bid_size) / (bid_size + ask_size)`` with the sizes at the touch:
+        heavy bids pull it toward the ask (the next trade is likelier to lift the offer).
+        ``microprice(NO) == 10_000 - microprice(YES)``. None when either ladder is empty.
+        """
+        bids, offers = self._bids(side), self._offers(side)
+        if not bids.prices or not offers.prices:
+            return None
+        bid = bids.prices[-1]
+        ask = PRICE_SCALE - offers.prices[-1]
+        bid_size = bids.sizes[bid]
+        ask_size = offers.sizes[offers.prices[-1]]
+        return Fraction(bid * ask_size + ask * bid_size, bid_size + ask_size)
+
+    # ------------------------------------------------------------------ depth
+    def bids(self, side: OutcomeSide, levels: int | None = None) -> list[Level]:
+        """``side``'s bid levels (price, size), best (highest) first; at most ``levels`` of them."""
+        ladder = self._bids(side)
+        sizes = ladder.sizes
+        return [(Price(p), Count(sizes[p])) for p in islice(reversed(ladder.prices), levels)]
+
+    def asks(self, side: OutcomeSide, levels: int | None = None) -> list[Level]:
+        """``side``'s offers (price, size), best (lowest) first, derived from the other leg's bids."""
+        ladder = self._offers(side)
+        sizes = ladder.sizes
+        return [(Price(PRICE_SCALE - p), Count(sizes[p])) for p in islice(reversed(ladder.prices), levels)]
+
+    def bid_depth(self, side: OutcomeSide, levels: int | None = None) -> Count:
+        """Cumulative size of ``side``'s best ``levels`` bid levels (all levels when None)."""
+        ladder = self._bids(side)
+        sizes = ladder.sizes
+        return Count(sum(sizes[p] for p in islice(reversed(ladder.prices), levels)))
+
+    def ask_depth(self, side: OutcomeSide, levels: int | None = None) -> Count:
+        """Cumulative size of ``side``'s best ``levels`` offer levels (all levels when None)."""
+        ladder = self._offers(side)
+        sizes = ladder.sizes
+        return Count(sum(sizes[p] for p in islice(reversed(ladder.prices), levels)))
+
+    def size_at(self, side: OutcomeSide, price: int) -> Count:
+        """Aggregate bid size on ``side``'s ladder at ``price`` (its own leg price)."""
+        return Count(self._bids(side).sizes.get(price, 0))
+
+    def level_count(self, side: OutcomeSide) -> int:
+        return len(self._bids(side).prices)
+
+    def ladder(self, side: OutcomeSide) -> tuple[Level, ...]:
+        """``side``'s bids ascending by price: the same shape as ``OrderbookSnapshot.yes``/``.no``."""
+        ladder = self._bids(side)
+        sizes = ladder.sizes
+        return tuple((Price(p), Count(sizes[p])) for p in ladder.prices)
+
+    def __repr__(self) -> str:
+        state = "valid" if self._valid else f"invalid: {self._invalid_reason}"
+        return (
+            f"OrderBook({self.ticker!r}, {state}, yes={self.best_bid(OutcomeSide.YES)!r}"
+            f"x{len(self._yes.prices)}, no={self.best_bid(OutcomeSide.NO)!r}x{len(self._no.prices)})"
+        )

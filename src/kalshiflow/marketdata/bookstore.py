@@ -1,0 +1,248 @@
+"""All local order books, fed by the stream, and the dirty-market set the actor drains.
+
+The stream client checks sequence numbers per subscription and hands every orderbook message to a
+``BookSink``; ``BookStore`` is that sink. It keeps the architecture's two promises (section 2):
+
+* **Books never drop a delta.** Every delta for a valid book is applied. A delta that cannot be
+  applied exactly (off-grid, negative size) invalidates its book; a gap or dead subscription is
+  reported by the stream through ``on_invalid``. Deltas for an invalid book are counted and ignored
+  until a snapshot restores it. A message for a market that was never registered is counted and
+  ignored, never a crash (it can be in flight after an unsubscribe).
+* **The actor works on the latest book, not on a backlog.** Every change marks its market *dirty*.
+  ``drain_dirty`` returns each changed market once, in the order they first changed, however many
+  updates arrived meanwhile (conflation). The set is bounded by the number of markets. Updates
+  coalesced = updates (deltas, snapshots, invalidations) marked minus markets drained.
+
+All methods are synchronous and atomic on the event loop; only ``wait_dirty`` awaits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from kalshiflow.clock import Clock
+from kalshiflow.domain.grid import PriceGrid
+from kalshiflow.exchange.ws_models import OrderbookDelta, OrderbookSnapshot
+from kalshiflow.marketdata.book import OrderBook
+
+
+class BookSink(Protocol):
+    """What the orderbook stream client feeds; mirrors ``exchange.ws_stream.BookSink`` (structural).
+
+    ``on_delta`` answers False when the delta could not be applied, so the stream asks for a fresh
+    snapshot of that market.
+    """
+
+    def on_snapshot(self, snapshot: OrderbookSnapshot) -> None: ...
+
+    def on_delta(self, delta: OrderbookDelta) -> bool: ...
+
+    def on_invalid(self, tickers: Sequence[str], reason: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class BookStoreMetrics:
+    """Counters since start.
+
+    ``deltas_applied``: deltas that changed a valid book. ``deltas_ignored``: deltas for a book
+    that was invalid (awaiting a snapshot). ``integrity_errors``: deltas or snapshots that made a
+    book invalid. ``invalidations``: valid -> invalid transitions from any cause.
+    ``unknown_ticker_messages``: snapshots and deltas for unregistered markets.
+    ``updates_coalesced``: updates folded into an earlier pending one by conflation.
+    ``markets_drained``: entries handed to the consumer. ``dirty_markets``: pending right now.
+    """
+
+    markets: int
+    valid_markets: int
+    deltas_applied: int
+    deltas_ignored: int
+    snapshots_applied: int
+    invalidations: int
+    integrity_errors: int
+    unknown_ticker_messages: int
+    updates_coalesced: int
+    markets_drained: int
+    dirty_markets: int
+
+
+class BookStore:
+    """One ``OrderBook`` per registered market plus the dirty-market set; satisfies ``BookSink``.
+
+    ``on_integrity_error(ticker, reason)`` (optional) is called when the store itself finds a book
+    broken by a delta or a snapshot it cannot apply exactly. A rejected delta also shows in
+    ``on_delta``'s answer; a bad snapshot shows only here, so wire it to the stream's resync.
+    """
+
+    def __init__(self, clock: Clock, on_integrity_error: Callable[[str, str], None] | None = None) -> None:
+        self._clock = clock
+        self._on_integrity_error = on_integrity_error
+        self._books: dict[str, OrderBook] = {}
+        # ticker -> clock ms when it became dirty (insertion order = order of first change)
+        self._dirty: dict[str, int] = {}
+        self._dirty_event = asyncio.Event()
+        self._updates_marked = 0
+        self._updates_at_last_drain = 0
+        self._deltas_applied = 0
+        self._deltas_ignored = 0
+        self._snapshots_applied = 0
+        self._invalidations = 0
+        self._integrity_errors = 0
+        self._unknown = 0
+        self._coalesced = 0
+        self._drained = 0
+
+    # ------------------------------------------------------------------ registry
+    def register(self, ticker: str, grid: PriceGrid) -> OrderBook:
+        """Create the market's book (invalid until its snapshot); idempotent for the same grid.
+
+        Registering again with a different grid starts a fresh book: the old levels may not even
+        lie on the new grid.
+        """
+        book = self._books.get(ticker)
+        if book is None or book.grid != grid:
+            book = self._books[ticker] = OrderBook(ticker, grid)
+        return book
+
+    def unregister(self, ticker: str) -> bool:
+        """Forget a market (after an unsubscribe); later messages for it count as unknown."""
+        return self._books.pop(ticker, None) is not None
+
+    def book(self, ticker: str) -> OrderBook | None:
+        return self._books.get(ticker)
+
+    def is_valid(self, ticker: str) -> bool:
+        book = self._books.get(ticker)
+        return book is not None and book.valid
+
+    @property
+    def tickers(self) -> tuple[str, ...]:
+        return tuple(self._books)
+
+    # ------------------------------------------------------------------ updates
+    def apply_snapshot(self, snapshot: OrderbookSnapshot) -> bool:
+        """Replace a book from a snapshot; True when the book is valid afterwards."""
+        book = self._books.get(snapshot.ticker)
+        if book is None:
+            self._unknown += 1
+            return False
+        now_ms = self._clock.now_ms()
+        was_valid = book.valid
+        ok = book.apply_snapshot(snapshot.yes, snapshot.no, now_ms)
+        self._snapshots_applied += 1
+        self._mark(snapshot.ticker, now_ms)
+        if not ok:
+            if was_valid:
+                self._invalidations += 1
+            self._integrity_error(book)
+        return ok
+
+    def apply_delta(self, delta: OrderbookDelta) -> bool:
+        """Apply one delta; False when the market is unknown, its book invalid, or the delta bad."""
+        ticker = delta.ticker
+        book = self._books.get(ticker)
+        if book is None:
+            self._unknown += 1
+            return False
+        if not book.valid:
+            self._deltas_ignored += 1
+            return False
+        now_ms = self._clock.now_ms()
+        applied = book.apply_delta(delta.side, delta.price, delta.delta, now_ms)
+        # inlined _mark: this is the hot path
+        self._updates_marked += 1
+        dirty = self._dirty
+        if ticker not in dirty:
+            if not dirty:
+                self._dirty_event.set()
+            dirty[ticker] = now_ms
+        if applied:
+            self._deltas_applied += 1
+            return True
+        self._invalidations += 1
+        self._integrity_error(book)
+        return False
+
+    def _integrity_error(self, book: OrderBook) -> None:
+        self._integrity_errors += 1
+        if self._on_integrity_error is not None:
+            self._on_integrity_error(book.ticker, book.invalid_reason or "integrity error")
+
+    def invalidate(self, tickers: Iterable[str], reason: str) -> int:
+        """Mark books unusable until their next snapshot; returns how many became invalid."""
+        now_ms = self._clock.now_ms()
+        changed = 0
+        for ticker in tickers:
+            book = self._books.get(ticker)
+            if book is not None and book.invalidate(reason):
+                changed += 1
+                self._mark(ticker, now_ms)
+        self._invalidations += changed
+        return changed
+
+    def _mark(self, ticker: str, now_ms: int) -> None:
+        self._updates_marked += 1
+        dirty = self._dirty
+        if ticker not in dirty:
+            if not dirty:
+                self._dirty_event.set()
+            dirty[ticker] = now_ms
+
+    # ------------------------------------------------------------------ BookSink
+    def on_snapshot(self, snapshot: OrderbookSnapshot) -> None:
+        self.apply_snapshot(snapshot)
+
+    def on_delta(self, delta: OrderbookDelta) -> bool:
+        return self.apply_delta(delta)
+
+    def on_invalid(self, tickers: Iterable[str], reason: str) -> None:
+        self.invalidate(tickers, reason)
+
+    # ------------------------------------------------------------------ consumer side
+    def drain_dirty(self) -> list[str]:
+        """Markets changed since the last drain, each once, oldest change first."""
+        return [ticker for ticker, _ in self.drain_dirty_since()]
+
+    def drain_dirty_since(self) -> list[tuple[str, int]]:
+        """Like ``drain_dirty`` with the clock ms each market first changed (for decision lag).
+
+        A market unregistered while dirty is dropped here but still counts as drained, so the
+        coalesced count stays exact.
+        """
+        if not self._dirty:
+            return []
+        pending = self._dirty
+        self._dirty = {}
+        updates = self._updates_marked - self._updates_at_last_drain
+        self._updates_at_last_drain = self._updates_marked
+        self._coalesced += updates - len(pending)
+        self._drained += len(pending)
+        books = self._books
+        return [(ticker, since_ms) for ticker, since_ms in pending.items() if ticker in books]
+
+    @property
+    def dirty_count(self) -> int:
+        return len(self._dirty)
+
+    async def wait_dirty(self) -> None:
+        """Return as soon as at least one market is dirty (immediately if one already is)."""
+        while not self._dirty:
+            self._dirty_event.clear()
+            await self._dirty_event.wait()
+
+    def metrics(self) -> BookStoreMetrics:
+        return BookStoreMetrics(
+            markets=len(self._books),
+            valid_markets=sum(1 for book in self._books.values() if book.valid),
+            deltas_applied=self._deltas_applied,
+            deltas_ignored=self._deltas_ignored,
+            snapshots_applied=self._snapshots_applied,
+            invalidations=self._invalidations,
+            integrity_errors=self._integrity_errors,
+            unknown_ticker_messages=self._unknown,
+            updates_coalesced=self._coalesced,
+            markets_drained=self._drained,
+            dirty_markets=len(self._dirty),
+        )

@@ -1,0 +1,130 @@
+"""Shared helpers for the stream tests: a reference book sink, a scripted order driver, waiting."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+
+from kalshiflow.clock import ManualClock
+from kalshiflow.domain.orders import BookSide, OutcomeSide, SelfTradePrevention, TimeInForce
+from kalshiflow.domain.units import Money
+from kalshiflow.exchange.auth import RequestSigner
+from kalshiflow.exchange.ws_models import OrderbookDelta, OrderbookSnapshot
+from kalshiflow.sim import lifecycle
+from kalshiflow.sim.book import Book
+from kalshiflow.sim.engine import OrderRequest
+from kalshiflow.sim.errors import ExchangeError
+from kalshiflow.sim.exchange import SimExchange
+from kalshiflow.sim.universe import generate_listings
+
+
+@dataclass
+class ReferenceSink:
+    """The simplest correct book: dicts of price -> size per side, rebuilt from snapshots."""
+
+    books: dict[str, dict[OutcomeSide, dict[int, int]]] = field(default_factory=dict)
+    invalid: set[str] = field(default_factory=set)
+    invalidations: list[tuple[tuple[str, ...], str]] = field(default_factory=list)
+
+    def on_snapshot(self, snapshot: OrderbookSnapshot) -> None:
+        self.books[snapshot.ticker] = {
+            OutcomeSide.YES: {int(p): int(n) for p, n in snapshot.yes},
+            OutcomeSide.NO: {int(p): int(n) for p, n in snapshot.no},
+        }
+        self.invalid.discard(snapshot.ticker)
+
+    def on_delta(self, delta: OrderbookDelta) -> bool:
+        ladder = self.books[delta.ticker][delta.side]
+        size = ladder.get(int(delta.price), 0) + int(delta.delta)
+        if size < 0:
+            return False
+        if size:
+            ladder[int(delta.price)] = size
+        else:
+            ladder.pop(int(delta.price), None)
+        return True
+
+    def on_invalid(self, tickers: Sequence[str], reason: str) -> None:
+        self.invalid.update(tickers)
+        self.invalidations.append((tuple(tickers), reason))
+
+    def matches(self, ticker: str, book: Book) -> bool:
+        local = self.books.get(ticker)
+        if local is None or ticker in self.invalid:
+            return False
+        return (
+            sorted(local[OutcomeSide.YES].items()) == book.yes.ascending()
+            and sorted(local[OutcomeSide.NO].items()) == book.no.ascending()
+        )
+
+
+def make_sim(seed: int = 7) -> SimExchange:
+    clock = ManualClock()
+    sim = SimExchange.create(clock, seed=seed)
+    for listing in generate_listings(seed, 6, clock.now_ms()):
+        listing.market.grid = listing.market.grid.named("linear_cent")
+        sim.engine.add_market(listing.series, listing.event, listing.market)
+    lifecycle.advance(sim.engine, clock.now_ms())
+    return sim
+
+
+def register(sim: SimExchange, key_id: str, pair: tuple[bytes, bytes]) -> RequestSigner:
+    private_pem, public_pem = pair
+    key = serialization.load_pem_private_key(private_pem, password=None)
+    assert isinstance(key, RSAPrivateKey)
+    sim.register_account(key_id, public_pem, int(Money.dollars(1_000_000)), key_id)
+    return RequestSigner(key_id, key)
+
+
+class OrderScript:
+    """Seeded random resting orders, crossing orders and cancels on the engine, in-process."""
+
+    def __init__(
+        self, sim: SimExchange, account_ids: Sequence[str], tickers: Sequence[str], seed: int
+    ) -> None:
+        self.sim = sim
+        self.account_ids = list(account_ids)
+        self.tickers = list(tickers)
+        self.rng = random.Random(seed)
+        self.resting: list[tuple[str, str]] = []
+
+    def step(self, n: int) -> None:
+        engine, rng = self.sim.engine, self.rng
+        for _ in range(n):
+            if self.resting and rng.random() < 0.3:
+                account_id, order_id = self.resting.pop(rng.randrange(len(self.resting)))
+                with contextlib.suppress(ExchangeError):  # already filled
+                    engine.cancel_order(account_id, order_id)
+                continue
+            account_id = rng.choice(self.account_ids)
+            side = rng.choice((BookSide.BID, BookSide.ASK))
+            request = OrderRequest(
+                rng.choice(self.tickers),
+                side,
+                rng.randint(30, 70) * 100,
+                rng.randint(1, 5) * 100,
+                TimeInForce.GOOD_TILL_CANCELED,
+                SelfTradePrevention.TAKER_AT_CROSS,
+            )
+            try:
+                result = engine.create_order(account_id, request)
+            except ExchangeError:
+                continue
+            if result.order.remaining_count:
+                self.resting.append((account_id, result.order.order_id))
+
+
+async def until(condition: Callable[[], bool], within_s: float = 10.0, what: str = "condition") -> None:
+    """Poll a predicate with short awaits, bounded by a deadline (the server side has no event)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within_s
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"{what} not reached within {within_s}s")
+        await asyncio.sleep(0.01)

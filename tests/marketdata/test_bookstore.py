@@ -1,0 +1,225 @@
+"""BookStore: registration, unknown tickers, invalidation, the dirty set and its conflation."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from kalshiflow.clock import ManualClock
+from kalshiflow.domain.grid import PriceGrid
+from kalshiflow.domain.orders import OutcomeSide
+from kalshiflow.domain.units import Count, Price
+from kalshiflow.exchange.ws_models import OrderbookDelta, OrderbookSnapshot
+from kalshiflow.exchange.ws_stream import BookSink as StreamBookSink
+from kalshiflow.marketdata.book import AWAITING_SNAPSHOT
+from kalshiflow.marketdata.bookstore import BookSink, BookStore
+
+YES, NO = OutcomeSide.YES, OutcomeSide.NO
+CENT = PriceGrid.named("linear_cent")
+T0 = 1_790_000_000_000
+
+
+def snap(
+    ticker: str, yes: tuple[tuple[int, int], ...] = (), no: tuple[tuple[int, int], ...] = ()
+) -> OrderbookSnapshot:
+    return OrderbookSnapshot(
+        1,
+        1,
+        ticker,
+        tuple((Price(p), Count(s)) for p, s in yes),
+        tuple((Price(p), Count(s)) for p, s in no),
+    )
+
+
+def delta(ticker: str, side: OutcomeSide, price: int, size: int, seq: int = 2) -> OrderbookDelta:
+    return OrderbookDelta(1, seq, ticker, side, Price(price), Count(size))
+
+
+def store_with(*tickers: str) -> tuple[BookStore, ManualClock]:
+    clock = ManualClock(T0)
+    store = BookStore(clock)
+    for ticker in tickers:
+        store.register(ticker, CENT)
+        store.apply_snapshot(snap(ticker, yes=((4_000, 100),), no=((5_000, 100),)))
+    store.drain_dirty()
+    return store, clock
+
+
+def test_bookstore_satisfies_the_stream_clients_book_sink() -> None:
+    store = BookStore(ManualClock(T0))
+    sink: BookSink = store
+    stream_sink: StreamBookSink = store  # checked by mypy: the stream client can feed it directly
+    sink.on_invalid([], "nothing")
+    assert stream_sink.on_delta(delta("A", YES, 4_000, 1)) is False  # unknown market
+    store.register("A", CENT)
+    stream_sink.on_snapshot(snap("A"))
+    assert stream_sink.on_delta(delta("A", YES, 4_000, 1)) is True
+    assert stream_sink.on_delta(delta("A", YES, 4_000, -2)) is False  # rejected: stream resyncs
+
+
+def test_registered_book_awaits_its_snapshot_and_ignores_deltas_until_then() -> None:
+    store = BookStore(ManualClock(T0))
+    book = store.register("A", CENT)
+    assert store.register("A", CENT) is book  # idempotent
+    assert not store.is_valid("A")
+    assert book.invalid_reason == AWAITING_SNAPSHOT
+    assert not store.apply_delta(delta("A", YES, 4_000, 100))
+    assert store.metrics().deltas_ignored == 1
+    assert store.drain_dirty() == []  # nothing changed
+    assert store.apply_snapshot(snap("A", yes=((4_000, 100),)))
+    assert store.is_valid("A")
+    assert store.drain_dirty() == ["A"]
+
+
+def test_registering_with_another_grid_starts_a_fresh_book() -> None:
+    store, _ = store_with("A")
+    book = store.register("A", PriceGrid.named("deci_cent"))
+    assert not book.valid
+    assert book.grid == PriceGrid.named("deci_cent")
+
+
+@pytest.mark.parametrize("side", [YES, NO])
+def test_deltas_apply_and_stamp_the_clock_time(side: OutcomeSide) -> None:
+    store, clock = store_with("A")
+    clock.advance(1.5)
+    assert store.apply_delta(delta("A", side, 5_100, 250))
+    book = store.book("A")
+    assert book is not None
+    assert book.best_bid(side) == 5_100
+    assert book.last_update_ms == T0 + 1_500
+    assert store.metrics().deltas_applied == 1
+
+
+def test_messages_for_unknown_tickers_are_counted_and_ignored() -> None:
+    store, _ = store_with("A")
+    assert not store.apply_delta(delta("NOPE", YES, 4_000, 1))
+    assert not store.apply_snapshot(snap("NOPE"))
+    store.on_delta(delta("NOPE", NO, 4_000, 1))
+    store.invalidate(["NOPE"], "gap")  # also harmless
+    assert store.metrics().unknown_ticker_messages == 3
+    assert store.drain_dirty() == []
+    assert store.book("NOPE") is None
+    assert not store.is_valid("NOPE")
+
+
+def test_unregistered_market_is_unknown_afterwards() -> None:
+    store, _ = store_with("A", "B")
+    store.apply_delta(delta("A", YES, 4_000, 1))
+    assert store.unregister("A")
+    assert not store.unregister("A")
+    assert not store.apply_delta(delta("A", YES, 4_000, 1))
+    assert store.drain_dirty() == []  # dropped, still counted as drained
+    assert store.metrics().unknown_ticker_messages == 1
+    assert store.tickers == ("B",)
+
+
+@pytest.mark.parametrize("side", [YES, NO])
+def test_integrity_error_invalidates_notifies_and_a_snapshot_restores(side: OutcomeSide) -> None:
+    broken: list[tuple[str, str]] = []
+    clock = ManualClock(T0)
+    store = BookStore(clock, on_integrity_error=lambda ticker, reason: broken.append((ticker, reason)))
+    store.register("A", CENT)
+    store.apply_snapshot(snap("A", yes=((4_000, 100),), no=((4_000, 100),)))
+    store.drain_dirty()
+    assert not store.apply_delta(delta("A", side, 4_000, -101))  # would go negative
+    assert not store.is_valid("A")
+    assert [ticker for ticker, _ in broken] == ["A"]
+    assert store.drain_dirty() == ["A"]  # the actor learns the book went bad
+    assert not store.apply_delta(delta("A", side, 4_000, 1))  # ignored until a snapshot
+    assert not store.apply_delta(delta("A", side, 4_050, 1))
+    m = store.metrics()
+    assert (m.integrity_errors, m.invalidations, m.deltas_ignored, m.deltas_applied) == (1, 1, 2, 0)
+    assert store.apply_snapshot(snap("A", yes=((3_900, 5),)))
+    assert store.is_valid("A")
+    assert store.apply_delta(delta("A", side, 4_200, 1))
+
+
+def test_off_grid_delta_invalidates_the_book() -> None:
+    store, _ = store_with("A")
+    assert not store.apply_delta(delta("A", NO, 4_050, 1))
+    assert not store.is_valid("A")
+    book = store.book("A")
+    assert book is not None
+    assert "off-grid" in (book.invalid_reason or "")
+
+
+def test_bad_snapshot_counts_as_an_integrity_error() -> None:
+    store, _ = store_with("A")
+    assert not store.apply_snapshot(snap("A", yes=((4_000, 0),)))
+    m = store.metrics()
+    assert (m.integrity_errors, m.invalidations, m.snapshots_applied) == (1, 1, 2)
+
+
+def test_invalidate_from_the_stream_marks_books_until_their_snapshot() -> None:
+    store, _ = store_with("A", "B", "C")
+    assert store.invalidate(["A", "B"], "seq gap on sid 1") == 2
+    assert store.invalidate(["A"], "again") == 0
+    store.on_invalid(iter(["C"]), "error 25")
+    assert [store.is_valid(t) for t in "ABC"] == [False, False, False]
+    assert store.drain_dirty() == ["A", "B", "C"]
+    assert store.metrics().invalidations == 3
+    book = store.book("A")
+    assert book is not None
+    assert book.invalid_reason == "seq gap on sid 1"
+
+
+def test_many_deltas_for_one_market_are_drained_once() -> None:
+    store, _ = store_with("A", "B")
+    for i in range(100):
+        store.apply_delta(delta("A", YES, 3_000, 1, seq=i + 2))
+    store.apply_delta(delta("B", NO, 3_000, 1))
+    assert store.dirty_count == 2
+    assert store.drain_dirty() == ["A", "B"]
+    assert store.drain_dirty() == []
+    m = store.metrics()
+    assert m.deltas_applied == 101
+    assert m.updates_coalesced == 99  # 101 updates, 2 markets drained
+    book = store.book("A")
+    assert book is not None
+    assert book.size_at(YES, 3_000) == 100  # the drained market shows the newest book
+
+
+def test_coalesced_count_accumulates_over_drains() -> None:
+    store, _ = store_with("A", "B")
+    base = store.metrics().updates_coalesced  # the setup snapshots of A and B: 0
+    for _ in range(3):
+        store.apply_delta(delta("A", YES, 3_000, 1))
+        store.apply_delta(delta("A", YES, 3_000, 1))
+        store.apply_delta(delta("B", YES, 3_000, 1))
+        assert store.drain_dirty() == ["A", "B"]
+    m = store.metrics()
+    assert m.updates_coalesced - base == 3
+    assert m.markets_drained == 2 + 6
+
+
+def test_drain_reports_when_each_market_first_became_dirty() -> None:
+    store, clock = store_with("A", "B")
+    store.apply_delta(delta("A", YES, 3_000, 1))
+    clock.advance(0.2)
+    store.apply_delta(delta("B", YES, 3_000, 1))
+    store.apply_delta(delta("A", YES, 3_000, 1))
+    assert store.drain_dirty_since() == [("A", T0), ("B", T0 + 200)]
+
+
+async def test_wait_dirty_wakes_on_the_first_change_and_returns_at_once_while_dirty() -> None:
+    store, _ = store_with("A")
+    waiter = asyncio.create_task(store.wait_dirty())
+    await asyncio.sleep(0)
+    assert not waiter.done()
+    store.on_delta(delta("A", YES, 3_000, 1))
+    await asyncio.wait_for(waiter, 1)
+    await asyncio.wait_for(store.wait_dirty(), 1)  # still dirty: no wait
+    store.drain_dirty()
+    second = asyncio.create_task(store.wait_dirty())
+    await asyncio.sleep(0)
+    assert not second.done()
+    store.on_snapshot(snap("A"))
+    await asyncio.wait_for(second, 1)
+
+
+def test_metrics_count_markets_and_valid_books() -> None:
+    store, _ = store_with("A", "B")
+    store.register("C", CENT)
+    m = store.metrics()
+    assert (m.markets, m.valid_markets, m.snapshots_applied, m.dirty_markets) == (3, 2, 2, 0)
