@@ -1,0 +1,350 @@
+"""The trader's books: cash, positions, orders in flight, fills and settlements -- all exact.
+
+The ledger is a cache of the exchange's state that live messages keep current and reconciliation
+overwrites. Every method is one synchronous, atomic change (no awaits), so the single event loop
+never sees a half-applied fill. Fills are idempotent by ``trade_id``: the WebSocket ``fill`` channel
+and REST fills may both deliver the same execution, and it is booked once.
+
+Cash is the exchange's *available* balance. Between reconciliations the ledger estimates it: a
+resting order that opens exposure holds back its cost plus the taker fee (as the exchange does);
+fills move cash by their exact amounts. Reconciliation compares the estimate with the exchange,
+records the difference as drift and takes the exchange's figure.
+
+Positions carry a cost basis that *includes* fees paid to open them, so P&L figures are after fees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from kalshiflow.domain.fees import FeeType, trade_fee
+from kalshiflow.domain.netting import closable, net_fill, opening_cost_per_contract
+from kalshiflow.domain.orders import BookSide
+from kalshiflow.domain.units import ZERO_COUNT, ZERO_MONEY, Count, Money, Price
+from kalshiflow.trader.events import (
+    CashChanged,
+    FillBooked,
+    LedgerEvent,
+    OrderChanged,
+    PositionChanged,
+    SettlementBooked,
+)
+from kalshiflow.trader.orders import OrderPurpose, OrderState, TrackedOrder
+
+
+class LedgerError(RuntimeError):
+    """A misuse of the ledger (a bug in the caller), never an exchange condition."""
+
+
+@dataclass(slots=True)
+class PositionRecord:
+    ticker: str
+    position: Count = ZERO_COUNT  # signed: + YES, - NO
+    cost_basis: Money = ZERO_MONEY  # of the open position, fees to open it included
+    realized_pnl: Money = ZERO_MONEY  # after fees
+    fees_paid: Money = ZERO_MONEY
+    opened_at_ms: int | None = None
+    last_fill_ms: int | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.position != 0
+
+
+@dataclass(frozen=True, slots=True)
+class FillData:
+    """One execution of one of our orders, from the ``fill`` channel or from REST."""
+
+    trade_id: str
+    order_id: str
+    ticker: str
+    side: BookSide
+    yes_price: Price
+    count: Count
+    is_taker: bool
+    fee: Money
+    ts_ms: int
+    client_order_id: str | None = None
+    post_position: Count | None = None
+    source: str = "ws"
+
+
+@dataclass(frozen=True, slots=True)
+class SettlementData:
+    ticker: str
+    result: str
+    revenue: Money
+    settled_ms: int
+
+
+class Ledger:
+    def __init__(self, fee_type_of: Callable[[str], FeeType] | None = None) -> None:
+        self.cash: Money = ZERO_MONEY
+        self.synced_cash: Money | None = None
+        self.synced_at_ms: int | None = None
+        self.positions: dict[str, PositionRecord] = {}
+        self.orders: dict[str, TrackedOrder] = {}  # by client_order_id
+        self.by_order_id: dict[str, str] = {}  # order_id -> client_order_id
+        self.trade_ids: set[str] = set()
+        self.fills: list[FillData] = []
+        self.settlements: list[SettlementData] = []
+        self.listeners: list[Callable[[LedgerEvent], None]] = []
+        self._fee_type_of = fee_type_of or (lambda _ticker: FeeType.QUADRATIC)
+
+    # ------------------------------------------------------------------ queries
+    def position(self, ticker: str) -> PositionRecord:
+        return self.positions.get(ticker) or PositionRecord(ticker)
+
+    def open_positions(self) -> list[PositionRecord]:
+        return [p for p in self.positions.values() if p.is_open]
+
+    def live_orders(self, ticker: str | None = None) -> list[TrackedOrder]:
+        return [o for o in self.orders.values() if o.is_live and (ticker is None or o.ticker == ticker)]
+
+    def order_by_exchange_id(self, order_id: str) -> TrackedOrder | None:
+        cid = self.by_order_id.get(order_id)
+        return None if cid is None else self.orders.get(cid)
+
+    @property
+    def reserved(self) -> Money:
+        return Money(sum(o.reserved for o in self.orders.values() if o.is_live))
+
+    # ------------------------------------------------------------------ orders
+    def record_pending(self, order: TrackedOrder) -> None:
+        """Record an order before it is sent; a ``client_order_id`` is never used twice."""
+        if order.client_order_id in self.orders:
+            raise LedgerError(f"client_order_id {order.client_order_id} already used")
+        order.state = OrderState.PENDING
+        order.remaining = order.count
+        order.reserved = self._reservation(order, order.count)
+        self.cash = Money(self.cash - order.reserved)
+        self.orders[order.client_order_id] = order
+        self._emit(OrderChanged(order, order.created_ms))
+
+    def on_acknowledged(
+        self, client_order_id: str, order_id: str, filled: Count, remaining: Count, now_ms: int
+    ) -> TrackedOrder:
+        """The exchange answered a create (or a read found the order): it exists as ``order_id``."""
+        order = self._order(client_order_id)
+        self._link(order, order_id)
+        order.not_found_reads = 0
+        self._progress(order, filled, remaining, now_ms)
+        return order
+
+    def on_rejected(self, client_order_id: str, reason: str, now_ms: int) -> TrackedOrder:
+        """A definitive refusal: nothing happened on the exchange."""
+        order = self._order(client_order_id)
+        if order.move(OrderState.REJECTED, now_ms, reason):
+            self._release(order, order.reserved)
+            self._emit(OrderChanged(order, now_ms))
+        return order
+
+    def on_unknown(self, client_order_id: str, reason: str, now_ms: int) -> TrackedOrder:
+        """The outcome of a send is not known; the order stays in flight until a read resolves it."""
+        order = self._order(client_order_id)
+        if order.move(OrderState.UNKNOWN, now_ms, reason):
+            self._emit(OrderChanged(order, now_ms))
+        return order
+
+    def on_not_found(self, client_order_id: str, now_ms: int, misses_to_give_up: int) -> TrackedOrder:
+        """A read did not find an unknown/pending order. Only repeated misses count as a rejection."""
+        order = self._order(client_order_id)
+        if order.state not in (OrderState.UNKNOWN, OrderState.PENDING):
+            return order
+        order.not_found_reads += 1
+        if order.not_found_reads >= misses_to_give_up:
+            detail = f"not found after {order.not_found_reads} reads"
+            if order.state is OrderState.PENDING:
+                order.move(OrderState.UNKNOWN, now_ms)
+            order.move(OrderState.REJECTED, now_ms, detail)
+            self._release(order, order.reserved)
+            self._emit(OrderChanged(order, now_ms))
+        return order
+
+    def on_exchange_order(
+        self,
+        *,
+        order_id: str,
+        client_order_id: str,
+        ticker: str,
+        side: BookSide,
+        yes_price: Price,
+        status: str,
+        filled: Count,
+        remaining: Count,
+        initial: Count,
+        now_ms: int,
+        order_group_id: str | None = None,
+    ) -> TrackedOrder:
+        """The exchange's view of an order (``user_orders`` or a REST read). Unknown ones are adopted."""
+        order = self.orders.get(client_order_id) if client_order_id else None
+        if order is None:
+            order = self.order_by_exchange_id(order_id)
+        if order is None:
+            order = TrackedOrder(
+                client_order_id=client_order_id or f"external:{order_id}",
+                ticker=ticker,
+                side=side,
+                yes_price=yes_price,
+                count=initial,
+                purpose=OrderPurpose.EXTERNAL,
+                created_ms=now_ms,
+                order_group_id=order_group_id,
+            )
+            order.remaining = initial
+            self.orders[order.client_order_id] = order
+        self._link(order, order_id)
+        order.not_found_reads = 0
+        if order.yes_price != yes_price or order.count != initial:  # amended on the exchange
+            order.yes_price, order.count = yes_price, initial
+        if status == "canceled":
+            self._progress(order, filled, Count(0), now_ms, canceled=True)
+        else:
+            self._progress(order, filled, remaining, now_ms)
+        return order
+
+    def on_canceled(self, client_order_id: str, now_ms: int) -> TrackedOrder:
+        order = self._order(client_order_id)
+        self._progress(order, order.filled, Count(0), now_ms, canceled=True)
+        return order
+
+    # ------------------------------------------------------------------ fills and settlements
+    def apply_fill(self, fill: FillData) -> bool:
+        """Book one execution; returns False when this ``trade_id`` was already booked."""
+        if fill.trade_id in self.trade_ids:
+            return False
+        self.trade_ids.add(fill.trade_id)
+        self.fills.append(fill)
+        order = self.order_by_exchange_id(fill.order_id)
+        if order is None and fill.client_order_id:
+            order = self.orders.get(fill.client_order_id)
+            if order is not None:
+                self._link(order, fill.order_id)
+        pos = self.positions.setdefault(fill.ticker, PositionRecord(fill.ticker))
+        release = ZERO_MONEY
+        if order is not None:
+            release = self._release_for_fill(order, pos, fill.count)
+        result = net_fill(pos.position, pos.cost_basis, fill.side, fill.yes_price, fill.count)
+        fee_on_close = fill.fee * result.closed // fill.count if fill.count else 0
+        fee_on_open = fill.fee - fee_on_close
+        was_flat = pos.position == 0
+        pos.position = Count(result.position)
+        pos.cost_basis = Money(result.cost + fee_on_open)
+        pos.realized_pnl = Money(pos.realized_pnl + result.realized - fee_on_close)
+        pos.fees_paid = Money(pos.fees_paid + fill.fee)
+        pos.last_fill_ms = fill.ts_ms
+        if pos.position == 0:
+            pos.opened_at_ms = None
+        elif was_flat or (result.closed and result.opened):
+            pos.opened_at_ms = fill.ts_ms  # a new position (or a flip) starts its hold clock
+        self.cash = Money(self.cash + release + result.cash_change - fill.fee)
+        if order is not None:
+            order.trade_ids.append(fill.trade_id)
+            order.fees = Money(order.fees + fill.fee)
+            filled = Count(order.filled + fill.count)
+            self._progress(order, filled, Count(max(0, order.count - filled)), fill.ts_ms)
+        self._emit(FillBooked(fill, order))
+        self._emit(PositionChanged(pos, fill.ts_ms))
+        self._emit(CashChanged(self.cash, fill.ts_ms, "fill"))
+        return True
+
+    def apply_settlement(self, settlement: SettlementData) -> None:
+        pos = self.positions.pop(settlement.ticker, None)
+        self.settlements.append(settlement)
+        if pos is not None:
+            pos.realized_pnl = Money(pos.realized_pnl + settlement.revenue - pos.cost_basis)
+            pos.position, pos.cost_basis, pos.opened_at_ms = Count(0), Money(0), None
+            self._emit(PositionChanged(pos, settlement.settled_ms))
+        self.cash = Money(self.cash + settlement.revenue)
+        self._emit(SettlementBooked(settlement))
+        self._emit(CashChanged(self.cash, settlement.settled_ms, "settlement"))
+
+    # ------------------------------------------------------------------ reconciliation hooks
+    def overwrite_cash(self, exchange_cash: Money, now_ms: int) -> Money:
+        """Take the exchange's balance; returns the drift (exchange minus estimate)."""
+        drift = Money(exchange_cash - self.cash)
+        self.cash = exchange_cash
+        self.synced_cash, self.synced_at_ms = exchange_cash, now_ms
+        if drift:
+            self._emit(CashChanged(self.cash, now_ms, "reconciliation"))
+        return drift
+
+    def overwrite_position(
+        self, ticker: str, position: Count, cost_basis: Money, now_ms: int
+    ) -> PositionRecord:
+        pos = self.positions.setdefault(ticker, PositionRecord(ticker))
+        if pos.position == 0 and position != 0:
+            pos.opened_at_ms = now_ms
+        pos.position, pos.cost_basis = position, cost_basis
+        if position == 0:
+            pos.opened_at_ms = None
+        self._emit(PositionChanged(pos, now_ms))
+        return pos
+
+    # ------------------------------------------------------------------ internals
+    def _order(self, client_order_id: str) -> TrackedOrder:
+        try:
+            return self.orders[client_order_id]
+        except KeyError:
+            raise LedgerError(f"unknown client_order_id {client_order_id}") from None
+
+    def _link(self, order: TrackedOrder, order_id: str) -> None:
+        if order.order_id is None:
+            order.order_id = order_id
+        self.by_order_id[order_id] = order.client_order_id
+
+    def _progress(
+        self, order: TrackedOrder, filled: Count, remaining: Count, now_ms: int, canceled: bool = False
+    ) -> None:
+        if order.is_terminal:
+            return
+        filled = Count(max(order.filled, filled))
+        order.filled = filled
+        if canceled or (remaining == 0 and filled < order.count):
+            state = OrderState.CANCELED if filled < order.count else OrderState.FILLED
+        elif remaining == 0:
+            state = OrderState.FILLED
+        elif filled > 0:
+            state = OrderState.PARTIALLY_FILLED
+        else:
+            state = OrderState.RESTING
+        order.remaining = Count(0) if state in (OrderState.CANCELED, OrderState.FILLED) else remaining
+        if state in (OrderState.CANCELED, OrderState.FILLED):
+            self._release(order, order.reserved)
+        order.move(state, now_ms)
+        self._emit(OrderChanged(order, now_ms))
+
+    def _release(self, order: TrackedOrder, amount: Money) -> None:
+        amount = Money(min(order.reserved, amount))
+        order.reserved = Money(order.reserved - amount)
+        self.cash = Money(self.cash + amount)
+
+    def _release_for_fill(self, order: TrackedOrder, pos: PositionRecord, size: Count) -> Money:
+        """Cash the exchange frees for this fill: what its opening part costs at the limit (+ taker fee)."""
+        if size >= order.remaining:
+            amount = order.reserved
+        else:
+            opening = size - min(size, closable(pos.position, order.side))
+            amount = self._cost_with_fee(order, opening) if opening > 0 else Money(0)
+        amount = Money(min(order.reserved, amount))
+        order.reserved = Money(order.reserved - amount)
+        return amount
+
+    def _reservation(self, order: TrackedOrder, size: Count) -> Money:
+        """Cash held back for the part of a new order that would open exposure."""
+        room = closable(self.position(order.ticker).position, order.side)
+        for other in self.live_orders(order.ticker):
+            if other is not order and other.side is order.side:
+                room -= other.remaining
+        opening = size - max(0, min(size, room))
+        return self._cost_with_fee(order, opening) if opening > 0 else Money(0)
+
+    def _cost_with_fee(self, order: TrackedOrder, contracts: int) -> Money:
+        own = opening_cost_per_contract(order.side, order.yes_price)
+        fee = trade_fee(self._fee_type_of(order.ticker), True, Price(own), Count(contracts))
+        return Money(own * contracts + fee)
+
+    def _emit(self, event: LedgerEvent) -> None:
+        for listener in self.listeners:
+            listener(event)
