@@ -16,7 +16,7 @@ from kalshiflow.sim.events import OrderGroupEvent
 from kalshiflow.sim.state import OrderGroup
 
 if TYPE_CHECKING:
-    from kalshiflow.sim.engine import Engine
+    from kalshiflow.sim.engine_core import EngineCore as Engine
 
 WINDOW_MS = 15_000
 MIN_LIMIT = 100  # 1 contract, in 0.01 contracts
