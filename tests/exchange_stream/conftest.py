@@ -6,16 +6,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
-from tests.exchange_stream.stream_kit import ReferenceSink, make_sim, register
+from tests.exchange_stream.stream_kit import FAST_BACKOFF, ReferenceSink, make_sim, register
 
 from kalshiflow.exchange.auth import RequestSigner, generate_key_pair
-from kalshiflow.exchange.ws_status import BackoffPolicy
 from kalshiflow.exchange.ws_stream import KalshiStream, StreamConfig
 from kalshiflow.sim.exchange import SimExchange
 from kalshiflow.sim.server.app import build_app
 from kalshiflow.sim.server.serve import ServerAddress, running_server
 
-FAST_BACKOFF = BackoffPolicy(initial_s=0.02, max_s=0.2, auth_initial_s=1.0)
 MakeStream = Callable[..., Awaitable[tuple[KalshiStream, ReferenceSink]]]
 
 

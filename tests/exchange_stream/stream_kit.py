@@ -1,27 +1,36 @@
-"""Shared helpers for the stream tests: a reference book sink, a scripted order driver, waiting."""
+"""Shared helpers for the stream tests: a reference book sink, a scripted order driver, waiting, and
+a tiny fake WebSocket server for the edges the simulator cannot produce."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from websockets.asyncio.server import ServerConnection, serve
 
 from kalshiflow.clock import ManualClock
 from kalshiflow.domain.orders import BookSide, OutcomeSide, SelfTradePrevention, TimeInForce
 from kalshiflow.domain.units import Money
 from kalshiflow.exchange.auth import RequestSigner
 from kalshiflow.exchange.ws_models import OrderbookDelta, OrderbookSnapshot
+from kalshiflow.exchange.ws_status import BackoffPolicy
+from kalshiflow.exchange.ws_stream import KalshiStream, StreamConfig
 from kalshiflow.sim import lifecycle
 from kalshiflow.sim.book import Book
 from kalshiflow.sim.engine import OrderRequest
 from kalshiflow.sim.errors import ExchangeError
 from kalshiflow.sim.exchange import SimExchange
 from kalshiflow.sim.universe import generate_listings
+
+FAST_BACKOFF = BackoffPolicy(initial_s=0.02, max_s=0.2, auth_initial_s=1.0)
 
 
 @dataclass
@@ -128,3 +137,67 @@ async def until(condition: Callable[[], bool], within_s: float = 10.0, what: str
         if loop.time() > deadline:
             raise AssertionError(f"{what} not reached within {within_s}s")
         await asyncio.sleep(0.01)
+
+
+# ----------------------------------------------------------------------------- fake server
+Script = Callable[[ServerConnection, int], Awaitable[None]]
+FAKE_TICKER = "FAKE-1"
+FAKE_BOOK = {"market_ticker": FAKE_TICKER, "market_id": "m", "yes_dollars_fp": [["0.4000", "5.00"]]}
+
+
+@asynccontextmanager
+async def fake_server(script: Script) -> AsyncIterator[str]:
+    """Serve ``script(conn, connection_number)`` (from 1) on a loopback port; yields the WS URL."""
+    connections = 0
+
+    async def handler(conn: ServerConnection) -> None:
+        nonlocal connections
+        connections += 1
+        await script(conn, connections)
+
+    async with serve(handler, "127.0.0.1", 0) as server:
+        port = server.sockets[0].getsockname()[1]
+        yield f"ws://127.0.0.1:{port}/trade-api/ws/v2"
+
+
+async def recv_command(conn: ServerConnection, log: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The client's next command (recorded in ``log`` if given)."""
+    command: dict[str, Any] = json.loads(await conn.recv())
+    if log is not None:
+        log.append(command)
+    return command
+
+
+async def send_subscribed(conn: ServerConnection, command: dict[str, Any], channel: str, sid: int) -> None:
+    reply = {"id": command["id"], "type": "subscribed", "msg": {"channel": channel, "sid": sid}}
+    await conn.send(json.dumps(reply))
+
+
+async def answer_subscribe(
+    conn: ServerConnection,
+    sid: int,
+    channel: str = "orderbook_delta",
+    log: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Receive a ``subscribe`` command and confirm it with ``sid``."""
+    command = await recv_command(conn, log)
+    assert command["cmd"] == "subscribe", command
+    await send_subscribed(conn, command, channel, sid)
+    return command
+
+
+def snapshot_frame(sid: int, seq: int) -> str:
+    return json.dumps({"type": "orderbook_snapshot", "sid": sid, "seq": seq, "msg": FAKE_BOOK})
+
+
+def fake_stream(url: str, signer: RequestSigner, **overrides: Any) -> tuple[KalshiStream, ReferenceSink]:
+    """A stream (not started) with fast backoff and short deadlines, for the fake server."""
+    sink = ReferenceSink()
+    settings: dict[str, Any] = {
+        "url": url,
+        "backoff": FAST_BACKOFF,
+        "resync_deadline_s": 0.5,
+        "command_timeout_s": 1.0,
+    }
+    settings.update(overrides)
+    return KalshiStream(StreamConfig(**settings), signer, sink), sink

@@ -5,70 +5,30 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
-from typing import Any
 
 import pytest
-from tests.exchange_stream.conftest import FAST_BACKOFF, MakeStream
-from tests.exchange_stream.stream_kit import OrderScript, ReferenceSink
-from websockets.asyncio.server import ServerConnection, serve
+from tests.exchange_stream.conftest import MakeStream
+from tests.exchange_stream.stream_kit import (
+    OrderScript,
+    answer_subscribe,
+    fake_server,
+    fake_stream,
+    snapshot_frame,
+)
+from websockets.asyncio.server import ServerConnection
 
 from kalshiflow.exchange.auth import RequestSigner, generate_key_pair
 from kalshiflow.exchange.ws_models import ChannelNotice, FillMessage, NoticeKind, UserOrderUpdate
 from kalshiflow.exchange.ws_status import BackoffPolicy, ConnectionState, ErrorKind
-from kalshiflow.exchange.ws_stream import KalshiStream, StreamClosed, StreamConfig
+from kalshiflow.exchange.ws_stream import StreamClosed
 from kalshiflow.sim.exchange import SimExchange
-
-Script = Callable[[ServerConnection, int], Awaitable[None]]
-SNAPSHOT = {"market_ticker": "FAKE-1", "market_id": "m", "yes_dollars_fp": [["0.4000", "5.00"]]}
-
-
-@asynccontextmanager
-async def fake_server(script: Script) -> AsyncIterator[str]:
-    connections = 0
-
-    async def handler(conn: ServerConnection) -> None:
-        nonlocal connections
-        connections += 1
-        await script(conn, connections)
-
-    async with serve(handler, "127.0.0.1", 0) as server:
-        port = server.sockets[0].getsockname()[1]
-        yield f"ws://127.0.0.1:{port}/trade-api/ws/v2"
-
-
-async def _answer_subscribe(conn: ServerConnection, sid: int) -> None:
-    command = json.loads(await conn.recv())
-    assert command["cmd"] == "subscribe"
-    await conn.send(
-        json.dumps(
-            {"id": command["id"], "type": "subscribed", "msg": {"channel": "orderbook_delta", "sid": sid}}
-        )
-    )
-
-
-def _snapshot(sid: int, seq: int) -> str:
-    return json.dumps({"type": "orderbook_snapshot", "sid": sid, "seq": seq, "msg": SNAPSHOT})
-
-
-def _stream(url: str, signer: RequestSigner, **overrides: Any) -> tuple[KalshiStream, ReferenceSink]:
-    sink = ReferenceSink()
-    settings: dict[str, Any] = {
-        "url": url,
-        "backoff": FAST_BACKOFF,
-        "resync_deadline_s": 0.5,
-        "command_timeout_s": 1.0,
-    }
-    settings.update(overrides)
-    return KalshiStream(StreamConfig(**settings), signer, sink), sink
 
 
 async def test_malformed_and_unknown_frames_are_counted_and_do_not_stop_the_reader(
     signer: RequestSigner,
 ) -> None:
     async def script(conn: ServerConnection, _: int) -> None:
-        await _answer_subscribe(conn, 1)
+        await answer_subscribe(conn, 1)
         for bad in (
             "{nope",
             "[]",
@@ -77,11 +37,11 @@ async def test_malformed_and_unknown_frames_are_counted_and_do_not_stop_the_read
         ):
             await conn.send(bad)
         await conn.send('{"type":"multivariate_lookup","sid":9,"msg":{}}')
-        await conn.send(_snapshot(1, 1))
+        await conn.send(snapshot_frame(1, 1))
         await conn.wait_closed()
 
     async with fake_server(script) as url:
-        stream, sink = _stream(url, signer)
+        stream, sink = fake_stream(url, signer)
         async with stream:
             await stream.subscribe(["orderbook_delta"], ["FAKE-1"])
             await stream.wait_books_valid(["FAKE-1"], 5)
@@ -93,8 +53,8 @@ async def test_malformed_and_unknown_frames_are_counted_and_do_not_stop_the_read
 
 async def test_terminal_subscription_error_resubscribes_and_refreshes_books(signer: RequestSigner) -> None:
     async def script(conn: ServerConnection, _: int) -> None:
-        await _answer_subscribe(conn, 1)
-        await conn.send(_snapshot(1, 1))
+        await answer_subscribe(conn, 1)
+        await conn.send(snapshot_frame(1, 1))
         await conn.send(
             json.dumps(
                 {
@@ -105,12 +65,12 @@ async def test_terminal_subscription_error_resubscribes_and_refreshes_books(sign
                 }
             )
         )
-        await _answer_subscribe(conn, 2)
-        await conn.send(_snapshot(2, 1))
+        await answer_subscribe(conn, 2)
+        await conn.send(snapshot_frame(2, 1))
         await conn.wait_closed()
 
     async with fake_server(script) as url:
-        stream, sink = _stream(url, signer)
+        stream, sink = fake_stream(url, signer)
         async with stream:
             await stream.subscribe(["orderbook_delta"], ["FAKE-1"])
             await stream.wait_for(lambda: stream.status().metrics.snapshots_applied == 2, 5)
@@ -123,8 +83,8 @@ async def test_silent_peer_is_detected_by_heartbeat_and_replaced(signer: Request
     replaced = asyncio.Event()
 
     async def script(conn: ServerConnection, number: int) -> None:
-        await _answer_subscribe(conn, 1)
-        await conn.send(_snapshot(1, 1))
+        await answer_subscribe(conn, 1)
+        await conn.send(snapshot_frame(1, 1))
         if number == 1:
             conn.transport.pause_reading()  # a dead peer: no pongs, no data
             await replaced.wait()
@@ -134,7 +94,7 @@ async def test_silent_peer_is_detected_by_heartbeat_and_replaced(signer: Request
         await conn.wait_closed()
 
     async with fake_server(script) as url:
-        stream, _ = _stream(url, signer, idle_timeout_s=0.3, ping_timeout_s=0.3)
+        stream, _ = fake_stream(url, signer, idle_timeout_s=0.3, ping_timeout_s=0.3)
         async with stream:
             await stream.subscribe(["orderbook_delta"], ["FAKE-1"])
             await stream.wait_for(lambda: stream.status().metrics.reconnects == 1, 5)
@@ -154,7 +114,7 @@ async def test_bad_key_surfaces_a_clear_auth_error_without_a_retry_storm(
     key = serialization.load_pem_private_key(private_pem, password=None)
     assert isinstance(key, RSAPrivateKey)
     stranger = RequestSigner("no-such-key", key)
-    stream, _ = _stream(server_url, stranger, backoff=BackoffPolicy(initial_s=0.01, auth_initial_s=5.0))
+    stream, _ = fake_stream(server_url, stranger, backoff=BackoffPolicy(initial_s=0.01, auth_initial_s=5.0))
     async with stream:
         await stream.wait_for(lambda: stream.status().last_error is not None, 5)
         status = stream.status()
@@ -174,14 +134,14 @@ async def test_auth_failure_limit_closes_the_stream_with_the_error(server_url: s
 
     key = serialization.load_pem_private_key(private_pem, password=None)
     assert isinstance(key, RSAPrivateKey)
-    stream, _ = _stream(server_url, RequestSigner("no-such-key", key), max_auth_failures=1)
+    stream, _ = fake_stream(server_url, RequestSigner("no-such-key", key), max_auth_failures=1)
     async with stream:
         with pytest.raises(StreamClosed, match=r"auth: handshake rejected with HTTP 401"):
             await stream.wait_live(5)
 
 
 async def test_unreachable_host_reports_connect_error_and_keeps_backing_off(signer: RequestSigner) -> None:
-    stream, _ = _stream("ws://127.0.0.1:1/trade-api/ws/v2", signer)
+    stream, _ = fake_stream("ws://127.0.0.1:1/trade-api/ws/v2", signer)
     async with stream:
         await stream.wait_for(lambda: stream.status().metrics.connect_failures >= 2, 5)
         status = stream.status()

@@ -16,13 +16,15 @@ or be marked invalid (ARCHITECTURE §2). The stream
 
 Network timeouts use the event loop's monotonic time; the injected ``Clock`` only stamps the
 handshake signature, so a simulator on a virtual clock accepts it.
+
+This module owns the connection lifecycle and the dispatch of incoming messages; the subscription
+commands and the resubscribe/snapshot requests are ``ws_commands``, frame parsing is ``ws_parse``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -33,6 +35,7 @@ from websockets.exceptions import ConnectionClosed
 from kalshiflow.clock import Clock, SystemClock
 from kalshiflow.exchange.auth import RequestSigner
 from kalshiflow.exchange.ws_books import BookFeed, BookSink
+from kalshiflow.exchange.ws_commands import COMMAND_ERRORS, StreamCommands
 from kalshiflow.exchange.ws_connect import ConnectFailed, StreamConfig, open_connection
 from kalshiflow.exchange.ws_consumer import ChannelQueue
 from kalshiflow.exchange.ws_models import (
@@ -69,13 +72,7 @@ from kalshiflow.exchange.ws_status import (
     StreamMetrics,
     StreamStatus,
 )
-from kalshiflow.exchange.ws_subscriptions import (
-    ORDERBOOK,
-    CommandFailed,
-    PendingCommands,
-    SubscriptionRegistry,
-    subscribe_params,
-)
+from kalshiflow.exchange.ws_subscriptions import ORDERBOOK, SubscriptionRegistry
 
 __all__ = ["BookSink", "KalshiStream", "StreamClosed", "StreamConfig"]
 
@@ -113,14 +110,25 @@ class KalshiStream:
         self._registry = SubscriptionRegistry()
         self._seq = SequenceTracker()
         self._gate = BookGate(config.resync_deadline_s)
-        self._commands = PendingCommands()
-        self._snapshot_commands: dict[int, float] = {}  # get_snapshot id -> sent at (only errors reply)
         self._books = BookFeed(
             sink,
             self._gate,
             self._seq,
             self.metrics,
             lambda sid: self._registry.channel_of(sid) == ORDERBOOK,
+            self._now,
+        )
+        self._commands = StreamCommands(
+            config,
+            self._registry,
+            self._gate,
+            self._seq,
+            self._books,
+            self.metrics,
+            self._channel_queue,
+            lambda: self._conn,
+            self._can_send,
+            self._end_connection,
             self._now,
         )
         self._conn: ClientConnection | None = None
@@ -213,84 +221,29 @@ class KalshiStream:
 
         The wish survives reconnects; while disconnected it is applied on the next connection.
         """
-        for channel in channels:
-            self._registry.want(channel, tickers)
-            if channel == ORDERBOOK and tickers:
-                self._gate.track(tickers, self._now())
-        if not self._can_send():
-            return {}
-        sids: dict[str, int] = {}
-        for channel in channels:
-            want = self._registry.wants[channel]
-            params = subscribe_params(want)
-            if tickers is not None and want.tickers is not None:
-                params["market_tickers"] = sorted(set(tickers))
-            for reply in await self._command("subscribe", params, 1):
-                if isinstance(reply, Subscribed):
-                    sids[reply.channel] = reply.sid
-        return sids
+        return await self._commands.subscribe(channels, tickers)
 
     async def unsubscribe(self, channels: Sequence[str]) -> None:
-        for channel in channels:
-            sid = self._registry.sid_of(channel)
-            self._registry.drop(channel)
-            if channel == ORDERBOOK:
-                self._books.forget(self._gate.tracked(), "unsubscribed")
-            if sid is not None and self._can_send():
-                with contextlib.suppress(CommandFailed):
-                    await self._command("unsubscribe", {"sids": [sid]}, 1)
+        await self._commands.unsubscribe(channels)
 
     async def add_markets(self, channel: str, tickers: Sequence[str]) -> None:
-        sid = self._registry.sid_of(channel)
-        if channel not in self._registry.wants or sid is None:
-            await self.subscribe([channel], tickers)
-            return
-        self._registry.want(channel, tickers)
-        if channel == ORDERBOOK:
-            self._gate.track(tickers, self._now())
-        await self._update(sid, "add_markets", tickers)
+        await self._commands.add_markets(channel, tickers)
 
     async def delete_markets(self, channel: str, tickers: Sequence[str]) -> None:
-        self._registry.remove_markets(channel, tickers)
-        if channel == ORDERBOOK:
-            self._books.forget(tickers, "market removed from subscription")
-        sid = self._registry.sid_of(channel)
-        if sid is not None and self._can_send():
-            await self._update(sid, "delete_markets", tickers)
+        await self._commands.delete_markets(channel, tickers)
 
     async def list_subscriptions(self) -> tuple[SubscriptionListing, ...]:
-        (reply,) = await self._command("list_subscriptions", None, 1)
-        assert isinstance(reply, OkReply)
-        return reply.subscriptions or ()
+        return await self._commands.list_subscriptions()
 
     def request_snapshots(self, tickers: Iterable[str], reason: str = "requested") -> None:
         """Distrust these books and fetch fresh snapshots (coalesced with other requests)."""
         self._books.resync(list(tickers), reason)
-
-    async def _update(self, sid: int, action: str, tickers: Sequence[str]) -> None:
-        params = {"sids": [sid], "market_tickers": list(tickers), "action": action}
-        await self._command("update_subscription", params, 1)
 
     def _can_send(self) -> bool:
         return self._conn is not None and self._fsm.state in (
             ConnectionState.SUBSCRIBING,
             ConnectionState.LIVE,
         )
-
-    async def _command(self, cmd: str, params: dict[str, Any] | None, replies: int) -> list[Any]:
-        conn = self._conn
-        if conn is None:
-            raise ConnectionError(f"cannot send {cmd}: not connected")
-        command_id = self._commands.next_id()
-        future = self._commands.expect(command_id, replies)
-        body: dict[str, Any] = {"id": command_id, "cmd": cmd}
-        if params is not None:
-            body["params"] = params
-        try:
-            await conn.send(json.dumps(body))
-            return await asyncio.wait_for(future, self.config.command_timeout_s)
-        finally:
-            self._commands.discard(command_id)
 
     # ------------------------------------------------------------------ connection loop
     def _now(self) -> float:
@@ -334,13 +287,13 @@ class KalshiStream:
         reader = asyncio.create_task(self._read(conn))
         helpers = [
             asyncio.create_task(self._watchdog(conn)),
-            asyncio.create_task(self._send_snapshot_requests(conn)),
+            asyncio.create_task(self._commands.send_snapshot_requests(conn)),
         ]
         try:
             self._set_state(ConnectionState.SUBSCRIBING)
             try:
-                await self._restore()
-            except (CommandFailed, TimeoutError, ConnectionError, ConnectionClosed) as err:
+                await self._commands.restore()
+            except COMMAND_ERRORS as err:
                 self._end = self._end or StreamError(
                     ErrorKind.SUBSCRIBE, f"restoring subscriptions failed: {err}"
                 )
@@ -361,18 +314,8 @@ class KalshiStream:
             self._after_disconnect()
         return self._end or StreamError(ErrorKind.CONNECTION_LOST, "connection closed")
 
-    async def _restore(self) -> None:
-        for channel in list(self._registry.wants):
-            want = self._registry.wants.get(channel)
-            if want is None or want.sid is not None:
-                continue  # dropped meanwhile, or already subscribed by a concurrent subscribe()
-            if want.channel == ORDERBOOK and not want.tickers:
-                continue
-            await self._command("subscribe", subscribe_params(want), 1)
-
     def _after_disconnect(self) -> None:
-        self._commands.fail_all(ConnectionError("connection closed"))
-        self._snapshot_commands.clear()
+        self._commands.after_disconnect()
         self._books.wanted.clear()
         self._registry.unbind_all()
         self._seq.clear()
@@ -400,9 +343,7 @@ class KalshiStream:
             await asyncio.sleep(cfg.watchdog_interval_s)
             now = self._now()
             self._channel_queue.flush_notice()
-            for command_id, sent in list(self._snapshot_commands.items()):
-                if now - sent > cfg.command_timeout_s:
-                    del self._snapshot_commands[command_id]
+            self._commands.expire_snapshot_requests(now)
             overdue = self._gate.overdue(now)
             if overdue is not None:
                 log.warning("ws.resync_overdue %s %s", overdue.action.name, overdue.tickers)
@@ -411,7 +352,7 @@ class KalshiStream:
                         conn, StreamError(ErrorKind.RESYNC, f"no snapshot for {list(overdue.tickers)}")
                     )
                     return
-                self._resubscribe_books(conn, "snapshot overdue")
+                self._commands.resubscribe_books(conn, "snapshot overdue")
             if now - self._last_rx > cfg.idle_timeout_s:
                 try:
                     pong = await conn.ping()
@@ -420,52 +361,6 @@ class KalshiStream:
                 except (TimeoutError, ConnectionClosed):
                     self._end_connection(conn, StreamError(ErrorKind.HEARTBEAT, "no traffic and no pong"))
                     return
-
-    # ------------------------------------------------------------------ resync
-    async def _send_snapshot_requests(self, conn: ClientConnection) -> None:
-        """One coalesced ``get_snapshot`` for every book that asked since the last one."""
-        while True:
-            await self._books.wanted_event.wait()
-            self._books.wanted_event.clear()
-            sid = self._registry.sid_of(ORDERBOOK)
-            wanted = sorted(t for t in self._books.wanted if self._gate.phase(t) is not None)
-            self._books.wanted.clear()
-            if sid is None or not wanted:
-                continue  # a resubscription is pending; its snapshots cover these books
-            command_id = self._commands.next_id()
-            self._snapshot_commands[command_id] = self._now()
-            self.metrics.resyncs += 1
-            params = {"sids": [sid], "market_tickers": wanted, "action": "get_snapshot"}
-            with contextlib.suppress(ConnectionClosed):
-                await conn.send(
-                    json.dumps({"id": command_id, "cmd": "update_subscription", "params": params})
-                )
-
-    def _resubscribe_books(self, conn: ClientConnection, reason: str) -> None:
-        """Unsubscribe + subscribe the orderbook channel: every book gets a new snapshot."""
-        want = self._registry.wants.get(ORDERBOOK)
-        if want is None or not want.tickers:
-            return
-        old_sid = want.sid
-        if old_sid is not None:
-            self._registry.unbind(old_sid)
-            self._seq.forget(old_sid)
-        self._books.resync(self._gate.tracked(), reason)
-        self._books.wanted.clear()
-        self.metrics.resyncs += 1
-        asyncio.get_running_loop().create_task(self._resubscribe(conn, old_sid))
-
-    async def _resubscribe(self, conn: ClientConnection, old_sid: int | None) -> None:
-        want = self._registry.wants.get(ORDERBOOK)
-        try:
-            if old_sid is not None:
-                with contextlib.suppress(CommandFailed):
-                    await self._command("unsubscribe", {"sids": [old_sid]}, 1)
-            if want is not None and self._conn is conn:
-                await self._command("subscribe", subscribe_params(want), 1)
-        except (CommandFailed, TimeoutError, ConnectionError, ConnectionClosed) as err:
-            if self._conn is conn:
-                self._end_connection(conn, StreamError(ErrorKind.SUBSCRIBE, f"resubscribe failed: {err}"))
 
     # ------------------------------------------------------------------ dispatch
     def _on_message(self, msg: WsMessage) -> None:
@@ -481,7 +376,7 @@ class KalshiStream:
         elif isinstance(msg, _CHANNEL_TYPES):
             self._on_channel(msg)
         elif isinstance(msg, Subscribed | Unsubscribed | OkReply | ErrorReply):
-            self._on_reply(msg)
+            self._commands.on_reply(msg)
         elif isinstance(msg, MalformedFrame):
             self.metrics.malformed_frames += 1
             log.warning("ws.malformed_frame reason=%s excerpt=%r", msg.reason, msg.excerpt)
@@ -502,37 +397,3 @@ class KalshiStream:
                 if verdict is SeqVerdict.STALE:
                     return  # a duplicate is not handed on twice
         self._channel_queue.put(msg)
-
-    def _on_reply(self, reply: Subscribed | Unsubscribed | OkReply | ErrorReply) -> None:
-        if isinstance(reply, Subscribed):
-            if not self._registry.bind(reply.channel, reply.sid):
-                log.info("ws.subscribed_unwanted channel=%s sid=%s", reply.channel, reply.sid)
-        elif isinstance(reply, ErrorReply):
-            self._on_error(reply)
-        if not self._commands.on_reply(reply) and isinstance(reply, ErrorReply):
-            log.warning("ws.error code=%s msg=%s sid=%s", reply.code, reply.message, reply.sid)
-
-    def _on_error(self, reply: ErrorReply) -> None:
-        conn = self._conn
-        if reply.command_id is not None and self._snapshot_commands.pop(reply.command_id, None) is not None:
-            if conn is not None:
-                self._resubscribe_books(conn, f"get_snapshot failed: {reply.message}")
-            return
-        if not reply.is_terminal or reply.sid is None:
-            return
-        self.metrics.terminal_errors += 1
-        channel = self._registry.unbind(reply.sid)
-        self._seq.forget(reply.sid)
-        if channel is None or conn is None:
-            return
-        log.warning("ws.subscription_ended channel=%s code=%s", channel, reply.code)
-        if channel == ORDERBOOK:
-            self._books.resync(self._gate.tracked(), f"subscription ended (error {reply.code})")
-            self._books.wanted.clear()
-            asyncio.get_running_loop().create_task(self._resubscribe(conn, None))
-            return
-        self._channel_queue.put(
-            ChannelNotice(NoticeKind.TERMINAL_ERROR, channel, 0, f"error {reply.code}: {reply.message}")
-        )
-        want = self._registry.wants[channel]
-        asyncio.get_running_loop().create_task(self._command("subscribe", subscribe_params(want), 1))
