@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from rich.console import Console
 
 from kalshiflow.domain.units import FixedPointError, Money
+from kalshiflow.marketdata.record_cmd import RecordOptions, RecordUsageError, run_record, split_tickers
 from kalshiflow.sim.runner import (
     AccountInfo,
     AccountSpec,
@@ -27,6 +28,7 @@ from kalshiflow.sim.runner import (
     run_simulator,
 )
 from kalshiflow.sim.server.serve import ServerAddress
+from kalshiflow.store.db import DEFAULT_DB_URL
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Kalshi trader and local simulator.")
 out = Console(soft_wrap=True, highlight=False)
@@ -142,6 +144,64 @@ def sim(
     except KeyboardInterrupt:  # a Ctrl-C before the signal handlers were installed
         pass
     out.print("simulator stopped")
+
+
+@app.command()
+def record(
+    exchange: Annotated[
+        str | None, typer.Option(help="sim, demo or prod (env KALSHIFLOW_EXCHANGE; default sim).")
+    ] = None,
+    url: Annotated[
+        str | None,
+        typer.Option(help="REST base URL (env KALSHIFLOW_URL); sim without a URL starts its own simulator."),
+    ] = None,
+    key_id: Annotated[str | None, typer.Option(help="API key id (env KALSHIFLOW_KEY_ID).")] = None,
+    key_file: Annotated[
+        str | None,
+        typer.Option(
+            help="PEM private key file (env KALSHIFLOW_KEY_FILE, or the PEM in KALSHI_PRIVATE_KEY)."
+        ),
+    ] = None,
+    markets: Annotated[
+        list[str] | None,
+        typer.Option(metavar="T1,T2", help="Tickers to record (comma-separated or repeated)."),
+    ] = None,
+    top: Annotated[
+        int | None,
+        typer.Option(min=0, help="Add the N most traded open markets (default 20; 0 with --markets)."),
+    ] = None,
+    series: Annotated[
+        list[str] | None, typer.Option(help="Only markets of this series (repeatable).")
+    ] = None,
+    event: Annotated[list[str] | None, typer.Option(help="Only markets of this event (repeatable).")] = None,
+    db: Annotated[str, typer.Option(help="Database URL (sqlite:///FILE or postgresql+psycopg://...).")] = (
+        DEFAULT_DB_URL
+    ),
+    duration: Annotated[
+        float | None, typer.Option(help="Stop after this many seconds (default: until Ctrl-C).")
+    ] = None,
+    refresh: Annotated[
+        float, typer.Option(help="Seconds between market discovery refreshes (0: never).")
+    ] = 60.0,
+) -> None:
+    """Record live order books (snapshots and deltas) into the database."""
+    options = RecordOptions(
+        exchange=exchange,
+        url=url,
+        key_id=key_id,
+        key_file=key_file,
+        markets=split_tickers(markets),
+        series=split_tickers(series),
+        events=split_tickers(event),
+        top=top,
+        db_url=db,
+        duration_s=duration,
+        refresh_s=refresh,
+    )
+    try:
+        run_record(options, out)
+    except RecordUsageError as exc:
+        _fail(str(exc))
 
 
 async def _serve(config: SimulatorConfig) -> None:

@@ -1,0 +1,323 @@
+"""``kalshiflow record``: record live order books into the database until a duration or Ctrl-C.
+
+Why a module of its own: the command composes the connection settings, an optional embedded
+simulator, the REST client, the ``MarketDataFeed`` with a ``Recorder`` and a progress display; the
+CLI only parses flags. Its promises to the operator:
+
+* **Settings fail before the network.** The connection flags (or ``KALSHIFLOW_*`` variables), the
+  private key, the market options and the ``--db`` URL are validated, and the database opened,
+  before any exchange is contacted. Each error is a ``RecordUsageError`` whose one-line message
+  names the setting to fix; the CLI turns it into exit code 2.
+* **Against ``sim`` with no URL** the embedded simulator is started in-process, with a key pair
+  generated in a temporary directory that is removed afterwards.
+* **Every stop is a clean stop.** ``--duration`` elapsing, Ctrl-C or SIGTERM all stop the stream,
+  flush the recorder and close the session with its totals; the summary is printed after that.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from rich.console import Console
+from rich.live import Live
+from rich.text import Text
+
+from kalshiflow.clock import SystemClock
+from kalshiflow.exchange.auth import KeyConfigError
+from kalshiflow.exchange.environments import ConnectionConfigError, Environment, ExchangeConnection
+from kalshiflow.exchange.errors import AmbiguousError, AuthError, ExchangeError
+from kalshiflow.exchange.ratelimit import Backoff
+from kalshiflow.exchange.rest import KalshiRestClient
+from kalshiflow.exchange.rest_transport import RestSettings
+from kalshiflow.exchange.ws_connect import StreamConfig
+from kalshiflow.exchange.ws_stream import StreamClosed
+from kalshiflow.marketdata.discovery import DiscoveryConfig, MarketSelection
+from kalshiflow.marketdata.feed import FeedConfig, FeedProgress, MarketDataFeed
+from kalshiflow.marketdata.recorder import Recorder
+from kalshiflow.sim.runner import SimulatorConfig, SimulatorStartError, start_simulator
+from kalshiflow.store.db import DEFAULT_DB_URL, DatabaseConfigError, DatabaseUnavailableError
+
+DEFAULT_TOP_N: Final = 20
+LIVE_TIMEOUT_S: Final = 15.0  # the WebSocket must be up this soon after the market list was read
+PROGRESS_INTERVAL_S: Final = 1.0
+STREAM_AUTH_FAILURES: Final = 3  # the REST calls proved the key; repeated WS 401s mean it was revoked
+
+
+class RecordUsageError(Exception):
+    """A setting is wrong or the exchange cannot be reached; the message names what to fix."""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordOptions:
+    """What ``kalshiflow record`` was told (flags; ``None`` = take the variable or the default).
+
+    * ``exchange``/``url``/``key_id``/``key_file``: the four connection settings.
+    * ``markets`` (none): tickers always recorded. ``series``/``events`` (none): restrict the pool.
+    * ``top`` (None): markets added from the pool by volume; None means 0 when only ``markets``
+      are named, else ``DEFAULT_TOP_N``.
+    * ``db_url`` (``sqlite:///kalshiflow.db``). ``duration_s`` (None = until Ctrl-C, seconds).
+    * ``refresh_s`` (60 s): discovery refresh period. ``closing_window_s`` (300 s): skip markets
+      closing that soon. ``sim_markets`` (20): markets listed by an embedded simulator.
+    """
+
+    exchange: str | None = None
+    url: str | None = None
+    key_id: str | None = None
+    key_file: str | None = None
+    markets: tuple[str, ...] = ()
+    series: tuple[str, ...] = ()
+    events: tuple[str, ...] = ()
+    top: int | None = None
+    db_url: str = DEFAULT_DB_URL
+    duration_s: float | None = None
+    refresh_s: float = 60.0
+    closing_window_s: int = 300
+    sim_markets: int = 20
+
+
+@dataclass(frozen=True, slots=True)
+class RecordSummary:
+    session_id: int | None
+    markets: int
+    messages: int
+    recorded: int
+    rows_written: int
+    gaps: int
+    dropped: int
+    duration_s: float
+
+
+def split_tickers(values: Sequence[str] | None) -> tuple[str, ...]:
+    """``["A,B", "C"]`` -> ``("A", "B", "C")``: commas and repeated flags both work."""
+    return tuple(dict.fromkeys(t.strip() for v in values or () for t in v.split(",") if t.strip()))
+
+
+def discovery_config(options: RecordOptions) -> DiscoveryConfig:
+    if options.duration_s is not None and options.duration_s <= 0:
+        raise RecordUsageError(f"--duration {options.duration_s:g}: must be a positive number of seconds")
+    if options.top is not None and options.top < 0:
+        raise RecordUsageError(f"--top {options.top}: must be >= 0")
+    if options.refresh_s < 0:
+        raise RecordUsageError(f"--refresh {options.refresh_s:g}: must be >= 0 (0 disables refresh)")
+    top = options.top
+    if top is None:
+        top = 0 if options.markets and not (options.series or options.events) else DEFAULT_TOP_N
+    if top == 0 and not options.markets:
+        raise RecordUsageError("--top 0 with no --markets selects nothing; name --markets or a --top N > 0")
+    return DiscoveryConfig(
+        tickers=options.markets,
+        series_tickers=options.series,
+        event_tickers=options.events,
+        top_n=top,
+        closing_window_s=options.closing_window_s,
+    )
+
+
+def wants_embedded_sim(options: RecordOptions, environ: Mapping[str, str]) -> bool:
+    """True for ``sim`` with no URL given anywhere: the command runs its own simulator."""
+    exchange = options.exchange or environ.get("KALSHIFLOW_EXCHANGE") or Environment.SIM.value
+    url = options.url or environ.get("KALSHIFLOW_URL")
+    return exchange.strip().lower() == Environment.SIM.value and not url
+
+
+def connection_from(options: RecordOptions, environ: Mapping[str, str]) -> ExchangeConnection:
+    """Validated connection settings with the key loaded once (so a bad key fails here)."""
+    try:
+        connection = ExchangeConnection.from_settings(
+            options.exchange, options.url, options.key_id, options.key_file, environ
+        )
+        connection.signer()
+    except (ConnectionConfigError, KeyConfigError) as exc:
+        raise RecordUsageError(str(exc)) from None
+    return connection
+
+
+def progress_line(p: FeedProgress) -> str:
+    return (
+        f"{p.elapsed_s:5.0f}s  {p.connection.value:<12} {p.messages_per_s:8.0f} msg/s  "
+        f"markets {p.markets} ({p.valid_books} valid)  gaps {p.gaps}  resyncs {p.resyncs}  "
+        f"reconnects {p.reconnects}  rows {p.rows_written}  dropped {p.dropped}"
+    )
+
+
+def run_record(
+    options: RecordOptions, console: Console, *, environ: Mapping[str, str] | None = None
+) -> RecordSummary:
+    """The command's body: validate, record until the duration or a signal, print the summary."""
+    env = os.environ if environ is None else environ
+    if not logging.getLogger().handlers:
+        # Retries and reconnects show in the progress line; only errors deserve their own lines.
+        logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+    discovery = discovery_config(options)
+    connection = None if wants_embedded_sim(options, env) else connection_from(options, env)
+    url_setting = "KALSHIFLOW_URL" if not options.url and env.get("KALSHIFLOW_URL") else "--url"
+    summary = asyncio.run(_record(options, discovery, connection, url_setting, console))
+    console.print(
+        f"session {summary.session_id}  markets {summary.markets}  messages {summary.messages}  "
+        f"recorded {summary.recorded}  rows {summary.rows_written}  gaps {summary.gaps}  "
+        f"dropped {summary.dropped}  duration {summary.duration_s:.1f}s"
+    )
+    return summary
+
+
+def _open_recorder(db_url: str, clock: SystemClock) -> Recorder:
+    try:
+        return Recorder(db_url, clock)
+    except (DatabaseConfigError, DatabaseUnavailableError) as exc:
+        raise RecordUsageError(str(exc)) from None
+
+
+async def _record(
+    options: RecordOptions,
+    discovery: DiscoveryConfig,
+    connection: ExchangeConnection | None,
+    url_setting: str,
+    console: Console,
+) -> RecordSummary:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    clock = SystemClock()
+    recorder = await asyncio.to_thread(_open_recorder, options.db_url, clock)
+    started = time.monotonic()
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            if connection is None:
+                connection = await _embedded_sim(stack, options, console)
+            rest = KalshiRestClient.from_connection(
+                connection, clock=clock, settings=RestSettings(read_backoff=Backoff(max_attempts=2))
+            )
+            stack.push_async_callback(rest.aclose)
+            feed = MarketDataFeed(
+                rest,
+                StreamConfig(url=connection.ws_url, max_auth_failures=STREAM_AUTH_FAILURES),
+                connection.signer(),
+                FeedConfig(
+                    discovery=discovery, refresh_s=options.refresh_s, exchange=connection.environment.value
+                ),
+                clock=clock,
+                recorder=recorder,
+            )
+            stack.push_async_callback(feed.stop)
+            selection = await _start_feed(feed, connection, url_setting)
+            if selection.missing:
+                console.print(f"not listed: {', '.join(selection.missing)}")
+            console.print(f"recording {len(selection.tickers)} markets into session {recorder.session_id}")
+            await _wait_live(feed, connection, stop)
+            await _show_progress(feed, console, stop, options.duration_s)
+            progress = feed.progress()
+    finally:
+        await recorder.aclose()  # idempotent: the feed normally closed it already
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+    metrics = recorder.metrics()
+    return RecordSummary(
+        session_id=recorder.session_id,
+        markets=progress.markets,
+        messages=progress.messages,
+        recorded=metrics.messages_seen,
+        rows_written=metrics.rows_written,
+        gaps=progress.gaps + metrics.gaps_written,
+        dropped=metrics.messages_dropped + metrics.messages_write_failed,
+        duration_s=time.monotonic() - started,
+    )
+
+
+async def _embedded_sim(
+    stack: contextlib.AsyncExitStack, options: RecordOptions, console: Console
+) -> ExchangeConnection:
+    data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="kalshiflow-record-")))
+    config = SimulatorConfig(port=0, data_dir=data_dir, n_markets=options.sim_markets)
+    try:
+        handle = await stack.enter_async_context(start_simulator(config))
+    except SimulatorStartError as exc:
+        raise RecordUsageError(f"embedded simulator: {exc}") from None
+    account = handle.accounts[0]
+    assert account.private_key_path is not None  # generated: no accounts were configured
+    console.print(f"embedded simulator at {handle.address.rest_url}")
+    return ExchangeConnection.from_settings(
+        Environment.SIM.value, handle.address.rest_url, account.key_id, str(account.private_key_path), {}
+    )
+
+
+async def _start_feed(
+    feed: MarketDataFeed, connection: ExchangeConnection, url_setting: str
+) -> MarketSelection:
+    try:
+        return await feed.start()
+    except AuthError as exc:
+        raise RecordUsageError(
+            f"the exchange refused the API key (check --key-id and --key-file): {exc}"
+        ) from None
+    except AmbiguousError as exc:
+        if exc.request_sent:
+            raise RecordUsageError(f"listing markets at {connection.rest_url} failed: {exc}") from None
+        hint = "" if url_setting in exc.message else f" (check {url_setting})"
+        raise RecordUsageError(f"cannot reach the exchange: {exc.message}{hint}") from None
+    except ExchangeError as exc:
+        raise RecordUsageError(f"listing markets at {connection.rest_url} failed: {exc}") from None
+
+
+async def _wait_live(feed: MarketDataFeed, connection: ExchangeConnection, stop: asyncio.Event) -> None:
+    """The WebSocket must come up within ``LIVE_TIMEOUT_S`` (a Ctrl-C meanwhile ends the wait)."""
+    live = asyncio.ensure_future(feed.stream.wait_live(LIVE_TIMEOUT_S))
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({live, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+        if not live.done():
+            live.cancel()
+    if stop.is_set() and not live.done():
+        return
+    with contextlib.suppress(asyncio.CancelledError):
+        try:
+            live.result()
+        except (TimeoutError, StreamClosed):
+            error = feed.stream.status().last_error
+            raise RecordUsageError(
+                f"cannot open the WebSocket {connection.ws_url}: {error or 'no answer'} "
+                "(check --url, --key-id and --key-file)"
+            ) from None
+
+
+async def _show_progress(
+    feed: MarketDataFeed, console: Console, stop: asyncio.Event, duration_s: float | None
+) -> None:
+    """Update the progress line about once a second until the duration passes or ``stop`` is set.
+
+    On a terminal the line is redrawn in place; otherwise (a pipe, a log file) one line is printed
+    per interval, so the progress is visible in captured output too.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = None if duration_s is None else loop.time() + duration_s
+    with contextlib.ExitStack() as stack:
+        live = (
+            stack.enter_context(Live(Text(""), console=console, refresh_per_second=4))
+            if console.is_terminal
+            else None
+        )
+        while not stop.is_set():
+            wait_s = (
+                PROGRESS_INTERVAL_S if deadline is None else min(PROGRESS_INTERVAL_S, deadline - loop.time())
+            )
+            if wait_s <= 0:
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), wait_s)
+            line = progress_line(feed.progress())
+            if live is None:
+                console.print(line)
+            else:
+                live.update(Text(line))

@@ -1,0 +1,160 @@
+"""``kalshiflow record``: a real run against the embedded simulator, and settings errors that exit 2
+with one line naming the setting, before any network connection is attempted."""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from kalshiflow.cli import app
+from kalshiflow.marketdata.replay import ReplayReader, list_sessions
+from kalshiflow.store.models import SessionStatus
+
+REPO = Path(__file__).resolve().parents[2]
+CONNECTION_VARS = ("KALSHIFLOW_EXCHANGE", "KALSHIFLOW_URL", "KALSHIFLOW_KEY_ID", "KALSHIFLOW_KEY_FILE")
+
+
+def _command() -> list[str]:
+    script = Path(sys.executable).parent / "kalshiflow"
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-c", "from kalshiflow.cli import app; app()"]
+
+
+def _clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in (*CONNECTION_VARS, "KALSHI_PRIVATE_KEY")}
+    env["PYTHONPATH"] = str(REPO / "src")
+    env.update(extra)
+    return env
+
+
+def test_record_against_the_embedded_simulator_exits_zero_with_progress_and_a_session(tmp_path: Path) -> None:
+    db_url = f"sqlite:///{tmp_path}/r.db"
+    proc = subprocess.run(
+        [*_command(), "record", "--exchange", "sim", "--top", "3", "--duration", "3", "--db", db_url],
+        capture_output=True,
+        text=True,
+        env=_clean_env(),
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "msg/s" in proc.stdout, proc.stdout
+    assert "recording 3 markets" in proc.stdout
+    summary = proc.stdout.strip().splitlines()[-1]
+    assert summary.startswith("session 1 "), summary
+    for field in ("messages", "rows", "gaps", "duration"):
+        assert field in summary
+    (session,) = list_sessions(db_url)
+    assert session.status is SessionStatus.ENDED
+    assert len(session.markets) == 3
+    with ReplayReader(db_url, session.id) as reader:
+        items = list(reader)
+    assert len(items) == session.messages_seen >= 3  # at least one snapshot per market
+    assert {item.ticker for item in items if hasattr(item, "ticker")} == set(session.markets)
+    assert not (tmp_path / ".kalshiflow-sim").exists(), "the embedded simulator's key lives in a temp dir"
+
+
+def test_ctrl_c_flushes_the_session_and_exits_zero(tmp_path: Path) -> None:
+    db_url = f"sqlite:///{tmp_path}/r.db"
+    proc = subprocess.Popen(
+        [*_command(), "record", "--top", "2", "--db", db_url],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_clean_env(),
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    stdout = proc.stdout
+    assert stdout is not None
+
+    def pump() -> None:
+        for line in stdout:
+            lines.put(line)
+
+    threading.Thread(target=pump, daemon=True).start()
+    try:
+        seen: list[str] = []
+        while not any("msg/s" in line for line in seen):
+            try:
+                seen.append(lines.get(timeout=30))
+            except queue.Empty:
+                pytest.fail(f"no progress line within 30 s; got {seen!r}")
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    (session,) = list_sessions(db_url)
+    assert session.status is SessionStatus.ENDED
+    assert session.messages_seen >= 2
+
+
+def test_demo_without_a_key_is_a_usage_error_in_a_subprocess(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [*_command(), "record", "--exchange", "demo", "--db", f"sqlite:///{tmp_path}/r.db"],
+        capture_output=True,
+        text=True,
+        env=_clean_env(),
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert "--key-id" in proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert not (tmp_path / "r.db").exists(), "settings are checked before anything is opened"
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any name lookup or outgoing connection fails the test."""
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"network access attempted: {args!r}")
+
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    for name in (*CONNECTION_VARS, "KALSHI_PRIVATE_KEY"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.mark.usefixtures("no_network")
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--exchange", "demo"], "--key-id"),
+        (["--exchange", "prod", "--key-id", "abc"], "--key-file"),
+        (["--exchange", "demo", "--key-id", "abc", "--key-file", "/nonexistent/key.pem"], "--key-file"),
+        (["--exchange", "bogus"], "--exchange"),
+        (["--exchange", "demo", "--url", "https://example.com"], "--url"),
+        (["--exchange", "sim", "--url", "ftp://127.0.0.1"], "--url"),
+        (["--duration", "0"], "--duration"),
+        (["--top", "0"], "--top"),
+        (["--db", "mysql://localhost/x"], "--db"),
+    ],
+)
+def test_bad_settings_exit_2_with_one_line_naming_the_setting(
+    args: list[str], expected: str, tmp_path: Path
+) -> None:
+    result = CliRunner().invoke(app, ["record", *args], env={"COLUMNS": "200"})
+    assert result.exit_code == 2, result.output
+    assert expected in result.output
+    assert "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output
+
+
+def test_out_of_range_flag_is_a_usage_error() -> None:
+    result = CliRunner().invoke(app, ["record", "--top", "-1"])
+    assert result.exit_code == 2
+    assert "--top" in result.output
