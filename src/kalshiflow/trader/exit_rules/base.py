@@ -1,0 +1,152 @@
+"""Vocabulary shared by the exit rules: reasons, decisions, the context they read, the rule protocol.
+
+A decision is data: a frozen ``ExitDecision`` that names the ticker, the reason code, a detail text,
+the side held, the quantity to sell (always the whole position) and a limit price on the market's
+grid, with the valuation it was based on. The executor turns it into a reduce-only sell; the reason
+code travels with the order to fills, history, store and dashboard.
+
+Invariants: ``close_count`` is the absolute value of the position at decision time; ``limit_price``
+is a tradable price of the market's grid (strictly between $0 and $1) of the side held.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+from kalshiflow.domain.orders import Action, OutcomeSide, V2Order, intent_to_v2
+from kalshiflow.domain.units import Count, Price
+from kalshiflow.trader.config import ExitRulesConfig
+from kalshiflow.trader.valuation import (
+    BookView,
+    CashView,
+    MarketView,
+    PositionView,
+    Valuation,
+    format_pct,
+)
+
+
+class ExitReason(StrEnum):
+    """Reason codes of closes; the value is what logs, store and dashboard show."""
+
+    TAKE_PROFIT = "take_profit"
+    STOP_LOSS = "stop_loss"
+    MAX_HOLD_TIME = "max_hold_time"
+    MARKET_CLOSING = "market_closing"
+    CASH_RECOVERY = "cash_recovery"
+    STUCK = "stuck"
+
+
+@dataclass(frozen=True, slots=True)
+class ClosingOrderView:
+    """A resting reduce-only order that is closing a position.
+
+    ``yes_price`` is the V2 (YES-book) price of the order; ``placed_at_ms`` is when the close was
+    first placed, ``priced_at_ms`` when its price last changed (None = never re-priced).
+    """
+
+    ticker: str
+    client_order_id: str
+    placed_at_ms: int
+    yes_price: Price
+    remaining: Count
+    priced_at_ms: int | None = None
+
+    @property
+    def last_priced_ms(self) -> int:
+        return self.placed_at_ms if self.priced_at_ms is None else self.priced_at_ms
+
+
+@dataclass(frozen=True, slots=True)
+class ExitDecision:
+    """Close ``close_count`` of ``side`` in ``ticker`` at ``limit_price`` (a price of ``side``)."""
+
+    ticker: str
+    reason: ExitReason
+    detail: str
+    side: OutcomeSide
+    close_count: Count
+    limit_price: Price
+    valuation: Valuation
+    replaces_client_order_id: str | None = None  # set when re-pricing a stuck closing order
+
+    @property
+    def v2_order(self) -> V2Order:
+        """The YES-book order: selling YES at p is an ask at p, selling NO at q a bid at 1 - q."""
+        return intent_to_v2(self.side, Action.SELL, self.limit_price)
+
+    @property
+    def yes_price(self) -> Price:
+        return self.v2_order.yes_price
+
+
+@dataclass(frozen=True, slots=True)
+class Holding:
+    """One position with what is known about its market; ``valuation`` None = no bid to exit into."""
+
+    position: PositionView
+    market: MarketView
+    book: BookView | None
+    valuation: Valuation | None
+
+    @property
+    def ticker(self) -> str:
+        return self.position.ticker
+
+
+@dataclass(frozen=True, slots=True)
+class ExitContext:
+    """Everything a rule may read. ``open_holdings`` excludes positions already being closed."""
+
+    holdings: tuple[Holding, ...]
+    closing_orders: Mapping[str, ClosingOrderView]
+    cash: CashView
+    now_ms: int
+    config: ExitRulesConfig
+    by_ticker: Mapping[str, Holding] = field(default_factory=dict)
+
+    @property
+    def open_holdings(self) -> tuple[Holding, ...]:
+        return tuple(h for h in self.holdings if h.ticker not in self.closing_orders)
+
+
+class ExitRule(Protocol):
+    """One named exit rule. ``decided`` holds the decisions of higher-priority rules this round."""
+
+    @property
+    def name(self) -> ExitReason: ...
+
+    @property
+    def short_desc(self) -> str: ...
+
+    def enabled(self, config: ExitRulesConfig) -> bool: ...
+
+    def evaluate(self, ctx: ExitContext, decided: Mapping[str, ExitDecision]) -> list[ExitDecision]: ...
+
+
+def close_at_bid(holding: Holding, reason: ExitReason, detail: str) -> ExitDecision | None:
+    """A decision to sell the whole position at its exit bid (snapped down onto the grid)."""
+    valuation = holding.valuation
+    if valuation is None:
+        return None
+    limit = holding.market.grid.nearest(valuation.exit_price, "down")
+    return ExitDecision(
+        ticker=holding.ticker,
+        reason=reason,
+        detail=detail,
+        side=valuation.side,
+        close_count=valuation.count,
+        limit_price=limit,
+        valuation=valuation,
+    )
+
+
+def pnl_text(valuation: Valuation) -> str:
+    """``pnl +20.00% ($+1.0000) at bid 0.6000`` -- shared wording of rule details."""
+    return (
+        f"pnl {format_pct(valuation.pnl_pct)} (${valuation.unrealized.dollars_str()}) "
+        f"at {valuation.side} bid {valuation.exit_price.dollars_str()}"
+    )

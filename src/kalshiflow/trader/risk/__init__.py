@@ -1,0 +1,1 @@
+"""Pre-trade risk gate: pure checks, one module each, run in order by ``gate.check_order``."""

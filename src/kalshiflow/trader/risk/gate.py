@@ -1,0 +1,56 @@
+"""The risk gate: every order passes ``check_order`` before it is sent.
+
+``RISK_CHECKS`` lists the checks in the order they run; the first denial wins, so the cheapest and
+most fundamental come first. Adding a check is one module and one line here. A reduce-only (closing)
+order runs only the checks with ``applies_to_closing`` -- order shape, circuit breaker, market
+active -- and so bypasses the kill switch, throttle and every exposure limit: reducing risk is never
+blocked by a risk limit, but a market that keeps erroring is still left alone.
+"""
+
+from __future__ import annotations
+
+from kalshiflow.trader.config import RiskLimits
+from kalshiflow.trader.risk.cash_reserve import CashReserve
+from kalshiflow.trader.risk.circuit_breaker import CircuitBreaker
+from kalshiflow.trader.risk.exposure import ExposureLimit
+from kalshiflow.trader.risk.kill_switch import KillSwitch
+from kalshiflow.trader.risk.market_active import MarketActive
+from kalshiflow.trader.risk.order_shape import OrderShape
+from kalshiflow.trader.risk.order_size import OrderSize
+from kalshiflow.trader.risk.position_limits import MarketPositionLimit, TotalPositionLimit
+from kalshiflow.trader.risk.throttle import Throttle
+from kalshiflow.trader.risk.trading_mode import TradingMode
+from kalshiflow.trader.risk.types import ALLOWED, OrderIntent, RiskCheck, RiskContext, RiskDecision
+from kalshiflow.trader.risk.viability import MarketViability
+
+RISK_CHECKS: tuple[RiskCheck, ...] = (
+    OrderShape(),
+    CircuitBreaker(),
+    MarketActive(),
+    TradingMode(),
+    KillSwitch(),
+    MarketViability(),
+    Throttle(),
+    OrderSize(),
+    MarketPositionLimit(),
+    TotalPositionLimit(),
+    ExposureLimit(),
+    CashReserve(),
+)
+
+
+def check_order(
+    intent: OrderIntent,
+    context: RiskContext,
+    limits: RiskLimits,
+    now_ms: int,
+    checks: tuple[RiskCheck, ...] = RISK_CHECKS,
+) -> RiskDecision:
+    """Allow or deny ``intent``; a denial names the check, a reason code and a detail."""
+    for check in checks:
+        if intent.reduce_only and not check.applies_to_closing:
+            continue
+        denial = check.check(intent, context, limits, now_ms)
+        if denial is not None:
+            return denial
+    return ALLOWED

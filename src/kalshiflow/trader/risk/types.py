@@ -1,0 +1,178 @@
+"""Vocabulary of the risk gate: order intents, reason codes, decisions, the context checks read.
+
+An intent is what the trader wants to send, in outcome terms (buy/sell YES/NO at a price of that
+outcome). Net positions are signed (+YES / -NO), so buying NO and selling YES both move the position
+down. ``opening_count`` is the part of an order that adds exposure (beyond closing what is held) and
+``opening_cost`` what that part could cost in cash: its notional at the price of the side acquired
+plus the worst-case (taker) fee. A reduce-only intent must actually reduce the position; the order
+shape check enforces that so the flag cannot be used to bypass exposure limits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from kalshiflow.domain.orders import Action, OutcomeSide
+from kalshiflow.domain.units import ZERO_COUNT, ZERO_MONEY, Count, Money, Price, notional
+from kalshiflow.trader.config import RiskLimits
+from kalshiflow.trader.valuation import BookView, CashView, MarketView, PositionView, estimated_exit_fee
+
+
+class TradeAction(StrEnum):
+    BUY_YES = "buy_yes"
+    SELL_YES = "sell_yes"
+    BUY_NO = "buy_no"
+    SELL_NO = "sell_no"
+
+    @property
+    def side(self) -> OutcomeSide:
+        return OutcomeSide.YES if self in (TradeAction.BUY_YES, TradeAction.SELL_YES) else OutcomeSide.NO
+
+    @property
+    def action(self) -> Action:
+        return Action.BUY if self in (TradeAction.BUY_YES, TradeAction.BUY_NO) else Action.SELL
+
+    @property
+    def direction(self) -> int:
+        """+1 when the order moves the net position toward YES, -1 toward NO."""
+        return 1 if self in (TradeAction.BUY_YES, TradeAction.SELL_NO) else -1
+
+
+@dataclass(frozen=True, slots=True)
+class OrderIntent:
+    """``action`` of ``count`` contracts at ``price`` (a price of ``action.side``)."""
+
+    ticker: str
+    action: TradeAction
+    price: Price
+    count: Count
+    reduce_only: bool = False
+
+    @property
+    def yes_price(self) -> Price:
+        return self.price if self.action.side is OutcomeSide.YES else self.price.complement()
+
+    @property
+    def position_delta(self) -> int:
+        return self.action.direction * int(self.count)
+
+
+def opening_count(intent: OrderIntent, position: int) -> Count:
+    """Contracts of ``intent`` that add exposure given the current signed ``position``."""
+    delta = intent.position_delta
+    if position == 0 or (position > 0) == (delta > 0):
+        return Count(abs(delta))
+    return Count(max(0, abs(delta) - abs(position)))
+
+
+def reduces(intent: OrderIntent, position: int) -> bool:
+    """True when the whole order only shrinks the position (never flips or grows it)."""
+    delta = intent.position_delta
+    return position != 0 and (position > 0) != (delta > 0) and abs(delta) <= abs(position)
+
+
+def opening_cost(intent: OrderIntent, position: int, market: MarketView) -> Money:
+    """Cash the opening part could take: notional at the acquired side's price plus the taker fee."""
+    opened = opening_count(intent, position)
+    if opened == 0:
+        return Money(0)
+    price = intent.yes_price if intent.position_delta > 0 else intent.yes_price.complement()
+    return Money(notional(price, opened) + estimated_exit_fee(market, price, opened))
+
+
+class RiskReason(StrEnum):
+    """Why the gate answered as it did; ``OK`` for an allowed order."""
+
+    OK = "ok"
+    INVALID_ORDER = "invalid_order"
+    NOT_REDUCING = "not_reducing"
+    CIRCUIT_BREAKER_OPEN = "circuit_breaker_open"
+    MARKET_UNKNOWN = "market_unknown"
+    MARKET_NOT_ACTIVE = "market_not_active"
+    TRADER_REDUCE_ONLY = "trader_reduce_only"
+    MARKET_BEING_CLOSED = "market_being_closed"
+    KILL_SWITCH_DAILY_LOSS = "kill_switch_daily_loss"
+    KILL_SWITCH_DRAWDOWN = "kill_switch_drawdown"
+    MARKET_CLOSING_SOON = "market_closing_soon"
+    BOOK_INVALID = "book_invalid"
+    BOOK_ONE_SIDED = "book_one_sided"
+    SPREAD_TOO_WIDE = "spread_too_wide"
+    THROTTLED = "throttled"
+    ORDER_TOO_LARGE = "order_too_large"
+    MARKET_POSITION_LIMIT = "market_position_limit"
+    TOTAL_POSITION_LIMIT = "total_position_limit"
+    EXPOSURE_LIMIT = "exposure_limit"
+    CASH_RESERVE = "cash_reserve"
+
+
+@dataclass(frozen=True, slots=True)
+class RiskDecision:
+    allowed: bool
+    reason: RiskReason
+    detail: str = ""
+    check: str = ""  # name of the check that decided (empty when allowed)
+
+
+ALLOWED = RiskDecision(True, RiskReason.OK)
+
+
+def deny(check: str, reason: RiskReason, detail: str) -> RiskDecision:
+    return RiskDecision(False, reason, detail, check)
+
+
+@dataclass(frozen=True, slots=True)
+class PnlView:
+    """Today's P&L and equity for the kill switch (all after fees)."""
+
+    daily_realized: Money = ZERO_MONEY
+    unrealized: Money = ZERO_MONEY
+    equity: Money = ZERO_MONEY
+    peak_equity: Money = ZERO_MONEY
+
+
+@dataclass(frozen=True, slots=True)
+class MarketRiskState:
+    """Runtime state of the intent's market: throttle, breaker, resting orders, closing flag."""
+
+    last_order_at_ms: int | None = None
+    error_times_ms: tuple[int, ...] = ()
+    resting_open_contracts: Count = ZERO_COUNT
+    being_closed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RiskContext:
+    """What the checks read; ``positions`` covers every market, the rest is the intent's market."""
+
+    market: MarketView | None
+    book: BookView | None
+    positions: Mapping[str, PositionView]
+    cash: CashView
+    pnl: PnlView = PnlView()
+    market_state: MarketRiskState = MarketRiskState()
+    total_resting_open_contracts: Count = ZERO_COUNT
+    reduce_only_mode: bool = False  # trader calibrating or paused (ARCHITECTURE §3)
+
+    def position_of(self, ticker: str) -> int:
+        held = self.positions.get(ticker)
+        return 0 if held is None else int(held.position)
+
+
+class RiskCheck(Protocol):
+    """One named check; returns a denial or None (pass)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def short_desc(self) -> str: ...
+
+    @property
+    def applies_to_closing(self) -> bool: ...
+
+    def check(
+        self, intent: OrderIntent, ctx: RiskContext, limits: RiskLimits, now_ms: int
+    ) -> RiskDecision | None: ...
