@@ -42,6 +42,7 @@ class PositionRecord:
     ticker: str
     position: Count = ZERO_COUNT  # signed: + YES, - NO
     cost_basis: Money = ZERO_MONEY  # of the open position, fees to open it included
+    exposure: Money = ZERO_MONEY  # the same without fees: Kalshi's market_exposure, for reconciliation
     realized_pnl: Money = ZERO_MONEY  # after fees
     fees_paid: Money = ZERO_MONEY
     opened_at_ms: int | None = None
@@ -194,14 +195,23 @@ class Ledger:
             )
             order.remaining = initial
             self.orders[order.client_order_id] = order
+            if status == "resting":  # the exchange holds cash back for it, so the estimate must too
+                order.remaining = remaining
+                order.reserved = self._reservation(order, remaining)
+                self.cash = Money(self.cash - order.reserved)
         self._link(order, order_id)
         order.not_found_reads = 0
-        if order.yes_price != yes_price or order.count != initial:  # amended on the exchange
+        amended = order.yes_price != yes_price or order.count != initial
+        if amended:  # amended on the exchange
             order.yes_price, order.count = yes_price, initial
         if status == "canceled":
             self._progress(order, filled, Count(0), now_ms, canceled=True)
         else:
             self._progress(order, filled, remaining, now_ms)
+        if amended and order.is_live:  # the exchange re-reserves for the amended remainder
+            self._release(order, order.reserved)
+            order.reserved = self._reservation(order, order.remaining)
+            self.cash = Money(self.cash - order.reserved)
         return order
 
     def on_canceled(self, client_order_id: str, now_ms: int) -> TrackedOrder:
@@ -226,11 +236,13 @@ class Ledger:
         if order is not None:
             release = self._release_for_fill(order, pos, fill.count)
         result = net_fill(pos.position, pos.cost_basis, fill.side, fill.yes_price, fill.count)
+        exposure = net_fill(pos.position, pos.exposure, fill.side, fill.yes_price, fill.count).cost
         fee_on_close = fill.fee * result.closed // fill.count if fill.count else 0
         fee_on_open = fill.fee - fee_on_close
         was_flat = pos.position == 0
         pos.position = Count(result.position)
         pos.cost_basis = Money(result.cost + fee_on_open)
+        pos.exposure = Money(exposure)
         pos.realized_pnl = Money(pos.realized_pnl + result.realized - fee_on_close)
         pos.fees_paid = Money(pos.fees_paid + fill.fee)
         pos.last_fill_ms = fill.ts_ms
@@ -242,7 +254,10 @@ class Ledger:
         if order is not None:
             order.trade_ids.append(fill.trade_id)
             order.fees = Money(order.fees + fill.fee)
-            filled = Count(order.filled + fill.count)
+            # ``filled`` may already count this fill (a create answer or an order read can report it
+            # before the fill message arrives): the booked fills are a lower bound, not an increment.
+            order.booked = Count(order.booked + fill.count)
+            filled = Count(max(order.filled, order.booked))
             self._progress(order, filled, Count(max(0, order.count - filled)), fill.ts_ms)
         self._emit(FillBooked(fill, order))
         self._emit(PositionChanged(pos, fill.ts_ms))
@@ -255,6 +270,7 @@ class Ledger:
         if pos is not None:
             pos.realized_pnl = Money(pos.realized_pnl + settlement.revenue - pos.cost_basis)
             pos.position, pos.cost_basis, pos.opened_at_ms = Count(0), Money(0), None
+            pos.exposure = Money(0)
             self._emit(PositionChanged(pos, settlement.settled_ms))
         self.cash = Money(self.cash + settlement.revenue)
         self._emit(SettlementBooked(settlement))
@@ -271,12 +287,14 @@ class Ledger:
         return drift
 
     def overwrite_position(
-        self, ticker: str, position: Count, cost_basis: Money, now_ms: int
+        self, ticker: str, position: Count, cost_basis: Money, now_ms: int, exposure: Money | None = None
     ) -> PositionRecord:
+        """Take the exchange's position; ``exposure`` is its fee-free cost (default: ``cost_basis``)."""
         pos = self.positions.setdefault(ticker, PositionRecord(ticker))
         if pos.position == 0 and position != 0:
             pos.opened_at_ms = now_ms
         pos.position, pos.cost_basis = position, cost_basis
+        pos.exposure = cost_basis if exposure is None else exposure
         if position == 0:
             pos.opened_at_ms = None
         self._emit(PositionChanged(pos, now_ms))
@@ -333,6 +351,8 @@ class Ledger:
 
     def _reservation(self, order: TrackedOrder, size: Count) -> Money:
         """Cash held back for the part of a new order that would open exposure."""
+        if order.reduce_only:  # the exchange never lets it open exposure, so it holds nothing back
+            return Money(0)
         room = closable(self.position(order.ticker).position, order.side)
         for other in self.live_orders(order.ticker):
             if other is not order and other.side is order.side:

@@ -92,6 +92,7 @@ class TrackedOrder:
     not_found_reads: int = 0
     detail: str = ""  # last rejection or ambiguity reason
     fees: Money = ZERO_MONEY
+    booked: Count = ZERO_COUNT  # sum of this order's fills booked by the ledger (by trade_id)
     reserved: Money = ZERO_MONEY  # estimated cash the exchange holds back for this order
     trade_ids: list[str] = field(default_factory=list)
 

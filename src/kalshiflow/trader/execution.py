@@ -1,0 +1,386 @@
+"""Orders in flight: place, cancel, amend and resolve, with every outcome applied to the ledger.
+
+Why it exists: the exchange may act on a create and lose the answer. The executor is the one place
+that turns a send and its outcome into ledger calls, so the invariants of ARCHITECTURE §3 hold:
+
+* An order is recorded in the ledger (``pending``, with a fresh ``client_order_id``) *before* the
+  create is sent; a crash after that point leaves a trace that ``resolve_unknown`` can follow.
+* A ``client_order_id`` is generated here, once, and never sent twice: nothing in this module
+  re-sends a create. An ambiguous outcome leaves the order ``unknown`` until a read finds it.
+* A single "not found" read never kills an order: the ledger counts consecutive misses and gives
+  up only after ``not_found_misses_before_gone``. A *failed* read is not a miss.
+* The close reason travels with the order (``TrackedOrder.close_reason``) to fills and events;
+  a closing order is always sent ``reduce_only``, so it can shrink a position but never flip it.
+
+Policy for a failed create, written down as data (STYLE "Ambiguity is policy"): ``CREATE_OUTCOMES``
+maps the client's ``ErrorKind`` to what the ledger is told. ``RATE_LIMITED`` is a refusal before
+processing (the client has already retried it with backoff), so it is a rejection like a 4xx; every
+ambiguous kind is ``unknown`` -- including a connection that was never established, to keep one
+simple rule. A 2xx answer that cannot be parsed is ``unknown`` too: the order probably exists.
+
+Every decision comes back as an ``ExecutionResult`` (a frozen value), also passed to ``on_result``
+listeners (the order-group manager watches for ``order_group_triggered`` refusals). State changes
+happen in synchronous ledger calls after each await, so every change is atomic on the event loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Final, Protocol
+
+from kalshiflow.clock import Clock
+from kalshiflow.domain.orders import BookSide, TimeInForce
+from kalshiflow.domain.units import Count, Price
+from kalshiflow.exchange.errors import ErrorKind, ExchangeError
+from kalshiflow.exchange.models_orders import AmendResult, CancelResult, CreateOrderResult, NewOrder
+from kalshiflow.exchange.models_portfolio import Order
+from kalshiflow.exchange.models_wire import WireFormatError
+from kalshiflow.trader.ledger import Ledger
+from kalshiflow.trader.live_updates import apply_order_view
+from kalshiflow.trader.orders import OrderPurpose, OrderState, TrackedOrder
+
+log = logging.getLogger(__name__)
+
+GROUP_TRIGGERED_CODE: Final = "order_group_triggered"
+
+
+class ExecutionVenue(Protocol):
+    """The slice of the REST client the executor uses (``KalshiRestClient`` satisfies it)."""
+
+    async def place(self, order: NewOrder) -> CreateOrderResult: ...
+
+    async def orders(self, *, ticker: str | None = None) -> list[Order]: ...
+
+    async def order(self, order_id: str) -> Order: ...
+
+    async def cancel_order(self, order_id: str) -> CancelResult: ...
+
+    async def amend_order(
+        self, order_id: str, ticker: str, side: BookSide, price: Price, total_count: Count
+    ) -> AmendResult: ...
+
+
+class ExecOutcome(StrEnum):
+    PLACED = "placed"  # the exchange answered the create; the ledger holds its state
+    REJECTED = "rejected"  # definitive refusal: nothing happened on the exchange
+    UNKNOWN = "unknown"  # ambiguous: the order may exist; it stays in flight until a read resolves it
+    RESOLVED = "resolved"  # a read found an order in flight and the ledger took the exchange's view
+    NOT_FOUND = "not_found"  # a read missed an order in flight (one more consecutive miss)
+    GAVE_UP = "gave_up"  # enough consecutive misses: the order is taken as never placed (rejected)
+    CANCELED = "canceled"  # the cancel took effect
+    ALREADY_GONE = "already_gone"  # nothing left to cancel/amend (filled, canceled); state re-read
+    AMENDED = "amended"  # the amend took effect and the order was read back
+    UNRESOLVED = "unresolved"  # could not act or read now (no order id yet, read failed); try later
+    FAILED = "failed"  # a cancel or amend was refused; the order is unchanged
+
+
+CREATE_OUTCOMES: Final[Mapping[ErrorKind, ExecOutcome]] = MappingProxyType(
+    {
+        ErrorKind.REJECTED: ExecOutcome.REJECTED,
+        ErrorKind.NOT_FOUND: ExecOutcome.REJECTED,  # unknown market or order group
+        ErrorKind.AUTH: ExecOutcome.REJECTED,
+        ErrorKind.RATE_LIMITED: ExecOutcome.REJECTED,  # refused before processing, retries spent
+        ErrorKind.AMBIGUOUS: ExecOutcome.UNKNOWN,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderIntent:
+    """What to place. ``yes_price`` is the YES price (a bid buys YES, an ask buys NO).
+
+    A ``CLOSE`` needs a ``close_reason`` and is always sent reduce-only; IOC is for aggressive closes.
+    """
+
+    ticker: str
+    side: BookSide
+    yes_price: Price
+    count: Count
+    purpose: OrderPurpose = OrderPurpose.OPEN
+    close_reason: str | None = None
+    reduce_only: bool = False
+    order_group_id: str | None = None
+    time_in_force: TimeInForce = TimeInForce.GOOD_TILL_CANCELED
+    post_only: bool = False
+
+    def __post_init__(self) -> None:
+        if self.purpose is OrderPurpose.EXTERNAL:
+            raise ValueError("the trader never places EXTERNAL orders")
+        if self.purpose is OrderPurpose.CLOSE and not self.close_reason:
+            raise ValueError("a closing order needs a close_reason")
+
+    @property
+    def sends_reduce_only(self) -> bool:
+        return self.reduce_only or self.purpose is OrderPurpose.CLOSE
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionResult:
+    """One decision of the executor, as data for logs, tests, the dashboard and the group manager."""
+
+    client_order_id: str
+    outcome: ExecOutcome
+    detail: str
+    ts_ms: int
+    state: OrderState | None = None  # the ledger state after the decision
+    order_id: str | None = None
+    error_code: str | None = None  # the exchange's error.code when it refused
+    order_group_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionConfig:
+    """Knobs of the executor.
+
+    * ``client_order_id_prefix`` ("kf-"): marks our orders on a shared account.
+    * ``not_found_misses_before_gone`` (3, reads): consecutive misses before an order in flight is
+      taken as never placed (mirror of ``CalibrationConfig.not_found_misses_before_gone``).
+    * ``stale_pending_s`` (10, seconds): a ``pending`` order this old that no send is waiting on
+      (the process died between recording and sending, or mid-send) is resolved like ``unknown``.
+    """
+
+    client_order_id_prefix: str = "kf-"
+    not_found_misses_before_gone: int = 3
+    stale_pending_s: int = 10
+
+    def __post_init__(self) -> None:
+        if self.not_found_misses_before_gone < 1:
+            raise ValueError("not_found_misses_before_gone must be >= 1")
+        if self.stale_pending_s < 0:
+            raise ValueError("stale_pending_s must be >= 0")
+
+
+def uuid4_hex() -> str:
+    return uuid.uuid4().hex
+
+
+class OrderExecutor:
+    def __init__(
+        self,
+        rest: ExecutionVenue,
+        ledger: Ledger,
+        clock: Clock,
+        id_factory: Callable[[], str] = uuid4_hex,
+        config: ExecutionConfig | None = None,
+    ) -> None:
+        self._rest = rest
+        self._ledger = ledger
+        self._clock = clock
+        self._new_id = id_factory
+        self.config = config or ExecutionConfig()
+        self._sending: set[str] = set()  # creates awaiting their answer: not "stale pending"
+        self.listeners: list[Callable[[ExecutionResult], None]] = []
+
+    # ------------------------------------------------------------------ place
+    async def place(self, intent: OrderIntent) -> ExecutionResult:
+        """Record, send once, apply the answer. Never raises for an exchange outcome."""
+        client_order_id = self.config.client_order_id_prefix + self._new_id()
+        request = NewOrder(  # validates price and count before anything is recorded
+            ticker=intent.ticker,
+            side=intent.side,
+            price=intent.yes_price,
+            count=intent.count,
+            client_order_id=client_order_id,
+            time_in_force=intent.time_in_force,
+            post_only=intent.post_only,
+            reduce_only=intent.sends_reduce_only,
+            order_group_id=intent.order_group_id,
+        )
+        now = self._clock.now_ms()
+        order = TrackedOrder(
+            client_order_id=client_order_id,
+            ticker=intent.ticker,
+            side=intent.side,
+            yes_price=intent.yes_price,
+            count=intent.count,
+            purpose=intent.purpose,
+            created_ms=now,
+            close_reason=intent.close_reason,
+            reduce_only=intent.sends_reduce_only,
+            order_group_id=intent.order_group_id,
+        )
+        self._ledger.record_pending(order)  # raises if the id was ever used: nothing is sent then
+        order.sent_ms = now
+        self._sending.add(client_order_id)
+        try:
+            answer = await self._rest.place(request)
+        except ExchangeError as err:
+            return self._create_failed(order, err)
+        except WireFormatError as err:
+            return self._unknown(order, f"unreadable create answer: {err}")
+        finally:
+            self._sending.discard(client_order_id)
+        now = self._clock.now_ms()
+        self._ledger.on_acknowledged(
+            client_order_id, answer.order_id, answer.fill_count, answer.remaining_count, now
+        )
+        return self._emit(order, ExecOutcome.PLACED, "acknowledged", now)
+
+    def _create_failed(self, order: TrackedOrder, err: ExchangeError) -> ExecutionResult:
+        outcome = CREATE_OUTCOMES.get(err.kind, ExecOutcome.UNKNOWN)
+        if outcome is ExecOutcome.UNKNOWN:
+            return self._unknown(order, err.message)
+        now = self._clock.now_ms()
+        self._ledger.on_rejected(order.client_order_id, f"{err.kind}: {err.message}", now)
+        return self._emit(order, ExecOutcome.REJECTED, err.message, now, err.code)
+
+    def _unknown(self, order: TrackedOrder, detail: str) -> ExecutionResult:
+        now = self._clock.now_ms()
+        self._ledger.on_unknown(order.client_order_id, detail, now)
+        return self._emit(order, ExecOutcome.UNKNOWN, detail, now)
+
+    # ------------------------------------------------------------------ resolve
+    def in_flight(self) -> list[TrackedOrder]:
+        """Orders whose existence only a read can settle: unknown, and pending ones no send awaits."""
+        now = self._clock.now_ms()
+        stale_ms = self.config.stale_pending_s * 1000
+        return [
+            o
+            for o in self._ledger.orders.values()
+            if o.client_order_id not in self._sending
+            and (
+                o.state is OrderState.UNKNOWN
+                or (o.state is OrderState.PENDING and now - (o.sent_ms or o.created_ms) >= stale_ms)
+            )
+        ]
+
+    async def resolve_unknown(self) -> list[ExecutionResult]:
+        """Read every order in flight by ``client_order_id`` (one order list per market) and apply it."""
+        by_ticker: dict[str, list[TrackedOrder]] = {}
+        for order in self.in_flight():
+            by_ticker.setdefault(order.ticker, []).append(order)
+        results: list[ExecutionResult] = []
+        for ticker, orders in by_ticker.items():
+            try:
+                seen = await self._rest.orders(ticker=ticker)
+            except (ExchangeError, WireFormatError) as err:
+                now = self._clock.now_ms()
+                results += [self._emit(o, ExecOutcome.UNRESOLVED, f"read failed: {err}", now) for o in orders]
+                continue
+            found = {o.client_order_id: o for o in seen if o.client_order_id}
+            now = self._clock.now_ms()
+            results += [self._apply_read(order, found.get(order.client_order_id), now) for order in orders]
+        return results
+
+    def _apply_read(self, order: TrackedOrder, seen: Order | None, now: int) -> ExecutionResult:
+        if order.state not in (OrderState.UNKNOWN, OrderState.PENDING):  # moved on while we read
+            return self._emit(order, ExecOutcome.RESOLVED, "resolved meanwhile", now)
+        if seen is not None:
+            apply_order_view(self._ledger, seen, now)
+            return self._emit(order, ExecOutcome.RESOLVED, f"found as {seen.status}", now)
+        misses = self.config.not_found_misses_before_gone
+        self._ledger.on_not_found(order.client_order_id, now, misses)
+        if order.is_terminal:  # the ledger gave up on it (rejected)
+            return self._emit(order, ExecOutcome.GAVE_UP, order.detail, now)
+        return self._emit(order, ExecOutcome.NOT_FOUND, f"miss {order.not_found_reads} of {misses}", now)
+
+    # ------------------------------------------------------------------ cancel and amend
+    async def cancel(self, client_order_id: str) -> ExecutionResult:
+        """Cancel a live order. A 404 means it is already done: the order is re-read and applied."""
+        order = self._ledger.orders.get(client_order_id)
+        if order is None:
+            raise KeyError(f"unknown client_order_id {client_order_id}")
+        blocked = self._not_actionable(order)
+        if blocked is not None:
+            return blocked
+        assert order.order_id is not None
+        try:
+            answer = await self._rest.cancel_order(order.order_id)
+        except ExchangeError as err:
+            return await self._mutation_failed(order, err)
+        now = self._clock.now_ms()
+        if order.is_live:
+            filled = Count(max(order.filled, order.count - answer.reduced_by))
+            self._ledger.on_exchange_order(
+                order_id=order.order_id,
+                client_order_id=order.client_order_id,
+                ticker=order.ticker,
+                side=order.side,
+                yes_price=order.yes_price,
+                status="canceled",
+                filled=filled,
+                remaining=Count(0),
+                initial=order.count,
+                now_ms=now,
+                order_group_id=order.order_group_id,
+            )
+        return self._emit(order, ExecOutcome.CANCELED, f"reduced by {answer.reduced_by.fp_str()}", now)
+
+    async def amend(self, client_order_id: str, yes_price: Price, total_count: Count) -> ExecutionResult:
+        """New YES price and new *total* count (filled + wanted remaining); the order is read back."""
+        order = self._ledger.orders.get(client_order_id)
+        if order is None:
+            raise KeyError(f"unknown client_order_id {client_order_id}")
+        blocked = self._not_actionable(order)
+        if blocked is not None:
+            return blocked
+        assert order.order_id is not None
+        try:
+            await self._rest.amend_order(order.order_id, order.ticker, order.side, yes_price, total_count)
+        except ExchangeError as err:
+            return await self._mutation_failed(order, err)
+        return await self._read_back(order, ExecOutcome.AMENDED, "amended")
+
+    def _not_actionable(self, order: TrackedOrder) -> ExecutionResult | None:
+        now = self._clock.now_ms()
+        if order.is_terminal:
+            return self._emit(order, ExecOutcome.ALREADY_GONE, f"already {order.state}", now)
+        if order.order_id is None:
+            return self._emit(order, ExecOutcome.UNRESOLVED, "no exchange order id yet; resolve first", now)
+        return None
+
+    async def _mutation_failed(self, order: TrackedOrder, err: ExchangeError) -> ExecutionResult:
+        if err.kind is ErrorKind.NOT_FOUND:  # nothing resting under that id: filled or canceled
+            return await self._read_back(order, ExecOutcome.ALREADY_GONE, "not resting")
+        now = self._clock.now_ms()
+        if err.kind is ErrorKind.AMBIGUOUS:
+            self._ledger.on_unknown(order.client_order_id, err.message, now)
+            return self._emit(order, ExecOutcome.UNKNOWN, err.message, now)
+        return self._emit(order, ExecOutcome.FAILED, err.message, now, err.code)
+
+    async def _read_back(self, order: TrackedOrder, outcome: ExecOutcome, detail: str) -> ExecutionResult:
+        assert order.order_id is not None
+        try:
+            seen = await self._rest.order(order.order_id)
+        except (ExchangeError, WireFormatError) as err:
+            now = self._clock.now_ms()
+            return self._emit(order, outcome, f"{detail}; read-back failed: {err}", now)
+        now = self._clock.now_ms()
+        apply_order_view(self._ledger, seen, now)
+        return self._emit(order, outcome, f"{detail}; now {seen.status}", now)
+
+    # ------------------------------------------------------------------ results
+    def _emit(
+        self,
+        order: TrackedOrder,
+        outcome: ExecOutcome,
+        detail: str,
+        now: int,
+        error_code: str | None = None,
+    ) -> ExecutionResult:
+        result = ExecutionResult(
+            client_order_id=order.client_order_id,
+            outcome=outcome,
+            detail=detail,
+            ts_ms=now,
+            state=order.state,
+            order_id=order.order_id,
+            error_code=error_code,
+            order_group_id=order.order_group_id,
+        )
+        log.info(
+            "order.%s client_order_id=%s ticker=%s state=%s detail=%s",
+            outcome.value,
+            order.client_order_id,
+            order.ticker,
+            order.state.value,
+            detail,
+        )
+        for listener in self.listeners:
+            listener(result)
+        return result
