@@ -122,6 +122,8 @@ class Ledger:
         self.cash = Money(self.cash - order.reserved)
         self.orders[order.client_order_id] = order
         self._emit(OrderChanged(order, order.created_ms))
+        if order.reserved:
+            self._emit(CashChanged(self.cash, order.created_ms, "reservation"))
 
     def on_acknowledged(
         self, client_order_id: str, order_id: str, filled: Count, remaining: Count, now_ms: int

@@ -10,6 +10,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Engine
 
+import kalshiflow.store.trader_models  # noqa: F401  (registers the trader tables on Base.metadata)
 from kalshiflow.store.models import Base
 
 
