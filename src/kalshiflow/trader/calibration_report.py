@@ -1,0 +1,67 @@
+"""Step 3 of calibration: the report, one frozen value per pass.
+
+The lifecycle decides from it whether the trader may trade (``ok``; a failed startup calibration
+means no trading, with ``failure_reason`` shown), the status console prints ``summary()``, the store
+persists it with its drift events. It holds every step with its duration, the drift found and the
+corrections made, what was left for the next pass, the checks' findings and the REST calls spent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kalshiflow.domain.units import Money
+from kalshiflow.trader.calibration_checks import Finding, FindingCode
+from kalshiflow.trader.drift import DriftEvent, DriftTotals
+
+
+@dataclass(frozen=True, slots=True)
+class StepResult:
+    name: str
+    duration_ms: float  # wall time
+    ok: bool
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class CalibrationReport:
+    started_ms: int  # clock time of the snapshot request
+    steps: tuple[StepResult, ...]
+    corrections: tuple[DriftEvent, ...]  # everything applied, drift and news alike
+    totals: DriftTotals
+    rest_calls: int  # HTTP requests this pass, pagination included
+    rest_calls_by_endpoint: tuple[tuple[str, int], ...]
+    markets: tuple[Finding, ...]
+    health: tuple[Finding, ...]
+    cash: Finding | None
+    cash_after: Money
+    deferred_tickers: tuple[str, ...]  # hot: left alone for the next pass
+    deferred_fills: int
+    cash_deferred: bool
+    ok: bool
+    failure_reason: str
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def drift(self) -> tuple[DriftEvent, ...]:
+        return tuple(e for e in self.corrections if e.is_drift)
+
+    @property
+    def duration_ms(self) -> float:
+        return sum(s.duration_ms for s in self.steps)
+
+    @property
+    def viable_markets(self) -> tuple[str, ...]:
+        return tuple(f.ticker for f in self.markets if f.code is FindingCode.VIABLE)
+
+    def summary(self) -> str:
+        """One status line, e.g. ``cash $1,000.00, 2 positions, drift $0.00, 8 calls (41 ms)``."""
+        if not self.ok:
+            return f"failed: {self.failure_reason}"
+        t = self.totals
+        return (
+            f"cash ${self.cash_after.dollars_str(2)}, drift ${t.cash.dollars_str(2)}, "
+            f"{len(self.drift)} corrections, {t.missed_fills} missed fills, "
+            f"{t.external_orders} external orders, {len(self.viable_markets)}/{len(self.markets)} "
+            f"markets viable, {self.rest_calls} calls ({self.duration_ms:.0f} ms)"
+        )

@@ -1,0 +1,88 @@
+"""Drift: every correction reconciliation makes to the ledger, as a small frozen value with a reason.
+
+Reconciliation never fixes the ledger silently. Each difference it finds between the exchange and
+the ledger becomes one ``DriftEvent`` carrying its size (contracts and money, signed as
+*exchange minus ledger*), the value before and after, and a human-readable detail. The store, the
+status console and the tests read the same values (STYLE: decisions are data).
+
+Some corrections are not the ledger being wrong but the ledger learning something it could not have
+known (a settlement, an in-flight order resolved). Those are still recorded, but ``is_drift`` is
+False so drift totals only count real disagreements.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from kalshiflow.domain.units import ZERO_COUNT, ZERO_MONEY, Count, Money
+
+
+class DriftKind(StrEnum):
+    CASH = "cash"  # available cash differed from the estimate
+    POSITION = "position"  # net contracts or fee-free cost differed
+    EXTERNAL_ORDER = "external_order"  # a resting order the trader did not place, now adopted
+    ORDER_CHANGED = "order_changed"  # an order of ours was amended or filled outside our view
+    ORDER_CANCELED_OUTSIDE = "order_canceled_outside"  # ours, no longer resting, no fills to explain it
+    MISSED_FILL = "missed_fill"  # a fill only REST showed; booked now
+    SETTLEMENT = "settlement"  # a settlement booked (news, not disagreement)
+    ORDER_RESOLVED = "order_resolved"  # a pending/unknown order found on the exchange (news)
+    ORDER_GONE = "order_gone"  # a pending/unknown order not found after N reads: rejected
+
+
+# Kinds that mean "the ledger had learned something the exchange knew first" rather than "it was wrong".
+NEWS_KINDS: frozenset[DriftKind] = frozenset({DriftKind.SETTLEMENT, DriftKind.ORDER_RESOLVED})
+
+
+@dataclass(frozen=True, slots=True)
+class DriftEvent:
+    """One correction. ``contracts`` and ``money`` are signed exchange-minus-ledger sizes."""
+
+    kind: DriftKind
+    ticker: str
+    contracts: Count = ZERO_COUNT
+    money: Money = ZERO_MONEY
+    before: str = ""
+    after: str = ""
+    detail: str = ""
+    ref: str = ""  # order id, client_order_id or trade id the correction is about
+
+    @property
+    def is_drift(self) -> bool:
+        return self.kind not in NEWS_KINDS
+
+
+@dataclass(frozen=True, slots=True)
+class DriftTotals:
+    """Sums over one pass: what the status line and the dashboard show."""
+
+    cash: Money  # signed cash correction (exchange minus estimate)
+    position_contracts: Count  # sum of |contract differences| over positions
+    position_cost: Money  # sum of |fee-free cost differences| over positions
+    missed_fills: int
+    external_orders: int
+    orders_canceled_outside: int
+    settlements: int
+    by_kind: tuple[tuple[DriftKind, int], ...]
+
+    @property
+    def is_zero(self) -> bool:
+        return all(count == 0 for kind, count in self.by_kind if kind not in NEWS_KINDS)
+
+    @classmethod
+    def of(cls, events: Iterable[DriftEvent]) -> DriftTotals:
+        items = list(events)
+        counts = Counter(e.kind for e in items)
+        positions = [e for e in items if e.kind is DriftKind.POSITION]
+        return cls(
+            cash=Money(sum(e.money for e in items if e.kind is DriftKind.CASH)),
+            position_contracts=Count(sum(abs(e.contracts) for e in positions)),
+            position_cost=Money(sum(abs(e.money) for e in positions)),
+            missed_fills=counts[DriftKind.MISSED_FILL],
+            external_orders=counts[DriftKind.EXTERNAL_ORDER],
+            orders_canceled_outside=counts[DriftKind.ORDER_CANCELED_OUTSIDE],
+            settlements=counts[DriftKind.SETTLEMENT],
+            by_kind=tuple(sorted(counts.items())),
+        )
