@@ -1,0 +1,243 @@
+"""The trader's core, composed: ledger, execution, live updates, reconciliation, exits, groups, risk.
+
+``TraderCore`` wires the parts for one account and exposes the three things the lifecycle (next
+issue) drives: ``calibrate()`` (sync with the exchange, then close what the exit rules say, resolve
+orders in flight, tick the order groups), ``open_position()`` (policy decisions through the risk
+gate) and ``flatten()``. It holds no trading logic of its own: rules live in ``exit_rules/`` and
+``risk/``, money in the ledger, order handling in the executor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from kalshiflow.clock import Clock
+from kalshiflow.domain.grid import PriceGrid
+from kalshiflow.domain.orders import intent_to_v2
+from kalshiflow.domain.units import Count, Money, Price
+from kalshiflow.exchange.models_market import Market
+from kalshiflow.exchange.rest import KalshiRestClient
+from kalshiflow.marketdata.bookstore import BookStore
+from kalshiflow.trader.calibration_report import CalibrationReport
+from kalshiflow.trader.closing import CloseResult, PositionCloser
+from kalshiflow.trader.config import CalibrationConfig, ExitRulesConfig, OrderGroupConfig, RiskLimits
+from kalshiflow.trader.execution import ExecutionConfig, ExecutionResult, OrderExecutor
+from kalshiflow.trader.execution import OrderIntent as ExecIntent
+from kalshiflow.trader.exit_rules.base import ExitDecision
+from kalshiflow.trader.exit_rules.registry import evaluate_exits
+from kalshiflow.trader.ledger import Ledger
+from kalshiflow.trader.live_updates import LiveUpdates
+from kalshiflow.trader.order_groups import OrderGroupManager
+from kalshiflow.trader.orders import OrderPurpose
+from kalshiflow.trader.reconcile import Reconciler
+from kalshiflow.trader.risk.counters import RiskCounters
+from kalshiflow.trader.risk.gate import check_order
+from kalshiflow.trader.risk.kill_switch import kill_switch_reason
+from kalshiflow.trader.risk.types import (
+    MarketRiskState,
+    OrderIntent,
+    PnlView,
+    RiskContext,
+    RiskDecision,
+    TradeAction,
+)
+from kalshiflow.trader.valuation import CashView, MarketView, PositionView, value_position
+
+
+@dataclass(frozen=True)
+class CoreConfig:
+    """Every knob of the core, one frozen object per concern (see each class for fields and units)."""
+
+    exit_rules: ExitRulesConfig = field(default_factory=ExitRulesConfig)
+    risk: RiskLimits = field(default_factory=RiskLimits)
+    calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
+    order_groups: OrderGroupConfig = field(default_factory=OrderGroupConfig)
+    execution: ExecutionConfig = field(default_factory=ExecutionConfig)
+
+
+@dataclass(frozen=True)
+class CalibrationCycle:
+    """One recalibration: the sync report, what the exit rules decided and what closing did."""
+
+    report: CalibrationReport
+    exits: tuple[ExitDecision, ...]
+    closes: tuple[CloseResult, ...]
+    resolved: tuple[ExecutionResult, ...]
+
+
+@dataclass(frozen=True)
+class OpenResult:
+    decision: RiskDecision
+    execution: ExecutionResult | None
+
+
+class TraderCore:
+    def __init__(
+        self,
+        rest: KalshiRestClient,
+        clock: Clock,
+        books: BookStore,
+        markets: Mapping[str, Market],
+        config: CoreConfig | None = None,
+    ) -> None:
+        self.config = config or CoreConfig()
+        self.clock = clock
+        self.rest = rest
+        self.books = books
+        self.markets: dict[str, Market] = dict(markets)
+        self.ledger = Ledger()
+        self.executor = OrderExecutor(rest, self.ledger, clock, config=self.config.execution)
+        self.closer = PositionCloser(self.executor, self.ledger, clock)
+        self.groups = OrderGroupManager(rest, self.config.order_groups, clock)
+        self.live = LiveUpdates(self.ledger, clock, on_group_update=self.groups.on_group_update)
+        self.reconciler = Reconciler(rest, self.ledger, clock, self.config.calibration)
+        self.risk_counters = RiskCounters()
+        self.reduce_only = False  # the lifecycle sets it while calibrating or paused
+        self._last_order_ms: dict[str, int] = {}
+        self._errors_ms: dict[str, list[int]] = {}
+        self._peak_equity = Money(0)
+        self._day_start_realized = Money(0)
+        self.executor.listeners.append(self._on_execution)
+
+    # ------------------------------------------------------------------ lifecycle entry points
+    async def start(self) -> CalibrationCycle:
+        """Create or reuse order groups, then run the startup calibration."""
+        await self.groups.start()
+        cycle = await self.calibrate()
+        self._day_start_realized = self._realized()
+        return cycle
+
+    async def calibrate(self) -> CalibrationCycle:
+        report = await self.reconciler.calibrate(sorted(self.markets), self.books)
+        resolved = tuple(await self.executor.resolve_unknown())
+        decisions = tuple(self.exit_decisions()) if report.ok else ()
+        closes = tuple(await self.closer.apply(decisions))
+        await self.groups.tick(kill_switch=self._kill_switch_on())
+        return CalibrationCycle(report, decisions, closes, resolved)
+
+    def exit_decisions(self) -> list[ExitDecision]:
+        return evaluate_exits(
+            self.position_views().values(),
+            {t: b for t in self.markets if (b := self.books.book(t)) is not None},
+            self.market_views(),
+            self.cash_view(),
+            self.closer.closing_orders().values(),
+            self.clock.now_ms(),
+            self.config.exit_rules,
+        )
+
+    async def close_position(self, ticker: str, reason: str, aggressive: bool = False) -> CloseResult:
+        market = self.markets[ticker]
+        return await self.closer.close_position(
+            ticker, reason, self.books.book(ticker), market.grid, aggressive
+        )
+
+    async def flatten(self, reason: str, aggressive: bool = True) -> list[CloseResult]:
+        books = {t: b for t in self.markets if (b := self.books.book(t)) is not None}
+        grids: dict[str, PriceGrid] = {t: m.grid for t, m in self.markets.items()}
+        return await self.closer.flatten(reason, books, grids, aggressive)
+
+    async def open_position(self, ticker: str, action: TradeAction, price: Price, count: Count) -> OpenResult:
+        """A policy decision: through the risk gate, then placed as a limit order in its order group."""
+        intent = OrderIntent(ticker, action, price, count)
+        now = self.clock.now_ms()
+        decision = check_order(intent, self.risk_context(ticker), self.config.risk, now)
+        self.risk_counters.record(decision)
+        if not decision.allowed:
+            return OpenResult(decision, None)
+        if not self.groups.can_trade(ticker):
+            return OpenResult(decision, None)
+        group_id = await self.groups.ensure(ticker)
+        v2 = intent_to_v2(action.side, action.action, price)
+        execution = await self.executor.place(
+            ExecIntent(ticker, v2.side, v2.yes_price, count, OrderPurpose.OPEN, order_group_id=group_id)
+        )
+        self._last_order_ms[ticker] = now
+        return OpenResult(decision, execution)
+
+    # ------------------------------------------------------------------ views for rules and risk
+    def position_views(self) -> dict[str, PositionView]:
+        now = self.clock.now_ms()
+        return {
+            p.ticker: PositionView(
+                p.ticker,
+                p.position,
+                p.cost_basis,
+                now if p.opened_at_ms is None else p.opened_at_ms,
+                p.fees_paid,
+            )
+            for p in self.ledger.open_positions()
+        }
+
+    def market_views(self) -> dict[str, MarketView]:
+        return {t: MarketView(t, m.status, m.close_time_ms, m.grid) for t, m in self.markets.items()}
+
+    def cash_view(self) -> CashView:
+        return CashView(self.ledger.cash, self.ledger.reserved)
+
+    def risk_context(self, ticker: str) -> RiskContext:
+        views = self.market_views()
+        positions = self.position_views()
+        resting_open = Count(
+            sum(o.remaining for o in self.ledger.live_orders(ticker) if o.purpose is OrderPurpose.OPEN)
+        )
+        total_open = Count(
+            sum(o.remaining for o in self.ledger.live_orders() if o.purpose is OrderPurpose.OPEN)
+        )
+        state = MarketRiskState(
+            last_order_at_ms=self._last_order_ms.get(ticker),
+            error_times_ms=tuple(self._errors_ms.get(ticker, ())),
+            resting_open_contracts=resting_open,
+            being_closed=self.closer.is_closing(ticker),
+        )
+        return RiskContext(
+            market=views.get(ticker),
+            book=self.books.book(ticker),
+            positions=positions,
+            cash=self.cash_view(),
+            pnl=self.pnl_view(),
+            market_state=state,
+            total_resting_open_contracts=total_open,
+            reduce_only_mode=self.reduce_only,
+        )
+
+    def pnl_view(self) -> PnlView:
+        unrealized = 0
+        views = self.market_views()
+        for pos in self.position_views().values():
+            book = self.books.book(pos.ticker)
+            market = views.get(pos.ticker)
+            if book is None or market is None:
+                continue
+            valuation = value_position(pos, book, market)
+            if valuation is not None:
+                unrealized += valuation.unrealized
+        cost = sum(p.cost_basis for p in self.ledger.open_positions())
+        equity = Money(self.ledger.cash + self.ledger.reserved + cost + unrealized)
+        self._peak_equity = Money(max(self._peak_equity, equity))
+        return PnlView(
+            daily_realized=Money(self._realized() - self._day_start_realized),
+            unrealized=Money(unrealized),
+            equity=equity,
+            peak_equity=self._peak_equity,
+        )
+
+    # ------------------------------------------------------------------ internals
+    def _realized(self) -> Money:
+        return Money(sum(p.realized_pnl for p in self.ledger.positions.values()))
+
+    def _kill_switch_on(self) -> bool:
+        return (
+            self.config.risk.kill_switch_enabled
+            and kill_switch_reason(self.pnl_view(), self.config.risk) is not None
+        )
+
+    def _on_execution(self, result: ExecutionResult) -> None:
+        """Exchange errors feed the per-market circuit breaker; a refused group trigger the manager."""
+        order = self.ledger.orders.get(result.client_order_id)
+        if order is None or result.error_code is None:
+            return
+        self._errors_ms.setdefault(order.ticker, []).append(result.ts_ms)
+        if result.order_group_id is not None and result.error_code == "order_group_triggered":
+            self.groups.on_create_refused(result.order_group_id, result.ts_ms)
