@@ -1,0 +1,131 @@
+"""The trader's lifecycle: one state at a time, legal transitions only, and a readable history.
+
+States: ``initializing -> trading <-> calibrating``, ``trading/calibrating -> paused -> trading``,
+any state ``-> stopping`` (terminal). An illegal transition is a bug and raises. Calibration has
+named sub-steps (``calibrating -> syncing state``, ``-> closing positions``, ``-> monitoring
+markets``, ``-> cash recovery``) that are recorded in the history like states, so the console
+reads as in ARCHITECTURE section 5:
+
+    03:44:02 PM  calibrating -> syncing state   cash $1,232.50 -> $1,245.00, 2 positions (0.1s)
+
+While calibrating or paused the trader is reduce-only: closes and cancels go through, new
+exposure does not. The history is bounded in memory; every entry is also handed to listeners
+(the store persists them).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from kalshiflow.clock import Clock
+
+
+class TraderState(StrEnum):
+    INITIALIZING = "initializing"
+    TRADING = "trading"
+    CALIBRATING = "calibrating"
+    PAUSED = "paused"
+    STOPPING = "stopping"
+
+
+class CalibrationStep(StrEnum):
+    SYNCING_STATE = "syncing state"
+    CLOSING_POSITIONS = "closing positions"
+    MONITORING_MARKETS = "monitoring markets"
+    CASH_RECOVERY = "cash recovery"
+
+
+TRANSITIONS: dict[TraderState, frozenset[TraderState]] = {
+    TraderState.INITIALIZING: frozenset({TraderState.TRADING, TraderState.PAUSED, TraderState.STOPPING}),
+    TraderState.TRADING: frozenset({TraderState.CALIBRATING, TraderState.PAUSED, TraderState.STOPPING}),
+    TraderState.CALIBRATING: frozenset({TraderState.TRADING, TraderState.PAUSED, TraderState.STOPPING}),
+    TraderState.PAUSED: frozenset({TraderState.TRADING, TraderState.CALIBRATING, TraderState.STOPPING}),
+    TraderState.STOPPING: frozenset(),
+}
+
+REDUCE_ONLY_STATES = frozenset({TraderState.INITIALIZING, TraderState.CALIBRATING, TraderState.PAUSED})
+
+
+class IllegalTransition(RuntimeError):
+    """A transition the table forbids: a bug in the caller."""
+
+
+@dataclass(frozen=True, slots=True)
+class StatusEntry:
+    """One line of the status console."""
+
+    ts_ms: int
+    status: str  # "calibrating" or "calibrating -> syncing state"
+    result_text: str
+    duration_ms: int | None  # how long the step took, when it is a finished step
+    previous_status_ms: int | None  # how long the previous status lasted
+
+    def console_line(self) -> str:
+        stamp = datetime.fromtimestamp(self.ts_ms / 1000, tz=UTC).strftime("%I:%M:%S %p")
+        duration = "" if self.duration_ms is None else f" ({self.duration_ms / 1000:.1f}s)"
+        return f"{stamp}  {self.status:<36} {self.result_text}{duration}"
+
+
+class Lifecycle:
+    def __init__(self, clock: Clock, history_size: int = 500) -> None:
+        self._clock = clock
+        self.state = TraderState.INITIALIZING
+        self.since_ms = clock.now_ms()
+        self.history: deque[StatusEntry] = deque(maxlen=history_size)
+        self.listeners: list[Callable[[StatusEntry], None]] = []
+        self.transitions = 0
+        self._record(TraderState.INITIALIZING.value, "starting", None, None)
+
+    @property
+    def reduce_only(self) -> bool:
+        return self.state in REDUCE_ONLY_STATES
+
+    @property
+    def is_stopping(self) -> bool:
+        return self.state is TraderState.STOPPING
+
+    def time_in_state_ms(self) -> int:
+        return self._clock.now_ms() - self.since_ms
+
+    def can_move(self, state: TraderState) -> bool:
+        return state in TRANSITIONS[self.state]
+
+    def move(self, state: TraderState, result_text: str = "") -> StatusEntry:
+        """Enter ``state``; raises ``IllegalTransition`` when the table forbids it."""
+        if state not in TRANSITIONS[self.state]:
+            raise IllegalTransition(f"{self.state} -> {state}")
+        now = self._clock.now_ms()
+        previous_ms = now - self.since_ms
+        self.state = state
+        self.since_ms = now
+        self.transitions += 1
+        return self._record(state.value, result_text, None, previous_ms)
+
+    def step(self, step: CalibrationStep, result_text: str, duration_ms: int) -> StatusEntry:
+        """Record a finished calibration sub-step (only while calibrating)."""
+        if self.state is not TraderState.CALIBRATING:
+            raise IllegalTransition(f"calibration step {step} while {self.state}")
+        return self._record(
+            f"{TraderState.CALIBRATING.value} -> {step.value}", result_text, duration_ms, None
+        )
+
+    def note(self, result_text: str) -> StatusEntry:
+        """A result line for the current state (e.g. "last action: BUY_YES @ TICKER")."""
+        return self._record(self.state.value, result_text, None, None)
+
+    def console(self, limit: int = 20) -> list[str]:
+        """Newest first, as the status console shows it."""
+        return [entry.console_line() for entry in list(self.history)[::-1][:limit]]
+
+    def _record(
+        self, status: str, text: str, duration_ms: int | None, previous_ms: int | None
+    ) -> StatusEntry:
+        entry = StatusEntry(self._clock.now_ms(), status, text, duration_ms, previous_ms)
+        self.history.append(entry)
+        for listener in self.listeners:
+            listener(entry)
+        return entry
