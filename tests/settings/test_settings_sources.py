@@ -1,0 +1,58 @@
+"""One settings object: defaults < TOML < environment < flags; every mistake names its key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kalshiflow.config import SettingsError, load_settings
+from kalshiflow.domain.units import Count, Money
+
+
+def test_defaults_are_valid_and_exact() -> None:
+    settings = load_settings(environ={})
+    assert settings.run.policy == "rules"
+    assert settings.run.order_size_contracts == Count.contracts(1)
+    assert settings.run.bankroll_dollars == Money.dollars(1000)
+
+
+def test_toml_then_environment_then_flags(tmp_path: Path) -> None:
+    path = tmp_path / "kf.toml"
+    path.write_text('[run]\npolicy = "hold"\nbankroll_dollars = "250.50"\n[risk]\nmax_order_contracts = 3\n')
+    env = {"KALSHIFLOW__RISK__MAX_ORDER_CONTRACTS": "4", "KALSHIFLOW__RUN__DRIFT_RECALIBRATE_DOLLARS": "2.25"}
+    settings = load_settings(path, env, overrides={"run": {"policy": "rules"}})
+    assert settings.run.policy == "rules"  # the flag wins over the file
+    assert settings.run.bankroll_dollars == Money.parse("250.50")
+    assert settings.risk.max_order_contracts == Count.contracts(4)  # env wins over the file
+    assert settings.run.drift_recalibrate_dollars == Money.parse("2.25")  # never a float
+
+
+@pytest.mark.parametrize(
+    ("toml", "needle"),
+    [
+        ("[risk]\nmax_ordr_contracts = 3\n", "risk.max_ordr_contracts: unknown setting"),
+        ("[rsik]\nx = 1\n", "rsik: unknown setting"),
+        ("[run]\nbankroll_dollars = 1.5\n", "run.bankroll_dollars"),
+        ("[markets]\ntop_n = -1\n", "markets.top_n"),
+        ("policy = 'hold'\n", "must be a [section]"),
+        ("[run\n", "not valid TOML"),
+    ],
+)
+def test_mistakes_in_a_file_name_the_key_and_the_file(tmp_path: Path, toml: str, needle: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(toml)
+    with pytest.raises(SettingsError) as info:
+        load_settings(path, environ={})
+    assert needle in str(info.value)
+    assert str(path) in str(info.value)
+
+
+def test_a_missing_config_file_says_which_flag(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match=r"--config .*: file not found"):
+        load_settings(tmp_path / "nope.toml", environ={})
+
+
+def test_a_malformed_environment_name_is_an_error() -> None:
+    with pytest.raises(SettingsError, match="KALSHIFLOW__RISK: expected"):
+        load_settings(environ={"KALSHIFLOW__RISK": "1"})
