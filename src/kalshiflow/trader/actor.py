@@ -1,0 +1,200 @@
+"""The actor: for the next changed market, observation -> policy -> risk gate -> execution.
+
+It drains the BookStore's dirty set (ARCHITECTURE section 2): however many deltas arrived for a
+market while the actor was busy, the next decision sees the newest book, and the work queue is
+bounded by the number of markets. A decision is taken only on a valid book while the trader may take
+new exposure; one that was computed and then overtaken (the book went invalid, or calibration began
+while the policy ran) is discarded before anything is sent, so stale decisions are zero by
+construction and counted to prove it.
+
+Every decision is reported as a ``TraderAction`` value: market, named observation, action, price,
+size, reason, and what execution did with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Protocol
+
+from kalshiflow.clock import Clock
+from kalshiflow.domain.units import Count, Price
+from kalshiflow.marketdata.book import OrderBook
+from kalshiflow.marketdata.bookstore import BookStore
+from kalshiflow.trader.core import OpenResult, TraderCore
+from kalshiflow.trader.risk.types import TradeAction
+
+
+class DecisionLike(Protocol):
+    @property
+    def action(self) -> Enum: ...  # HOLD, BUY_YES, SELL_YES, BUY_NO, SELL_NO (by name)
+
+    @property
+    def reason(self) -> str: ...
+
+
+class PolicyLike(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    def decide(self, observation: Sequence[float]) -> DecisionLike: ...
+
+
+Observe = Callable[[str, OrderBook], Sequence[float] | None]
+
+
+@dataclass(frozen=True, slots=True)
+class TraderAction:
+    """One decision, as the dashboard and the store see it (the ``trader_action`` event)."""
+
+    ts_ms: int
+    ticker: str
+    action: str
+    price: Price | None
+    size: Count
+    reason: str
+    result: str  # hold, placed, rejected, unknown, denied:<reason>, no_price, discarded_stale
+    observation: tuple[float, ...] | None = None
+    client_order_id: str | None = None
+    decision_lag_ms: int = 0
+
+
+@dataclass
+class ActorMetrics:
+    decisions: int = 0
+    holds: int = 0
+    orders_sent: int = 0
+    denied: int = 0
+    deferred: int = 0  # dirty markets skipped while reduce-only (the next change decides afresh)
+    invalid_books: int = 0
+    discarded_stale: int = 0  # computed, then overtaken before sending: never sent
+    stale_decisions: int = 0  # decisions sent on an invalid book or while reduce-only: must stay 0
+    max_decision_lag_ms: int = 0
+    last_decision_lag_ms: int = 0
+
+
+def touch_price(book: OrderBook, action: TradeAction) -> Price | None:
+    """Limit at the touch: buy at the side's ask, sell at the side's bid (NO prices are 1 - YES)."""
+    side = action.side
+    if action in (TradeAction.BUY_YES, TradeAction.BUY_NO):
+        return book.best_ask(side)
+    return book.best_bid(side)
+
+
+class Actor:
+    def __init__(
+        self,
+        books: BookStore,
+        core: TraderCore,
+        policy: PolicyLike,
+        observe: Observe,
+        size: Count,
+        clock: Clock,
+        may_trade: Callable[[], bool],
+        on_action: Callable[[TraderAction], None] | None = None,
+    ) -> None:
+        self.books = books
+        self.core = core
+        self.policy = policy
+        self.observe = observe
+        self.size = size
+        self.clock = clock
+        self.may_trade = may_trade
+        self.on_action = on_action
+        self.metrics = ActorMetrics()
+        self.recent: list[TraderAction] = []
+
+    async def run(self) -> None:
+        while True:
+            await self.books.wait_dirty()
+            await self.drain()
+
+    async def drain(self) -> int:
+        """Decide once for every market that changed; returns how many were looked at."""
+        batch = self.books.drain_dirty_since()
+        for ticker, first_changed_ms in batch:
+            await self.decide(ticker, first_changed_ms)
+        return len(batch)
+
+    async def decide(self, ticker: str, first_changed_ms: int) -> TraderAction | None:
+        if not self.may_trade():
+            self.metrics.deferred += 1
+            return None
+        book = self.books.book(ticker)
+        if book is None or not book.valid or ticker not in self.core.markets:
+            self.metrics.invalid_books += 1
+            return None
+        observation = self.observe(ticker, book)
+        if observation is None:
+            self.metrics.invalid_books += 1
+            return None
+        decision = self.policy.decide(observation)
+        now = self.clock.now_ms()
+        lag = max(0, now - first_changed_ms)
+        self.metrics.decisions += 1
+        self.metrics.last_decision_lag_ms = lag
+        self.metrics.max_decision_lag_ms = max(self.metrics.max_decision_lag_ms, lag)
+        name = decision.action.name
+        obs = tuple(observation)
+        if name == "HOLD":
+            self.metrics.holds += 1
+            return self._report(
+                TraderAction(now, ticker, name, None, self.size, decision.reason, "hold", obs, None, lag)
+            )
+        action = TradeAction[name]
+        price = touch_price(book, action)
+        if price is None:
+            return self._report(
+                TraderAction(now, ticker, name, None, self.size, decision.reason, "no_price", obs, None, lag)
+            )
+        if not self.may_trade() or not book.valid:  # overtaken while the policy ran
+            self.metrics.discarded_stale += 1
+            return self._report(
+                TraderAction(
+                    now, ticker, name, price, self.size, decision.reason, "discarded_stale", obs, None, lag
+                )
+            )
+        result = await self.core.open_position(ticker, action, price, self.size)
+        return self._report(self._outcome(result, now, ticker, name, price, decision.reason, obs, lag))
+
+    def _outcome(
+        self,
+        result: OpenResult,
+        now: int,
+        ticker: str,
+        name: str,
+        price: Price,
+        reason: str,
+        obs: tuple[float, ...],
+        lag: int,
+    ) -> TraderAction:
+        if not result.decision.allowed:
+            self.metrics.denied += 1
+            text = f"denied:{result.decision.reason.value}"
+            return TraderAction(now, ticker, name, price, self.size, reason, text, obs, None, lag)
+        execution = result.execution
+        if execution is None:
+            return TraderAction(
+                now, ticker, name, price, self.size, reason, "group_triggered", obs, None, lag
+            )
+        self.metrics.orders_sent += 1
+        return TraderAction(
+            now,
+            ticker,
+            name,
+            price,
+            self.size,
+            reason,
+            execution.outcome.value,
+            obs,
+            execution.client_order_id,
+            lag,
+        )
+
+    def _report(self, action: TraderAction) -> TraderAction:
+        self.recent.append(action)
+        del self.recent[:-200]
+        if self.on_action is not None:
+            self.on_action(action)
+        return action
