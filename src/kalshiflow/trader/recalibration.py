@@ -1,0 +1,167 @@
+"""Recalibration as the lifecycle sees it: state changes, sub-steps with results, pause and resume.
+
+``Recalibrator.run_once`` moves the trader to ``calibrating`` (reduce-only), runs the core's
+calibration and records each sub-step the way the status console shows it (syncing state, closing
+positions, monitoring markets, cash recovery), then returns to ``trading`` -- or to ``paused`` when
+the sync failed, the kill switch is on, or errors repeated. A paused trader retries with backoff and
+resumes by itself once a calibration passes (an operator can resume too).
+
+Triggers besides the timer: a stream reconnect or gap (``LiveUpdates.needs_resync``), cash drift
+above a threshold, an order-group trigger, repeated errors. Each calibration records how many
+events arrived during it and how many decisions were deferred.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kalshiflow.clock import Clock
+from kalshiflow.domain.units import Money
+from kalshiflow.trader.core import CalibrationCycle, TraderCore
+from kalshiflow.trader.exit_rules.base import ExitReason
+from kalshiflow.trader.lifecycle import CalibrationStep, Lifecycle, TraderState
+from kalshiflow.trader.risk.kill_switch import kill_switch_reason
+
+SLOW_CALIBRATION_MS = 5_000
+MAX_BACKOFF_S = 600
+
+
+@dataclass
+class RecalibrationStats:
+    runs: int = 0
+    failures: int = 0
+    consecutive_failures: int = 0
+    slow_runs: int = 0  # longer than 5 s
+    last_duration_ms: int = 0
+    last_summary: str = ""
+    last_cycle: CalibrationCycle | None = None
+    events_during_last: int = 0
+
+
+def _money(value: int) -> str:
+    return f"${Money(value).dollars_str(2)}"
+
+
+class Recalibrator:
+    def __init__(
+        self,
+        core: TraderCore,
+        lifecycle: Lifecycle,
+        clock: Clock,
+        *,
+        pause_after_errors: int,
+        resume_backoff_s: int,
+        drift_recalibrate: Money,
+    ) -> None:
+        self.core = core
+        self.lifecycle = lifecycle
+        self.clock = clock
+        self.pause_after_errors = pause_after_errors
+        self.resume_backoff_s = resume_backoff_s
+        self.drift_recalibrate = drift_recalibrate
+        self.stats = RecalibrationStats()
+        self.pause_reason: str | None = None
+        self.next_resume_ms: int | None = None
+        self._backoff_s = resume_backoff_s
+        self.trigger_reason: str | None = None
+
+    def request(self, reason: str) -> None:
+        """Ask for a recalibration at the next opportunity (reconnect, drift, group trigger …)."""
+        if self.trigger_reason is None:
+            self.trigger_reason = reason
+
+    async def run_once(self, reason: str = "scheduled", events_seen: int = 0) -> CalibrationCycle:
+        was_paused = self.lifecycle.state is TraderState.PAUSED
+        if self.lifecycle.state is not TraderState.CALIBRATING:
+            self.lifecycle.move(TraderState.CALIBRATING, f"starting recalibration ({reason})")
+        self.core.reduce_only = True
+        started = self.clock.now_ms()
+        cash_before = self.core.ledger.cash
+        cycle = await self.core.calibrate()
+        self.trigger_reason = None
+        self._record_steps(cycle, cash_before)
+        duration = self.clock.now_ms() - started
+        self.stats.runs += 1
+        self.stats.last_duration_ms = duration
+        self.stats.last_cycle = cycle
+        self.stats.events_during_last = events_seen
+        if duration > SLOW_CALIBRATION_MS:
+            self.stats.slow_runs += 1
+        self._settle_state(cycle, was_paused)
+        return cycle
+
+    def resume_due(self) -> bool:
+        return (
+            self.lifecycle.state is TraderState.PAUSED
+            and self.next_resume_ms is not None
+            and self.clock.now_ms() >= self.next_resume_ms
+        )
+
+    def pause(self, reason: str) -> None:
+        if self.lifecycle.state is TraderState.PAUSED or not self.lifecycle.can_move(TraderState.PAUSED):
+            return
+        self.pause_reason = reason
+        self.core.reduce_only = True
+        self.lifecycle.move(TraderState.PAUSED, reason)
+        self.next_resume_ms = self.clock.now_ms() + self._backoff_s * 1000
+        self._backoff_s = min(MAX_BACKOFF_S, self._backoff_s * 2)
+
+    def resume(self, by: str = "operator") -> None:
+        if self.lifecycle.state is not TraderState.PAUSED:
+            return
+        self.lifecycle.move(TraderState.TRADING, f"resumed by {by}")
+        self.core.reduce_only = False
+        self.pause_reason, self.next_resume_ms = None, None
+
+    # ------------------------------------------------------------------ internals
+    def _settle_state(self, cycle: CalibrationCycle, was_paused: bool) -> None:
+        report = cycle.report
+        if not report.ok:
+            self.stats.failures += 1
+            self.stats.consecutive_failures += 1
+            self.pause(f"calibration failed: {report.failure_reason}")
+            return
+        self.stats.consecutive_failures = 0
+        kill = kill_switch_reason(self.core.pnl_view(), self.core.config.risk)
+        if kill is not None:
+            self.pause(f"kill switch: {kill[1]}")
+            return
+        self._backoff_s = self.resume_backoff_s
+        self.pause_reason, self.next_resume_ms = None, None
+        text = "calibration ok" + (" after pause" if was_paused else "")
+        self.lifecycle.move(TraderState.TRADING, text)
+        self.core.reduce_only = False
+
+    def _record_steps(self, cycle: CalibrationCycle, cash_before: int) -> None:
+        report = cycle.report
+        life = self.lifecycle
+        sync_ms = round(
+            sum(s.duration_ms for s in report.steps if s.name in ("fetch exchange state", "sync state"))
+        )
+        positions = len(self.core.ledger.open_positions())
+        drift = report.totals.cash
+        life.step(
+            CalibrationStep.SYNCING_STATE,
+            f"cash {_money(cash_before)} -> {_money(self.core.ledger.cash)}, {positions} positions, "
+            f"drift {_money(drift)}" + ("" if report.ok else f" | failed: {report.failure_reason}"),
+            sync_ms,
+        )
+        self.stats.last_summary = report.summary()
+        closes = [c for c in cycle.closes if c.reason != ExitReason.CASH_RECOVERY.value]
+        recovery = [c for c in cycle.closes if c.reason == ExitReason.CASH_RECOVERY.value]
+        reasons: dict[str, int] = {}
+        for close in closes:
+            reasons[close.reason] = reasons.get(close.reason, 0) + 1
+        detail = ", ".join(f"{n} {reason}" for reason, n in sorted(reasons.items())) or "nothing to close"
+        life.step(CalibrationStep.CLOSING_POSITIONS, f"closing {len(closes)} | {detail}", 0)
+        check_ms = round(sum(s.duration_ms for s in report.steps if s.name.startswith("check")))
+        viable = len(report.viable_markets)
+        life.step(
+            CalibrationStep.MONITORING_MARKETS,
+            f"{viable}/{len(report.markets)} markets viable; {len(report.warnings)} warnings",
+            check_ms,
+        )
+        if recovery:
+            life.step(CalibrationStep.CASH_RECOVERY, f"closing {len(recovery)} for cash", 0)
+        if drift and abs(drift) >= self.drift_recalibrate:
+            self.request(f"cash drift {_money(drift)}")
