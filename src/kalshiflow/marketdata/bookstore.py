@@ -93,6 +93,9 @@ class BookStore:
         self._unknown = 0
         self._coalesced = 0
         self._drained = 0
+        # Called after every applied change (snapshot, delta, invalidation) with the book and clock
+        # ms: per-market history for the observation's dynamics features hangs here.
+        self.on_change: Callable[[str, OrderBook, int], None] | None = None
 
     # ------------------------------------------------------------------ registry
     def register(self, ticker: str, grid: PriceGrid) -> OrderBook:
@@ -184,6 +187,10 @@ class BookStore:
 
     def _mark(self, ticker: str, now_ms: int) -> None:
         self._updates_marked += 1
+        if self.on_change is not None:
+            book = self._books.get(ticker)
+            if book is not None:
+                self.on_change(ticker, book, now_ms)
         dirty = self._dirty
         if ticker not in dirty:
             if not dirty:

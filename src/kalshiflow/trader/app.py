@@ -1,0 +1,364 @@
+"""The composition root of ``kalshiflow run``: start every part, supervise the tasks, stop cleanly.
+
+Order of startup (each step on the initialization checklist): the store; the connection (an
+embedded simulator when none is given); exchange status; credentials (a balance read); the market
+feed (discovery, books, stream live, private channels subscribed); the core and its startup
+calibration (no trading unless it passes: the trader waits in ``paused`` and retries with backoff);
+the policy. Then three tasks run until a stop request: the actor (decisions on changed markets),
+the calibration timer (every ``interval_s`` and on triggers) and the view. Stopping cancels resting
+orders, optionally flattens, deletes or keeps order groups per config, flushes the store, exit 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kalshiflow.clock import Clock, ScaledClock, SystemClock
+from kalshiflow.config import Settings
+from kalshiflow.exchange.environments import ExchangeConnection
+from kalshiflow.exchange.errors import ExchangeError
+from kalshiflow.exchange.models_market import Market
+from kalshiflow.exchange.rest import KalshiRestClient
+from kalshiflow.exchange.ws_connect import StreamConfig
+from kalshiflow.exchange.ws_models import StreamEvent
+from kalshiflow.marketdata.discovery import DiscoveryConfig
+from kalshiflow.marketdata.feed import FeedConfig, MarketDataFeed
+from kalshiflow.marketdata.startup import StartupError, embedded_simulator, start_feed, wait_live
+from kalshiflow.sim.runner import SimulatorConfig
+from kalshiflow.store.trader_repo import TraderStore
+from kalshiflow.trader.actor import Actor, Observe, PolicyLike, TraderAction
+from kalshiflow.trader.core import CoreConfig, TraderCore
+from kalshiflow.trader.init_tracker import InitStep, InitTracker
+from kalshiflow.trader.lifecycle import Lifecycle, TraderState
+from kalshiflow.trader.orders import OrderPurpose
+from kalshiflow.trader.recalibration import Recalibrator
+
+log = logging.getLogger(__name__)
+
+PRIVATE_CHANNELS = ("fill", "user_orders", "market_positions", "order_group_updates")
+TICK_S = 1.0  # the calibration timer's resolution, in the trader's clock seconds
+
+DeciderFactory = Callable[[Settings, TraderCore, MarketDataFeed, Clock], tuple[PolicyLike, Observe]]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What ``kalshiflow run`` was told beyond the settings file.
+
+    ``connection`` None starts the embedded simulator (``sim_*`` options); ``duration_s`` None runs
+    until a stop request.
+    """
+
+    settings: Settings
+    connection: ExchangeConnection | None = None
+    url_setting: str = "--url"
+    sim_seed: int = 0
+    sim_markets: int = 20
+    sim_speed: float = 1.0
+    sim_data_dir: Path = Path(".kalshiflow-sim")
+    duration_s: float | None = None
+
+
+@dataclass
+class AppState:
+    """What the view and ``status`` read: the parts once they exist."""
+
+    lifecycle: Lifecycle
+    tracker: InitTracker
+    core: TraderCore | None = None
+    feed: MarketDataFeed | None = None
+    actor: Actor | None = None
+    recal: Recalibrator | None = None
+    rest_url: str = ""
+    actions: list[TraderAction] = field(default_factory=list)
+    first_trading_ms: int | None = None
+
+
+class TraderApp:
+    def __init__(
+        self, options: RunOptions, decider_factory: DeciderFactory, clock: Clock | None = None
+    ) -> None:
+        self.options = options
+        self.settings = options.settings
+        self.clock = clock or (SystemClock() if options.sim_speed == 1.0 else ScaledClock(options.sim_speed))
+        self.decider_factory = decider_factory
+        lifecycle = Lifecycle(self.clock)
+        self.state = AppState(lifecycle, InitTracker(self.clock))
+        self.store: TraderStore | None = None
+
+    async def run(self, stop: asyncio.Event, on_ready: Callable[[AppState], None] | None = None) -> int:
+        async with contextlib.AsyncExitStack() as stack:
+            self.store = TraderStore(self.settings.run.db, self.clock)
+            stack.callback(self.store.close)
+            store = self.store
+            self.state.lifecycle.listeners.append(lambda entry: None if store.save_status(entry) else None)
+            for entry in self.state.lifecycle.history:
+                store.save_status(entry)
+            connection = self.options.connection
+            if connection is None:
+                config = SimulatorConfig(
+                    port=0,
+                    seed=self.options.sim_seed,
+                    n_markets=self.options.sim_markets,
+                    speed=self.options.sim_speed,
+                    data_dir=self.options.sim_data_dir,
+                )
+                _, connection = await embedded_simulator(stack, config, self.clock)
+            self.state.rest_url = connection.rest_url
+            rest = KalshiRestClient.from_connection(connection, clock=self.clock)
+            stack.push_async_callback(rest.aclose)
+            await self._check_exchange(rest)
+            feed = await self._start_feed(stack, rest, connection, stop)
+            core = self._build_core(rest, feed)
+            store.attach(core.ledger)
+            recal = Recalibrator(
+                core,
+                self.state.lifecycle,
+                self.clock,
+                pause_after_errors=self.settings.run.pause_after_errors,
+                resume_backoff_s=self.settings.run.resume_backoff_s,
+                drift_recalibrate=self.settings.run.drift_recalibrate_dollars,
+            )
+            self.state.recal = recal
+            await self._startup_calibration(core, recal)
+            policy, observe = self._load_policy(core, feed)
+            actor = Actor(
+                feed.books,
+                core,
+                policy,
+                observe,
+                self.settings.run.order_size_contracts,
+                self.clock,
+                may_trade=lambda: self.state.lifecycle.state is TraderState.TRADING,
+                on_action=self._on_action,
+            )
+            self.state.actor = actor
+            if on_ready is not None:
+                on_ready(self.state)
+            tasks = [
+                asyncio.create_task(actor.run(), name="actor"),
+                asyncio.create_task(self._calibration_loop(core, recal), name="calibration"),
+            ]
+            if self.options.duration_s is not None:
+                tasks.append(
+                    asyncio.create_task(self._stop_after(stop, self.options.duration_s), name="duration")
+                )
+            try:
+                await self._supervise(stop, tasks)
+            finally:
+                for task in tasks:
+                    task.cancel()
+                for task in tasks:
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await task
+                await self._shutdown(core)
+        return 0
+
+    # ------------------------------------------------------------------ startup
+    async def _check_exchange(self, rest: KalshiRestClient) -> None:
+        tracker = self.state.tracker
+        tracker.begin(InitStep.EXCHANGE_STATUS)
+        try:
+            status = await rest.exchange_status()
+        except ExchangeError as exc:
+            tracker.fail(InitStep.EXCHANGE_STATUS, str(exc))
+            raise StartupError(
+                f"exchange status at {self.state.rest_url}: {exc} (check {self.options.url_setting})"
+            ) from None
+        tracker.complete(InitStep.EXCHANGE_STATUS, f"trading_active={status.trading_active}")
+        tracker.begin(InitStep.CREDENTIALS)
+        try:
+            balance = await rest.balance()
+        except ExchangeError as exc:
+            tracker.fail(InitStep.CREDENTIALS, str(exc))
+            raise StartupError(
+                f"the exchange refused the API key (check --key-id and --key-file): {exc}"
+            ) from None
+        tracker.complete(InitStep.CREDENTIALS, f"balance ${balance.balance.dollars_str(2)}")
+
+    async def _start_feed(
+        self,
+        stack: contextlib.AsyncExitStack,
+        rest: KalshiRestClient,
+        connection: ExchangeConnection,
+        stop: asyncio.Event,
+    ) -> MarketDataFeed:
+        markets = self.settings.markets
+        discovery = DiscoveryConfig(
+            tickers=markets.tickers,
+            series_tickers=markets.series,
+            event_tickers=markets.events,
+            top_n=markets.top_n or None,
+            closing_window_s=markets.closing_window_s,
+        )
+        feed = MarketDataFeed(
+            rest,
+            StreamConfig(url=connection.ws_url, max_auth_failures=3),
+            connection.signer(),
+            FeedConfig(
+                discovery=discovery, refresh_s=markets.refresh_s, exchange=connection.environment.value
+            ),
+            clock=self.clock,
+            on_event=self._on_stream_event,
+        )
+        stack.push_async_callback(feed.stop)
+        self.state.feed = feed
+        tracker = self.state.tracker
+        tracker.begin(InitStep.STREAM_CONNECTED)
+        selection = await start_feed(feed, connection, self.options.url_setting)
+        await wait_live(feed, connection, stop)
+        tracker.complete(InitStep.STREAM_CONNECTED, f"{len(selection.tickers)} markets selected")
+        tracker.begin(InitStep.SUBSCRIPTIONS)
+        await feed.stream.subscribe(PRIVATE_CHANNELS)
+        try:
+            await feed.wait_books_valid(timeout_s=15.0)
+        except TimeoutError:
+            tracker.fail(InitStep.SUBSCRIPTIONS, "books did not become valid within 15 s")
+            raise StartupError("order books did not arrive within 15 s (check the WebSocket URL)") from None
+        tracker.complete(
+            InitStep.SUBSCRIPTIONS, f"orderbook_delta for {len(feed.tickers)} markets + private channels"
+        )
+        return feed
+
+    def _build_core(self, rest: KalshiRestClient, feed: MarketDataFeed) -> TraderCore:
+        s = self.settings
+        markets = {
+            m.ticker: m for m in (feed.selection.markets if feed.selection else ()) if isinstance(m, Market)
+        }
+        config = CoreConfig(
+            exit_rules=s.exit_rules, risk=s.risk, calibration=s.calibration, order_groups=s.order_groups
+        )
+        core = TraderCore(rest, self.clock, feed.books, markets, config)
+        self.state.core = core
+        return core
+
+    async def _startup_calibration(self, core: TraderCore, recal: Recalibrator) -> None:
+        tracker = self.state.tracker
+        for step in (
+            InitStep.SYNC_BALANCE,
+            InitStep.SYNC_POSITIONS,
+            InitStep.SYNC_ORDERS,
+            InitStep.SYNC_SETTLEMENTS,
+        ):
+            tracker.begin(step)
+        await core.groups.start()
+        cycle = await recal.run_once("startup")
+        report = cycle.report
+        sync_steps = (
+            InitStep.SYNC_BALANCE,
+            InitStep.SYNC_POSITIONS,
+            InitStep.SYNC_ORDERS,
+            InitStep.SYNC_SETTLEMENTS,
+        )
+        for step in sync_steps:
+            if report.ok:
+                tracker.complete(step, report.summary())
+            else:
+                tracker.fail(step, report.failure_reason or "sync failed")
+        if report.ok:
+            tracker.portfolio_synced()
+        checks = {
+            InitStep.MARKETS_VIABLE: f"{len(report.viable_markets)}/{len(report.markets)} viable",
+            InitStep.PORTFOLIO_HEALTHY: f"{len(report.health)} findings",
+            InitStep.CASH_SUFFICIENT: "ok" if report.ok else (report.failure_reason or "insufficient"),
+        }
+        for step, text in checks.items():
+            (tracker.complete if report.ok else tracker.fail)(step, text)
+
+    def _load_policy(self, core: TraderCore, feed: MarketDataFeed) -> tuple[PolicyLike, Observe]:
+        tracker = self.state.tracker
+        tracker.begin(InitStep.POLICY_LOADED)
+        try:
+            policy, observe = self.decider_factory(self.settings, core, feed, self.clock)
+        except Exception as exc:
+            tracker.fail(InitStep.POLICY_LOADED, str(exc))
+            raise StartupError(f"policy {self.settings.run.policy!r}: {exc}") from None
+        tracker.complete(InitStep.POLICY_LOADED, policy.name)
+        return policy, observe
+
+    # ------------------------------------------------------------------ running
+    async def _calibration_loop(self, core: TraderCore, recal: Recalibrator) -> None:
+        interval_ms = self.settings.calibration.interval_s * 1000
+        last = self.clock.now_ms()
+        while True:
+            await self.clock.sleep(TICK_S)
+            state = self.state.lifecycle.state
+            now = self.clock.now_ms()
+            due = now - last >= interval_ms
+            reason = recal.trigger_reason or ("stream resync" if core.live.needs_resync else None)
+            if state is TraderState.PAUSED and not recal.resume_due():
+                continue
+            if state is TraderState.STOPPING or not (due or reason or state is TraderState.PAUSED):
+                continue
+            await self._calibrate(
+                core, recal, reason or ("resume" if state is TraderState.PAUSED else "scheduled")
+            )
+            last = self.clock.now_ms()
+
+    async def _calibrate(self, core: TraderCore, recal: Recalibrator, reason: str) -> None:
+        core.live.clear_resync()
+        try:
+            await recal.run_once(reason)
+        except (ExchangeError, OSError, TimeoutError) as exc:
+            log.warning("calibration.error %s", exc)
+            recal.stats.consecutive_failures += 1
+            if self.state.lifecycle.state is TraderState.CALIBRATING:
+                recal.pause(f"error: {exc}")
+        if self.state.lifecycle.state is TraderState.TRADING and self.state.first_trading_ms is None:
+            self.state.first_trading_ms = self.clock.now_ms()
+
+    async def _supervise(self, stop: asyncio.Event, tasks: list[asyncio.Task[None]]) -> None:
+        stopper = asyncio.ensure_future(stop.wait())
+        try:
+            done, _ = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopper.cancel()
+        for task in done:
+            if task is not stopper and not task.cancelled() and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+
+    @staticmethod
+    async def _stop_after(stop: asyncio.Event, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        stop.set()
+
+    async def _shutdown(self, core: TraderCore) -> None:
+        lifecycle = self.state.lifecycle
+        if lifecycle.can_move(TraderState.STOPPING):
+            lifecycle.move(TraderState.STOPPING, "stop requested")
+        core.reduce_only = True
+        cancelled = 0
+        for order in list(core.ledger.live_orders()):
+            if order.purpose is OrderPurpose.OPEN and order.order_id is not None:
+                await core.executor.cancel(order.client_order_id)
+                cancelled += 1
+        flattened = 0
+        if self.settings.run.flatten_on_stop:
+            flattened = len(await core.flatten("stop"))
+        await core.groups.stop()
+        lifecycle.note(f"stopped: cancelled {cancelled} orders, flattened {flattened} positions")
+
+    def _on_stream_event(self, event: StreamEvent) -> None:
+        core = self.state.core
+        if core is not None:
+            core.live.handle(event)
+
+    def _on_action(self, action: TraderAction) -> None:
+        self.state.actions.append(action)
+        del self.state.actions[:-50]
+        if action.result not in ("hold", "no_price"):
+            self.state.lifecycle.note(f"last action: {action.action} {action.ticker} -> {action.result}")
+        log.info(
+            "trader_action",
+            extra={
+                "ticker": action.ticker,
+                "action": action.action,
+                "result": action.result,
+                "reason": action.reason,
+            },
+        )
