@@ -28,7 +28,6 @@ from kalshiflow.sim.runner import (
     run_simulator,
 )
 from kalshiflow.sim.server.serve import ServerAddress
-from kalshiflow.store.db import DEFAULT_DB_URL
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Kalshi trader and local simulator.")
 out = Console(soft_wrap=True, highlight=False)
@@ -174,9 +173,13 @@ def record(
         list[str] | None, typer.Option(help="Only markets of this series (repeatable).")
     ] = None,
     event: Annotated[list[str] | None, typer.Option(help="Only markets of this event (repeatable).")] = None,
-    db: Annotated[str, typer.Option(help="Database URL (sqlite:///FILE or postgresql+psycopg://...).")] = (
-        DEFAULT_DB_URL
-    ),
+    db: Annotated[
+        str | None,
+        typer.Option(
+            help="Database URL (sqlite:///FILE or postgresql+psycopg://...; env KALSHIFLOW_DB, "
+            "default sqlite:///kalshiflow.db)."
+        ),
+    ] = None,
     duration: Annotated[
         float | None, typer.Option(help="Stop after this many seconds (default: until Ctrl-C).")
     ] = None,

@@ -10,16 +10,16 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 
 from kalshiflow.clock import ManualClock
+from kalshiflow.domain.grid import PriceGrid
 from kalshiflow.domain.orders import OutcomeSide
 from kalshiflow.exchange.environments import ExchangeConnection
 from kalshiflow.exchange.rest import KalshiRestClient
 from kalshiflow.exchange.ws_connect import StreamConfig
-from kalshiflow.exchange.ws_models import OrderbookDelta
 from kalshiflow.exchange.ws_status import BackoffPolicy
 from kalshiflow.marketdata.bookstore import BookStore
 from kalshiflow.marketdata.feed import FeedConfig, MarketDataFeed
 from kalshiflow.marketdata.recorder import Recorder
-from kalshiflow.marketdata.replay import RecordingGap, ReplayReader
+from kalshiflow.marketdata.replay import RecordedMarket, ReplayReader, ReplaySummary, replay_into
 from kalshiflow.sim.runner import SimHandle, SimulatorConfig, start_simulator
 
 FAST_BACKOFF = BackoffPolicy(initial_s=0.02, max_s=0.2, auth_initial_s=1.0)
@@ -93,6 +93,14 @@ def store_ladders(store: BookStore, ticker: str) -> Ladders | None:
     return tuple(book.ladder(OutcomeSide.YES)), tuple(book.ladder(OutcomeSide.NO))
 
 
+def book_ladders(store: BookStore, ticker: str) -> Ladders | None:
+    """The book's ladders whether or not it is valid (None: no book)."""
+    book = store.book(ticker)
+    if book is None:
+        return None
+    return tuple(book.ladder(OutcomeSide.YES)), tuple(book.ladder(OutcomeSide.NO))
+
+
 def engine_ladders(handle: SimHandle, ticker: str) -> Ladders:
     book = handle.sim.engine.books[ticker]
     return tuple(book.yes.ascending()), tuple(book.no.ascending())
@@ -110,18 +118,30 @@ async def wait_books_match(feed: MarketDataFeed, handle: SimHandle, within_s: fl
     await feed.stream.wait_for(lambda: books_match_engine(feed, handle, tickers), within_s)
 
 
-def replay_into_store(database: str, session_id: int, feed: MarketDataFeed) -> tuple[BookStore, int]:
-    """A fresh store rebuilt from the recorded session (grids as the live feed registered them)."""
+def replay_session(database: str, session_id: int) -> tuple[BookStore, ReplaySummary]:
+    """A fresh store rebuilt from the recorded session alone: grids, books and validity."""
     store = BookStore(ManualClock())
-    for ticker, grid in feed.grids.items():
-        store.register(ticker, grid)
-    messages = 0
     with ReplayReader(database, session_id) as reader:
-        for item in reader:
-            assert not isinstance(item, RecordingGap), f"the recording lost messages: {item}"
-            messages += 1
-            if isinstance(item, OrderbookDelta):
-                store.apply_delta(item)
-            else:
-                store.apply_snapshot(item)
-    return store, messages
+        summary = replay_into(store, reader)
+    return store, summary
+
+
+def recorded_grids(database: str, session_id: int) -> dict[str, PriceGrid]:
+    """Ticker -> the grid the recording registered last for it."""
+    with ReplayReader(database, session_id) as reader:
+        return {item.ticker: item.grid for item in reader if isinstance(item, RecordedMarket)}
+
+
+def comparable_metrics(store: BookStore) -> tuple[int, ...]:
+    """The store's counters that depend only on what was applied (not on when it was drained)."""
+    m = store.metrics()
+    return (
+        m.markets,
+        m.valid_markets,
+        m.deltas_applied,
+        m.deltas_ignored,
+        m.snapshots_applied,
+        m.invalidations,
+        m.integrity_errors,
+        m.unknown_ticker_messages,
+    )

@@ -1,5 +1,6 @@
-"""The feed keeps live books equal to the simulator's through WS faults, and the recording replays
-into identical books (SQLite always; PostgreSQL when ``KALSHIFLOW_TEST_PG_URL`` is set)."""
+"""The feed keeps live books equal to the simulator's through WS faults, and the recording alone
+(grids, messages, invalidations; nothing borrowed from the live feed) replays into identical books
+with identical validity (SQLite always; PostgreSQL when ``KALSHIFLOW_TEST_PG_URL`` is set)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ from pathlib import Path
 import pytest
 from tests.marketdata_feed.feed_kit import (
     advance,
+    book_ladders,
+    comparable_metrics,
     engine_ladders,
-    replay_into_store,
+    recorded_grids,
+    replay_session,
     running_feed,
     sim_on_manual_clock,
     store_ladders,
@@ -57,6 +61,9 @@ async def test_live_books_follow_the_simulator_through_faults_and_replay_identic
                 await wait_books_match(feed, handle)
                 progress = feed.progress()
                 live = {t: store_ladders(feed.books, t) for t in feed.tickers}
+            # After stop (the stream is closed): everything the live store saw is recorded.
+            live_validity = {t: feed.books.is_valid(t) for t in feed.books.tickers}
+            live_metrics = comparable_metrics(feed.books)
             assert progress.gaps > 0, "the injected faults never showed"
             assert progress.resyncs > 0
             assert progress.reconnects >= 1
@@ -68,6 +75,15 @@ async def test_live_books_follow_the_simulator_through_faults_and_replay_identic
         assert session.status is SessionStatus.ENDED
         assert session.messages_seen == progress.recorded > 100
         assert session.messages_dropped == 0
-        replayed, messages = replay_into_store(db_url, session_id, feed)
-        assert messages == session.messages_seen
-        assert {t: store_ladders(replayed, t) for t in live} == live
+        assert recorded_grids(db_url, session_id) == feed.grids
+        replayed, summary = replay_session(db_url, session_id)
+        assert summary.messages == session.messages_seen
+        assert (summary.markets, summary.gaps) == (4, 0)
+        assert summary.invalidations > 0, "the stream's invalidations were not recorded"
+        # Closing the stream distrusted every book (disconnected), live and so replayed: compare the
+        # ladders as they are, and validity separately.
+        assert {t: book_ladders(replayed, t) for t in live} == live
+        assert {t: replayed.is_valid(t) for t in replayed.tickers} == live_validity
+        # Every snapshot, delta and invalidation had the same effect: valid -> invalid transitions,
+        # deltas ignored on invalid books, integrity errors all match the live store's.
+        assert comparable_metrics(replayed) == live_metrics

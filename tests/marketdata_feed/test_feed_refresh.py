@@ -6,10 +6,21 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.marketdata_feed.feed_kit import advance, running_feed, sim_on_manual_clock, until, wait_books_match
+from tests.marketdata_feed.feed_kit import (
+    advance,
+    book_ladders,
+    replay_session,
+    running_feed,
+    sim_on_manual_clock,
+    store_ladders,
+    until,
+    wait_books_match,
+)
 
 from kalshiflow.marketdata.discovery import DiscoveryConfig
 from kalshiflow.marketdata.feed import FeedConfig
+from kalshiflow.marketdata.recorder import Recorder
+from kalshiflow.marketdata.replay import RecordedMarket, ReplayReader
 from kalshiflow.sim import lifecycle
 from kalshiflow.sim.state import MarketStatus
 
@@ -61,3 +72,37 @@ async def test_market_entering_the_closing_window_is_unsubscribed(tmp_path: Path
             await advance(handle, clock, STEP_S, steps=4)
             await wait_books_match(feed, handle)
             assert (await feed.refresh()).is_empty
+
+
+async def test_markets_added_by_a_refresh_are_recorded_and_replay_without_outside_grids(
+    tmp_path: Path,
+) -> None:
+    db_url = f"sqlite:///{tmp_path}/refresh.db"
+    async with sim_on_manual_clock(tmp_path, n_markets=4) as (handle, clock):
+        recorder = Recorder(db_url, clock)
+        config = FeedConfig(discovery=DiscoveryConfig(top_n=None), refresh_s=0)
+        async with running_feed(handle, clock, config, recorder) as feed:
+            await feed.wait_books_valid()
+            before = set(feed.tickers)
+            victim = sorted(before)[0]
+            lifecycle.set_close_time(handle.sim.engine, victim, clock.now_ms() + 100)
+            await advance(handle, clock, STEP_S, steps=2)  # closes the victim, lists a replacement
+            (new_market,) = set(handle.sim.engine.markets) - before
+            plan = await feed.refresh()
+            assert (plan.to_subscribe, plan.to_unsubscribe) == ((new_market,), (victim,))
+            await feed.wait_books_valid()
+            await advance(handle, clock, STEP_S, steps=4)
+            await wait_books_match(feed, handle)
+            live = {t: store_ladders(feed.books, t) for t in feed.tickers}
+        validity = {t: feed.books.is_valid(t) for t in feed.tickers}  # after stop: all disconnected
+    session_id = recorder.session_id
+    assert session_id is not None
+    with ReplayReader(db_url, session_id) as reader:
+        markets = [item for item in reader if isinstance(item, RecordedMarket)]
+    assert {m.ticker: m.grid for m in markets} == feed.grids
+    (added,) = [m for m in markets if m.ticker == new_market]
+    assert added.seq_no > 0  # recorded where the refresh registered it, before its snapshot
+    replayed, summary = replay_session(db_url, session_id)
+    assert summary.markets == len(before) + 1
+    assert {t: book_ladders(replayed, t) for t in live} == live
+    assert {t: replayed.is_valid(t) for t in live} == validity

@@ -3,6 +3,7 @@ with one line naming the setting, before any network connection is attempted."""
 
 from __future__ import annotations
 
+import io
 import os
 import queue
 import signal
@@ -13,10 +14,13 @@ import threading
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from kalshiflow.cli import app
-from kalshiflow.marketdata.replay import ReplayReader, list_sessions
+from kalshiflow.exchange.ws_models import OrderbookDelta, OrderbookSnapshot
+from kalshiflow.marketdata.record_cmd import RecordOptions, RecordUsageError, run_record
+from kalshiflow.marketdata.replay import RecordedMarket, ReplayReader, list_sessions
 from kalshiflow.store.models import SessionStatus
 
 REPO = Path(__file__).resolve().parents[2]
@@ -60,8 +64,12 @@ def test_record_against_the_embedded_simulator_exits_zero_with_progress_and_a_se
     assert len(session.markets) == 3
     with ReplayReader(db_url, session.id) as reader:
         items = list(reader)
-    assert len(items) == session.messages_seen >= 3  # at least one snapshot per market
-    assert {item.ticker for item in items if hasattr(item, "ticker")} == set(session.markets)
+    messages = [item for item in items if isinstance(item, OrderbookSnapshot | OrderbookDelta)]
+    assert len(messages) == session.messages_seen >= 3  # at least one snapshot per market
+    assert {item.ticker for item in messages} == set(session.markets)
+    markets = [item for item in items if isinstance(item, RecordedMarket)]
+    assert sorted(item.ticker for item in markets) == sorted(session.markets)
+    assert all(item.seq_no == 0 for item in markets)  # registered before the subscription
     assert not (tmp_path / ".kalshiflow-sim").exists(), "the embedded simulator's key lives in a temp dir"
 
 
@@ -152,6 +160,22 @@ def test_bad_settings_exit_2_with_one_line_naming_the_setting(
     assert expected in result.output
     assert "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1, result.output
+
+
+@pytest.mark.usefixtures("no_network")
+def test_db_defaults_to_kalshiflow_db_and_an_error_names_the_variable() -> None:
+    console = Console(file=io.StringIO())
+    with pytest.raises(RecordUsageError, match=r"--db .*mysql.*\(taken from KALSHIFLOW_DB\)"):
+        run_record(RecordOptions(exchange="sim"), console, environ={"KALSHIFLOW_DB": "mysql://localhost/x"})
+    # The flag wins over the variable, and its error does not blame the variable.
+    with pytest.raises(RecordUsageError, match="--db") as raised:
+        run_record(
+            RecordOptions(exchange="sim", db_url="sqlite://"),
+            console,
+            environ={"KALSHIFLOW_DB": "mysql://localhost/x"},
+        )
+    assert "KALSHIFLOW_DB" not in str(raised.value)
+    assert "in-memory" in str(raised.value)
 
 
 def test_out_of_range_flag_is_a_usage_error() -> None:

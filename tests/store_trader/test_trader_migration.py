@@ -48,7 +48,7 @@ def test_0002_applies_on_an_empty_database(db_url: str) -> None:
         assert db.current_revision(engine) is None
         db.migrate(engine)
         assert _tables(engine) >= TRADER_TABLES | RECORDING_TABLES
-        assert db.current_revision(engine) == db.head_revision() == "0002"
+        assert db.current_revision(engine) == db.head_revision()
     finally:
         engine.dispose()
 
@@ -71,7 +71,7 @@ def test_0002_applies_on_top_of_0001_and_keeps_recordings(db_url: str) -> None:
                 )
             )
         db.migrate(engine)
-        assert db.current_revision(engine) == "0002"
+        assert db.current_revision(engine) == db.head_revision()
         assert _tables(engine) >= TRADER_TABLES
         with engine.connect() as connection:
             assert connection.execute(select(func.count()).select_from(RecordingSession)).scalar_one() == 1
@@ -83,7 +83,7 @@ def test_migrating_again_changes_nothing(engine: Engine) -> None:
     before = _schema(engine)
     db.migrate(engine)
     db.migrate(engine)
-    assert db.current_revision(engine) == "0002"
+    assert db.current_revision(engine) == db.head_revision()
     assert _schema(engine) == before
 
 

@@ -12,8 +12,11 @@ promise; this module wires them so that the promises hold together:
   market's book is forgotten.
 * **The recording is exactly what the books saw.** When recording, the stream's sink is a wrapper
   that applies each snapshot/delta to the store and hands the same message to
-  ``Recorder.record`` (O(1), never blocks); the stream only passes on messages it accepted, so
-  replaying a session into a fresh store rebuilds the same books.
+  ``Recorder.record`` (O(1), never blocks), and each invalidation to
+  ``Recorder.record_invalidation``; every market registered in the store (at start and on a
+  refresh) is handed to ``Recorder.record_market`` with its grid, before its subscription. The
+  stream only passes on messages it accepted, so ``replay.replay_into`` rebuilds the same books,
+  valid where the live ones were, from the recording alone.
 * **A book the store finds broken is refreshed.** ``BookStore.on_integrity_error`` is wired to
   ``KalshiStream.request_snapshots``.
 * **Other channels never back up.** ``ticker``/``trade`` messages (when asked for) are drained from
@@ -133,12 +136,14 @@ class RecordingSink:
     """The stream's ``BookSink`` while recording: apply to the store, then record the same message.
 
     Every message the stream hands over is recorded, a delta the store refuses included: replayed,
-    it makes the replayed book invalid at the same point as the live one.
+    it makes the replayed book invalid at the same point as the live one. Invalidations (sequence
+    gaps, reconnects, unsubscribes) are recorded too, so replayed validity follows the live store.
     """
 
     def __init__(self, store: BookStore, recorder: Recorder) -> None:
         self._store = store
         self._record = recorder.record
+        self._record_invalidation = recorder.record_invalidation
 
     def on_snapshot(self, snapshot: OrderbookSnapshot) -> None:
         self._store.on_snapshot(snapshot)
@@ -151,6 +156,7 @@ class RecordingSink:
 
     def on_invalid(self, tickers: Sequence[str], reason: str) -> None:
         self._store.on_invalid(tickers, reason)
+        self._record_invalidation(tickers, reason)
 
 
 class MarketDataFeed:
@@ -182,7 +188,7 @@ class MarketDataFeed:
         self._clock = clock
         self._on_event = on_event
         self._subscribed: set[str] = set()
-        self.grids: dict[str, PriceGrid] = {}  # every market ever registered, for replay
+        self.grids: dict[str, PriceGrid] = {}  # every market ever registered (also in the recording)
         self.selection: MarketSelection | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._started_at = 0.0
@@ -203,11 +209,11 @@ class MarketDataFeed:
         selection = await self.discover()
         self.selection = selection
         tickers = list(selection.tickers)
-        self._register(selection, tickers)
         if self.recorder is not None:
             await asyncio.to_thread(
                 self.recorder.start_session, self.config.exchange, self.stream.config.url, tickers
             )
+        self._register(selection, tickers)  # after start_session: the registrations are recorded
         self._started_at = self._rate_at = time.monotonic()
         self.stream.start()
         if tickers:
@@ -275,6 +281,8 @@ class MarketDataFeed:
         for ticker in tickers:
             self.books.register(ticker, grids[ticker])
             self.grids[ticker] = grids[ticker]
+            if self.recorder is not None:
+                self.recorder.record_market(ticker, grids[ticker])
 
     async def refresh(self) -> DiscoveryPlan:
         """Select again; subscribe new markets, unsubscribe closed/closing ones; returns the plan."""

@@ -45,7 +45,7 @@ from kalshiflow.marketdata.discovery import DiscoveryConfig, MarketSelection
 from kalshiflow.marketdata.feed import FeedConfig, FeedProgress, MarketDataFeed
 from kalshiflow.marketdata.recorder import Recorder
 from kalshiflow.sim.runner import SimulatorConfig, SimulatorStartError, start_simulator
-from kalshiflow.store.db import DEFAULT_DB_URL, DatabaseConfigError, DatabaseUnavailableError
+from kalshiflow.store.db import DB_ENV, DatabaseConfigError, DatabaseUnavailableError, default_db_url
 
 DEFAULT_TOP_N: Final = 20
 LIVE_TIMEOUT_S: Final = 15.0  # the WebSocket must be up this soon after the market list was read
@@ -65,7 +65,8 @@ class RecordOptions:
     * ``markets`` (none): tickers always recorded. ``series``/``events`` (none): restrict the pool.
     * ``top`` (None): markets added from the pool by volume; None means 0 when only ``markets``
       are named, else ``DEFAULT_TOP_N``.
-    * ``db_url`` (``sqlite:///kalshiflow.db``). ``duration_s`` (None = until Ctrl-C, seconds).
+    * ``db_url`` (None: ``KALSHIFLOW_DB``, else ``sqlite:///kalshiflow.db``). ``duration_s`` (None =
+      until Ctrl-C, seconds).
     * ``refresh_s`` (60 s): discovery refresh period. ``closing_window_s`` (300 s): skip markets
       closing that soon. ``sim_markets`` (20): markets listed by an embedded simulator.
     """
@@ -78,7 +79,7 @@ class RecordOptions:
     series: tuple[str, ...] = ()
     events: tuple[str, ...] = ()
     top: int | None = None
-    db_url: str = DEFAULT_DB_URL
+    db_url: str | None = None
     duration_s: float | None = None
     refresh_s: float = 60.0
     closing_window_s: int = 300
@@ -161,7 +162,9 @@ def run_record(
     discovery = discovery_config(options)
     connection = None if wants_embedded_sim(options, env) else connection_from(options, env)
     url_setting = "KALSHIFLOW_URL" if not options.url and env.get("KALSHIFLOW_URL") else "--url"
-    summary = asyncio.run(_record(options, discovery, connection, url_setting, console))
+    db_url = options.db_url or default_db_url(env)
+    db_from_env = not options.db_url and bool(env.get(DB_ENV, "").strip())
+    summary = asyncio.run(_record(options, discovery, connection, url_setting, db_url, db_from_env, console))
     console.print(
         f"session {summary.session_id}  markets {summary.markets}  messages {summary.messages}  "
         f"recorded {summary.recorded}  rows {summary.rows_written}  gaps {summary.gaps}  "
@@ -170,11 +173,11 @@ def run_record(
     return summary
 
 
-def _open_recorder(db_url: str, clock: SystemClock) -> Recorder:
+def _open_recorder(db_url: str, from_env: bool, clock: SystemClock) -> Recorder:
     try:
         return Recorder(db_url, clock)
     except (DatabaseConfigError, DatabaseUnavailableError) as exc:
-        raise RecordUsageError(str(exc)) from None
+        raise RecordUsageError(f"{exc} (taken from {DB_ENV})" if from_env else str(exc)) from None
 
 
 async def _record(
@@ -182,6 +185,8 @@ async def _record(
     discovery: DiscoveryConfig,
     connection: ExchangeConnection | None,
     url_setting: str,
+    db_url: str,
+    db_from_env: bool,
     console: Console,
 ) -> RecordSummary:
     stop = asyncio.Event()
@@ -189,7 +194,7 @@ async def _record(
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     clock = SystemClock()
-    recorder = await asyncio.to_thread(_open_recorder, options.db_url, clock)
+    recorder = await asyncio.to_thread(_open_recorder, db_url, db_from_env, clock)
     started = time.monotonic()
     try:
         async with contextlib.AsyncExitStack() as stack:

@@ -13,6 +13,14 @@ per batch. Invariants:
   every ``seq_no`` of a session is either a stored message or inside a gap.
 * **Ingestion never waits for the database.** The only lock ``record`` takes is held by the writer
   just long enough to swap the buffer for an empty one.
+* **A recording is self-contained.** ``record_market(ticker, grid)`` (every market the feed
+  registers, with its price grid) and ``record_invalidation(tickers, reason)`` (every set of books the
+  stream stops trusting) go through the same buffer and writer, in order with the messages: each is
+  stored at its position after the last message handed over (``recording_markets.added_at_seq_no``,
+  ``recording_invalidations.after_seq_no``) and takes no ``seq_no``. They are rare and small, so they
+  are never dropped for a full buffer, and a batch the database refuses keeps them to be written
+  again with the next one (like its gaps). A replay can therefore register every book with its grid
+  before its first snapshot and invalidate books where the live store did.
 
 ``close()`` (blocking; ``await aclose()`` from the event loop) drains everything, writes the session's
 end and totals, and stops the writer.
@@ -21,17 +29,19 @@ end and totals, and stops the writer.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import threading
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Final
 from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import Connection, Engine, insert, update
 
 from kalshiflow.clock import Clock
+from kalshiflow.domain.grid import PriceGrid
 from kalshiflow.exchange.ws_models import OrderbookDelta, OrderbookSnapshot
 from kalshiflow.store import db
 from kalshiflow.store.models import (
@@ -40,6 +50,8 @@ from kalshiflow.store.models import (
     BookSnapshotRow,
     GapReason,
     RecordingGapRow,
+    RecordingInvalidationRow,
+    RecordingMarketRow,
     RecordingSession,
     SessionStatus,
     encode_levels,
@@ -56,6 +68,8 @@ DEFAULT_MAX_BUFFER: Final = 200_000
 _SNAPSHOTS = Base.metadata.tables[BookSnapshotRow.__tablename__]
 _DELTAS = Base.metadata.tables[BookDeltaRow.__tablename__]
 _GAPS = Base.metadata.tables[RecordingGapRow.__tablename__]
+_MARKETS = Base.metadata.tables[RecordingMarketRow.__tablename__]
+_INVALIDATIONS = Base.metadata.tables[RecordingInvalidationRow.__tablename__]
 
 
 @dataclass(slots=True)
@@ -68,7 +82,28 @@ class _Gap:
     at_ms: int
 
 
-_Item = tuple[int, BookMessage] | _Gap
+@dataclass(frozen=True, slots=True)
+class _Market:
+    """``ticker`` was registered with ``grid`` after message ``after_seq_no``."""
+
+    after_seq_no: int
+    ticker: str
+    grid: PriceGrid
+
+
+@dataclass(frozen=True, slots=True)
+class _Invalidation:
+    """The books of ``tickers`` stopped being trusted after message ``after_seq_no``."""
+
+    after_seq_no: int
+    tickers: tuple[str, ...]
+    reason: str
+    at_ms: int
+
+
+# What a refused batch keeps for the next one: its gaps, markets and invalidations.
+_Kept = _Gap | _Market | _Invalidation
+_Item = tuple[int, BookMessage] | _Kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,9 +113,11 @@ class RecorderMetrics:
     messages_seen: int  # handed to record() (== the last seq_no)
     messages_dropped: int  # buffer overflow
     messages_write_failed: int  # in batches the database refused
-    rows_written: int  # message rows + gap rows committed
+    rows_written: int  # message, gap, market and invalidation rows committed
     batches_written: int
     gaps_written: int
+    markets_written: int
+    invalidations_written: int
     write_errors: int
     buffer_len: int
     buffer_high_water: int
@@ -106,7 +143,9 @@ class Recorder:
     per transaction, ``flush_interval_s`` the longest a message waits before the writer wakes, and
     ``max_buffer`` the most messages waiting for the writer before new ones are dropped into a gap.
     ``writer_gate`` is a test hook: when given, the writer waits for the event before every drain,
-    so a test can hold the writer and watch the buffer overflow.
+    so a test can hold the writer and watch the buffer overflow. Markets and invalidations wait in
+    the same buffer and count in its length, but a full buffer still takes them: only messages are
+    ever dropped.
     """
 
     def __init__(
@@ -147,13 +186,18 @@ class Recorder:
         self._rows_written = 0
         self._batches = 0
         self._gaps_written = 0
+        self._markets_written = 0
+        self._invalidations_written = 0
         self._write_errors = 0
         self._latency_last_ns = 0
         self._latency_max_ns = 0
         self._latency_total_ns = 0
         self._wake = threading.Event()
         self._progress = threading.Condition()
-        self._handled_seq_no = 0  # every seq_no <= this is stored or accounted for by a gap
+        # Items (messages, markets, invalidations) handed over, and how many of the first the writer
+        # has stored or accounted for (a gap; a refused market/invalidation waits for the next batch).
+        self._handed = 0
+        self._handled = 0
         self._writer: threading.Thread | None = None
 
     @property
@@ -195,6 +239,7 @@ class Recorder:
             if not self._accepting:
                 raise RuntimeError("record() needs a started, not yet closed session")
             self._seq_no += 1
+            self._handed += 1
             buffer = self._buffer
             if len(buffer) >= self._max_buffer:
                 self._dropped += 1
@@ -217,13 +262,45 @@ class Recorder:
             self._wake.set()
         return True
 
-    def flush(self, timeout_s: float | None = None) -> bool:
-        """Wait until every message handed over so far is stored or covered by a gap (blocking)."""
+    def record_market(self, ticker: str, grid: PriceGrid) -> None:
+        """Note that ``ticker``'s book was registered with ``grid`` here: O(1), never blocks on I/O.
+
+        Stored after the last message handed over; never dropped, even when the buffer is full.
+        """
+        self._hand_over(lambda after_seq_no: _Market(after_seq_no, ticker, grid))
+
+    def record_invalidation(self, tickers: Iterable[str], reason: str) -> None:
+        """Note that the books of ``tickers`` stopped being trusted here: O(1) per ticker, no I/O.
+
+        Stored after the last message handed over; never dropped, even when the buffer is full.
+        """
+        names = tuple(tickers)  # a copy: the caller may reuse its list
+        now_ms = self._clock.now_ms()
+        self._hand_over(lambda after_seq_no: _Invalidation(after_seq_no, names, reason, now_ms))
+
+    def _hand_over(self, make: Callable[[int], _Market | _Invalidation]) -> None:
         with self._lock:
-            target = self._seq_no
+            if not self._accepting:
+                raise RuntimeError("record_market/record_invalidation need a started, not yet closed session")
+            self._handed += 1
+            buffer = self._buffer
+            if self._pending_gap is not None:  # the gap came first: keep the order
+                buffer.append(self._pending_gap)
+                self._pending_gap = None
+            buffer.append(make(self._seq_no))
+            size = len(buffer)
+            if size > self._high_water:
+                self._high_water = size
+        if size == self._batch_size:
+            self._wake.set()
+
+    def flush(self, timeout_s: float | None = None) -> bool:
+        """Wait until everything handed over so far is stored or covered by a gap (blocking)."""
+        with self._lock:
+            target = self._handed
         self._wake.set()
         with self._progress:
-            return self._progress.wait_for(lambda: self._handled_seq_no >= target, timeout_s)
+            return self._progress.wait_for(lambda: self._handled >= target, timeout_s)
 
     def close(self) -> None:
         """Drain the buffer, stop the writer and mark the session ended with its totals (blocking)."""
@@ -253,6 +330,8 @@ class Recorder:
             rows_written=self._rows_written,
             batches_written=batches,
             gaps_written=self._gaps_written,
+            markets_written=self._markets_written,
+            invalidations_written=self._invalidations_written,
             write_errors=self._write_errors,
             buffer_len=len(self._buffer),
             buffer_high_water=self._high_water,
@@ -265,7 +344,7 @@ class Recorder:
 
     def _run_writer(self) -> None:
         connection: Connection | None = None
-        retry_gaps: list[_Gap] = []  # gaps of refused batches, written with the next batch
+        retry: list[_Kept] = []  # gaps, markets, invalidations of refused batches, for the next batch
         try:
             while True:
                 self._wake.wait(self._flush_interval_s)
@@ -277,22 +356,22 @@ class Recorder:
                     if self._pending_gap is not None:  # complete: the buffer has room again
                         items.append(self._pending_gap)
                         self._pending_gap = None
-                    handled_upto = self._seq_no
+                    handled_upto = self._handed
                     closing = self._closing
                 for start in range(0, max(len(items), 1), self._batch_size):
-                    chunk = retry_gaps + items[start : start + self._batch_size]
+                    chunk = retry + items[start : start + self._batch_size]
                     if not chunk:
                         continue
-                    retry_gaps = []
-                    connection, retry_gaps = self._write_chunk(connection, chunk)
+                    retry = []
+                    connection, retry = self._write_chunk(connection, chunk)
                 with self._progress:
-                    self._handled_seq_no = handled_upto
+                    self._handled = handled_upto
                     self._progress.notify_all()
                 if closing:
-                    if retry_gaps:
+                    if retry:
                         log.error(
                             "recorder.gaps_unwritten",
-                            extra={"session_id": self._session_id, "gaps": len(retry_gaps)},
+                            extra={"session_id": self._session_id, "items": len(retry)},
                         )
                     return
         finally:
@@ -301,29 +380,32 @@ class Recorder:
 
     def _write_chunk(
         self, connection: Connection | None, chunk: list[_Item]
-    ) -> tuple[Connection | None, list[_Gap]]:
-        """Insert one batch in one transaction; on failure return the batch as gaps to retry."""
+    ) -> tuple[Connection | None, list[_Kept]]:
+        """Insert one batch in one transaction; on failure return what to retry (messages as gaps)."""
         session_id = self._session_id
         assert session_id is not None
-        snapshots, deltas, gaps = _rows(session_id, chunk)
+        rows = _rows(session_id, chunk)
         started_ns = time.perf_counter_ns()
         try:
             if connection is None:
                 connection = self._engine.connect()
             with connection.begin():
-                if snapshots:
-                    connection.execute(insert(_SNAPSHOTS), snapshots)
-                if deltas:
-                    connection.execute(insert(_DELTAS), deltas)
-                if gaps:
-                    connection.execute(insert(_GAPS), gaps)
+                for table, table_rows in (
+                    (_SNAPSHOTS, rows.snapshots),
+                    (_DELTAS, rows.deltas),
+                    (_GAPS, rows.gaps),
+                    (_MARKETS, rows.markets),
+                    (_INVALIDATIONS, rows.invalidations),
+                ):
+                    if table_rows:
+                        connection.execute(insert(table), table_rows)
         except Exception:
             log.exception("recorder.batch_failed", extra={"session_id": session_id, "items": len(chunk)})
             self._write_errors += 1
             if connection is not None:
                 connection.invalidate()
                 connection.close()
-            failed = _as_gaps(chunk, self._clock.now_ms())
+            failed = _kept(chunk, self._clock.now_ms())
             self._write_failed += sum(1 for item in chunk if isinstance(item, tuple))
             return None, failed
         elapsed_ns = time.perf_counter_ns() - started_ns
@@ -331,8 +413,10 @@ class Recorder:
         self._latency_max_ns = max(self._latency_max_ns, elapsed_ns)
         self._latency_total_ns += elapsed_ns
         self._batches += 1
-        self._rows_written += len(snapshots) + len(deltas) + len(gaps)
-        self._gaps_written += len(gaps)
+        self._rows_written += rows.count()
+        self._gaps_written += len(rows.gaps)
+        self._markets_written += len(rows.markets)
+        self._invalidations_written += len(rows.invalidations)
         return connection, []
 
     def _end_session(self, session_id: int) -> None:
@@ -348,20 +432,59 @@ class Recorder:
             )
 
 
-def _rows(
-    session_id: int, chunk: list[_Item]
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
-    snapshots: list[dict[str, Any]] = []
-    deltas: list[dict[str, Any]] = []
-    gaps: list[dict[str, Any]] = []
+@dataclass(slots=True)
+class _Rows:
+    """One batch as insert parameters, per table."""
+
+    snapshots: list[dict[str, Any]] = field(default_factory=list)
+    deltas: list[dict[str, Any]] = field(default_factory=list)
+    gaps: list[dict[str, Any]] = field(default_factory=list)
+    markets: list[dict[str, Any]] = field(default_factory=list)
+    invalidations: list[dict[str, Any]] = field(default_factory=list)
+
+    def count(self) -> int:
+        return (
+            len(self.snapshots)
+            + len(self.deltas)
+            + len(self.gaps)
+            + len(self.markets)
+            + len(self.invalidations)
+        )
+
+
+def _rows(session_id: int, chunk: list[_Item]) -> _Rows:
+    rows = _Rows()
+    snapshots, deltas = rows.snapshots, rows.deltas
     for item in chunk:
         if isinstance(item, _Gap):
-            gaps.append(
+            rows.gaps.append(
                 {
                     "session_id": session_id,
                     "after_seq_no": item.after_seq_no,
                     "dropped_count": item.dropped_count,
                     "reason": item.reason.value,
+                    "at_ms": item.at_ms,
+                }
+            )
+            continue
+        if isinstance(item, _Market):
+            rows.markets.append(
+                {
+                    "session_id": session_id,
+                    "added_at_seq_no": item.after_seq_no,
+                    "ticker": item.ticker,
+                    "price_level_structure": item.grid.structure,
+                    "price_ranges_json": json.dumps(item.grid.to_wire(), separators=(",", ":")),
+                }
+            )
+            continue
+        if isinstance(item, _Invalidation):
+            rows.invalidations.append(
+                {
+                    "session_id": session_id,
+                    "after_seq_no": item.after_seq_no,
+                    "tickers": list(item.tickers),
+                    "reason": item.reason,
                     "at_ms": item.at_ms,
                 }
             )
@@ -396,24 +519,23 @@ def _rows(
                     "no_levels_e4_e2": encode_levels(msg.no),
                 }
             )
-    return snapshots, deltas, gaps
+    return rows
 
 
-def _as_gaps(chunk: list[_Item], now_ms: int) -> list[_Gap]:
-    """A refused batch as gaps: its own gaps kept, each run of consecutive messages one gap."""
-    gaps: list[_Gap] = []
+def _kept(chunk: list[_Item], now_ms: int) -> list[_Kept]:
+    """What a refused batch leaves to retry: its gaps, markets and invalidations as they were, and
+    each run of consecutive messages as one ``write_failed`` gap."""
+    kept: list[_Kept] = []
+    run: _Gap | None = None  # the gap of the message run being extended
     for item in chunk:
-        if isinstance(item, _Gap):
-            gaps.append(item)
+        if not isinstance(item, tuple):
+            kept.append(item)
+            run = None  # messages after it are a new gap, so replay keeps the order exact
             continue
         seq_no = item[0]
-        last = gaps[-1] if gaps else None
-        if (
-            last is not None
-            and last.reason is GapReason.WRITE_FAILED
-            and last.after_seq_no + last.dropped_count + 1 == seq_no
-        ):
-            last.dropped_count += 1  # one gap per run, so a long outage does not pile up rows
+        if run is not None and run.after_seq_no + run.dropped_count + 1 == seq_no:
+            run.dropped_count += 1  # one gap per run, so a long outage does not pile up rows
         else:
-            gaps.append(_Gap(seq_no - 1, 1, GapReason.WRITE_FAILED, now_ms))
-    return gaps
+            run = _Gap(seq_no - 1, 1, GapReason.WRITE_FAILED, now_ms)
+            kept.append(run)
+    return kept

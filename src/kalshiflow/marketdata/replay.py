@@ -1,10 +1,18 @@
 """Read a recorded session back as the same typed messages the stream produced, in recording order.
 
 ``ReplayReader`` yields ``OrderbookSnapshot`` and ``OrderbookDelta`` values equal to the ones handed
-to the recorder (exact ``Price``/``Count`` ints, every field), and a ``RecordingGap`` where messages
-were lost, placed right after the last message before the loss. Feeding its output to a book store
-rebuilds the books message for message; a consumer that sees a gap knows the books after it are
-unreliable until the next snapshot of each market.
+to the recorder (exact ``Price``/``Count`` ints, every field), a ``RecordedMarket`` where the feed
+registered a market (with its price grid; always before that market's first snapshot), a
+``RecordedInvalidation`` where the stream stopped trusting books, and a ``RecordingGap`` where
+messages were lost. The last three sit right after the message they followed (``seq_no`` /
+``after_seq_no``; 0 = before the first message); at one position markets come first, then
+invalidations, then a gap.
+
+``replay_into(books, reader)`` applies a whole session to a ``BookStore`` -- registering every market
+with its recorded grid, applying snapshots and deltas, invalidating where the live store was
+invalidated and invalidating every book of the session at a gap (the lost messages may have changed
+any of them; each book is trusted again from its next snapshot). No grid or book from outside is
+needed: the rebuilt books, and whether each is valid, follow the live store message for message.
 
 Reading is streamed: each table is paged by ``(session_id, seq_no)`` keyset queries of
 ``chunk_size`` rows and the three pages are merged, so a session of any length replays in bounded
@@ -14,15 +22,18 @@ memory and without holding a transaction open against the recorder's writer.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator
+import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Final, Self
 
 from sqlalchemy import ColumnElement, Engine, Row, select, tuple_
 
+from kalshiflow.domain.grid import PriceGrid
 from kalshiflow.domain.orders import OutcomeSide
 from kalshiflow.domain.units import Count, Price
 from kalshiflow.exchange.ws_models import Level, OrderbookDelta, OrderbookSnapshot
+from kalshiflow.marketdata.bookstore import BookStore
 from kalshiflow.store import db
 from kalshiflow.store.models import (
     Base,
@@ -30,6 +41,8 @@ from kalshiflow.store.models import (
     BookSnapshotRow,
     GapReason,
     RecordingGapRow,
+    RecordingInvalidationRow,
+    RecordingMarketRow,
     RecordingSession,
     SessionStatus,
     decode_levels,
@@ -49,6 +62,44 @@ class RecordingGap:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordedMarket:
+    """The feed registered ``ticker``'s book with ``grid`` after message ``seq_no`` (0: before any).
+
+    The feed registers a market only when it (re)subscribes it, so its book starts empty and invalid
+    here and becomes valid with its next snapshot.
+    """
+
+    ticker: str
+    grid: PriceGrid
+    seq_no: int
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedInvalidation:
+    """The stream stopped trusting the books of ``tickers`` after message ``seq_no`` (0: before any)."""
+
+    tickers: tuple[str, ...]
+    reason: str
+    seq_no: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReplaySummary:
+    """What ``replay_into`` applied: items of each kind, in the session's order."""
+
+    markets: int
+    snapshots: int
+    deltas: int
+    invalidations: int
+    gaps: int
+
+    @property
+    def messages(self) -> int:
+        """Snapshots + deltas: the session's stored messages."""
+        return self.snapshots + self.deltas
+
+
+@dataclass(frozen=True, slots=True)
 class SessionInfo:
     id: int
     started_at_ms: int
@@ -62,7 +113,10 @@ class SessionInfo:
     messages_dropped: int
 
 
-ReplayItem = OrderbookSnapshot | OrderbookDelta | RecordingGap
+ReplayItem = OrderbookSnapshot | OrderbookDelta | RecordedMarket | RecordedInvalidation | RecordingGap
+
+# Order of the items stored at one position (after the same message).
+_MESSAGE, _MARKET, _INVALIDATION, _GAP = range(4)
 
 
 def _open(database: str | Engine) -> tuple[Engine, bool]:
@@ -127,12 +181,15 @@ class ReplayReader:
         return _session_info(row)
 
     def __iter__(self) -> Iterator[ReplayItem]:
-        # Key (seq_no, 0) for a message and (after_seq_no, 1) for a gap: a gap follows the message
-        # it comes after and precedes the next stored one.
+        # Key (seq_no, rank): a market, invalidation or gap stored after message N follows it and
+        # precedes message N + 1. At one position markets, then invalidations, then a gap: whatever
+        # was handed over before a loss is stored ahead of the gap that starts there.
         merged = heapq.merge(
-            ((key, 0, item) for key, item in self._snapshots()),
-            ((key, 0, item) for key, item in self._deltas()),
-            ((key, 1, item) for key, item in self._gaps()),
+            ((key, _MESSAGE, item) for key, item in self._snapshots()),
+            ((key, _MESSAGE, item) for key, item in self._deltas()),
+            ((key, _MARKET, item) for key, item in self._markets()),
+            ((key, _INVALIDATION, item) for key, item in self._invalidations()),
+            ((key, _GAP, item) for key, item in self._gaps()),
             key=lambda entry: (entry[0], entry[1]),
         )
         for _, _, item in merged:
@@ -181,6 +238,17 @@ class ReplayReader:
                 ),
             )
 
+    def _markets(self) -> Iterator[tuple[int, ReplayItem]]:
+        table = Base.metadata.tables[RecordingMarketRow.__tablename__]
+        for row in self._pages(table, table.c.added_at_seq_no, table.c.id):
+            grid = PriceGrid.from_wire(row.price_level_structure, json.loads(row.price_ranges_json))
+            yield row.added_at_seq_no, RecordedMarket(row.ticker, grid, row.added_at_seq_no)
+
+    def _invalidations(self) -> Iterator[tuple[int, ReplayItem]]:
+        table = Base.metadata.tables[RecordingInvalidationRow.__tablename__]
+        for row in self._pages(table, table.c.after_seq_no, table.c.id):
+            yield row.after_seq_no, RecordedInvalidation(tuple(row.tickers), row.reason, row.after_seq_no)
+
     def _gaps(self) -> Iterator[tuple[int, ReplayItem]]:
         table = Base.metadata.tables[RecordingGapRow.__tablename__]
         for row in self._pages(table, table.c.after_seq_no, table.c.id):
@@ -204,3 +272,46 @@ class ReplayReader:
             if len(rows) < self._chunk_size:
                 return
             last = tuple(rows[-1]._mapping[key] for key in keys)
+
+
+def replay_into(books: BookStore, reader: Iterable[ReplayItem]) -> ReplaySummary:
+    """Apply a whole recorded session (a ``ReplayReader``) to ``books``, in order; no grids needed.
+
+    * ``RecordedMarket``: the market gets a fresh book on its recorded grid (the feed registers a
+      market only when it (re)subscribes it, so a book left from before starts over too).
+    * ``OrderbookSnapshot`` / ``OrderbookDelta``: applied exactly as the live store applied them (a
+      delta the live store refused breaks the replayed book at the same point).
+    * ``RecordedInvalidation``: the same books are invalidated with the same reason.
+    * ``RecordingGap``: every book of the session (each market registered or snapshotted so far) is
+      invalidated, since the lost messages may have changed any of them; each is valid again from
+      its next snapshot.
+
+    ``books`` is normally a fresh ``BookStore``; its clock stamps the replayed updates.
+    """
+    session_tickers: dict[str, None] = {}  # ordered set: registered or snapshotted so far
+    markets = snapshots = deltas = invalidations = gaps = 0
+    apply_delta = books.apply_delta
+    for item in reader:
+        if isinstance(item, OrderbookDelta):
+            apply_delta(item)
+            deltas += 1
+        elif isinstance(item, OrderbookSnapshot):
+            session_tickers[item.ticker] = None
+            books.apply_snapshot(item)
+            snapshots += 1
+        elif isinstance(item, RecordedMarket):
+            session_tickers[item.ticker] = None
+            books.unregister(item.ticker)
+            books.register(item.ticker, item.grid)
+            markets += 1
+        elif isinstance(item, RecordedInvalidation):
+            books.invalidate(item.tickers, item.reason)
+            invalidations += 1
+        else:
+            books.invalidate(
+                session_tickers,
+                f"recording gap: {item.dropped_count} messages lost after seq_no {item.after_seq_no} "
+                f"({item.reason.value})",
+            )
+            gaps += 1
+    return ReplaySummary(markets, snapshots, deltas, invalidations, gaps)

@@ -3,7 +3,8 @@
 Everything the trader persists (recordings now; orders, fills, positions, calibration reports and
 drift events later) lives in one SQLAlchemy database chosen by URL:
 
-* ``sqlite:///path/to/file.db`` (the default, ``sqlite:///kalshiflow.db``) -- opened in WAL mode with
+* ``sqlite:///path/to/file.db`` (the default: ``KALSHIFLOW_DB`` when set, else
+  ``sqlite:///kalshiflow.db``; see ``default_db_url``) -- opened in WAL mode with
   ``synchronous=NORMAL`` and foreign keys on, so the recorder's writer thread and a replay reader
   can work at the same time and a commit costs no fsync of the main file;
 * ``postgresql://...`` or ``postgresql+psycopg://...`` -- always through psycopg 3.
@@ -16,6 +17,8 @@ traceback deep inside the first write.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
@@ -29,6 +32,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 DEFAULT_DB_URL: Final = "sqlite:///kalshiflow.db"
 SETTING_NAME: Final = "--db"  # how the operator names the database (CLI flag / KALSHIFLOW_DB)
+DB_ENV: Final = "KALSHIFLOW_DB"  # the variable that sets the default of --db
 MIGRATIONS_DIR: Final = Path(__file__).resolve().parent / "migrations"
 PG_CONNECT_TIMEOUT_S: Final = 10
 SQLITE_BUSY_TIMEOUT_MS: Final = 10_000  # a reader's checkpoint may briefly hold the write lock
@@ -40,6 +44,13 @@ class DatabaseConfigError(ValueError):
 
 class DatabaseUnavailableError(RuntimeError):
     """The ``--db`` URL is well formed but the database cannot be opened or reached."""
+
+
+def default_db_url(environ: Mapping[str, str] | None = None) -> str:
+    """The ``--db`` URL when no flag names one: ``KALSHIFLOW_DB`` if set and not blank, else
+    ``DEFAULT_DB_URL``. ``environ`` defaults to ``os.environ``; the URL is not checked here."""
+    env = os.environ if environ is None else environ
+    return env.get(DB_ENV, "").strip() or DEFAULT_DB_URL
 
 
 def redact_url(url: str | URL) -> str:

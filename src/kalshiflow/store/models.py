@@ -13,6 +13,10 @@ Invariants every table keeps:
   number unused and a ``recording_gaps`` row covers it, so "every number is a message or inside a
   gap" proves nothing was lost silently. ``(session_id, seq_no)`` is the primary key of both message
   tables, which is also the index replay reads in.
+* Market registrations (``recording_markets``) and book invalidations (``recording_invalidations``)
+  take no ``seq_no`` of their own: each is stored at its position, after message ``N`` and before
+  ``N + 1`` (``N = 0`` before the first message). They are never dropped, so a replay can rebuild
+  the books (grids included) and their validity from the recording alone.
 * Book levels of a snapshot are stored compactly as JSON text ``[[price_e4, count_e2], ...]``
   (ascending by price, exact ints) -- one row per snapshot, not one per level.
 """
@@ -115,6 +119,45 @@ class RecordingGapRow(Base):
     dropped_count: Mapped[int] = mapped_column(BigInteger)
     reason: Mapped[str] = mapped_column(String(64))  # GapReason value
     at_ms: Mapped[int] = mapped_column(BigInteger)  # clock time of the first lost message
+
+
+class RecordingMarketRow(Base):
+    """A market the feed registered (at the start or on a refresh) and the price grid it registered.
+
+    Written in order with the messages, after message ``added_at_seq_no`` (0: before any) and before
+    the next: replay registers the market's book there, before its first snapshot, so a recording
+    rebuilds books without any grid from outside. Markets are never dropped like messages.
+    """
+
+    __tablename__ = "recording_markets"
+
+    id: Mapped[int] = mapped_column(BigIntPk, primary_key=True, autoincrement=True)
+    session_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("recording_sessions.id", ondelete="CASCADE"), index=True
+    )
+    added_at_seq_no: Mapped[int] = mapped_column(BigInteger)  # after this message, before the next
+    ticker: Mapped[str] = mapped_column(String(128))
+    price_level_structure: Mapped[str] = mapped_column(String(64))  # PriceGrid.structure
+    price_ranges_json: Mapped[str] = mapped_column(Text)  # PriceGrid.to_wire() as JSON text
+
+
+class RecordingInvalidationRow(Base):
+    """The stream stopped trusting these books (sequence gap, reconnect, unsubscribe ...).
+
+    Written in order with the messages, after message ``after_seq_no`` (0: before any): replay
+    invalidates the same books at the same point, so replayed validity follows the live store's.
+    """
+
+    __tablename__ = "recording_invalidations"
+
+    id: Mapped[int] = mapped_column(BigIntPk, primary_key=True, autoincrement=True)
+    session_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("recording_sessions.id", ondelete="CASCADE"), index=True
+    )
+    after_seq_no: Mapped[int] = mapped_column(BigInteger)
+    tickers: Mapped[list[str]] = mapped_column(JSON)
+    reason: Mapped[str] = mapped_column(Text)
+    at_ms: Mapped[int] = mapped_column(BigInteger)  # clock time it was handed to the recorder
 
 
 class GapReason(StrEnum):

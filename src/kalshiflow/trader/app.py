@@ -96,7 +96,7 @@ class TraderApp:
             self.store = TraderStore(self.settings.run.db, self.clock)
             stack.callback(self.store.close)
             store = self.store
-            self.state.lifecycle.listeners.append(lambda entry: None if store.save_status(entry) else None)
+            self.state.lifecycle.listeners.append(store.save_status)  # type: ignore[arg-type]
             for entry in self.state.lifecycle.history:
                 store.save_status(entry)
             connection = self.options.connection
