@@ -27,6 +27,7 @@ from kalshiflow.domain.units import (
     FixedPointError,
     Money,
     Price,
+    display_dollars,
     div_round_up,
     notional,
     round_down_to,
@@ -433,3 +434,17 @@ def test_rounding_rejects_non_positive_steps(step: int) -> None:
         round_down_to(10, step)
     with pytest.raises(ValueError, match="positive"):
         round_up_to(10, step)
+
+
+@pytest.mark.parametrize(
+    ("money", "shown"),
+    [
+        (9_997_730_200, "$9,997.73"),
+        (-5, "$0.00"),
+        (-1_235_000, "-$1.24"),
+        (0, "$0.00"),
+        (1_234_567_890_000, "$1,234,567.89"),
+    ],
+)
+def test_display_dollars_rounds_to_the_cent_with_separators(money: int, shown: str) -> None:
+    assert display_dollars(money) == shown

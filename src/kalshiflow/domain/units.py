@@ -152,6 +152,13 @@ class Money(int):
         return f"Money({self.dollars_str()})"
 
 
+def display_dollars(amount: int) -> str:
+    """``$1,245.00`` for people (rounded half away from zero to the cent); never parsed back."""
+    cents = (abs(int(amount)) + MONEY_SCALE // 200) // (MONEY_SCALE // 100)
+    sign = "-" if amount < 0 and cents else ""
+    return f"{sign}${cents // 100:,}.{cents % 100:02d}"
+
+
 def notional(price: int, count: int) -> Money:
     """Exact cost of ``count`` contracts at ``price``: $0.0001 x 0.01 contract = $0.000001."""
     return Money(int(price) * int(count) * MONEY_PER_PRICE_COUNT)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from kalshiflow.clock import Clock, ScaledClock, SystemClock
 from kalshiflow.config import Settings
+from kalshiflow.domain.units import display_dollars
 from kalshiflow.exchange.environments import ExchangeConnection
 from kalshiflow.exchange.errors import ExchangeError
 from kalshiflow.exchange.models_market import Market
@@ -179,7 +180,7 @@ class TraderApp:
             raise StartupError(
                 f"the exchange refused the API key (check --key-id and --key-file): {exc}"
             ) from None
-        tracker.complete(InitStep.CREDENTIALS, f"balance ${balance.balance.dollars_str(2)}")
+        tracker.complete(InitStep.CREDENTIALS, f"balance {display_dollars(balance.balance)}")
 
     async def _start_feed(
         self,
@@ -351,7 +352,7 @@ class TraderApp:
     def _on_action(self, action: TraderAction) -> None:
         self.state.actions.append(action)
         del self.state.actions[:-50]
-        if action.result not in ("hold", "no_price"):
+        if action.result in ("placed", "rejected", "unknown"):
             self.state.lifecycle.note(f"last action: {action.action} {action.ticker} -> {action.result}")
         log.info(
             "trader_action",

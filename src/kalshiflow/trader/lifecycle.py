@@ -1,6 +1,6 @@
 """The trader's lifecycle: one state at a time, legal transitions only, and a readable history.
 
-States: ``initializing -> trading <-> calibrating``, ``trading/calibrating -> paused -> trading``,
+States: ``initializing -> (calibrating ->) trading <-> calibrating``, ``trading/calibrating -> paused -> trading``,
 any state ``-> stopping`` (terminal). An illegal transition is a bug and raises. Calibration has
 named sub-steps (``calibrating -> syncing state``, ``-> closing positions``, ``-> monitoring
 markets``, ``-> cash recovery``) that are recorded in the history like states, so the console
@@ -40,7 +40,10 @@ class CalibrationStep(StrEnum):
 
 
 TRANSITIONS: dict[TraderState, frozenset[TraderState]] = {
-    TraderState.INITIALIZING: frozenset({TraderState.TRADING, TraderState.PAUSED, TraderState.STOPPING}),
+    # The startup calibration is shown as calibrating; a failed one leaves the trader paused.
+    TraderState.INITIALIZING: frozenset(
+        {TraderState.TRADING, TraderState.CALIBRATING, TraderState.PAUSED, TraderState.STOPPING}
+    ),
     TraderState.TRADING: frozenset({TraderState.CALIBRATING, TraderState.PAUSED, TraderState.STOPPING}),
     TraderState.CALIBRATING: frozenset({TraderState.TRADING, TraderState.PAUSED, TraderState.STOPPING}),
     TraderState.PAUSED: frozenset({TraderState.TRADING, TraderState.CALIBRATING, TraderState.STOPPING}),

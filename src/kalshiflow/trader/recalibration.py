@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kalshiflow.clock import Clock
-from kalshiflow.domain.units import Money
+from kalshiflow.domain.units import Money, display_dollars
 from kalshiflow.trader.core import CalibrationCycle, TraderCore
 from kalshiflow.trader.exit_rules.base import ExitReason
 from kalshiflow.trader.lifecycle import CalibrationStep, Lifecycle, TraderState
@@ -39,7 +39,7 @@ class RecalibrationStats:
 
 
 def _money(value: int) -> str:
-    return f"${Money(value).dollars_str(2)}"
+    return display_dollars(value)
 
 
 class Recalibrator:

@@ -11,16 +11,14 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from kalshiflow.domain.units import Money
+from kalshiflow.domain.units import display_dollars
 from kalshiflow.trader.app import AppState
 from kalshiflow.trader.init_tracker import StepState
 from kalshiflow.trader.valuation import format_pct, value_position
 
 
 def _dollars(value: int) -> str:
-    money = Money(value)
-    sign = "-" if money < 0 else ""
-    return f"{sign}${Money(abs(money)).dollars_str(2)}"
+    return display_dollars(value)
 
 
 def render(state: AppState, console_lines: int = 8) -> RenderableType:
