@@ -1,0 +1,213 @@
+"""Rolling per-market state behind the "dynamics" features: mid, spread and update-rate history.
+
+The actor calls ``MarketHistory.record(book, now_ms)`` on every book change of its market and
+reads the windowed figures when it builds an observation. Everything is keyed on the injected
+clock's milliseconds -- never wall time -- so a replay or a ``ManualClock`` run produces exactly the
+observations a live run would.
+
+Why prefix sums. The observation is built on the decision path (budget: p99 well under 300 µs for
+delta -> order request), so a window query must not walk the window. Each stored sample carries
+cumulative totals from the start of tracking -- squared mid increments, update count and the
+time-integral of the mid -- so every windowed figure is two lookups: a bisect finds the sample in
+force at ``now - window`` and the difference of the totals is the figure. All totals are exact
+integers (mids in half-units of $0.0001, times in ms); the caller converts to float once.
+
+Bounded memory. Updates closer than ``resolution_ms`` (100 ms) to the last stored sample overwrite
+it instead of appending, so at most ``horizon / resolution`` (3,000) samples are held however busy
+the market is; samples older than the horizon are dropped, keeping the one in force at its start.
+Volatility therefore measures moves between 100 ms snapshots, which is what matters for a decision
+taken on the newest book (bursts inside 100 ms are conflated just as the book store conflates them).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from typing import Final, Protocol
+
+from kalshiflow.domain.orders import OutcomeSide
+from kalshiflow.domain.units import PRICE_SCALE, Price
+
+HORIZON_MS: Final = 300_000  # the longest window any feature reads
+RESOLUTION_MS: Final = 100
+_COMPACT_AT: Final = 4_096  # dead prefix length that triggers a list compaction
+_YES: Final = OutcomeSide.YES
+
+
+class TouchView(Protocol):
+    """The part of ``OrderBook`` the history reads."""
+
+    @property
+    def valid(self) -> bool: ...
+
+    def best_bid(self, side: OutcomeSide) -> Price | None: ...
+
+    def best_ask(self, side: OutcomeSide) -> Price | None: ...
+
+
+def touch_x2(book: TouchView) -> tuple[int, int]:
+    """(2 x mid, 2 x spread) of the YES side in $0.0001 with the empty-ladder convention.
+
+    A missing bid counts as $0 and a missing ask as $1 (schema conventions), so a one-sided book
+    still has a defined mid; doubling keeps the mid an exact integer.
+    """
+    bid = book.best_bid(_YES)
+    ask = book.best_ask(_YES)
+    b = 0 if bid is None else int(bid)
+    a = PRICE_SCALE if ask is None else int(ask)
+    return b + a, 2 * (a - b)
+
+
+class MarketHistory:
+    """Thinned samples of one market's YES mid and spread with cumulative totals (see module doc).
+
+    Parallel lists indexed from ``_head`` (older entries are dead and compacted in bulk, which keeps
+    appends and drops O(1) amortised and lets ``bisect`` run on the live slice):
+
+    * ``_t``: sample time (ms); ``_mid``/``_spread``: 2 x mid / 2 x spread in $0.0001
+    * ``_sq``: sum of squared 2 x mid increments up to and including this sample
+    * ``_n``: book updates recorded up to and including this sample
+    * ``_area``: integral of 2 x mid over time (units x ms) from the first sample to this sample
+    """
+
+    __slots__ = (
+        "_area",
+        "_head",
+        "_mid",
+        "_n",
+        "_spread",
+        "_sq",
+        "_t",
+        "last_update_ms",
+        "ticker",
+        "updates",
+    )
+
+    def __init__(self, ticker: str) -> None:
+        self.ticker = ticker
+        self._t: list[int] = []
+        self._mid: list[int] = []
+        self._spread: list[int] = []
+        self._sq: list[int] = []
+        self._n: list[int] = []
+        self._area: list[int] = []
+        self._head = 0
+        self.updates = 0
+        self.last_update_ms: int | None = None
+
+    def __len__(self) -> int:
+        return len(self._t) - self._head
+
+    @property
+    def empty(self) -> bool:
+        return len(self._t) == self._head
+
+    def record(self, book: TouchView, now_ms: int) -> bool:
+        """Note one change of the market's book at ``now_ms``; False (ignored) for an invalid book.
+
+        Times must not go backwards (the clock never does); an earlier time is treated as ``now``
+        of the last sample so a misordered caller cannot corrupt the totals.
+        """
+        if not book.valid:
+            return False
+        mid, spread = touch_x2(book)
+        self.record_touch(mid, spread, now_ms)
+        return True
+
+    def record_touch(self, mid_x2: int, spread_x2: int, now_ms: int) -> None:
+        """``record`` from already computed doubled mid and spread (replays and tests)."""
+        self.updates += 1
+        t, mids = self._t, self._mid
+        if len(t) > self._head:
+            last = len(t) - 1
+            now_ms = max(now_ms, t[last])
+            if now_ms - t[last] < RESOLUTION_MS and last > self._head:
+                # Overwrite the newest sample: redo its increment against the one before it.
+                prev = last - 1
+                step = mid_x2 - mids[prev]
+                self._sq[last] = self._sq[prev] + step * step
+                mids[last] = mid_x2
+                self._spread[last] = spread_x2
+                self._n[last] = self.updates
+                # the area up to ``t[last]`` used the previous sample's mid, which did not change
+            else:
+                step = mid_x2 - mids[last]
+                t.append(now_ms)
+                mids.append(mid_x2)
+                self._spread.append(spread_x2)
+                self._sq.append(self._sq[last] + step * step)
+                self._n.append(self.updates)
+                self._area.append(self._area[last] + mids[last] * (now_ms - t[last]))
+        else:
+            t.append(now_ms)
+            mids.append(mid_x2)
+            self._spread.append(spread_x2)
+            self._sq.append(0)
+            self._n.append(self.updates)
+            self._area.append(0)
+        self.last_update_ms = now_ms
+        self._drop_before(now_ms - HORIZON_MS)
+
+    def _drop_before(self, cutoff_ms: int) -> None:
+        """Forget samples superseded before ``cutoff_ms``, keeping the one in force at the cutoff."""
+        t = self._t
+        head = self._head
+        while head + 1 < len(t) and t[head + 1] <= cutoff_ms:
+            head += 1
+        self._head = head
+        if head >= _COMPACT_AT:
+            for column in (self._t, self._mid, self._spread, self._sq, self._n, self._area):
+                del column[:head]
+            self._head = 0
+
+    def _at(self, time_ms: int) -> int:
+        """Index of the sample in force at ``time_ms`` (the oldest held sample if none was yet)."""
+        i = bisect_right(self._t, time_ms, self._head) - 1
+        return i if i >= self._head else self._head
+
+    # ------------------------------------------------------------------ windowed figures (exact)
+    def mid_change_x2(self, now_ms: int, window_ms: int) -> int:
+        """2 x (mid now - mid at ``now - window``); 0 with no history."""
+        if self.empty:
+            return 0
+        return self._mid[-1] - self._mid[self._at(now_ms - window_ms)]
+
+    def spread_change_x2(self, now_ms: int, window_ms: int) -> int:
+        if self.empty:
+            return 0
+        return self._spread[-1] - self._spread[self._at(now_ms - window_ms)]
+
+    def squared_moves_x4(self, now_ms: int, window_ms: int) -> int:
+        """Sum of squared 2 x mid increments of samples taken after ``now - window``."""
+        if self.empty:
+            return 0
+        return self._sq[-1] - self._sq[self._at(now_ms - window_ms)]
+
+    def updates_in(self, now_ms: int, window_ms: int) -> int:
+        """Book updates recorded after ``now - window`` (at 100 ms sample granularity)."""
+        if self.empty:
+            return 0
+        start = now_ms - window_ms
+        if self._t[self._head] > start and self._head == 0:
+            return self.updates  # tracking began inside the window: everything counts
+        return self._n[-1] - self._n[self._at(start)]
+
+    def mean_mid_x2(self, now_ms: int, window_ms: int) -> tuple[int, int]:
+        """Time-weighted mean of 2 x mid over the window as an exact (numerator, denominator).
+
+        The window is cut to the span actually held; with no elapsed time the mean is the mid.
+        """
+        if self.empty:
+            return 0, 1
+        t, mids, area = self._t, self._mid, self._area
+        last = len(t) - 1
+        end = max(now_ms, t[last])
+        start = max(end - window_ms, t[self._head])
+        if end <= start:
+            return mids[last], 1
+        total_end = area[last] + mids[last] * (end - t[last])
+        i = self._at(start)
+        total_start = area[i] + mids[i] * (start - t[i])
+        return total_end - total_start, end - start
+
+    def latest_mid_x2(self) -> int | None:
+        return None if self.empty else self._mid[-1]

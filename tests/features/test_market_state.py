@@ -1,0 +1,74 @@
+"""``MarketHistory``: windowed mid changes, volatility, mean, update counts on the injected clock."""
+
+from __future__ import annotations
+
+import math
+
+from kalshiflow.features.market_state import HORIZON_MS, RESOLUTION_MS, MarketHistory
+
+T0 = 1_790_000_000_000
+
+
+def test_empty_history_is_neutral() -> None:
+    h = MarketHistory("X")
+    assert h.empty
+    assert h.latest_mid_x2() is None
+    assert h.last_update_ms is None
+    assert h.mid_change_x2(T0, 10_000) == h.squared_moves_x4(T0, 10_000) == h.updates_in(T0, 10_000) == 0
+
+
+def test_windows_read_the_sample_in_force_at_their_start() -> None:
+    h = MarketHistory("X")
+    h.record_touch(10_000, 200, T0)  # mid 0.50
+    h.record_touch(10_200, 200, T0 + 30_000)  # 0.51
+    h.record_touch(10_600, 400, T0 + 55_000)  # 0.53
+    now = T0 + 60_000
+    assert h.mid_change_x2(now, 10_000) == 400  # since 0.51 at t+50s
+    assert h.mid_change_x2(now, 60_000) == 600  # since the first sample
+    assert h.mid_change_x2(now, 300_000) == 600  # history shorter than the window: oldest sample
+    assert h.spread_change_x2(now, 60_000) == 200
+    assert h.squared_moves_x4(now, 10_000) == 400**2
+    assert h.squared_moves_x4(now, 60_000) == 200**2 + 400**2
+    assert h.updates_in(now, 10_000) == 1
+    assert h.updates_in(now, 60_000) == 2  # the sample at the window start is in force, not inside
+    assert h.updates_in(now, 61_000) == 3  # tracking began inside the window: all count
+    num, den = h.mean_mid_x2(now, 300_000)
+    assert den == 60_000
+    assert num == 10_000 * 30_000 + 10_200 * 25_000 + 10_600 * 5_000
+
+
+def test_updates_inside_the_resolution_overwrite_the_newest_sample() -> None:
+    h = MarketHistory("X")
+    h.record_touch(10_000, 200, T0)
+    h.record_touch(10_100, 200, T0 + 1_000)
+    for i in range(50):
+        h.record_touch(10_100 + 10 * i, 200, T0 + 1_000 + i)  # a burst within 100 ms
+    assert len(h) == 2
+    assert h.updates == 52
+    assert h.latest_mid_x2() == 10_590
+    assert h.squared_moves_x4(T0 + 2_000, 10_000) == 590**2  # increment redone against the previous
+
+
+def test_memory_is_bounded_and_totals_survive_compaction() -> None:
+    h = MarketHistory("X")
+    moves = 0
+    mid = 10_000
+    for i in range(20_000):  # 40 minutes at 10 samples a second
+        step = (i % 7) - 3
+        mid += step
+        moves += step * step
+        h.record_touch(mid, 200, T0 + i * RESOLUTION_MS)
+    now = T0 + 19_999 * RESOLUTION_MS
+    assert len(h) <= HORIZON_MS // RESOLUTION_MS + 2
+    window_moves = sum(((i % 7) - 3) ** 2 for i in range(20_000 - 100, 20_000))
+    assert h.squared_moves_x4(now, 10_000) == window_moves
+    assert h.updates_in(now, 10_000) == 100
+    assert math.isclose(h.mean_mid_x2(now, 300_000)[1], 300_000)
+
+
+def test_time_never_goes_backwards_in_the_totals() -> None:
+    h = MarketHistory("X")
+    h.record_touch(10_000, 200, T0 + 5_000)
+    h.record_touch(10_200, 200, T0)  # misordered caller: treated as the last sample's time
+    assert h.last_update_ms == T0 + 5_000
+    assert h.mean_mid_x2(T0 + 6_000, 10_000)[1] >= 0
