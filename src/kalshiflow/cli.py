@@ -7,6 +7,7 @@ unreadable key file, port in use). Error messages name the flag and what to fix;
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -230,3 +231,73 @@ async def _serve(config: SimulatorConfig) -> None:
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+
+
+@app.command()
+def run(
+    exchange: Annotated[
+        str | None, typer.Option(help="sim, demo or prod (env KALSHIFLOW_EXCHANGE; default sim).")
+    ] = None,
+    url: Annotated[
+        str | None, typer.Option(help="REST URL of a running simulator (env KALSHIFLOW_URL); none: embedded.")
+    ] = None,
+    key_id: Annotated[str | None, typer.Option(help="API key id (env KALSHIFLOW_KEY_ID).")] = None,
+    key_file: Annotated[
+        str | None, typer.Option(help="PEM private key file (env KALSHIFLOW_KEY_FILE or KALSHI_PRIVATE_KEY).")
+    ] = None,
+    policy: Annotated[str | None, typer.Option(help="hold, rules or mlp:PATH (default rules).")] = None,
+    markets: Annotated[
+        list[str] | None,
+        typer.Option(metavar="T1,T2", help="Markets to trade (comma-separated or repeated)."),
+    ] = None,
+    top: Annotated[int | None, typer.Option(min=0, help="Trade the N most traded active markets.")] = None,
+    db: Annotated[str | None, typer.Option(help="Store URL (default sqlite:///kalshiflow.db).")] = None,
+    config: Annotated[str | None, typer.Option(help="TOML settings file.")] = None,
+    speed: Annotated[float, typer.Option(help="Embedded simulator only: clock speed.")] = 1.0,
+    seed: Annotated[int, typer.Option(help="Embedded simulator only: seed.")] = 0,
+    sim_markets: Annotated[int, typer.Option(help="Embedded simulator only: markets listed.")] = 20,
+    duration: Annotated[float | None, typer.Option(help="Stop after this many seconds.")] = None,
+    view: Annotated[bool, typer.Option(help="Live terminal view (off: one line per status change).")] = True,
+) -> None:
+    """Run the trader (default: against the embedded simulator, with the rule-based policy)."""
+    from kalshiflow.trader.run_cmd import RunFlags, RunUsageError, run_trader
+
+    flags = RunFlags(
+        exchange=exchange,
+        url=url,
+        key_id=key_id,
+        key_file=key_file,
+        config=config,
+        policy=policy,
+        markets=split_tickers(markets),
+        top=top,
+        db=db,
+        speed=speed,
+        seed=seed,
+        sim_markets=sim_markets,
+        duration_s=duration,
+        view=view,
+    )
+    try:
+        code = run_trader(flags, out, os.environ)
+    except RunUsageError as exc:
+        _fail(str(exc))
+    raise typer.Exit(code)
+
+
+@app.command()
+def status(
+    db: Annotated[
+        str | None, typer.Option(help="Store URL (env KALSHIFLOW_DB; default sqlite:///kalshiflow.db).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """The trader's last known state, cash, positions, resting orders and last calibration."""
+    from kalshiflow.store.db import DatabaseConfigError, DatabaseUnavailableError, default_db_url
+    from kalshiflow.trader.status_cmd import format_status, read_status, status_json
+
+    try:
+        snapshot = read_status(db or default_db_url(os.environ))
+    except (DatabaseConfigError, DatabaseUnavailableError) as exc:
+        _fail(str(exc))
+    out.print(status_json(snapshot) if as_json else format_status(snapshot), markup=False)

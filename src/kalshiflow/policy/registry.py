@@ -1,0 +1,31 @@
+"""Policy specs as the operator writes them (``--policy``, config ``policy =``) -> a loaded policy.
+
+Specs: ``hold``, ``rules``, ``mlp:PATH`` (a manifest file or a directory holding ``manifest.json``
+and ``weights.npz``). Every policy is built against the trader's feature schema, so a model trained
+on another schema, a corrupt file or an unknown spec stops startup with a :class:`PolicyLoadError`.
+"""
+
+from __future__ import annotations
+
+from kalshiflow.policy.base import Policy, PolicyLoadError, SchemaLike
+from kalshiflow.policy.hold import HoldPolicy
+from kalshiflow.policy.mlp import load_mlp_policy
+from kalshiflow.policy.rules import RuleConfig, RulePolicy
+
+VALID_SPECS = ("hold", "rules", "mlp:PATH")
+
+
+def load_policy(spec: str, schema: SchemaLike, rule_config: RuleConfig | None = None) -> Policy:
+    """Build the policy ``spec`` names for observations of ``schema``."""
+    kind, sep, argument = spec.strip().partition(":")
+    if kind == "hold" and not sep:
+        return HoldPolicy(schema)
+    if kind == "rules" and not sep:
+        return RulePolicy(schema, rule_config)
+    if kind == "mlp" and sep:
+        if not argument.strip():
+            raise PolicyLoadError(
+                "policy spec 'mlp:' needs a path: mlp:PATH to a manifest.json or its directory"
+            )
+        return load_mlp_policy(argument.strip(), schema)
+    raise PolicyLoadError(f"unknown policy spec {spec!r}; valid specs: {', '.join(VALID_SPECS)}")

@@ -1,0 +1,157 @@
+"""``kalshiflow run``: settings and connection from flags, files and variables; the live view.
+
+With no connection settings it starts the embedded simulator and trades it; with ``--exchange
+demo|prod`` and a key it trades Kalshi; ``--exchange sim --url`` trades a running simulator. A
+setting that is wrong stops it before anything is sent, with one line naming the setting (exit 2).
+Ctrl-C or SIGTERM stops cleanly (resting orders cancelled, store flushed, exit 0).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.live import Live
+
+from kalshiflow.config import SettingsError, load_settings
+from kalshiflow.exchange.auth import KeyConfigError
+from kalshiflow.exchange.environments import ConnectionConfigError, Environment, ExchangeConnection
+from kalshiflow.logs import log_to_file
+from kalshiflow.marketdata.startup import StartupError
+from kalshiflow.policy.base import PolicyLoadError
+from kalshiflow.store.db import DatabaseConfigError, DatabaseUnavailableError
+from kalshiflow.trader.app import AppState, RunOptions, TraderApp
+from kalshiflow.trader.decider import build_decider
+from kalshiflow.trader.view import render
+
+
+class RunUsageError(Exception):
+    """A setting is wrong or the exchange cannot be reached; the message names what to fix."""
+
+
+@dataclass(frozen=True)
+class RunFlags:
+    exchange: str | None = None
+    url: str | None = None
+    key_id: str | None = None
+    key_file: str | None = None
+    config: str | None = None
+    policy: str | None = None
+    markets: tuple[str, ...] = ()
+    top: int | None = None
+    db: str | None = None
+    speed: float = 1.0
+    seed: int = 0
+    sim_markets: int = 20
+    duration_s: float | None = None
+    view: bool = True
+
+
+def _overrides(flags: RunFlags) -> dict[str, dict[str, Any]]:
+    run: dict[str, Any] = {}
+    markets: dict[str, Any] = {}
+    if flags.policy is not None:
+        run["policy"] = flags.policy
+    if flags.db is not None:
+        run["db"] = flags.db
+    if flags.markets:
+        markets["tickers"] = list(flags.markets)
+        markets.setdefault("top_n", 0)
+    if flags.top is not None:
+        markets["top_n"] = flags.top
+    return {k: v for k, v in {"run": run, "markets": markets}.items() if v}
+
+
+def build_options(flags: RunFlags, environ: Mapping[str, str]) -> RunOptions:
+    try:
+        settings = load_settings(flags.config, environ, _overrides(flags))
+    except SettingsError as exc:
+        raise RunUsageError(str(exc)) from None
+    exchange = flags.exchange or environ.get("KALSHIFLOW_EXCHANGE") or Environment.SIM.value
+    url = flags.url or environ.get("KALSHIFLOW_URL")
+    connection: ExchangeConnection | None = None
+    if not (exchange.strip().lower() == Environment.SIM.value and not url):
+        try:
+            connection = ExchangeConnection.from_settings(
+                flags.exchange, flags.url, flags.key_id, flags.key_file, environ
+            )
+            connection.signer()  # load the key now: a wrong key stops startup, naming the setting
+        except (ConnectionConfigError, KeyConfigError) as exc:
+            raise RunUsageError(str(exc)) from None
+    if flags.speed <= 0:
+        raise RunUsageError("--speed must be positive")
+    return RunOptions(
+        settings=settings,
+        connection=connection,
+        url_setting="--url" if flags.url else "KALSHIFLOW_URL",
+        sim_seed=flags.seed,
+        sim_markets=flags.sim_markets,
+        sim_speed=flags.speed,
+        sim_data_dir=Path(".kalshiflow-sim"),
+        duration_s=flags.duration_s,
+    )
+
+
+def run_trader(flags: RunFlags, console: Console, environ: Mapping[str, str]) -> int:
+    options = build_options(flags, environ)
+    handler = log_to_file(options.settings.run.log_file)
+    try:
+        return asyncio.run(_main(options, console, flags.view))
+    except (StartupError, PolicyLoadError) as exc:
+        raise RunUsageError(str(exc)) from None
+    except (DatabaseConfigError, DatabaseUnavailableError) as exc:
+        raise RunUsageError(str(exc)) from None
+    finally:
+        handler.close()
+
+
+async def _main(options: RunOptions, console: Console, view: bool) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    app = TraderApp(options, build_decider)
+    ready = asyncio.Event()
+
+    def on_ready(state: AppState) -> None:
+        console.print(f"trading {len(state.core.markets) if state.core else 0} markets at {state.rest_url}")
+        ready.set()
+
+    viewer = asyncio.create_task(_show(app.state, console, stop, ready, view))
+    try:
+        return await app.run(stop, on_ready)
+    finally:
+        stop.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await viewer
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        for line in app.state.lifecycle.console(3):
+            console.print(line)
+
+
+async def _show(
+    state: AppState, console: Console, stop: asyncio.Event, ready: asyncio.Event, view: bool
+) -> None:
+    """The live view on a terminal; elsewhere one status line per state change."""
+    if not (view and console.is_terminal):
+        seen = 0
+        while not stop.is_set():
+            history = list(state.lifecycle.history)
+            for entry in history[seen:]:
+                console.print(entry.console_line())
+            seen = len(history)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 0.5)
+        return
+    with Live(render(state), console=console, refresh_per_second=2, transient=False) as live:
+        while not stop.is_set():
+            live.update(render(state))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 0.5)
