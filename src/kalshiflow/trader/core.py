@@ -110,8 +110,11 @@ class TraderCore:
 
     async def calibrate(self) -> CalibrationCycle:
         report = await self.reconciler.calibrate(sorted(self.markets), self.books)
+        # Close times and statuses change on the exchange: the exit rules and the risk gate read these.
+        self.markets.update({t: m for t, m in self.reconciler.markets.items() if t in self.markets})
         resolved = tuple(await self.executor.resolve_unknown())
-        decisions = tuple(self.exit_decisions()) if report.ok else ()
+        # A failed check (cash below the reserve) stops opening, not closing; a failed sync stops both.
+        decisions = tuple(self.exit_decisions()) if report.ok or self.reconciler.exits_allowed else ()
         closes = tuple(await self.closer.apply(decisions))
         await self.groups.tick(kill_switch=self._kill_switch_on())
         return CalibrationCycle(report, decisions, closes, resolved)

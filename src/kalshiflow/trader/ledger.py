@@ -146,6 +146,8 @@ class Ledger:
     def on_unknown(self, client_order_id: str, reason: str, now_ms: int) -> TrackedOrder:
         """The outcome of a send is not known; the order stays in flight until a read resolves it."""
         order = self._order(client_order_id)
+        if order.is_terminal:  # live updates already told its final state while the send was out
+            return order
         if order.move(OrderState.UNKNOWN, now_ms, reason):
             self._emit(OrderChanged(order, now_ms))
         return order
@@ -267,7 +269,8 @@ class Ledger:
         return True
 
     def apply_settlement(self, settlement: SettlementData) -> None:
-        pos = self.positions.pop(settlement.ticker, None)
+        # The record stays (flat): its realized P&L counts toward the day's P&L and the kill switch.
+        pos = self.positions.get(settlement.ticker)
         self.settlements.append(settlement)
         if pos is not None:
             pos.realized_pnl = Money(pos.realized_pnl + settlement.revenue - pos.cost_basis)

@@ -160,11 +160,16 @@ class Reconciler:
         self.settlement_watermark_ms: int | None = None
         self.seen_settlements: set[SettlementKey] = {(s.ticker, s.settled_ms) for s in ledger.settlements}
         self.passes = 0
+        self.markets: dict[str, Market] = {}  # the latest read of every market a pass looked at
+        # The last pass synced the ledger and the exchange trades: exits may act on the ledger even
+        # when a check failed (cash below the reserve is exactly when cash recovery must close).
+        self.exits_allowed = False
 
     # ------------------------------------------------------------------ the procedure
     async def calibrate(self, markets: Sequence[str], books: BookStore | None = None) -> CalibrationReport:
         """One pass: sync state, run the checks, report. Never raises on exchange errors."""
         steps, t0 = _Steps(), self.clock.now_ms()
+        self.exits_allowed = False
         calls_before = Counter(self.rest.calls)
         watched = list(dict.fromkeys(markets))
         position_tickers = [p.ticker for p in self.ledger.open_positions()]
@@ -210,10 +215,12 @@ class Reconciler:
             return self._failed(steps, t0, calls_before, reason, outcome)
         tops.update({t: TopOfBook.of_rest_book(b) for t, b in extra_books.items()})
         by_ticker = {m.ticker: m for m in [*market_list, *extra_markets]}
+        self.markets.update(by_ticker)
         now = self.clock.now_ms()
         viability = market_viability(watched, by_ticker, tops, now, self.limits)
         viable = sum(1 for f in viability if f.ok)
         trading = status.exchange_active and status.trading_active
+        self.exits_allowed = trading
         steps.add(
             "check markets",
             started,
