@@ -126,6 +126,7 @@ class TraderApp:
                 drift_recalibrate=self.settings.run.drift_recalibrate_dollars,
             )
             self.state.recal = recal
+            recal.listeners.append(lambda cycle: store.save_calibration(cycle.report))  # type: ignore[arg-type]
             await self._startup_calibration(core, recal)
             policy, observe = self._load_policy(core, feed)
             actor = Actor(

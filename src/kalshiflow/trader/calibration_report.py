@@ -47,8 +47,14 @@ class CalibrationReport:
         return tuple(e for e in self.corrections if e.is_drift)
 
     @property
-    def duration_ms(self) -> float:
-        return sum(s.duration_ms for s in self.steps)
+    def duration_ms(self) -> int:
+        """Whole milliseconds of wall time over all steps (the store keeps integers only)."""
+        return round(sum(s.duration_ms for s in self.steps))
+
+    @property
+    def cash_drift_e6(self) -> int:
+        """Cash drift in Money units, the column name the store reads."""
+        return int(self.totals.cash)
 
     @property
     def viable_markets(self) -> tuple[str, ...]:

@@ -13,6 +13,7 @@ events arrived during it and how many decisions were deferred.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from kalshiflow.clock import Clock
@@ -64,6 +65,7 @@ class Recalibrator:
         self.next_resume_ms: int | None = None
         self._backoff_s = resume_backoff_s
         self.trigger_reason: str | None = None
+        self.listeners: list[Callable[[CalibrationCycle], None]] = []  # e.g. the store
 
     def request(self, reason: str) -> None:
         """Ask for a recalibration at the next opportunity (reconnect, drift, group trigger …)."""
@@ -87,6 +89,8 @@ class Recalibrator:
         self.stats.events_during_last = events_seen
         if duration > SLOW_CALIBRATION_MS:
             self.stats.slow_runs += 1
+        for listener in self.listeners:
+            listener(cycle)
         self._settle_state(cycle, was_paused)
         return cycle
 

@@ -1,0 +1,95 @@
+"""``kalshiflow run`` end to end against the embedded simulator, and ``kalshiflow status`` after it.
+
+The trader runs as a real subprocess (the command a person types), on a simulator clock ten times
+faster than wall time, until ``--duration`` ends it; it must reach ``trading``, calibrate, stop
+cleanly with exit code 0, and leave a store that ``status`` reads back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from kalshiflow.cli import app
+
+KALSHIFLOW = [sys.executable, "-c", "from kalshiflow.cli import app; app()"]
+
+
+def _run(args: list[str], cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KALSHIFLOW")}
+    return subprocess.run(
+        [*KALSHIFLOW, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def test_run_trades_the_embedded_simulator_then_stops_cleanly_and_status_reads_the_store(
+    tmp_path: Path,
+) -> None:
+    db = f"sqlite:///{tmp_path / 'trader.db'}"
+    result = _run(
+        [
+            "run",
+            "--db",
+            db,
+            "--duration",
+            "12",
+            "--no-view",
+            "--speed",
+            "10",
+            "--sim-markets",
+            "6",
+            "--top",
+            "6",
+        ],
+        tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout
+    assert "trading" in out
+    assert "calibrating -> syncing state" in out
+    assert "stopping" in out
+    assert (tmp_path / "kalshiflow.log").exists()  # structured log lines
+    first_log = (tmp_path / "kalshiflow.log").read_text().splitlines()[0]
+    assert json.loads(first_log)["logger"].startswith("kalshiflow")
+
+    status = _run(["status", "--db", db, "--json"], tmp_path)
+    assert status.returncode == 0, status.stderr
+    snapshot = json.loads(status.stdout)
+    assert snapshot["status"]["status"] == "stopping"
+    assert snapshot["cash_dollars"] is not None
+    assert snapshot["last_calibration"]["ok"] is True
+    for position in snapshot["positions"]:
+        assert set(position) >= {"ticker", "position_fp"}
+    assert snapshot["resting_orders"] == [] or all(o["purpose"] != "open" for o in snapshot["resting_orders"])
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--exchange", "demo"], "--key-id"),
+        (["--config", "/nonexistent/kf.toml"], "--config /nonexistent/kf.toml: file not found"),
+        (["--policy", "bogus"], "unknown policy spec 'bogus'"),
+        (["--exchange", "sim", "--url", "http://127.0.0.1:1/trade-api/v2", "--key-id", "k"], "key"),
+    ],
+)
+def test_run_refuses_bad_settings_with_one_line_naming_the_setting(
+    tmp_path: Path, args: list[str], needle: str
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KALSHIFLOW")}
+    db = f"sqlite:///{tmp_path / 'x.db'}"
+    result = CliRunner().invoke(app, ["run", "--db", db, "--no-view", "--duration", "5", *args], env=env)
+    assert result.exit_code == 2, result.output
+    assert needle in result.output
+    assert "Traceback" not in result.output
+
+
+def test_status_before_any_run_says_so(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["status", "--db", f"sqlite:///{tmp_path / 'empty.db'}"])
+    assert result.exit_code == 0, result.output
+    assert "never ran" in result.output
