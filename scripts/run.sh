@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Start the simulator: install the project into .venv (shared with scripts/test.sh) and run
-# `kalshiflow sim`, passing every argument through, e.g.
+# Start the trader: install the project into .venv (shared with scripts/test.sh) and run
+# `kalshiflow run`, passing every argument through. With no connection flags it starts the embedded
+# simulator and trades it with the rule-based policy, e.g.
 #
-#   bash scripts/run.sh --port 8900 --seed 7 --markets 20
+#   bash scripts/run.sh                      # embedded simulator, live terminal view
+#   bash scripts/run.sh --speed 10 --top 5   # a faster simulated clock, five markets
 set -uo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -13,4 +15,4 @@ EXTRAS=""
 source "$REPO_ROOT/scripts/lib.sh"
 
 ensure_venv
-exec "$VENV/bin/kalshiflow" sim "$@"
+exec "$VENV/bin/kalshiflow" run "$@"
