@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kalshiflow.domain.units import Money
+from kalshiflow.domain.units import Money, display_dollars
 from kalshiflow.trader.calibration_checks import Finding, FindingCode
 from kalshiflow.trader.drift import DriftEvent, DriftTotals
 
@@ -66,7 +66,7 @@ class CalibrationReport:
             return f"failed: {self.failure_reason}"
         t = self.totals
         return (
-            f"cash ${self.cash_after.dollars_str(2)}, drift ${t.cash.dollars_str(2)}, "
+            f"cash {display_dollars(self.cash_after)}, drift {display_dollars(t.cash)}, "
             f"{len(self.drift)} corrections, {t.missed_fills} missed fills, "
             f"{t.external_orders} external orders, {len(self.viable_markets)}/{len(self.markets)} "
             f"markets viable, {self.rest_calls} calls ({self.duration_ms:.0f} ms)"

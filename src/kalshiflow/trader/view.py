@@ -86,7 +86,7 @@ def _actions(state: AppState) -> Table:
     table = Table(title="last actions", title_justify="left")
     for column in ("market", "action", "price", "result", "reason"):
         table.add_column(column)
-    for action in state.actions[-8:][::-1]:
+    for action in [a for a in state.actions if a.result != "hold"][-8:][::-1]:
         price = "-" if action.price is None else action.price.dollars_str()
         table.add_row(action.ticker, action.action, price, action.result, action.reason[:40])
     return table
