@@ -21,11 +21,9 @@ import contextlib
 import logging
 import os
 import signal
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Final
 
 from rich.console import Console
@@ -35,26 +33,29 @@ from rich.text import Text
 from kalshiflow.clock import SystemClock
 from kalshiflow.exchange.auth import KeyConfigError
 from kalshiflow.exchange.environments import ConnectionConfigError, Environment, ExchangeConnection
-from kalshiflow.exchange.errors import AmbiguousError, AuthError, ExchangeError
 from kalshiflow.exchange.ratelimit import Backoff
 from kalshiflow.exchange.rest import KalshiRestClient
 from kalshiflow.exchange.rest_transport import RestSettings
 from kalshiflow.exchange.ws_connect import StreamConfig
-from kalshiflow.exchange.ws_stream import StreamClosed
-from kalshiflow.marketdata.discovery import DiscoveryConfig, MarketSelection
+from kalshiflow.marketdata.discovery import DiscoveryConfig
 from kalshiflow.marketdata.feed import FeedConfig, FeedProgress, MarketDataFeed
 from kalshiflow.marketdata.recorder import Recorder
-from kalshiflow.sim.runner import SimulatorConfig, SimulatorStartError, start_simulator
+from kalshiflow.marketdata.startup import (
+    StartupError,
+    embedded_simulator,
+    simulator_data_dir,
+    start_feed,
+    wait_live,
+)
+from kalshiflow.sim.runner import SimulatorConfig
 from kalshiflow.store.db import DB_ENV, DatabaseConfigError, DatabaseUnavailableError, default_db_url
 
 DEFAULT_TOP_N: Final = 20
-LIVE_TIMEOUT_S: Final = 15.0  # the WebSocket must be up this soon after the market list was read
 PROGRESS_INTERVAL_S: Final = 1.0
 STREAM_AUTH_FAILURES: Final = 3  # the REST calls proved the key; repeated WS 401s mean it was revoked
 
 
-class RecordUsageError(Exception):
-    """A setting is wrong or the exchange cannot be reached; the message names what to fix."""
+RecordUsageError = StartupError  # one error type for every command's startup problems
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,11 +216,11 @@ async def _record(
                 recorder=recorder,
             )
             stack.push_async_callback(feed.stop)
-            selection = await _start_feed(feed, connection, url_setting)
+            selection = await start_feed(feed, connection, url_setting)
             if selection.missing:
                 console.print(f"not listed: {', '.join(selection.missing)}")
             console.print(f"recording {len(selection.tickers)} markets into session {recorder.session_id}")
-            await _wait_live(feed, connection, stop)
+            await wait_live(feed, connection, stop)
             await _show_progress(feed, console, stop, options.duration_s)
             progress = feed.progress()
     finally:
@@ -242,59 +243,11 @@ async def _record(
 async def _embedded_sim(
     stack: contextlib.AsyncExitStack, options: RecordOptions, console: Console
 ) -> ExchangeConnection:
-    data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="kalshiflow-record-")))
+    data_dir = simulator_data_dir(stack, "kalshiflow-record-")
     config = SimulatorConfig(port=0, data_dir=data_dir, n_markets=options.sim_markets)
-    try:
-        handle = await stack.enter_async_context(start_simulator(config))
-    except SimulatorStartError as exc:
-        raise RecordUsageError(f"embedded simulator: {exc}") from None
-    account = handle.accounts[0]
-    assert account.private_key_path is not None  # generated: no accounts were configured
+    handle, connection = await embedded_simulator(stack, config)
     console.print(f"embedded simulator at {handle.address.rest_url}")
-    return ExchangeConnection.from_settings(
-        Environment.SIM.value, handle.address.rest_url, account.key_id, str(account.private_key_path), {}
-    )
-
-
-async def _start_feed(
-    feed: MarketDataFeed, connection: ExchangeConnection, url_setting: str
-) -> MarketSelection:
-    try:
-        return await feed.start()
-    except AuthError as exc:
-        raise RecordUsageError(
-            f"the exchange refused the API key (check --key-id and --key-file): {exc}"
-        ) from None
-    except AmbiguousError as exc:
-        if exc.request_sent:
-            raise RecordUsageError(f"listing markets at {connection.rest_url} failed: {exc}") from None
-        hint = "" if url_setting in exc.message else f" (check {url_setting})"
-        raise RecordUsageError(f"cannot reach the exchange: {exc.message}{hint}") from None
-    except ExchangeError as exc:
-        raise RecordUsageError(f"listing markets at {connection.rest_url} failed: {exc}") from None
-
-
-async def _wait_live(feed: MarketDataFeed, connection: ExchangeConnection, stop: asyncio.Event) -> None:
-    """The WebSocket must come up within ``LIVE_TIMEOUT_S`` (a Ctrl-C meanwhile ends the wait)."""
-    live = asyncio.ensure_future(feed.stream.wait_live(LIVE_TIMEOUT_S))
-    stopped = asyncio.ensure_future(stop.wait())
-    try:
-        await asyncio.wait({live, stopped}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        stopped.cancel()
-        if not live.done():
-            live.cancel()
-    if stop.is_set() and not live.done():
-        return
-    with contextlib.suppress(asyncio.CancelledError):
-        try:
-            live.result()
-        except (TimeoutError, StreamClosed):
-            error = feed.stream.status().last_error
-            raise RecordUsageError(
-                f"cannot open the WebSocket {connection.ws_url}: {error or 'no answer'} "
-                "(check --url, --key-id and --key-file)"
-            ) from None
+    return connection
 
 
 async def _show_progress(
