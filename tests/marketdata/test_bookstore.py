@@ -223,3 +223,24 @@ def test_metrics_count_markets_and_valid_books() -> None:
     store.register("C", CENT)
     m = store.metrics()
     assert (m.markets, m.valid_markets, m.snapshots_applied, m.dirty_markets) == (3, 2, 2, 0)
+
+
+def test_the_change_hook_sees_every_snapshot_delta_and_invalidation() -> None:
+    from kalshiflow.clock import ManualClock
+    from kalshiflow.domain.grid import PriceGrid
+    from kalshiflow.domain.orders import OutcomeSide
+    from kalshiflow.domain.units import Count, Price
+    from kalshiflow.exchange.ws_models import OrderbookDelta, OrderbookSnapshot
+    from kalshiflow.marketdata.bookstore import BookStore
+
+    clock = ManualClock()
+    store = BookStore(clock)
+    store.register("T", PriceGrid.named("linear_cent"))
+    seen: list[tuple[str, int]] = []
+    store.on_change = lambda ticker, book, now_ms: seen.append((ticker, now_ms))
+    store.apply_snapshot(OrderbookSnapshot(1, 1, "T", ((Price(4000), Count(500)),), ((Price(5000), Count(300)),)))
+    clock.advance(1)
+    store.apply_delta(OrderbookDelta(1, 2, "T", OutcomeSide.YES, Price(4100), Count(100)))
+    store.invalidate(["T"], "gap")
+    assert [t for t, _ in seen] == ["T", "T", "T"]
+    assert seen[1][1] == clock.now_ms()

@@ -97,20 +97,11 @@ def _tick_and_steps(grid: PriceGrid, bid: int, ask: int) -> tuple[int, int]:
     return tick, bisect_left(levels, ask) - bisect_left(levels, bid)
 
 
-def _raw_ladders(book: OrderBook) -> tuple[list[int], dict[int, int], list[int], dict[int, int]]:
-    """(YES bid prices ascending, their sizes, NO bid prices ascending, their sizes) as plain ints.
-
-    Reads the book's internal ladders directly: the public ``bids``/``asks`` wrap every level in
-    ``Price``/``Count`` (about 40 checked int constructions, two thirds of this function's cost on
-    the decision path). Read-only; a public raw accessor on ``OrderBook`` would replace this.
-    """
-    yes, no = book._yes, book._no
-    return yes.prices, yes.sizes, no.prices, no.sizes
-
-
 def _book_features(book: OrderBook, out: list[float]) -> tuple[int, int]:
     """Append the 26 book features; return the YES bid and ask (with the empty conventions)."""
-    yes_prices, yes_sizes, no_prices, no_sizes = _raw_ladders(book)
+    # Plain ints straight from the book: wrapping ~40 levels in Price/Count would be two thirds of
+    # this function's cost on the decision path.
+    yes_prices, yes_sizes, no_prices, no_sizes = book.raw_ladders()
     bid_prices = yes_prices[:-11:-1]  # best 10, best first
     no_top = no_prices[:-11:-1]
     bid_sizes = [yes_sizes[p] for p in bid_prices]

@@ -301,6 +301,18 @@ class OrderBook:
     def level_count(self, side: OutcomeSide) -> int:
         return len(self._bids(side).prices)
 
+    def raw_ladders(self) -> tuple[list[int], dict[int, int], list[int], dict[int, int]]:
+        """(YES bid prices ascending, YES size per price, NO bid prices ascending, NO size per price).
+
+        The book's own containers as plain ints (prices in $0.0001, sizes in 0.01 contract), for hot
+        paths such as the observation that cannot afford wrapping every level in ``Price``/``Count``
+        (``bids``/``asks`` do). Read-only views: never mutate them; they change with the next delta
+        and are replaced by the next snapshot, so copy what must outlive the call. Check ``valid``
+        first, as for every other query.
+        """
+        yes, no = self._yes, self._no
+        return yes.prices, yes.sizes, no.prices, no.sizes
+
     def ladder(self, side: OutcomeSide) -> tuple[Level, ...]:
         """``side``'s bids ascending by price: the same shape as ``OrderbookSnapshot.yes``/``.no``."""
         ladder = self._bids(side)

@@ -156,6 +156,9 @@ class BookStore:
         applied = book.apply_delta(delta.side, delta.price, delta.delta, now_ms)
         # inlined _mark: this is the hot path
         self._updates_marked += 1
+        on_change = self.on_change
+        if on_change is not None:
+            on_change(ticker, book, now_ms)
         dirty = self._dirty
         if ticker not in dirty:
             if not dirty:

@@ -97,6 +97,8 @@ class TraderCore:
         self._last_order_ms: dict[str, int] = {}
         self._errors_ms: dict[str, list[int]] = {}
         self._peak_equity = Money(0)
+        self._views: dict[str, MarketView] = {}
+        self._views_stale = True  # set whenever ``markets`` changes
         self._day_start_realized = Money(0)
         self.executor.listeners.append(self._on_execution)
 
@@ -112,6 +114,7 @@ class TraderCore:
         report = await self.reconciler.calibrate(sorted(self.markets), self.books)
         # Close times and statuses change on the exchange: the exit rules and the risk gate read these.
         self.markets.update({t: m for t, m in self.reconciler.markets.items() if t in self.markets})
+        self._views_stale = True
         resolved = tuple(await self.executor.resolve_unknown())
         # A failed check (cash below the reserve) stops opening, not closing; a failed sync stops both.
         decisions = tuple(self.exit_decisions()) if report.ok or self.reconciler.exits_allowed else ()
@@ -174,7 +177,12 @@ class TraderCore:
         }
 
     def market_views(self) -> dict[str, MarketView]:
-        return {t: MarketView(t, m.status, m.close_time_ms, m.grid) for t, m in self.markets.items()}
+        # Built once per change of the market set, not per decision: the decision path reads it
+        # several times and its cost grows with the number of markets.
+        if self._views_stale or len(self._views) != len(self.markets):
+            self._views = {t: MarketView(t, m.status, m.close_time_ms, m.grid) for t, m in self.markets.items()}
+            self._views_stale = False
+        return self._views
 
     def cash_view(self) -> CashView:
         return CashView(self.ledger.cash, self.ledger.reserved)

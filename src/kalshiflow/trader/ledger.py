@@ -91,6 +91,7 @@ class Ledger:
         self.fills: list[FillData] = []
         self.settlements: list[SettlementData] = []
         self.listeners: list[Callable[[LedgerEvent], None]] = []
+        self._live: dict[str, dict[str, TrackedOrder]] = {}  # ticker -> client_order_id -> order
         self._fee_type_of = fee_type_of or (lambda _ticker: FeeType.QUADRATIC)
 
     # ------------------------------------------------------------------ queries
@@ -101,7 +102,26 @@ class Ledger:
         return [p for p in self.positions.values() if p.is_open]
 
     def live_orders(self, ticker: str | None = None) -> list[TrackedOrder]:
-        return [o for o in self.orders.values() if o.is_live and (ticker is None or o.ticker == ticker)]
+        """Orders still in flight, oldest first. An index keeps this independent of history length:
+        finished orders leave it the next time it is read (an order never comes back to life)."""
+        if ticker is not None:
+            return self._live_in(ticker)
+        return [o for t in list(self._live) for o in self._live_in(t)]
+
+    def _live_in(self, ticker: str) -> list[TrackedOrder]:
+        index = self._live.get(ticker)
+        if not index:
+            return []
+        live = [o for o in index.values() if o.is_live]
+        if len(live) != len(index):
+            for order in [o for o in index.values() if not o.is_live]:
+                del index[order.client_order_id]
+            if not index:
+                del self._live[ticker]
+        return live
+
+    def _track_live(self, order: TrackedOrder) -> None:
+        self._live.setdefault(order.ticker, {})[order.client_order_id] = order
 
     def order_by_exchange_id(self, order_id: str) -> TrackedOrder | None:
         cid = self.by_order_id.get(order_id)
@@ -109,7 +129,7 @@ class Ledger:
 
     @property
     def reserved(self) -> Money:
-        return Money(sum(o.reserved for o in self.orders.values() if o.is_live))
+        return Money(sum(o.reserved for o in self.live_orders()))
 
     # ------------------------------------------------------------------ orders
     def record_pending(self, order: TrackedOrder) -> None:
@@ -121,6 +141,7 @@ class Ledger:
         order.reserved = self._reservation(order, order.count)
         self.cash = Money(self.cash - order.reserved)
         self.orders[order.client_order_id] = order
+        self._track_live(order)
         self._emit(OrderChanged(order, order.created_ms))
         if order.reserved:
             self._emit(CashChanged(self.cash, order.created_ms, "reservation"))
@@ -199,6 +220,7 @@ class Ledger:
             )
             order.remaining = initial
             self.orders[order.client_order_id] = order
+            self._track_live(order)
             if status == "resting":  # the exchange holds cash back for it, so the estimate must too
                 order.remaining = remaining
                 order.reserved = self._reservation(order, remaining)
