@@ -106,3 +106,26 @@ async def test_markets_added_by_a_refresh_are_recorded_and_replay_without_outsid
     assert summary.markets == len(before) + 1
     assert {t: book_ladders(replayed, t) for t in live} == live
     assert {t: replayed.is_valid(t) for t in live} == validity
+
+
+async def test_a_pinned_market_stays_subscribed_inside_the_closing_window() -> None:
+    """The trader pins markets it holds: their exits need books even when discovery would drop them."""
+    from kalshiflow.marketdata.discovery import DiscoveryConfig, select_markets
+
+    class _Market:
+        def __init__(self, ticker: str, close_time_ms: int) -> None:
+            from kalshiflow.domain.grid import PriceGrid
+            from kalshiflow.domain.units import Count
+
+            self.ticker = ticker
+            self.event_ticker = ticker.rsplit("-", 1)[0]
+            self.status = "active"
+            self.close_time_ms = close_time_ms
+            self.volume = Count(100)
+            self.grid = PriceGrid.named("linear_cent")
+
+    now = 1_790_000_000_000
+    markets = [_Market("S-E-A", now + 60_000), _Market("S-E-B", now + 86_400_000)]
+    config = DiscoveryConfig(top_n=10, closing_window_s=300)
+    assert select_markets(markets, config, now).tickers == ("S-E-B",)
+    assert set(select_markets(markets, config, now, pinned=("S-E-A",)).tickers) == {"S-E-A", "S-E-B"}

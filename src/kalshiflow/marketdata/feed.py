@@ -31,7 +31,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -198,6 +198,9 @@ class MarketDataFeed:
         self._refresh_failures = 0
         self._channel_messages = 0
         self._stopped = False
+        # Markets that must stay subscribed whatever discovery says (the trader's open positions and
+        # orders: their exits need books even inside the closing window).
+        self.pinned: Callable[[], Iterable[str]] | None = None
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> MarketSelection:
@@ -259,7 +262,10 @@ class MarketDataFeed:
     # ------------------------------------------------------------------ discovery
     async def discover(self) -> MarketSelection:
         """The selection the configuration asks for, from the market list as it is now."""
-        return select_markets(await self._fetch_markets(), self.config.discovery, self._clock.now_ms())
+        pinned = tuple(self.pinned()) if self.pinned is not None else ()
+        return select_markets(
+            await self._fetch_markets(), self.config.discovery, self._clock.now_ms(), pinned
+        )
 
     async def _fetch_markets(self) -> list[Market]:
         """The pool: open markets of the named series/events, the named tickers, or every open one."""

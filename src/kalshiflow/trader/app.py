@@ -236,6 +236,9 @@ class TraderApp:
             exit_rules=s.exit_rules, risk=s.risk, calibration=s.calibration, order_groups=s.order_groups
         )
         core = TraderCore(rest, self.clock, feed.books, markets, config)
+        feed.pinned = lambda: (
+            {p.ticker for p in core.ledger.open_positions()} | {o.ticker for o in core.ledger.live_orders()}
+        )
         self.state.core = core
         return core
 
@@ -304,6 +307,9 @@ class TraderApp:
 
     async def _calibrate(self, core: TraderCore, recal: Recalibrator, reason: str) -> None:
         core.live.clear_resync()
+        feed = self.state.feed
+        if feed is not None and feed.selection is not None:  # markets the feed's refresh added
+            core.add_markets(m for m in feed.selection.markets if isinstance(m, Market))
         try:
             await recal.run_once(reason)
         except (ExchangeError, OSError, TimeoutError) as exc:
@@ -336,7 +342,7 @@ class TraderApp:
         core.reduce_only = True
         cancelled = 0
         for order in list(core.ledger.live_orders()):
-            if order.purpose is OrderPurpose.OPEN and order.order_id is not None:
+            if order.purpose is not OrderPurpose.EXTERNAL and order.order_id is not None:
                 await core.executor.cancel(order.client_order_id)
                 cancelled += 1
         flattened = 0

@@ -9,7 +9,7 @@ gate) and ``flatten()``. It holds no trading logic of its own: rules live in ``e
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from kalshiflow.clock import Clock
@@ -162,6 +162,17 @@ class TraderCore:
         self._last_order_ms[ticker] = now
         return OpenResult(decision, execution)
 
+    def add_markets(self, markets: Iterable[Market]) -> int:
+        """Start watching markets the discovery refresh selected; returns how many were new."""
+        added = 0
+        for market in markets:
+            if market.ticker not in self.markets:
+                self.markets[market.ticker] = market
+                added += 1
+        if added:
+            self._views_stale = True
+        return added
+
     # ------------------------------------------------------------------ views for rules and risk
     def position_views(self) -> dict[str, PositionView]:
         now = self.clock.now_ms()
@@ -180,7 +191,9 @@ class TraderCore:
         # Built once per change of the market set, not per decision: the decision path reads it
         # several times and its cost grows with the number of markets.
         if self._views_stale or len(self._views) != len(self.markets):
-            self._views = {t: MarketView(t, m.status, m.close_time_ms, m.grid) for t, m in self.markets.items()}
+            self._views = {
+                t: MarketView(t, m.status, m.close_time_ms, m.grid) for t, m in self.markets.items()
+            }
             self._views_stale = False
         return self._views
 
