@@ -136,7 +136,10 @@ class TraderApp:
                 observe,
                 self.settings.run.order_size_contracts,
                 self.clock,
-                may_trade=lambda: self.state.lifecycle.state is TraderState.TRADING,
+                # After a reconnect or a stream gap, no new exposure until a calibration resynced.
+                may_trade=lambda: (
+                    self.state.lifecycle.state is TraderState.TRADING and not core.live.needs_resync
+                ),
                 on_action=self._on_action,
             )
             self.state.actor = actor
@@ -290,11 +293,16 @@ class TraderApp:
     async def _calibration_loop(self, core: TraderCore, recal: Recalibrator) -> None:
         interval_ms = self.settings.calibration.interval_s * 1000
         last = self.clock.now_ms()
+        seen_triggers: set[str] = set()
         while True:
             await self.clock.sleep(TICK_S)
             state = self.state.lifecycle.state
             now = self.clock.now_ms()
             due = now - last >= interval_ms
+            triggered = {g.order_group_id for g in core.groups.triggered()}
+            if triggered - seen_triggers:
+                recal.request("order group triggered")
+            seen_triggers = triggered
             reason = recal.trigger_reason or ("stream resync" if core.live.needs_resync else None)
             if state is TraderState.PAUSED and not recal.resume_due():
                 continue
@@ -311,7 +319,10 @@ class TraderApp:
         if feed is not None and feed.selection is not None:  # markets the feed's refresh added
             core.add_markets(m for m in feed.selection.markets if isinstance(m, Market))
         try:
+            received = feed.stream.metrics.messages_received if feed is not None else 0
             await recal.run_once(reason)
+            if feed is not None:  # what kept arriving (and updating books) while we calibrated
+                recal.stats.events_during_last = feed.stream.metrics.messages_received - received
         except (ExchangeError, OSError, TimeoutError) as exc:
             log.warning("calibration.error %s", exc)
             recal.stats.consecutive_failures += 1
