@@ -12,6 +12,9 @@ time-integral of the mid -- so every windowed figure is two lookups: a bisect fi
 force at ``now - window`` and the difference of the totals is the figure. All totals are exact
 integers (mids in half-units of $0.0001, times in ms); the caller converts to float once.
 
+Columns are ``array('q')``, not lists: the garbage collector does not walk them, so thousands of
+markets' histories never turn a full collection into a long pause on the decision path.
+
 Bounded memory. Updates closer than ``resolution_ms`` (100 ms) to the last stored sample overwrite
 it instead of appending, so at most ``horizon / resolution`` (3,000) samples are held however busy
 the market is; samples older than the horizon are dropped, keeping the one in force at its start.
@@ -21,6 +24,7 @@ taken on the newest book (bursts inside 100 ms are conflated just as the book st
 
 from __future__ import annotations
 
+from array import array
 from bisect import bisect_right
 from typing import Final, Protocol
 
@@ -84,12 +88,12 @@ class MarketHistory:
 
     def __init__(self, ticker: str) -> None:
         self.ticker = ticker
-        self._t: list[int] = []
-        self._mid: list[int] = []
-        self._spread: list[int] = []
-        self._sq: list[int] = []
-        self._n: list[int] = []
-        self._area: list[int] = []
+        self._t: array[int] = array("q")
+        self._mid: array[int] = array("q")
+        self._spread: array[int] = array("q")
+        self._sq: array[int] = array("q")
+        self._n: array[int] = array("q")
+        self._area: array[int] = array("q")
         self._head = 0
         self.updates = 0
         self.last_update_ms: int | None = None
