@@ -13,6 +13,7 @@ size, reason, and what execution did with it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -24,6 +25,8 @@ from kalshiflow.marketdata.book import OrderBook
 from kalshiflow.marketdata.bookstore import BookStore
 from kalshiflow.trader.core import OpenResult, TraderCore
 from kalshiflow.trader.risk.types import TradeAction
+
+log = logging.getLogger(__name__)
 
 
 class DecisionLike(Protocol):
@@ -72,6 +75,8 @@ class ActorMetrics:
     stale_decisions: int = 0  # decisions sent on an invalid book or while reduce-only: must stay 0
     max_decision_lag_ms: int = 0
     last_decision_lag_ms: int = 0
+    errors: int = 0  # decisions that raised (logged; the loop carries on)
+    consecutive_errors: int = 0
 
 
 def touch_price(book: OrderBook, action: TradeAction) -> Price | None:
@@ -114,7 +119,16 @@ class Actor:
         """Decide once for every market that changed; returns how many were looked at."""
         batch = self.books.drain_dirty_since()
         for ticker, first_changed_ms in batch:
-            await self.decide(ticker, first_changed_ms)
+            try:
+                await self.decide(ticker, first_changed_ms)
+            except Exception:
+                # One market's failure must not stop trading the others; the lifecycle pauses the
+                # trader when errors repeat (``consecutive_errors``).
+                self.metrics.errors += 1
+                self.metrics.consecutive_errors += 1
+                log.exception("actor.decision_failed ticker=%s", ticker)
+            else:
+                self.metrics.consecutive_errors = 0
         return len(batch)
 
     async def decide(self, ticker: str, first_changed_ms: int) -> TraderAction | None:
@@ -191,6 +205,10 @@ class Actor:
             execution.client_order_id,
             lag,
         )
+
+    def named_observation(self, action: TraderAction, names: Sequence[str]) -> dict[str, float]:
+        """The observation of ``action`` keyed by feature name (for logs and the dashboard)."""
+        return {} if action.observation is None else dict(zip(names, action.observation, strict=True))
 
     def _report(self, action: TraderAction) -> TraderAction:
         self.recent.append(action)

@@ -304,6 +304,15 @@ class TraderApp:
                 recal.request("order group triggered")
             seen_triggers = triggered
             reason = recal.trigger_reason or ("stream resync" if core.live.needs_resync else None)
+            actor = self.state.actor
+            if (
+                actor is not None
+                and state is TraderState.TRADING
+                and actor.metrics.consecutive_errors >= self.settings.run.pause_after_errors
+            ):
+                recal.pause(f"{actor.metrics.consecutive_errors} decisions failed in a row (see the log)")
+                actor.metrics.consecutive_errors = 0
+                continue
             if state is TraderState.PAUSED and not recal.resume_due():
                 continue
             if state is TraderState.STOPPING or not (due or reason or state is TraderState.PAUSED):
@@ -320,9 +329,17 @@ class TraderApp:
             core.add_markets(m for m in feed.selection.markets if isinstance(m, Market))
         try:
             received = feed.stream.metrics.messages_received if feed is not None else 0
-            await recal.run_once(reason)
+            actor = self.state.actor
+            deferred = actor.metrics.deferred if actor is not None else 0
+            stale = actor.metrics.stale_decisions if actor is not None else 0
+            cycle = await recal.run_once(reason)
             if feed is not None:  # what kept arriving (and updating books) while we calibrated
                 recal.stats.events_during_last = feed.stream.metrics.messages_received - received
+            if actor is not None:
+                recal.stats.deferred_during_last = actor.metrics.deferred - deferred
+                recal.stats.stale_during_last = actor.metrics.stale_decisions - stale
+            if cycle.report.ok:
+                self.state.tracker.portfolio_synced()
         except (ExchangeError, OSError, TimeoutError) as exc:
             log.warning("calibration.error %s", exc)
             recal.stats.consecutive_failures += 1
@@ -361,6 +378,11 @@ class TraderApp:
             flattened = len(await core.flatten("stop"))
         await core.groups.stop()
         lifecycle.note(f"stopped: cancelled {cancelled} orders, flattened {flattened} positions")
+
+    def resume(self) -> None:
+        """The operator's resume (``kill -USR1 <pid>`` on ``kalshiflow run``)."""
+        if self.state.recal is not None:
+            self.state.recal.resume("operator")
 
     def _on_stream_event(self, event: StreamEvent) -> None:
         core = self.state.core

@@ -37,6 +37,8 @@ class RecalibrationStats:
     last_summary: str = ""
     last_cycle: CalibrationCycle | None = None
     events_during_last: int = 0
+    deferred_during_last: int = 0  # decisions deferred while calibrating
+    stale_during_last: int = 0  # stale decisions taken (must stay zero)
 
 
 def _money(value: int) -> str:

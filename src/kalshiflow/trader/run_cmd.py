@@ -117,6 +117,7 @@ async def _main(options: RunOptions, console: Console, view: bool) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     app = TraderApp(options, build_decider)
+    loop.add_signal_handler(signal.SIGUSR1, app.resume)  # operator: resume a paused trader
     ready = asyncio.Event()
 
     def on_ready(state: AppState) -> None:
@@ -130,7 +131,7 @@ async def _main(options: RunOptions, console: Console, view: bool) -> int:
         stop.set()
         with contextlib.suppress(asyncio.CancelledError):
             await viewer
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1):
             loop.remove_signal_handler(sig)
         for line in app.state.lifecycle.console(3):
             console.print(line)
