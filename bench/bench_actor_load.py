@@ -8,8 +8,8 @@ to the ``BookStore`` paced on the wall clock (every ~2 ms it applies all deltas 
 the loop was busy it catches up in a burst, as a socket reader would after the kernel buffered the
 bytes); the real ``Actor.run`` drains the dirty set and decides with the policy. The books, the
 ``LiveObserver`` and the real ``TraderCore`` (risk gate, ledger, executor; default risk limits
-including the 5 s per-market throttle) are built as in ``bench_decision_path`` -- same generator,
-same skewed activity over the markets.
+including the 5 s per-market throttle) are built as in ``bench_decision_path`` (by ``decision_rig``)
+-- same generator, same skewed activity over the markets.
 
 EXECUTION IS STUBBED: the executor's REST client is an in-memory venue whose ``place`` answers
 "resting" at once (no network); the order is then cancelled in the ledger straight away (as if it
@@ -33,7 +33,7 @@ import statistics
 import time
 from dataclasses import dataclass, field
 
-from bench_decision_path import build_rig, pick_markets
+from decision_rig import build_rig, pick_markets
 from kalshiflow.exchange.ws_models import OrderbookDelta
 from kalshiflow.features import SCHEMA_V1
 from kalshiflow.policy.registry import load_policy

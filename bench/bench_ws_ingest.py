@@ -14,94 +14,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import multiprocessing as mp
-import tempfile
 import time
 from collections.abc import Sequence
-from multiprocessing.connection import Connection
-from pathlib import Path
 from typing import Any
 
 import httpx
 
 from kalshiflow.clock import SystemClock
 from kalshiflow.domain.grid import PriceGrid
-from kalshiflow.domain.orders import BookSide, OutcomeSide, SelfTradePrevention, TimeInForce
-from kalshiflow.domain.units import Count, Money, Price
-from kalshiflow.exchange.auth import RequestSigner, generate_key_pair, load_private_key, write_private_key
+from kalshiflow.domain.orders import OutcomeSide
+from kalshiflow.domain.units import Count, Price
+from kalshiflow.exchange.auth import RequestSigner, load_private_key
 from kalshiflow.exchange.ws_models import Level, OrderbookDelta, OrderbookSnapshot
 from kalshiflow.exchange.ws_stream import BookSink, KalshiStream, StreamConfig
-from kalshiflow.sim import lifecycle
-from kalshiflow.sim.engine import OrderRequest
-from kalshiflow.sim.exchange import SimExchange
-from kalshiflow.sim.server.app import build_app
-from kalshiflow.sim.server.serve import running_server
-from kalshiflow.sim.universe import generate_listings
+from sim_child import KEY_ID, DriveShape, SimChild, sim_child
 
-KEY_ID = "bench-key"
-
-
-# ----------------------------------------------------------------------------- child: the simulator
-def _server_main(conn: Connection, key_dir: str) -> None:
-    asyncio.run(_serve(conn, Path(key_dir)))
-
-
-async def _serve(conn: Connection, key_dir: Path) -> None:
-    clock = SystemClock()
-    sim = SimExchange.create(clock, seed=7)
-    now = clock.now_ms()
-    for listing in generate_listings(7, 8, now):
-        listing.market.grid = listing.market.grid.named("linear_cent")
-        sim.engine.add_market(listing.series, listing.event, listing.market)
-    lifecycle.advance(sim.engine, now)
-    private_pem, public_pem = generate_key_pair()
-    write_private_key(str(key_dir / "bench.pem"), private_pem)
-    sim.register_account(KEY_ID, public_pem, Money.dollars(10**9))
-    sim.engine.add_account("driver", Money.dollars(10**9))
-    assert sim.limiters is not None
-    sim.limiters.check = lambda *args, **kwargs: True  # type: ignore[method-assign]
-    loop = asyncio.get_running_loop()
-    async with running_server(build_app(sim)) as address:
-        conn.send({"port": address.port, "tickers": sorted(sim.engine.markets)})
-        while True:
-            command = await loop.run_in_executor(None, conn.recv)
-            if command[0] == "stop":
-                break
-            _, rate, seconds, tickers = command
-            conn.send(await _drive(sim, tickers, rate, seconds))
-
-
-async def _drive(sim: SimExchange, tickers: Sequence[str], rate: int, seconds: float) -> int:
-    """~``rate`` deltas/s spread over ``tickers``; every 7th order is left resting so books grow."""
-    engine = sim.engine
-    produced, n = 0, 0
-    start = time.perf_counter()
-    while (elapsed := time.perf_counter() - start) < seconds:
-        debt = rate * elapsed - produced
-        while debt >= 2:
-            n += 1
-            side = BookSide.BID if n % 2 else BookSide.ASK
-            price = 100 + (n % 20) * 100 if side is BookSide.BID else 9900 - (n % 20) * 100
-            order = engine.create_order(
-                "driver",
-                OrderRequest(
-                    tickers[n % len(tickers)],
-                    side,
-                    price,
-                    100 + (n % 3) * 100,
-                    TimeInForce.GOOD_TILL_CANCELED,
-                    SelfTradePrevention.TAKER_AT_CROSS,
-                ),
-            ).order
-            if n % 7:
-                engine.cancel_order("driver", order.order_id)
-                produced += 2
-                debt -= 2
-            else:
-                produced += 1
-                debt -= 1
-        await asyncio.sleep(0.005)
-    return produced
+# The child's driver: ~rate deltas/s spread over the tickers, bids and asks, sizes 1-3 contracts;
+# every 7th order is left resting so books grow.
+SHAPE = DriveShape(both_sides=True, size_steps=3, rest_every=7)
 
 
 # ----------------------------------------------------------------------------- this process: client
@@ -152,13 +82,11 @@ def _make_sink(tickers: Sequence[str]) -> tuple[BookSink, Any, str]:
     return store, ladder, "marketdata.bookstore.BookStore"
 
 
-async def _client(
-    conn: Connection, port: int, key_path: Path, tickers: list[str], rates: list[int], seconds: float
-) -> None:
-    signer = RequestSigner(KEY_ID, load_private_key(str(key_path)))
+async def _client(child: SimChild, tickers: list[str], rates: list[int], seconds: float) -> None:
+    port = child.port
+    signer = RequestSigner(KEY_ID, load_private_key(str(child.key_path)))
     sink, ladder, sink_name = _make_sink(tickers)
     config = StreamConfig(url=f"ws://127.0.0.1:{port}/trade-api/ws/v2", queue_size=100_000)
-    loop = asyncio.get_running_loop()
     print(f"WS ingest: simulator (child) -> KalshiStream -> {sink_name}, {len(tickers)} markets")
     print(
         f"  {'target/s':>9} {'ingested/s':>11} {'messages':>9} {'applied':>9} {'gaps':>5} {'resyncs':>8} {'books ok':>9}"
@@ -169,9 +97,8 @@ async def _client(
         await stream.wait_books_valid(tickers)
         for rate in rates:
             before = stream.status().metrics
-            conn.send(("drive", rate, seconds, tickers))
             t0 = time.perf_counter()
-            produced = await loop.run_in_executor(None, conn.recv)
+            produced = await child.drive_async(rate, seconds, tickers, SHAPE)
             # Caught up when the stream has received every produced delta (or nothing new for 1 s).
             target = before.messages_received + produced
             last_seen, idle_since = -1, time.perf_counter()
@@ -209,17 +136,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--markets", type=int, default=4)
     args = parser.parse_args()
-    ctx = mp.get_context("spawn")
-    parent, child = ctx.Pipe()
-    with tempfile.TemporaryDirectory() as key_dir:
-        proc = ctx.Process(target=_server_main, args=(child, key_dir), daemon=True)
-        proc.start()
-        info = parent.recv()
+    with sim_child() as child:
         rates = [int(r) for r in args.rates.split(",")]
-        tickers = info["tickers"][: args.markets]
-        asyncio.run(_client(parent, info["port"], Path(key_dir) / "bench.pem", tickers, rates, args.seconds))
-        parent.send(("stop",))
-        proc.join(timeout=10)
+        tickers = child.tickers[: args.markets]
+        asyncio.run(_client(child, tickers, rates, args.seconds))
 
 
 if __name__ == "__main__":
