@@ -238,7 +238,9 @@ def test_the_change_hook_sees_every_snapshot_delta_and_invalidation() -> None:
     store.register("T", PriceGrid.named("linear_cent"))
     seen: list[tuple[str, int]] = []
     store.on_change = lambda ticker, book, now_ms: seen.append((ticker, now_ms))
-    store.apply_snapshot(OrderbookSnapshot(1, 1, "T", ((Price(4000), Count(500)),), ((Price(5000), Count(300)),)))
+    store.apply_snapshot(
+        OrderbookSnapshot(1, 1, "T", ((Price(4000), Count(500)),), ((Price(5000), Count(300)),))
+    )
     clock.advance(1)
     store.apply_delta(OrderbookDelta(1, 2, "T", OutcomeSide.YES, Price(4100), Count(100)))
     store.invalidate(["T"], "gap")

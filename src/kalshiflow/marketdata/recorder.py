@@ -2,8 +2,8 @@
 
 The stream calls ``Recorder.record(msg)`` for every snapshot and delta on the event loop. That call
 only numbers the message and appends it to a bounded in-memory buffer (O(1), no I/O, no await); a
-writer thread with its own connection drains the buffer and inserts it in batches, one transaction
-per batch. Invariants:
+writer thread with its own connection (a ``store.batch_writer.BatchWriter``) drains the buffer and
+inserts it in batches, one transaction per batch (rows built by ``store.recording_rows``). Invariants:
 
 * **Every message gets a number.** ``seq_no`` counts every message handed to ``record`` in this
   session (1, 2, 3 ...), stored or not.
@@ -29,81 +29,40 @@ end and totals, and stops the writer.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Final
+from dataclasses import dataclass, fields
+from typing import Final
 from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import Connection, Engine, insert, update
 
 from kalshiflow.clock import Clock
 from kalshiflow.domain.grid import PriceGrid
-from kalshiflow.exchange.ws_models import OrderbookDelta, OrderbookSnapshot
 from kalshiflow.store import db
-from kalshiflow.store.models import (
-    Base,
-    BookDeltaRow,
-    BookSnapshotRow,
-    GapReason,
-    RecordingGapRow,
-    RecordingInvalidationRow,
-    RecordingMarketRow,
-    RecordingSession,
-    SessionStatus,
-    encode_levels,
+from kalshiflow.store.batch_writer import BatchWriter, BatchWriterMetrics
+from kalshiflow.store.models import GapReason, RecordingSession, SessionStatus
+from kalshiflow.store.recording_rows import (
+    BookMessage,
+    Gap,
+    Invalidation,
+    Item,
+    MarketMark,
+    build_rows,
+    insert_rows,
+    kept_after_failure,
 )
 
-log = logging.getLogger(__name__)
+__all__ = ["BookMessage", "Recorder", "RecorderMetrics", "public_url"]
 
-BookMessage = OrderbookSnapshot | OrderbookDelta
+log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE: Final = 5_000
 DEFAULT_FLUSH_INTERVAL_S: Final = 0.2
 DEFAULT_MAX_BUFFER: Final = 200_000
 
-_SNAPSHOTS = Base.metadata.tables[BookSnapshotRow.__tablename__]
-_DELTAS = Base.metadata.tables[BookDeltaRow.__tablename__]
-_GAPS = Base.metadata.tables[RecordingGapRow.__tablename__]
-_MARKETS = Base.metadata.tables[RecordingMarketRow.__tablename__]
-_INVALIDATIONS = Base.metadata.tables[RecordingInvalidationRow.__tablename__]
-
-
-@dataclass(slots=True)
-class _Gap:
-    """A run of lost messages: ``after_seq_no + 1 .. after_seq_no + dropped_count``."""
-
-    after_seq_no: int
-    dropped_count: int
-    reason: GapReason
-    at_ms: int
-
-
-@dataclass(frozen=True, slots=True)
-class _Market:
-    """``ticker`` was registered with ``grid`` after message ``after_seq_no``."""
-
-    after_seq_no: int
-    ticker: str
-    grid: PriceGrid
-
-
-@dataclass(frozen=True, slots=True)
-class _Invalidation:
-    """The books of ``tickers`` stopped being trusted after message ``after_seq_no``."""
-
-    after_seq_no: int
-    tickers: tuple[str, ...]
-    reason: str
-    at_ms: int
-
-
-# What a refused batch keeps for the next one: its gaps, markets and invalidations.
-_Kept = _Gap | _Market | _Invalidation
-_Item = tuple[int, BookMessage] | _Kept
+_NOTHING_WRITTEN: Final = BatchWriterMetrics(*(0,) * len(fields(BatchWriterMetrics)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,33 +131,18 @@ class Recorder:
         self._max_buffer = max_buffer
         self._writer_gate = writer_gate
         self._session_id: int | None = None
-        # Shared with the writer; guarded by _lock.
+        # Numbering and the hand-over to the writer; guarded by _lock (never taken by the writer).
         self._lock = threading.Lock()
-        self._buffer: list[_Item] = []
-        self._pending_gap: _Gap | None = None
         self._seq_no = 0
         self._accepting = False
         self._closing = False
-        # Counters written by one side only; read racily (ints) by metrics().
-        self._dropped = 0
-        self._high_water = 0
+        # Written by the writer thread's hooks only; read racily (ints) by metrics().
         self._write_failed = 0
-        self._rows_written = 0
-        self._batches = 0
         self._gaps_written = 0
         self._markets_written = 0
         self._invalidations_written = 0
-        self._write_errors = 0
-        self._latency_last_ns = 0
-        self._latency_max_ns = 0
-        self._latency_total_ns = 0
-        self._wake = threading.Event()
-        self._progress = threading.Condition()
-        # Items (messages, markets, invalidations) handed over, and how many of the first the writer
-        # has stored or accounted for (a gap; a refused market/invalidation waits for the next batch).
-        self._handed = 0
-        self._handled = 0
-        self._writer: threading.Thread | None = None
+        self._writer: BatchWriter[Item] | None = None  # started by start_session
+        self._put: Callable[[Item], bool] = self._refuse  # the writer's put() once started
 
     @property
     def session_id(self) -> int | None:
@@ -228,9 +172,30 @@ class Recorder:
             raise RuntimeError("the database returned no id for the new recording session")
         session_id = int(primary_key[0])
         self._session_id = session_id
-        self._accepting = True
-        self._writer = threading.Thread(target=self._run_writer, name=f"recorder-{session_id}", daemon=True)
-        self._writer.start()
+
+        def write(connection: Connection, chunk: list[Item]) -> None:
+            insert_rows(connection, build_rows(session_id, chunk))
+
+        # No retry inside the writer: a refused batch becomes write_failed gaps, which ride (with its
+        # markets and invalidations) at the front of the next batch.
+        self._writer = BatchWriter(
+            self._engine,
+            write,
+            name="recorder",
+            thread_name=f"recorder-{session_id}",
+            batch_size=self._batch_size,
+            flush_interval_s=self._flush_interval_s,
+            max_buffer=self._max_buffer,
+            max_attempts=1,
+            writer_gate=self._writer_gate,
+            on_overflow=self._overflow_gap,
+            on_failed=self._failed_batch,
+            on_written=self._written_batch,
+            log_extra={"session_id": session_id},
+        )
+        self._put = self._writer.put
+        with self._lock:
+            self._accepting = True
         return session_id
 
     def record(self, msg: BookMessage) -> bool:
@@ -239,35 +204,14 @@ class Recorder:
             if not self._accepting:
                 raise RuntimeError("record() needs a started, not yet closed session")
             self._seq_no += 1
-            self._handed += 1
-            buffer = self._buffer
-            if len(buffer) >= self._max_buffer:
-                self._dropped += 1
-                gap = self._pending_gap
-                if gap is None:
-                    self._pending_gap = _Gap(
-                        self._seq_no - 1, 1, GapReason.BUFFER_OVERFLOW, self._clock.now_ms()
-                    )
-                else:
-                    gap.dropped_count += 1
-                return False
-            if self._pending_gap is not None:
-                buffer.append(self._pending_gap)
-                self._pending_gap = None
-            buffer.append((self._seq_no, msg))
-            size = len(buffer)
-            if size > self._high_water:
-                self._high_water = size
-        if size == self._batch_size:
-            self._wake.set()
-        return True
+            return self._put((self._seq_no, msg))
 
     def record_market(self, ticker: str, grid: PriceGrid) -> None:
         """Note that ``ticker``'s book was registered with ``grid`` here: O(1), never blocks on I/O.
 
         Stored after the last message handed over; never dropped, even when the buffer is full.
         """
-        self._hand_over(lambda after_seq_no: _Market(after_seq_no, ticker, grid))
+        self._hand_over(lambda after_seq_no: MarketMark(after_seq_no, ticker, grid))
 
     def record_invalidation(self, tickers: Iterable[str], reason: str) -> None:
         """Note that the books of ``tickers`` stopped being trusted here: O(1) per ticker, no I/O.
@@ -276,31 +220,18 @@ class Recorder:
         """
         names = tuple(tickers)  # a copy: the caller may reuse its list
         now_ms = self._clock.now_ms()
-        self._hand_over(lambda after_seq_no: _Invalidation(after_seq_no, names, reason, now_ms))
+        self._hand_over(lambda after_seq_no: Invalidation(after_seq_no, names, reason, now_ms))
 
-    def _hand_over(self, make: Callable[[int], _Market | _Invalidation]) -> None:
+    def _hand_over(self, make: Callable[[int], MarketMark | Invalidation]) -> None:
         with self._lock:
-            if not self._accepting:
+            if not self._accepting or self._writer is None:
                 raise RuntimeError("record_market/record_invalidation need a started, not yet closed session")
-            self._handed += 1
-            buffer = self._buffer
-            if self._pending_gap is not None:  # the gap came first: keep the order
-                buffer.append(self._pending_gap)
-                self._pending_gap = None
-            buffer.append(make(self._seq_no))
-            size = len(buffer)
-            if size > self._high_water:
-                self._high_water = size
-        if size == self._batch_size:
-            self._wake.set()
+            self._writer.put_always(make(self._seq_no))
 
     def flush(self, timeout_s: float | None = None) -> bool:
         """Wait until everything handed over so far is stored or covered by a gap (blocking)."""
-        with self._lock:
-            target = self._handed
-        self._wake.set()
-        with self._progress:
-            return self._progress.wait_for(lambda: self._handled >= target, timeout_s)
+        writer = self._writer
+        return True if writer is None else writer.flush(timeout_s)
 
     def close(self) -> None:
         """Drain the buffer, stop the writer and mark the session ended with its totals (blocking)."""
@@ -309,9 +240,14 @@ class Recorder:
                 return
             self._closing = True
             self._accepting = False
-        if self._writer is not None:
-            self._wake.set()
-            self._writer.join()
+        writer = self._writer
+        if writer is not None:
+            writer.close()
+            if writer.unwritten:
+                log.error(
+                    "recorder.gaps_unwritten",
+                    extra={"session_id": self._session_id, "items": len(writer.unwritten)},
+                )
         if self._session_id is not None:
             self._end_session(self._session_id)
         if self._owns_engine:
@@ -322,220 +258,67 @@ class Recorder:
         await asyncio.to_thread(self.close)
 
     def metrics(self) -> RecorderMetrics:
-        batches = self._batches
+        writer = self._writer
+        counts = writer.metrics() if writer is not None else _NOTHING_WRITTEN  # before start_session
+        total_ns = writer.latency_total_ns if writer is not None else 0
+        batches = counts.batches_written
         return RecorderMetrics(
             messages_seen=self._seq_no,
-            messages_dropped=self._dropped,
+            messages_dropped=counts.items_dropped,
             messages_write_failed=self._write_failed,
-            rows_written=self._rows_written,
+            rows_written=counts.items_written,
             batches_written=batches,
             gaps_written=self._gaps_written,
             markets_written=self._markets_written,
             invalidations_written=self._invalidations_written,
-            write_errors=self._write_errors,
-            buffer_len=len(self._buffer),
-            buffer_high_water=self._high_water,
-            write_latency_last_us=self._latency_last_ns // 1000,
-            write_latency_max_us=self._latency_max_ns // 1000,
-            write_latency_mean_us=self._latency_total_ns // 1000 // batches if batches else 0,
+            write_errors=counts.write_errors,
+            buffer_len=counts.buffer_len,
+            buffer_high_water=counts.buffer_high_water,
+            write_latency_last_us=counts.write_latency_last_us,
+            write_latency_max_us=counts.write_latency_max_us,
+            write_latency_mean_us=total_ns // 1000 // batches if batches else 0,
         )
 
-    # -- writer thread -------------------------------------------------------------------------------
+    @staticmethod
+    def _refuse(item: Item) -> bool:
+        raise RuntimeError("record() needs a started, not yet closed session")
 
-    def _run_writer(self) -> None:
-        connection: Connection | None = None
-        retry: list[_Kept] = []  # gaps, markets, invalidations of refused batches, for the next batch
-        try:
-            while True:
-                self._wake.wait(self._flush_interval_s)
-                self._wake.clear()
-                if self._writer_gate is not None:
-                    self._writer_gate.wait()
-                with self._lock:
-                    items, self._buffer = self._buffer, []
-                    if self._pending_gap is not None:  # complete: the buffer has room again
-                        items.append(self._pending_gap)
-                        self._pending_gap = None
-                    handled_upto = self._handed
-                    closing = self._closing
-                for start in range(0, max(len(items), 1), self._batch_size):
-                    chunk = retry + items[start : start + self._batch_size]
-                    if not chunk:
-                        continue
-                    retry = []
-                    connection, retry = self._write_chunk(connection, chunk)
-                with self._progress:
-                    self._handled = handled_upto
-                    self._progress.notify_all()
-                if closing:
-                    if retry:
-                        log.error(
-                            "recorder.gaps_unwritten",
-                            extra={"session_id": self._session_id, "items": len(retry)},
-                        )
-                    return
-        finally:
-            if connection is not None:
-                connection.close()
+    # -- BatchWriter hooks ---------------------------------------------------------------------------
 
-    def _write_chunk(
-        self, connection: Connection | None, chunk: list[_Item]
-    ) -> tuple[Connection | None, list[_Kept]]:
-        """Insert one batch in one transaction; on failure return what to retry (messages as gaps)."""
-        session_id = self._session_id
-        assert session_id is not None
-        rows = _rows(session_id, chunk)
-        started_ns = time.perf_counter_ns()
-        try:
-            if connection is None:
-                connection = self._engine.connect()
-            with connection.begin():
-                for table, table_rows in (
-                    (_SNAPSHOTS, rows.snapshots),
-                    (_DELTAS, rows.deltas),
-                    (_GAPS, rows.gaps),
-                    (_MARKETS, rows.markets),
-                    (_INVALIDATIONS, rows.invalidations),
-                ):
-                    if table_rows:
-                        connection.execute(insert(table), table_rows)
-        except Exception:
-            log.exception("recorder.batch_failed", extra={"session_id": session_id, "items": len(chunk)})
-            self._write_errors += 1
-            if connection is not None:
-                connection.invalidate()
-                connection.close()
-            failed = _kept(chunk, self._clock.now_ms())
-            self._write_failed += sum(1 for item in chunk if isinstance(item, tuple))
-            return None, failed
-        elapsed_ns = time.perf_counter_ns() - started_ns
-        self._latency_last_ns = elapsed_ns
-        self._latency_max_ns = max(self._latency_max_ns, elapsed_ns)
-        self._latency_total_ns += elapsed_ns
-        self._batches += 1
-        self._rows_written += rows.count()
-        self._gaps_written += len(rows.gaps)
-        self._markets_written += len(rows.markets)
-        self._invalidations_written += len(rows.invalidations)
-        return connection, []
+    def _overflow_gap(self, dropped: Item, gap: Item | None) -> Item:
+        """Under the writer's lock: the dropped message starts or extends the overflow gap."""
+        if gap is None:
+            assert isinstance(dropped, tuple)  # only messages are ever put() (and so dropped)
+            return Gap(dropped[0] - 1, 1, GapReason.BUFFER_OVERFLOW, self._clock.now_ms())
+        assert isinstance(gap, Gap)
+        gap.dropped_count += 1
+        return gap
+
+    def _failed_batch(self, chunk: list[Item]) -> list[Item]:
+        """On the writer thread: a refused batch's messages become gaps; all of it rides again."""
+        self._write_failed += sum(1 for item in chunk if isinstance(item, tuple))
+        return kept_after_failure(chunk, self._clock.now_ms())
+
+    def _written_batch(self, chunk: list[Item]) -> None:
+        for item in chunk:
+            if isinstance(item, tuple):
+                continue
+            if isinstance(item, Gap):
+                self._gaps_written += 1
+            elif isinstance(item, MarketMark):
+                self._markets_written += 1
+            else:
+                self._invalidations_written += 1
 
     def _end_session(self, session_id: int) -> None:
+        dropped = self._writer.metrics().items_dropped if self._writer is not None else 0
         values = {
             "ended_at_ms": self._clock.now_ms(),
             "status": SessionStatus.ENDED.value,
             "messages_seen": self._seq_no,
-            "messages_dropped": self._dropped + self._write_failed,
+            "messages_dropped": dropped + self._write_failed,
         }
         with self._engine.begin() as connection:
             connection.execute(
                 update(RecordingSession).where(RecordingSession.id == session_id).values(values)
             )
-
-
-@dataclass(slots=True)
-class _Rows:
-    """One batch as insert parameters, per table."""
-
-    snapshots: list[dict[str, Any]] = field(default_factory=list)
-    deltas: list[dict[str, Any]] = field(default_factory=list)
-    gaps: list[dict[str, Any]] = field(default_factory=list)
-    markets: list[dict[str, Any]] = field(default_factory=list)
-    invalidations: list[dict[str, Any]] = field(default_factory=list)
-
-    def count(self) -> int:
-        return (
-            len(self.snapshots)
-            + len(self.deltas)
-            + len(self.gaps)
-            + len(self.markets)
-            + len(self.invalidations)
-        )
-
-
-def _rows(session_id: int, chunk: list[_Item]) -> _Rows:
-    rows = _Rows()
-    snapshots, deltas = rows.snapshots, rows.deltas
-    for item in chunk:
-        if isinstance(item, _Gap):
-            rows.gaps.append(
-                {
-                    "session_id": session_id,
-                    "after_seq_no": item.after_seq_no,
-                    "dropped_count": item.dropped_count,
-                    "reason": item.reason.value,
-                    "at_ms": item.at_ms,
-                }
-            )
-            continue
-        if isinstance(item, _Market):
-            rows.markets.append(
-                {
-                    "session_id": session_id,
-                    "added_at_seq_no": item.after_seq_no,
-                    "ticker": item.ticker,
-                    "price_level_structure": item.grid.structure,
-                    "price_ranges_json": json.dumps(item.grid.to_wire(), separators=(",", ":")),
-                }
-            )
-            continue
-        if isinstance(item, _Invalidation):
-            rows.invalidations.append(
-                {
-                    "session_id": session_id,
-                    "after_seq_no": item.after_seq_no,
-                    "tickers": list(item.tickers),
-                    "reason": item.reason,
-                    "at_ms": item.at_ms,
-                }
-            )
-            continue
-        seq_no, msg = item
-        if isinstance(msg, OrderbookDelta):
-            deltas.append(
-                {
-                    "session_id": session_id,
-                    "seq_no": seq_no,
-                    "sid": msg.sid,
-                    "seq": msg.seq,
-                    "ticker": msg.ticker,
-                    "side": msg.side.value,
-                    "price_e4": int(msg.price),
-                    "delta_e2": int(msg.delta),
-                    "ts_ms": msg.ts_ms,
-                    "client_order_id": msg.client_order_id,
-                    "received_ns": msg.received_ns,
-                }
-            )
-        else:
-            snapshots.append(
-                {
-                    "session_id": session_id,
-                    "seq_no": seq_no,
-                    "sid": msg.sid,
-                    "seq": msg.seq,
-                    "ticker": msg.ticker,
-                    "received_ns": msg.received_ns,
-                    "yes_levels_e4_e2": encode_levels(msg.yes),
-                    "no_levels_e4_e2": encode_levels(msg.no),
-                }
-            )
-    return rows
-
-
-def _kept(chunk: list[_Item], now_ms: int) -> list[_Kept]:
-    """What a refused batch leaves to retry: its gaps, markets and invalidations as they were, and
-    each run of consecutive messages as one ``write_failed`` gap."""
-    kept: list[_Kept] = []
-    run: _Gap | None = None  # the gap of the message run being extended
-    for item in chunk:
-        if not isinstance(item, tuple):
-            kept.append(item)
-            run = None  # messages after it are a new gap, so replay keeps the order exact
-            continue
-        seq_no = item[0]
-        if run is not None and run.after_seq_no + run.dropped_count + 1 == seq_no:
-            run.dropped_count += 1  # one gap per run, so a long outage does not pile up rows
-        else:
-            run = _Gap(seq_no - 1, 1, GapReason.WRITE_FAILED, now_ms)
-            kept.append(run)
-    return kept

@@ -17,9 +17,19 @@ Invariants:
 * ``flush()`` returns once every item put so far is written or given up; ``close()`` drains, stops
   the thread and returns the final metrics.
 
-The market-data recorder (``marketdata/recorder.py``) predates this helper and keeps its own copy of
-the same loop, because it turns drops into numbered ``recording_gaps`` rows; moving it onto this
-class needs an ``on_overflow`` hook that can append a gap marker when room returns.
+Hooks, for a caller that accounts for loss itself (the market-data recorder, ``marketdata/recorder.py``,
+turns drops and refused batches into numbered ``recording_gaps`` rows); without them the writer
+behaves as above:
+
+* ``on_overflow(dropped, marker)`` runs under the buffer lock for every item dropped for a full
+  buffer and returns the run's marker item (``marker`` is None when the drop starts a run). The
+  marker is queued ahead of the next item accepted, or at the next drain, whichever comes first. The
+  overflow is then not logged here: the marker is the record of it.
+* ``put_always(item)`` queues an item a full buffer never drops (it still counts in the buffer).
+* ``on_failed(chunk)`` runs on the writer thread for a chunk given up and returns items to carry to
+  the front of the next chunk (written at the next wake even if nothing new arrives); what is still
+  carried when the writer stops is ``unwritten``. The give-up is then not logged here.
+* ``on_written(chunk)`` runs on the writer thread after a chunk commits.
 """
 
 from __future__ import annotations
@@ -27,7 +37,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final, Generic, TypeVar
 
@@ -47,7 +57,7 @@ DEFAULT_MAX_ATTEMPTS: Final = 3
 class BatchWriterMetrics:
     """Counters since the writer was created; latencies are per committed chunk."""
 
-    items_accepted: int  # put() returned True
+    items_accepted: int  # put() returned True, or put_always()
     items_dropped: int  # buffer full
     items_written: int  # committed
     items_write_failed: int  # in chunks given up after max_attempts
@@ -78,6 +88,11 @@ class BatchWriter(Generic[T]):
         max_buffer: int = DEFAULT_MAX_BUFFER,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         writer_gate: threading.Event | None = None,
+        on_overflow: Callable[[T, T | None], T] | None = None,
+        on_failed: Callable[[list[T]], list[T]] | None = None,
+        on_written: Callable[[list[T]], None] | None = None,
+        thread_name: str | None = None,
+        log_extra: Mapping[str, object] | None = None,
     ) -> None:
         if batch_size < 1 or max_buffer < 1 or max_attempts < 1 or flush_interval_s <= 0:
             raise ValueError("batch_size, max_buffer, max_attempts must be >= 1 and flush_interval_s > 0")
@@ -89,6 +104,10 @@ class BatchWriter(Generic[T]):
         self._max_buffer = max_buffer
         self._max_attempts = max_attempts
         self._writer_gate = writer_gate
+        self._on_overflow = on_overflow
+        self._on_failed = on_failed
+        self._on_written = on_written
+        self._log_extra = dict(log_extra or {})
         # Shared with the writer; guarded by _lock.
         self._lock = threading.Lock()
         self._buffer: list[T] = []
@@ -96,6 +115,7 @@ class BatchWriter(Generic[T]):
         self._accepted = 0
         self._dropped = 0
         self._overflow_run = 0  # drops since the buffer last had room
+        self._marker: T | None = None  # on_overflow's marker of the current drop run
         self._closing = False
         # Written by the writer thread only; read racily (ints) by metrics().
         self._high_water = 0
@@ -105,10 +125,12 @@ class BatchWriter(Generic[T]):
         self._write_errors = 0
         self._latency_last_ns = 0
         self._latency_max_ns = 0
+        self._latency_total_ns = 0
+        self._unwritten: list[T] = []  # on_failed's carry when the writer stopped
         self._wake = threading.Event()
         self._progress = threading.Condition()
         self._handled_seq = 0  # every put <= this is written, given up or dropped
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread = threading.Thread(target=self._run, name=thread_name or name, daemon=True)
         self._thread.start()
 
     def put(self, item: T) -> bool:
@@ -117,18 +139,52 @@ class BatchWriter(Generic[T]):
             self._put_seq += 1
             if self._closing or len(self._buffer) >= self._max_buffer:
                 self._dropped += 1
+                if self._on_overflow is not None and not self._closing:
+                    self._marker = self._on_overflow(item, self._marker)
+                    return False
                 self._overflow_run += 1
                 if self._overflow_run == 1:
-                    log.warning("%s.overflow_started", self._name, extra={"max_buffer": self._max_buffer})
+                    log.warning(
+                        "%s.overflow_started",
+                        self._name,
+                        extra={**self._log_extra, "max_buffer": self._max_buffer},
+                    )
                 return False
-            self._buffer.append(item)
+            buffer = self._buffer
+            if self._marker is not None:  # the drops came first: keep the order
+                buffer.append(self._marker)
+                self._marker = None
+            buffer.append(item)  # inline rather than _append(): this is every producer's hot path
             self._accepted += 1
-            size = len(self._buffer)
+            size = len(buffer)
             if size > self._high_water:
                 self._high_water = size
         if size == self._batch_size:
             self._wake.set()
         return True
+
+    def put_always(self, item: T) -> None:
+        """Queue one item even when the buffer is full; RuntimeError when the writer is closed."""
+        with self._lock:
+            if self._closing:
+                raise RuntimeError(f"{self._name}: put_always() after close()")
+            self._put_seq += 1
+            size = self._append(item)
+        if size == self._batch_size:
+            self._wake.set()
+
+    def _append(self, item: T) -> int:
+        """Queue ``item`` behind a pending overflow marker (caller holds ``_lock``); the new length."""
+        buffer = self._buffer
+        if self._marker is not None:  # the drops came first: keep the order
+            buffer.append(self._marker)
+            self._marker = None
+        buffer.append(item)
+        self._accepted += 1
+        size = len(buffer)
+        if size > self._high_water:
+            self._high_water = size
+        return size
 
     def flush(self, timeout_s: float | None = None) -> bool:
         """Wait until everything put so far is written or given up (blocking). False on timeout."""
@@ -150,6 +206,16 @@ class BatchWriter(Generic[T]):
     def closed(self) -> bool:
         return self._closing
 
+    @property
+    def unwritten(self) -> list[T]:
+        """``on_failed``'s carry that the writer still held when it stopped (empty until then)."""
+        return self._unwritten
+
+    @property
+    def latency_total_ns(self) -> int:
+        """Sum of the committed chunks' latencies (for a mean over ``batches_written``)."""
+        return self._latency_total_ns
+
     def metrics(self) -> BatchWriterMetrics:
         return BatchWriterMetrics(
             items_accepted=self._accepted,
@@ -168,6 +234,7 @@ class BatchWriter(Generic[T]):
 
     def _run(self) -> None:
         connection: Connection | None = None
+        carry: list[T] = []  # on_failed's items for the next chunk
         try:
             while True:
                 self._wake.wait(self._flush_interval_s)
@@ -176,23 +243,34 @@ class BatchWriter(Generic[T]):
                     self._writer_gate.wait()
                 with self._lock:
                     items, self._buffer = self._buffer, []
+                    if self._marker is not None:  # the run is complete: the buffer has room again
+                        items.append(self._marker)
+                        self._marker = None
                     handled_upto = self._put_seq
                     closing = self._closing
                     overflow_run, self._overflow_run = self._overflow_run, 0
                 if overflow_run:
-                    log.error("%s.overflow", self._name, extra={"dropped": overflow_run})
-                for start in range(0, len(items), self._batch_size):
-                    connection = self._write_chunk(connection, items[start : start + self._batch_size])
+                    log.error("%s.overflow", self._name, extra={**self._log_extra, "dropped": overflow_run})
+                for start in range(0, max(len(items), 1), self._batch_size):
+                    chunk = carry + items[start : start + self._batch_size]
+                    if not chunk:
+                        continue
+                    connection, carry = self._write_chunk(connection, chunk)
                 with self._progress:
                     self._handled_seq = handled_upto
                     self._progress.notify_all()
                 if closing:
+                    self._unwritten = carry
                     return
         finally:
             if connection is not None:
                 connection.close()
 
-    def _write_chunk(self, connection: Connection | None, chunk: list[T]) -> Connection | None:
+    def _write_chunk(
+        self, connection: Connection | None, chunk: list[T]
+    ) -> tuple[Connection | None, list[T]]:
+        """Commit ``chunk`` in one transaction, retried up to ``max_attempts``; the connection to use
+        next and, for a chunk given up, ``on_failed``'s carry."""
         for attempt in range(1, self._max_attempts + 1):
             started_ns = time.perf_counter_ns()
             try:
@@ -202,7 +280,11 @@ class BatchWriter(Generic[T]):
                     self._write(connection, chunk)
             except Exception:
                 self._write_errors += 1
-                log.exception("%s.batch_failed", self._name, extra={"items": len(chunk), "attempt": attempt})
+                log.exception(
+                    "%s.batch_failed",
+                    self._name,
+                    extra={**self._log_extra, "items": len(chunk), "attempt": attempt},
+                )
                 if connection is not None:
                     connection.invalidate()
                     connection.close()
@@ -213,9 +295,14 @@ class BatchWriter(Generic[T]):
             elapsed_ns = time.perf_counter_ns() - started_ns
             self._latency_last_ns = elapsed_ns
             self._latency_max_ns = max(self._latency_max_ns, elapsed_ns)
+            self._latency_total_ns += elapsed_ns
             self._batches += 1
             self._written += len(chunk)
-            return connection
+            if self._on_written is not None:
+                self._on_written(chunk)
+            return connection, []
         self._write_failed += len(chunk)
-        log.error("%s.batch_given_up", self._name, extra={"items": len(chunk)})
-        return connection
+        if self._on_failed is not None:
+            return connection, self._on_failed(chunk)
+        log.error("%s.batch_given_up", self._name, extra={**self._log_extra, "items": len(chunk)})
+        return connection, []
