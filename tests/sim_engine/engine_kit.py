@@ -8,6 +8,7 @@ covers both legs, and ``OPPOSITE_PRICE`` of a price is what the other side pays 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 from kalshiflow.clock import ManualClock
@@ -55,11 +56,12 @@ def make_market(
     *,
     grid: str = "linear_cent",
     fee_type: FeeType = FeeType.QUADRATIC,
+    fee_multiplier: Fraction = Fraction(1),
     close_in_ms: int = HOUR_MS,
 ) -> SimMarket:
     now = engine.clock.now_ms()
     series_ticker = ticker.split("-")[0] + ("M" if fee_type is FeeType.QUADRATIC_WITH_MAKER_FEES else "")
-    series = SimSeries(series_ticker, "Test series", fee_type=fee_type)
+    series = SimSeries(series_ticker, "Test series", fee_type=fee_type, fee_multiplier=fee_multiplier)
     event = SimEvent(f"{ticker}-EV", series.ticker, "Test event")
     market = SimMarket(
         ticker=ticker,
@@ -82,6 +84,7 @@ def make_engine(
     *,
     grid: str = "linear_cent",
     fee_type: FeeType = FeeType.QUADRATIC,
+    fee_multiplier: Fraction = Fraction(1),
     accounts: tuple[str, ...] = ("alice", "bob", "carol"),
     balance: int = 1_000 * 1_000_000,
     balance_precision: int = 100,
@@ -91,7 +94,7 @@ def make_engine(
     clock = ManualClock(T0)
     engine = Engine(clock, seed=7)
     for ticker in tickers:
-        make_market(engine, ticker, grid=grid, fee_type=fee_type)
+        make_market(engine, ticker, grid=grid, fee_type=fee_type, fee_multiplier=fee_multiplier)
     for account_id in accounts:
         engine.add_account(account_id, balance, balance_precision)
     lifecycle.advance(engine, clock.now_ms())

@@ -12,6 +12,7 @@ import asyncio
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 import httpx
 from tests.exchange_client.exchange_client_kit import SteppingClock
@@ -29,13 +30,15 @@ ALICE = "alice-key"  # the trader's account id (= key id)
 BOB = "bob-key"  # the counterparty
 
 
-def fee_type_of(sim: SimExchange) -> Callable[[str], FeeType]:
+def fee_type_of(sim: SimExchange) -> Callable[[str], tuple[FeeType, Fraction]]:
+    """The ledger's fee lookup, read straight from the engine: (fee type, multiplier) per ticker."""
     engine = sim.engine
 
-    def _fee_type(ticker: str) -> FeeType:
-        return engine.series[engine.events[engine.markets[ticker].event_ticker].series_ticker].fee_type
+    def _fee_terms(ticker: str) -> tuple[FeeType, Fraction]:
+        series = engine.series[engine.events[engine.markets[ticker].event_ticker].series_ticker]
+        return series.fee_type, series.fee_multiplier
 
-    return _fee_type
+    return _fee_terms
 
 
 @dataclass

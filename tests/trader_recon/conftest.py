@@ -33,7 +33,8 @@ async def env(alice_key: Key, bob_key: Key) -> AsyncIterator[ReconEnv]:
     engine = sim.engine
 
     def fee_type_of(ticker: str):  # type: ignore[no-untyped-def]
-        return engine.series[engine.events[engine.markets[ticker].event_ticker].series_ticker].fee_type
+        series = engine.series[engine.events[engine.markets[ticker].event_ticker].series_ticker]
+        return series.fee_type, series.fee_multiplier
 
     async with running_server(build_app(sim)) as address:
         alice = make_client(address.rest_url, alice_key, clock)

@@ -3,7 +3,7 @@
 One import point for the trader; the models live by concern:
 
 * ``models_wire`` -- ``WireFormatError`` and the field readers every model parses through;
-* ``models_market`` -- exchange status, markets (with their price grid), order books, events;
+* ``models_market`` -- exchange status, markets (with their price grid), order books, events, series;
 * ``models_portfolio`` -- balance, positions, orders, fills, settlements, order groups;
 * ``models_orders`` -- the V2 order request and the answers to order mutations.
 """
@@ -16,6 +16,7 @@ from kalshiflow.exchange.models_market import (
     Market,
     MarketStatus,
     Orderbook,
+    Series,
     orderbooks_from_wire,
 )
 from kalshiflow.exchange.models_orders import (
@@ -60,6 +61,7 @@ __all__ = [
     "OrderGroup",
     "OrderPlacement",
     "Orderbook",
+    "Series",
     "Settlement",
     "WireFormatError",
     "orderbooks_from_wire",

@@ -1,4 +1,4 @@
-"""Public market data as typed, frozen values: exchange status, markets, order books, events.
+"""Public market data as typed, frozen values: exchange status, markets, order books, events, series.
 
 Parsed once from Kalshi's JSON (reference §4, §5.1) into exact domain units. A market carries its
 ``PriceGrid`` so order prices can be checked before they are sent. Order books keep Kalshi's
@@ -9,8 +9,11 @@ the best bid is the last level and the best YES ask is ``1 - best NO bid``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
+from fractions import Fraction
 
+from kalshiflow.domain.fees import FeeType
 from kalshiflow.domain.grid import GridError, PriceGrid
 from kalshiflow.domain.units import Count, Price
 from kalshiflow.exchange.models_wire import Fields, WireFormatError
@@ -177,8 +180,69 @@ class Orderbook:
         return cls(ticker, _levels(f, "yes_dollars"), _levels(f, "no_dollars"))
 
 
+def exact_number(f: Fields, name: str) -> Fraction:
+    """A JSON number (``fee_multiplier``) as an exact ``Fraction``, read from its decimal text.
+
+    ``json`` hands over a float; its ``repr`` is the shortest decimal text that reads back as the
+    same float, which is the text Kalshi sent for any number of up to 15 significant digits
+    (``1.5`` -> ``"1.5"`` -> 3/2, ``0.1`` -> 1/10, never 0.1000000000000000055...). An integer is
+    taken as is and a decimal string is accepted too; booleans, NaN and infinities are errors.
+    """
+    value = f.raw.get(name)
+    if value is None:
+        raise WireFormatError(f"{f.what}.{name}: missing required field")
+    if isinstance(value, bool):
+        raise WireFormatError(f"{f.what}.{name}: expected a number, got a boolean")
+    if isinstance(value, int):
+        return Fraction(value)
+    if isinstance(value, float):
+        text = repr(value)
+    elif isinstance(value, str):
+        text = value.strip()
+    else:
+        raise WireFormatError(f"{f.what}.{name}: expected a number, got {type(value).__name__}")
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise WireFormatError(f"{f.what}.{name}: {text!r} is not a decimal number") from None
+    if not number.is_finite():
+        raise WireFormatError(f"{f.what}.{name}: {text!r} is not a finite number")
+    return Fraction(number)
+
+
+def opt_exact_number(f: Fields, name: str) -> Fraction | None:
+    return exact_number(f, name) if f.has(name) else None
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """A series (reference §4.7): the fee schedule every market of its events trades under."""
+
+    ticker: str
+    fee_type: FeeType
+    fee_multiplier: Fraction
+    title: str = ""
+    frequency: str = ""
+    category: str = ""
+
+    @classmethod
+    def from_wire(cls, raw: object) -> Series:
+        f = Fields(raw, "Series")
+        return cls(
+            ticker=f.text("ticker"),
+            fee_type=f.enum("fee_type", FeeType),
+            fee_multiplier=exact_number(f, "fee_multiplier"),
+            title=f.opt_text("title", "") or "",
+            frequency=f.opt_text("frequency", "") or "",
+            category=f.opt_text("category", "") or "",
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class EventData:
+    """An event. ``fee_type_override`` stays the wire text (a value this client does not know must
+    not break event listings); ``None`` for both overrides means the series' fees apply."""
+
     event_ticker: str
     series_ticker: str
     title: str = ""
@@ -186,6 +250,8 @@ class EventData:
     mutually_exclusive: bool = False
     markets: tuple[Market, ...] = ()
     exchange_index: int = 0
+    fee_type_override: str | None = None
+    fee_multiplier_override: Fraction | None = None
 
     @classmethod
     def from_wire(cls, raw: object, markets: tuple[Market, ...] | None = None) -> EventData:
@@ -200,6 +266,8 @@ class EventData:
             mutually_exclusive=f.opt_flag("mutually_exclusive"),
             markets=markets if markets is not None and not nested else nested,
             exchange_index=f.opt_integer("exchange_index", 0) or 0,
+            fee_type_override=f.opt_text("fee_type_override"),
+            fee_multiplier_override=opt_exact_number(f, "fee_multiplier_override"),
         )
 
 

@@ -1,4 +1,4 @@
-"""Market-data endpoints of the REST client: exchange status, markets, order books, events.
+"""Market-data endpoints of the REST client: exchange status, markets, order books, events, series.
 
 Every method is a read through ``RestTransport._get`` (paced, retried on ambiguity and 429) and
 returns typed models. Lists follow the cursor to the end; ``markets`` is an async iterator so a
@@ -16,6 +16,7 @@ from kalshiflow.exchange.models_market import (
     ExchangeStatus,
     Market,
     Orderbook,
+    Series,
     orderbooks_from_wire,
 )
 from kalshiflow.exchange.models_wire import Fields
@@ -128,3 +129,8 @@ class MarketEndpoints(RestTransport):
         answer = Fields(await self._get(f"/events/{segment(event_ticker)}", params), "GetEventResponse")
         markets = tuple(Market.from_wire(m) for m in answer.opt_array("markets"))
         return EventData.from_wire(answer.obj("event").raw, markets if with_nested_markets else ())
+
+    async def series(self, series_ticker: str) -> Series:
+        """``GET /series/{series_ticker}``: the series, with its ``fee_type`` and ``fee_multiplier``."""
+        answer = Fields(await self._get(f"/series/{segment(series_ticker)}"), "GetSeriesResponse")
+        return Series.from_wire(answer.obj("series").raw)

@@ -2,7 +2,8 @@
 
 Order of startup (each step on the initialization checklist): the store; the connection (an
 embedded simulator when none is given); exchange status; credentials (a balance read); the market
-feed (discovery, books, stream live, private channels subscribed); the core and its startup
+feed (discovery, books, stream live, private channels subscribed); the core (with the orders a
+previous run left in flight restored from the store, purpose and close reason intact) and its startup
 calibration (no trading unless it passes: the trader waits in ``paused`` and retries with backoff);
 the policy. Then three tasks run until a stop request: the actor (decisions on changed markets),
 the calibration timer (every ``interval_s`` and on triggers) and the view. Stopping cancels resting
@@ -20,7 +21,8 @@ from pathlib import Path
 
 from kalshiflow.clock import Clock, ScaledClock, SystemClock
 from kalshiflow.config import Settings
-from kalshiflow.domain.units import display_dollars
+from kalshiflow.domain.orders import BookSide
+from kalshiflow.domain.units import Count, Money, Price, display_dollars
 from kalshiflow.exchange.environments import ExchangeConnection
 from kalshiflow.exchange.errors import ExchangeError
 from kalshiflow.exchange.models_market import Market
@@ -31,12 +33,14 @@ from kalshiflow.marketdata.discovery import DiscoveryConfig
 from kalshiflow.marketdata.feed import FeedConfig, MarketDataFeed
 from kalshiflow.marketdata.startup import StartupError, embedded_simulator, start_feed, wait_live
 from kalshiflow.sim.runner import SimulatorConfig
+from kalshiflow.store.trader_reads import StoredOrder
 from kalshiflow.store.trader_repo import TraderStore
 from kalshiflow.trader.actor import Actor, Observe, PolicyLike, TraderAction
 from kalshiflow.trader.core import CoreConfig, TraderCore
 from kalshiflow.trader.init_tracker import InitStep, InitTracker
+from kalshiflow.trader.ledger import Ledger, LedgerError
 from kalshiflow.trader.lifecycle import Lifecycle, TraderState
-from kalshiflow.trader.orders import OrderPurpose
+from kalshiflow.trader.orders import OrderPurpose, OrderState, TrackedOrder
 from kalshiflow.trader.recalibration import Recalibrator
 
 log = logging.getLogger(__name__)
@@ -116,7 +120,9 @@ class TraderApp:
             await self._check_exchange(rest)
             feed = await self._start_feed(stack, rest, connection, stop)
             core = self._build_core(rest, feed)
+            await core.load_fees()  # fee schedules of the selected markets, before any order reserves cash
             store.attach(core.ledger)
+            await restore_orders(core.ledger, store)
             recal = Recalibrator(
                 core,
                 self.state.lifecycle,
@@ -403,3 +409,44 @@ class TraderApp:
                 "reason": action.reason,
             },
         )
+
+
+async def restore_orders(ledger: Ledger, store: TraderStore) -> int:
+    """Put the orders a previous run left in flight back into a new ledger, before its startup
+    calibration: reconciliation then resolves them with their purpose and close reason instead of
+    adopting them as external, and a create that never reached the exchange is rejected after the
+    usual "not found" reads -- never re-sent. Returns how many were restored."""
+    restored = 0
+    for row in await asyncio.to_thread(store.resting_orders):
+        try:
+            ledger.restore(stored_to_tracked(row))
+        except (LedgerError, ValueError) as exc:
+            log.warning("restore.skipped %s: %s", row.client_order_id, exc)
+            continue
+        restored += 1
+    if restored:
+        log.info("restore.orders %d orders in flight restored from the store", restored)
+    return restored
+
+
+def stored_to_tracked(row: StoredOrder) -> TrackedOrder:
+    """A persisted order row as the ledger tracks it (``ValueError`` for a row it cannot read)."""
+    return TrackedOrder(
+        client_order_id=row.client_order_id,
+        ticker=row.ticker,
+        side=BookSide(row.side),
+        yes_price=Price(row.yes_price_e4),
+        count=Count(row.count_e2),
+        purpose=OrderPurpose(row.purpose),
+        created_ms=row.created_ms,
+        state=OrderState(row.state),
+        order_id=row.order_id,
+        filled=Count(row.filled_e2),
+        remaining=Count(row.remaining_e2),
+        close_reason=row.close_reason,
+        reduce_only=row.reduce_only,
+        order_group_id=row.order_group_id,
+        updated_ms=row.updated_ms,
+        detail=row.detail,
+        fees=Money(row.fees_e6),
+    )

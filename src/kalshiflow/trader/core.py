@@ -26,6 +26,7 @@ from kalshiflow.trader.execution import ExecutionConfig, ExecutionResult, OrderE
 from kalshiflow.trader.execution import OrderIntent as ExecIntent
 from kalshiflow.trader.exit_rules.base import ExitDecision
 from kalshiflow.trader.exit_rules.registry import evaluate_exits
+from kalshiflow.trader.fees_lookup import FeeSchedule
 from kalshiflow.trader.ledger import Ledger
 from kalshiflow.trader.live_updates import LiveUpdates
 from kalshiflow.trader.order_groups import OrderGroupManager
@@ -80,13 +81,16 @@ class TraderCore:
         books: BookStore,
         markets: Mapping[str, Market],
         config: CoreConfig | None = None,
+        fees: FeeSchedule | None = None,
     ) -> None:
         self.config = config or CoreConfig()
         self.clock = clock
         self.rest = rest
         self.books = books
         self.markets: dict[str, Market] = dict(markets)
-        self.ledger = Ledger()
+        # Each market's fee schedule: the ledger's reservations and the exit rules' fee estimates.
+        self.fees = fees or FeeSchedule()
+        self.ledger = Ledger(self.fees)
         self.executor = OrderExecutor(rest, self.ledger, clock, config=self.config.execution)
         self.closer = PositionCloser(self.executor, self.ledger, clock)
         self.groups = OrderGroupManager(rest, self.config.order_groups, clock)
@@ -110,7 +114,16 @@ class TraderCore:
         self._day_start_realized = self._realized()
         return cycle
 
+    async def load_fees(self) -> int:
+        """Read the fee schedule of every market not resolved yet (none read when all are known)."""
+        resolved = await self.fees.load(self.rest, self.markets.values())
+        if resolved:
+            self._views_stale = True
+        return resolved
+
     async def calibrate(self) -> CalibrationCycle:
+        # Markets added since (or whose fees failed to read) first: adopted orders reserve with them.
+        await self.load_fees()
         report = await self.reconciler.calibrate(sorted(self.markets), self.books)
         # Close times and statuses change on the exchange: the exit rules and the risk gate read these.
         self.markets.update({t: m for t, m in self.reconciler.markets.items() if t in self.markets})
@@ -192,7 +205,8 @@ class TraderCore:
         # several times and its cost grows with the number of markets.
         if self._views_stale or len(self._views) != len(self.markets):
             self._views = {
-                t: MarketView(t, m.status, m.close_time_ms, m.grid) for t, m in self.markets.items()
+                t: MarketView(t, m.status, m.close_time_ms, m.grid, *self.fees(t))
+                for t, m in self.markets.items()
             }
             self._views_stale = False
         return self._views

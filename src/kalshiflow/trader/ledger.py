@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from fractions import Fraction
 
 from kalshiflow.domain.fees import FeeType, trade_fee
 from kalshiflow.domain.netting import closable, net_fill, opening_cost_per_contract
@@ -80,7 +81,10 @@ class SettlementData:
 
 
 class Ledger:
-    def __init__(self, fee_type_of: Callable[[str], FeeType] | None = None) -> None:
+    """``fee_terms_of(ticker)`` -> the market's ``(FeeType, fee multiplier)``, as ``FeeSchedule``
+    answers it; the default (``quadratic``, x1) suits tests on plain-fee markets."""
+
+    def __init__(self, fee_terms_of: Callable[[str], tuple[FeeType, Fraction]] | None = None) -> None:
         self.cash: Money = ZERO_MONEY
         self.synced_cash: Money | None = None
         self.synced_at_ms: int | None = None
@@ -92,7 +96,7 @@ class Ledger:
         self.settlements: list[SettlementData] = []
         self.listeners: list[Callable[[LedgerEvent], None]] = []
         self._live: dict[str, dict[str, TrackedOrder]] = {}  # ticker -> client_order_id -> order
-        self._fee_type_of = fee_type_of or (lambda _ticker: FeeType.QUADRATIC)
+        self._fee_terms_of = fee_terms_of or (lambda _ticker: (FeeType.QUADRATIC, Fraction(1)))
 
     # ------------------------------------------------------------------ queries
     def position(self, ticker: str) -> PositionRecord:
@@ -145,6 +149,34 @@ class Ledger:
         self._emit(OrderChanged(order, order.created_ms))
         if order.reserved:
             self._emit(CashChanged(self.cash, order.created_ms, "reservation"))
+
+    def restore(self, order: TrackedOrder) -> None:
+        """Put back a live order a previous run persisted (a restart), for reconciliation to resolve.
+
+        It stays ``resting`` / ``partially_filled`` only when it has an ``order_id``; anything else is
+        ``unknown`` (a read must settle it; it is never re-sent). Its purpose and close reason are
+        kept, and it holds cash back as ``record_pending`` / adoption would for its remainder. A
+        ``client_order_id`` (or ``order_id``) the ledger already knows is never used twice.
+        """
+        if order.client_order_id in self.orders:
+            raise LedgerError(f"client_order_id {order.client_order_id} already used")
+        if order.order_id is not None and order.order_id in self.by_order_id:
+            raise LedgerError(f"order_id {order.order_id} already tracked")
+        if not order.is_live:
+            raise LedgerError(f"{order.client_order_id}: only a live order is restored, not {order.state}")
+        if order.order_id is None or order.state not in (OrderState.RESTING, OrderState.PARTIALLY_FILLED):
+            order.state = OrderState.UNKNOWN
+        order.filled = Count(max(0, min(order.filled, order.count)))
+        if order.remaining <= 0 or order.filled + order.remaining > order.count:
+            order.remaining = Count(order.count - order.filled)
+        order.not_found_reads = 0
+        order.reserved = self._reservation(order, order.remaining)
+        self.cash = Money(self.cash - order.reserved)
+        self.orders[order.client_order_id] = order
+        if order.order_id is not None:
+            self.by_order_id[order.order_id] = order.client_order_id
+        self._track_live(order)
+        self._emit(OrderChanged(order, max(order.updated_ms, order.created_ms)))
 
     def on_acknowledged(
         self, client_order_id: str, order_id: str, filled: Count, remaining: Count, now_ms: int
@@ -389,7 +421,8 @@ class Ledger:
 
     def _cost_with_fee(self, order: TrackedOrder, contracts: int) -> Money:
         own = opening_cost_per_contract(order.side, order.yes_price)
-        fee = trade_fee(self._fee_type_of(order.ticker), True, Price(own), Count(contracts))
+        fee_type, multiplier = self._fee_terms_of(order.ticker)
+        fee = trade_fee(fee_type, True, Price(own), Count(contracts), multiplier)
         return Money(own * contracts + fee)
 
     def _emit(self, event: LedgerEvent) -> None:

@@ -1,0 +1,126 @@
+"""``TraderApp`` restores the store's orders in flight before its startup calibration.
+
+The app runs in-process on its embedded simulator (as ``kalshiflow run`` does; the policy never
+trades). Before the app reads the store, the database already holds what a dead predecessor left:
+an opening order recorded as ``pending`` whose create never reached the exchange. The app must put
+it back with its purpose, and its calibrations must reject it after the "not found" reads -- it is
+never sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.trader_session.session_kit import until
+
+import kalshiflow.trader.app as app_module
+from kalshiflow.clock import Clock
+from kalshiflow.config import Settings, load_settings
+from kalshiflow.domain.orders import BookSide
+from kalshiflow.domain.units import Count, Price
+from kalshiflow.exchange.environments import ExchangeConnection
+from kalshiflow.marketdata import startup
+from kalshiflow.marketdata.feed import MarketDataFeed
+from kalshiflow.sim.runner import SimHandle, SimulatorConfig
+from kalshiflow.store.trader_repo import TraderStore
+from kalshiflow.trader.actor import Observe, PolicyLike
+from kalshiflow.trader.app import AppState, RunOptions, TraderApp
+from kalshiflow.trader.core import TraderCore
+from kalshiflow.trader.ledger import Ledger
+from kalshiflow.trader.orders import OrderPurpose, OrderState, TrackedOrder
+
+CID = "kf-left-by-the-dead-run"
+
+
+class NeverTrades:
+    name = "never-trades"
+
+    def decide(self, observation: Sequence[float]) -> Any:
+        raise AssertionError("the observer never produces an observation")
+
+
+def never_trades(
+    settings: Settings, core: TraderCore, feed: MarketDataFeed, clock: Clock
+) -> tuple[PolicyLike, Observe]:
+    return NeverTrades(), lambda _ticker, _book: None
+
+
+def journal_pending_order(db: str, ticker: str, clock: Clock) -> None:
+    """What the dead run left in the store: recorded, never sent (it died before the send)."""
+    store = TraderStore(db, clock)
+    ledger = Ledger()
+    store.attach(ledger)
+    ledger.record_pending(
+        TrackedOrder(
+            client_order_id=CID,
+            ticker=ticker,
+            side=BookSide.BID,
+            yes_price=Price.parse("0.05"),
+            count=Count.contracts(1),
+            purpose=OrderPurpose.OPEN,
+            created_ms=clock.now_ms() - 60_000,  # it died a minute ago
+        )
+    )
+    store.close()
+
+
+@pytest.mark.timeout(90)
+async def test_app_restores_a_pending_order_and_rejects_it_without_sending(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = f"sqlite:///{tmp_path / 'trader.db'}"
+    settings = load_settings(
+        environ={},
+        overrides={"run": {"db": db}, "markets": {"top_n": 3}, "calibration": {"interval_s": 2}},
+    )
+    options = RunOptions(
+        settings=settings, sim_seed=3, sim_markets=4, sim_speed=4.0, sim_data_dir=tmp_path / "sim"
+    )
+    handles: list[SimHandle] = []
+    real = startup.embedded_simulator
+
+    async def embedded(
+        stack: contextlib.AsyncExitStack, config: SimulatorConfig, clock: Any = None
+    ) -> tuple[SimHandle, ExchangeConnection]:
+        handle, connection = await real(stack, config, clock)
+        handles.append(handle)
+        ticker = sorted(handle.sim.engine.markets)[0]
+        await asyncio.to_thread(journal_pending_order, db, ticker, clock)  # before the app reads it
+        return handle, connection
+
+    monkeypatch.setattr(app_module, "embedded_simulator", embedded)
+    seen_at_ready: list[TrackedOrder] = []
+    stop, ready = asyncio.Event(), asyncio.Event()
+
+    def on_ready(state: AppState) -> None:
+        assert state.core is not None
+        seen_at_ready.append(state.core.ledger.orders[CID])
+        ready.set()
+
+    app = TraderApp(options, never_trades)
+    runner = asyncio.create_task(app.run(stop, on_ready), name="trader-app")
+    try:
+        await until(lambda: ready.is_set() or runner.done(), 45, "trader ready")
+        if runner.done():
+            runner.result()  # a startup failure surfaces here
+        [order] = seen_at_ready
+        assert order.purpose is OrderPurpose.OPEN  # restored as ours, not adopted as external
+        await until(lambda: order.state is OrderState.REJECTED or runner.done(), 30, "order rejected")
+        assert order.state is OrderState.REJECTED, order
+        assert order.reserved == 0
+    finally:
+        stop.set()
+        rc = await asyncio.wait_for(runner, 30)
+    assert rc == 0
+    [handle] = handles
+    assert not [o for o in handle.sim.engine.orders.values() if o.client_order_id == CID]  # never sent
+    store = TraderStore(db, app.clock)
+    try:
+        assert CID not in {o.client_order_id for o in store.resting_orders()}  # a later run skips it
+    finally:
+        store.close()
