@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from policy_kit import features, observation
+from tests.policy.policy_kit import features, observation
 
 from kalshiflow.features.schema import SCHEMA_V1
 from kalshiflow.policy.base import Action, Decision

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from policy_kit import random_layers, reference_logits, small_schema
+from tests.policy.policy_kit import random_layers, reference_logits, small_schema
 
 from kalshiflow.features.schema import SCHEMA_V1
 from kalshiflow.policy.base import Action

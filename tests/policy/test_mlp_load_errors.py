@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from policy_kit import random_layers, small_schema
+from tests.policy.policy_kit import random_layers, small_schema
 
 from kalshiflow.policy.base import PolicyLoadError
 from kalshiflow.policy.export_tools import write_mlp_policy

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from policy_kit import random_layers
+from tests.policy.policy_kit import random_layers
 
 from kalshiflow.features.schema import SCHEMA_V1
 from kalshiflow.policy.base import Action, Decision, Policy

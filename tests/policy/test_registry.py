@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from policy_kit import random_layers, small_schema
+from tests.policy.policy_kit import random_layers, small_schema
 
 from kalshiflow.features.schema import SCHEMA_V1
 from kalshiflow.policy import VALID_SPECS, PolicyLoadError, load_policy

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from policy_kit import MIRROR_ACTION, features, mirror, observation, small_schema
+from tests.policy.policy_kit import MIRROR_ACTION, features, mirror, observation, small_schema
 
 from kalshiflow.features.schema import SCHEMA_V1
 from kalshiflow.policy.base import Action, PolicyLoadError

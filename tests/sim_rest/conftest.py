@@ -8,7 +8,6 @@ the Prestige tier so that ordinary tests never meet a 429 unless they ask for on
 from __future__ import annotations
 
 import copy
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from starlette.applications import Starlette
+from tests.sim_rest.sim_rest_support import Env, KeyPair, SchemaCheck
 
 from kalshiflow.clock import ManualClock
 from kalshiflow.domain.ratelimits import Tier
@@ -30,9 +30,6 @@ from kalshiflow.sim.server.admin import admin_routes
 from kalshiflow.sim.server.rest import rest_routes
 from kalshiflow.sim.server.serve import running_server
 from kalshiflow.sim.universe import generate_listings
-
-sys.path.insert(0, str(Path(__file__).parent))  # conftest is imported before its directory is on the path
-from sim_rest_support import Env, KeyPair, SchemaCheck
 
 START_MS = 1_790_000_000_000
 START_BALANCE = Money.dollars(1_000)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sim_rest_support import Env, KeyPair, SchemaCheck, order_body
+from tests.sim_rest.sim_rest_support import Env, KeyPair, SchemaCheck, order_body
 
 from kalshiflow.domain.units import Money
 

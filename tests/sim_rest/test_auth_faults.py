@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from sim_rest_support import Env, KeyPair, order_body
+from tests.sim_rest.sim_rest_support import Env, KeyPair, order_body
 
 from kalshiflow.domain.ratelimits import Tier
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sim_rest_support import Env, order_body, snapshot
+from tests.sim_rest.sim_rest_support import Env, order_body, snapshot
 
 ORDERS = "/portfolio/events/orders"
 FUZZ = settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sim_rest_support import Env, SchemaCheck, order_body
+from tests.sim_rest.sim_rest_support import Env, SchemaCheck, order_body
 
 
 async def test_exchange_status_and_schedule_match_the_spec(env: Env, check_schema: SchemaCheck) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sim_rest_support import Env, SchemaCheck, order_body, snapshot
+from tests.sim_rest.sim_rest_support import Env, SchemaCheck, order_body, snapshot
 
 from kalshiflow.domain.units import Money
 

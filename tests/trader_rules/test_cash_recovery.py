@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from rules_kit import NOW, SIDES, held_book, market, p, position, usd
+from tests.trader_rules.rules_kit import NOW, SIDES, held_book, market, p, position, usd
 
 from kalshiflow.domain.orders import OutcomeSide
 from kalshiflow.domain.units import Count

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from hypothesis import given
 from hypothesis import strategies as st
-from rules_kit import NOW
+from tests.trader_rules.rules_kit import NOW
 
 from kalshiflow.domain.grid import STRUCTURES, PriceGrid
 from kalshiflow.domain.orders import OutcomeSide

@@ -7,7 +7,7 @@ A cost basis of $48.60 is exactly +20% after the fee; $64.80 is exactly -10%.
 from __future__ import annotations
 
 import pytest
-from rules_kit import NOW, SIDES, held_book, market, p, position
+from tests.trader_rules.rules_kit import NOW, SIDES, held_book, market, p, position
 
 from kalshiflow.domain.orders import BookSide, OutcomeSide
 from kalshiflow.domain.units import Count, Money

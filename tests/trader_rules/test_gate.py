@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rules_kit import NOW, book, market, p
+from tests.trader_rules.rules_kit import NOW, book, market, p
 
 from kalshiflow.domain.units import Count, Money
 from kalshiflow.trader.config import RiskLimits

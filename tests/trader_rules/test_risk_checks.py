@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from rules_kit import NOW, SIDES, book, market, p, position, usd
+from tests.trader_rules.rules_kit import NOW, SIDES, book, market, p, position, usd
 
 from kalshiflow.domain.orders import OutcomeSide
 from kalshiflow.domain.units import Count

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from rules_kit import NOW, SIDES, held_book, market, p, position
+from tests.trader_rules.rules_kit import NOW, SIDES, held_book, market, p, position
 
 from kalshiflow.domain.orders import OutcomeSide
 from kalshiflow.domain.units import Count, Money, Price

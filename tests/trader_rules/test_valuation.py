@@ -5,7 +5,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 import pytest
-from rules_kit import NOW, SIDES, book, held_book, market, p, position, usd
+from tests.trader_rules.rules_kit import NOW, SIDES, book, held_book, market, p, position, usd
 
 from kalshiflow.domain.fees import FeeType
 from kalshiflow.domain.orders import OutcomeSide
@@ -77,7 +77,7 @@ def test_flat_position_has_no_valuation() -> None:
 
 
 def test_fresh_book_awaiting_snapshot_is_not_used() -> None:
-    from rules_kit import GRID
+    from tests.trader_rules.rules_kit import GRID
 
     assert exit_price(Count(100), OrderBook("MKT", GRID)) is None
 
