@@ -55,8 +55,13 @@ def test_run_trades_the_embedded_simulator_then_stops_cleanly_and_status_reads_t
     assert "calibrating -> syncing state" in out
     assert "stopping" in out
     assert (tmp_path / "kalshiflow.log").exists()  # structured log lines
-    first_log = (tmp_path / "kalshiflow.log").read_text().splitlines()[0]
-    assert json.loads(first_log)["logger"].startswith("kalshiflow")
+    log_lines = [json.loads(line) for line in (tmp_path / "kalshiflow.log").read_text().splitlines()]
+    assert all(entry["logger"].startswith("kalshiflow") for entry in log_lines)
+    actions = [entry for entry in log_lines if entry["event"] == "trader_action"]
+    assert actions, "every decision is logged as a trader_action"
+    observation = json.loads(actions[0]["observation"])
+    assert len(observation) == 52  # the named schema v1 observation
+    assert {"ticker", "action", "price", "size", "result", "reason"} <= set(actions[0])
 
     status = _run(["status", "--db", db, "--json"], tmp_path)
     assert status.returncode == 0, status.stderr

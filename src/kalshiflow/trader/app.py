@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,27 +22,26 @@ from pathlib import Path
 
 from kalshiflow.clock import Clock, ScaledClock, SystemClock
 from kalshiflow.config import Settings
-from kalshiflow.domain.orders import BookSide
-from kalshiflow.domain.units import Count, Money, Price, display_dollars
+from kalshiflow.domain.units import display_dollars
 from kalshiflow.exchange.environments import ExchangeConnection
 from kalshiflow.exchange.errors import ExchangeError
 from kalshiflow.exchange.models_market import Market
 from kalshiflow.exchange.rest import KalshiRestClient
 from kalshiflow.exchange.ws_connect import StreamConfig
 from kalshiflow.exchange.ws_models import StreamEvent
+from kalshiflow.features import SCHEMA_V1
 from kalshiflow.marketdata.discovery import DiscoveryConfig
 from kalshiflow.marketdata.feed import FeedConfig, MarketDataFeed
 from kalshiflow.marketdata.startup import StartupError, embedded_simulator, start_feed, wait_live
 from kalshiflow.sim.runner import SimulatorConfig
-from kalshiflow.store.trader_reads import StoredOrder
 from kalshiflow.store.trader_repo import TraderStore
 from kalshiflow.trader.actor import Actor, Observe, PolicyLike, TraderAction
 from kalshiflow.trader.core import CoreConfig, TraderCore
 from kalshiflow.trader.init_tracker import InitStep, InitTracker
-from kalshiflow.trader.ledger import Ledger, LedgerError
 from kalshiflow.trader.lifecycle import Lifecycle, TraderState
-from kalshiflow.trader.orders import OrderPurpose, OrderState, TrackedOrder
+from kalshiflow.trader.orders import OrderPurpose
 from kalshiflow.trader.recalibration import Recalibrator
+from kalshiflow.trader.restore import restore_orders
 
 log = logging.getLogger(__name__)
 
@@ -400,53 +400,18 @@ class TraderApp:
         del self.state.actions[:-50]
         if action.result in ("placed", "rejected", "unknown"):
             self.state.lifecycle.note(f"last action: {action.action} {action.ticker} -> {action.result}")
+        actor = self.state.actor
+        observation = {} if actor is None else actor.named_observation(action, SCHEMA_V1.names)
         log.info(
             "trader_action",
             extra={
                 "ticker": action.ticker,
                 "action": action.action,
+                "price": None if action.price is None else action.price.dollars_str(),
+                "size": action.size.fp_str(),
                 "result": action.result,
                 "reason": action.reason,
+                "client_order_id": action.client_order_id,
+                "observation": json.dumps(observation),
             },
         )
-
-
-async def restore_orders(ledger: Ledger, store: TraderStore) -> int:
-    """Put the orders a previous run left in flight back into a new ledger, before its startup
-    calibration: reconciliation then resolves them with their purpose and close reason instead of
-    adopting them as external, and a create that never reached the exchange is rejected after the
-    usual "not found" reads -- never re-sent. Returns how many were restored."""
-    restored = 0
-    for row in await asyncio.to_thread(store.resting_orders):
-        try:
-            ledger.restore(stored_to_tracked(row))
-        except (LedgerError, ValueError) as exc:
-            log.warning("restore.skipped %s: %s", row.client_order_id, exc)
-            continue
-        restored += 1
-    if restored:
-        log.info("restore.orders %d orders in flight restored from the store", restored)
-    return restored
-
-
-def stored_to_tracked(row: StoredOrder) -> TrackedOrder:
-    """A persisted order row as the ledger tracks it (``ValueError`` for a row it cannot read)."""
-    return TrackedOrder(
-        client_order_id=row.client_order_id,
-        ticker=row.ticker,
-        side=BookSide(row.side),
-        yes_price=Price(row.yes_price_e4),
-        count=Count(row.count_e2),
-        purpose=OrderPurpose(row.purpose),
-        created_ms=row.created_ms,
-        state=OrderState(row.state),
-        order_id=row.order_id,
-        filled=Count(row.filled_e2),
-        remaining=Count(row.remaining_e2),
-        close_reason=row.close_reason,
-        reduce_only=row.reduce_only,
-        order_group_id=row.order_group_id,
-        updated_ms=row.updated_ms,
-        detail=row.detail,
-        fees=Money(row.fees_e6),
-    )
