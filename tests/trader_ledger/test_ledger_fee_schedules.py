@@ -10,25 +10,20 @@ overrides, one read per event and per series, and the default kept (and retried)
 
 from __future__ import annotations
 
-import contextlib
-import random
 from fractions import Fraction
 
 import pytest
 from tests.sim_engine.engine_kit import TICKER, make_engine
-from tests.trader_ledger.test_ledger_tracks_engine import TRADER, _place, _wire
+from tests.trader_ledger.ledger_walk import TRADER, walk, wire
 
 from kalshiflow.domain.fees import FeeType
 from kalshiflow.domain.grid import PriceGrid
-from kalshiflow.domain.orders import BookSide, SelfTradePrevention, TimeInForce
 from kalshiflow.domain.units import Count, Money, Price
 from kalshiflow.exchange.errors import ErrorKind, ExchangeError
 from kalshiflow.exchange.models_market import EventData, Market, MarketStatus, Series
-from kalshiflow.sim.engine import Engine, OrderRequest
-from kalshiflow.sim.errors import ExchangeError as SimExchangeError
+from kalshiflow.sim.engine import Engine
 from kalshiflow.trader.fees_lookup import DEFAULT_FEE_TERMS, FeeSchedule
 from kalshiflow.trader.ledger import Ledger
-from kalshiflow.trader.orders import OrderState
 
 SCHEDULES = [
     pytest.param(FeeType.QUADRATIC_WITH_MAKER_FEES, Fraction(1), id="maker-fees"),
@@ -39,51 +34,11 @@ SCHEDULES = [
 ]
 
 
-def _walk(engine: Engine, ledger: Ledger, seed: int, steps: int = 300) -> list[int]:
-    """The random walk; returns the steps after which the ledger's cash differed from the exchange's."""
-    rng = random.Random(seed)
-    off: list[int] = []
-    for n in range(steps):
-        side = rng.choice((BookSide.BID, BookSide.ASK))
-        price = rng.randrange(30, 71) * 100
-        size = rng.randrange(1, 20) * 100 + rng.choice((0, 0, 0, 37))
-        roll = rng.random()
-        if roll < 0.45:
-            tif = rng.choice((TimeInForce.GOOD_TILL_CANCELED, TimeInForce.IMMEDIATE_OR_CANCEL))
-            _place(engine, ledger, n, side, price, size, tif)
-        elif roll < 0.85:
-            with contextlib.suppress(SimExchangeError):
-                engine.create_order(
-                    rng.choice(("bob", "carol")),
-                    OrderRequest(
-                        TICKER,
-                        side,
-                        price,
-                        size,
-                        TimeInForce.GOOD_TILL_CANCELED,
-                        SelfTradePrevention.TAKER_AT_CROSS,
-                    ),
-                )
-        else:
-            live = [o for o in ledger.live_orders() if o.order_id and o.state is not OrderState.PENDING]
-            if live:
-                target = rng.choice(live)
-                assert target.order_id is not None
-                if engine.orders[target.order_id].is_resting:
-                    engine.cancel_order(TRADER, target.order_id)
-        account = engine.accounts[TRADER]
-        if ledger.cash != account.balance:
-            off.append(n)
-        engine_pos = account.positions.get(TICKER)
-        assert ledger.position(TICKER).position == (engine_pos.position if engine_pos else 0)
-    return off
-
-
 def _desk(fee_type: FeeType, multiplier: Fraction, schedule: FeeSchedule | None) -> tuple[Engine, Ledger]:
     engine, clock = make_engine(balance=200 * 1_000_000, fee_type=fee_type, fee_multiplier=multiplier)
     ledger = Ledger(schedule) if schedule is not None else Ledger()
     ledger.overwrite_cash(Money(engine.accounts[TRADER].balance), clock.now_ms())
-    _wire(engine, ledger)
+    wire(engine, ledger)
     return engine, ledger
 
 
@@ -97,7 +52,7 @@ def test_ledger_cash_equals_the_exchange_under_the_series_fee_schedule(
     engine, ledger = _desk(fee_type, multiplier, schedule)
     series = engine.series[engine.events[engine.markets[TICKER].event_ticker].series_ticker]
     assert (series.fee_type, series.fee_multiplier) == (fee_type, multiplier)
-    assert _walk(engine, ledger, seed) == []
+    assert walk(engine, ledger, seed) == []
     resting = {o.client_order_id for o in engine.orders.values() if o.account_id == TRADER and o.is_resting}
     assert {o.client_order_id for o in ledger.live_orders()} == resting
     assert ledger.reserved == engine.accounts[TRADER].reserved(engine.orders)
@@ -115,7 +70,7 @@ def test_with_the_default_lookup_the_estimate_drifts(fee_type: FeeType, multipli
     drifted = 0
     for seed in range(4):
         engine, ledger = _desk(fee_type, multiplier, None)
-        drifted += bool(_walk(engine, ledger, seed))
+        drifted += bool(walk(engine, ledger, seed))
     assert drifted > 0
 
 
