@@ -78,6 +78,7 @@ from kalshiflow.trader.events import (
     SettlementBooked,
 )
 from kalshiflow.trader.ledger import Ledger
+from kalshiflow.trader.orders import TrackedOrder
 
 log = logging.getLogger(__name__)
 
@@ -191,6 +192,21 @@ class TraderStore:
         except Exception:
             self._listener_errors += 1
             log.exception("trader_store.event_failed", extra={"event": type(event).__name__})
+
+    async def commit_order(self, order: TrackedOrder) -> None:
+        """Commit one order's row now, off the event loop, and return once it is durable.
+
+        The executor awaits this before a create leaves the process (issue 8): a crash at any point
+        after the send finds the order in the store. Only this row is synchronous; everything else
+        stays on the batched writer (which writes the same row again, idempotently, by
+        ``client_order_id``). Raises when the write fails, so the order is not sent.
+        """
+        row = rows.order_row(OrderChanged(order, order.created_ms))  # copied now, on the loop thread
+        await asyncio.to_thread(self._commit_rows, RowKind.ORDER, [row])
+
+    def _commit_rows(self, kind: RowKind, batch: list[rows.Row]) -> None:
+        with self._engine.begin() as connection:
+            connection.execute(_upsert(_TABLES[kind], connection.dialect.name, _UNIQUE_KEY[kind]), batch)
 
     def save_calibration(self, report: object) -> bool:
         """Queue a calibration report and its drift events (contract: ``store.trader_rows``)."""

@@ -122,6 +122,7 @@ class TraderApp:
             core = self._build_core(rest, feed)
             await core.load_fees()  # fee schedules of the selected markets, before any order reserves cash
             store.attach(core.ledger)
+            core.executor.journal = store.commit_order  # each order durable before its create is sent
             await restore_orders(core.ledger, store)
             recal = Recalibrator(
                 core,

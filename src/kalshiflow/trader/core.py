@@ -90,7 +90,7 @@ class TraderCore:
         self.markets: dict[str, Market] = dict(markets)
         # Each market's fee schedule: the ledger's reservations and the exit rules' fee estimates.
         self.fees = fees or FeeSchedule()
-        self.ledger = Ledger(self.fees)
+        self.ledger = Ledger(self.fees, own_prefix=self.config.execution.client_order_id_prefix)
         self.executor = OrderExecutor(rest, self.ledger, clock, config=self.config.execution)
         self.closer = PositionCloser(self.executor, self.ledger, clock)
         self.groups = OrderGroupManager(rest, self.config.order_groups, clock)

@@ -3,8 +3,9 @@
 Why it exists: the exchange may act on a create and lose the answer. The executor is the one place
 that turns a send and its outcome into ledger calls, so the invariants of ARCHITECTURE §3 hold:
 
-* An order is recorded in the ledger (``pending``, with a fresh ``client_order_id``) *before* the
-  create is sent; a crash after that point leaves a trace that ``resolve_unknown`` can follow.
+* An order is recorded in the ledger (``pending``, with a fresh ``client_order_id``) and committed
+  to the store (``journal``, awaited) *before* the create is sent; a crash after that point leaves
+  a trace that ``resolve_unknown`` can follow. A failed journal write means the order is not sent.
 * A ``client_order_id`` is generated here, once, and never sent twice: nothing in this module
   re-sends a create. An ambiguous outcome leaves the order ``unknown`` until a read finds it.
 * A single "not found" read never kills an order: the ledger counts consecutive misses and gives
@@ -27,7 +28,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
@@ -175,6 +176,9 @@ class OrderExecutor:
         self.config = config or ExecutionConfig()
         self._sending: set[str] = set()  # creates awaiting their answer: not "stale pending"
         self.listeners: list[Callable[[ExecutionResult], None]] = []
+        # Commits an order's row durably before its create is sent (``TraderStore.commit_order``):
+        # a crash right after the send still leaves the order in the store for the next run.
+        self.journal: Callable[[TrackedOrder], Awaitable[None]] | None = None
 
     # ------------------------------------------------------------------ place
     async def place(self, intent: OrderIntent) -> ExecutionResult:
@@ -205,8 +209,17 @@ class OrderExecutor:
             order_group_id=intent.order_group_id,
         )
         self._ledger.record_pending(order)  # raises if the id was ever used: nothing is sent then
-        order.sent_ms = now
         self._sending.add(client_order_id)
+        if self.journal is not None:
+            try:
+                await self.journal(order)
+            except Exception as err:  # not durable, so not sent: the order never leaves the process
+                self._sending.discard(client_order_id)
+                now = self._clock.now_ms()
+                detail = f"journal write failed: {err}"
+                self._ledger.on_rejected(client_order_id, detail, now)
+                return self._emit(order, ExecOutcome.REJECTED, detail, now)
+        order.sent_ms = self._clock.now_ms()
         try:
             answer = await self._rest.place(request)
         except ExchangeError as err:

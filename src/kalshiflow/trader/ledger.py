@@ -33,6 +33,8 @@ from kalshiflow.trader.events import (
 )
 from kalshiflow.trader.orders import OrderPurpose, OrderState, TrackedOrder
 
+MAX_UNMATCHED_ORDERS = 1_000  # order ids whose historical fills wait for their order to be linked
+
 
 class LedgerError(RuntimeError):
     """A misuse of the ledger (a bug in the caller), never an exchange condition."""
@@ -84,7 +86,11 @@ class Ledger:
     """``fee_terms_of(ticker)`` -> the market's ``(FeeType, fee multiplier)``, as ``FeeSchedule``
     answers it; the default (``quadratic``, x1) suits tests on plain-fee markets."""
 
-    def __init__(self, fee_terms_of: Callable[[str], tuple[FeeType, Fraction]] | None = None) -> None:
+    def __init__(
+        self,
+        fee_terms_of: Callable[[str], tuple[FeeType, Fraction]] | None = None,
+        own_prefix: str | None = None,
+    ) -> None:
         self.cash: Money = ZERO_MONEY
         self.synced_cash: Money | None = None
         self.synced_at_ms: int | None = None
@@ -97,6 +103,11 @@ class Ledger:
         self.listeners: list[Callable[[LedgerEvent], None]] = []
         self._live: dict[str, dict[str, TrackedOrder]] = {}  # ticker -> client_order_id -> order
         self._fee_terms_of = fee_terms_of or (lambda _ticker: (FeeType.QUADRATIC, Fraction(1)))
+        # ``client_order_id`` prefix of this trader's orders: one found on the exchange is ours
+        # (a previous run placed it), tracked and cancelled like any other, never "external".
+        self._own_prefix = own_prefix
+        # Historical fills (``note_fill``) of an order id the ledger cannot link yet, by order id.
+        self._unmatched: dict[str, list[FillData]] = {}
 
     # ------------------------------------------------------------------ queries
     def position(self, ticker: str) -> PositionRecord:
@@ -126,6 +137,10 @@ class Ledger:
 
     def _track_live(self, order: TrackedOrder) -> None:
         self._live.setdefault(order.ticker, {})[order.client_order_id] = order
+
+    def is_own(self, client_order_id: str | None) -> bool:
+        """Whether an order with this ``client_order_id`` was placed by this trader (any run)."""
+        return bool(self._own_prefix and client_order_id and client_order_id.startswith(self._own_prefix))
 
     def order_by_exchange_id(self, order_id: str) -> TrackedOrder | None:
         cid = self.by_order_id.get(order_id)
@@ -192,8 +207,9 @@ class Ledger:
         """A definitive refusal: nothing happened on the exchange."""
         order = self._order(client_order_id)
         if order.move(OrderState.REJECTED, now_ms, reason):
-            self._release(order, order.reserved)
+            released = self._release(order, order.reserved)
             self._emit(OrderChanged(order, now_ms))
+            self._announce_release(released, now_ms)
         return order
 
     def on_unknown(self, client_order_id: str, reason: str, now_ms: int) -> TrackedOrder:
@@ -216,8 +232,9 @@ class Ledger:
             if order.state is OrderState.PENDING:
                 order.move(OrderState.UNKNOWN, now_ms)
             order.move(OrderState.REJECTED, now_ms, detail)
-            self._release(order, order.reserved)
+            released = self._release(order, order.reserved)
             self._emit(OrderChanged(order, now_ms))
+            self._announce_release(released, now_ms)
         return order
 
     def on_exchange_order(
@@ -246,7 +263,7 @@ class Ledger:
                 side=side,
                 yes_price=yes_price,
                 count=initial,
-                purpose=OrderPurpose.EXTERNAL,
+                purpose=OrderPurpose.OPEN if self.is_own(client_order_id) else OrderPurpose.EXTERNAL,
                 created_ms=now_ms,
                 order_group_id=order_group_id,
             )
@@ -270,6 +287,7 @@ class Ledger:
             self._release(order, order.reserved)
             order.reserved = self._reservation(order, order.remaining)
             self.cash = Money(self.cash - order.reserved)
+            self._emit(CashChanged(self.cash, now_ms, "reservation"))
         return order
 
     def on_canceled(self, client_order_id: str, now_ms: int) -> TrackedOrder:
@@ -322,6 +340,41 @@ class Ledger:
         self._emit(CashChanged(self.cash, fill.ts_ms, "fill"))
         return True
 
+    def note_fill(self, fill: FillData) -> bool:
+        """Record a fill that happened before this ledger's first sync, without booking it.
+
+        Its effect is already in the balance and positions the first sync takes from the exchange,
+        so cash and positions are not touched; but the order it belongs to (restored from the store)
+        learns it filled, and the fill is announced (``FillBooked(historical=True)``) so the store
+        writes it. A fill of an order id not linked yet waits until that order is linked (a read
+        resolving an order in flight). Returns False when this ``trade_id`` was already seen.
+        """
+        if fill.trade_id in self.trade_ids:
+            return False
+        self.trade_ids.add(fill.trade_id)
+        self.fills.append(fill)
+        order = self.order_by_exchange_id(fill.order_id)
+        if order is None and fill.client_order_id:
+            order = self.orders.get(fill.client_order_id)
+        if order is None:
+            waiting = self._unmatched.setdefault(fill.order_id, [])
+            if len(self._unmatched) <= MAX_UNMATCHED_ORDERS:
+                waiting.append(fill)
+            else:
+                del self._unmatched[fill.order_id]
+            return True
+        self._link(order, fill.order_id)
+        self._note_on_order(order, fill)
+        return True
+
+    def _note_on_order(self, order: TrackedOrder, fill: FillData) -> None:
+        order.trade_ids.append(fill.trade_id)
+        order.fees = Money(order.fees + fill.fee)
+        order.booked = Count(order.booked + fill.count)
+        filled = Count(max(order.filled, order.booked))
+        self._progress(order, filled, Count(max(0, order.count - filled)), fill.ts_ms)
+        self._emit(FillBooked(fill, order, historical=True))
+
     def apply_settlement(self, settlement: SettlementData) -> None:
         # The record stays (flat): its realized P&L counts toward the day's P&L and the kill switch.
         pos = self.positions.get(settlement.ticker)
@@ -370,6 +423,8 @@ class Ledger:
         if order.order_id is None:
             order.order_id = order_id
         self.by_order_id[order_id] = order.client_order_id
+        for fill in self._unmatched.pop(order_id, ()):
+            self._note_on_order(order, fill)
 
     def _progress(
         self, order: TrackedOrder, filled: Count, remaining: Count, now_ms: int, canceled: bool = False
@@ -387,15 +442,24 @@ class Ledger:
         else:
             state = OrderState.RESTING
         order.remaining = Count(0) if state in (OrderState.CANCELED, OrderState.FILLED) else remaining
+        released = Money(0)
         if state in (OrderState.CANCELED, OrderState.FILLED):
-            self._release(order, order.reserved)
+            released = self._release(order, order.reserved)
         order.move(state, now_ms)
         self._emit(OrderChanged(order, now_ms))
+        self._announce_release(released, now_ms)
 
-    def _release(self, order: TrackedOrder, amount: Money) -> None:
-        amount = Money(min(order.reserved, amount))
+    def _release(self, order: TrackedOrder, amount: Money) -> Money:
+        """Give back cash held for ``order``; returns how much (for ``_announce_release``)."""
+        amount = Money(max(0, min(order.reserved, amount)))
         order.reserved = Money(order.reserved - amount)
         self.cash = Money(self.cash + amount)
+        return amount
+
+    def _announce_release(self, released: Money, now_ms: int) -> None:
+        """A release changes cash like a fill does, so it is announced (the store's cash follows)."""
+        if released:
+            self._emit(CashChanged(self.cash, now_ms, "release"))
 
     def _release_for_fill(self, order: TrackedOrder, pos: PositionRecord, size: Count) -> Money:
         """Cash the exchange frees for this fill: what its opening part costs at the limit (+ taker fee)."""
