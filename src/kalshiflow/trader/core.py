@@ -18,6 +18,7 @@ from kalshiflow.domain.orders import intent_to_v2
 from kalshiflow.domain.units import Count, Money, Price
 from kalshiflow.exchange.models_market import Market
 from kalshiflow.exchange.rest import KalshiRestClient
+from kalshiflow.features.valuation import CashView, MarketView, PositionView, value_position
 from kalshiflow.marketdata.bookstore import BookStore
 from kalshiflow.trader.calibration_report import CalibrationReport
 from kalshiflow.trader.closing import CloseResult, PositionCloser
@@ -43,7 +44,6 @@ from kalshiflow.trader.risk.types import (
     RiskDecision,
     TradeAction,
 )
-from kalshiflow.trader.valuation import CashView, MarketView, PositionView, value_position
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ from rich.table import Table
 from rich.text import Text
 
 from kalshiflow.domain.units import display_dollars
+from kalshiflow.features.valuation import format_pct, value_position
 from kalshiflow.trader.app import AppState
 from kalshiflow.trader.init_tracker import StepState
-from kalshiflow.trader.valuation import format_pct, value_position
 
 
 def _dollars(value: int) -> str:
