@@ -26,6 +26,7 @@ happen in synchronous ledger calls after each await, so every change is atomic o
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -213,6 +214,10 @@ class OrderExecutor:
         if self.journal is not None:
             try:
                 await self.journal(order)
+            except asyncio.CancelledError:  # stopped before the send: it never left the process
+                self._sending.discard(client_order_id)
+                self._ledger.on_rejected(client_order_id, "never sent: stopped", self._clock.now_ms())
+                raise
             except Exception as err:  # not durable, so not sent: the order never leaves the process
                 self._sending.discard(client_order_id)
                 now = self._clock.now_ms()
@@ -226,6 +231,9 @@ class OrderExecutor:
             return self._create_failed(order, err)
         except WireFormatError as err:
             return self._unknown(order, f"unreadable create answer: {err}")
+        except asyncio.CancelledError:  # stopped mid-send: the exchange may have it; a read decides
+            self._ledger.on_unknown(client_order_id, "stopped while the create was out", self._clock.now_ms())
+            raise
         finally:
             self._sending.discard(client_order_id)
         now = self._clock.now_ms()
@@ -323,6 +331,48 @@ class OrderExecutor:
                 order_group_id=order.order_group_id,
             )
         return self._emit(order, ExecOutcome.CANCELED, f"reduced by {answer.reduced_by.fp_str()}", now)
+
+    async def cancel_confirmed(
+        self, client_order_id: str, attempts: int = 3, backoff_s: float = 0.2
+    ) -> ExecutionResult:
+        """Cancel and read the order back until the exchange shows it no longer resting.
+
+        Used at stop (issue 8): a cancel answered with a 5xx may or may not have taken effect, so
+        only the read decides. An order without an exchange id is looked up by ``client_order_id``
+        first. Bounded: after ``attempts`` the result is ``FAILED`` when the order is still live.
+        """
+        order = self._ledger.orders.get(client_order_id)
+        if order is None:
+            raise KeyError(f"unknown client_order_id {client_order_id}")
+        for attempt in range(attempts):
+            if attempt:
+                await self._clock.sleep(backoff_s * attempt)
+            if order.is_terminal:
+                break
+            if order.order_id is None:
+                await self._find(order)
+                if order.order_id is None:
+                    continue
+            result = await self.cancel(client_order_id)
+            if not order.is_terminal or result.outcome is not ExecOutcome.CANCELED:
+                await self._read_back(order, result.outcome, result.detail)
+        now = self._clock.now_ms()
+        if order.is_live:
+            return self._emit(order, ExecOutcome.FAILED, f"still {order.state} after {attempts} attempts", now)
+        return self._emit(order, ExecOutcome.CANCELED, f"confirmed {order.state}", now)
+
+    async def _find(self, order: TrackedOrder) -> None:
+        """Look an order without an exchange id up by ``client_order_id`` (one read of its market)."""
+        try:
+            seen = await self._rest.orders(ticker=order.ticker)
+        except (ExchangeError, WireFormatError):
+            return
+        now = self._clock.now_ms()
+        found = [o for o in seen if o.client_order_id == order.client_order_id]
+        if found:
+            apply_order_view(self._ledger, found[0], now)
+        elif order.sent_ms is None and order.state is OrderState.PENDING:
+            self._ledger.on_rejected(order.client_order_id, "never sent", now)
 
     async def amend(self, client_order_id: str, yes_price: Price, total_count: Count) -> ExecutionResult:
         """New YES price and new *total* count (filled + wanted remaining); the order is read back."""
