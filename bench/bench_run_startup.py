@@ -32,9 +32,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from kalshiflow.commands.decider import build_decider
+from kalshiflow.commands.run_app import RunOptions, TraderApp
 from kalshiflow.config import load_settings
-from kalshiflow.trader.app import RunOptions, TraderApp
-from kalshiflow.trader.decider import build_decider
 from kalshiflow.trader.lifecycle import StatusEntry
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -18,18 +18,18 @@ from typing import Any
 import pytest
 from tests.trader_session.session_kit import until
 
-import kalshiflow.trader.app as app_module
+import kalshiflow.commands.run_app as app_module
 from kalshiflow.clock import Clock
+from kalshiflow.commands import startup
+from kalshiflow.commands.run_app import AppState, RunOptions, TraderApp
 from kalshiflow.config import Settings, load_settings
 from kalshiflow.domain.orders import BookSide
 from kalshiflow.domain.units import Count, Price
 from kalshiflow.exchange.environments import ExchangeConnection
-from kalshiflow.marketdata import startup
 from kalshiflow.marketdata.feed import MarketDataFeed
 from kalshiflow.sim.runner import SimHandle, SimulatorConfig
 from kalshiflow.store.trader_repo import TraderStore
 from kalshiflow.trader.actor import Observe, PolicyLike
-from kalshiflow.trader.app import AppState, RunOptions, TraderApp
 from kalshiflow.trader.core import TraderCore
 from kalshiflow.trader.ledger import Ledger
 from kalshiflow.trader.orders import OrderPurpose, OrderState, TrackedOrder

@@ -29,14 +29,14 @@ from typing import Any
 import httpx
 import pytest
 
-import kalshiflow.trader.app as app_module
+import kalshiflow.commands.run_app as app_module
+from kalshiflow.commands import startup
+from kalshiflow.commands.run_app import AppState
 from kalshiflow.domain.orders import BookSide
 from kalshiflow.exchange.environments import ExchangeConnection
-from kalshiflow.marketdata import startup
 from kalshiflow.sim.engine import Engine, OrderRequest, OrderResult
 from kalshiflow.sim.faults import FaultConfig
 from kalshiflow.sim.runner import SimHandle, SimulatorConfig
-from kalshiflow.trader.app import AppState
 from kalshiflow.trader.core import CalibrationCycle, TraderCore
 from kalshiflow.trader.execution import ExecutionResult, OrderIntent
 from kalshiflow.trader.ledger import Ledger

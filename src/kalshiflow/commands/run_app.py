@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kalshiflow.clock import Clock, ScaledClock, SystemClock
+from kalshiflow.commands.startup import StartupError, embedded_simulator, start_feed, wait_live
 from kalshiflow.config import Settings
 from kalshiflow.domain.units import display_dollars
 from kalshiflow.exchange.environments import ExchangeConnection
@@ -32,7 +33,6 @@ from kalshiflow.exchange.ws_models import StreamEvent
 from kalshiflow.features import SCHEMA_V1
 from kalshiflow.marketdata.discovery import DiscoveryConfig
 from kalshiflow.marketdata.feed import FeedConfig, MarketDataFeed
-from kalshiflow.marketdata.startup import StartupError, embedded_simulator, start_feed, wait_live
 from kalshiflow.sim.runner import SimulatorConfig
 from kalshiflow.store.trader_repo import TraderStore
 from kalshiflow.trader.actor import Actor, Observe, PolicyLike, TraderAction

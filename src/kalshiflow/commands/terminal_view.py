@@ -11,9 +11,9 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from kalshiflow.commands.run_app import AppState
 from kalshiflow.domain.units import display_dollars
 from kalshiflow.features.valuation import format_pct, value_position
-from kalshiflow.trader.app import AppState
 from kalshiflow.trader.init_tracker import StepState
 
 
