@@ -293,11 +293,14 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """The trader's last known state, cash, positions, resting orders and last calibration."""
-    from kalshiflow.commands.status import format_status, read_status, status_json
+    from kalshiflow.commands.status import MissingDatabaseError, format_status, read_status, status_json
     from kalshiflow.store.db import DatabaseConfigError, DatabaseUnavailableError, default_db_url
 
     try:
         snapshot = read_status(db or default_db_url(os.environ))
+    except MissingDatabaseError as exc:
+        err.print(f"[bold red]error:[/] {exc}", markup=True)
+        raise typer.Exit(1) from None
     except (DatabaseConfigError, DatabaseUnavailableError) as exc:
         _fail(str(exc))
     out.print(status_json(snapshot) if as_json else format_status(snapshot), markup=False)

@@ -66,7 +66,7 @@ def test_run_trades_the_embedded_simulator_then_stops_cleanly_and_status_reads_t
     status = _run(["status", "--db", db, "--json"], tmp_path)
     assert status.returncode == 0, status.stderr
     snapshot = json.loads(status.stdout)
-    assert snapshot["status"]["status"] == "stopping"
+    assert snapshot["status"]["status"] == "stopped"
     assert snapshot["cash_dollars"] is not None
     assert snapshot["last_calibration"]["ok"] is True
     for position in snapshot["positions"]:

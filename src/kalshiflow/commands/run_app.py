@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kalshiflow.clock import Clock, ScaledClock, SystemClock
+from kalshiflow.commands.heartbeat import RunHeartbeat
 from kalshiflow.commands.startup import StartupError, embedded_simulator, start_feed, wait_live
 from kalshiflow.config import Settings
 from kalshiflow.domain.units import display_dollars
@@ -39,13 +40,14 @@ from kalshiflow.trader.actor import Actor, Observe, PolicyLike, TraderAction
 from kalshiflow.trader.core import CoreConfig, TraderCore
 from kalshiflow.trader.init_tracker import InitStep, InitTracker
 from kalshiflow.trader.lifecycle import Lifecycle, TraderState
-from kalshiflow.trader.orders import OrderPurpose
 from kalshiflow.trader.recalibration import Recalibrator
 from kalshiflow.trader.restore import restore_orders
+from kalshiflow.trader.shutdown import StopReport, stop_trading
 
 log = logging.getLogger(__name__)
 
 PRIVATE_CHANNELS = ("fill", "user_orders", "market_positions", "order_group_updates")
+STILL_RESTING_EXIT = 1  # exit code when a stop could not confirm every cancel
 TICK_S = 1.0  # the calibration timer's resolution, in the trader's clock seconds
 
 DeciderFactory = Callable[[Settings, TraderCore, MarketDataFeed, Clock], tuple[PolicyLike, Observe]]
@@ -82,6 +84,7 @@ class AppState:
     rest_url: str = ""
     actions: list[TraderAction] = field(default_factory=list)
     first_trading_ms: int | None = None
+    stop_report: StopReport | None = None  # what the stop did (printed on exit)
 
 
 class TraderApp:
@@ -95,6 +98,7 @@ class TraderApp:
         lifecycle = Lifecycle(self.clock)
         self.state = AppState(lifecycle, InitTracker(self.clock))
         self.store: TraderStore | None = None
+        self.exit_code = 1  # until the run ends normally (what the heartbeat's stop stamp records)
 
     async def run(self, stop: asyncio.Event, on_ready: Callable[[AppState], None] | None = None) -> int:
         async with contextlib.AsyncExitStack() as stack:
@@ -104,6 +108,11 @@ class TraderApp:
             self.state.lifecycle.listeners.append(store.save_status)  # type: ignore[arg-type]
             for entry in self.state.lifecycle.history:
                 store.save_status(entry)
+            heartbeat = RunHeartbeat(store.engine)
+            await heartbeat.start()
+            stack.callback(lambda: heartbeat.finish(self.exit_code))  # runs before the store closes
+            beating = asyncio.create_task(heartbeat.run(), name="heartbeat")
+            stack.callback(beating.cancel)
             connection = self.options.connection
             if connection is None:
                 config = SimulatorConfig(
@@ -169,7 +178,9 @@ class TraderApp:
                     with contextlib.suppress(asyncio.CancelledError, Exception):
                         await task
                 await self._shutdown(core)
-        return 0
+            report = self.state.stop_report
+            self.exit_code = 0 if report is None or report.ok else STILL_RESTING_EXIT
+        return self.exit_code
 
     # ------------------------------------------------------------------ startup
     async def _check_exchange(self, rest: KalshiRestClient) -> None:
@@ -324,10 +335,10 @@ class TraderApp:
                 continue
             if state is TraderState.STOPPING or not (due or reason or state is TraderState.PAUSED):
                 continue
+            last = now  # the interval runs from start to start: a slow pass does not stretch it
             await self._calibrate(
                 core, recal, reason or ("resume" if state is TraderState.PAUSED else "scheduled")
             )
-            last = self.clock.now_ms()
 
     async def _calibrate(self, core: TraderCore, recal: Recalibrator, reason: str) -> None:
         core.live.clear_resync()
@@ -374,17 +385,10 @@ class TraderApp:
         lifecycle = self.state.lifecycle
         if lifecycle.can_move(TraderState.STOPPING):
             lifecycle.move(TraderState.STOPPING, "stop requested")
-        core.reduce_only = True
-        cancelled = 0
-        for order in list(core.ledger.live_orders()):
-            if order.purpose is not OrderPurpose.EXTERNAL and order.order_id is not None:
-                await core.executor.cancel(order.client_order_id)
-                cancelled += 1
-        flattened = 0
-        if self.settings.run.flatten_on_stop:
-            flattened = len(await core.flatten("stop"))
+        report = await stop_trading(core, flatten=self.settings.run.flatten_on_stop)
+        self.state.stop_report = report
         await core.groups.stop()
-        lifecycle.note(f"stopped: cancelled {cancelled} orders, flattened {flattened} positions")
+        lifecycle.move(TraderState.STOPPED, report.summary())
 
     def resume(self) -> None:
         """The operator's resume (``kill -USR1 <pid>`` on ``kalshiflow run``)."""

@@ -15,7 +15,9 @@ Positions carry a cost basis that *includes* fees paid to open them, so P&L figu
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -34,6 +36,33 @@ from kalshiflow.trader.events import (
 from kalshiflow.trader.orders import OrderPurpose, OrderState, TrackedOrder
 
 MAX_UNMATCHED_ORDERS = 1_000  # order ids whose historical fills wait for their order to be linked
+HISTORY_LIMIT = 2_000  # finished orders and fills kept in memory (the store keeps all of them)
+
+
+class TradeIds(AbstractSet[str]):
+    """The trade ids seen, for idempotent booking: a set that forgets its oldest beyond ``limit``."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._ids: dict[str, None] = {}
+
+    def __contains__(self, trade_id: object) -> bool:
+        return trade_id in self._ids
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._ids)
+
+    def add(self, trade_id: str) -> None:
+        self._ids[trade_id] = None
+        if len(self._ids) > self._limit:
+            del self._ids[next(iter(self._ids))]
+
+    def update(self, trade_ids: Iterable[str]) -> None:
+        for trade_id in trade_ids:
+            self.add(trade_id)
 
 
 class LedgerError(RuntimeError):
@@ -90,6 +119,7 @@ class Ledger:
         self,
         fee_terms_of: Callable[[str], tuple[FeeType, Fraction]] | None = None,
         own_prefix: str | None = None,
+        history_limit: int = HISTORY_LIMIT,
     ) -> None:
         self.cash: Money = ZERO_MONEY
         self.synced_cash: Money | None = None
@@ -97,8 +127,13 @@ class Ledger:
         self.positions: dict[str, PositionRecord] = {}
         self.orders: dict[str, TrackedOrder] = {}  # by client_order_id
         self.by_order_id: dict[str, str] = {}  # order_id -> client_order_id
-        self.trade_ids: set[str] = set()
-        self.fills: list[FillData] = []
+        # History is bounded (issue 8: memory grew ~4 KB per order): the newest ``history_limit``
+        # finished orders and fills are kept, and ten times as many trade ids (the dedupe window
+        # for fills delivered twice, by the stream and by REST, spans far fewer than that).
+        self._history_limit = history_limit
+        self.trade_ids: TradeIds = TradeIds(10 * history_limit)
+        self.fills: deque[FillData] = deque(maxlen=history_limit)
+        self._finished: dict[str, None] = {}  # client_order_ids of terminal orders, oldest first
         self.settlements: list[SettlementData] = []
         self.listeners: list[Callable[[LedgerEvent], None]] = []
         self._live: dict[str, dict[str, TrackedOrder]] = {}  # ticker -> client_order_id -> order
@@ -492,3 +527,15 @@ class Ledger:
     def _emit(self, event: LedgerEvent) -> None:
         for listener in self.listeners:
             listener(event)
+        if isinstance(event, OrderChanged) and event.order.is_terminal:
+            self._retire(event.order)
+
+    def _retire(self, order: TrackedOrder) -> None:
+        """A finished order becomes history; beyond ``history_limit`` the oldest is forgotten."""
+        self._finished[order.client_order_id] = None
+        while len(self._finished) > self._history_limit:
+            oldest = next(iter(self._finished))
+            del self._finished[oldest]
+            gone = self.orders.pop(oldest, None)
+            if gone is not None and gone.order_id is not None and self.by_order_id.get(gone.order_id) == oldest:
+                del self.by_order_id[gone.order_id]

@@ -1,7 +1,8 @@
 """The trader's lifecycle: one state at a time, legal transitions only, and a readable history.
 
 States: ``initializing -> (calibrating ->) trading <-> calibrating``, ``trading/calibrating -> paused -> trading``,
-any state ``-> stopping`` (terminal). An illegal transition is a bug and raises. Calibration has
+any state ``-> stopping -> stopped`` (terminal; ``stopped`` is written last, so ``status`` can tell
+a clean stop from a crash). An illegal transition is a bug and raises. Calibration has
 named sub-steps (``calibrating -> syncing state``, ``-> closing positions``, ``-> monitoring
 markets``, ``-> cash recovery``) that are recorded in the history like states, so the console
 reads as in ARCHITECTURE section 5:
@@ -30,6 +31,7 @@ class TraderState(StrEnum):
     CALIBRATING = "calibrating"
     PAUSED = "paused"
     STOPPING = "stopping"
+    STOPPED = "stopped"
 
 
 class CalibrationStep(StrEnum):
@@ -47,7 +49,8 @@ TRANSITIONS: dict[TraderState, frozenset[TraderState]] = {
     TraderState.TRADING: frozenset({TraderState.CALIBRATING, TraderState.PAUSED, TraderState.STOPPING}),
     TraderState.CALIBRATING: frozenset({TraderState.TRADING, TraderState.PAUSED, TraderState.STOPPING}),
     TraderState.PAUSED: frozenset({TraderState.TRADING, TraderState.CALIBRATING, TraderState.STOPPING}),
-    TraderState.STOPPING: frozenset(),
+    TraderState.STOPPING: frozenset({TraderState.STOPPED}),
+    TraderState.STOPPED: frozenset(),
 }
 
 REDUCE_ONLY_STATES = frozenset({TraderState.INITIALIZING, TraderState.CALIBRATING, TraderState.PAUSED})
