@@ -17,6 +17,8 @@ import pytest
 from typer.testing import CliRunner
 
 from kalshiflow.cli import app
+from kalshiflow.clock import SystemClock
+from kalshiflow.store.trader_repo import TraderStore
 
 KALSHIFLOW = [sys.executable, "-c", "from kalshiflow.cli import app; app()"]
 
@@ -95,6 +97,8 @@ def test_run_refuses_bad_settings_with_one_line_naming_the_setting(
 
 
 def test_status_before_any_run_says_so(tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["status", "--db", f"sqlite:///{tmp_path / 'empty.db'}"])
+    db = f"sqlite:///{tmp_path / 'empty.db'}"
+    TraderStore(db, SystemClock()).close()  # a database that exists, with no run in it
+    result = CliRunner().invoke(app, ["status", "--db", db])
     assert result.exit_code == 0, result.output
     assert "never ran" in result.output
