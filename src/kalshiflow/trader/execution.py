@@ -373,6 +373,9 @@ class OrderExecutor:
             apply_order_view(self._ledger, found[0], now)
         elif order.sent_ms is None and order.state is OrderState.PENDING:
             self._ledger.on_rejected(order.client_order_id, "never sent", now)
+        elif now - (order.sent_ms or order.created_ms) >= self.config.stale_pending_s * 1000:
+            # Old enough that the read path has caught up: not on the exchange, so nothing rests.
+            self._ledger.on_not_found(order.client_order_id, now, 1)
 
     async def amend(self, client_order_id: str, yes_price: Price, total_count: Count) -> ExecutionResult:
         """New YES price and new *total* count (filled + wanted remaining); the order is read back."""
