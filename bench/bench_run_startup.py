@@ -35,7 +35,7 @@ from pathlib import Path
 from kalshiflow.commands.decider import build_decider
 from kalshiflow.commands.run_app import RunOptions, TraderApp
 from kalshiflow.config import load_settings
-from kalshiflow.trader.lifecycle import StatusEntry
+from kalshiflow.trader.lifecycle.states import StatusEntry
 
 ROOT = Path(__file__).resolve().parents[1]
 

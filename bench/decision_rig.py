@@ -29,9 +29,9 @@ from kalshiflow.exchange.ws_models import OrderbookDelta, OrderbookSnapshot
 from kalshiflow.features import SCHEMA_V1, MarketHistory
 from kalshiflow.marketdata.bookstore import BookStore
 from kalshiflow.policy.export_tools import write_mlp_policy
-from kalshiflow.trader.actor import TraderAction
 from kalshiflow.trader.core import CoreConfig, TraderCore
-from kalshiflow.trader.orders import OrderPurpose, OrderState, TrackedOrder
+from kalshiflow.trader.decisions.actor import TraderAction
+from kalshiflow.trader.state.orders import OrderPurpose, OrderState, TrackedOrder
 
 SIDES = (OutcomeSide.YES, OutcomeSide.NO)
 LEVELS = 15

@@ -22,9 +22,9 @@ from kalshiflow.store.trader_models import (
     TraderSettlementRow,
 )
 from kalshiflow.store.trader_repo import TraderStore
-from kalshiflow.trader.events import CashChanged, LedgerEvent, PositionChanged
-from kalshiflow.trader.ledger import FillData, Ledger, SettlementData
-from kalshiflow.trader.orders import OrderPurpose, TrackedOrder
+from kalshiflow.trader.state.events import CashChanged, LedgerEvent, PositionChanged
+from kalshiflow.trader.state.ledger import FillData, Ledger, SettlementData
+from kalshiflow.trader.state.orders import OrderPurpose, TrackedOrder
 
 T0 = 1_790_000_000_000
 MARKET = "KXTEST-26JAN01-T1"

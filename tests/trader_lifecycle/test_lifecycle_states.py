@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kalshiflow.clock import ManualClock
-from kalshiflow.trader.init_tracker import InitStep, InitTracker, StepState
-from kalshiflow.trader.lifecycle import (
+from kalshiflow.trader.lifecycle.init_tracker import InitStep, InitTracker, StepState
+from kalshiflow.trader.lifecycle.states import (
     TRANSITIONS,
     CalibrationStep,
     IllegalTransition,

@@ -29,10 +29,10 @@ from kalshiflow.exchange.environments import ExchangeConnection
 from kalshiflow.marketdata.feed import MarketDataFeed
 from kalshiflow.sim.runner import SimHandle, SimulatorConfig
 from kalshiflow.store.trader_repo import TraderStore
-from kalshiflow.trader.actor import Observe, PolicyLike
 from kalshiflow.trader.core import TraderCore
-from kalshiflow.trader.ledger import Ledger
-from kalshiflow.trader.orders import OrderPurpose, OrderState, TrackedOrder
+from kalshiflow.trader.decisions.actor import Observe, PolicyLike
+from kalshiflow.trader.state.ledger import Ledger
+from kalshiflow.trader.state.orders import OrderPurpose, OrderState, TrackedOrder
 
 CID = "kf-left-by-the-dead-run"
 

@@ -18,11 +18,11 @@ from kalshiflow.domain.orders import BookSide, OutcomeSide
 from kalshiflow.domain.units import Count, Price
 from kalshiflow.sim.state import SimOrder
 from kalshiflow.store.trader_repo import TraderStore
+from kalshiflow.trader.calibration.drift import DriftKind
 from kalshiflow.trader.core import TraderCore
-from kalshiflow.trader.drift import DriftKind
-from kalshiflow.trader.execution import ExecOutcome
-from kalshiflow.trader.orders import OrderPurpose, OrderState, TrackedOrder
-from kalshiflow.trader.restore import restore_orders
+from kalshiflow.trader.execution.in_flight import ExecOutcome
+from kalshiflow.trader.state.orders import OrderPurpose, OrderState, TrackedOrder
+from kalshiflow.trader.state.restore import restore_orders
 
 CONTRACTS = Count.contracts(4)
 

@@ -38,10 +38,10 @@ from kalshiflow.sim.engine import Engine, OrderRequest, OrderResult
 from kalshiflow.sim.faults import FaultConfig
 from kalshiflow.sim.runner import SimHandle, SimulatorConfig
 from kalshiflow.trader.core import CalibrationCycle, TraderCore
-from kalshiflow.trader.execution import ExecutionResult, OrderIntent
-from kalshiflow.trader.ledger import Ledger
-from kalshiflow.trader.lifecycle import TRANSITIONS, StatusEntry, TraderState
-from kalshiflow.trader.orders import OrderPurpose
+from kalshiflow.trader.execution.in_flight import ExecutionResult, OrderIntent
+from kalshiflow.trader.lifecycle.states import TRANSITIONS, StatusEntry, TraderState
+from kalshiflow.trader.state.ledger import Ledger
+from kalshiflow.trader.state.orders import OrderPurpose
 
 STATES = {s.value: s for s in TraderState}
 STEP_PREFIX = f"{TraderState.CALIBRATING.value} -> "

@@ -52,8 +52,8 @@ from kalshiflow.sim.runner import SimHandle
 from kalshiflow.store.trader_repo import TraderStore
 from kalshiflow.trader.core import TraderCore
 from kalshiflow.trader.exit_rules.base import ExitReason
-from kalshiflow.trader.lifecycle import TraderState
-from kalshiflow.trader.orders import OrderPurpose
+from kalshiflow.trader.lifecycle.states import TraderState
+from kalshiflow.trader.state.orders import OrderPurpose
 
 SPEED = 150.0  # sim seconds per wall second
 SESSION_S = 2 * 3600

@@ -35,13 +35,13 @@ from kalshiflow.marketdata.discovery import DiscoveryConfig
 from kalshiflow.marketdata.feed import FeedConfig, MarketDataFeed
 from kalshiflow.sim.runner import SimulatorConfig
 from kalshiflow.store.trader_repo import TraderStore
-from kalshiflow.trader.actor import Actor, Observe, PolicyLike, TraderAction
 from kalshiflow.trader.core import CoreConfig, TraderCore
-from kalshiflow.trader.init_tracker import InitStep, InitTracker
-from kalshiflow.trader.lifecycle import Lifecycle, TraderState
-from kalshiflow.trader.orders import OrderPurpose
-from kalshiflow.trader.recalibration import Recalibrator
-from kalshiflow.trader.restore import restore_orders
+from kalshiflow.trader.decisions.actor import Actor, Observe, PolicyLike, TraderAction
+from kalshiflow.trader.lifecycle.init_tracker import InitStep, InitTracker
+from kalshiflow.trader.lifecycle.recalibration import Recalibrator
+from kalshiflow.trader.lifecycle.states import Lifecycle, TraderState
+from kalshiflow.trader.state.orders import OrderPurpose
+from kalshiflow.trader.state.restore import restore_orders
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from rich.text import Text
 from kalshiflow.commands.run_app import AppState
 from kalshiflow.domain.units import display_dollars
 from kalshiflow.features.valuation import format_pct, value_position
-from kalshiflow.trader.init_tracker import StepState
+from kalshiflow.trader.lifecycle.init_tracker import StepState
 
 
 def _dollars(value: int) -> str:

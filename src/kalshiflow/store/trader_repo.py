@@ -69,7 +69,7 @@ from kalshiflow.store.trader_reads import (
     read_resting_orders,
     read_status_history,
 )
-from kalshiflow.trader.events import (
+from kalshiflow.trader.state.events import (
     CashChanged,
     FillBooked,
     LedgerEvent,
@@ -77,7 +77,7 @@ from kalshiflow.trader.events import (
     PositionChanged,
     SettlementBooked,
 )
-from kalshiflow.trader.ledger import Ledger
+from kalshiflow.trader.state.ledger import Ledger
 
 log = logging.getLogger(__name__)
 

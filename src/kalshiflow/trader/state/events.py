@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 from kalshiflow.domain.units import Money
 
 if TYPE_CHECKING:
-    from kalshiflow.trader.ledger import FillData, PositionRecord, SettlementData
-    from kalshiflow.trader.orders import TrackedOrder
+    from kalshiflow.trader.state.ledger import FillData, PositionRecord, SettlementData
+    from kalshiflow.trader.state.orders import TrackedOrder
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from kalshiflow.clock import Clock
 from kalshiflow.domain.units import Money, display_dollars
 from kalshiflow.trader.core import CalibrationCycle, TraderCore
 from kalshiflow.trader.exit_rules.base import ExitReason
-from kalshiflow.trader.lifecycle import CalibrationStep, Lifecycle, TraderState
+from kalshiflow.trader.lifecycle.states import CalibrationStep, Lifecycle, TraderState
 from kalshiflow.trader.risk.kill_switch import kill_switch_reason
 
 SLOW_CALIBRATION_MS = 5_000

@@ -23,7 +23,7 @@ from kalshiflow.domain.fees import FeeType, trade_fee
 from kalshiflow.domain.netting import closable, net_fill, opening_cost_per_contract
 from kalshiflow.domain.orders import BookSide
 from kalshiflow.domain.units import ZERO_COUNT, ZERO_MONEY, Count, Money, Price
-from kalshiflow.trader.events import (
+from kalshiflow.trader.state.events import (
     CashChanged,
     FillBooked,
     LedgerEvent,
@@ -31,7 +31,7 @@ from kalshiflow.trader.events import (
     PositionChanged,
     SettlementBooked,
 )
-from kalshiflow.trader.orders import OrderPurpose, OrderState, TrackedOrder
+from kalshiflow.trader.state.orders import OrderPurpose, OrderState, TrackedOrder
 
 
 class LedgerError(RuntimeError):

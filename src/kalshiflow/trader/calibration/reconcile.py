@@ -41,7 +41,7 @@ from kalshiflow.exchange.rest import KalshiRestClient
 from kalshiflow.exchange.rest_market import MARKETS_PAGE_SIZE, ORDERBOOKS_PER_CALL
 from kalshiflow.exchange.rest_portfolio import PORTFOLIO_PAGE_SIZE
 from kalshiflow.marketdata.bookstore import BookStore
-from kalshiflow.trader.calibration_checks import (
+from kalshiflow.trader.calibration.checks import (
     CheckLimits,
     Finding,
     TopOfBook,
@@ -49,12 +49,9 @@ from kalshiflow.trader.calibration_checks import (
     market_viability,
     portfolio_health,
 )
-from kalshiflow.trader.calibration_report import CalibrationReport, StepResult
-from kalshiflow.trader.config import CalibrationConfig
-from kalshiflow.trader.drift import DriftTotals
-from kalshiflow.trader.events import CashChanged, FillBooked, LedgerEvent, OrderChanged, PositionChanged
-from kalshiflow.trader.ledger import Ledger
-from kalshiflow.trader.reconcile_sync import (
+from kalshiflow.trader.calibration.drift import DriftTotals
+from kalshiflow.trader.calibration.report import CalibrationReport, StepResult
+from kalshiflow.trader.calibration.sync import (
     ExchangeSnapshot,
     LedgerActivity,
     SettlementKey,
@@ -62,8 +59,11 @@ from kalshiflow.trader.reconcile_sync import (
     SyncPolicy,
     apply_snapshot,
 )
+from kalshiflow.trader.config import CalibrationConfig
+from kalshiflow.trader.state.events import CashChanged, FillBooked, LedgerEvent, OrderChanged, PositionChanged
+from kalshiflow.trader.state.ledger import Ledger
 
-log = logging.getLogger("kalshiflow.trader.reconcile")
+log = logging.getLogger("kalshiflow.trader.calibration.reconcile")
 
 
 def _pages(items: int, page_size: int) -> int:

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kalshiflow.domain.units import Money, display_dollars
-from kalshiflow.trader.calibration_checks import Finding, FindingCode
-from kalshiflow.trader.drift import DriftEvent, DriftTotals
+from kalshiflow.trader.calibration.checks import Finding, FindingCode
+from kalshiflow.trader.calibration.drift import DriftEvent, DriftTotals
 
 
 @dataclass(frozen=True, slots=True)
