@@ -54,7 +54,7 @@ def journal_pending_order(db: str, ticker: str, clock: Clock) -> None:
     """What the dead run left in the store: recorded, never sent (it died before the send)."""
     store = TraderStore(db, clock)
     ledger = Ledger()
-    store.attach(ledger)
+    store.attach(ledger.bus)
     ledger.record_pending(
         TrackedOrder(
             client_order_id=CID,

@@ -35,7 +35,7 @@ async def first_run(env: Scenario, db: str) -> tuple[TraderCore, TraderStore]:
     """The first trader, journaling. No stream: no live message may resolve an order before it dies."""
     core = await env.new_core(scenario_config(), stream=False)
     store = TraderStore(db, env.clock)
-    store.attach(core.ledger)
+    store.attach(core.ledger.bus)
     return core, store
 
 
@@ -49,7 +49,7 @@ async def restart(env: Scenario, db: str) -> tuple[TraderCore, TraderStore, int]
     """A new core on the same database: restore, then the startup calibration (``core.start()``)."""
     core = await env.new_core(scenario_config(), stream=False, start=False)
     store = TraderStore(db, env.clock)
-    store.attach(core.ledger)
+    store.attach(core.ledger.bus)
     restored = await restore_orders(core.ledger, store)
     env.startup = await core.start()
     return core, store, restored

@@ -24,6 +24,7 @@ from kalshiflow.clock import Clock, ScaledClock, SystemClock
 from kalshiflow.commands.startup import StartupError, embedded_simulator, start_feed, wait_live
 from kalshiflow.config import Settings
 from kalshiflow.domain.units import display_dollars
+from kalshiflow.events.bus import EventBus
 from kalshiflow.exchange.environments import ExchangeConnection
 from kalshiflow.exchange.errors import ExchangeError
 from kalshiflow.exchange.models_market import Market
@@ -92,7 +93,8 @@ class TraderApp:
         self.settings = options.settings
         self.clock = clock or (SystemClock() if options.sim_speed == 1.0 else ScaledClock(options.sim_speed))
         self.decider_factory = decider_factory
-        lifecycle = Lifecycle(self.clock)
+        self.bus = EventBus()  # the one bus every part publishes on and every observer reads
+        lifecycle = Lifecycle(self.clock, bus=self.bus)
         self.state = AppState(lifecycle, InitTracker(self.clock))
         self.store: TraderStore | None = None
 
@@ -101,7 +103,7 @@ class TraderApp:
             self.store = TraderStore(self.settings.run.db, self.clock)
             stack.callback(self.store.close)
             store = self.store
-            self.state.lifecycle.listeners.append(store.save_status)  # type: ignore[arg-type]
+            store.attach(self.bus)
             for entry in self.state.lifecycle.history:
                 store.save_status(entry)
             connection = self.options.connection
@@ -121,7 +123,6 @@ class TraderApp:
             feed = await self._start_feed(stack, rest, connection, stop)
             core = self._build_core(rest, feed)
             await core.load_fees()  # fee schedules of the selected markets, before any order reserves cash
-            store.attach(core.ledger)
             await restore_orders(core.ledger, store)
             recal = Recalibrator(
                 core,
@@ -132,7 +133,6 @@ class TraderApp:
                 drift_recalibrate=self.settings.run.drift_recalibrate_dollars,
             )
             self.state.recal = recal
-            recal.listeners.append(lambda cycle: store.save_calibration(cycle.report))  # type: ignore[arg-type]
             await self._startup_calibration(core, recal)
             policy, observe = self._load_policy(core, feed)
             actor = Actor(
@@ -244,7 +244,7 @@ class TraderApp:
         config = CoreConfig(
             exit_rules=s.exit_rules, risk=s.risk, calibration=s.calibration, order_groups=s.order_groups
         )
-        core = TraderCore(rest, self.clock, feed.books, markets, config)
+        core = TraderCore(rest, self.clock, feed.books, markets, config, bus=self.bus)
         feed.pinned = lambda: (
             {p.ticker for p in core.ledger.open_positions()} | {o.ticker for o in core.ledger.live_orders()}
         )

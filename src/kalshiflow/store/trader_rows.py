@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from enum import Enum
 from typing import Any, Final
 
-from kalshiflow.trader.state.events import (
+from kalshiflow.events.ledger import (
     CashChanged,
     FillBooked,
     OrderChanged,

@@ -16,6 +16,7 @@ from kalshiflow.clock import Clock
 from kalshiflow.domain.grid import PriceGrid
 from kalshiflow.domain.orders import intent_to_v2
 from kalshiflow.domain.units import Count, Money, Price
+from kalshiflow.events.bus import EventBus
 from kalshiflow.exchange.models_market import Market
 from kalshiflow.exchange.rest import KalshiRestClient
 from kalshiflow.features.valuation import CashView, MarketView, PositionView, value_position
@@ -82,15 +83,17 @@ class TraderCore:
         markets: Mapping[str, Market],
         config: CoreConfig | None = None,
         fees: FeeSchedule | None = None,
+        bus: EventBus | None = None,
     ) -> None:
         self.config = config or CoreConfig()
+        self.bus = bus or EventBus()  # where the ledger, decisions and denials are published
         self.clock = clock
         self.rest = rest
         self.books = books
         self.markets: dict[str, Market] = dict(markets)
         # Each market's fee schedule: the ledger's reservations and the exit rules' fee estimates.
         self.fees = fees or FeeSchedule()
-        self.ledger = Ledger(self.fees)
+        self.ledger = Ledger(self.fees, self.bus)
         self.executor = OrderExecutor(rest, self.ledger, clock, config=self.config.execution)
         self.closer = PositionCloser(self.executor, self.ledger, clock)
         self.groups = OrderGroupManager(rest, self.config.order_groups, clock)
