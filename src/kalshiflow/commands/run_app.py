@@ -24,7 +24,8 @@ from kalshiflow.clock import Clock, ScaledClock, SystemClock
 from kalshiflow.commands.startup import StartupError, embedded_simulator, start_feed, wait_live
 from kalshiflow.config import Settings
 from kalshiflow.domain.units import display_dollars
-from kalshiflow.events.bus import EventBus
+from kalshiflow.events.bus import EventBus, Missed, Subscription
+from kalshiflow.events.trader import ActionResult
 from kalshiflow.exchange.environments import ExchangeConnection
 from kalshiflow.exchange.errors import ExchangeError
 from kalshiflow.exchange.models_market import Market
@@ -146,14 +147,15 @@ class TraderApp:
                 may_trade=lambda: (
                     self.state.lifecycle.state is TraderState.TRADING and not core.live.needs_resync
                 ),
-                on_action=self._on_action,
             )
             self.state.actor = actor
+            actions = self.bus.subscribe("run.actions", [TraderAction], max_queue=1_000)
             if on_ready is not None:
                 on_ready(self.state)
             tasks = [
                 asyncio.create_task(actor.run(), name="actor"),
                 asyncio.create_task(self._calibration_loop(core, recal), name="calibration"),
+                asyncio.create_task(self._watch_actions(actions), name="actions"),
             ]
             if self.options.duration_s is not None:
                 tasks.append(
@@ -395,10 +397,18 @@ class TraderApp:
         if core is not None:
             core.live.handle(event)
 
+    async def _watch_actions(self, actions: Subscription) -> None:
+        """The decisions' subscriber: the view's recent actions, the status console, the log."""
+        async for item in actions:
+            if isinstance(item, Missed):
+                log.warning("trader_action.missed", extra={"count": item.count})
+            elif isinstance(item, TraderAction):
+                self._on_action(item)
+
     def _on_action(self, action: TraderAction) -> None:
         self.state.actions.append(action)
         del self.state.actions[:-50]
-        if action.result in ("placed", "rejected", "unknown"):
+        if action.result in (ActionResult.PLACED, ActionResult.REJECTED, ActionResult.UNKNOWN):
             self.state.lifecycle.note(f"last action: {action.action} {action.ticker} -> {action.result}")
         actor = self.state.actor
         observation = {} if actor is None else actor.named_observation(action, SCHEMA_V1.names)
@@ -409,7 +419,7 @@ class TraderApp:
                 "action": action.action,
                 "price": None if action.price is None else action.price.dollars_str(),
                 "size": action.size.fp_str(),
-                "result": action.result,
+                "result": action.result_text,
                 "reason": action.reason,
                 "client_order_id": action.client_order_id,
                 "observation": json.dumps(observation),
