@@ -156,6 +156,7 @@ class TraderApp:
                 asyncio.create_task(actor.run(), name="actor"),
                 asyncio.create_task(self._calibration_loop(core, recal), name="calibration"),
                 asyncio.create_task(self._watch_actions(actions), name="actions"),
+                asyncio.create_task(core.run_exit_timer(), name="exits"),
             ]
             if self.options.duration_s is not None:
                 tasks.append(
