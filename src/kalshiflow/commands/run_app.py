@@ -25,13 +25,14 @@ from kalshiflow.commands.startup import StartupError, embedded_simulator, start_
 from kalshiflow.config import Settings
 from kalshiflow.domain.units import display_dollars
 from kalshiflow.events.bus import EventBus, Missed, Subscription
-from kalshiflow.events.trader import ActionResult
+from kalshiflow.events.trader import ActionResult, StreamHealth
 from kalshiflow.exchange.environments import ExchangeConnection
 from kalshiflow.exchange.errors import ExchangeError
 from kalshiflow.exchange.models_market import Market
 from kalshiflow.exchange.rest import KalshiRestClient
 from kalshiflow.exchange.ws_connect import StreamConfig
 from kalshiflow.exchange.ws_models import StreamEvent
+from kalshiflow.exchange.ws_status import ConnectionState
 from kalshiflow.features import SCHEMA_V1
 from kalshiflow.marketdata.discovery import DiscoveryConfig
 from kalshiflow.marketdata.feed import FeedConfig, MarketDataFeed
@@ -96,8 +97,9 @@ class TraderApp:
         self.decider_factory = decider_factory
         self.bus = EventBus()  # the one bus every part publishes on and every observer reads
         lifecycle = Lifecycle(self.clock, bus=self.bus)
-        self.state = AppState(lifecycle, InitTracker(self.clock))
+        self.state = AppState(lifecycle, InitTracker(self.clock, self.bus))
         self.store: TraderStore | None = None
+        self._last_stream_health: tuple[object, ...] | None = None
 
     async def run(self, stop: asyncio.Event, on_ready: Callable[[AppState], None] | None = None) -> int:
         async with contextlib.AsyncExitStack() as stack:
@@ -305,6 +307,7 @@ class TraderApp:
         seen_triggers: set[str] = set()
         while True:
             await self.clock.sleep(TICK_S)
+            self._publish_stream_health()
             state = self.state.lifecycle.state
             now = self.clock.now_ms()
             due = now - last >= interval_ms
@@ -392,6 +395,29 @@ class TraderApp:
         """The operator's resume (``kill -USR1 <pid>`` on ``kalshiflow run``)."""
         if self.state.recal is not None:
             self.state.recal.resume("operator")
+
+    def _publish_stream_health(self) -> None:
+        """The ``stream`` event, whenever the stream's health changed since the last tick."""
+        feed = self.state.feed
+        if feed is None:
+            return
+        status = feed.stream.status()
+        error = "" if status.last_error is None else str(status.last_error)
+        metrics = status.metrics
+        key = (status.state, metrics.gaps, metrics.resyncs, len(status.invalid_books), error)
+        if key == self._last_stream_health:
+            return
+        self._last_stream_health = key
+        self.bus.publish(
+            StreamHealth(
+                ts_ms=self.clock.now_ms(),
+                connected=status.state is ConnectionState.LIVE,
+                gaps=metrics.gaps,
+                resyncs=metrics.resyncs,
+                invalid_books=len(status.invalid_books),
+                detail=f"{status.state.value}{': ' + error if error else ''}",
+            )
+        )
 
     def _on_stream_event(self, event: StreamEvent) -> None:
         core = self.state.core
