@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 
 import httpx
@@ -22,7 +22,7 @@ from kalshiflow.domain.orders import BookSide
 from kalshiflow.domain.units import Count, Price
 from kalshiflow.exchange.rest import KalshiRestClient
 from kalshiflow.sim.exchange import SimExchange
-from kalshiflow.trader.execution.in_flight import ExecutionResult, OrderExecutor
+from kalshiflow.trader.execution.in_flight import OrderExecutor
 from kalshiflow.trader.state.ledger import Ledger
 from kalshiflow.trader.state.live_updates import apply_order_view, apply_rest_fills
 
@@ -53,7 +53,6 @@ class Desk:
     ledger: Ledger
     executor: OrderExecutor
     admin: httpx.AsyncClient | None = None
-    results: list[ExecutionResult] = field(default_factory=list)
 
     async def sync_fills(self) -> int:
         """Book the account's REST fills (the adapter reconciliation uses); returns how many were new."""
