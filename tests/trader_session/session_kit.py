@@ -18,7 +18,6 @@ operations; each is described where it is defined.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 from collections import Counter
@@ -251,14 +250,6 @@ def duplicate_client_order_ids(engine: Engine, account_id: str) -> list[tuple[st
     return [(cid, n) for cid, n in ids.items() if n > 1]
 
 
-async def until(condition: Callable[[], bool], within_s: float, what: str) -> None:
-    """Wait (bounded, wall time) for a condition; polls, never sleeps on luck."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within_s
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"{what}: not reached within {within_s}s of wall time")
-        await asyncio.sleep(0.005)
 
 
 # ---------------------------------------------------------------------------------- a stuck close

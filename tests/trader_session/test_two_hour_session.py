@@ -38,8 +38,8 @@ from tests.trader_session.session_kit import (
     duplicate_client_order_ids,
     illegal_transitions,
     ledger_vs_engine,
-    until,
 )
+from tests.waiting import until
 
 from kalshiflow.clock import Clock
 from kalshiflow.commands.decider import build_decider
