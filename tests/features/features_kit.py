@@ -14,7 +14,7 @@ from kalshiflow.exchange.models_market import MarketStatus
 from kalshiflow.features import MarketHistory, ObservationScales
 from kalshiflow.features.valuation import CashView, MarketView, PositionView
 from kalshiflow.marketdata.book import OrderBook
-from kalshiflow.trader.orders import OrderPurpose, OrderState, TrackedOrder
+from kalshiflow.trader.state.orders import OrderPurpose, OrderState, TrackedOrder
 
 NOW = 1_790_000_000_000
 TICKER = "KXFEAT-26JAN01-T50"

@@ -29,7 +29,7 @@ from kalshiflow.features.valuation import CashView, MarketView, PositionView
 from kalshiflow.marketdata.book import OrderBook
 from kalshiflow.marketdata.bookstore import BookStore
 from kalshiflow.sim.events import BookDelta
-from kalshiflow.trader.orders import OrderPurpose, OrderState, TrackedOrder
+from kalshiflow.trader.state.orders import OrderPurpose, OrderState, TrackedOrder
 
 HOURS = 3
 OBSERVE_EVERY_MS = 5_000

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from kalshiflow.domain.orders import BookSide
 from kalshiflow.domain.units import Count, Money, Price
-from kalshiflow.trader.ledger import FillData, Ledger
-from kalshiflow.trader.orders import OrderPurpose, OrderState, TrackedOrder
+from kalshiflow.trader.state.ledger import FillData, Ledger
+from kalshiflow.trader.state.orders import OrderPurpose, OrderState, TrackedOrder
 
 LIMIT = 50
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.trader_session.session_kit import until
+from tests.waiting import until
 
 import kalshiflow.commands.run_app as app_module
 from kalshiflow.clock import Clock
@@ -29,10 +29,10 @@ from kalshiflow.exchange.environments import ExchangeConnection
 from kalshiflow.marketdata.feed import MarketDataFeed
 from kalshiflow.sim.runner import SimHandle, SimulatorConfig
 from kalshiflow.store.trader_repo import TraderStore
-from kalshiflow.trader.actor import Observe, PolicyLike
 from kalshiflow.trader.core import TraderCore
-from kalshiflow.trader.ledger import Ledger
-from kalshiflow.trader.orders import OrderPurpose, OrderState, TrackedOrder
+from kalshiflow.trader.decisions.actor import Observe, PolicyLike
+from kalshiflow.trader.state.ledger import Ledger
+from kalshiflow.trader.state.orders import OrderPurpose, OrderState, TrackedOrder
 
 CID = "kf-left-by-the-dead-run"
 
@@ -54,7 +54,7 @@ def journal_pending_order(db: str, ticker: str, clock: Clock) -> None:
     """What the dead run left in the store: recorded, never sent (it died before the send)."""
     store = TraderStore(db, clock)
     ledger = Ledger()
-    store.attach(ledger)
+    store.attach(ledger.bus)
     ledger.record_pending(
         TrackedOrder(
             client_order_id=CID,

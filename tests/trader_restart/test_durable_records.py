@@ -22,9 +22,9 @@ from kalshiflow.domain.units import Count, Money, Price
 from kalshiflow.exchange.models_orders import CreateOrderResult, NewOrder
 from kalshiflow.store.trader_models import DriftEventRow, TraderFillRow, TraderOrderRow
 from kalshiflow.store.trader_repo import TraderStore
-from kalshiflow.trader.drift import DriftKind
-from kalshiflow.trader.execution import ExecOutcome
-from kalshiflow.trader.orders import OrderPurpose, OrderState
+from kalshiflow.trader.calibration.drift import DriftKind
+from kalshiflow.trader.execution.in_flight import ExecOutcome
+from kalshiflow.trader.state.orders import OrderPurpose, OrderState
 
 CONTRACTS = Count.contracts(4)
 

@@ -17,8 +17,8 @@ from tests.trader_scenarios.scenario_kit import Scenario, buy, scenario_config
 
 from kalshiflow.domain.orders import OutcomeSide
 from kalshiflow.domain.units import Count, Price
-from kalshiflow.trader.orders import OrderState
-from kalshiflow.trader.shutdown import LeftReason, stop_trading
+from kalshiflow.trader.lifecycle.shutdown import LeftReason, stop_trading
+from kalshiflow.trader.state.orders import OrderState
 
 CONTRACTS = Count.contracts(4)
 

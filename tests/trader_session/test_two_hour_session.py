@@ -38,8 +38,8 @@ from tests.trader_session.session_kit import (
     duplicate_client_order_ids,
     illegal_transitions,
     ledger_vs_engine,
-    until,
 )
+from tests.waiting import until
 
 from kalshiflow.clock import Clock
 from kalshiflow.commands.decider import build_decider
@@ -52,8 +52,8 @@ from kalshiflow.sim.runner import SimHandle
 from kalshiflow.store.trader_repo import TraderStore
 from kalshiflow.trader.core import TraderCore
 from kalshiflow.trader.exit_rules.base import ExitReason
-from kalshiflow.trader.lifecycle import TraderState
-from kalshiflow.trader.orders import OrderPurpose
+from kalshiflow.trader.lifecycle.states import TraderState
+from kalshiflow.trader.state.orders import OrderPurpose
 
 SPEED = 150.0  # sim seconds per wall second
 SESSION_S = 2 * 3600

@@ -38,13 +38,14 @@ from typing import Final, Protocol
 from kalshiflow.clock import Clock
 from kalshiflow.domain.orders import BookSide, TimeInForce
 from kalshiflow.domain.units import Count, Price
+from kalshiflow.events.ledger import OrderSnapshot
 from kalshiflow.exchange.errors import ErrorKind, ExchangeError
 from kalshiflow.exchange.models_orders import AmendResult, CancelResult, CreateOrderResult, NewOrder
 from kalshiflow.exchange.models_portfolio import Order
 from kalshiflow.exchange.models_wire import WireFormatError
-from kalshiflow.trader.ledger import Ledger
-from kalshiflow.trader.live_updates import apply_order_view
-from kalshiflow.trader.orders import OrderPurpose, OrderState, TrackedOrder
+from kalshiflow.trader.state.ledger import Ledger
+from kalshiflow.trader.state.live_updates import apply_order_view
+from kalshiflow.trader.state.orders import OrderPurpose, OrderState, TrackedOrder
 
 log = logging.getLogger(__name__)
 
@@ -169,6 +170,7 @@ class OrderExecutor:
         clock: Clock,
         id_factory: Callable[[], str] = uuid4_hex,
         config: ExecutionConfig | None = None,
+        on_result: Callable[[ExecutionResult], None] | None = None,
     ) -> None:
         self._rest = rest
         self._ledger = ledger
@@ -176,10 +178,12 @@ class OrderExecutor:
         self._new_id = id_factory
         self.config = config or ExecutionConfig()
         self._sending: set[str] = set()  # creates awaiting their answer: not "stale pending"
-        self.listeners: list[Callable[[ExecutionResult], None]] = []
+        # The owner's own bookkeeping (the core's circuit breaker and group manager) runs at once;
+        # observers read the same results from the ledger's bus.
+        self.on_result = on_result
         # Commits an order's row durably before its create is sent (``TraderStore.commit_order``):
         # a crash right after the send still leaves the order in the store for the next run.
-        self.journal: Callable[[TrackedOrder], Awaitable[None]] | None = None
+        self.journal: Callable[[OrderSnapshot], Awaitable[None]] | None = None
 
     # ------------------------------------------------------------------ place
     async def place(self, intent: OrderIntent) -> ExecutionResult:
@@ -213,7 +217,7 @@ class OrderExecutor:
         self._sending.add(client_order_id)
         if self.journal is not None:
             try:
-                await self.journal(order)
+                await self.journal(order.snapshot())
             except asyncio.CancelledError:  # stopped before the send: it never left the process
                 self._sending.discard(client_order_id)
                 self._ledger.on_rejected(client_order_id, "never sent: stopped", self._clock.now_ms())
@@ -447,6 +451,7 @@ class OrderExecutor:
             order.state.value,
             detail,
         )
-        for listener in self.listeners:
-            listener(result)
+        if self.on_result is not None:
+            self.on_result(result)
+        self._ledger.bus.publish(result)
         return result

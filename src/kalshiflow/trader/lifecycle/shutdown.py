@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from kalshiflow.domain.units import Count, Money, display_dollars
-from kalshiflow.trader.closing import CloseResult
 from kalshiflow.trader.core import TraderCore
-from kalshiflow.trader.orders import OrderPurpose, OrderState
+from kalshiflow.trader.execution.closing import CloseResult
+from kalshiflow.trader.state.orders import OrderPurpose, OrderState
 
 STOP_REASON = "stop"
 
