@@ -43,8 +43,9 @@ class RunSettings(BaseModel):
 
     * ``policy`` ("rules"): ``hold``, ``rules`` or ``mlp:PATH``.
     * ``order_size_contracts`` (1): size of each policy order.
-    * ``db`` ("sqlite:///kalshiflow.db"): the store (SQLite file or PostgreSQL URL).
-    * ``log_file`` ("kalshiflow.log"): structured JSON log lines go here.
+    * ``db`` (none: ``KALSHIFLOW_DB``, else ``<data dir>/kalshiflow.db``): the store (SQLite file or
+      PostgreSQL URL); ``--db`` wins over it.
+    * ``log_file`` (none: ``<data dir>/kalshiflow.log``): structured JSON log lines go here.
     * ``bankroll_dollars`` ("1000"): scale for the portfolio features of the observation.
     * ``flatten_on_stop`` (false): close every position when stopping.
     * ``pause_after_errors`` (5): consecutive errors that pause the trader.
@@ -56,8 +57,8 @@ class RunSettings(BaseModel):
 
     policy: str = "rules"
     order_size_contracts: Contracts = Field(default=1, validate_default=True)
-    db: str = "sqlite:///kalshiflow.db"
-    log_file: str = "kalshiflow.log"
+    db: str | None = None
+    log_file: str | None = None
     bankroll_dollars: Dollars = Field(default="1000", validate_default=True)
     flatten_on_stop: bool = False
     pause_after_errors: int = Field(default=5, ge=1)

@@ -56,8 +56,9 @@ def test_run_trades_the_embedded_simulator_then_stops_cleanly_and_status_reads_t
     assert "trading" in out
     assert "calibrating -> syncing state" in out
     assert "stopping" in out
-    assert (tmp_path / "kalshiflow.log").exists()  # structured log lines
-    log_lines = [json.loads(line) for line in (tmp_path / "kalshiflow.log").read_text().splitlines()]
+    log_file = tmp_path / ".kalshiflow" / "kalshiflow.log"  # in the data directory
+    assert log_file.exists()  # structured log lines
+    log_lines = [json.loads(line) for line in log_file.read_text().splitlines()]
     assert all(entry["logger"].startswith("kalshiflow") for entry in log_lines)
     actions = [entry for entry in log_lines if entry["event"] == "trader_action"]
     assert actions, "every decision is logged as a trader_action"

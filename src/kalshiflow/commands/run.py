@@ -20,14 +20,17 @@ from rich.console import Console
 from rich.live import Live
 
 from kalshiflow.commands.decider import build_decider
+from kalshiflow.commands.paths import SIM_DIR, DataDirError, data_dir, db_url, log_path, prepare_data_dir
 from kalshiflow.commands.run_app import AppState, RunOptions, TraderApp
 from kalshiflow.commands.startup import StartupError
 from kalshiflow.commands.terminal_view import render
 from kalshiflow.config import SettingsError, load_settings
 from kalshiflow.exchange.auth import KeyConfigError
 from kalshiflow.exchange.environments import ConnectionConfigError, Environment, ExchangeConnection
+from kalshiflow.features import SCHEMA_V1
 from kalshiflow.logs import log_to_file
 from kalshiflow.policy.base import PolicyLoadError
+from kalshiflow.policy.registry import load_policy
 from kalshiflow.store.db import DatabaseConfigError, DatabaseUnavailableError
 
 
@@ -51,6 +54,7 @@ class RunFlags:
     sim_markets: int = 20
     duration_s: float | None = None
     view: bool = True
+    data_dir: str | None = None
 
 
 def _overrides(flags: RunFlags) -> dict[str, dict[str, Any]]:
@@ -58,8 +62,6 @@ def _overrides(flags: RunFlags) -> dict[str, dict[str, Any]]:
     markets: dict[str, Any] = {}
     if flags.policy is not None:
         run["policy"] = flags.policy
-    if flags.db is not None:
-        run["db"] = flags.db
     if flags.markets:
         markets["tickers"] = list(flags.markets)
         markets.setdefault("top_n", 0)
@@ -68,11 +70,23 @@ def _overrides(flags: RunFlags) -> dict[str, dict[str, Any]]:
     return {k: v for k, v in {"run": run, "markets": markets}.items() if v}
 
 
-def build_options(flags: RunFlags, environ: Mapping[str, str]) -> RunOptions:
+def build_options(flags: RunFlags, environ: Mapping[str, str]) -> tuple[RunOptions, Path]:
+    """Everything that can be checked before anything starts: settings, markets, duration, policy,
+    key, data directory and log file. Nothing is opened, started or contacted here."""
     try:
         settings = load_settings(flags.config, environ, _overrides(flags))
     except SettingsError as exc:
         raise RunUsageError(str(exc)) from None
+    if flags.duration_s is not None and flags.duration_s < 0:
+        raise RunUsageError(f"--duration {flags.duration_s:g}: must be >= 0 seconds")
+    if settings.markets.top_n == 0 and not settings.markets.tickers:
+        raise RunUsageError(
+            "no markets to trade: --top 0 trades only the markets named with --markets, and none are named"
+        )
+    try:
+        load_policy(settings.run.policy, SCHEMA_V1)  # a bad policy stops startup before anything runs
+    except PolicyLoadError as exc:
+        raise RunUsageError(f"--policy {settings.run.policy}: {exc}") from None
     exchange = flags.exchange or environ.get("KALSHIFLOW_EXCHANGE") or Environment.SIM.value
     url = flags.url or environ.get("KALSHIFLOW_URL")
     connection: ExchangeConnection | None = None
@@ -86,21 +100,28 @@ def build_options(flags: RunFlags, environ: Mapping[str, str]) -> RunOptions:
             raise RunUsageError(str(exc)) from None
     if flags.speed <= 0:
         raise RunUsageError("--speed must be positive")
-    return RunOptions(
+    try:
+        directory = prepare_data_dir(data_dir(flags.data_dir, environ))
+        log_file = log_path(settings.run.log_file, directory)
+    except DataDirError as exc:
+        raise RunUsageError(str(exc)) from None
+    options = RunOptions(
         settings=settings,
+        db_url=db_url(flags.db, settings.run.db, environ, directory),
         connection=connection,
         url_setting="--url" if flags.url else "KALSHIFLOW_URL",
         sim_seed=flags.seed,
         sim_markets=flags.sim_markets,
         sim_speed=flags.speed,
-        sim_data_dir=Path(".kalshiflow-sim"),
+        sim_data_dir=directory / SIM_DIR,
         duration_s=flags.duration_s,
     )
+    return options, log_file
 
 
 def run_trader(flags: RunFlags, console: Console, environ: Mapping[str, str]) -> int:
-    options = build_options(flags, environ)
-    handler = log_to_file(options.settings.run.log_file)
+    options, log_file = build_options(flags, environ)
+    handler = log_to_file(log_file)
     try:
         return asyncio.run(_main(options, console, flags.view))
     except (StartupError, PolicyLoadError) as exc:
@@ -135,6 +156,9 @@ async def _main(options: RunOptions, console: Console, view: bool) -> int:
             loop.remove_signal_handler(sig)
         for line in app.state.lifecycle.console(3):
             console.print(line)
+        report = app.state.stop_report
+        if report is not None:
+            console.print(f"summary: {report.summary()}")
 
 
 async def _show(

@@ -70,8 +70,9 @@ class RunOptions:
     sim_seed: int = 0
     sim_markets: int = 20
     sim_speed: float = 1.0
-    sim_data_dir: Path = Path(".kalshiflow-sim")
+    sim_data_dir: Path = Path(".kalshiflow") / "sim"
     duration_s: float | None = None
+    db_url: str | None = None  # resolved by ``commands.paths.db_url``; None: the settings' ``[run] db``
 
 
 @dataclass
@@ -107,7 +108,10 @@ class TraderApp:
 
     async def run(self, stop: asyncio.Event, on_ready: Callable[[AppState], None] | None = None) -> int:
         async with contextlib.AsyncExitStack() as stack:
-            self.store = TraderStore(self.settings.run.db, self.clock)
+            database = self.options.db_url or self.settings.run.db
+            if database is None:
+                raise ValueError("RunOptions needs db_url (or settings with [run] db)")
+            self.store = TraderStore(database, self.clock)
             stack.callback(self.store.close)
             store = self.store
             store.attach(self.bus)
@@ -221,7 +225,7 @@ class TraderApp:
             tickers=markets.tickers,
             series_tickers=markets.series,
             event_tickers=markets.events,
-            top_n=markets.top_n or None,
+            top_n=markets.top_n,  # 0: only the named tickers
             closing_window_s=markets.closing_window_s,
         )
         feed = MarketDataFeed(
@@ -239,6 +243,12 @@ class TraderApp:
         tracker = self.state.tracker
         tracker.begin(InitStep.STREAM_CONNECTED)
         selection = await start_feed(feed, connection, self.options.url_setting)
+        if selection.missing:
+            names = ", ".join(selection.missing)
+            raise StartupError(f"--markets {names}: not listed on the exchange at {connection.rest_url}")
+        if not selection.tickers:
+            skipped = ", ".join(f"{m.ticker} ({m.reason})" for m in selection.skipped if m.ticker in markets.tickers)
+            raise StartupError("no markets to trade" + (f": {skipped}" if skipped else ""))
         await wait_live(feed, connection, stop)
         tracker.complete(InitStep.STREAM_CONNECTED, f"{len(selection.tickers)} markets selected")
         tracker.begin(InitStep.SUBSCRIPTIONS)

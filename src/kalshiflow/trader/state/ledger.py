@@ -373,8 +373,9 @@ class Ledger:
         Its effect is already in the balance and positions the first sync takes from the exchange,
         so cash and positions are not touched; but the order it belongs to (restored from the store)
         learns it filled, and the fill is announced (``FillBooked(historical=True)``) so the store
-        writes it. A fill of an order id not linked yet waits until that order is linked (a read
-        resolving an order in flight). Returns False when this ``trade_id`` was already seen.
+        writes it. A fill of an order id not linked yet is announced at once (without its order) and
+        applied to its order once that is linked (a read resolving an order in flight). Returns
+        False when this ``trade_id`` was already seen.
         """
         if fill.trade_id in self.trade_ids:
             return False
@@ -384,6 +385,9 @@ class Ledger:
         if order is None and fill.client_order_id:
             order = self.orders.get(fill.client_order_id)
         if order is None:
+            # Stored now (the account's fill, even if its order is not known yet: a previous run may
+            # have finished that order before it died); the order learns it once it is linked.
+            self._publish(FillBooked(fill, None, historical=True))
             waiting = self._unmatched.setdefault(fill.order_id, [])
             if len(self._unmatched) <= MAX_UNMATCHED_ORDERS:
                 waiting.append(fill)
