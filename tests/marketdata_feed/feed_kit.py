@@ -9,6 +9,8 @@ import functools
 from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 
+from tests.sim_market.sim_harness import busy_profile
+
 from kalshiflow.clock import ManualClock
 from kalshiflow.domain.grid import PriceGrid
 from kalshiflow.domain.orders import OutcomeSide
@@ -32,7 +34,9 @@ async def sim_on_manual_clock(
 ) -> AsyncIterator[tuple[SimHandle, ManualClock]]:
     """The full simulator (server, participants, keep-alive listings) driven only by ``advance``."""
     clock = ManualClock()
-    config = SimulatorConfig(port=0, seed=seed, n_markets=n_markets, data_dir=tmp_path / "sim")
+    config = SimulatorConfig(
+        port=0, seed=seed, n_markets=n_markets, data_dir=tmp_path / "sim", profile=busy_profile()
+    )
     async with start_simulator(config, clock=clock) as handle:
         yield handle, clock
 

@@ -1,0 +1,175 @@
+"""Placing makers' wishes on the engine: amend in place, never cross another account's quotes.
+
+A maker's ladder moves by amending its resting orders (one order per side and level, kept for the
+market's life), so a long run does not pile up millions of order records, and unchanged levels keep
+their queue priority. Before an order moves, its price is clamped one tick inside the best price of
+*other* accounts on the opposite side, so makers never take each other's quotes (they are makers,
+as on Kalshi where they send post-only orders). When prices rise the asks move first, when they fall
+the bids, so a maker's own orders never meet either.
+
+``deep_orders`` draws the deep book of a market once, at listing: large resting orders far from the
+touch with heavy-tailed sizes and, in some markets, 1¢ lottery bids on both legs (CAPOPM's KXINXY
+ladders show both).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+
+from kalshiflow.domain.grid import PriceGrid
+from kalshiflow.domain.orders import BookSide, SelfTradePrevention, TimeInForce
+from kalshiflow.domain.units import PRICE_SCALE
+from kalshiflow.sim.engine import Engine, OrderRequest
+from kalshiflow.sim.errors import ExchangeError
+from kalshiflow.sim.market.agents import CENT, Quote
+from kalshiflow.sim.market.profile import Archetype
+from kalshiflow.sim.state import SimMarket
+
+SIZE_SLACK = 0.35  # a resting order within ±35% of the wanted size is left alone (keeps priority)
+DEEP_DISTANCE_CENTS = 8
+
+
+def apply_quotes(
+    engine: Engine,
+    account_id: str,
+    market: SimMarket,
+    orders: dict[tuple[BookSide, int], str],
+    quotes: list[Quote],
+) -> None:
+    """Make ``orders`` (this maker's resting orders on ``market``) show ``quotes``."""
+    ticker = market.ticker
+    wanted = {(q.side, q.level): q for q in quotes}
+    for key in [k for k in orders if k not in wanted]:
+        _cancel(engine, account_id, orders.pop(key))
+    bids = sorted((q for q in quotes if q.side is BookSide.BID), key=lambda q: q.level)
+    asks = sorted((q for q in quotes if q.side is BookSide.ASK), key=lambda q: q.level)
+    rising = _rising(engine, orders, bids, asks)
+    for side_quotes in (asks, bids) if rising else (bids, asks):
+        taken: set[int] = set()
+        for quote in side_quotes:
+            price = _clamped(engine, market, account_id, orders, quote)
+            if price is None or price in taken:
+                old = orders.pop((quote.side, quote.level), None)
+                if old is not None:
+                    _cancel(engine, account_id, old)
+                continue
+            taken.add(price)
+            _place(engine, account_id, ticker, orders, quote, price)
+
+
+def _rising(
+    engine: Engine, orders: dict[tuple[BookSide, int], str], bids: list[Quote], asks: list[Quote]
+) -> bool:
+    for quote in (*bids[:1], *asks[:1]):
+        order_id = orders.get((quote.side, quote.level))
+        order = engine.orders.get(order_id) if order_id is not None else None
+        if order is not None and order.is_resting:
+            return quote.yes_price >= order.yes_price
+    return True
+
+
+def _own_size(engine: Engine, orders: dict[tuple[BookSide, int], str], side: BookSide, yes_price: int) -> int:
+    size = 0
+    for (order_side, _), order_id in orders.items():
+        order = engine.orders.get(order_id)
+        if order_side is side and order is not None and order.is_resting and order.yes_price == yes_price:
+            size += order.remaining_count
+    return size
+
+
+def _clamped(
+    engine: Engine, market: SimMarket, account_id: str, orders: dict[tuple[BookSide, int], str], quote: Quote
+) -> int | None:
+    """``quote``'s price, moved one tick inside other accounts' best opposite price if it would cross."""
+    book = engine.books[market.ticker]
+    grid = market.grid
+    if quote.side is BookSide.BID:
+        for no_price in reversed(book.no.prices):
+            yes_ask = PRICE_SCALE - no_price
+            if book.no.size_at(no_price) > _own_size(engine, orders, BookSide.ASK, yes_ask):
+                if quote.yes_price >= yes_ask:
+                    step = grid.step_down(yes_ask)
+                    return None if step is None else int(step)
+                break
+        return quote.yes_price
+    for yes_bid in reversed(book.yes.prices):
+        if book.yes.size_at(yes_bid) > _own_size(engine, orders, BookSide.BID, yes_bid):
+            if quote.yes_price <= yes_bid:
+                step = grid.step_up(yes_bid)
+                return None if step is None else int(step)
+            break
+    return quote.yes_price
+
+
+def _place(
+    engine: Engine,
+    account_id: str,
+    ticker: str,
+    orders: dict[tuple[BookSide, int], str],
+    quote: Quote,
+    price: int,
+) -> None:
+    key = (quote.side, quote.level)
+    order_id = orders.get(key)
+    order = engine.orders.get(order_id) if order_id is not None else None
+    try:
+        if order is None or not order.is_resting:
+            request = OrderRequest(
+                ticker=ticker,
+                side=quote.side,
+                yes_price=price,
+                count=quote.count,
+                time_in_force=TimeInForce.GOOD_TILL_CANCELED,
+                self_trade_prevention=SelfTradePrevention.TAKER_AT_CROSS,
+            )
+            orders[key] = engine.create_order(account_id, request).order.order_id
+        elif order.yes_price != price or abs(order.remaining_count - quote.count) > SIZE_SLACK * quote.count:
+            engine.amend_order(
+                account_id, order.order_id, ticker, quote.side, price, order.fill_count + quote.count
+            )
+    except ExchangeError:
+        old = orders.pop(key, None)
+        if old is not None:
+            _cancel(engine, account_id, old)
+
+
+def _cancel(engine: Engine, account_id: str, order_id: str) -> None:
+    order = engine.orders.get(order_id)
+    if order is None or not order.is_resting:
+        return
+    try:
+        engine.cancel_order(account_id, order_id)
+    except ExchangeError:
+        return
+
+
+def deep_orders(
+    rng: random.Random, archetype: Archetype, grid: PriceGrid, q: float
+) -> list[tuple[BookSide, int, int]]:
+    """(side, YES price, contracts) of a market's deep resting orders, far from the true price."""
+    fair_cents = q * 100
+    placed: list[tuple[BookSide, int, int]] = []
+    for _ in range(rng.randint(*archetype.deep_orders)):
+        contracts = round(math.exp(rng.uniform(math.log(5), math.log(100_000))))
+        if rng.random() < 0.5:
+            high = fair_cents - DEEP_DISTANCE_CENTS
+            if high >= 1:
+                cents = rng.uniform(1, high)
+                placed.append((BookSide.BID, int(grid.nearest(round(cents * CENT), "down")), contracts))
+        else:
+            low = fair_cents + DEEP_DISTANCE_CENTS
+            if low <= 99:
+                cents = rng.uniform(low, 99)
+                placed.append((BookSide.ASK, int(grid.nearest(round(cents * CENT), "up")), contracts))
+    if rng.random() < archetype.lottery_share:
+        lo, hi = int(grid.tradable[0]), int(grid.tradable[-1])
+        if fair_cents > DEEP_DISTANCE_CENTS:
+            placed.append(
+                (BookSide.BID, lo, round(math.exp(rng.uniform(math.log(1_000), math.log(2_000_000)))))
+            )
+        if fair_cents < 100 - DEEP_DISTANCE_CENTS:
+            placed.append(
+                (BookSide.ASK, hi, round(math.exp(rng.uniform(math.log(1_000), math.log(2_000_000)))))
+            )
+    return placed
