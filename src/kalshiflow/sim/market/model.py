@@ -56,7 +56,8 @@ TAKER_BALANCE: Final = Money.dollars(100_000_000)
 TAKER_NEWS_LAG_MS: Final = 120_000
 NEWS_WIDEN_MS: Final = 300_000
 BURST_DECAY_MS: Final = 600_000
-NOISE_PERSISTENCE: Final = 0.9
+NOISE_PERSISTENCE: Final = 0.97
+MIN_REQUOTE_S: Final = 5.0
 HeapEntry = tuple[int, int, int, str, int, int]  # (time, seq, kind, key, slot, version)
 
 
@@ -309,13 +310,16 @@ class MarketModel:
             return
         outcome = state.event.outcome
         state.q = outcome.true_probability(state.payoff, now)
-        x_view, sd = outcome.view(now, TAKER_NEWS_LAG_MS)
-        believed = state.payoff.probability(x_view, sd)
+        book = self.engine.books[ticker]
+        ask, bid = book.best_yes_ask(), book.best_yes_bid()
+        if ask is not None and bid is not None:  # no edge of their own: they start from the price
+            believed = (ask + bid) / 2 / PRICE_SCALE
+        else:
+            x_view, sd = outcome.view(now, TAKER_NEWS_LAG_MS)
+            believed = state.payoff.probability(x_view, sd)
         rng = state.rng
         value = agents.taker_valuation(believed, rng, self.crowd)
         contracts = agents.uninformed_size(rng, self.crowd.size_shares)
-        book = self.engine.books[ticker]
-        ask, bid = book.best_yes_ask(), book.best_yes_bid()
         grid = state.market.grid
         through = 0 if contracts <= 100 else rng.randint(0, 3)
         if ask is not None and value * PRICE_SCALE > ask:
@@ -400,18 +404,16 @@ class MarketModel:
         slot = state.makers[slot_index]
         if version != slot.version:
             return
+        pace_s = slot.requote_s
         if self.participants_active:
-            self._requote(state, slot, now)
+            pace_s = min(pace_s, self._requote(state, slot, now))
         slot.version += 1
-        self._push(
-            now + 1 + round(state.rng.expovariate(1.0 / (slot.requote_s * 1000))),
-            Kind.MAKER,
-            ticker,
-            slot_index,
-            slot.version,
-        )
+        delay_ms = 1 + round(state.rng.expovariate(1.0 / (pace_s * 1000)))
+        self._push(now + delay_ms, Kind.MAKER, ticker, slot_index, slot.version)
 
-    def _requote(self, state: MarketState, slot: MakerSlot, now: int) -> None:
+    def _requote(self, state: MarketState, slot: MakerSlot, now: int) -> float:
+        """Re-quote; returns how soon (sim seconds) the true price is expected to move a cent, so a
+        maker watches a volatile market (near its close, say) more closely than a quiet one."""
         crowd = self.crowd
         outcome = state.event.outcome
         state.q = outcome.true_probability(state.payoff, now)
@@ -444,7 +446,38 @@ class MarketModel:
             crowd.maker_max_position,
             slot.one_side,
         )
-        apply_quotes(self.engine, account_id, state.market, slot.orders, quotes)
+        cap_bid, floor_ask = self._ladder_bounds(state)
+        apply_quotes(self.engine, account_id, state.market, slot.orders, quotes, cap_bid, floor_ask)
+        z = (state.payoff.lower - x_view) / sd if state.payoff.lower is not None and sd > 0 else 0.0
+        cents_per_sqrt_s = 100 * math.exp(-z * z / 2) / math.sqrt(2 * math.pi) * outcome.spec.sigma_per_sqrt_h
+        cents_per_sqrt_s /= max(sd, 1e-6) * 60
+        return max(MIN_REQUOTE_S, 1.0 / max(cents_per_sqrt_s, 1e-9) ** 2)
+
+    def _ladder_bounds(self, state: MarketState) -> tuple[int | None, int | None]:
+        """On a strike ladder, no bid above a lower strike's ask and no ask below a higher strike's
+        bid: a maker never posts a riskless arbitrage across the event."""
+        lower = state.payoff.lower
+        if lower is None or state.payoff.upper is not None or len(state.event.markets) < 2:
+            return None, None
+        cap_bid: int | None = None
+        floor_ask: int | None = None
+        for ticker in state.event.markets:
+            sibling = self.markets.get(ticker)
+            if sibling is None or sibling is state or sibling.payoff.upper is not None:
+                continue
+            other = sibling.payoff.lower
+            if other is None or not sibling.market.is_trading:
+                continue
+            book = self.engine.books[ticker]
+            if other < lower:
+                ask = book.best_yes_ask()
+                if ask is not None and (cap_bid is None or ask < cap_bid):
+                    cap_bid = ask
+            elif other > lower:
+                bid = book.best_yes_bid()
+                if bid is not None and (floor_ask is None or bid > floor_ask):
+                    floor_ask = bid
+        return cap_bid, floor_ask
 
     def _place_deep_orders(self, state: MarketState) -> None:
         for side, price, contracts in deep_orders(state.rng, state.archetype, state.market.grid, state.q):

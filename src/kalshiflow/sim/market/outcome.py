@@ -17,8 +17,8 @@ construction.
 A participant who has not yet heard of some news sees ``X`` minus those jumps and counts them as
 still-uncertain variance: a lagged, but still calibrated, belief.
 
-Determinism: the path is drawn from the event's own ``random.Random`` only when someone looks, and
-the model looks only at its own event times, so the path depends on the seed alone.
+Determinism: the path is drawn from the event's own ``random.Random`` on a fixed time grid, so it
+depends on the seed alone, not on when (or how often) anyone looks at it.
 """
 
 from __future__ import annotations
@@ -30,6 +30,9 @@ from statistics import NormalDist
 from typing import Final
 
 MS_PER_HOUR: Final = 3_600_000
+MIN_STEP_MS: Final = 1_000
+MAX_STEP_MS: Final = 60_000
+STEPS_PER_LIFE: Final = 5_000
 _NORMAL: Final = NormalDist()
 _MIN_SD: Final = 1e-9
 
@@ -82,42 +85,70 @@ class OutcomeSpec:
 
 @dataclass(slots=True)
 class EventOutcome:
-    """The realised path of one event's outcome process, advanced lazily in time order."""
+    """The realised path of one event's outcome process, advanced lazily in time order.
+
+    The diffusion moves on a fixed grid of ``step_ms`` (one Gaussian per step) and news lands at its
+    own time; both are drawn in time order whenever someone looks, so the path is the same however
+    often, and whenever, it is looked at.
+    """
 
     spec: OutcomeSpec
     rng: random.Random
+    step_ms: int
     x: float = 0.0
-    t_ms: int = 0
+    t_ms: int = 0  # time up to which the path is drawn
     jumps: list[tuple[int, float]] = field(default_factory=list)  # (time, size) of news so far
     _next_news: int = 0
+    _next_step_ms: int = 0
 
     @classmethod
     def start(cls, spec: OutcomeSpec, rng: random.Random) -> EventOutcome:
-        return cls(spec=spec, rng=rng, x=spec.x0, t_ms=spec.start_ms)
+        life_ms = max(1, spec.resolve_ms - spec.start_ms)
+        step_ms = min(MAX_STEP_MS, max(MIN_STEP_MS, life_ms // STEPS_PER_LIFE))
+        return cls(
+            spec=spec,
+            rng=rng,
+            step_ms=step_ms,
+            x=spec.x0,
+            t_ms=spec.start_ms,
+            _next_step_ms=spec.start_ms + step_ms,
+        )
 
     def advance(self, now_ms: int) -> float:
-        """Walk the path to ``min(now_ms, resolve_ms)`` (news applied at their times); returns X."""
+        """Draw the path up to ``min(now_ms, resolve_ms)`` (news and grid steps in time order)."""
         target = min(now_ms, self.spec.resolve_ms)
+        if target <= self.t_ms:
+            return self.x
         news = self.spec.news
-        while self._next_news < len(news) and news[self._next_news].at_ms <= target:
-            item = news[self._next_news]
-            self._diffuse(item.at_ms)
-            size = self.rng.gauss(0.0, item.sd)
-            self.x += size
-            self.jumps.append((item.at_ms, size))
-            self._next_news += 1
-        self._diffuse(target)
+        step_sd = self.spec.sigma_per_sqrt_h * math.sqrt(self.step_ms / MS_PER_HOUR)
+        while True:
+            news_at = news[self._next_news].at_ms if self._next_news < len(news) else None
+            step_at = self._next_step_ms if self._next_step_ms <= self.spec.resolve_ms else None
+            if news_at is not None and news_at <= target and (step_at is None or news_at <= step_at):
+                size = self.rng.gauss(0.0, news[self._next_news].sd)
+                self.x += size
+                self.jumps.append((news_at, size))
+                self._next_news += 1
+            elif step_at is not None and step_at <= target:
+                self.x += self.rng.gauss(0.0, step_sd)
+                self._next_step_ms += self.step_ms
+            else:
+                break
+        if target == self.spec.resolve_ms and self._next_step_ms - self.step_ms < target:
+            # the last, partial step up to the resolution
+            partial_h = (target - (self._next_step_ms - self.step_ms)) / MS_PER_HOUR
+            self.x += self.rng.gauss(0.0, self.spec.sigma_per_sqrt_h * math.sqrt(partial_h))
+            self._next_step_ms = target + self.step_ms
+        self.t_ms = target
         return self.x
 
-    def _diffuse(self, to_ms: int) -> None:
-        dt_h = (to_ms - self.t_ms) / MS_PER_HOUR
-        if dt_h > 0.0:
-            self.x += self.rng.gauss(0.0, self.spec.sigma_per_sqrt_h * math.sqrt(dt_h))
-            self.t_ms = to_ms
-
     def remaining_sd(self, now_ms: int, unheard_since_ms: int | None = None) -> float:
-        """Standard deviation of ``X_T − X_now`` (plus news after ``unheard_since_ms`` not yet heard)."""
-        dt_h = max(0.0, (self.spec.resolve_ms - now_ms) / MS_PER_HOUR)
+        """Standard deviation of ``X_T`` given the path so far (plus news after ``unheard_since_ms``
+        that someone has not heard yet)."""
+        drawn_to = min(self._next_step_ms - self.step_ms, self.spec.resolve_ms)
+        dt_h = max(0.0, (self.spec.resolve_ms - max(drawn_to, self.spec.start_ms)) / MS_PER_HOUR)
+        if now_ms >= self.spec.resolve_ms:
+            dt_h = 0.0
         var = self.spec.sigma_per_sqrt_h**2 * dt_h
         var += sum(item.sd**2 for item in self.spec.news[self._next_news :])
         if unheard_since_ms is not None:

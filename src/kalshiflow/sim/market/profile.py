@@ -102,8 +102,8 @@ class Archetype:
 class CrowdConfig:
     """Participants' behaviour in every market.
 
-    * ``maker_belief_noise`` (0.15): sd of a maker's private error about the outcome, in units of
-      the outcome's remaining sd (so in probit units); re-drawn slowly (AR(1), 0.9 per re-quote).
+    * ``maker_belief_noise`` (0.04): sd of a maker's private error about the outcome, in units of
+      the outcome's remaining sd (so in probit units); re-drawn slowly (AR(1), 0.97 per re-quote).
       Shared across an event's markets, so each maker's own quotes on a ladder are consistent.
     * ``maker_news_lag_s`` ((5, 60)): how late a maker hears news (sim seconds).
     * ``maker_skew_cents_per_100`` (0.4): centre shift per 100 contracts of inventory.
@@ -126,7 +126,7 @@ class CrowdConfig:
     * ``determine_delay_s`` (30): sim seconds between resolution and determination.
     """
 
-    maker_belief_noise: float = 0.15
+    maker_belief_noise: float = 0.04
     maker_news_lag_s: tuple[float, float] = (5.0, 60.0)
     maker_skew_cents_per_100: float = 0.4
     maker_max_position: int = 20_000

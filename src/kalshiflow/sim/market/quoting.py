@@ -36,8 +36,11 @@ def apply_quotes(
     market: SimMarket,
     orders: dict[tuple[BookSide, int], str],
     quotes: list[Quote],
+    cap_bid: int | None = None,
+    floor_ask: int | None = None,
 ) -> None:
-    """Make ``orders`` (this maker's resting orders on ``market``) show ``quotes``."""
+    """Make ``orders`` (this maker's resting orders on ``market``) show ``quotes``, bidding at most
+    ``cap_bid`` and offering at least ``floor_ask`` (bounds from the event's other markets)."""
     ticker = market.ticker
     wanted = {(q.side, q.level): q for q in quotes}
     for key in [k for k in orders if k not in wanted]:
@@ -49,6 +52,15 @@ def apply_quotes(
         taken: set[int] = set()
         for quote in side_quotes:
             price = _clamped(engine, market, account_id, orders, quote)
+            if price is not None and quote.side is BookSide.BID and cap_bid is not None and price > cap_bid:
+                price = int(market.grid.nearest(cap_bid, "down"))
+            elif (
+                price is not None
+                and quote.side is BookSide.ASK
+                and floor_ask is not None
+                and price < floor_ask
+            ):
+                price = int(market.grid.nearest(floor_ask, "up"))
             if price is None or price in taken:
                 old = orders.pop((quote.side, quote.level), None)
                 if old is not None:
@@ -124,7 +136,9 @@ def _place(
                 self_trade_prevention=SelfTradePrevention.TAKER_AT_CROSS,
             )
             orders[key] = engine.create_order(account_id, request).order.order_id
-        elif order.yes_price != price or abs(order.remaining_count - quote.count) > SIZE_SLACK * quote.count:
+        elif abs(order.yes_price - price) > quote.level * CENT or (
+            abs(order.remaining_count - quote.count) > SIZE_SLACK * quote.count
+        ):  # deeper levels stay put through small moves (fewer messages, queue priority kept)
             engine.amend_order(
                 account_id, order.order_id, ticker, quote.side, price, order.fill_count + quote.count
             )
