@@ -434,6 +434,11 @@ class MarketModel:
         account_id = self.maker_accounts[slot.account]
         held = self.engine.accounts[account_id].positions.get(state.market.ticker)
         position = held.position / COUNT_SCALE if held is not None else 0.0
+        pace_s = self._pace_s(state, x_view, sd)
+        quoted = (round(belief * 1000), round(half * 10), round(position))
+        if quoted == slot.last_quoted and self._all_resting(slot):
+            return pace_s  # nothing moved: leave the orders (and their priority) alone
+        slot.last_quoted = quoted
         quotes = agents.maker_quotes(
             state.market.grid,
             belief,
@@ -448,9 +453,19 @@ class MarketModel:
         )
         cap_bid, floor_ask = self._ladder_bounds(state)
         apply_quotes(self.engine, account_id, state.market, slot.orders, quotes, cap_bid, floor_ask)
-        z = (state.payoff.lower - x_view) / sd if state.payoff.lower is not None and sd > 0 else 0.0
-        cents_per_sqrt_s = 100 * math.exp(-z * z / 2) / math.sqrt(2 * math.pi) * outcome.spec.sigma_per_sqrt_h
-        cents_per_sqrt_s /= max(sd, 1e-6) * 60
+        return pace_s
+
+    def _all_resting(self, slot: MakerSlot) -> bool:
+        orders = self.engine.orders
+        return all(orders[order_id].is_resting for order_id in slot.orders.values())
+
+    @staticmethod
+    def _pace_s(state: MarketState, x_view: float, sd: float) -> float:
+        """Expected sim seconds until the price moves a cent (fast near the money and the close)."""
+        edge = state.payoff.lower if state.payoff.lower is not None else state.payoff.upper
+        z = (edge - x_view) / sd if edge is not None and sd > 0 else 0.0
+        cents_per_sqrt_s = 100 * math.exp(-z * z / 2) / math.sqrt(2 * math.pi)
+        cents_per_sqrt_s *= state.event.outcome.spec.sigma_per_sqrt_h / (max(sd, 1e-6) * 60)
         return max(MIN_REQUOTE_S, 1.0 / max(cents_per_sqrt_s, 1e-9) ** 2)
 
     def _ladder_bounds(self, state: MarketState) -> tuple[int | None, int | None]:

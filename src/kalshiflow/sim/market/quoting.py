@@ -48,19 +48,24 @@ def apply_quotes(
     bids = sorted((q for q in quotes if q.side is BookSide.BID), key=lambda q: q.level)
     asks = sorted((q for q in quotes if q.side is BookSide.ASK), key=lambda q: q.level)
     rising = _rising(engine, orders, bids, asks)
+    others_ask, others_bid = _others_best(engine, market, orders)
+    grid = market.grid
     for side_quotes in (asks, bids) if rising else (bids, asks):
         taken: set[int] = set()
         for quote in side_quotes:
-            price = _clamped(engine, market, account_id, orders, quote)
-            if price is not None and quote.side is BookSide.BID and cap_bid is not None and price > cap_bid:
-                price = int(market.grid.nearest(cap_bid, "down"))
-            elif (
-                price is not None
-                and quote.side is BookSide.ASK
-                and floor_ask is not None
-                and price < floor_ask
-            ):
-                price = int(market.grid.nearest(floor_ask, "up"))
+            price: int | None = quote.yes_price
+            if quote.side is BookSide.BID:
+                if others_ask is not None and quote.yes_price >= others_ask:
+                    step = grid.step_down(others_ask)
+                    price = None if step is None else int(step)
+                if price is not None and cap_bid is not None and price > cap_bid:
+                    price = int(grid.nearest(cap_bid, "down"))
+            else:
+                if others_bid is not None and quote.yes_price <= others_bid:
+                    step = grid.step_up(others_bid)
+                    price = None if step is None else int(step)
+                if price is not None and floor_ask is not None and price < floor_ask:
+                    price = int(grid.nearest(floor_ask, "up"))
             if price is None or price in taken:
                 old = orders.pop((quote.side, quote.level), None)
                 if old is not None:
@@ -81,37 +86,28 @@ def _rising(
     return True
 
 
-def _own_size(engine: Engine, orders: dict[tuple[BookSide, int], str], side: BookSide, yes_price: int) -> int:
-    size = 0
-    for (order_side, _), order_id in orders.items():
+def _others_best(
+    engine: Engine, market: SimMarket, orders: dict[tuple[BookSide, int], str]
+) -> tuple[int | None, int | None]:
+    """(best YES ask, best YES bid) of every *other* account (this maker's own orders left out)."""
+    own: dict[tuple[BookSide, int], int] = {}
+    for (side, _), order_id in orders.items():
         order = engine.orders.get(order_id)
-        if order_side is side and order is not None and order.is_resting and order.yes_price == yes_price:
-            size += order.remaining_count
-    return size
-
-
-def _clamped(
-    engine: Engine, market: SimMarket, account_id: str, orders: dict[tuple[BookSide, int], str], quote: Quote
-) -> int | None:
-    """``quote``'s price, moved one tick inside other accounts' best opposite price if it would cross."""
+        if order is not None and order.is_resting:
+            key = (side, order.yes_price)
+            own[key] = own.get(key, 0) + order.remaining_count
     book = engine.books[market.ticker]
-    grid = market.grid
-    if quote.side is BookSide.BID:
-        for no_price in reversed(book.no.prices):
-            yes_ask = PRICE_SCALE - no_price
-            if book.no.size_at(no_price) > _own_size(engine, orders, BookSide.ASK, yes_ask):
-                if quote.yes_price >= yes_ask:
-                    step = grid.step_down(yes_ask)
-                    return None if step is None else int(step)
-                break
-        return quote.yes_price
-    for yes_bid in reversed(book.yes.prices):
-        if book.yes.size_at(yes_bid) > _own_size(engine, orders, BookSide.BID, yes_bid):
-            if quote.yes_price <= yes_bid:
-                step = grid.step_up(yes_bid)
-                return None if step is None else int(step)
+    best_ask: int | None = None
+    for no_price in reversed(book.no.prices):
+        if book.no.size_at(no_price) > own.get((BookSide.ASK, PRICE_SCALE - no_price), 0):
+            best_ask = PRICE_SCALE - no_price
             break
-    return quote.yes_price
+    best_bid: int | None = None
+    for yes_price in reversed(book.yes.prices):
+        if book.yes.size_at(yes_price) > own.get((BookSide.BID, yes_price), 0):
+            best_bid = yes_price
+            break
+    return best_ask, best_bid
 
 
 def _place(
