@@ -139,8 +139,8 @@ async def test_start_simulator_serves_markets_and_registers_accounts(
         assert response.status_code == 200
         assert len(response.json()["markets"]) == 5
         assert handle.scheduler.steps >= 1
-        book = handle.sim.engine.books[next(iter(handle.sim.engine.markets))]
-        assert book.best_yes_bid() is not None, "makers quote before the server answers"
+        books = handle.sim.engine.books.values()
+        assert any(b.best_yes_bid() is not None for b in books), "makers quote before the server answers"
     assert handle.scheduler_task.done()
 
 
