@@ -46,6 +46,10 @@ class RunSettings(BaseModel):
     * ``db`` (none: ``KALSHIFLOW_DB``, else ``<data dir>/kalshiflow.db``): the store (SQLite file or
       PostgreSQL URL); ``--db`` wins over it.
     * ``log_file`` (none: ``<data dir>/kalshiflow.log``): structured JSON log lines go here.
+    * ``log_max_mb`` (10, megabytes, >= 1) and ``log_backups`` (5, files, >= 0): the log file
+      rotates at that size and keeps that many old files.
+    * ``log_hold_sample_every`` (1000, decisions, >= 1): HOLD decisions are counted, and every
+      N-th is logged at debug (never one info line each).
     * ``bankroll_dollars`` ("1000"): scale for the portfolio features of the observation.
     * ``flatten_on_stop`` (false): close every position when stopping.
     * ``pause_after_errors`` (5): consecutive errors that pause the trader.
@@ -59,6 +63,9 @@ class RunSettings(BaseModel):
     order_size_contracts: Contracts = Field(default=1, validate_default=True)
     db: str | None = None
     log_file: str | None = None
+    log_max_mb: int = Field(default=10, ge=1)
+    log_backups: int = Field(default=5, ge=0)
+    log_hold_sample_every: int = Field(default=1_000, ge=1)
     bankroll_dollars: Dollars = Field(default="1000", validate_default=True)
     flatten_on_stop: bool = False
     pause_after_errors: int = Field(default=5, ge=1)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from kalshiflow.config import SettingsError, load_settings
 from kalshiflow.exchange.auth import KeyConfigError
 from kalshiflow.exchange.environments import ConnectionConfigError, Environment, ExchangeConnection
 from kalshiflow.features import SCHEMA_V1
-from kalshiflow.logs import log_to_file
+from kalshiflow.logs import LogConfig, start_logging
 from kalshiflow.policy.base import PolicyLoadError
 from kalshiflow.policy.registry import load_policy
 from kalshiflow.store.db import DatabaseConfigError, DatabaseUnavailableError
@@ -121,7 +122,16 @@ def build_options(flags: RunFlags, environ: Mapping[str, str]) -> tuple[RunOptio
 
 def run_trader(flags: RunFlags, console: Console, environ: Mapping[str, str]) -> int:
     options, log_file = build_options(flags, environ)
-    handler = log_to_file(log_file)
+    live_view = flags.view and console.is_terminal
+    run = options.settings.run
+    handler = start_logging(
+        LogConfig(
+            path=log_file,
+            max_bytes=run.log_max_mb * 1_000_000,
+            backups=run.log_backups,
+            stderr_level=None if live_view else logging.WARNING,  # a short line when no view shows it
+        )
+    )
     try:
         return asyncio.run(_main(options, console, flags.view))
     except (StartupError, PolicyLoadError) as exc:

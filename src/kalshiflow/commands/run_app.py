@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from kalshiflow.clock import Clock, ScaledClock, SystemClock
+from kalshiflow.commands.action_log import ActionLogger
 from kalshiflow.commands.heartbeat import RunHeartbeat
 from kalshiflow.commands.startup import StartupError, embedded_simulator, start_feed, wait_live
 from kalshiflow.config import Settings
@@ -104,6 +104,7 @@ class TraderApp:
         self.state = AppState(lifecycle, InitTracker(self.clock, self.bus))
         self.store: TraderStore | None = None
         self.exit_code = 1  # until the run ends normally (what the heartbeat's stop stamp records)
+        self.action_log = ActionLogger(self.settings.run.log_hold_sample_every)
         self._last_stream_health: tuple[object, ...] | None = None
 
     async def run(self, stop: asyncio.Event, on_ready: Callable[[AppState], None] | None = None) -> int:
@@ -454,16 +455,4 @@ class TraderApp:
             self.state.lifecycle.note(f"last action: {action.action} {action.ticker} -> {action.result}")
         actor = self.state.actor
         observation = {} if actor is None else actor.named_observation(action, SCHEMA_V1.names)
-        log.info(
-            "trader_action",
-            extra={
-                "ticker": action.ticker,
-                "action": action.action,
-                "price": None if action.price is None else action.price.dollars_str(),
-                "size": action.size.fp_str(),
-                "result": action.result_text,
-                "reason": action.reason,
-                "client_order_id": action.client_order_id,
-                "observation": json.dumps(observation),
-            },
-        )
+        self.action_log(action, observation)
