@@ -115,9 +115,9 @@ def sim(
     seed: Annotated[int, typer.Option(help="Seed: the same seed gives the same run.")] = 0,
     markets: Annotated[int, typer.Option(min=1, help="Markets listed (kept live as they settle).")] = 20,
     speed: Annotated[float, typer.Option(min=0.001, help="Sim seconds per wall second.")] = 1.0,
-    data_dir: Annotated[Path, typer.Option(help="Directory for the generated API key.")] = Path(
-        ".kalshiflow-sim"
-    ),
+    data_dir: Annotated[
+        Path, typer.Option(help="Directory for the generated API key (default: the sim/ folder of ./.kalshiflow).")
+    ] = Path(".kalshiflow") / "sim",
     account: Annotated[
         list[str] | None,
         typer.Option(metavar=ACCOUNT_FORMAT, help="Register an API key (repeatable)."),

@@ -20,6 +20,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, select
 from tests.commands.cli_kit import KALSHIFLOW, clean_env
 
@@ -78,6 +79,7 @@ class KillSwitch:
         self.pid = self.target = None
 
 
+@pytest.mark.timeout(600)  # four trader processes, each starting up: slow on a loaded machine
 async def test_sigkill_in_the_order_path_loses_no_order_and_no_fill(tmp_path: Path) -> None:
     rng = random.Random(SEED)
     config_file = tmp_path / "active.toml"

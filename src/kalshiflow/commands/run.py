@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.live import Live
 
 from kalshiflow.commands.decider import build_decider
@@ -185,8 +185,11 @@ async def _show(
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 0.5)
         return
-    with Live(render(state), console=console, refresh_per_second=2, transient=False) as live:
+    def frame() -> RenderableType:  # fits the terminal as it is now (it may have been resized)
+        return render(state, width=console.size.width, height=console.size.height)
+
+    with Live(frame(), console=console, refresh_per_second=2, transient=False) as live:
         while not stop.is_set():
-            live.update(render(state))
+            live.update(frame())
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 0.5)
