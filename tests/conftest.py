@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+from tests.paths import REPO
 
 settings.register_profile(
     "ci",
@@ -29,7 +30,6 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 # ------------------------------------------------------------------ tests never write into the repository
-REPO_ROOT = Path(__file__).resolve().parent.parent
 TOOL_DIRS = ("__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".hypothesis", ".venv", ".egg-info")
 
 
@@ -57,8 +57,8 @@ def repository_listing(root: Path) -> set[str] | None:
 @pytest.fixture(scope="session", autouse=True)
 def repository_untouched() -> Iterator[None]:
     """A test that writes into the repository fails the run (issue 8): files belong in tmp_path."""
-    before = repository_listing(REPO_ROOT)
+    before = repository_listing(REPO)
     yield
-    after = repository_listing(REPO_ROOT)
+    after = repository_listing(REPO)
     if before is not None and after is not None and after - before:
         pytest.fail(f"tests wrote into the repository: {sorted(after - before)}", pytrace=False)
