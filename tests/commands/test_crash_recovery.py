@@ -28,11 +28,14 @@ from kalshiflow.sim.engine import Engine as SimEngine
 from kalshiflow.sim.runner import SimulatorConfig, start_simulator
 from kalshiflow.store.trader_models import TraderFillRow, TraderOrderRow
 
-SEED = 8
+SEED = 8  # the kill points
+SIM_SEED = 0  # a market the rule-based policy trades at once (some seeds give it nothing to do)
 KILLS = 3
 ACTIVE = """
 [risk]
 per_market_min_interval_s = 0
+kill_switch_enabled = false
+max_total_exposure_dollars = "5000.00"
 [calibration]
 interval_s = 3
 [exit_rules]
@@ -69,7 +72,7 @@ class KillSwitch:
 
     def arm(self, pid: int, rng: random.Random, before: bool) -> None:
         self.pid = pid
-        self.target = self.creates + rng.randint(1, 6)
+        self.target = self.creates + rng.randint(1, 4)
         self.before = before
 
     def _kill(self) -> None:
@@ -85,7 +88,7 @@ async def test_sigkill_in_the_order_path_loses_no_order_and_no_fill(tmp_path: Pa
     config_file = tmp_path / "active.toml"
     config_file.write_text(ACTIVE)
     db = f"sqlite:///{tmp_path / 'trader.db'}"
-    config = SimulatorConfig(port=0, seed=SEED, n_markets=8, data_dir=tmp_path / "sim")
+    config = SimulatorConfig(port=0, seed=SIM_SEED, n_markets=8, data_dir=tmp_path / "sim")
     async with start_simulator(config) as handle:
         [account] = handle.accounts
         assert account.private_key_path is not None

@@ -58,6 +58,9 @@ class StopReport:
     left_open: tuple[PositionLeft, ...]
     realized_pnl: Money  # of this run, after fees
     unrealized_pnl: Money  # of the positions left open, at their exit prices
+    # Orders in flight that no read found on the exchange (a create that never arrived, or not
+    # visible yet): nothing rests under them, so they do not fail the stop; the next run resolves them.
+    not_found: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -69,6 +72,8 @@ class StopReport:
         parts = [f"cancelled {len(self.cancelled)} orders"]
         if self.still_live:
             parts.append(f"{len(self.still_live)} still resting: {', '.join(self.still_live)}")
+        if self.not_found:
+            parts.append(f"{len(self.not_found)} in flight, not found on the exchange: {', '.join(self.not_found)}")
         if self.closed:
             closed = ", ".join(f"{c.ticker} {c.contracts.fp_str()}" for c in self.closed)
             noun = "position" if len(self.closed) == 1 else "positions"
@@ -82,23 +87,29 @@ class StopReport:
         return "; ".join(parts)
 
 
-async def cancel_resting(core: TraderCore, attempts: int) -> tuple[list[str], list[str]]:
-    """Cancel every live order of ours, each confirmed by a read; returns (cancelled, still live)."""
+async def cancel_resting(core: TraderCore, attempts: int) -> tuple[list[str], list[str], list[str]]:
+    """Cancel every live order of ours, each confirmed by a read; returns the ids cancelled, still
+    live, and in flight but not found on the exchange (no exchange id after the reads)."""
     cancelled: list[str] = []
     still_live: list[str] = []
+    not_found: list[str] = []
     for order in list(core.ledger.live_orders()):
         if order.purpose is OrderPurpose.EXTERNAL:
             continue
-        result = await core.executor.cancel_confirmed(order.client_order_id, attempts)
-        target = cancelled if not core.ledger.orders[result.client_order_id].is_live else still_live
-        target.append(order.client_order_id)
-    return cancelled, still_live
+        await core.executor.cancel_confirmed(order.client_order_id, attempts)
+        if not order.is_live:
+            cancelled.append(order.client_order_id)
+        elif order.order_id is None:
+            not_found.append(order.client_order_id)
+        else:
+            still_live.append(order.client_order_id)
+    return cancelled, still_live, not_found
 
 
 async def stop_trading(core: TraderCore, *, flatten: bool, cancel_attempts: int = 3) -> StopReport:
     """Reduce-only from now; cancel resting orders; flatten when asked; say what is left."""
     core.reduce_only = True
-    cancelled, still_live = await cancel_resting(core, cancel_attempts)
+    cancelled, still_live, not_found = await cancel_resting(core, cancel_attempts)
     held = {p.ticker: p.position for p in core.ledger.open_positions()}
     closed: list[ClosedPosition] = []
     reasons: dict[str, PositionLeft] = {}
@@ -109,7 +120,7 @@ async def stop_trading(core: TraderCore, *, flatten: bool, cancel_attempts: int 
                 closed.append(outcome)
             elif outcome is not None:
                 reasons[outcome.ticker] = outcome
-        more_cancelled, still_live = await cancel_resting(core, cancel_attempts)  # unfilled closes
+        more_cancelled, still_live, not_found = await cancel_resting(core, cancel_attempts)  # unfilled closes
         cancelled += more_cancelled
     # The fills of the closes may not have reached the ledger yet: what is left is what was held
     # minus what the closing orders took, per ticker.
@@ -136,6 +147,7 @@ async def stop_trading(core: TraderCore, *, flatten: bool, cancel_attempts: int 
         left_open=tuple(sorted(left, key=lambda p: p.ticker)),
         realized_pnl=realized,
         unrealized_pnl=pnl.unrealized,
+        not_found=tuple(not_found),
     )
 
 
