@@ -304,9 +304,10 @@ class DashboardHub:
         if core is not None:
             rows = views.position_rows(core)
             summary = views.portfolio(core, rows, now)
-            self.equity.append(
-                EquityPoint(now, summary.portfolio_value, summary.realized_pnl, summary.unrealized_pnl)
-            )
+            if self.parts.tracker.last_portfolio_sync_ms is not None:  # before the first sync cash is 0
+                self.equity.append(
+                    EquityPoint(now, summary.portfolio_value, summary.realized_pnl, summary.unrealized_pnl)
+                )
             if self.metrics is not None:
                 self.metrics.portfolio(summary)
             self.broadcast(summary)
