@@ -50,7 +50,7 @@ function makePrice(el) {
       { label: "our buys", ...dots("#4f8cff", "#4f8cff") },
       { label: "our sells / exits", ...dots("#f0a030", "#f0a030") },
     ],
-    axes: [{ stroke: "#aab" }, { stroke: "#aab", size: 64, values: (u, vals) => vals.map((v) => `$${v.toFixed(2)}`) }],
+    axes: [{ stroke: "#aab" }, { stroke: "#aab", size: 64, values: (u, vals) => vals.map((v) => `$${v.toFixed(3)}`) }],
   }, [[], [], [], [], []], el);
 }
 
