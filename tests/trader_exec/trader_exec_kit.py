@@ -8,7 +8,6 @@ positions), and no ``client_order_id`` was used twice.
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -89,11 +88,3 @@ async def check_books(desk: Desk) -> None:
     assert all(n == 1 for n in ids.values()), ids.most_common(3)
 
 
-async def until(condition: Callable[[], bool], within_s: float = 10.0, what: str = "condition") -> None:
-    """Wait (real time) for a message the server pushes; bounded so a failure never hangs."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within_s
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"{what} not reached within {within_s}s")
-        await asyncio.sleep(0.01)
