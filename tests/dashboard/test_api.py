@@ -21,7 +21,7 @@ import pytest
 import websockets
 from prometheus_client.parser import text_string_to_metric_families
 from tests.dashboard.dashboard_kit import TOKEN, Trader, running_trader
-from tests.trader_session.session_kit import until
+from tests.waiting import until
 
 from kalshiflow.dashboard.hub import HubConfig
 from kalshiflow.events.trader import TraderState

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 from tests.dashboard.dashboard_kit import TOKEN, running_trader
-from tests.trader_session.session_kit import until
+from tests.waiting import until
 from typer.testing import CliRunner
 
 from kalshiflow.cli import app as cli
