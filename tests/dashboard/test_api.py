@@ -202,8 +202,13 @@ async def test_close_and_flatten_go_through_the_closer(trader: Trader, http: htt
 
 
 async def _messages(url: str, count: int) -> list[dict[str, Any]]:
+    """The first ``count`` messages (a frame is one message or an array of them)."""
+    messages: list[dict[str, Any]] = []
     async with websockets.connect(url.replace("http", "ws") + "/ws") as ws:
-        return [json.loads(await ws.recv()) for _ in range(count)]
+        while len(messages) < count:
+            frame = json.loads(await ws.recv())
+            messages.extend(frame if isinstance(frame, list) else [frame])
+    return messages
 
 
 async def test_websocket_sends_a_snapshot_then_messages_valid_against_the_schemas(

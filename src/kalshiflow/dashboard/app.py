@@ -4,7 +4,8 @@ Routes:
 
 * ``GET /`` the single-page app; ``/static/...`` its ES modules, styles and the vendored chart
   library (package data, nothing fetched at run time).
-* ``WS /ws`` a snapshot on connect, then messages as they happen (see ``dashboard.hub``).
+* ``WS /ws`` a snapshot on connect, then messages as they happen, each frame either one message
+  (the snapshot) or a JSON array of messages (see ``dashboard.hub``).
 * ``GET /api/status|positions|orders|fills|history|calibrations|schemas``, ``GET /healthz``,
   ``GET /metrics`` (Prometheus text format).
 * ``POST /api/control/{pause|resume|close|flatten|kill_on|kill_off|calibrate}`` with the token
@@ -153,9 +154,8 @@ def build_app(hub: DashboardHub, controls: TraderControls, token: str, metrics: 
         client = hub.connect(who(websocket.headers, websocket.client.host if websocket.client else None))
         try:
             while True:
-                text = await client.next()
-                if text is None:
-                    text = encode("snapshot", hub.snapshot())
+                batch = await client.next()
+                text = encode("snapshot", hub.snapshot()) if batch is None else "[" + ",".join(batch) + "]"
                 await websocket.send_text(text)
         except (WebSocketDisconnect, ConnectionError, RuntimeError):
             pass

@@ -3,11 +3,13 @@
 Why it is shaped like this: the trader must never wait for a browser (ARCHITECTURE §1). The hub
 reads the bus through one bounded subscription, drained on the event loop when events arrive; each
 event is serialized once and offered to every connected client's own bounded queue, and a client
-task writes to its socket at whatever pace the socket allows. A client whose queue overflows loses
+task writes to its socket at whatever pace the socket allows, everything queued in one frame (a
+JSON array of messages), so a burst costs one write per client, not one per message. A client whose queue overflows loses
 what it had queued and is sent a fresh snapshot instead, so a stuck tab costs a bounded amount of
-memory and nothing else. Book changes (thousands a second) are never forwarded one by one: the hub
-notes which traded markets changed and sends their top of book once per tick, with the portfolio,
-the valued positions and the counts of decisions (holds are counted, never listed).
+memory and nothing else. Book changes (thousands a second) are never forwarded one by one: once per
+tick the hub reads the top of book of every traded market and sends those that changed, with the
+portfolio, the valued positions and the counts of decisions (holds are counted, never listed;
+decisions go out without their observation vector, which the page does not show).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import contextlib
 import json
 import logging
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from kalshiflow.clock import Clock
@@ -44,7 +46,6 @@ from kalshiflow.events.ledger import (
 from kalshiflow.events.schema import EVENT_NAMES, jsonable
 from kalshiflow.events.trader import (
     ActionResult,
-    BookChanged,
     CalibrationCompleted,
     InitializationStep,
     RiskDenied,
@@ -55,7 +56,7 @@ from kalshiflow.events.trader import (
 
 log = logging.getLogger(__name__)
 
-# Bus events the page receives as they are (trader actions other than holds).
+# Bus events the page receives as they are (trader actions other than holds, without observation).
 FORWARDED: tuple[type, ...] = (
     TraderAction,
     PositionChanged,
@@ -67,8 +68,8 @@ FORWARDED: tuple[type, ...] = (
     CalibrationCompleted,
     InitializationStep,
     StreamHealth,
-    RiskDenied,
 )
+COUNTED: tuple[type, ...] = (RiskDenied,)  # metrics only: the denied decision itself is forwarded
 
 
 @dataclass(frozen=True)
@@ -133,15 +134,17 @@ class ClientChannel:
         self.needs_snapshot = True
         self._ready.set()
 
-    async def next(self) -> str | None:
-        """The next message to send, or None when a snapshot must be sent instead."""
+    async def next(self) -> list[str] | None:
+        """Everything queued (sent as one frame), or None when a snapshot must be sent instead."""
         while True:
             if self.needs_snapshot:
                 self.needs_snapshot = False
                 self._queue.clear()
                 return None
             if self._queue:
-                return self._queue.popleft()
+                batch = list(self._queue)
+                self._queue.clear()
+                return batch
             if self.closed:
                 raise ConnectionError("channel closed")
             self._ready.clear()
@@ -178,14 +181,14 @@ class DashboardHub:
         self.stream: StreamHealth | None = None
         self.results: dict[str, int] = {}
         self.missed = 0
-        self._dirty: set[str] = set()
+        self._tops: dict[str, MarketTop] = {}
         self._subscription: Subscription | None = None
         self._ticker: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
         self._subscription = self.bus.subscribe(
-            "dashboard", (*FORWARDED, BookChanged), self.config.bus_queue, on_ready=self._on_ready
+            "dashboard", (*FORWARDED, *COUNTED), self.config.bus_queue, on_ready=self._on_ready
         )
         self._ticker = asyncio.get_running_loop().create_task(self._tick_loop(), name="dashboard-tick")
 
@@ -260,15 +263,15 @@ class DashboardHub:
             self._apply(item)
 
     def _apply(self, event: object) -> None:
-        if isinstance(event, BookChanged):
-            self._dirty.add(event.ticker)
-            return
         if self.metrics is not None:
             self.metrics.observe(event)
+        if isinstance(event, RiskDenied):
+            return
         if isinstance(event, TraderAction):
             self.results[event.result.value] = self.results.get(event.result.value, 0) + 1
             if event.result is ActionResult.HOLD:
                 return  # counted, not listed
+            event = replace(event, observation=None)
             self.actions.append(event)
         elif isinstance(event, FillBooked):
             self.fills.append(event.fill)
@@ -312,10 +315,17 @@ class DashboardHub:
                 self.metrics.portfolio(summary)
             self.broadcast(summary)
             self.broadcast(Positions(now, rows))
-            for ticker in sorted(self._dirty & core.markets.keys()):
+            for ticker in sorted(core.markets):
                 top = views.market_top(core, ticker, now)
+                last = self._tops.get(ticker)
+                if last is not None and (last.yes_bid, last.yes_ask, last.valid) == (
+                    top.yes_bid,
+                    top.yes_ask,
+                    top.valid,
+                ):
+                    continue
+                self._tops[ticker] = top
                 self.prices.append(top)
                 self.broadcast(top)
-        self._dirty.clear()
         self.broadcast(self.counts(now))
         self.broadcast(self.systems())

@@ -144,13 +144,18 @@ const HANDLERS = {
 
 let dirty = true;
 
-function onMessage(text) {
-  const message = JSON.parse(text);
+function onMessage(message) {
   const data = validator.accept(message);
   if (data === null) return;
   state.messages += 1;
   HANDLERS[message.type](data);
   dirty = true;
+}
+
+// A frame is one message (the snapshot) or an array of messages sent together.
+function onFrame(text) {
+  const frame = JSON.parse(text);
+  for (const message of Array.isArray(frame) ? frame : [frame]) onMessage(message);
 }
 
 let backoffMs = 250;
@@ -160,7 +165,7 @@ function connect() {
   ws.onopen = () => { backoffMs = 250; };
   ws.onmessage = (event) => {
     if (!state.connected) { state.connected = true; dirty = true; }
-    onMessage(event.data);
+    onFrame(event.data);
   };
   ws.onclose = () => {
     state.connected = false;
