@@ -82,7 +82,17 @@ class KillSwitch:
         self.pid = self.target = None
 
 
-@pytest.mark.timeout(600)  # four trader processes, each starting up: slow on a loaded machine
+async def finished(trader: asyncio.subprocess.Process) -> int:
+    """The child's exit code; a child still running when the wait gives up is killed, never left."""
+    try:
+        return await asyncio.wait_for(trader.wait(), 240)
+    finally:
+        if trader.returncode is None:
+            trader.kill()
+            await trader.wait()
+
+
+@pytest.mark.timeout(1200)  # four trader processes, each starting up: slow on a loaded machine
 async def test_sigkill_in_the_order_path_loses_no_order_and_no_fill(tmp_path: Path) -> None:
     rng = random.Random(SEED)
     config_file = tmp_path / "active.toml"
@@ -128,11 +138,11 @@ async def test_sigkill_in_the_order_path_loses_no_order_and_no_fill(tmp_path: Pa
         for kill in range(KILLS):
             trader = await run_trader([])
             switch.arm(trader.pid, rng, before=kill % 2 == 1)
-            code = await asyncio.wait_for(trader.wait(), 120)
+            code = await finished(trader)
             assert code == -signal.SIGKILL, (tmp_path / "trader.out").read_text()[-3000:]
         assert switch.killed == KILLS
         last = await run_trader(["--duration", "4"])
-        code = await asyncio.wait_for(last.wait(), 120)
+        code = await finished(last)
         assert code == 0, (tmp_path / "trader.out").read_text()[-3000:]
 
         ours = [o for o in engine.orders.values() if o.account_id == account.account_id]

@@ -24,6 +24,7 @@ from kalshiflow.commands.action_log import ActionLogger
 from kalshiflow.commands.heartbeat import RunHeartbeat
 from kalshiflow.commands.startup import StartupError, embedded_simulator, start_feed, wait_live
 from kalshiflow.config import Settings
+from kalshiflow.dashboard.server import Dashboard
 from kalshiflow.domain.units import display_dollars
 from kalshiflow.events.bus import EventBus, Missed, Subscription
 from kalshiflow.events.trader import ActionResult, StreamHealth
@@ -106,9 +107,13 @@ class TraderApp:
         self.exit_code = 1  # until the run ends normally (what the heartbeat's stop stamp records)
         self.action_log = ActionLogger(self.settings.run.log_hold_sample_every)
         self._last_stream_health: tuple[object, ...] | None = None
+        self.dashboard: Dashboard | None = None  # bound by the caller (``build_dashboard``), served by ``run``
 
     async def run(self, stop: asyncio.Event, on_ready: Callable[[AppState], None] | None = None) -> int:
         async with contextlib.AsyncExitStack() as stack:
+            if self.dashboard is not None:  # first up, last down: the page sees startup and the stop
+                await self.dashboard.start()
+                stack.push_async_callback(self.dashboard.stop)
             database = self.options.db_url or self.settings.run.db
             if database is None:
                 raise ValueError("RunOptions needs db_url (or settings with [run] db)")
@@ -348,7 +353,7 @@ class TraderApp:
                 recal.pause(f"{actor.metrics.consecutive_errors} decisions failed in a row (see the log)")
                 actor.metrics.consecutive_errors = 0
                 continue
-            if state is TraderState.PAUSED and not recal.resume_due():
+            if state is TraderState.PAUSED and not (recal.resume_due() or recal.operator_requested):
                 continue
             if state is TraderState.STOPPING or not (due or reason or state is TraderState.PAUSED):
                 continue
