@@ -15,7 +15,7 @@ from pathlib import Path
 
 KALSHIFLOW = [sys.executable, "-c", "from kalshiflow.cli import app; app()"]
 # The embedded simulator on a fast clock, few markets: a run is ready in about a second.
-FAST_SIM = ["--no-view", "--speed", "20", "--sim-markets", "4", "--top", "4"]
+FAST_SIM = ["--no-view", "--no-dashboard", "--speed", "20", "--sim-markets", "4", "--top", "4"]
 
 
 def clean_env(**extra: str) -> dict[str, str]:

@@ -121,6 +121,7 @@ async def test_sigkill_in_the_order_path_loses_no_order_and_no_fill(tmp_path: Pa
             "--top",
             "8",
             "--no-view",
+            "--no-dashboard",
         ]
 
         async def run_trader(extra: list[str]) -> asyncio.subprocess.Process:

@@ -59,7 +59,7 @@ def test_run_trades_the_embedded_simulator_then_stops_cleanly_and_status_reads_t
     [token_line] = [line for line in out.splitlines() if line.startswith("dashboard token: ")]
     token = token_line.removeprefix("dashboard token: ")
     assert len(token) >= 24
-    assert token not in (tmp_path / "kalshiflow.log").read_text()  # printed once, never logged
+    assert token not in (tmp_path / ".kalshiflow" / "kalshiflow.log").read_text()  # printed once, never logged
     assert "trading" in out
     assert "calibrating -> syncing state" in out
     assert "stopping" in out
