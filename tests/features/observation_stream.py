@@ -143,7 +143,11 @@ class _Market:
     def market_change(self, now_ms: int) -> None:
         rng = self.rng
         fee_type, multiplier = rng.choice(
-            ((FeeType.QUADRATIC, Fraction(1)), (FeeType.QUADRATIC, Fraction(1, 2)), (FeeType.FLAT, Fraction(1)))
+            (
+                (FeeType.QUADRATIC, Fraction(1)),
+                (FeeType.QUADRATIC, Fraction(1, 2)),
+                (FeeType.FLAT, Fraction(1)),
+            )
         )
         close = self.market.close_time_ms if rng.random() < 0.5 else now_ms + rng.randint(-5_000, 10**9)
         self.market = MarketView(self.ticker, MarketStatus.ACTIVE, close, self.grid, fee_type, multiplier)
