@@ -30,10 +30,10 @@ from kalshiflow.domain.units import Count, Money, Price
 from kalshiflow.exchange.models_market import MarketStatus
 from kalshiflow.features import SCHEMA_V1, MarketHistory, ObservationScales, compute_observation
 from kalshiflow.features.incremental import MarketObservation
+from kalshiflow.features.valuation import CashView, MarketView, PositionView
 from kalshiflow.marketdata.book import OrderBook
 from kalshiflow.marketdata.bookstore import BookStore
-from kalshiflow.trader.orders import OrderPurpose, OrderState, TrackedOrder
-from kalshiflow.trader.valuation import CashView, MarketView, PositionView
+from kalshiflow.trader.state.orders import OrderPurpose, OrderState, TrackedOrder
 
 START = 1_790_000_000_000
 SCALES = ObservationScales(Money.dollars(1_000), Count.contracts(100))

@@ -26,10 +26,10 @@ from kalshiflow.domain.units import PRICE_SCALE, Count, Money, Price
 from kalshiflow.exchange.models_market import MarketStatus
 from kalshiflow.exchange.ws_models import OrderbookDelta, OrderbookSnapshot
 from kalshiflow.features import MarketHistory
+from kalshiflow.features.valuation import CashView, MarketView, PositionView
 from kalshiflow.marketdata.book import OrderBook
 from kalshiflow.marketdata.bookstore import BookStore
-from kalshiflow.trader.orders import OrderPurpose, OrderState, TrackedOrder
-from kalshiflow.trader.valuation import CashView, MarketView, PositionView
+from kalshiflow.trader.state.orders import OrderPurpose, OrderState, TrackedOrder
 
 START_MS = 1_790_000_000_000
 GRIDS = ("linear_cent", "linear_cent", "tapered_deci_cent", "deci_cent")

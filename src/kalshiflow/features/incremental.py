@@ -49,9 +49,8 @@ from kalshiflow.features.compute import (
 )
 from kalshiflow.features.market_state import MarketHistory
 from kalshiflow.features.schema import SCHEMA_V1
+from kalshiflow.features.valuation import CashView, MarketView, OrderView, PositionView, value_position
 from kalshiflow.marketdata.book import OrderBook
-from kalshiflow.trader.orders import TrackedOrder
-from kalshiflow.trader.valuation import CashView, MarketView, PositionView, value_position
 
 _YES: Final = OutcomeSide.YES
 _NO: Final = OutcomeSide.NO
@@ -141,7 +140,7 @@ class MarketObservation:
         market: MarketView,
         position: PositionView | None,
         cash: CashView,
-        resting_orders: Sequence[TrackedOrder],
+        resting_orders: Sequence[OrderView],
         now_ms: int,
         scales: ObservationScales,
     ) -> list[float] | None:
