@@ -74,13 +74,19 @@ def _fast_delta(frame: str | bytes, now_ns: int) -> OrderbookDelta | None:
     try:
         raw = _decode_delta(frame)
         msg = raw.msg
+        price = _price_cache.get(msg.price_dollars)
+        if price is None:
+            price = _cached(_price_cache, Price.parse, msg.price_dollars)
+        size = _count_cache.get(msg.delta_fp)
+        if size is None:
+            size = _cached(_count_cache, Count.parse, msg.delta_fp)
         return OrderbookDelta(
             raw.sid,
             raw.seq,
             msg.market_ticker,
             OUTCOME[msg.side],
-            _cached(_price_cache, Price.parse, msg.price_dollars),
-            _cached(_count_cache, Count.parse, msg.delta_fp),
+            price,
+            size,
             msg.ts_ms,
             msg.client_order_id,
             now_ns,
