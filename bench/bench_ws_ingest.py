@@ -200,7 +200,7 @@ async def _replay_client(port: int, burst: Any, n_deltas: int, seed: int) -> Non
                 first_ns = time.perf_counter_ns()
             await asyncio.sleep(0.0005)
         elapsed_s = (time.perf_counter_ns() - first_ns) / 1e9
-        await sending
+        sent, send_s = await sending
         after = stream.status().metrics
         stale = _stale_books(store, markets, snapshots, deltas)
     received = after.messages_received - before.messages_received
@@ -208,7 +208,7 @@ async def _replay_client(port: int, burst: Any, n_deltas: int, seed: int) -> Non
         f"WS ingest, replayed frames (child) -> KalshiStream -> BookStore, {len(markets)} markets: "
         f"{received:,} deltas in {elapsed_s:.2f} s = {received / elapsed_s:,.0f} messages/s; "
         f"applied {after.deltas_applied - before.deltas_applied:,}, gaps {after.gaps - before.gaps}, "
-        f"books current: {'yes' if not stale else f'NO {stale[:3]}'}"
+        f"books current: {'yes' if not stale else f'NO {stale[:3]}'} (producer sent {sent:,} at {sent / send_s:,.0f}/s)"
     )
 
 

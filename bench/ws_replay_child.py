@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import multiprocessing as mp
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -52,15 +53,32 @@ def render_delta(delta: OrderbookDelta, seq: int, ts_ms: int) -> str:
     return envelope("orderbook_delta", SID, seq, dumps(msg))
 
 
+def _text_frame(text: str) -> bytes:
+    """One unmasked, final WebSocket text frame (RFC 6455 section 5.2), as a server sends it."""
+    payload = text.encode()
+    size = len(payload)
+    if size < 126:
+        head = bytes((0x81, size))
+    elif size < 1 << 16:
+        head = bytes((0x81, 126)) + size.to_bytes(2, "big")
+    else:
+        head = bytes((0x81, 127)) + size.to_bytes(8, "big")
+    return head + payload
+
+
+_CHUNK = 2_000
+
+
 @dataclass(frozen=True)
 class ReplayChild:
     conn: Connection
     port: int
 
-    def burst(self) -> int:
-        """Blocking: the child sends every delta frame to the subscribed client; returns how many."""
+    def burst(self) -> tuple[int, float]:
+        """Blocking: the child sends every delta frame to the subscribed client; returns how many
+        and how long sending took (if that is close to the client's time, the producer limited)."""
         self.conn.send(("burst",))
-        sent: int = self.conn.recv()
+        sent: tuple[int, float] = self.conn.recv()
         return sent
 
 
@@ -86,6 +104,7 @@ async def _serve(conn: Connection, n_deltas: int, seed: int) -> None:
     _, snapshots, deltas = build(n_deltas, seed)
     first_seq = len(snapshots) + 1
     frames = [render_delta(d, first_seq + i, 1_796_598_000_000 + i) for i, d in enumerate(deltas)]
+    wire = [_text_frame(frame) for frame in frames]
     clients: list[ServerConnection] = []
 
     async def handler(ws: ServerConnection) -> None:
@@ -113,6 +132,10 @@ async def _serve(conn: Connection, n_deltas: int, seed: int) -> None:
             if command[0] == "stop":
                 return
             ws = clients[-1]
-            for frame in frames:
-                await ws.send(frame)
-            conn.send(len(frames))
+            start = time.perf_counter()
+            # Pre-encoded WebSocket frames written in chunks straight to the socket: a per-message
+            # ``ws.send`` would make this producer, not the client under test, the bottleneck.
+            for chunk_start in range(0, len(wire), _CHUNK):
+                ws.transport.write(b"".join(wire[chunk_start : chunk_start + _CHUNK]))
+                await asyncio.sleep(0)
+            conn.send((len(frames), time.perf_counter() - start))
