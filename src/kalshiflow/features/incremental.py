@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_left
 from collections.abc import Sequence
+from itertools import accumulate
 from typing import Final
 
 from kalshiflow.domain.orders import OutcomeSide
@@ -325,13 +326,8 @@ def _spread_features(book: OrderBook, b: int, a: int) -> tuple[float, float, flo
 
 def _cumulative(sizes: list[int]) -> list[int]:
     """Cumulative size at 0..10 levels; a ladder shorter than 10 repeats its total."""
-    out = [0]
-    total = 0
-    for size in sizes:
-        total += size
-        out.append(total)
-    out += [total] * (10 - len(sizes))
-    return out
+    cum = list(accumulate(sizes, initial=0))
+    return cum + [cum[-1]] * (10 - len(sizes))
 
 
 def _depths(cum: list[int]) -> tuple[float, float, float, float]:
