@@ -88,7 +88,7 @@ async def run(args: argparse.Namespace) -> list[Window]:
         if result.outcome is ExecOutcome.PLACED:
             ledger.on_canceled(result.client_order_id, rig.clock.now_ms())
 
-    rig.core.executor.listeners.append(cancel_at_once)
+    rig.core.executor.on_result = cancel_at_once  # replaces the core's hook: no breaker in the bench
     policy = load_policy(args.policy, SCHEMA_V1)
 
     # Decisions reach the bench as a bus subscriber would see them, on the next loop turn.

@@ -26,7 +26,6 @@ import asyncio
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from tests.trader_session.session_kit import (
@@ -38,8 +37,8 @@ from tests.trader_session.session_kit import (
     duplicate_client_order_ids,
     illegal_transitions,
     ledger_vs_engine,
-    until,
 )
+from tests.waiting import until
 
 from kalshiflow.clock import Clock
 from kalshiflow.commands.decider import build_decider
@@ -173,14 +172,7 @@ class Session:
 
 
 async def construct_stuck(s: Session) -> StuckArm:
-    participants = s.handle.scheduler.participants
-    assert participants is not None
-
-    def fair(ticker: str) -> Any:
-        profile = participants.profiles.get(ticker)
-        return None if profile is None else profile.fair
-
-    arm = StuckArm(s.engine, s.account_id, fair)
+    arm = StuckArm(s.engine, s.account_id, s.handle.scheduler.shock)
     arm.install()
     await s.acted(ExitReason.STUCK, within_sim_s=15 * 60)
     return arm
@@ -236,7 +228,7 @@ async def construct_cash_recovery(s: Session) -> None:
 
 async def quiesce_and_converge(s: Session) -> None:
     """Stop the synthetic traders and faults, then wait until the ledger equals the exchange."""
-    s.handle.scheduler.participants = None
+    s.handle.scheduler.participants_active = False
     await s.admin.reset_faults()
     try:
         await until(
@@ -308,8 +300,12 @@ async def test_two_simulated_hours_trade_calibrate_exit_and_stay_consistent(
     assert actor.metrics.decisions > 0, actor.metrics
     assert actor.metrics.orders_sent > 0, actor.metrics
     assert account.fills, "no fill on the exchange"
-    # calibrations
-    assert recal.stats.runs >= 100, recal.stats.runs
+    # calibrations: on schedule. A pass takes clock time too (its wall time times SPEED), so the number
+    # the schedule allows depends on how fast this machine ran them; at least 90 % of it, and >= 80.
+    cycles = list(recal.cycles)
+    pass_sim_ms = SPEED * sum(c.report.duration_ms for c in cycles) / max(1, len(cycles))
+    scheduled = SESSION_S * 1000 / (60_000 + pass_sim_ms)
+    assert recal.stats.runs >= max(80, int(0.9 * scheduled)), (recal.stats.runs, scheduled)
     # every exit reason acted at least once
     acted = probe.acted_reasons()
     assert set(acted) >= {r.value for r in ExitReason}, acted

@@ -100,7 +100,9 @@ class TraderCore:
         # Each market's fee schedule: the ledger's reservations and the exit rules' fee estimates.
         self.fees = fees or FeeSchedule()
         self.ledger = Ledger(self.fees, self.bus)
-        self.executor = OrderExecutor(rest, self.ledger, clock, config=self.config.execution)
+        self.executor = OrderExecutor(
+            rest, self.ledger, clock, config=self.config.execution, on_result=self._on_execution
+        )
         self.closer = PositionCloser(self.executor, self.ledger, clock)
         self.groups = OrderGroupManager(rest, self.config.order_groups, clock)
         self.live = LiveUpdates(self.ledger, clock, on_group_update=self.groups.on_group_update)
@@ -113,7 +115,6 @@ class TraderCore:
         self._views: dict[str, MarketView] = {}
         self._views_stale = True  # set whenever ``markets`` changes
         self._day_start_realized = Money(0)
-        self.executor.listeners.append(self._on_execution)
         self.calibrating = False  # a calibration evaluates every exit rule itself
         self._filled_since_tick: set[str] = set()
         self._fill_wake = asyncio.Event()
