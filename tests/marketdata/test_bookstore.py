@@ -80,15 +80,31 @@ def test_registering_with_another_grid_starts_a_fresh_book() -> None:
 
 
 @pytest.mark.parametrize("side", [YES, NO])
-def test_deltas_apply_and_stamp_the_clock_time(side: OutcomeSide) -> None:
+def test_deltas_apply_and_the_first_one_stamps_the_clock_time(side: OutcomeSide) -> None:
     store, clock = store_with("A")
     clock.advance(1.5)
     assert store.apply_delta(delta("A", side, 5_100, 250))
+    clock.advance(0.5)
+    assert store.apply_delta(delta("A", side, 5_100, -50))  # folded into the pending change
     book = store.book("A")
     assert book is not None
     assert book.best_bid(side) == 5_100
-    assert book.last_update_ms == T0 + 1_500
-    assert store.metrics().deltas_applied == 1
+    assert book.best_bid_size(side) == 200
+    assert store.drain_dirty_since() == [("A", T0 + 1_500)]
+    assert store.metrics().deltas_applied == 2
+
+
+@pytest.mark.parametrize("side", [YES, NO])
+def test_change_hook_sees_every_delta_with_its_clock_time(side: OutcomeSide) -> None:
+    store, clock = store_with("A")
+    seen: list[tuple[str, int, int]] = []
+    store.on_change = lambda ticker, book, now_ms: seen.append(
+        (ticker, int(book.size_at(side, 3_000)), now_ms)
+    )
+    for _ in range(3):
+        clock.advance(0.001)
+        assert store.on_delta(delta("A", side, 3_000, 100))
+    assert seen == [("A", 100, T0 + 1), ("A", 200, T0 + 2), ("A", 300, T0 + 3)]
 
 
 def test_messages_for_unknown_tickers_are_counted_and_ignored() -> None:

@@ -1,9 +1,11 @@
 """The policy and the observation function of a live trader, built from the settings.
 
-The observation is the schema v1 vector computed by ``features.compute_observation`` -- the same
-function training uses -- from the market's newest book, its rolling history (fed by the book
-store's change hook on every snapshot, delta and invalidation), the ledger's position, cash and
-resting orders in that market, and the configured scales (bankroll, max position).
+The observation is the schema v1 vector of ``features.compute_observation`` -- the same values
+training uses -- from the market's newest book, its rolling history (fed by the book store's change
+hook on every snapshot, delta and invalidation), the ledger's position, cash and resting orders in
+that market, and the configured scales (bankroll, max position). It is kept per market by
+``features.incremental.MarketObservation``, which recomputes only what changed (bit-identical
+values); the returned vector is reused on the next call for that market (the actor copies it).
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from collections.abc import Sequence
 
 from kalshiflow.clock import Clock
 from kalshiflow.config import Settings
-from kalshiflow.features import SCHEMA_V1, MarketHistory, ObservationScales, compute_observation
+from kalshiflow.features import SCHEMA_V1, MarketHistory, ObservationScales
+from kalshiflow.features.incremental import MarketObservation
 from kalshiflow.marketdata.book import OrderBook
 from kalshiflow.marketdata.feed import MarketDataFeed
 from kalshiflow.policy.registry import load_policy
@@ -31,6 +34,7 @@ class LiveObserver:
             max_position=settings.risk.max_position_contracts_per_market,
         )
         self.histories: dict[str, MarketHistory] = {}
+        self.observations: dict[str, MarketObservation] = {}
 
     def on_book_change(self, ticker: str, book: OrderBook, now_ms: int) -> None:
         history = self.histories.get(ticker)
@@ -46,8 +50,10 @@ class LiveObserver:
         history = self.histories.get(ticker)
         if history is None:
             history = self.histories[ticker] = MarketHistory(ticker)
-        return compute_observation(
-            self.schema,
+        observation = self.observations.get(ticker)
+        if observation is None:
+            observation = self.observations[ticker] = MarketObservation()
+        return observation.observe(
             book,
             history,
             market,

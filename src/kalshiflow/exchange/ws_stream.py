@@ -135,6 +135,7 @@ class KalshiStream:
         self._end: StreamError | None = None
         self._last_error: StreamError | None = None
         self._last_rx = 0.0
+        self._rx_seen = 0  # messages_received when the watchdog last saw traffic
         self._waiters: list[asyncio.Future[None]] = []
         self._runner: asyncio.Task[None] | None = None
         self._connected_once = False
@@ -328,7 +329,6 @@ class KalshiStream:
     async def _read(self, conn: ClientConnection) -> None:
         try:
             async for frame in conn:
-                self._last_rx = self._now()
                 try:
                     self._on_message(parse_frame(frame))
                 except Exception:  # a sink bug must not kill the reader; distrust every book instead
@@ -342,6 +342,11 @@ class KalshiStream:
         while True:
             await asyncio.sleep(cfg.watchdog_interval_s)
             now = self._now()
+            # Liveness from the frame count, not a clock read per frame (the reader's hot path):
+            # any frame since the last look means the connection was alive within this interval.
+            if self.metrics.messages_received != self._rx_seen:
+                self._rx_seen = self.metrics.messages_received
+                self._last_rx = now
             self._channel_queue.flush_notice()
             self._commands.expire_snapshot_requests(now)
             overdue = self._gate.overdue(now)
