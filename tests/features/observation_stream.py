@@ -23,6 +23,7 @@ from kalshiflow.domain.fees import FeeType
 from kalshiflow.domain.grid import PriceGrid
 from kalshiflow.domain.orders import BookSide, OutcomeSide
 from kalshiflow.domain.units import PRICE_SCALE, Count, Money, Price
+from kalshiflow.events.trader import BookChanged
 from kalshiflow.exchange.models_market import MarketStatus
 from kalshiflow.exchange.ws_models import OrderbookDelta, OrderbookSnapshot
 from kalshiflow.features import MarketHistory
@@ -166,7 +167,13 @@ def session(seed: int, steps: int) -> Iterator[Step]:
         store.register(ticker, grid)
         histories[ticker] = MarketHistory(ticker)
         markets.append(_Market(ticker, grid, rng))
-    store.on_change = lambda ticker, book, now_ms: histories[ticker].record(book, now_ms)
+    changes = store.bus.subscribe("histories", [BookChanged], max_queue=1_000_000)
+
+    def catch_up() -> None:  # as the live observer does before each observation
+        for change in changes.drain():
+            assert isinstance(change, BookChanged)
+            histories[change.ticker].record_change(change)
+
     for model in markets:
         store.apply_snapshot(model.fresh_ladders("full"))
     cash = CashView(Money.dollars(900), Money.dollars(15))
@@ -198,6 +205,7 @@ def session(seed: int, steps: int) -> Iterator[Step]:
         assert book is not None
         if not book.valid and rng.random() < 0.3:
             store.apply_snapshot(model.fresh_ladders("full"))
+        catch_up()
         yield Step(
             model.ticker, book, histories[model.ticker], model.market, model.position, cash, model.orders, now
         )

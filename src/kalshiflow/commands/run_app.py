@@ -226,6 +226,7 @@ class TraderApp:
             ),
             clock=self.clock,
             on_event=self._on_stream_event,
+            bus=self.bus,
         )
         stack.push_async_callback(feed.stop)
         self.state.feed = feed

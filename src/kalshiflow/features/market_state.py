@@ -30,6 +30,7 @@ from typing import Final, Protocol
 
 from kalshiflow.domain.orders import OutcomeSide
 from kalshiflow.domain.units import PRICE_SCALE, Price
+from kalshiflow.events.trader import BookChanged
 
 HORIZON_MS: Final = 300_000  # the longest window any feature reads
 RESOLUTION_MS: Final = 100
@@ -122,6 +123,15 @@ class MarketHistory:
             return False
         mid, spread = touch_x2(book)
         self.record_touch(mid, spread, now_ms)
+        return True
+
+    def record_change(self, change: BookChanged) -> bool:
+        """``record`` from a published ``BookChanged`` (it carries the touch at the time of the change)."""
+        if not change.valid:
+            return False
+        b = 0 if change.yes_bid is None else int(change.yes_bid)
+        a = PRICE_SCALE if change.yes_ask is None else int(change.yes_ask)
+        self.record_touch(b + a, 2 * (a - b), change.ts_ms)
         return True
 
     def record_touch(self, mid_x2: int, spread_x2: int, now_ms: int) -> None:

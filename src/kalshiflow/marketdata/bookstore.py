@@ -31,6 +31,8 @@ from typing import Final, Protocol
 from kalshiflow.clock import Clock
 from kalshiflow.domain.grid import PriceGrid
 from kalshiflow.domain.orders import OutcomeSide
+from kalshiflow.events.bus import EventBus
+from kalshiflow.events.trader import BookChanged
 from kalshiflow.exchange.ws_models import OrderbookDelta, OrderbookSnapshot
 from kalshiflow.marketdata.book import OrderBook
 
@@ -84,8 +86,15 @@ class BookStore:
     ``on_delta``'s answer; a bad snapshot shows only here, so wire it to the stream's resync.
     """
 
-    def __init__(self, clock: Clock, on_integrity_error: Callable[[str, str], None] | None = None) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        on_integrity_error: Callable[[str, str], None] | None = None,
+        bus: EventBus | None = None,
+    ) -> None:
         self._clock = clock
+        # Every change is published as ``BookChanged`` when somebody subscribed to it.
+        self.bus = bus or EventBus()
         self._on_integrity_error = on_integrity_error
         self._books: dict[str, OrderBook] = {}
         # ticker -> clock ms when it became dirty (insertion order = order of first change)
@@ -105,9 +114,6 @@ class BookStore:
         self._unknown = 0
         self._coalesced = 0
         self._drained = 0
-        # Called after every applied change (snapshot, delta, invalidation) with the book and clock
-        # ms: per-market history for the observation's dynamics features hangs here.
-        self.on_change: Callable[[str, OrderBook, int], None] | None = None
 
     # ------------------------------------------------------------------ registry
     def register(self, ticker: str, grid: PriceGrid) -> OrderBook:
@@ -176,8 +182,9 @@ class BookStore:
         elif not book.apply_delta(delta.side, price, delta.delta):
             return self._delta_rejected(book)
         self._updates_marked += 1
-        # Only a market turning dirty or a change hook needs the time: skip the clock otherwise.
-        if ticker not in self._dirty or self.on_change is not None:
+        # Only a market turning dirty or a subscriber to every change needs the time: skip the clock
+        # otherwise.
+        if ticker not in self._dirty or self.bus.has_subscribers(BookChanged):
             self._mark(ticker, book, self._clock.now_ms())
         return True
 
@@ -216,9 +223,10 @@ class BookStore:
         return changed
 
     def _mark(self, ticker: str, book: OrderBook, now_ms: int) -> None:
-        """The one notification point of a change: call the change hook, stamp the dirty set."""
-        if self.on_change is not None:
-            self.on_change(ticker, book, now_ms)
+        """The one notification point of a change: publish it, stamp the dirty set."""
+        bus = self.bus
+        if bus.has_subscribers(BookChanged):  # an event nobody reads is not even built
+            bus.publish(BookChanged(ticker, now_ms, book.valid, book.best_bid(_YES), book.best_ask(_YES)))
         dirty = self._dirty
         if ticker not in dirty:
             if not dirty:
