@@ -105,9 +105,15 @@ def maker_quotes(
 
 
 def taker_valuation(q: float, rng: random.Random, crowd: CrowdConfig) -> float:
-    """An uninformed taker's value of YES: belief + optimism toward YES longshots + private noise."""
-    optimism = crowd.yes_optimism * (1.0 - q) ** crowd.longshot_power
-    return sigmoid(logit(q) + optimism + rng.gauss(0.0, crowd.valuation_sd))
+    """An uninformed taker's value of YES: belief + optimism toward YES longshots + private noise.
+
+    The noise is symmetric in probability (sd ``valuation_sd``·√(q(1−q))), so by itself it buys
+    neither side more; the optimism -- a logit shift of ``yes_optimism``·(1 − q)^power, i.e. small
+    probabilities overstated -- is what tilts the flow toward YES longshots.
+    """
+    spread = q * (1.0 - q)
+    optimism = crowd.yes_optimism * (1.0 - q) ** crowd.longshot_power * spread
+    return q + optimism + rng.gauss(0.0, crowd.valuation_sd * math.sqrt(spread))
 
 
 def uninformed_size(rng: random.Random, shares: tuple[float, ...]) -> int:

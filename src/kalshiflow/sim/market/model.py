@@ -27,6 +27,7 @@ after that. Markets listed by someone else (admin API, tests) are adopted as sin
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import math
 import random
@@ -57,7 +58,11 @@ TAKER_NEWS_LAG_MS: Final = 120_000
 NEWS_WIDEN_MS: Final = 300_000
 BURST_DECAY_MS: Final = 600_000
 NOISE_PERSISTENCE: Final = 0.97
-MIN_REQUOTE_S: Final = 5.0
+MIN_REQUOTE_S: Final = 3.0
+DEEP_KEEP_CENTS: Final = 5
+VOL_WIDEN: Final = 0.5  # extra half-spread per cent the price may move between two looks
+MAX_VOL_WIDEN_CENTS: Final = 3.0
+PULL_MOVE_CENTS: Final = 5.0  # a maker pulls its quotes when the price may jump more than this between looks
 HeapEntry = tuple[int, int, int, str, int, int]  # (time, seq, kind, key, slot, version)
 
 
@@ -406,7 +411,7 @@ class MarketModel:
             return
         pace_s = slot.requote_s
         if self.participants_active:
-            pace_s = min(pace_s, self._requote(state, slot, now))
+            pace_s = max(MIN_REQUOTE_S, min(pace_s, self._requote(state, slot, now)))
         slot.version += 1
         delay_ms = 1 + round(state.rng.expovariate(1.0 / (pace_s * 1000)))
         self._push(now + delay_ms, Kind.MAKER, ticker, slot_index, slot.version)
@@ -428,29 +433,37 @@ class MarketModel:
             )
         self._noise[key] = noise
         belief = state.payoff.probability(x_view + noise * sd, sd)
-        half = slot.half_cents + state.archetype.vol_spread * belief * (1.0 - belief)
+        pace_s = self._pace_s(state, x_view, sd)
+        # wider when the price may move more than a cent before the next look (fast markets)
+        move_cents = math.sqrt(MIN_REQUOTE_S / pace_s) if pace_s <= MIN_REQUOTE_S else 0.0
+        widen_cents = min(MAX_VOL_WIDEN_CENTS, VOL_WIDEN * move_cents)
+        half = slot.half_cents + state.archetype.vol_spread * belief * (1.0 - belief) + widen_cents
         if slot.heard_news_ms is not None and 0 <= now - slot.heard_news_ms < NEWS_WIDEN_MS:
             half *= crowd.news_widen
         account_id = self.maker_accounts[slot.account]
         held = self.engine.accounts[account_id].positions.get(state.market.ticker)
         position = held.position / COUNT_SCALE if held is not None else 0.0
-        pace_s = self._pace_s(state, x_view, sd)
         quoted = (round(belief * 1000), round(half * 10), round(position))
         if quoted == slot.last_quoted and self._all_resting(slot):
             return pace_s  # nothing moved: leave the orders (and their priority) alone
         slot.last_quoted = quoted
-        quotes = agents.maker_quotes(
-            state.market.grid,
-            belief,
-            half,
-            slot.levels,
-            slot.gap_cents,
-            slot.size_contracts,
-            position,
-            crowd.maker_skew_cents_per_100,
-            crowd.maker_max_position,
-            slot.one_side,
+        quotes = (
+            []
+            if move_cents > PULL_MOVE_CENTS
+            else agents.maker_quotes(
+                state.market.grid,
+                belief,
+                half,
+                slot.levels,
+                slot.gap_cents,
+                slot.size_contracts,
+                position,
+                crowd.maker_skew_cents_per_100,
+                crowd.maker_max_position,
+                slot.one_side,
+            )
         )
+        self._prune_deep_orders(state, belief)
         cap_bid, floor_ask = self._ladder_bounds(state)
         apply_quotes(self.engine, account_id, state.market, slot.orders, quotes, cap_bid, floor_ask)
         return pace_s
@@ -462,11 +475,11 @@ class MarketModel:
     @staticmethod
     def _pace_s(state: MarketState, x_view: float, sd: float) -> float:
         """Expected sim seconds until the price moves a cent (fast near the money and the close)."""
-        edge = state.payoff.lower if state.payoff.lower is not None else state.payoff.upper
-        z = (edge - x_view) / sd if edge is not None and sd > 0 else 0.0
-        cents_per_sqrt_s = 100 * math.exp(-z * z / 2) / math.sqrt(2 * math.pi)
+        edges = [e for e in (state.payoff.lower, state.payoff.upper) if e is not None]
+        z = min((abs(e - x_view) / sd for e in edges), default=0.0) if sd > 0 else 0.0
+        cents_per_sqrt_s = 100 * len(edges) * math.exp(-z * z / 2) / math.sqrt(2 * math.pi)
         cents_per_sqrt_s *= state.event.outcome.spec.sigma_per_sqrt_h / (max(sd, 1e-6) * 60)
-        return max(MIN_REQUOTE_S, 1.0 / max(cents_per_sqrt_s, 1e-9) ** 2)
+        return 1.0 / max(cents_per_sqrt_s, 1e-9) ** 2
 
     def _ladder_bounds(self, state: MarketState) -> tuple[int | None, int | None]:
         """On a strike ladder, no bid above a lower strike's ask and no ask below a higher strike's
@@ -494,6 +507,25 @@ class MarketModel:
                     floor_ask = bid
         return cap_bid, floor_ask
 
+    def _prune_deep_orders(self, state: MarketState, belief: float) -> None:
+        """Deep orders are far from the price by design; once the price comes near one, its owner
+        cancels it (it would otherwise become a stale touch that everyone trades against)."""
+        if not state.deep_orders:
+            return
+        near = DEEP_KEEP_CENTS * agents.CENT
+        fair = belief * PRICE_SCALE
+        kept = []
+        for order_id in state.deep_orders:
+            order = self.engine.orders.get(order_id)
+            if order is None or not order.is_resting:
+                continue
+            if abs(order.yes_price - fair) < near:
+                with contextlib.suppress(ExchangeError):
+                    self.engine.cancel_order(self.deep_account, order_id)
+                continue
+            kept.append(order_id)
+        state.deep_orders = kept
+
     def _place_deep_orders(self, state: MarketState) -> None:
         for side, price, contracts in deep_orders(state.rng, state.archetype, state.market.grid, state.q):
             request = OrderRequest(
@@ -506,7 +538,7 @@ class MarketModel:
                 post_only=True,
             )
             try:
-                self.engine.create_order(self.deep_account, request)
+                state.deep_orders.append(self.engine.create_order(self.deep_account, request).order.order_id)
             except ExchangeError:
                 continue
 

@@ -65,6 +65,7 @@ class MarketState:
     rng: random.Random
     listed_ms: int
     makers: list[MakerSlot] = field(default_factory=list)
+    deep_orders: list[str] = field(default_factory=list)  # the deep-book account's resting orders
     q: float = 0.5  # true probability at the last model event on this market
     last_news_ms: int | None = None
     taker_version: int = 0
