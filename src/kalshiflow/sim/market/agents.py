@@ -24,20 +24,7 @@ from kalshiflow.domain.units import COUNT_SCALE, PRICE_SCALE
 from kalshiflow.sim.market.profile import CrowdConfig
 
 CENT: Final = PRICE_SCALE // 100
-_P_EDGE: Final = 1e-4
 SIZE_BUCKETS: Final = ((1, 1), (2, 10), (11, 100), (101, 1_000), (1_001, 10_000))
-
-
-def logit(p: float) -> float:
-    p = min(1.0 - _P_EDGE, max(_P_EDGE, p))
-    return math.log(p / (1.0 - p))
-
-
-def sigmoid(x: float) -> float:
-    if x >= 0:
-        return 1.0 / (1.0 + math.exp(-x))
-    e = math.exp(x)
-    return e / (1.0 + e)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +99,7 @@ def taker_valuation(q: float, rng: random.Random, crowd: CrowdConfig) -> float:
     probabilities overstated -- is what tilts the flow toward YES longshots.
     """
     spread = q * (1.0 - q)
-    optimism = crowd.yes_optimism * (1.0 - q) ** crowd.longshot_power * spread
+    optimism: float = crowd.yes_optimism * (1.0 - q) ** crowd.longshot_power * spread
     return q + optimism + rng.gauss(0.0, crowd.valuation_sd * math.sqrt(spread))
 
 
