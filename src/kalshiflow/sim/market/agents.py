@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import random
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from typing import Final
 
@@ -35,6 +36,17 @@ class Quote:
     count: int  # 0.01 contracts
 
 
+_LEVELS: dict[int, tuple[PriceGrid, tuple[int, ...]]] = {}
+
+
+def tradable_levels(grid: PriceGrid) -> tuple[int, ...]:
+    """The grid's tradable prices, computed once per grid object (quoting asks for them a lot)."""
+    cached = _LEVELS.get(id(grid))
+    if cached is None or cached[0] is not grid:
+        cached = _LEVELS[id(grid)] = (grid, tuple(int(p) for p in grid.tradable))
+    return cached[1]
+
+
 def maker_quotes(
     grid: PriceGrid,
     belief: float,
@@ -49,7 +61,7 @@ def maker_quotes(
 ) -> list[Quote]:
     """The ladder a maker wants to show (bids below and asks above its centre, never crossing it)."""
     centre = belief * PRICE_SCALE - skew_cents_per_100 * CENT * position_contracts / 100.0
-    lo, hi = grid.tradable[0], grid.tradable[-1]
+    prices = tradable_levels(grid)
     quotes: list[Quote] = []
     for side in (BookSide.BID, BookSide.ASK):
         if one_side is not None and side is not one_side:
@@ -58,36 +70,24 @@ def maker_quotes(
             continue
         if side is BookSide.ASK and position_contracts <= -max_position:
             continue
-        previous: int | None = None
+        index: int | None = None
         for level in range(levels):
             offset = (half_cents + level * gap_cents) * CENT
             if side is BookSide.BID:
-                raw = math.floor(centre - offset)
-                if raw < lo:
-                    break
-                price = int(grid.nearest(raw, "down"))
-                if previous is not None and price >= previous:
-                    step = grid.step_down(previous)
-                    if step is None:
-                        break
-                    price = int(step)
-                if price >= centre:
+                i = bisect_right(prices, math.floor(centre - offset)) - 1  # at or below
+                if index is not None:
+                    i = min(i, index - 1)
+                if i < 0 or prices[i] >= centre:
                     break
             else:
-                raw = math.ceil(centre + offset)
-                if raw > hi:
+                i = bisect_left(prices, math.ceil(centre + offset))  # at or above
+                if index is not None:
+                    i = max(i, index + 1)
+                if i >= len(prices) or prices[i] <= centre:
                     break
-                price = int(grid.nearest(raw, "up"))
-                if previous is not None and price <= previous:
-                    step = grid.step_up(previous)
-                    if step is None:
-                        break
-                    price = int(step)
-                if price <= centre:
-                    break
-            previous = price
+            index = i
             contracts = size_contracts * (1.6**level)
-            quotes.append(Quote(side, level, price, max(1, round(contracts)) * COUNT_SCALE))
+            quotes.append(Quote(side, level, prices[i], max(1, round(contracts)) * COUNT_SCALE))
     return quotes
 
 

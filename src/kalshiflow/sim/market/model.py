@@ -59,6 +59,7 @@ NEWS_WIDEN_MS: Final = 300_000
 BURST_DECAY_MS: Final = 600_000
 NOISE_PERSISTENCE: Final = 0.97
 MIN_REQUOTE_S: Final = 3.0
+PACE_CENTS: Final = 2.0  # a maker looks again about when the price may have moved this much
 DEEP_KEEP_CENTS: Final = 5
 VOL_WIDEN: Final = 0.5  # extra half-spread per cent the price may move between two looks
 MAX_VOL_WIDEN_CENTS: Final = 3.0
@@ -417,8 +418,8 @@ class MarketModel:
         self._push(now + delay_ms, Kind.MAKER, ticker, slot_index, slot.version)
 
     def _requote(self, state: MarketState, slot: MakerSlot, now: int) -> float:
-        """Re-quote; returns how soon (sim seconds) the true price is expected to move a cent, so a
-        maker watches a volatile market (near its close, say) more closely than a quiet one."""
+        """Re-quote; returns how soon (sim seconds) the true price is expected to move ``PACE_CENTS``,
+        so a maker watches a volatile market (near its close, say) more closely than a quiet one."""
         crowd = self.crowd
         outcome = state.event.outcome
         state.q = outcome.true_probability(state.payoff, now)
@@ -434,8 +435,8 @@ class MarketModel:
         self._noise[key] = noise
         belief = state.payoff.probability(x_view + noise * sd, sd)
         pace_s = self._pace_s(state, x_view, sd)
-        # wider when the price may move more than a cent before the next look (fast markets)
-        move_cents = math.sqrt(MIN_REQUOTE_S / pace_s) if pace_s <= MIN_REQUOTE_S else 0.0
+        # wider when the price may move more than PACE_CENTS before the next look (fast markets)
+        move_cents = PACE_CENTS * math.sqrt(MIN_REQUOTE_S / pace_s) if pace_s <= MIN_REQUOTE_S else 0.0
         widen_cents = min(MAX_VOL_WIDEN_CENTS, VOL_WIDEN * move_cents)
         half = slot.half_cents + state.archetype.vol_spread * belief * (1.0 - belief) + widen_cents
         if slot.heard_news_ms is not None and 0 <= now - slot.heard_news_ms < NEWS_WIDEN_MS:
@@ -443,10 +444,6 @@ class MarketModel:
         account_id = self.maker_accounts[slot.account]
         held = self.engine.accounts[account_id].positions.get(state.market.ticker)
         position = held.position / COUNT_SCALE if held is not None else 0.0
-        quoted = (round(belief * 1000), round(half * 10), round(position))
-        if quoted == slot.last_quoted and self._all_resting(slot):
-            return pace_s  # nothing moved: leave the orders (and their priority) alone
-        slot.last_quoted = quoted
         quotes = (
             []
             if move_cents > PULL_MOVE_CENTS
@@ -464,6 +461,10 @@ class MarketModel:
             )
         )
         self._prune_deep_orders(state, belief)
+        shown = tuple((q.side, q.yes_price) for q in quotes)
+        if shown == slot.last_quoted and self._all_resting(slot):
+            return pace_s  # the same prices: leave the orders (and their queue priority) alone
+        slot.last_quoted = shown
         cap_bid, floor_ask = self._ladder_bounds(state)
         apply_quotes(self.engine, account_id, state.market, slot.orders, quotes, cap_bid, floor_ask)
         return pace_s
@@ -474,12 +475,12 @@ class MarketModel:
 
     @staticmethod
     def _pace_s(state: MarketState, x_view: float, sd: float) -> float:
-        """Expected sim seconds until the price moves a cent (fast near the money and the close)."""
+        """Expected sim seconds until the price moves ``PACE_CENTS`` (fast near the money and close)."""
         edges = [e for e in (state.payoff.lower, state.payoff.upper) if e is not None]
         z = min((abs(e - x_view) / sd for e in edges), default=0.0) if sd > 0 else 0.0
         cents_per_sqrt_s = 100 * len(edges) * math.exp(-z * z / 2) / math.sqrt(2 * math.pi)
         cents_per_sqrt_s *= state.event.outcome.spec.sigma_per_sqrt_h / (max(sd, 1e-6) * 60)
-        return 1.0 / max(cents_per_sqrt_s, 1e-9) ** 2
+        return (PACE_CENTS / max(cents_per_sqrt_s, 1e-9)) ** 2
 
     def _ladder_bounds(self, state: MarketState) -> tuple[int | None, int | None]:
         """On a strike ladder, no bid above a lower strike's ask and no ask below a higher strike's
