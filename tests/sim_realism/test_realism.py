@@ -59,8 +59,10 @@ def test_every_calibration_bucket_is_within_two_points_of_kalshi(report: dict[st
 
 def test_longshots_win_less_than_their_price_and_favourites_more(report: dict[str, Any]) -> None:
     excess = {row["low_cents"]: row["excess_expected"] for row in report["calibration"]}
-    assert excess[0] < 0 and excess[10] < 0, excess
-    assert excess[80] > 0 and excess[90] > 0, excess
+    assert excess[0] < 0, excess
+    assert excess[10] < 0, excess
+    assert excess[80] > 0, excess
+    assert excess[90] > 0, excess
 
 
 def test_takers_lose_and_makers_earn_as_on_kalshi(report: dict[str, Any], real: RealMarket) -> None:
@@ -77,7 +79,8 @@ def test_liquid_spreads_are_close_to_kalshi_crypto_ladders(report: dict[str, Any
         assert abs(liquid["share"][key] - share) <= 0.10, (key, liquid["share"][key], share)
     deciles = liquid["by_mid_decile"]
     middle = max(deciles[4], deciles[5])
-    assert middle > deciles[0] and middle > deciles[9], "spreads are widest near 50¢"
+    assert middle > deciles[0], "spreads are widest near 50¢"
+    assert middle > deciles[9], "spreads are widest near 50¢"
 
 
 def test_thin_archetypes_are_often_one_sided_and_wider(report: dict[str, Any]) -> None:
