@@ -12,12 +12,13 @@ import itertools
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from kalshiflow.clock import SystemClock
+from kalshiflow.commands.decider import LiveObserver
 from kalshiflow.config import Settings, load_settings
 from kalshiflow.domain.grid import PriceGrid
 from kalshiflow.domain.orders import BookSide, OutcomeSide
@@ -28,10 +29,8 @@ from kalshiflow.exchange.ws_models import OrderbookDelta, OrderbookSnapshot
 from kalshiflow.features import SCHEMA_V1, MarketHistory
 from kalshiflow.marketdata.bookstore import BookStore
 from kalshiflow.policy.export_tools import write_mlp_policy
-from kalshiflow.trader.actor import TraderAction
 from kalshiflow.trader.core import CoreConfig, TraderCore
-from kalshiflow.trader.decider import LiveObserver
-from kalshiflow.trader.orders import OrderPurpose, OrderState, TrackedOrder
+from kalshiflow.trader.state.orders import OrderPurpose, OrderState, TrackedOrder
 
 SIDES = (OutcomeSide.YES, OutcomeSide.NO)
 LEVELS = 15
@@ -140,7 +139,6 @@ class Rig:
     venue: StubVenue
     observer: LiveObserver
     models: list[MarketModel]
-    actions: list[TraderAction] = field(default_factory=list)
 
 
 def market(ticker: str, grid: PriceGrid, now_ms: int) -> Market:

@@ -16,8 +16,8 @@ from tests.trader_exec.trader_exec_kit import Desk, check_books, fee_type_of
 
 from kalshiflow.sim.server.app import build_app
 from kalshiflow.sim.server.serve import running_server
-from kalshiflow.trader.execution import ExecutionConfig, OrderExecutor
-from kalshiflow.trader.ledger import Ledger
+from kalshiflow.trader.execution.in_flight import ExecutionConfig, OrderExecutor
+from kalshiflow.trader.state.ledger import Ledger
 
 
 @pytest.fixture(scope="session")
@@ -48,7 +48,6 @@ async def desk(alice_key: Key, bob_key: Key) -> AsyncIterator[Desk]:
             config=ExecutionConfig(client_order_id_prefix="t-", not_found_misses_before_gone=3),
         )
         desk = Desk(sim, clock, alice, bob, address.ws_url, cent[0], cent[1], ledger, executor)
-        executor.listeners.append(desk.results.append)
         ledger.overwrite_cash((await alice.balance()).balance, clock.now_ms())
         try:
             yield desk

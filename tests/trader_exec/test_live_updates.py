@@ -8,16 +8,17 @@ from collections.abc import AsyncIterator
 import pytest
 from tests.exchange_client.exchange_client_kit import Key
 from tests.exchange_stream.stream_kit import ReferenceSink
-from tests.trader_exec.trader_exec_kit import Desk, until
+from tests.trader_exec.trader_exec_kit import Desk
+from tests.waiting import until
 
 from kalshiflow.domain.orders import BookSide
 from kalshiflow.domain.units import Count, Money, Price
 from kalshiflow.exchange.ws_models import ChannelNotice, MarketPositionUpdate, NoticeKind
 from kalshiflow.exchange.ws_status import BackoffPolicy
 from kalshiflow.exchange.ws_stream import KalshiStream, StreamConfig
-from kalshiflow.trader.execution import OrderIntent
-from kalshiflow.trader.live_updates import LiveUpdates, ResyncNeeded
-from kalshiflow.trader.orders import OrderState
+from kalshiflow.trader.execution.in_flight import OrderIntent
+from kalshiflow.trader.state.live_updates import LiveUpdates, ResyncNeeded
+from kalshiflow.trader.state.orders import OrderState
 
 
 @pytest.fixture

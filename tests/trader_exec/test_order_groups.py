@@ -9,8 +9,13 @@ from kalshiflow.domain.orders import BookSide
 from kalshiflow.domain.units import Count, Price
 from kalshiflow.exchange.ws_models import OrderGroupUpdate
 from kalshiflow.trader.config import OrderGroupConfig, OrderGroupMode
-from kalshiflow.trader.execution import GROUP_TRIGGERED_CODE, ExecOutcome, ExecutionResult, OrderIntent
-from kalshiflow.trader.order_groups import (
+from kalshiflow.trader.execution.in_flight import (
+    GROUP_TRIGGERED_CODE,
+    ExecOutcome,
+    ExecutionResult,
+    OrderIntent,
+)
+from kalshiflow.trader.execution.order_groups import (
     HOUR_MS,
     GroupState,
     GroupStatus,
@@ -18,7 +23,7 @@ from kalshiflow.trader.order_groups import (
     ResetReason,
     should_reset,
 )
-from kalshiflow.trader.orders import OrderState
+from kalshiflow.trader.state.orders import OrderState
 
 T0 = 1_790_000_000_000
 RULE = OrderGroupConfig(mode=OrderGroupMode.GLOBAL, reset_cooldown_s=60, max_resets_per_hour=2)
@@ -129,7 +134,7 @@ async def test_trigger_cancels_orders_and_resets_obey_cooldown_and_hourly_budget
         if result.error_code == GROUP_TRIGGERED_CODE and result.order_group_id:
             manager.on_create_refused(result.order_group_id, result.ts_ms)
 
-    desk.executor.listeners.append(refused)
+    desk.executor.on_result = refused  # the owner's hook, as TraderCore wires it
     gid = manager.group_for(desk.ticker)
     assert gid is not None
 

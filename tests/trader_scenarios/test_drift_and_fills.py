@@ -9,14 +9,15 @@ first and there would be nothing left to report. ``test_partial_fills_...``: the
 from __future__ import annotations
 
 import pytest
-from tests.trader_scenarios.scenario_kit import ALICE, Scenario, buy, scenario_config, until
+from tests.trader_scenarios.scenario_kit import ALICE, Scenario, buy, scenario_config
+from tests.waiting import until
 
 from kalshiflow.domain.orders import BookSide, OutcomeSide
 from kalshiflow.domain.units import Count, Money, Price
 from kalshiflow.exchange.ws_models import NoticeKind
 from kalshiflow.exchange.ws_status import ConnectionState
-from kalshiflow.trader.drift import DriftKind
-from kalshiflow.trader.orders import OrderPurpose, OrderState
+from kalshiflow.trader.calibration.drift import DriftKind
+from kalshiflow.trader.state.orders import OrderPurpose, OrderState
 
 
 async def test_hand_placed_and_hand_cancelled_orders_and_balance_edit_are_reported_as_drift(

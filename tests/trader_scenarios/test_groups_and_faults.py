@@ -6,15 +6,16 @@ Both use the real stream (``stream=True``): the group trigger reaches the core t
 
 from __future__ import annotations
 
-from tests.trader_scenarios.scenario_kit import SCENARIO_RISK, Scenario, scenario_config, until
+from tests.trader_scenarios.scenario_kit import SCENARIO_RISK, Scenario, scenario_config
+from tests.waiting import until
 
 from kalshiflow.domain.orders import OutcomeSide
 from kalshiflow.domain.units import Count, Price
 from kalshiflow.trader.config import OrderGroupConfig, OrderGroupMode
 from kalshiflow.trader.core import CoreConfig
-from kalshiflow.trader.execution import ExecOutcome
-from kalshiflow.trader.orders import OrderState
+from kalshiflow.trader.execution.in_flight import ExecOutcome
 from kalshiflow.trader.risk.types import TradeAction
+from kalshiflow.trader.state.orders import OrderState
 
 
 async def test_order_group_triggers_cancels_orders_and_resets_per_rule(env: Scenario) -> None:

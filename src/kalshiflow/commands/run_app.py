@@ -21,27 +21,30 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kalshiflow.clock import Clock, ScaledClock, SystemClock
+from kalshiflow.commands.startup import StartupError, embedded_simulator, start_feed, wait_live
 from kalshiflow.config import Settings
 from kalshiflow.domain.units import display_dollars
+from kalshiflow.events.bus import EventBus, Missed, Subscription
+from kalshiflow.events.trader import ActionResult, StreamHealth
 from kalshiflow.exchange.environments import ExchangeConnection
 from kalshiflow.exchange.errors import ExchangeError
 from kalshiflow.exchange.models_market import Market
 from kalshiflow.exchange.rest import KalshiRestClient
 from kalshiflow.exchange.ws_connect import StreamConfig
 from kalshiflow.exchange.ws_models import StreamEvent
+from kalshiflow.exchange.ws_status import ConnectionState
 from kalshiflow.features import SCHEMA_V1
 from kalshiflow.marketdata.discovery import DiscoveryConfig
 from kalshiflow.marketdata.feed import FeedConfig, MarketDataFeed
-from kalshiflow.marketdata.startup import StartupError, embedded_simulator, start_feed, wait_live
 from kalshiflow.sim.runner import SimulatorConfig
 from kalshiflow.store.trader_repo import TraderStore
-from kalshiflow.trader.actor import Actor, Observe, PolicyLike, TraderAction
 from kalshiflow.trader.core import CoreConfig, TraderCore
-from kalshiflow.trader.init_tracker import InitStep, InitTracker
-from kalshiflow.trader.lifecycle import Lifecycle, TraderState
-from kalshiflow.trader.orders import OrderPurpose
-from kalshiflow.trader.recalibration import Recalibrator
-from kalshiflow.trader.restore import restore_orders
+from kalshiflow.trader.decisions.actor import Actor, Observe, PolicyLike, TraderAction
+from kalshiflow.trader.lifecycle.init_tracker import InitStep, InitTracker
+from kalshiflow.trader.lifecycle.recalibration import Recalibrator
+from kalshiflow.trader.lifecycle.states import Lifecycle, TraderState
+from kalshiflow.trader.state.orders import OrderPurpose
+from kalshiflow.trader.state.restore import restore_orders
 
 log = logging.getLogger(__name__)
 
@@ -92,16 +95,18 @@ class TraderApp:
         self.settings = options.settings
         self.clock = clock or (SystemClock() if options.sim_speed == 1.0 else ScaledClock(options.sim_speed))
         self.decider_factory = decider_factory
-        lifecycle = Lifecycle(self.clock)
-        self.state = AppState(lifecycle, InitTracker(self.clock))
+        self.bus = EventBus()  # the one bus every part publishes on and every observer reads
+        lifecycle = Lifecycle(self.clock, bus=self.bus)
+        self.state = AppState(lifecycle, InitTracker(self.clock, self.bus))
         self.store: TraderStore | None = None
+        self._last_stream_health: tuple[object, ...] | None = None
 
     async def run(self, stop: asyncio.Event, on_ready: Callable[[AppState], None] | None = None) -> int:
         async with contextlib.AsyncExitStack() as stack:
             self.store = TraderStore(self.settings.run.db, self.clock)
             stack.callback(self.store.close)
             store = self.store
-            self.state.lifecycle.listeners.append(store.save_status)  # type: ignore[arg-type]
+            store.attach(self.bus)
             for entry in self.state.lifecycle.history:
                 store.save_status(entry)
             connection = self.options.connection
@@ -121,7 +126,6 @@ class TraderApp:
             feed = await self._start_feed(stack, rest, connection, stop)
             core = self._build_core(rest, feed)
             await core.load_fees()  # fee schedules of the selected markets, before any order reserves cash
-            store.attach(core.ledger)
             await restore_orders(core.ledger, store)
             recal = Recalibrator(
                 core,
@@ -132,7 +136,6 @@ class TraderApp:
                 drift_recalibrate=self.settings.run.drift_recalibrate_dollars,
             )
             self.state.recal = recal
-            recal.listeners.append(lambda cycle: store.save_calibration(cycle.report))  # type: ignore[arg-type]
             await self._startup_calibration(core, recal)
             policy, observe = self._load_policy(core, feed)
             actor = Actor(
@@ -146,14 +149,16 @@ class TraderApp:
                 may_trade=lambda: (
                     self.state.lifecycle.state is TraderState.TRADING and not core.live.needs_resync
                 ),
-                on_action=self._on_action,
             )
             self.state.actor = actor
+            actions = self.bus.subscribe("run.actions", [TraderAction], max_queue=1_000)
             if on_ready is not None:
                 on_ready(self.state)
             tasks = [
                 asyncio.create_task(actor.run(), name="actor"),
                 asyncio.create_task(self._calibration_loop(core, recal), name="calibration"),
+                asyncio.create_task(self._watch_actions(actions), name="actions"),
+                asyncio.create_task(core.run_exit_timer(), name="exits"),
             ]
             if self.options.duration_s is not None:
                 tasks.append(
@@ -244,7 +249,7 @@ class TraderApp:
         config = CoreConfig(
             exit_rules=s.exit_rules, risk=s.risk, calibration=s.calibration, order_groups=s.order_groups
         )
-        core = TraderCore(rest, self.clock, feed.books, markets, config)
+        core = TraderCore(rest, self.clock, feed.books, markets, config, bus=self.bus)
         feed.pinned = lambda: (
             {p.ticker for p in core.ledger.open_positions()} | {o.ticker for o in core.ledger.live_orders()}
         )
@@ -302,6 +307,7 @@ class TraderApp:
         seen_triggers: set[str] = set()
         while True:
             await self.clock.sleep(TICK_S)
+            self._publish_stream_health()
             state = self.state.lifecycle.state
             now = self.clock.now_ms()
             due = now - last >= interval_ms
@@ -390,15 +396,46 @@ class TraderApp:
         if self.state.recal is not None:
             self.state.recal.resume("operator")
 
+    def _publish_stream_health(self) -> None:
+        """The ``stream`` event, whenever the stream's health changed since the last tick."""
+        feed = self.state.feed
+        if feed is None:
+            return
+        status = feed.stream.status()
+        error = "" if status.last_error is None else str(status.last_error)
+        metrics = status.metrics
+        key = (status.state, metrics.gaps, metrics.resyncs, len(status.invalid_books), error)
+        if key == self._last_stream_health:
+            return
+        self._last_stream_health = key
+        self.bus.publish(
+            StreamHealth(
+                ts_ms=self.clock.now_ms(),
+                connected=status.state is ConnectionState.LIVE,
+                gaps=metrics.gaps,
+                resyncs=metrics.resyncs,
+                invalid_books=len(status.invalid_books),
+                detail=f"{status.state.value}{': ' + error if error else ''}",
+            )
+        )
+
     def _on_stream_event(self, event: StreamEvent) -> None:
         core = self.state.core
         if core is not None:
             core.live.handle(event)
 
+    async def _watch_actions(self, actions: Subscription) -> None:
+        """The decisions' subscriber: the view's recent actions, the status console, the log."""
+        async for item in actions:
+            if isinstance(item, Missed):
+                log.warning("trader_action.missed", extra={"count": item.count})
+            elif isinstance(item, TraderAction):
+                self._on_action(item)
+
     def _on_action(self, action: TraderAction) -> None:
         self.state.actions.append(action)
         del self.state.actions[:-50]
-        if action.result in ("placed", "rejected", "unknown"):
+        if action.result in (ActionResult.PLACED, ActionResult.REJECTED, ActionResult.UNKNOWN):
             self.state.lifecycle.note(f"last action: {action.action} {action.ticker} -> {action.result}")
         actor = self.state.actor
         observation = {} if actor is None else actor.named_observation(action, SCHEMA_V1.names)
@@ -409,7 +446,7 @@ class TraderApp:
                 "action": action.action,
                 "price": None if action.price is None else action.price.dollars_str(),
                 "size": action.size.fp_str(),
-                "result": action.result,
+                "result": action.result_text,
                 "reason": action.reason,
                 "client_order_id": action.client_order_id,
                 "observation": json.dumps(observation),
