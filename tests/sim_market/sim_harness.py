@@ -27,6 +27,13 @@ def fixed_life_profile(hours: float, base: MarketProfile | None = None) -> Marke
     return dataclasses.replace(base, archetypes=archetypes)
 
 
+def liquid_profile() -> MarketProfile:
+    """Only the liquid archetype (ladders of finance markets) with its default behaviour: for
+    trader sessions that need tight books to trade in and out of."""
+    base = MarketProfile()
+    return dataclasses.replace(base, archetypes={"finance": base.archetypes["finance"]})
+
+
 def busy_profile() -> MarketProfile:
     """Liquid ladders only, quoted by several makers who re-quote every few seconds, and brisk
     taker flow: for tests that need every book to move every few simulated seconds."""

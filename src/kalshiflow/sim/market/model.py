@@ -55,6 +55,7 @@ N_MAKER_ACCOUNTS: Final = 8
 MAKER_BALANCE: Final = Money.dollars(100_000_000)
 TAKER_BALANCE: Final = Money.dollars(100_000_000)
 TAKER_NEWS_LAG_MS: Final = 120_000
+PUBLIC_NEWS_MS: Final = 900_000  # after a shock, takers value the market at the news for 15 minutes
 NEWS_WIDEN_MS: Final = 300_000
 BURST_DECAY_MS: Final = 600_000
 NOISE_PERSISTENCE: Final = 0.97
@@ -191,6 +192,7 @@ class MarketModel:
         size = direction * probit_shift * sd
         outcome.x += size
         outcome.jumps.append((now, size))
+        state.public_news_ms = now  # a shock is public: takers price off the news, not the book
         self._on_news(state.event.ticker, now)
 
     # ----------------------------------------------------------------- scheduling
@@ -318,10 +320,11 @@ class MarketModel:
         state.q = outcome.true_probability(state.payoff, now)
         book = self.engine.books[ticker]
         ask, bid = book.best_yes_ask(), book.best_yes_bid()
-        if ask is not None and bid is not None:  # no edge of their own: they start from the price
+        shocked = state.public_news_ms is not None and now - state.public_news_ms < PUBLIC_NEWS_MS
+        if ask is not None and bid is not None and not shocked:  # no edge of their own: the price
             believed = (ask + bid) / 2 / PRICE_SCALE
         else:
-            x_view, sd = outcome.view(now, TAKER_NEWS_LAG_MS)
+            x_view, sd = outcome.view(now, 0 if shocked else TAKER_NEWS_LAG_MS)
             believed = state.payoff.probability(x_view, sd)
         rng = state.rng
         value = agents.taker_valuation(believed, rng, self.crowd)

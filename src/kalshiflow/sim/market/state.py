@@ -68,6 +68,7 @@ class MarketState:
     deep_orders: list[str] = field(default_factory=list)  # the deep-book account's resting orders
     q: float = 0.5  # true probability at the last model event on this market
     last_news_ms: int | None = None
+    public_news_ms: int | None = None  # last ``MarketModel.shock``: news everyone heard at once
     taker_version: int = 0
     informed_version: int = 0
 
