@@ -12,16 +12,15 @@ against the exact true probability at the trade, which is what realised outcomes
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.paths import SHARED
 
 from kalshiflow.sim.market.profile import MarketProfile
-from kalshiflow.sim.market.realdata import RealMarket, find_data_dir, load_real_market
+from kalshiflow.sim.market.realdata import RealMarket, load_real_market
 from kalshiflow.sim.market.report import ReportOptions, run_market, summarize
 
-REPO = Path(__file__).resolve().parents[2]
 SEED = 1
 
 
@@ -33,8 +32,8 @@ def _short_lived() -> MarketProfile:
 
 @pytest.fixture(scope="module")
 def real() -> RealMarket:
-    data_dir = find_data_dir(REPO)
-    assert data_dir is not None, "shared/market-data must sit beside the repository (see its README)"
+    data_dir = SHARED / "market-data"
+    assert data_dir.is_dir(), f"{data_dir}: shared/market-data must sit beside the repository"
     return load_real_market(data_dir)
 
 
