@@ -158,14 +158,14 @@ def sim(
 @app.command("sim-report")
 def sim_report(
     seed: Annotated[int, typer.Option(help="Seed of the simulated market.")] = 1,
-    hours: Annotated[float, typer.Option(min=0.01, help="Simulated hours to run.")] = 12.0,
+    hours: Annotated[float, typer.Option(min=0.01, help="Simulated hours to run.")] = 5.0,
     markets: Annotated[int, typer.Option(min=1, help="Markets live at any time.")] = 300,
     out_dir: Annotated[
         Path, typer.Option("--out", help="Directory for report.json and the PNG plots.")
     ] = Path("sim-report"),
     life_scale: Annotated[
         float, typer.Option(min=0.001, help="Multiplies market lifetimes (short lives settle more markets).")
-    ] = 0.1,
+    ] = 0.05,
     profile: Annotated[Path | None, typer.Option(help="TOML market profile (default: built-in).")] = None,
 ) -> None:
     """Run the simulated market headless and report how it compares with real Kalshi."""
