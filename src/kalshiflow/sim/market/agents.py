@@ -3,9 +3,10 @@
 * Makers quote a ladder around their own belief: the inside level ``half`` away from the centre
   (belief shifted against inventory), rounded outward onto the grid, deeper levels ``gap`` apart
   and larger; at most ``max_position`` contracts of exposure per side.
-* Uninformed takers value YES at their (lagged) belief plus a private logit noise and an optimism
-  toward YES that is strongest on longshots; they buy YES when that beats the ask, NO when it is
-  below the bid. Their order sizes follow Becker's trade-size buckets.
+* Uninformed takers have no information of their own: they value YES at the market's mid (their
+  lagged belief on a one-sided book) plus a private noise and an optimism toward YES that is
+  strongest on longshots; they buy YES when that beats the ask, NO when it is below the bid. Their
+  order sizes follow Becker's trade-size buckets.
 * The informed trader knows the true probability and takes only mispricing beyond its edge.
 
 The model (``model.py``) turns these wishes into engine orders; nothing here touches the engine.
@@ -95,8 +96,9 @@ def taker_valuation(q: float, rng: random.Random, crowd: CrowdConfig) -> float:
     """An uninformed taker's value of YES: belief + optimism toward YES longshots + private noise.
 
     The noise is symmetric in probability (sd ``valuation_sd``·√(q(1−q))), so by itself it buys
-    neither side more; the optimism -- a logit shift of ``yes_optimism``·(1 − q)^power, i.e. small
-    probabilities overstated -- is what tilts the flow toward YES longshots.
+    neither side more; the optimism -- ``yes_optimism``·(1 − q)^power in logit units, applied to
+    first order (times q(1−q)), i.e. small probabilities overstated -- tilts the flow toward YES
+    longshots.
     """
     spread = q * (1.0 - q)
     optimism: float = crowd.yes_optimism * (1.0 - q) ** crowd.longshot_power * spread

@@ -113,9 +113,9 @@ class CrowdConfig:
     * ``level_gap_cents`` ((1, 4)): distance between a maker's levels.
     * ``valuation_sd`` (0.1): sd of an uninformed taker's private valuation, in probability per
       unit of √(q(1−q)) (5¢ at 50¢, 2¢ at 5¢).
-    * ``yes_optimism`` (0.3): logit shift toward YES of uninformed valuations, scaled by
-      ``(1 − q)^longshot_power`` so that it is strongest on YES longshots: the favourite–longshot
-      bias (a small overstatement of small probabilities).
+    * ``yes_optimism`` (0.3): logit shift toward YES of uninformed valuations (applied to first
+      order), scaled by ``(1 − q)^longshot_power`` so that it is strongest on YES longshots: the
+      favourite–longshot bias (a small overstatement of small probabilities).
     * ``longshot_power`` (2.0): see ``yes_optimism``.
     * ``size_shares`` ((0.08, 0.27, 0.42, 0.20, 0.03)): uninformed orders of 1, 2–10, 11–100,
       101–1,000 and 1,001–10,000 contracts (Becker's trade-size buckets, before fills split them).
