@@ -42,9 +42,7 @@ def attach_subscribers(bus: EventBus, n: int) -> list[Subscription]:
     subs: list[Subscription] = []
     for i in range(n):
         types = (*LEDGER_EVENT_TYPES, *TRADER_EVENT_TYPES)
-        subs.append(
-            bus.subscribe(f"bench-{i}", types, max_queue=100_000, on_ready=lambda i=i: subs[i].drain())
-        )
+        subs.append(bus.subscribe(f"bench-{i}", types, max_queue=100_000, on_ready=lambda i=i: subs[i].drain()))
     return subs
 
 

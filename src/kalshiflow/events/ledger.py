@@ -155,10 +155,4 @@ class SettlementBooked:
 
 
 LedgerEvent = OrderChanged | FillBooked | PositionChanged | CashChanged | SettlementBooked
-LEDGER_EVENT_TYPES: tuple[type, ...] = (
-    OrderChanged,
-    FillBooked,
-    PositionChanged,
-    CashChanged,
-    SettlementBooked,
-)
+LEDGER_EVENT_TYPES: tuple[type, ...] = (OrderChanged, FillBooked, PositionChanged, CashChanged, SettlementBooked)

@@ -52,7 +52,6 @@ from kalshiflow.trader.state.orders import OrderPurpose
 
 log = logging.getLogger(__name__)
 
-
 @dataclass(frozen=True)
 class CoreConfig:
     """Every knob of the core, one frozen object per concern (see each class for fields and units)."""
@@ -118,9 +117,7 @@ class TraderCore:
         self.calibrating = False  # a calibration evaluates every exit rule itself
         self._filled_since_tick: set[str] = set()
         self._fill_wake = asyncio.Event()
-        self._fills = self.bus.subscribe(
-            "core.exits", [FillBooked], max_queue=10_000, on_ready=self._on_fills
-        )
+        self._fills = self.bus.subscribe("core.exits", [FillBooked], max_queue=10_000, on_ready=self._on_fills)
 
     # ------------------------------------------------------------------ lifecycle entry points
     async def start(self) -> CalibrationCycle:
