@@ -158,7 +158,7 @@ def sim(
 @app.command("sim-report")
 def sim_report(
     seed: Annotated[int, typer.Option(help="Seed of the simulated market.")] = 1,
-    hours: Annotated[float, typer.Option(min=0.01, help="Simulated hours to run.")] = 5.0,
+    hours: Annotated[float, typer.Option(min=0.01, help="Simulated hours to run.")] = 8.0,
     markets: Annotated[int, typer.Option(min=1, help="Markets live at any time.")] = 300,
     out_dir: Annotated[
         Path, typer.Option("--out", help="Directory for report.json and the PNG plots.")

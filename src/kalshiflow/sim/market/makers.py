@@ -96,7 +96,7 @@ class MakerDesk:
                 slot.one_side,
             )
         )
-        self._prune_deep_orders(state, belief)
+        self.prune_deep_orders(state, belief)
         shown = tuple((q.side, q.yes_price) for q in quotes)
         if shown == slot.last_quoted and self._all_resting(slot):
             return pace_s  # the same prices: leave the orders (and their queue priority) alone
@@ -146,7 +146,7 @@ class MakerDesk:
                     floor_ask = bid
         return cap_bid, floor_ask
 
-    def _prune_deep_orders(self, state: MarketState, belief: float) -> None:
+    def prune_deep_orders(self, state: MarketState, belief: float) -> None:
         """Deep orders are far from the price by design; once the price comes near one, its owner
         cancels it (it would otherwise become a stale touch that everyone trades against)."""
         if not state.deep_orders:

@@ -309,6 +309,7 @@ class MarketModel:
             return
         outcome = state.event.outcome
         state.q = outcome.true_probability(state.payoff, now)
+        self.makers.prune_deep_orders(state, state.q)  # markets nobody quotes keep them clean too
         book = self.engine.books[ticker]
         ask, bid = book.best_yes_ask(), book.best_yes_bid()
         shocked = state.public_news_ms is not None and now - state.public_news_ms < PUBLIC_NEWS_MS

@@ -46,7 +46,7 @@ class ReportOptions:
     archetype's lifetime, so short runs settle many markets) and the ``profile``."""
 
     seed: int = 1
-    hours: float = 5.0
+    hours: float = 8.0
     markets: int = 300
     life_scale: float = 0.05
     profile: MarketProfile | None = None
