@@ -159,7 +159,7 @@ def sim(
 def sim_report(
     seed: Annotated[int, typer.Option(help="Seed of the simulated market.")] = 1,
     hours: Annotated[float, typer.Option(min=0.01, help="Simulated hours to run.")] = 8.0,
-    markets: Annotated[int, typer.Option(min=1, help="Markets live at any time.")] = 300,
+    markets: Annotated[int, typer.Option(min=1, help="Markets live at any time.")] = 360,
     out_dir: Annotated[
         Path, typer.Option("--out", help="Directory for report.json and the PNG plots.")
     ] = Path("sim-report"),

@@ -47,7 +47,7 @@ class ReportOptions:
 
     seed: int = 1
     hours: float = 8.0
-    markets: int = 300
+    markets: int = 360
     life_scale: float = 0.05
     profile: MarketProfile | None = None
 
