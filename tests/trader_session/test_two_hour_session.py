@@ -28,6 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from tests.sim_market.sim_harness import liquid_profile
 from tests.trader_session.session_kit import (
     SessionProbe,
     SimAdmin,
@@ -262,7 +263,7 @@ async def test_two_simulated_hours_trade_calibrate_exit_and_stay_consistent(
         probe.attach(state)
         ready.set()
 
-    with capture_simulator(monkeypatch, FAULTS) as handles:
+    with capture_simulator(monkeypatch, FAULTS, liquid_profile()) as handles:
         app = TraderApp(options, build_decider)
         runner = asyncio.create_task(app.run(stop, on_ready), name="trader-app")
         await until(lambda: ready.is_set() or runner.done(), 30, "trader ready")

@@ -94,7 +94,10 @@ class TraderApp:
     ) -> None:
         self.options = options
         self.settings = options.settings
-        self.clock = clock or (SystemClock() if options.sim_speed == 1.0 else ScaledClock(options.sim_speed))
+        # --speed scales time only with the embedded simulator; an external exchange (a running
+        # simulator included) is traded on the wall clock, which is also what requests are signed with.
+        embedded_speed = options.sim_speed if options.connection is None else 1.0
+        self.clock = clock or (SystemClock() if embedded_speed == 1.0 else ScaledClock(embedded_speed))
         self.decider_factory = decider_factory
         self.bus = EventBus()  # the one bus every part publishes on and every observer reads
         lifecycle = Lifecycle(self.clock, bus=self.bus)
