@@ -12,6 +12,7 @@ from kalshiflow.domain.settlement import MarketResult
 from kalshiflow.sim import lifecycle, order_groups
 from kalshiflow.sim.events import LifecycleEvent
 from kalshiflow.sim.exchange import SimExchange
+from kalshiflow.sim.participants.scheduler import LIVE_STATUSES, SimScheduler
 
 PRIVATE = ["fill", "user_orders", "market_positions", "order_group_updates"]
 
@@ -149,3 +150,37 @@ async def test_lifecycle_channel_reports_creation_pause_determination_and_settle
     determined = messages[5]["msg"]
     assert (determined["result"], determined["settlement_value"]) == ("yes", "1.0000")
     assert messages[6]["msg"]["settled_ts"] == engine.clock.now_ms() // 1000
+
+
+async def test_user_order_reports_only_the_reason_of_its_own_update(
+    sim: SimExchange, alice: Account, connect: Connect, cent_ticker: str
+) -> None:
+    """A cancel after a decrease is a plain cancel: no ``last_update_reason`` left over from before."""
+    client = await connect(alice)
+    await client.subscribe(["user_orders"])
+    order = place(sim, alice, gtc(cent_ticker, BookSide.BID, 30, 5)).order
+    sim.engine.decrease_order(alice.account_id, order.order_id, 200, None)
+    sim.engine.cancel_order(alice.account_id, order.order_id)
+    messages = _of(await client.drain(), "user_order")
+    for msg in messages:
+        validate(msg)
+    assert [(m["msg"]["status"], m["msg"].get("last_update_reason")) for m in messages] == [
+        ("resting", None),
+        ("resting", "Decrease"),
+        ("canceled", None),
+    ]
+
+
+async def test_a_freshly_listed_market_is_announced_once(
+    sim: SimExchange, alice: Account, connect: Connect
+) -> None:
+    client = await connect(alice)
+    await client.subscribe(["market_lifecycle_v2"])
+    live = sum(1 for m in sim.engine.markets.values() if m.status in LIVE_STATUSES)
+    scheduler = SimScheduler(sim.engine, None, seed=3, keep_alive_markets=live + 2)
+    scheduler.step()
+    messages = [m for m in await client.drain() if m["type"] == "market_lifecycle_v2"]
+    created = [m["msg"]["market_ticker"] for m in messages if m["msg"]["event_type"] == "created"]
+    assert scheduler.listings_added == 2
+    assert sorted(created) == sorted(set(created)), f"a market announced twice: {created}"
+    assert len(created) == 2

@@ -249,8 +249,7 @@ class EngineCore:
         )
         self._unindex_resting(order)
         order.updated_ms = now
-        if reason is not UpdateReason.CREATED:
-            order.last_update_reason = reason
+        order.last_update_reason = reason  # a plain cancel has none: never keep an earlier update's
         if self.listeners:
             self.emit(OrderEvent(order, reason, now))
 

@@ -194,7 +194,9 @@ def market_position(user_id: str, ticker_name: str, position: Position) -> Paylo
     }
 
 
-def user_order(order: SimOrder, user_id: str) -> Payload:
+def user_order(order: SimOrder, user_id: str, reason: UpdateReason) -> Payload:
+    """The order as it stands after one update; ``reason`` is that update's own reason (omitted for a
+    creation or a plain cancel), never a reason left over from an earlier update of the order."""
     legacy_side, _ = legacy_side_action(order.side)
     msg: Payload = {
         "order_id": order.order_id,
@@ -227,8 +229,8 @@ def user_order(order: SimOrder, user_id: str) -> Payload:
     if order.expiration_ms is not None:
         msg["expiration_time"] = rfc3339(order.expiration_ms)
         msg["expiration_ts_ms"] = order.expiration_ms
-    if order.last_update_reason is not UpdateReason.CREATED:
-        msg["last_update_reason"] = order.last_update_reason.value
+    if reason is not UpdateReason.CREATED:
+        msg["last_update_reason"] = reason.value
     return msg
 
 

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from kalshiflow.domain.settlement import MarketResult
 from kalshiflow.sim import lifecycle
 from kalshiflow.sim.engine import Engine
-from kalshiflow.sim.events import LifecycleEvent
 from kalshiflow.sim.participants.crowd import Participants
 from kalshiflow.sim.state import MarketStatus
 from kalshiflow.sim.universe import generate_listings
@@ -115,6 +114,4 @@ class SimScheduler:
             if listing.market.ticker in self.engine.markets:
                 continue
             self.engine.add_market(listing.series, listing.event, listing.market)
-            self.listings_added += 1
-            if self.engine.listeners:
-                self.engine.emit(LifecycleEvent(listing.market, "created", now))
+            self.listings_added += 1  # add_market announces it (market_lifecycle_v2 "created")

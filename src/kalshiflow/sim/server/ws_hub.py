@@ -305,12 +305,12 @@ class WsHub:
             record = event.fill
             self._private(FILL, record.account_id, record.ticker, lambda: render.fill(record))
         elif isinstance(event, OrderEvent):
-            order = event.order
+            order, reason = event.order, event.reason
             self._private(
                 USER_ORDERS,
                 order.account_id,
                 order.ticker,
-                lambda: render.user_order(order, self.engine.accounts[order.account_id].user_id),
+                lambda: render.user_order(order, self.engine.accounts[order.account_id].user_id, reason),
             )
         elif isinstance(event, PositionEvent):
             position_event = event
