@@ -23,7 +23,7 @@ from kalshiflow.domain.orders import (
     UpdateReason,
 )
 from kalshiflow.domain.units import Count, Price
-from kalshiflow.sim import errors
+from kalshiflow.sim import errors, order_groups
 from kalshiflow.sim.book import Book
 from kalshiflow.sim.events import (
     BookDelta,
@@ -285,11 +285,7 @@ class EngineCore:
 
     # ----------------------------------------------------------------- order groups (see order_groups.py)
     def _count_group_fill(self, group_id: str, size: int, now: int) -> None:
-        from kalshiflow.sim.order_groups import count_fill
-
-        count_fill(self, group_id, size, now)
+        order_groups.count_fill(self, group_id, size, now)
 
     def _trigger_pending_groups(self, now: int) -> None:
-        from kalshiflow.sim.order_groups import trigger_pending
-
-        trigger_pending(self, now)
+        order_groups.trigger_pending(self, now)

@@ -1,7 +1,9 @@
 """The simulator's own control API under ``/sim/admin``: faults, accounts, market lifecycle.
 
 Not part of Kalshi's API, so it has no Kalshi auth (the simulator binds 127.0.0.1) and no rate
-limits or injected faults. It changes state only through the engine's own operations where they
+limits or injected faults. Because a page open in the user's browser could otherwise post to it
+cross-site, requests with a foreign ``Origin`` (403) and bodies that are not ``application/json``
+(415) are refused before any handler runs. It changes state only through the engine's own operations where they
 exist (lifecycle functions emit the same events a scheduled transition would), and keeps money
 bookkeeping explicit: a balance edit moves the difference through ``engine.deposits`` so that
 "balances + reserved + escrow = deposits - fees" stays checkable.
@@ -32,10 +34,44 @@ PREFIX: Final = "/sim/admin"
 AdminHandler = Callable[[SimExchange, Request, Mapping[str, object]], tuple[int, JsonObject]]
 
 
+def _same_origin(request: Request) -> bool:
+    """No ``Origin`` (a script, curl, the trader's tests) or the simulator's own origin.
+
+    Browsers send ``Origin`` on every cross-site POST/PUT/DELETE, including the "simple" ones that
+    skip the CORS preflight; refusing foreign origins is what stops a web page from editing
+    balances or injecting faults through the user's browser.
+    """
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    host = request.headers.get("host", "")
+    return origin in (f"http://{host}", f"https://{host}")
+
+
+def _is_json(request: Request) -> bool:
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    return media_type == "application/json"
+
+
+def _refusal(request: Request, raw_body: bytes) -> tuple[int, JsonObject] | None:
+    """Why a request may not reach the admin API (403 foreign origin, 415 non-JSON body), if it may not."""
+    if not _same_origin(request):
+        log.warning("sim.admin.refused_origin path=%s", request.url.path)
+        return 403, wire.error_body("forbidden", "cross-origin requests to the admin API are refused")
+    if raw_body and not _is_json(request):
+        # text/plain and form bodies are what a cross-site form or no-cors fetch can send.
+        return 415, wire.error_body("unsupported_media_type", "admin request bodies must be application/json")
+    return None
+
+
 def _admin(sim: SimExchange, handler: AdminHandler, fields: frozenset[str]) -> Callable[[Request], object]:
     async def endpoint(request: Request) -> Response:
+        raw_body = await request.body()
+        refused = _refusal(request, raw_body)
+        if refused is not None:
+            return JSONResponse(refused[1], status_code=refused[0])
         try:
-            body = wire.parse_object(wire.parse_json(await request.body()), fields)
+            body = wire.parse_object(wire.parse_json(raw_body), fields)
             status, reply = handler(sim, request, body)
         except ExchangeError as err:
             status, reply = err.status, wire.error_body(err.code, err.message, err.details)
