@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Any
 
 from tests.sim_ws.conftest import Connect
 from tests.sim_ws.ws_helpers import Account, gtc, place, validate
 
+from kalshiflow.domain.fees import FeeType
 from kalshiflow.domain.orders import BookSide
 from kalshiflow.domain.settlement import MarketResult
-from kalshiflow.sim import lifecycle, order_groups
+from kalshiflow.sim import fee_schedule, lifecycle, order_groups
 from kalshiflow.sim.events import LifecycleEvent
 from kalshiflow.sim.exchange import SimExchange
 from kalshiflow.sim.participants.scheduler import LIVE_STATUSES, SimScheduler
@@ -184,3 +186,33 @@ async def test_a_freshly_listed_market_is_announced_once(
     assert scheduler.listings_added == 2
     assert sorted(created) == sorted(set(created)), f"a market announced twice: {created}"
     assert len(created) == 2
+
+
+async def test_a_scheduled_event_fee_change_is_announced_when_it_takes_effect(
+    sim: SimExchange, alice: Account, connect: Connect, cent_ticker: str
+) -> None:
+    client = await connect(alice)
+    sid = (await client.subscribe(["market_lifecycle_v2"]))["market_lifecycle_v2"]
+    engine = sim.engine
+    event_ticker = engine.markets[cent_ticker].event_ticker
+    due_ms = engine.clock.now_ms() + 10_000
+    fee_schedule.schedule(
+        engine,
+        series_ticker=None,
+        event_ticker=event_ticker,
+        fee_type=FeeType.FLAT,
+        fee_multiplier=Fraction(3, 2),
+        scheduled_ms=due_ms,
+    )
+    assert await client.drain() == []  # nothing until it takes effect
+    sim.clock.advance(10)  # type: ignore[attr-defined]
+    lifecycle.advance(engine, engine.clock.now_ms())
+    (update,) = await client.drain()
+    validate(update)
+    assert (update["type"], update["sid"], update["seq"]) == ("event_fee_update", sid, 1)
+    assert update["msg"] == {
+        "event_ticker": event_ticker,
+        "fee_type_override": "flat",
+        "fee_multiplier_override": 1.5,
+    }
+    assert engine.fee_schedule(event_ticker) == (FeeType.FLAT, Fraction(3, 2))

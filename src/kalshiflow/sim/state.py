@@ -66,6 +66,24 @@ class SimEvent:
     mutually_exclusive: bool = False
     created_ms: int = 0
     updated_ms: int = 0
+    fee_type_override: FeeType | None = None  # None: the series' fee type applies
+    fee_multiplier_override: Fraction | None = None  # None: the series' multiplier applies
+
+
+@dataclass(frozen=True, slots=True)
+class FeeChange:
+    """A scheduled change of fees: a series' type and multiplier, or an event's overrides.
+
+    ``event_ticker`` None means a series change (``fee_type``/``fee_multiplier`` both set); for an
+    event, a None ``fee_type``/``fee_multiplier`` clears that override (the series' value applies).
+    """
+
+    change_id: str
+    series_ticker: str
+    event_ticker: str | None
+    fee_type: FeeType | None
+    fee_multiplier: Fraction | None
+    scheduled_ms: int
 
 
 @dataclass(slots=True)

@@ -298,6 +298,16 @@ def event_lifecycle(event: SimEvent) -> Payload:
     }
 
 
+def event_fee_update(event: SimEvent) -> Payload:
+    """An event's fee overrides after a scheduled change; ``null`` means cleared (series applies)."""
+    mult = event.fee_multiplier_override
+    return {
+        "event_ticker": event.event_ticker,
+        "fee_type_override": None if event.fee_type_override is None else event.fee_type_override.value,
+        "fee_multiplier_override": None if mult is None else float(mult),
+    }
+
+
 # ----------------------------------------------------------------------------- command replies
 
 

@@ -12,7 +12,9 @@ bookkeeping explicit: a balance edit moves the difference through ``engine.depos
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Mapping
+from fractions import Fraction
 from typing import Final
 
 from pydantic import ValidationError
@@ -20,9 +22,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from kalshiflow.domain.fees import FeeType
 from kalshiflow.domain.settlement import MarketResult
 from kalshiflow.domain.units import Money
-from kalshiflow.sim import lifecycle, wire
+from kalshiflow.sim import fee_schedule, lifecycle, wire
 from kalshiflow.sim.errors import ExchangeError, not_found
 from kalshiflow.sim.events import BalanceEvent, PositionEvent
 from kalshiflow.sim.exchange import SimExchange
@@ -31,6 +34,7 @@ from kalshiflow.sim.wire import JsonObject
 log = logging.getLogger(__name__)
 
 PREFIX: Final = "/sim/admin"
+_DECIMAL_TEXT: Final = re.compile(r"[0-9]{1,4}(?:\.[0-9]{1,6})?", re.ASCII)
 AdminHandler = Callable[[SimExchange, Request, Mapping[str, object]], tuple[int, JsonObject]]
 
 
@@ -240,6 +244,27 @@ def _exchange(sim: SimExchange, request: Request, body: Mapping[str, object]) ->
     return 200, {"exchange_active": engine.exchange_active, "trading_active": engine.trading_active}
 
 
+def _fee_change(sim: SimExchange, request: Request, body: Mapping[str, object]) -> tuple[int, JsonObject]:
+    """Schedule a series fee change or an event override change (null clears an override)."""
+    raw_type, raw_mult = body.get("fee_type"), body.get("fee_multiplier")
+    try:
+        fee_type = None if raw_type is None else FeeType(str(raw_type))
+    except ValueError:
+        raise wire.bad(f"fee_type must be one of: {', '.join(t.value for t in FeeType)}") from None
+    if raw_mult is not None and not (isinstance(raw_mult, str) and _DECIMAL_TEXT.fullmatch(raw_mult)):
+        raise wire.bad('fee_multiplier must be a decimal string such as "0.5"')
+    scheduled_s = wire.opt_int(body, "scheduled_ts", 0, 10**11)
+    change = fee_schedule.schedule(
+        sim.engine,
+        series_ticker=wire.opt_str(body, "series_ticker"),
+        event_ticker=wire.opt_str(body, "event_ticker"),
+        fee_type=fee_type,
+        fee_multiplier=None if raw_mult is None else Fraction(raw_mult),
+        scheduled_ms=sim.engine.clock.now_ms() if scheduled_s is None else scheduled_s * 1000,
+    )
+    return 201, {"id": change.change_id, "scheduled_ts": wire.ts(change.scheduled_ms)}
+
+
 def _state(sim: SimExchange, request: Request, body: Mapping[str, object]) -> tuple[int, JsonObject]:
     engine = sim.engine
     accounts = [
@@ -305,6 +330,12 @@ def admin_routes(sim: SimExchange) -> list[BaseRoute]:
         r("/faults/reset", _reset_faults, "POST"),
         r("/faults/ws_disconnect", _ws_disconnect, "POST"),
         r("/faults/schedule", _schedule, "POST", _SCHEDULE_FIELDS),
+        r(
+            "/fee_changes",
+            _fee_change,
+            "POST",
+            frozenset({"series_ticker", "event_ticker", "fee_type", "fee_multiplier", "scheduled_ts"}),
+        ),
         r(
             "/accounts",
             _add_account,

@@ -26,6 +26,7 @@ from kalshiflow.sim import ws_messages as render
 from kalshiflow.sim.events import (
     BookDelta,
     EngineEvent,
+    EventFeeUpdate,
     FillEvent,
     LifecycleEvent,
     OrderEvent,
@@ -331,6 +332,9 @@ class WsHub:
             )
         elif isinstance(event, LifecycleEvent):
             self._on_lifecycle(event)
+        elif isinstance(event, EventFeeUpdate):
+            subs = list(self._index.all_markets.get(LIFECYCLE, ()))
+            self._broadcast(subs, "event_fee_update", render.event_fee_update(event.event))
 
     def _broadcast(self, subs: list[Subscription], msg_type: str, body: render.Payload) -> None:
         if not subs:
