@@ -37,8 +37,8 @@ from decision_rig import build_rig, pick_markets
 from kalshiflow.exchange.ws_models import OrderbookDelta
 from kalshiflow.features import SCHEMA_V1
 from kalshiflow.policy.registry import load_policy
-from kalshiflow.trader.actor import Actor, TraderAction
-from kalshiflow.trader.execution import ExecOutcome, ExecutionResult
+from kalshiflow.trader.decisions.actor import Actor, TraderAction
+from kalshiflow.trader.execution.in_flight import ExecOutcome, ExecutionResult
 
 TICK_S = 0.002
 

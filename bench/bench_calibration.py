@@ -38,8 +38,8 @@ from kalshiflow.sim.exchange import SimExchange
 from kalshiflow.sim.server.app import build_app
 from kalshiflow.sim.server.serve import running_server
 from kalshiflow.sim.universe import generate_listings
-from kalshiflow.trader.ledger import Ledger
-from kalshiflow.trader.reconcile import Reconciler
+from kalshiflow.trader.calibration.reconcile import Reconciler
+from kalshiflow.trader.state.ledger import Ledger
 
 TIER = Tier.PRESTIGE
 TARGET_P50_MS = 150.0

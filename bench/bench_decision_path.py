@@ -56,7 +56,7 @@ from kalshiflow.domain.orders import intent_to_v2
 from kalshiflow.exchange.models_orders import NewOrder
 from kalshiflow.features import SCHEMA_V1
 from kalshiflow.policy.registry import load_policy
-from kalshiflow.trader.actor import Actor, PolicyLike, touch_price
+from kalshiflow.trader.decisions.actor import Actor, PolicyLike, touch_price
 from kalshiflow.trader.risk.gate import check_order
 from kalshiflow.trader.risk.types import OrderIntent, TradeAction
 

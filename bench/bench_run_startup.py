@@ -32,10 +32,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from kalshiflow.commands.decider import build_decider
+from kalshiflow.commands.run_app import RunOptions, TraderApp
 from kalshiflow.config import load_settings
-from kalshiflow.trader.app import RunOptions, TraderApp
-from kalshiflow.trader.decider import build_decider
-from kalshiflow.trader.lifecycle import StatusEntry
+from kalshiflow.trader.lifecycle.states import StatusEntry
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -67,7 +67,7 @@ async def one_start(directory: Path, sim_markets: int, seed: int) -> tuple[float
             trading_at.append(time.perf_counter())
             stop.set()
 
-    app.state.lifecycle.listeners.append(on_status)
+    watching = app.bus.subscribe("bench", [StatusEntry], on_ready=lambda: [on_status(e) for e in watching.drain() if isinstance(e, StatusEntry)])
     start = time.perf_counter()
     code = await asyncio.wait_for(app.run(stop), timeout=60)
     done = time.perf_counter()

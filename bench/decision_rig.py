@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from kalshiflow.clock import SystemClock
+from kalshiflow.commands.decider import LiveObserver
 from kalshiflow.config import Settings, load_settings
 from kalshiflow.domain.grid import PriceGrid
 from kalshiflow.domain.orders import BookSide, OutcomeSide
@@ -28,10 +29,9 @@ from kalshiflow.exchange.ws_models import OrderbookDelta, OrderbookSnapshot
 from kalshiflow.features import SCHEMA_V1, MarketHistory
 from kalshiflow.marketdata.bookstore import BookStore
 from kalshiflow.policy.export_tools import write_mlp_policy
-from kalshiflow.trader.actor import TraderAction
 from kalshiflow.trader.core import CoreConfig, TraderCore
-from kalshiflow.trader.decider import LiveObserver
-from kalshiflow.trader.orders import OrderPurpose, OrderState, TrackedOrder
+from kalshiflow.trader.decisions.actor import TraderAction
+from kalshiflow.trader.state.orders import OrderPurpose, OrderState, TrackedOrder
 
 SIDES = (OutcomeSide.YES, OutcomeSide.NO)
 LEVELS = 15

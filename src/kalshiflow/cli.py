@@ -19,8 +19,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from rich.console import Console
 
+from kalshiflow.commands.record import RecordOptions, RecordUsageError, run_record, split_tickers
 from kalshiflow.domain.units import FixedPointError, Money
-from kalshiflow.marketdata.record_cmd import RecordOptions, RecordUsageError, run_record, split_tickers
 from kalshiflow.sim.runner import (
     AccountInfo,
     AccountSpec,
@@ -260,7 +260,7 @@ def run(
     view: Annotated[bool, typer.Option(help="Live terminal view (off: one line per status change).")] = True,
 ) -> None:
     """Run the trader (default: against the embedded simulator, with the rule-based policy)."""
-    from kalshiflow.trader.run_cmd import RunFlags, RunUsageError, run_trader
+    from kalshiflow.commands.run import RunFlags, RunUsageError, run_trader
 
     flags = RunFlags(
         exchange=exchange,
@@ -293,8 +293,8 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """The trader's last known state, cash, positions, resting orders and last calibration."""
+    from kalshiflow.commands.status import format_status, read_status, status_json
     from kalshiflow.store.db import DatabaseConfigError, DatabaseUnavailableError, default_db_url
-    from kalshiflow.trader.status_cmd import format_status, read_status, status_json
 
     try:
         snapshot = read_status(db or default_db_url(os.environ))

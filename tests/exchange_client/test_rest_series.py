@@ -16,7 +16,7 @@ from tests.exchange_client.exchange_client_kit import ClientEnv
 from kalshiflow.domain.fees import FeeType
 from kalshiflow.exchange.errors import ErrorKind, NotFoundError
 from kalshiflow.exchange.models import EventData, Series, WireFormatError
-from kalshiflow.trader.fees_lookup import FeeSchedule
+from kalshiflow.trader.state.fees import FeeSchedule
 
 
 def _series_of(env: ClientEnv, ticker: str) -> str:

@@ -12,9 +12,9 @@ from kalshiflow.domain.orders import BookSide
 from kalshiflow.domain.units import PRICE_SCALE, Count, Money, Price
 from kalshiflow.exchange.models_market import MarketStatus
 from kalshiflow.features import MarketHistory, ObservationScales
+from kalshiflow.features.valuation import CashView, MarketView, PositionView
 from kalshiflow.marketdata.book import OrderBook
-from kalshiflow.trader.orders import OrderPurpose, OrderState, TrackedOrder
-from kalshiflow.trader.valuation import CashView, MarketView, PositionView
+from kalshiflow.trader.state.orders import OrderPurpose, OrderState, TrackedOrder
 
 NOW = 1_790_000_000_000
 TICKER = "KXFEAT-26JAN01-T50"

@@ -14,8 +14,8 @@ from kalshiflow.domain.grid import PriceGrid
 from kalshiflow.domain.units import Money
 from kalshiflow.exchange.models_market import MarketStatus
 from kalshiflow.features import SCHEMA_V1, FeatureSchema, MarketHistory, SchemaError, compute_observation
+from kalshiflow.features.valuation import CashView, MarketView
 from kalshiflow.marketdata.book import OrderBook
-from kalshiflow.trader.valuation import CashView, MarketView
 
 
 def observe(case: Inputs) -> tuple[float, ...]:

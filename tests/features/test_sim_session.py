@@ -25,11 +25,11 @@ from kalshiflow.domain.units import PRICE_SCALE, Count, Money, Price, notional
 from kalshiflow.exchange.models_market import MarketStatus
 from kalshiflow.exchange.ws_models import OrderbookDelta, OrderbookSnapshot
 from kalshiflow.features import SCHEMA_V1, MarketHistory, compute_observation
+from kalshiflow.features.valuation import CashView, MarketView, PositionView
 from kalshiflow.marketdata.book import OrderBook
 from kalshiflow.marketdata.bookstore import BookStore
 from kalshiflow.sim.events import BookDelta
-from kalshiflow.trader.orders import OrderPurpose, OrderState, TrackedOrder
-from kalshiflow.trader.valuation import CashView, MarketView, PositionView
+from kalshiflow.trader.state.orders import OrderPurpose, OrderState, TrackedOrder
 
 HOURS = 3
 OBSERVE_EVERY_MS = 5_000

@@ -18,8 +18,8 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from kalshiflow.cli import app
+from kalshiflow.commands.record import RecordOptions, RecordUsageError, run_record
 from kalshiflow.exchange.ws_models import OrderbookDelta, OrderbookSnapshot
-from kalshiflow.marketdata.record_cmd import RecordOptions, RecordUsageError, run_record
 from kalshiflow.marketdata.replay import RecordedMarket, ReplayReader, list_sessions
 from kalshiflow.store.models import SessionStatus
 

@@ -10,15 +10,6 @@ from tests.policy.policy_kit import features, observation
 from kalshiflow.features.schema import SCHEMA_V1
 from kalshiflow.policy.base import Action, Decision
 from kalshiflow.policy.hold import HoldPolicy
-from kalshiflow.trader.risk.types import TradeAction
-
-
-def test_hold_maps_to_no_order_and_trades_map_to_their_trade_action() -> None:
-    assert Action.HOLD.trade_action is None
-    for action in Action:
-        if action is not Action.HOLD:
-            assert action.trade_action is TradeAction(action.value)
-    assert {a.trade_action for a in Action} - {None} == set(TradeAction)
 
 
 def test_decision_is_frozen() -> None:

@@ -43,7 +43,7 @@ class Drift:
 
 @dataclass(frozen=True)
 class Report:
-    """Shaped like trader/reconcile.py's CalibrationReport, as far as the store's contract reads it."""
+    """Shaped like trader/calibration/report.py's CalibrationReport, as far as the store's contract reads it."""
 
     started_ms: int
     duration_ms: int

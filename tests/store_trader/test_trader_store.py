@@ -13,6 +13,7 @@ from sqlalchemy import Engine, select
 from kalshiflow.clock import ManualClock
 from kalshiflow.domain.orders import BookSide
 from kalshiflow.domain.units import Count, Money, Price
+from kalshiflow.events.ledger import LEDGER_EVENT_TYPES, CashChanged, LedgerEvent, PositionChanged
 from kalshiflow.store.trader_models import (
     TraderCashRow,
     TraderFillRow,
@@ -22,9 +23,8 @@ from kalshiflow.store.trader_models import (
     TraderSettlementRow,
 )
 from kalshiflow.store.trader_repo import TraderStore
-from kalshiflow.trader.events import CashChanged, LedgerEvent, PositionChanged
-from kalshiflow.trader.ledger import FillData, Ledger, SettlementData
-from kalshiflow.trader.orders import OrderPurpose, TrackedOrder
+from kalshiflow.trader.state.ledger import FillData, Ledger, SettlementData
+from kalshiflow.trader.state.orders import OrderPurpose, TrackedOrder
 
 T0 = 1_790_000_000_000
 MARKET = "KXTEST-26JAN01-T1"
@@ -120,10 +120,12 @@ def _rows(engine: Engine, table: Any, order_by: Any) -> list[dict[str, Any]]:
 
 def test_ledger_changes_are_journaled_exactly(engine: Engine, clock: ManualClock) -> None:
     ledger, capture = Ledger(), Capture()
-    ledger.listeners.append(capture)
+    watching = ledger.bus.subscribe("capture", LEDGER_EVENT_TYPES)
     store = TraderStore(engine, clock, flush_interval_s=0.01)
-    store.attach(ledger)
+    store.attach(ledger.bus)
     run_scenario(ledger)
+    for event in watching.drain():
+        capture(event)  # type: ignore[arg-type]  # ledger events only
     assert store.flush(10)
 
     orders = {
@@ -220,7 +222,7 @@ def test_ledger_changes_are_journaled_exactly(engine: Engine, clock: ManualClock
     metrics = store.close()
     assert metrics.dropped_by_kind == {}
     assert metrics.listener_errors == 0
-    assert store.on_ledger_event not in ledger.listeners  # close() detaches
+    assert [s.name for s in ledger.bus.subscriptions] == ["capture"]  # close() detaches the store
 
 
 def test_a_restart_delivering_the_same_fills_again_stores_them_once(
@@ -229,7 +231,7 @@ def test_a_restart_delivering_the_same_fills_again_stores_them_once(
     for _ in range(2):  # two trader runs, each with a fresh ledger, replaying the same fills
         ledger = Ledger()
         store = TraderStore(engine, clock, flush_interval_s=0.01)
-        store.attach(ledger)
+        store.attach(ledger.bus)
         run_scenario(ledger)
         store.close()
     with engine.connect() as connection:
@@ -243,7 +245,7 @@ def test_the_listener_never_waits_for_the_database(engine: Engine, clock: Manual
     gate = threading.Event()
     ledger = Ledger()
     store = TraderStore(engine, clock, flush_interval_s=0.01, writer_gate=gate)
-    store.attach(ledger)
+    store.attach(ledger.bus)
     try:
         started = time.perf_counter()
         run_scenario(ledger)  # the writer is held at the gate the whole time
@@ -263,7 +265,7 @@ def test_overflow_is_counted_by_kind_and_the_rest_is_written(engine: Engine, clo
     gate = threading.Event()
     ledger = Ledger()
     store = TraderStore(engine, clock, max_buffer=5, flush_interval_s=0.01, writer_gate=gate)
-    store.attach(ledger)
+    store.attach(ledger.bus)
     run_scenario(ledger)
     gate.set()
     assert store.flush(10)
@@ -278,7 +280,7 @@ def test_overflow_is_counted_by_kind_and_the_rest_is_written(engine: Engine, clo
 def test_a_bad_event_is_counted_and_never_raises_into_the_ledger(engine: Engine, clock: ManualClock) -> None:
     ledger = Ledger()
     store = TraderStore(engine, clock)
-    store.attach(ledger)
+    store.attach(ledger.bus)
     store.on_ledger_event(PositionChanged(position=None, ts_ms=T0))  # type: ignore[arg-type]
     assert store.save_status({"status": "trading"}) is False  # no ts_ms
     assert store.metrics().listener_errors == 2
@@ -288,7 +290,7 @@ def test_a_bad_event_is_counted_and_never_raises_into_the_ledger(engine: Engine,
 def test_the_store_opens_and_migrates_a_url_itself(db_url: str, clock: ManualClock) -> None:
     store = TraderStore(db_url, clock, flush_interval_s=0.01)
     ledger = Ledger()
-    store.attach(ledger)
+    store.attach(ledger.bus)
     run_scenario(ledger)
     store.flush(10)
     assert [o.client_order_id for o in store.resting_orders()] == ["c4"]

@@ -15,8 +15,8 @@ from kalshiflow.exchange.ws_models import OrderbookSnapshot
 from kalshiflow.marketdata.book import OrderBook
 from kalshiflow.marketdata.bookstore import BookStore
 from kalshiflow.policy.base import Action, Decision
-from kalshiflow.trader.actor import Actor
 from kalshiflow.trader.core import TraderCore
+from kalshiflow.trader.decisions.actor import Actor
 
 GRID = PriceGrid.named("linear_cent")
 

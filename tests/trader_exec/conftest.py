@@ -16,8 +16,8 @@ from tests.trader_exec.trader_exec_kit import Desk, check_books, fee_type_of
 
 from kalshiflow.sim.server.app import build_app
 from kalshiflow.sim.server.serve import running_server
-from kalshiflow.trader.execution import ExecutionConfig, OrderExecutor
-from kalshiflow.trader.ledger import Ledger
+from kalshiflow.trader.execution.in_flight import ExecutionConfig, OrderExecutor
+from kalshiflow.trader.state.ledger import Ledger
 
 
 @pytest.fixture(scope="session")

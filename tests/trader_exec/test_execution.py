@@ -8,9 +8,9 @@ from tests.trader_exec.trader_exec_kit import Desk
 from kalshiflow.domain.orders import BookSide, TimeInForce
 from kalshiflow.domain.units import Count, Price
 from kalshiflow.exchange.errors import ErrorKind
-from kalshiflow.trader.execution import CREATE_OUTCOMES, ExecOutcome, OrderIntent
-from kalshiflow.trader.ledger import LedgerError
-from kalshiflow.trader.orders import OrderPurpose, OrderState, TrackedOrder
+from kalshiflow.trader.execution.in_flight import CREATE_OUTCOMES, ExecOutcome, OrderIntent
+from kalshiflow.trader.state.ledger import LedgerError
+from kalshiflow.trader.state.orders import OrderPurpose, OrderState, TrackedOrder
 
 SIDES = [BookSide.BID, BookSide.ASK]
 

@@ -15,9 +15,9 @@ from kalshiflow.domain.units import Count, Money, Price
 from kalshiflow.exchange.ws_models import ChannelNotice, MarketPositionUpdate, NoticeKind
 from kalshiflow.exchange.ws_status import BackoffPolicy
 from kalshiflow.exchange.ws_stream import KalshiStream, StreamConfig
-from kalshiflow.trader.execution import OrderIntent
-from kalshiflow.trader.live_updates import LiveUpdates, ResyncNeeded
-from kalshiflow.trader.orders import OrderState
+from kalshiflow.trader.execution.in_flight import OrderIntent
+from kalshiflow.trader.state.live_updates import LiveUpdates, ResyncNeeded
+from kalshiflow.trader.state.orders import OrderState
 
 
 @pytest.fixture

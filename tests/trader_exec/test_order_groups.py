@@ -9,8 +9,13 @@ from kalshiflow.domain.orders import BookSide
 from kalshiflow.domain.units import Count, Price
 from kalshiflow.exchange.ws_models import OrderGroupUpdate
 from kalshiflow.trader.config import OrderGroupConfig, OrderGroupMode
-from kalshiflow.trader.execution import GROUP_TRIGGERED_CODE, ExecOutcome, ExecutionResult, OrderIntent
-from kalshiflow.trader.order_groups import (
+from kalshiflow.trader.execution.in_flight import (
+    GROUP_TRIGGERED_CODE,
+    ExecOutcome,
+    ExecutionResult,
+    OrderIntent,
+)
+from kalshiflow.trader.execution.order_groups import (
     HOUR_MS,
     GroupState,
     GroupStatus,
@@ -18,7 +23,7 @@ from kalshiflow.trader.order_groups import (
     ResetReason,
     should_reset,
 )
-from kalshiflow.trader.orders import OrderState
+from kalshiflow.trader.state.orders import OrderState
 
 T0 = 1_790_000_000_000
 RULE = OrderGroupConfig(mode=OrderGroupMode.GLOBAL, reset_cooldown_s=60, max_resets_per_hour=2)

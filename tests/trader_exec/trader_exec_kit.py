@@ -22,9 +22,9 @@ from kalshiflow.domain.orders import BookSide
 from kalshiflow.domain.units import Count, Price
 from kalshiflow.exchange.rest import KalshiRestClient
 from kalshiflow.sim.exchange import SimExchange
-from kalshiflow.trader.execution import ExecutionResult, OrderExecutor
-from kalshiflow.trader.ledger import Ledger
-from kalshiflow.trader.live_updates import apply_order_view, apply_rest_fills
+from kalshiflow.trader.execution.in_flight import ExecutionResult, OrderExecutor
+from kalshiflow.trader.state.ledger import Ledger
+from kalshiflow.trader.state.live_updates import apply_order_view, apply_rest_fills
 
 ALICE = "alice-key"  # the trader's account id (= key id)
 BOB = "bob-key"  # the counterparty

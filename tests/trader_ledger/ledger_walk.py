@@ -13,8 +13,8 @@ from kalshiflow.domain.units import Count, Price
 from kalshiflow.sim.engine import Engine, OrderRequest
 from kalshiflow.sim.errors import ExchangeError
 from kalshiflow.sim.events import EngineEvent, FillEvent, OrderEvent
-from kalshiflow.trader.ledger import FillData, Ledger
-from kalshiflow.trader.orders import OrderPurpose, OrderState, TrackedOrder
+from kalshiflow.trader.state.ledger import FillData, Ledger
+from kalshiflow.trader.state.orders import OrderPurpose, OrderState, TrackedOrder
 
 TRADER = "alice"
 

@@ -22,8 +22,8 @@ from kalshiflow.domain.units import Count, Money, Price
 from kalshiflow.exchange.errors import ErrorKind, ExchangeError
 from kalshiflow.exchange.models_market import EventData, Market, MarketStatus, Series
 from kalshiflow.sim.engine import Engine
-from kalshiflow.trader.fees_lookup import DEFAULT_FEE_TERMS, FeeSchedule
-from kalshiflow.trader.ledger import Ledger
+from kalshiflow.trader.state.fees import DEFAULT_FEE_TERMS, FeeSchedule
+from kalshiflow.trader.state.ledger import Ledger
 
 SCHEDULES = [
     pytest.param(FeeType.QUADRATIC_WITH_MAKER_FEES, Fraction(1), id="maker-fees"),

@@ -12,7 +12,7 @@ import pytest
 from tests.sim_engine.engine_kit import make_engine
 from tests.trader_ledger.ledger_walk import TRADER, walk, wire
 
-from kalshiflow.trader.ledger import Ledger
+from kalshiflow.trader.state.ledger import Ledger
 
 
 @pytest.mark.parametrize("seed", range(12))

@@ -9,8 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kalshiflow.clock import ManualClock
-from kalshiflow.trader.init_tracker import InitStep, InitTracker, StepState
-from kalshiflow.trader.lifecycle import (
+from kalshiflow.events.trader import StatusEntry
+from kalshiflow.trader.lifecycle.init_tracker import InitStep, InitTracker, StepState
+from kalshiflow.trader.lifecycle.states import (
     TRANSITIONS,
     CalibrationStep,
     IllegalTransition,
@@ -87,13 +88,13 @@ def test_a_calibration_step_outside_calibrating_is_a_bug() -> None:
         life.step(CalibrationStep.CLOSING_POSITIONS, "closed 1", 5)
 
 
-def test_listeners_see_every_entry_and_history_is_bounded() -> None:
-    seen = []
+def test_every_entry_is_published_on_the_bus_and_history_is_bounded() -> None:
     life = Lifecycle(ManualClock(), history_size=3)
-    life.listeners.append(seen.append)
+    watching = life.bus.subscribe("test", [StatusEntry])
     for _ in range(5):
         life.note("tick")
-    assert len(seen) == 5
+    seen = watching.drain()
+    assert [e.result_text for e in seen] == ["tick"] * 5  # type: ignore[attr-defined]
     assert len(life.history) == 3
 
 

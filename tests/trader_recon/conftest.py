@@ -11,9 +11,9 @@ from tests.trader_recon.recon_kit import ReconEnv, cent_market_with_plain_fees
 
 from kalshiflow.sim.server.app import build_app
 from kalshiflow.sim.server.serve import running_server
+from kalshiflow.trader.calibration.reconcile import Reconciler
 from kalshiflow.trader.config import CalibrationConfig
-from kalshiflow.trader.ledger import Ledger
-from kalshiflow.trader.reconcile import Reconciler
+from kalshiflow.trader.state.ledger import Ledger
 
 
 @pytest.fixture(scope="session")

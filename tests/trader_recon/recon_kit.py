@@ -18,9 +18,9 @@ from kalshiflow.domain.units import Count, Price
 from kalshiflow.exchange.rest import KalshiRestClient
 from kalshiflow.sim.engine import OrderRequest
 from kalshiflow.sim.exchange import SimExchange
-from kalshiflow.trader.ledger import Ledger
-from kalshiflow.trader.orders import OrderPurpose, TrackedOrder
-from kalshiflow.trader.reconcile import Reconciler
+from kalshiflow.trader.calibration.reconcile import Reconciler
+from kalshiflow.trader.state.ledger import Ledger
+from kalshiflow.trader.state.orders import OrderPurpose, TrackedOrder
 
 ALICE = "alice-key"
 BOB = "bob-key"

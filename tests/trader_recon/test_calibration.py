@@ -17,9 +17,9 @@ from tests.trader_recon.recon_kit import (
 from kalshiflow.domain.orders import BookSide
 from kalshiflow.domain.units import Count, Money, Price
 from kalshiflow.exchange.models_portfolio import Balance
-from kalshiflow.trader.calibration_report import CalibrationReport
-from kalshiflow.trader.drift import DriftKind
-from kalshiflow.trader.orders import OrderPurpose, OrderState, TrackedOrder
+from kalshiflow.trader.calibration.drift import DriftKind
+from kalshiflow.trader.calibration.report import CalibrationReport
+from kalshiflow.trader.state.orders import OrderPurpose, OrderState, TrackedOrder
 
 SIDES = [BookSide.BID, BookSide.ASK]
 GRACE_S = 6  # past the reconciler's 5 s read-lag grace
@@ -255,7 +255,7 @@ async def test_live_fill_during_the_reads_is_not_overwritten_or_booked_twice(env
 
     async def fill_channel_delivers_meanwhile(min_ts_s: int) -> list:  # type: ignore[type-arg]
         fills = await original(min_ts_s)
-        from kalshiflow.trader.reconcile_sync import fill_data
+        from kalshiflow.trader.calibration.sync import fill_data
 
         env.ledger.apply_fill(fill_data(fills[0]))  # as if from the WebSocket
         return fills

@@ -18,21 +18,21 @@ from typing import Any
 import pytest
 from tests.trader_session.session_kit import until
 
-import kalshiflow.trader.app as app_module
+import kalshiflow.commands.run_app as app_module
 from kalshiflow.clock import Clock
+from kalshiflow.commands import startup
+from kalshiflow.commands.run_app import AppState, RunOptions, TraderApp
 from kalshiflow.config import Settings, load_settings
 from kalshiflow.domain.orders import BookSide
 from kalshiflow.domain.units import Count, Price
 from kalshiflow.exchange.environments import ExchangeConnection
-from kalshiflow.marketdata import startup
 from kalshiflow.marketdata.feed import MarketDataFeed
 from kalshiflow.sim.runner import SimHandle, SimulatorConfig
 from kalshiflow.store.trader_repo import TraderStore
-from kalshiflow.trader.actor import Observe, PolicyLike
-from kalshiflow.trader.app import AppState, RunOptions, TraderApp
 from kalshiflow.trader.core import TraderCore
-from kalshiflow.trader.ledger import Ledger
-from kalshiflow.trader.orders import OrderPurpose, OrderState, TrackedOrder
+from kalshiflow.trader.decisions.actor import Observe, PolicyLike
+from kalshiflow.trader.state.ledger import Ledger
+from kalshiflow.trader.state.orders import OrderPurpose, OrderState, TrackedOrder
 
 CID = "kf-left-by-the-dead-run"
 
@@ -54,7 +54,7 @@ def journal_pending_order(db: str, ticker: str, clock: Clock) -> None:
     """What the dead run left in the store: recorded, never sent (it died before the send)."""
     store = TraderStore(db, clock)
     ledger = Ledger()
-    store.attach(ledger)
+    store.attach(ledger.bus)
     ledger.record_pending(
         TrackedOrder(
             client_order_id=CID,

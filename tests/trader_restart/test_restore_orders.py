@@ -18,11 +18,11 @@ from kalshiflow.domain.orders import BookSide, OutcomeSide
 from kalshiflow.domain.units import Count, Price
 from kalshiflow.sim.state import SimOrder
 from kalshiflow.store.trader_repo import TraderStore
+from kalshiflow.trader.calibration.drift import DriftKind
 from kalshiflow.trader.core import TraderCore
-from kalshiflow.trader.drift import DriftKind
-from kalshiflow.trader.execution import ExecOutcome
-from kalshiflow.trader.orders import OrderPurpose, OrderState, TrackedOrder
-from kalshiflow.trader.restore import restore_orders
+from kalshiflow.trader.execution.in_flight import ExecOutcome
+from kalshiflow.trader.state.orders import OrderPurpose, OrderState, TrackedOrder
+from kalshiflow.trader.state.restore import restore_orders
 
 CONTRACTS = Count.contracts(4)
 
@@ -35,7 +35,7 @@ async def first_run(env: Scenario, db: str) -> tuple[TraderCore, TraderStore]:
     """The first trader, journaling. No stream: no live message may resolve an order before it dies."""
     core = await env.new_core(scenario_config(), stream=False)
     store = TraderStore(db, env.clock)
-    store.attach(core.ledger)
+    store.attach(core.ledger.bus)
     return core, store
 
 
@@ -49,7 +49,7 @@ async def restart(env: Scenario, db: str) -> tuple[TraderCore, TraderStore, int]
     """A new core on the same database: restore, then the startup calibration (``core.start()``)."""
     core = await env.new_core(scenario_config(), stream=False, start=False)
     store = TraderStore(db, env.clock)
-    store.attach(core.ledger)
+    store.attach(core.ledger.bus)
     restored = await restore_orders(core.ledger, store)
     env.startup = await core.start()
     return core, store, restored

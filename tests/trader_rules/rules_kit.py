@@ -7,8 +7,8 @@ from kalshiflow.domain.grid import PriceGrid
 from kalshiflow.domain.orders import OutcomeSide
 from kalshiflow.domain.units import Count, Money, Price
 from kalshiflow.exchange.models_market import MarketStatus
+from kalshiflow.features.valuation import MarketView, PositionView
 from kalshiflow.marketdata.book import OrderBook
-from kalshiflow.trader.valuation import MarketView, PositionView
 
 GRID = PriceGrid.named("linear_cent")
 NOW = 1_700_000_000_000

@@ -7,10 +7,10 @@ from tests.trader_rules.rules_kit import NOW, SIDES, held_book, market, p, posit
 
 from kalshiflow.domain.orders import OutcomeSide
 from kalshiflow.domain.units import Count
+from kalshiflow.features.valuation import CashView, PositionView
 from kalshiflow.trader.config import ExitRulesConfig
 from kalshiflow.trader.exit_rules.base import ClosingOrderView, ExitDecision, ExitReason
 from kalshiflow.trader.exit_rules.registry import evaluate_exits
-from kalshiflow.trader.valuation import CashView, PositionView
 
 # Reserve $100, buffer $25: recovery aims at $125. Each position below: 100 contracts sold at a $0.60
 # bid -> $58.32 net; costs chosen so pnl% is between the -10% stop and the +20% target.

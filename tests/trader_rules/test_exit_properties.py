@@ -12,11 +12,11 @@ from kalshiflow.domain.grid import STRUCTURES, PriceGrid
 from kalshiflow.domain.orders import OutcomeSide
 from kalshiflow.domain.units import Count, Money, Price
 from kalshiflow.exchange.models_market import MarketStatus
+from kalshiflow.features.valuation import CashView, MarketView, PositionView, value_position
 from kalshiflow.marketdata.book import OrderBook
 from kalshiflow.trader.config import ExitRulesConfig
 from kalshiflow.trader.exit_rules.base import ClosingOrderView
 from kalshiflow.trader.exit_rules.registry import evaluate_exits
-from kalshiflow.trader.valuation import CashView, MarketView, PositionView, value_position
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,8 @@ def portfolios(draw: st.DrawFn, allow_closing: bool = True) -> Portfolio:
         grid = PriceGrid.named(draw(st.sampled_from(sorted(STRUCTURES))))
         levels = grid.tradable
         yes = draw(st.none() | st.sampled_from(levels))
-        no = draw(st.none() | st.sampled_from([lv for lv in levels if yes is None or lv + yes < 10_000]))
+        no_levels = [lv for lv in levels if yes is None or lv + yes < 10_000]
+        no = draw(st.none() | st.sampled_from(no_levels)) if no_levels else None
         ob = OrderBook(ticker, grid)
         ob.apply_snapshot([(yes, 10_000)] if yes else [], [(no, 10_000)] if no else [], NOW)
         count = draw(st.integers(1, 50_000))

@@ -12,10 +12,10 @@ from tests.trader_rules.rules_kit import NOW, SIDES, held_book, market, p, posit
 from kalshiflow.domain.orders import BookSide, OutcomeSide
 from kalshiflow.domain.units import Count, Money
 from kalshiflow.exchange.models_market import MarketStatus
+from kalshiflow.features.valuation import CashView, PositionView
 from kalshiflow.trader.config import ExitRulesConfig
 from kalshiflow.trader.exit_rules.base import ClosingOrderView, ExitDecision, ExitReason
 from kalshiflow.trader.exit_rules.registry import EXIT_RULES, evaluate_exits
-from kalshiflow.trader.valuation import CashView, PositionView
 
 RICH = CashView(Money.dollars(10_000))
 ONLY = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 from tests.trader_rules.rules_kit import NOW, book, market, p
 
 from kalshiflow.domain.units import Count, Money
+from kalshiflow.features.valuation import CashView
 from kalshiflow.trader.config import RiskLimits
 from kalshiflow.trader.risk.counters import RiskCounters
 from kalshiflow.trader.risk.gate import RISK_CHECKS, check_order
@@ -17,7 +18,6 @@ from kalshiflow.trader.risk.types import (
     RiskReason,
     TradeAction,
 )
-from kalshiflow.trader.valuation import CashView
 
 
 def test_every_check_has_a_unique_name_and_one_line_description() -> None:

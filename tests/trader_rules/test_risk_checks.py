@@ -10,6 +10,7 @@ from tests.trader_rules.rules_kit import NOW, SIDES, book, market, p, position, 
 from kalshiflow.domain.orders import OutcomeSide
 from kalshiflow.domain.units import Count
 from kalshiflow.exchange.models_market import MarketStatus
+from kalshiflow.features.valuation import CashView, PositionView
 from kalshiflow.trader.config import RiskLimits
 from kalshiflow.trader.risk.circuit_breaker import breaker_state
 from kalshiflow.trader.risk.gate import check_order
@@ -25,7 +26,6 @@ from kalshiflow.trader.risk.types import (
     opening_count,
     reduces,
 )
-from kalshiflow.trader.valuation import CashView, PositionView
 
 LIMITS = RiskLimits()
 S = 1000

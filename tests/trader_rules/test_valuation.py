@@ -10,8 +10,7 @@ from tests.trader_rules.rules_kit import NOW, SIDES, book, held_book, market, p,
 from kalshiflow.domain.fees import FeeType
 from kalshiflow.domain.orders import OutcomeSide
 from kalshiflow.domain.units import Count, Money
-from kalshiflow.marketdata.book import OrderBook
-from kalshiflow.trader.valuation import (
+from kalshiflow.features.valuation import (
     PositionView,
     exit_price,
     format_pct,
@@ -19,6 +18,7 @@ from kalshiflow.trader.valuation import (
     pnl_pct,
     value_position,
 )
+from kalshiflow.marketdata.book import OrderBook
 
 
 @pytest.mark.parametrize("side", SIDES)

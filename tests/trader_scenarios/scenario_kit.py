@@ -48,8 +48,8 @@ from kalshiflow.sim.engine import OrderRequest
 from kalshiflow.sim.exchange import SimExchange
 from kalshiflow.trader.config import ExitRulesConfig, RiskLimits
 from kalshiflow.trader.core import CalibrationCycle, CoreConfig, TraderCore
-from kalshiflow.trader.orders import OrderPurpose
 from kalshiflow.trader.risk.types import TradeAction
+from kalshiflow.trader.state.orders import OrderPurpose
 
 ALICE = "alice-key"  # the trader's account (= key id)
 BOB = "bob-key"  # the counterparty

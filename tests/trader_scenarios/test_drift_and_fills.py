@@ -15,8 +15,8 @@ from kalshiflow.domain.orders import BookSide, OutcomeSide
 from kalshiflow.domain.units import Count, Money, Price
 from kalshiflow.exchange.ws_models import NoticeKind
 from kalshiflow.exchange.ws_status import ConnectionState
-from kalshiflow.trader.drift import DriftKind
-from kalshiflow.trader.orders import OrderPurpose, OrderState
+from kalshiflow.trader.calibration.drift import DriftKind
+from kalshiflow.trader.state.orders import OrderPurpose, OrderState
 
 
 async def test_hand_placed_and_hand_cancelled_orders_and_balance_edit_are_reported_as_drift(

@@ -13,10 +13,10 @@ from tests.trader_scenarios.scenario_kit import ALICE, Scenario, scenario_config
 
 from kalshiflow.domain.orders import OutcomeSide
 from kalshiflow.domain.units import Count, Money
+from kalshiflow.trader.calibration.drift import DriftKind
 from kalshiflow.trader.core import CalibrationCycle, TraderCore
-from kalshiflow.trader.drift import DriftKind
 from kalshiflow.trader.exit_rules.base import ExitReason
-from kalshiflow.trader.orders import OrderPurpose, OrderState, TrackedOrder
+from kalshiflow.trader.state.orders import OrderPurpose, OrderState, TrackedOrder
 
 SIDES = pytest.mark.parametrize("side", [OutcomeSide.YES, OutcomeSide.NO], ids=["yes", "no"])
 

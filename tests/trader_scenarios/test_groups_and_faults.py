@@ -12,9 +12,9 @@ from kalshiflow.domain.orders import OutcomeSide
 from kalshiflow.domain.units import Count, Price
 from kalshiflow.trader.config import OrderGroupConfig, OrderGroupMode
 from kalshiflow.trader.core import CoreConfig
-from kalshiflow.trader.execution import ExecOutcome
-from kalshiflow.trader.orders import OrderState
+from kalshiflow.trader.execution.in_flight import ExecOutcome
 from kalshiflow.trader.risk.types import TradeAction
+from kalshiflow.trader.state.orders import OrderState
 
 
 async def test_order_group_triggers_cancels_orders_and_resets_per_rule(env: Scenario) -> None:

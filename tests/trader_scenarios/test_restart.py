@@ -14,9 +14,9 @@ from tests.trader_scenarios.scenario_kit import PREFIX, Scenario, buy, scenario_
 
 from kalshiflow.domain.orders import OutcomeSide
 from kalshiflow.domain.units import Count, Price
-from kalshiflow.trader.drift import DriftKind
-from kalshiflow.trader.execution import ExecOutcome
-from kalshiflow.trader.orders import OrderPurpose, OrderState
+from kalshiflow.trader.calibration.drift import DriftKind
+from kalshiflow.trader.execution.in_flight import ExecOutcome
+from kalshiflow.trader.state.orders import OrderPurpose, OrderState
 
 
 @pytest.mark.parametrize("crossing", [False, True], ids=["resting", "filled"])

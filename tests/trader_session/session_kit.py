@@ -29,19 +29,21 @@ from typing import Any
 import httpx
 import pytest
 
-import kalshiflow.trader.app as app_module
+import kalshiflow.commands.run_app as app_module
+from kalshiflow.commands import startup
+from kalshiflow.commands.run_app import AppState
 from kalshiflow.domain.orders import BookSide
+from kalshiflow.events.bus import Missed, Subscription
 from kalshiflow.exchange.environments import ExchangeConnection
-from kalshiflow.marketdata import startup
 from kalshiflow.sim.engine import Engine, OrderRequest, OrderResult
 from kalshiflow.sim.faults import FaultConfig
 from kalshiflow.sim.runner import SimHandle, SimulatorConfig
-from kalshiflow.trader.app import AppState
 from kalshiflow.trader.core import CalibrationCycle, TraderCore
-from kalshiflow.trader.execution import ExecutionResult, OrderIntent
-from kalshiflow.trader.ledger import Ledger
-from kalshiflow.trader.lifecycle import TRANSITIONS, StatusEntry, TraderState
-from kalshiflow.trader.orders import OrderPurpose
+from kalshiflow.trader.execution.in_flight import ExecutionResult, OrderIntent
+from kalshiflow.trader.lifecycle.recalibration import Recalibrator
+from kalshiflow.trader.lifecycle.states import TRANSITIONS, StatusEntry, TraderState
+from kalshiflow.trader.state.ledger import Ledger
+from kalshiflow.trader.state.orders import OrderPurpose
 
 STATES = {s.value: s for s in TraderState}
 STEP_PREFIX = f"{TraderState.CALIBRATING.value} -> "
@@ -119,8 +121,9 @@ class SentOrder:
 
 @dataclass
 class SessionProbe:
-    entries: list[StatusEntry] = field(default_factory=list)
-    cycles: list[CalibrationCycle] = field(default_factory=list)
+    startup_entries: list[StatusEntry] = field(default_factory=list)
+    recal: Recalibrator | None = None
+    watching: Subscription | None = None
     sent: list[SentOrder] = field(default_factory=list)
     max_abs_position: dict[str, int] = field(default_factory=dict)
 
@@ -129,13 +132,24 @@ class SessionProbe:
         lifecycle, recal, core = state.lifecycle, state.recal, state.core
         assert recal is not None
         assert core is not None
-        self.entries.extend(lifecycle.history)  # startup entries (the deque still holds all of them)
-        assert self.entries[0].status == TraderState.INITIALIZING.value
-        lifecycle.listeners.append(self.entries.append)
-        if recal.stats.last_cycle is not None:
-            self.cycles.append(recal.stats.last_cycle)
-        recal.listeners.append(self.cycles.append)
+        self.startup_entries.extend(lifecycle.history)  # the deque still holds all of them
+        assert self.startup_entries[0].status == TraderState.INITIALIZING.value
+        self.watching = lifecycle.bus.subscribe("session-probe", [StatusEntry], max_queue=1_000_000)
+        self.recal = recal
         self._watch_sends(state, core)
+
+    @property
+    def entries(self) -> list[StatusEntry]:
+        """Every status entry so far, startup included (read from the bus subscription)."""
+        if self.watching is not None:
+            drained = self.watching.drain()
+            assert not any(isinstance(e, Missed) for e in drained), "the probe lost status entries"
+            self.startup_entries.extend(e for e in drained if isinstance(e, StatusEntry))
+        return self.startup_entries
+
+    @property
+    def cycles(self) -> list[CalibrationCycle]:
+        return [] if self.recal is None else list(self.recal.cycles)
 
     def _watch_sends(self, state: AppState, core: TraderCore) -> None:
         place = core.executor.place

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tests.trader_session.session_kit import illegal_transitions
 
-from kalshiflow.trader.lifecycle import StatusEntry
+from kalshiflow.trader.lifecycle.states import StatusEntry
 
 
 def entry(status: str, previous_ms: int | None = 1, duration_ms: int | None = None) -> StatusEntry:

@@ -42,18 +42,18 @@ from tests.trader_session.session_kit import (
 )
 
 from kalshiflow.clock import Clock
+from kalshiflow.commands.decider import build_decider
+from kalshiflow.commands.run_app import AppState, RunOptions, TraderApp
 from kalshiflow.config import Settings, load_settings
 from kalshiflow.domain.orders import OutcomeSide
 from kalshiflow.domain.units import Money
 from kalshiflow.sim.faults import FaultConfig
 from kalshiflow.sim.runner import SimHandle
 from kalshiflow.store.trader_repo import TraderStore
-from kalshiflow.trader.app import AppState, RunOptions, TraderApp
 from kalshiflow.trader.core import TraderCore
-from kalshiflow.trader.decider import build_decider
 from kalshiflow.trader.exit_rules.base import ExitReason
-from kalshiflow.trader.lifecycle import TraderState
-from kalshiflow.trader.orders import OrderPurpose
+from kalshiflow.trader.lifecycle.states import TraderState
+from kalshiflow.trader.state.orders import OrderPurpose
 
 SPEED = 150.0  # sim seconds per wall second
 SESSION_S = 2 * 3600

@@ -32,9 +32,8 @@ from kalshiflow.domain.orders import BookSide, OutcomeSide
 from kalshiflow.domain.units import COUNT_SCALE, MONEY_SCALE, PRICE_SCALE, Count, Money
 from kalshiflow.features.market_state import MarketHistory
 from kalshiflow.features.schema import SCHEMA_V1, FeatureSchema, SchemaError
+from kalshiflow.features.valuation import CashView, MarketView, OrderView, PositionView, value_position
 from kalshiflow.marketdata.book import OrderBook
-from kalshiflow.trader.orders import TrackedOrder
-from kalshiflow.trader.valuation import CashView, MarketView, PositionView, value_position
 
 _YES: Final = OutcomeSide.YES
 _NO: Final = OutcomeSide.NO
@@ -200,7 +199,7 @@ def _portfolio_features(
 
 
 def _order_features(
-    orders: Sequence[TrackedOrder],
+    orders: Sequence[OrderView],
     yes_bid: int,
     yes_ask: int,
     now_ms: int,
@@ -240,7 +239,7 @@ def compute_observation(
     market: MarketView,
     position: PositionView | None,
     cash: CashView,
-    resting_orders: Sequence[TrackedOrder],
+    resting_orders: Sequence[OrderView],
     now_ms: int,
     normalisation: ObservationScales,
 ) -> tuple[float, ...] | None:

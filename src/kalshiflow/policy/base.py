@@ -20,15 +20,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from kalshiflow.trader.risk.types import TradeAction
-
 
 class PolicyLoadError(Exception):
     """A policy could not be built; the message is meant for the operator reading the startup log."""
 
 
 class Action(StrEnum):
-    """The five things a policy can ask for; values match :class:`TradeAction` for the four trades.
+    """The five things a policy can ask for; the trader maps the four trades onto its own order actions.
 
     Buying NO and selling YES both move the signed (+YES / -NO) position down; which one a policy
     picks matters for fees and for which side of the book it takes, so they stay distinct.
@@ -39,20 +37,6 @@ class Action(StrEnum):
     SELL_YES = "sell_yes"
     BUY_NO = "buy_no"
     SELL_NO = "sell_no"
-
-    @property
-    def trade_action(self) -> TradeAction | None:
-        """The order the action asks for, or None for HOLD."""
-        return _TRADE_ACTIONS[self]
-
-
-_TRADE_ACTIONS: dict[Action, TradeAction | None] = {
-    Action.HOLD: None,
-    Action.BUY_YES: TradeAction.BUY_YES,
-    Action.SELL_YES: TradeAction.SELL_YES,
-    Action.BUY_NO: TradeAction.BUY_NO,
-    Action.SELL_NO: TradeAction.SELL_NO,
-}
 
 
 @dataclass(frozen=True, slots=True)

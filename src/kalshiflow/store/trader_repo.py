@@ -37,6 +37,17 @@ from sqlalchemy import Connection, Engine, Table, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from kalshiflow.clock import Clock
+from kalshiflow.events.bus import EventBus, Missed, Subscription
+from kalshiflow.events.ledger import (
+    LEDGER_EVENT_TYPES,
+    CashChanged,
+    FillBooked,
+    LedgerEvent,
+    OrderChanged,
+    PositionChanged,
+    SettlementBooked,
+)
+from kalshiflow.events.trader import CalibrationCompleted, StatusEntry
 from kalshiflow.store import db
 from kalshiflow.store import trader_rows as rows
 from kalshiflow.store.batch_writer import (
@@ -69,15 +80,6 @@ from kalshiflow.store.trader_reads import (
     read_resting_orders,
     read_status_history,
 )
-from kalshiflow.trader.events import (
-    CashChanged,
-    FillBooked,
-    LedgerEvent,
-    OrderChanged,
-    PositionChanged,
-    SettlementBooked,
-)
-from kalshiflow.trader.ledger import Ledger
 
 log = logging.getLogger(__name__)
 
@@ -170,7 +172,7 @@ class TraderStore:
         self._dropped: Counter[str] = Counter()
         self._listener_errors = 0
         self._last_order: dict[str, rows.Row] = {}  # by client_order_id; live orders only
-        self._ledgers: list[Ledger] = []
+        self._subscriptions: list[Subscription] = []
         self._closed = False
 
     @property
@@ -179,10 +181,31 @@ class TraderStore:
 
     # -- write side (event loop; never blocks) -------------------------------------------------------
 
-    def attach(self, ledger: Ledger) -> None:
-        """Journal every change of ``ledger`` from now on."""
-        ledger.listeners.append(self.on_ledger_event)
-        self._ledgers.append(ledger)
+    def attach(self, bus: EventBus, max_queue: int = 200_000) -> None:
+        """Journal every ledger event, status entry and calibration published on ``bus`` from now on.
+
+        The bus queues the events (frozen values); they are turned into rows on the next turn of
+        the event loop, or at ``flush``/``close``, so the publisher never runs the store's code.
+        """
+        if any(s.bus is bus for s in self._subscriptions):
+            return  # attached already: a second subscription would write every row twice
+        types = (*LEDGER_EVENT_TYPES, StatusEntry, CalibrationCompleted)
+        subscription = bus.subscribe("store", types, max_queue=max_queue, on_ready=self.drain)
+        self._subscriptions.append(subscription)
+
+    def drain(self) -> None:
+        """Turn every queued bus event into rows for the writer (event loop; never blocks)."""
+        for subscription in self._subscriptions:
+            for item in subscription.drain():
+                if isinstance(item, Missed):
+                    self._dropped["bus_missed"] += item.count
+                    log.error("trader_store.events_missed", extra={"count": item.count})
+                elif isinstance(item, StatusEntry):
+                    self.save_status(item)
+                elif isinstance(item, CalibrationCompleted):
+                    self.save_calibration(item)
+                else:
+                    self.on_ledger_event(item)  # type: ignore[arg-type]  # the other subscribed types
 
     def on_ledger_event(self, event: LedgerEvent) -> None:
         """The ledger listener: copy the event into rows and queue them. Never raises."""
@@ -213,16 +236,17 @@ class TraderStore:
         return self._put(_Op(RowKind.STATUS, row))
 
     def flush(self, timeout_s: float | None = None) -> bool:
-        """Wait until everything queued so far is committed or given up (blocking)."""
+        """Wait until everything published so far is committed or given up (blocking)."""
+        self.drain()
         return self._writer.flush(timeout_s)
 
     def close(self) -> TraderStoreMetrics:
         """Detach from the ledgers, drain the queue, stop the writer (blocking); final metrics."""
         if not self._closed:
             self._closed = True
-            for ledger in self._ledgers:
-                if self.on_ledger_event in ledger.listeners:
-                    ledger.listeners.remove(self.on_ledger_event)
+            self.drain()
+            for subscription in self._subscriptions:
+                subscription.close()
             self._writer.close()
             if self._owns_engine:
                 self._engine.dispose()

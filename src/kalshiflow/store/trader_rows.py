@@ -5,7 +5,7 @@ order or position may have moved on. So everything here runs on the caller's thr
 of the event, and copies integers and strings out -- nothing returned shares state with the ledger.
 
 The calibration report and status entry contracts are duck-typed so the store does not depend on
-how ``trader/reconcile.py`` or the lifecycle shape their values. Each field is read as an attribute
+how ``trader/calibration/reconcile.py`` or the lifecycle shape their values. Each field is read as an attribute
 or, for a ``Mapping``, as a key:
 
 * report: ``started_ms: int``, ``duration_ms: int``, ``ok: bool``, ``rest_calls: int``, optional
@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from enum import Enum
 from typing import Any, Final
 
-from kalshiflow.trader.events import (
+from kalshiflow.events.ledger import (
     CashChanged,
     FillBooked,
     OrderChanged,

@@ -16,22 +16,20 @@ from kalshiflow.clock import Clock
 from kalshiflow.domain.grid import PriceGrid
 from kalshiflow.domain.orders import intent_to_v2
 from kalshiflow.domain.units import Count, Money, Price
+from kalshiflow.events.bus import EventBus
 from kalshiflow.exchange.models_market import Market
 from kalshiflow.exchange.rest import KalshiRestClient
+from kalshiflow.features.valuation import CashView, MarketView, PositionView, value_position
 from kalshiflow.marketdata.bookstore import BookStore
-from kalshiflow.trader.calibration_report import CalibrationReport
-from kalshiflow.trader.closing import CloseResult, PositionCloser
+from kalshiflow.trader.calibration.reconcile import Reconciler
+from kalshiflow.trader.calibration.report import CalibrationReport
 from kalshiflow.trader.config import CalibrationConfig, ExitRulesConfig, OrderGroupConfig, RiskLimits
-from kalshiflow.trader.execution import ExecutionConfig, ExecutionResult, OrderExecutor
-from kalshiflow.trader.execution import OrderIntent as ExecIntent
+from kalshiflow.trader.execution.closing import CloseResult, PositionCloser
+from kalshiflow.trader.execution.in_flight import ExecutionConfig, ExecutionResult, OrderExecutor
+from kalshiflow.trader.execution.in_flight import OrderIntent as ExecIntent
+from kalshiflow.trader.execution.order_groups import OrderGroupManager
 from kalshiflow.trader.exit_rules.base import ExitDecision
 from kalshiflow.trader.exit_rules.registry import evaluate_exits
-from kalshiflow.trader.fees_lookup import FeeSchedule
-from kalshiflow.trader.ledger import Ledger
-from kalshiflow.trader.live_updates import LiveUpdates
-from kalshiflow.trader.order_groups import OrderGroupManager
-from kalshiflow.trader.orders import OrderPurpose
-from kalshiflow.trader.reconcile import Reconciler
 from kalshiflow.trader.risk.counters import RiskCounters
 from kalshiflow.trader.risk.gate import check_order
 from kalshiflow.trader.risk.kill_switch import kill_switch_reason
@@ -43,7 +41,10 @@ from kalshiflow.trader.risk.types import (
     RiskDecision,
     TradeAction,
 )
-from kalshiflow.trader.valuation import CashView, MarketView, PositionView, value_position
+from kalshiflow.trader.state.fees import FeeSchedule
+from kalshiflow.trader.state.ledger import Ledger
+from kalshiflow.trader.state.live_updates import LiveUpdates
+from kalshiflow.trader.state.orders import OrderPurpose
 
 
 @dataclass(frozen=True)
@@ -82,15 +83,17 @@ class TraderCore:
         markets: Mapping[str, Market],
         config: CoreConfig | None = None,
         fees: FeeSchedule | None = None,
+        bus: EventBus | None = None,
     ) -> None:
         self.config = config or CoreConfig()
+        self.bus = bus or EventBus()  # where the ledger, decisions and denials are published
         self.clock = clock
         self.rest = rest
         self.books = books
         self.markets: dict[str, Market] = dict(markets)
         # Each market's fee schedule: the ledger's reservations and the exit rules' fee estimates.
         self.fees = fees or FeeSchedule()
-        self.ledger = Ledger(self.fees)
+        self.ledger = Ledger(self.fees, self.bus)
         self.executor = OrderExecutor(rest, self.ledger, clock, config=self.config.execution)
         self.closer = PositionCloser(self.executor, self.ledger, clock)
         self.groups = OrderGroupManager(rest, self.config.order_groups, clock)

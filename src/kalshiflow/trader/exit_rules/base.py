@@ -18,8 +18,7 @@ from typing import Protocol
 
 from kalshiflow.domain.orders import Action, OutcomeSide, V2Order, intent_to_v2
 from kalshiflow.domain.units import Count, Price
-from kalshiflow.trader.config import ExitRulesConfig
-from kalshiflow.trader.valuation import (
+from kalshiflow.features.valuation import (
     BookView,
     CashView,
     MarketView,
@@ -27,6 +26,7 @@ from kalshiflow.trader.valuation import (
     Valuation,
     format_pct,
 )
+from kalshiflow.trader.config import ExitRulesConfig
 
 
 class ExitReason(StrEnum):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from kalshiflow.features.valuation import BookView, CashView, MarketView, PositionView, value_position
 from kalshiflow.trader.config import ExitRulesConfig
 from kalshiflow.trader.exit_rules.base import (
     ClosingOrderView,
@@ -31,7 +32,6 @@ from kalshiflow.trader.exit_rules.max_hold import MaxHold
 from kalshiflow.trader.exit_rules.stop_loss import StopLoss
 from kalshiflow.trader.exit_rules.stuck import Stuck
 from kalshiflow.trader.exit_rules.take_profit import TakeProfit
-from kalshiflow.trader.valuation import BookView, CashView, MarketView, PositionView, value_position
 
 EXIT_RULES: tuple[ExitRule, ...] = (
     Stuck(),

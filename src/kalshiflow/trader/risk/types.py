@@ -17,8 +17,9 @@ from typing import Protocol
 
 from kalshiflow.domain.orders import Action, OutcomeSide
 from kalshiflow.domain.units import ZERO_COUNT, ZERO_MONEY, Count, Money, Price, notional
+from kalshiflow.features.valuation import BookView, CashView, MarketView, PositionView, estimated_exit_fee
+from kalshiflow.policy.base import Action as PolicyAction
 from kalshiflow.trader.config import RiskLimits
-from kalshiflow.trader.valuation import BookView, CashView, MarketView, PositionView, estimated_exit_fee
 
 
 class TradeAction(StrEnum):
@@ -39,6 +40,11 @@ class TradeAction(StrEnum):
     def direction(self) -> int:
         """+1 when the order moves the net position toward YES, -1 toward NO."""
         return 1 if self in (TradeAction.BUY_YES, TradeAction.SELL_NO) else -1
+
+    @classmethod
+    def for_policy_action(cls, action: PolicyAction) -> TradeAction | None:
+        """The order a policy's action asks for, None for HOLD (the four trades share their values)."""
+        return None if action is PolicyAction.HOLD else cls(action.value)
 
 
 @dataclass(frozen=True, slots=True)

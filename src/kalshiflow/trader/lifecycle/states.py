@@ -16,28 +16,12 @@ exposure does not. The history is bounded in memory; every entry is also handed 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from enum import StrEnum
 
 from kalshiflow.clock import Clock
-
-
-class TraderState(StrEnum):
-    INITIALIZING = "initializing"
-    TRADING = "trading"
-    CALIBRATING = "calibrating"
-    PAUSED = "paused"
-    STOPPING = "stopping"
-
-
-class CalibrationStep(StrEnum):
-    SYNCING_STATE = "syncing state"
-    CLOSING_POSITIONS = "closing positions"
-    MONITORING_MARKETS = "monitoring markets"
-    CASH_RECOVERY = "cash recovery"
-
+from kalshiflow.events.bus import EventBus
+from kalshiflow.events.trader import CalibrationStep as CalibrationStep
+from kalshiflow.events.trader import StatusEntry as StatusEntry
+from kalshiflow.events.trader import TraderState as TraderState
 
 TRANSITIONS: dict[TraderState, frozenset[TraderState]] = {
     # The startup calibration is shown as calibrating; a failed one leaves the trader paused.
@@ -57,31 +41,15 @@ class IllegalTransition(RuntimeError):
     """A transition the table forbids: a bug in the caller."""
 
 
-@dataclass(frozen=True, slots=True)
-class StatusEntry:
-    """One line of the status console."""
-
-    ts_ms: int
-    status: str  # "calibrating" or "calibrating -> syncing state"
-    result_text: str
-    duration_ms: int | None  # how long the step took, when it is a finished step
-    previous_status_ms: int | None  # how long the previous status lasted
-
-    def console_line(self) -> str:
-        stamp = datetime.fromtimestamp(self.ts_ms / 1000, tz=UTC).strftime("%I:%M:%S %p")
-        duration = "" if self.duration_ms is None else f" ({self.duration_ms / 1000:.1f}s)"
-        return f"{stamp}  {self.status:<36} {self.result_text}{duration}"
-
-
 class Lifecycle:
-    def __init__(self, clock: Clock, history_size: int = 500) -> None:
+    def __init__(self, clock: Clock, history_size: int = 500, bus: EventBus | None = None) -> None:
         self._clock = clock
         self.state = TraderState.INITIALIZING
         self.since_ms = clock.now_ms()
         self.history: deque[StatusEntry] = deque(maxlen=history_size)
-        self.listeners: list[Callable[[StatusEntry], None]] = []
+        self.bus = bus or EventBus()  # every entry is published as it is recorded
         self.transitions = 0
-        self._record(TraderState.INITIALIZING.value, "starting", None, None)
+        self._record(TraderState.INITIALIZING.value, "starting", None, None, None, None)
 
     @property
     def reduce_only(self) -> bool:
@@ -103,32 +71,40 @@ class Lifecycle:
             raise IllegalTransition(f"{self.state} -> {state}")
         now = self._clock.now_ms()
         previous_ms = now - self.since_ms
-        self.state = state
         self.since_ms = now
         self.transitions += 1
-        return self._record(state.value, result_text, None, previous_ms)
+        previous = self.state
+        self.state = state
+        return self._record(state.value, result_text, None, previous_ms, previous, None)
 
     def step(self, step: CalibrationStep, result_text: str, duration_ms: int) -> StatusEntry:
         """Record a finished calibration sub-step (only while calibrating)."""
         if self.state is not TraderState.CALIBRATING:
             raise IllegalTransition(f"calibration step {step} while {self.state}")
         return self._record(
-            f"{TraderState.CALIBRATING.value} -> {step.value}", result_text, duration_ms, None
+            f"{TraderState.CALIBRATING.value} -> {step.value}", result_text, duration_ms, None, None, step
         )
 
     def note(self, result_text: str) -> StatusEntry:
         """A result line for the current state (e.g. "last action: BUY_YES @ TICKER")."""
-        return self._record(self.state.value, result_text, None, None)
+        return self._record(self.state.value, result_text, None, None, None, None)
 
     def console(self, limit: int = 20) -> list[str]:
         """Newest first, as the status console shows it."""
         return [entry.console_line() for entry in list(self.history)[::-1][:limit]]
 
     def _record(
-        self, status: str, text: str, duration_ms: int | None, previous_ms: int | None
+        self,
+        status: str,
+        text: str,
+        duration_ms: int | None,
+        previous_ms: int | None,
+        previous_state: TraderState | None,
+        step: CalibrationStep | None,
     ) -> StatusEntry:
-        entry = StatusEntry(self._clock.now_ms(), status, text, duration_ms, previous_ms)
+        entry = StatusEntry(
+            self._clock.now_ms(), status, text, duration_ms, previous_ms, self.state, previous_state, step
+        )
         self.history.append(entry)
-        for listener in self.listeners:
-            listener(entry)
+        self.bus.publish(entry)
         return entry

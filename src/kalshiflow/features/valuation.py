@@ -24,7 +24,7 @@ from typing import Protocol
 
 from kalshiflow.domain.fees import FeeType, trade_fee
 from kalshiflow.domain.grid import PriceGrid
-from kalshiflow.domain.orders import OutcomeSide
+from kalshiflow.domain.orders import BookSide, OutcomeSide
 from kalshiflow.domain.units import ZERO_MONEY, Count, Money, Price, notional
 from kalshiflow.exchange.models_market import MarketStatus
 
@@ -38,6 +38,31 @@ class BookView(Protocol):
     def best_bid(self, side: OutcomeSide) -> Price | None: ...
 
     def best_ask(self, side: OutcomeSide) -> Price | None: ...
+
+
+class OrderView(Protocol):
+    """One of our orders as an observation reads it; the trader's tracked orders satisfy it.
+
+    A protocol rather than the trader's class, so features (and training) never import the trader.
+    """
+
+    @property
+    def side(self) -> BookSide: ...
+
+    @property
+    def yes_price(self) -> Price: ...
+
+    @property
+    def count(self) -> Count: ...
+
+    @property
+    def filled(self) -> Count: ...
+
+    @property
+    def created_ms(self) -> int: ...
+
+    @property
+    def is_live(self) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)

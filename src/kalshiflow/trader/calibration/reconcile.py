@@ -31,17 +31,26 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from kalshiflow.clock import Clock
 from kalshiflow.domain.orders import OrderStatus
+from kalshiflow.events.bus import Missed
+from kalshiflow.events.ledger import (
+    LEDGER_EVENT_TYPES,
+    CashChanged,
+    FillBooked,
+    OrderChanged,
+    PositionChanged,
+    SettlementBooked,
+)
 from kalshiflow.exchange.models_market import ExchangeStatus, Market, Orderbook
 from kalshiflow.exchange.models_portfolio import Balance, Fill, MarketPosition, Order, Settlement
 from kalshiflow.exchange.rest import KalshiRestClient
 from kalshiflow.exchange.rest_market import MARKETS_PAGE_SIZE, ORDERBOOKS_PER_CALL
 from kalshiflow.exchange.rest_portfolio import PORTFOLIO_PAGE_SIZE
 from kalshiflow.marketdata.bookstore import BookStore
-from kalshiflow.trader.calibration_checks import (
+from kalshiflow.trader.calibration.checks import (
     CheckLimits,
     Finding,
     TopOfBook,
@@ -49,12 +58,9 @@ from kalshiflow.trader.calibration_checks import (
     market_viability,
     portfolio_health,
 )
-from kalshiflow.trader.calibration_report import CalibrationReport, StepResult
-from kalshiflow.trader.config import CalibrationConfig
-from kalshiflow.trader.drift import DriftTotals
-from kalshiflow.trader.events import CashChanged, FillBooked, LedgerEvent, OrderChanged, PositionChanged
-from kalshiflow.trader.ledger import Ledger
-from kalshiflow.trader.reconcile_sync import (
+from kalshiflow.trader.calibration.drift import DriftTotals
+from kalshiflow.trader.calibration.report import CalibrationReport, StepResult
+from kalshiflow.trader.calibration.sync import (
     ExchangeSnapshot,
     LedgerActivity,
     SettlementKey,
@@ -62,8 +68,10 @@ from kalshiflow.trader.reconcile_sync import (
     SyncPolicy,
     apply_snapshot,
 )
+from kalshiflow.trader.config import CalibrationConfig
+from kalshiflow.trader.state.ledger import Ledger
 
-log = logging.getLogger("kalshiflow.trader.reconcile")
+log = logging.getLogger("kalshiflow.trader.calibration.reconcile")
 
 
 def _pages(items: int, page_size: int) -> int:
@@ -174,9 +182,8 @@ class Reconciler:
         watched = list(dict.fromkeys(markets))
         position_tickers = [p.ticker for p in self.ledger.open_positions()]
         info_tickers = list(dict.fromkeys([*watched, *position_tickers]))
-        activity = LedgerActivity()
-        listener = _activity_listener(activity)
-        self.ledger.listeners.append(listener)
+        # What live updates change while the reads are in flight (rule 4 of ``calibration.sync``).
+        watching = self.ledger.bus.subscribe("calibration.activity", LEDGER_EVENT_TYPES, max_queue=100_000)
         started = time.perf_counter()
         try:
             async with asyncio.timeout(self.config.max_duration_s):
@@ -187,7 +194,8 @@ class Reconciler:
             log.warning("calibration.failed reason=%s", reason)
             return self._failed(steps, t0, calls_before, reason)
         finally:
-            self.ledger.listeners.remove(listener)
+            watching.close()
+            activity = _activity(watching.drain(), info_tickers)
         snap, status, market_list, rest_books = fetched
         steps.add("fetch exchange state", started, True, _fetched_detail(snap, market_list))
 
@@ -388,10 +396,14 @@ def _fetched_detail(snap: ExchangeSnapshot, markets: list[Market]) -> str:
     )
 
 
-def _activity_listener(activity: LedgerActivity) -> Callable[[LedgerEvent], None]:
-    """Notes what live updates change while the reads are in flight (rule 4 of ``reconcile_sync``)."""
+def _activity(events: list[object], tickers: list[str]) -> LedgerActivity:
+    """What live updates changed while the reads were in flight (rule 4 of ``calibration.sync``).
 
-    def listen(event: LedgerEvent) -> None:
+    Events lost to a full queue (``Missed``) make every watched market and the cash count as touched:
+    leaving something alone for the next pass is safe, overwriting a fresh change is not.
+    """
+    activity = LedgerActivity()
+    for event in events:
         if isinstance(event, CashChanged):
             activity.cash_changed = True
         elif isinstance(event, OrderChanged):
@@ -400,7 +412,9 @@ def _activity_listener(activity: LedgerActivity) -> Callable[[LedgerEvent], None
             activity.tickers.add(event.fill.ticker)
         elif isinstance(event, PositionChanged):
             activity.tickers.add(event.position.ticker)
-        else:
+        elif isinstance(event, SettlementBooked):
             activity.tickers.add(event.settlement.ticker)
-
-    return listen
+        elif isinstance(event, Missed):
+            activity.cash_changed = True
+            activity.tickers.update(tickers)
+    return activity

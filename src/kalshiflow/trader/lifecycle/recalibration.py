@@ -13,15 +13,17 @@ events arrived during it and how many decisions were deferred.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import deque
 from dataclasses import dataclass
 
 from kalshiflow.clock import Clock
 from kalshiflow.domain.units import Money, display_dollars
 from kalshiflow.trader.core import CalibrationCycle, TraderCore
 from kalshiflow.trader.exit_rules.base import ExitReason
-from kalshiflow.trader.lifecycle import CalibrationStep, Lifecycle, TraderState
+from kalshiflow.trader.lifecycle.states import CalibrationStep, Lifecycle, TraderState
 from kalshiflow.trader.risk.kill_switch import kill_switch_reason
+
+CYCLES_KEPT = 1_000  # bounded: a long run keeps the newest cycles in memory, the store keeps all
 
 SLOW_CALIBRATION_MS = 5_000
 MAX_BACKOFF_S = 600
@@ -67,7 +69,7 @@ class Recalibrator:
         self.next_resume_ms: int | None = None
         self._backoff_s = resume_backoff_s
         self.trigger_reason: str | None = None
-        self.listeners: list[Callable[[CalibrationCycle], None]] = []  # e.g. the store
+        self.cycles: deque[CalibrationCycle] = deque(maxlen=CYCLES_KEPT)  # newest last
 
     def request(self, reason: str) -> None:
         """Ask for a recalibration at the next opportunity (reconnect, drift, group trigger …)."""
@@ -91,8 +93,8 @@ class Recalibrator:
         self.stats.events_during_last = events_seen
         if duration > SLOW_CALIBRATION_MS:
             self.stats.slow_runs += 1
-        for listener in self.listeners:
-            listener(cycle)
+        self.cycles.append(cycle)
+        self.lifecycle.bus.publish(cycle.report.to_event(reason))
         self._settle_state(cycle, was_paused)
         return cycle
 

@@ -23,15 +23,19 @@ from kalshiflow.domain.fees import FeeType, trade_fee
 from kalshiflow.domain.netting import closable, net_fill, opening_cost_per_contract
 from kalshiflow.domain.orders import BookSide
 from kalshiflow.domain.units import ZERO_COUNT, ZERO_MONEY, Count, Money, Price
-from kalshiflow.trader.events import (
+from kalshiflow.events.bus import EventBus
+from kalshiflow.events.ledger import (
+    CashCause,
     CashChanged,
     FillBooked,
-    LedgerEvent,
     OrderChanged,
     PositionChanged,
+    PositionSnapshot,
     SettlementBooked,
 )
-from kalshiflow.trader.orders import OrderPurpose, OrderState, TrackedOrder
+from kalshiflow.events.ledger import FillData as FillData
+from kalshiflow.events.ledger import SettlementData as SettlementData
+from kalshiflow.trader.state.orders import OrderPurpose, OrderState, TrackedOrder
 
 
 class LedgerError(RuntimeError):
@@ -53,38 +57,29 @@ class PositionRecord:
     def is_open(self) -> bool:
         return self.position != 0
 
-
-@dataclass(frozen=True, slots=True)
-class FillData:
-    """One execution of one of our orders, from the ``fill`` channel or from REST."""
-
-    trade_id: str
-    order_id: str
-    ticker: str
-    side: BookSide
-    yes_price: Price
-    count: Count
-    is_taker: bool
-    fee: Money
-    ts_ms: int
-    client_order_id: str | None = None
-    post_position: Count | None = None
-    source: str = "ws"
-
-
-@dataclass(frozen=True, slots=True)
-class SettlementData:
-    ticker: str
-    result: str
-    revenue: Money
-    settled_ms: int
+    def snapshot(self, closing_reason: str | None = None) -> PositionSnapshot:
+        return PositionSnapshot(
+            self.ticker,
+            self.position,
+            self.cost_basis,
+            self.exposure,
+            self.realized_pnl,
+            self.fees_paid,
+            self.opened_at_ms,
+            self.last_fill_ms,
+            closing_reason,
+        )
 
 
 class Ledger:
     """``fee_terms_of(ticker)`` -> the market's ``(FeeType, fee multiplier)``, as ``FeeSchedule``
     answers it; the default (``quadratic``, x1) suits tests on plain-fee markets."""
 
-    def __init__(self, fee_terms_of: Callable[[str], tuple[FeeType, Fraction]] | None = None) -> None:
+    def __init__(
+        self,
+        fee_terms_of: Callable[[str], tuple[FeeType, Fraction]] | None = None,
+        bus: EventBus | None = None,
+    ) -> None:
         self.cash: Money = ZERO_MONEY
         self.synced_cash: Money | None = None
         self.synced_at_ms: int | None = None
@@ -94,7 +89,7 @@ class Ledger:
         self.trade_ids: set[str] = set()
         self.fills: list[FillData] = []
         self.settlements: list[SettlementData] = []
-        self.listeners: list[Callable[[LedgerEvent], None]] = []
+        self.bus = bus or EventBus()  # every change is published here as a frozen value
         self._live: dict[str, dict[str, TrackedOrder]] = {}  # ticker -> client_order_id -> order
         self._fee_terms_of = fee_terms_of or (lambda _ticker: (FeeType.QUADRATIC, Fraction(1)))
 
@@ -146,9 +141,9 @@ class Ledger:
         self.cash = Money(self.cash - order.reserved)
         self.orders[order.client_order_id] = order
         self._track_live(order)
-        self._emit(OrderChanged(order, order.created_ms))
+        self._order_changed(order, order.created_ms)
         if order.reserved:
-            self._emit(CashChanged(self.cash, order.created_ms, "reservation"))
+            self._cash_changed(order.created_ms, CashCause.RESERVATION)
 
     def restore(self, order: TrackedOrder) -> None:
         """Put back a live order a previous run persisted (a restart), for reconciliation to resolve.
@@ -176,7 +171,7 @@ class Ledger:
         if order.order_id is not None:
             self.by_order_id[order.order_id] = order.client_order_id
         self._track_live(order)
-        self._emit(OrderChanged(order, max(order.updated_ms, order.created_ms)))
+        self._order_changed(order, max(order.updated_ms, order.created_ms))
 
     def on_acknowledged(
         self, client_order_id: str, order_id: str, filled: Count, remaining: Count, now_ms: int
@@ -193,7 +188,7 @@ class Ledger:
         order = self._order(client_order_id)
         if order.move(OrderState.REJECTED, now_ms, reason):
             self._release(order, order.reserved)
-            self._emit(OrderChanged(order, now_ms))
+            self._order_changed(order, now_ms)
         return order
 
     def on_unknown(self, client_order_id: str, reason: str, now_ms: int) -> TrackedOrder:
@@ -202,7 +197,7 @@ class Ledger:
         if order.is_terminal:  # live updates already told its final state while the send was out
             return order
         if order.move(OrderState.UNKNOWN, now_ms, reason):
-            self._emit(OrderChanged(order, now_ms))
+            self._order_changed(order, now_ms)
         return order
 
     def on_not_found(self, client_order_id: str, now_ms: int, misses_to_give_up: int) -> TrackedOrder:
@@ -217,7 +212,7 @@ class Ledger:
                 order.move(OrderState.UNKNOWN, now_ms)
             order.move(OrderState.REJECTED, now_ms, detail)
             self._release(order, order.reserved)
-            self._emit(OrderChanged(order, now_ms))
+            self._order_changed(order, now_ms)
         return order
 
     def on_exchange_order(
@@ -317,9 +312,9 @@ class Ledger:
             order.booked = Count(order.booked + fill.count)
             filled = Count(max(order.filled, order.booked))
             self._progress(order, filled, Count(max(0, order.count - filled)), fill.ts_ms)
-        self._emit(FillBooked(fill, order))
-        self._emit(PositionChanged(pos, fill.ts_ms))
-        self._emit(CashChanged(self.cash, fill.ts_ms, "fill"))
+        self._publish(FillBooked(fill, None if order is None else order.snapshot()))
+        self._position_changed(pos, fill.ts_ms)
+        self._cash_changed(fill.ts_ms, CashCause.FILL)
         return True
 
     def apply_settlement(self, settlement: SettlementData) -> None:
@@ -330,10 +325,10 @@ class Ledger:
             pos.realized_pnl = Money(pos.realized_pnl + settlement.revenue - pos.cost_basis)
             pos.position, pos.cost_basis, pos.opened_at_ms = Count(0), Money(0), None
             pos.exposure = Money(0)
-            self._emit(PositionChanged(pos, settlement.settled_ms))
+            self._position_changed(pos, settlement.settled_ms)
         self.cash = Money(self.cash + settlement.revenue)
-        self._emit(SettlementBooked(settlement))
-        self._emit(CashChanged(self.cash, settlement.settled_ms, "settlement"))
+        self._publish(SettlementBooked(settlement))
+        self._cash_changed(settlement.settled_ms, CashCause.SETTLEMENT)
 
     # ------------------------------------------------------------------ reconciliation hooks
     def overwrite_cash(self, exchange_cash: Money, now_ms: int) -> Money:
@@ -342,7 +337,7 @@ class Ledger:
         self.cash = exchange_cash
         self.synced_cash, self.synced_at_ms = exchange_cash, now_ms
         if drift:
-            self._emit(CashChanged(self.cash, now_ms, "reconciliation"))
+            self._cash_changed(now_ms, CashCause.RECONCILIATION)
         return drift
 
     def overwrite_position(
@@ -356,7 +351,7 @@ class Ledger:
         pos.exposure = cost_basis if exposure is None else exposure
         if position == 0:
             pos.opened_at_ms = None
-        self._emit(PositionChanged(pos, now_ms))
+        self._position_changed(pos, now_ms)
         return pos
 
     # ------------------------------------------------------------------ internals
@@ -390,7 +385,7 @@ class Ledger:
         if state in (OrderState.CANCELED, OrderState.FILLED):
             self._release(order, order.reserved)
         order.move(state, now_ms)
-        self._emit(OrderChanged(order, now_ms))
+        self._order_changed(order, now_ms)
 
     def _release(self, order: TrackedOrder, amount: Money) -> None:
         amount = Money(min(order.reserved, amount))
@@ -425,6 +420,27 @@ class Ledger:
         fee = trade_fee(fee_type, True, Price(own), Count(contracts), multiplier)
         return Money(own * contracts + fee)
 
-    def _emit(self, event: LedgerEvent) -> None:
-        for listener in self.listeners:
-            listener(event)
+    # ------------------------------------------------------------------ events (frozen values)
+    def _publish(self, event: object) -> None:
+        self.bus.publish(event)
+
+    def _order_changed(self, order: TrackedOrder, ts_ms: int) -> None:
+        if self.bus.has_subscribers(OrderChanged):  # a snapshot costs; skip it when nobody reads it
+            self.bus.publish(OrderChanged(order.snapshot(), ts_ms))
+        if order.purpose is OrderPurpose.CLOSE and order.ticker in self.positions:
+            # A close starting or ending changes the position's closing reason: say so.
+            self._position_changed(self.positions[order.ticker], ts_ms)
+
+    def _position_changed(self, pos: PositionRecord, ts_ms: int) -> None:
+        if self.bus.has_subscribers(PositionChanged):
+            self.bus.publish(PositionChanged(pos.snapshot(self.closing_reason(pos.ticker)), ts_ms))
+
+    def _cash_changed(self, ts_ms: int, cause: CashCause) -> None:
+        self.bus.publish(CashChanged(self.cash, ts_ms, cause))
+
+    def closing_reason(self, ticker: str) -> str | None:
+        """The reason of the live closing order in ``ticker``, if a close is under way."""
+        for order in self._live.get(ticker, {}).values():
+            if order.purpose is OrderPurpose.CLOSE and order.is_live:
+                return order.close_reason
+        return None

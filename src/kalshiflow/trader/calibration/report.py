@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kalshiflow.domain.units import Money, display_dollars
-from kalshiflow.trader.calibration_checks import Finding, FindingCode
-from kalshiflow.trader.drift import DriftEvent, DriftTotals
+from kalshiflow.events.trader import CalibrationCompleted, CalibrationStepResult, DriftRecord
+from kalshiflow.trader.calibration.checks import Finding, FindingCode
+from kalshiflow.trader.calibration.drift import DriftEvent, DriftTotals
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,4 +71,30 @@ class CalibrationReport:
             f"{len(self.drift)} corrections, {t.missed_fills} missed fills, "
             f"{t.external_orders} external orders, {len(self.viable_markets)}/{len(self.markets)} "
             f"markets viable, {self.rest_calls} calls ({self.duration_ms:.0f} ms)"
+        )
+
+    def to_event(self, reason: str = "scheduled") -> CalibrationCompleted:
+        """This report as the bus's ``calibration`` event (a value the store and dashboard read)."""
+        return CalibrationCompleted(
+            started_ms=self.started_ms,
+            duration_ms=self.duration_ms,
+            ok=self.ok,
+            failure_reason=self.failure_reason,
+            summary=self.summary(),
+            rest_calls=self.rest_calls,
+            cash_after=self.cash_after,
+            cash_drift_e6=self.cash_drift_e6,
+            steps=tuple(CalibrationStepResult(s.name, s.duration_ms, s.ok, s.detail) for s in self.steps),
+            drift=tuple(
+                DriftRecord(
+                    kind=e.kind.value,
+                    ticker=e.ticker or None,
+                    detail=e.detail,
+                    count_e2=int(e.contracts),
+                    money_e6=int(e.money),
+                    is_drift=e.is_drift,
+                )
+                for e in self.corrections
+            ),
+            reason=reason,
         )

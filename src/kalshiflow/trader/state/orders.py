@@ -14,26 +14,14 @@ unknown; unknown -> any state a read can show. filled, canceled and rejected are
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
 
 from kalshiflow.domain.orders import BookSide
 from kalshiflow.domain.units import ZERO_COUNT, ZERO_MONEY, Count, Money, Price
-
-
-class OrderState(StrEnum):
-    PENDING = "pending"
-    RESTING = "resting"
-    PARTIALLY_FILLED = "partially_filled"
-    FILLED = "filled"
-    CANCELED = "canceled"
-    REJECTED = "rejected"
-    UNKNOWN = "unknown"
-
-
-TERMINAL: frozenset[OrderState] = frozenset({OrderState.FILLED, OrderState.CANCELED, OrderState.REJECTED})
-LIVE: frozenset[OrderState] = frozenset(
-    {OrderState.PENDING, OrderState.RESTING, OrderState.PARTIALLY_FILLED, OrderState.UNKNOWN}
-)
+from kalshiflow.events.ledger import LIVE as LIVE
+from kalshiflow.events.ledger import TERMINAL as TERMINAL
+from kalshiflow.events.ledger import OrderPurpose as OrderPurpose
+from kalshiflow.events.ledger import OrderSnapshot
+from kalshiflow.events.ledger import OrderState as OrderState
 
 _AFTER_SEND = frozenset(
     {
@@ -63,12 +51,6 @@ TRANSITIONS: dict[OrderState, frozenset[OrderState]] = {
 
 class IllegalOrderTransition(RuntimeError):
     """A state change the table forbids: a bug, never an exchange condition."""
-
-
-class OrderPurpose(StrEnum):
-    OPEN = "open"  # adds exposure (policy decisions)
-    CLOSE = "close"  # reduce-only exit with a reason
-    EXTERNAL = "external"  # found on the account, not placed by this trader
 
 
 @dataclass(slots=True)
@@ -103,6 +85,29 @@ class TrackedOrder:
     @property
     def is_terminal(self) -> bool:
         return self.state in TERMINAL
+
+    def snapshot(self) -> OrderSnapshot:
+        """This order as a frozen value, for the bus (subscribers never see a live record)."""
+        return OrderSnapshot(
+            self.client_order_id,
+            self.ticker,
+            self.side,
+            self.yes_price,
+            self.count,
+            self.purpose,
+            self.created_ms,
+            self.state,
+            self.order_id,
+            self.filled,
+            self.remaining,
+            self.close_reason,
+            self.reduce_only,
+            self.order_group_id,
+            self.updated_ms,
+            self.detail,
+            self.fees,
+            self.reserved,
+        )
 
     def move(self, state: OrderState, now_ms: int, detail: str = "") -> bool:
         """Apply a state change; returns False when it is a no-op. Illegal changes raise."""

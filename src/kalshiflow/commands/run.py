@@ -19,16 +19,16 @@ from typing import Any
 from rich.console import Console
 from rich.live import Live
 
+from kalshiflow.commands.decider import build_decider
+from kalshiflow.commands.run_app import AppState, RunOptions, TraderApp
+from kalshiflow.commands.startup import StartupError
+from kalshiflow.commands.terminal_view import render
 from kalshiflow.config import SettingsError, load_settings
 from kalshiflow.exchange.auth import KeyConfigError
 from kalshiflow.exchange.environments import ConnectionConfigError, Environment, ExchangeConnection
 from kalshiflow.logs import log_to_file
-from kalshiflow.marketdata.startup import StartupError
 from kalshiflow.policy.base import PolicyLoadError
 from kalshiflow.store.db import DatabaseConfigError, DatabaseUnavailableError
-from kalshiflow.trader.app import AppState, RunOptions, TraderApp
-from kalshiflow.trader.decider import build_decider
-from kalshiflow.trader.view import render
 
 
 class RunUsageError(Exception):

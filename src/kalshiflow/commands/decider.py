@@ -16,8 +16,8 @@ from kalshiflow.features import SCHEMA_V1, MarketHistory, ObservationScales, com
 from kalshiflow.marketdata.book import OrderBook
 from kalshiflow.marketdata.feed import MarketDataFeed
 from kalshiflow.policy.registry import load_policy
-from kalshiflow.trader.actor import Observe, PolicyLike
 from kalshiflow.trader.core import TraderCore
+from kalshiflow.trader.decisions.actor import Observe, PolicyLike
 
 
 class LiveObserver:

@@ -11,10 +11,10 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from kalshiflow.commands.run_app import AppState
 from kalshiflow.domain.units import display_dollars
-from kalshiflow.trader.app import AppState
-from kalshiflow.trader.init_tracker import StepState
-from kalshiflow.trader.valuation import format_pct, value_position
+from kalshiflow.features.valuation import format_pct, value_position
+from kalshiflow.trader.lifecycle.init_tracker import StepState
 
 
 def _dollars(value: int) -> str:

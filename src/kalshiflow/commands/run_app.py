@@ -21,8 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kalshiflow.clock import Clock, ScaledClock, SystemClock
+from kalshiflow.commands.startup import StartupError, embedded_simulator, start_feed, wait_live
 from kalshiflow.config import Settings
 from kalshiflow.domain.units import display_dollars
+from kalshiflow.events.bus import EventBus
 from kalshiflow.exchange.environments import ExchangeConnection
 from kalshiflow.exchange.errors import ExchangeError
 from kalshiflow.exchange.models_market import Market
@@ -32,16 +34,15 @@ from kalshiflow.exchange.ws_models import StreamEvent
 from kalshiflow.features import SCHEMA_V1
 from kalshiflow.marketdata.discovery import DiscoveryConfig
 from kalshiflow.marketdata.feed import FeedConfig, MarketDataFeed
-from kalshiflow.marketdata.startup import StartupError, embedded_simulator, start_feed, wait_live
 from kalshiflow.sim.runner import SimulatorConfig
 from kalshiflow.store.trader_repo import TraderStore
-from kalshiflow.trader.actor import Actor, Observe, PolicyLike, TraderAction
 from kalshiflow.trader.core import CoreConfig, TraderCore
-from kalshiflow.trader.init_tracker import InitStep, InitTracker
-from kalshiflow.trader.lifecycle import Lifecycle, TraderState
-from kalshiflow.trader.orders import OrderPurpose
-from kalshiflow.trader.recalibration import Recalibrator
-from kalshiflow.trader.restore import restore_orders
+from kalshiflow.trader.decisions.actor import Actor, Observe, PolicyLike, TraderAction
+from kalshiflow.trader.lifecycle.init_tracker import InitStep, InitTracker
+from kalshiflow.trader.lifecycle.recalibration import Recalibrator
+from kalshiflow.trader.lifecycle.states import Lifecycle, TraderState
+from kalshiflow.trader.state.orders import OrderPurpose
+from kalshiflow.trader.state.restore import restore_orders
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +93,8 @@ class TraderApp:
         self.settings = options.settings
         self.clock = clock or (SystemClock() if options.sim_speed == 1.0 else ScaledClock(options.sim_speed))
         self.decider_factory = decider_factory
-        lifecycle = Lifecycle(self.clock)
+        self.bus = EventBus()  # the one bus every part publishes on and every observer reads
+        lifecycle = Lifecycle(self.clock, bus=self.bus)
         self.state = AppState(lifecycle, InitTracker(self.clock))
         self.store: TraderStore | None = None
 
@@ -101,7 +103,7 @@ class TraderApp:
             self.store = TraderStore(self.settings.run.db, self.clock)
             stack.callback(self.store.close)
             store = self.store
-            self.state.lifecycle.listeners.append(store.save_status)  # type: ignore[arg-type]
+            store.attach(self.bus)
             for entry in self.state.lifecycle.history:
                 store.save_status(entry)
             connection = self.options.connection
@@ -121,7 +123,6 @@ class TraderApp:
             feed = await self._start_feed(stack, rest, connection, stop)
             core = self._build_core(rest, feed)
             await core.load_fees()  # fee schedules of the selected markets, before any order reserves cash
-            store.attach(core.ledger)
             await restore_orders(core.ledger, store)
             recal = Recalibrator(
                 core,
@@ -132,7 +133,6 @@ class TraderApp:
                 drift_recalibrate=self.settings.run.drift_recalibrate_dollars,
             )
             self.state.recal = recal
-            recal.listeners.append(lambda cycle: store.save_calibration(cycle.report))  # type: ignore[arg-type]
             await self._startup_calibration(core, recal)
             policy, observe = self._load_policy(core, feed)
             actor = Actor(
@@ -244,7 +244,7 @@ class TraderApp:
         config = CoreConfig(
             exit_rules=s.exit_rules, risk=s.risk, calibration=s.calibration, order_groups=s.order_groups
         )
-        core = TraderCore(rest, self.clock, feed.books, markets, config)
+        core = TraderCore(rest, self.clock, feed.books, markets, config, bus=self.bus)
         feed.pinned = lambda: (
             {p.ticker for p in core.ledger.open_positions()} | {o.ticker for o in core.ledger.live_orders()}
         )

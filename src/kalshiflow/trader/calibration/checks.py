@@ -18,8 +18,8 @@ from kalshiflow.domain.orders import OutcomeSide
 from kalshiflow.domain.units import Count, Money, Price, notional
 from kalshiflow.exchange.models_market import Market, Orderbook
 from kalshiflow.marketdata.book import OrderBook
-from kalshiflow.trader.ledger import PositionRecord
-from kalshiflow.trader.orders import OrderPurpose, TrackedOrder
+from kalshiflow.trader.state.ledger import PositionRecord
+from kalshiflow.trader.state.orders import OrderPurpose, TrackedOrder
 
 
 class FindingCode(StrEnum):

@@ -39,8 +39,8 @@ from kalshiflow.exchange.ws_models import (
     UserOrderUpdate,
     WsOrderStatus,
 )
-from kalshiflow.trader.ledger import FillData, Ledger
-from kalshiflow.trader.orders import TrackedOrder
+from kalshiflow.trader.state.ledger import FillData, Ledger
+from kalshiflow.trader.state.orders import TrackedOrder
 
 log = logging.getLogger(__name__)
 

@@ -37,9 +37,9 @@ from dataclasses import dataclass, field
 
 from kalshiflow.domain.units import Count, Money
 from kalshiflow.exchange.models_portfolio import Balance, Fill, MarketPosition, Order, Settlement
-from kalshiflow.trader.drift import DriftEvent, DriftKind
-from kalshiflow.trader.ledger import FillData, Ledger, SettlementData
-from kalshiflow.trader.orders import OrderState, TrackedOrder
+from kalshiflow.trader.calibration.drift import DriftEvent, DriftKind
+from kalshiflow.trader.state.ledger import FillData, Ledger, SettlementData
+from kalshiflow.trader.state.orders import OrderState, TrackedOrder
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,32 +16,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from enum import Enum
-from typing import Protocol
 
 from kalshiflow.clock import Clock
 from kalshiflow.domain.units import Count, Price
 from kalshiflow.marketdata.book import OrderBook
 from kalshiflow.marketdata.bookstore import BookStore
+from kalshiflow.policy.base import Policy
 from kalshiflow.trader.core import OpenResult, TraderCore
 from kalshiflow.trader.risk.types import TradeAction
 
 log = logging.getLogger(__name__)
 
 
-class DecisionLike(Protocol):
-    @property
-    def action(self) -> Enum: ...  # HOLD, BUY_YES, SELL_YES, BUY_NO, SELL_NO (by name)
-
-    @property
-    def reason(self) -> str: ...
-
-
-class PolicyLike(Protocol):
-    @property
-    def name(self) -> str: ...
-
-    def decide(self, observation: Sequence[float]) -> DecisionLike: ...
+PolicyLike = Policy
 
 
 Observe = Callable[[str, OrderBook], Sequence[float] | None]
@@ -151,12 +138,12 @@ class Actor:
         self.metrics.max_decision_lag_ms = max(self.metrics.max_decision_lag_ms, lag)
         name = decision.action.name
         obs = tuple(observation)
-        if name == "HOLD":
+        action = TradeAction.for_policy_action(decision.action)
+        if action is None:
             self.metrics.holds += 1
             return self._report(
                 TraderAction(now, ticker, name, None, self.size, decision.reason, "hold", obs, None, lag)
             )
-        action = TradeAction[name]
         price = touch_price(book, action)
         if price is None:
             return self._report(

@@ -19,11 +19,11 @@ from kalshiflow.clock import Clock
 from kalshiflow.domain.grid import PriceGrid
 from kalshiflow.domain.orders import Action, BookSide, OutcomeSide, TimeInForce, intent_to_v2
 from kalshiflow.domain.units import Count, Price
-from kalshiflow.trader.execution import ExecOutcome, ExecutionResult, OrderExecutor, OrderIntent
+from kalshiflow.features.valuation import BookView
+from kalshiflow.trader.execution.in_flight import ExecOutcome, ExecutionResult, OrderExecutor, OrderIntent
 from kalshiflow.trader.exit_rules.base import ClosingOrderView, ExitDecision
-from kalshiflow.trader.ledger import Ledger
-from kalshiflow.trader.orders import OrderPurpose, TrackedOrder
-from kalshiflow.trader.valuation import BookView
+from kalshiflow.trader.state.ledger import Ledger
+from kalshiflow.trader.state.orders import OrderPurpose, TrackedOrder
 
 
 @dataclass(frozen=True, slots=True)

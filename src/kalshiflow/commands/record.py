@@ -31,6 +31,13 @@ from rich.live import Live
 from rich.text import Text
 
 from kalshiflow.clock import SystemClock
+from kalshiflow.commands.startup import (
+    StartupError,
+    embedded_simulator,
+    simulator_data_dir,
+    start_feed,
+    wait_live,
+)
 from kalshiflow.exchange.auth import KeyConfigError
 from kalshiflow.exchange.environments import ConnectionConfigError, Environment, ExchangeConnection
 from kalshiflow.exchange.ratelimit import Backoff
@@ -40,13 +47,6 @@ from kalshiflow.exchange.ws_connect import StreamConfig
 from kalshiflow.marketdata.discovery import DiscoveryConfig
 from kalshiflow.marketdata.feed import FeedConfig, FeedProgress, MarketDataFeed
 from kalshiflow.marketdata.recorder import Recorder
-from kalshiflow.marketdata.startup import (
-    StartupError,
-    embedded_simulator,
-    simulator_data_dir,
-    start_feed,
-    wait_live,
-)
 from kalshiflow.sim.runner import SimulatorConfig
 from kalshiflow.store.db import DB_ENV, DatabaseConfigError, DatabaseUnavailableError, default_db_url
 

@@ -40,9 +40,9 @@ from kalshiflow.exchange.errors import ErrorKind, ExchangeError
 from kalshiflow.exchange.models_orders import AmendResult, CancelResult, CreateOrderResult, NewOrder
 from kalshiflow.exchange.models_portfolio import Order
 from kalshiflow.exchange.models_wire import WireFormatError
-from kalshiflow.trader.ledger import Ledger
-from kalshiflow.trader.live_updates import apply_order_view
-from kalshiflow.trader.orders import OrderPurpose, OrderState, TrackedOrder
+from kalshiflow.trader.state.ledger import Ledger
+from kalshiflow.trader.state.live_updates import apply_order_view
+from kalshiflow.trader.state.orders import OrderPurpose, OrderState, TrackedOrder
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from kalshiflow.domain.orders import BookSide
 from kalshiflow.domain.units import Count, Money, Price
 from kalshiflow.store.trader_reads import StoredOrder
 from kalshiflow.store.trader_repo import TraderStore
-from kalshiflow.trader.ledger import Ledger, LedgerError
-from kalshiflow.trader.orders import OrderPurpose, OrderState, TrackedOrder
+from kalshiflow.trader.state.ledger import Ledger, LedgerError
+from kalshiflow.trader.state.orders import OrderPurpose, OrderState, TrackedOrder
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,195 @@
+"""One in-process publish/subscribe bus for everything the trader produces (ARCHITECTURE §1).
+
+Why a bus and not listener lists: the trader must never wait for whoever watches it. Publishing
+appends the event to the bounded queue of each subscription that asked for its type and returns; it
+never awaits, never calls a subscriber's code, never raises because of a subscriber. A subscriber
+that falls behind loses the newest events beyond its queue bound, and the next thing it reads is a
+:class:`Missed` marker saying how many it lost, so it can ask its source for a fresh snapshot instead
+of showing a silently wrong picture. Nothing else slows down.
+
+Consumers read in one of two ways:
+
+* ``async for item in subscription`` (or ``await subscription.get()``) in their own task -- the
+  view, the dashboard, metrics, logs;
+* ``subscription.drain()`` from synchronous code at a moment of their choosing -- the store drains
+  on a wake-up it gets scheduled on the event loop (``on_ready``), and again on ``flush``.
+
+Events are frozen values (never live records), so a subscriber that reads them later sees exactly
+what was true when they were published.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass
+from typing import Final
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_QUEUE: Final = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class Missed:
+    """Read in place of the events a subscription lost because its queue was full."""
+
+    count: int
+
+
+class Subscription:
+    """A bounded queue of events of the types it subscribed to, for one consumer.
+
+    ``on_ready`` (optional) is scheduled with ``loop.call_soon`` when the queue goes from empty to
+    non-empty, so a synchronous consumer learns there is work without a task of its own and without
+    running inside the publisher's call.
+    """
+
+    def __init__(
+        self,
+        bus: EventBus,
+        name: str,
+        types: tuple[type, ...],
+        max_queue: int,
+        on_ready: Callable[[], None] | None,
+    ) -> None:
+        if max_queue < 1:
+            raise ValueError(f"max_queue must be at least 1, got {max_queue}")
+        self.name = name
+        self.types = types
+        self.max_queue = max_queue
+        self.delivered = 0
+        self.missed_total = 0
+        self.bus = bus
+        self._queue: deque[object] = deque()
+        self._missed = 0  # lost since the consumer last read a Missed marker
+        self._waiter: asyncio.Future[None] | None = None
+        self._on_ready = on_ready
+        self._wake_scheduled = False
+        self.closed = False
+
+    def __len__(self) -> int:
+        return len(self._queue)
+
+    def offer(self, event: object) -> None:
+        """Queue ``event`` or count it as missed; O(1), never blocks, never raises."""
+        queue = self._queue
+        if len(queue) >= self.max_queue:
+            self._missed += 1
+            self.missed_total += 1
+            return
+        queue.append(event)
+        self.delivered += 1
+        if len(queue) == 1:  # only the empty -> non-empty edge wakes anybody
+            self._wake()
+
+    def drain(self) -> list[object]:
+        """Everything queued, oldest first, with a :class:`Missed` marker first when events were lost."""
+        items: list[object] = []
+        if self._missed:
+            items.append(Missed(self._missed))
+            self._missed = 0
+        items.extend(self._queue)
+        self._queue.clear()
+        self._wake_scheduled = False
+        return items
+
+    async def get(self) -> object:
+        """The next item (an event or a :class:`Missed` marker), waiting for one if need be."""
+        while True:
+            if self._missed:
+                missed, self._missed = self._missed, 0
+                return Missed(missed)
+            if self._queue:
+                return self._queue.popleft()
+            if self.closed:
+                raise StopAsyncIteration
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+
+    def __aiter__(self) -> AsyncIterator[object]:
+        return self
+
+    async def __anext__(self) -> object:
+        return await self.get()
+
+    def close(self) -> None:
+        """Stop receiving; a consumer waiting in ``get`` ends its ``async for`` once the queue is empty."""
+        if not self.closed:
+            self.closed = True
+            self.bus._remove(self)
+            self._wake()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+        if self._on_ready is not None and not self._wake_scheduled:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # no loop (a synchronous test): the consumer drains when it flushes
+                return
+            self._wake_scheduled = True
+            loop.call_soon(self._ready)
+
+    def _ready(self) -> None:
+        self._wake_scheduled = False
+        if self._on_ready is not None and not self.closed:
+            try:
+                self._on_ready()
+            except Exception:  # a consumer's failure is its own; the bus carries on
+                log.exception("bus.consumer_failed", extra={"subscription": self.name})
+
+
+class EventBus:
+    """Routes each published event to the subscriptions of its exact type."""
+
+    def __init__(self) -> None:
+        self._routes: dict[type, tuple[Subscription, ...]] = {}
+        self._subscriptions: list[Subscription] = []
+        self.published = 0
+
+    def subscribe(
+        self,
+        name: str,
+        types: Iterable[type],
+        max_queue: int = DEFAULT_MAX_QUEUE,
+        on_ready: Callable[[], None] | None = None,
+    ) -> Subscription:
+        """A new subscription to events of ``types`` (exact classes, not their subclasses)."""
+        subscription = Subscription(self, name, tuple(types), max_queue, on_ready)
+        self._subscriptions.append(subscription)
+        self._rebuild()
+        return subscription
+
+    def publish(self, event: object) -> None:
+        """Hand ``event`` to every subscription of its type. Never blocks, never raises."""
+        self.published += 1
+        for subscription in self._routes.get(type(event), ()):
+            subscription.offer(event)
+
+    def has_subscribers(self, event_type: type) -> bool:
+        """Whether anybody listens: lets a hot path skip building an event nobody reads."""
+        return bool(self._routes.get(event_type))
+
+    @property
+    def subscriptions(self) -> tuple[Subscription, ...]:
+        return tuple(self._subscriptions)
+
+    def _remove(self, subscription: Subscription) -> None:
+        if subscription in self._subscriptions:
+            self._subscriptions.remove(subscription)
+            self._rebuild()
+
+    def _rebuild(self) -> None:
+        # Routes are precomputed per type so publish is one dict lookup and a loop over a tuple.
+        routes: dict[type, list[Subscription]] = {}
+        for subscription in self._subscriptions:
+            for event_type in subscription.types:
+                routes.setdefault(event_type, []).append(subscription)
+        self._routes = {event_type: tuple(subs) for event_type, subs in routes.items()}

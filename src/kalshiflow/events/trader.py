@@ -1,0 +1,187 @@
+"""What the trader publishes beside its ledger: decisions, risk denials, lifecycle, calibration,
+initialization, stream health and book changes.
+
+Defined once, here, for every consumer (store, terminal view, logs, metrics, dashboard); the JSON
+Schema of each is generated from these classes (``events.schema``). All values are frozen; money and
+prices carry their exact unit types (``Money`` $0.000001, ``Price`` $0.0001, ``Count`` 0.01).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from kalshiflow.domain.units import Count, Money, Price
+
+
+class TraderState(StrEnum):
+    INITIALIZING = "initializing"
+    TRADING = "trading"
+    CALIBRATING = "calibrating"
+    PAUSED = "paused"
+    STOPPING = "stopping"
+
+
+class CalibrationStep(StrEnum):
+    SYNCING_STATE = "syncing state"
+    CLOSING_POSITIONS = "closing positions"
+    MONITORING_MARKETS = "monitoring markets"
+    CASH_RECOVERY = "cash recovery"
+
+
+@dataclass(frozen=True, slots=True)
+class StatusEntry:
+    """One line of the status console: a transition, a calibration sub-step or a note.
+
+    ``status`` is the console's text ("calibrating -> syncing state"); ``state`` the machine's state
+    and ``step`` the calibration sub-step when there is one.
+    """
+
+    ts_ms: int
+    status: str
+    result_text: str
+    duration_ms: int | None  # how long the step took, when it is a finished step
+    previous_status_ms: int | None  # how long the previous status lasted
+    state: TraderState = TraderState.INITIALIZING
+    previous_state: TraderState | None = None
+    step: CalibrationStep | None = None
+
+    def console_line(self) -> str:
+        stamp = datetime.fromtimestamp(self.ts_ms / 1000, tz=UTC).strftime("%I:%M:%S %p")
+        duration = "" if self.duration_ms is None else f" ({self.duration_ms / 1000:.1f}s)"
+        return f"{stamp}  {self.status:<36} {self.result_text}{duration}"
+
+
+class ActionResult(StrEnum):
+    """What became of one decision."""
+
+    HOLD = "hold"
+    PLACED = "placed"
+    REJECTED = "rejected"
+    UNKNOWN = "unknown"  # sent; the outcome is not known yet (resolved by a read)
+    DENIED = "denied"  # refused by a risk check (``denied_by`` says which reason)
+    NO_PRICE = "no_price"
+    DISCARDED_STALE = "discarded_stale"  # overtaken while the policy ran; never sent
+    ERROR = "error"
+
+
+@dataclass(frozen=True, slots=True)
+class TraderAction:
+    """One decision (the ``trader_action`` event): market, action, price, size, what became of it."""
+
+    ts_ms: int
+    ticker: str
+    action: str  # HOLD, BUY_YES, SELL_YES, BUY_NO, SELL_NO
+    price: Price | None
+    size: Count
+    reason: str  # the policy's reason code and detail
+    result: ActionResult
+    observation: tuple[float, ...] | None = None
+    observation_names: tuple[str, ...] | None = None
+    client_order_id: str | None = None
+    decision_lag_ms: int = 0
+    denied_by: str | None = None  # the risk reason code when ``result`` is DENIED
+    detail: str = ""
+
+    @property
+    def result_text(self) -> str:
+        """``denied:<reason>`` for denials, the result's value otherwise (logs and the view)."""
+        return f"denied:{self.denied_by}" if self.result is ActionResult.DENIED else self.result.value
+
+
+@dataclass(frozen=True, slots=True)
+class RiskDenied:
+    """An order the risk gate refused, with the check and its reason code."""
+
+    ts_ms: int
+    ticker: str
+    reason: str  # RiskReason value
+    check: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class CalibrationStepResult:
+    name: str
+    duration_ms: float  # wall time
+    ok: bool
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class DriftRecord:
+    """One correction reconciliation made; sizes in contracts (``count_e2``) and money (``money_e6``)."""
+
+    kind: str
+    ticker: str | None
+    detail: str
+    count_e2: int | None
+    money_e6: int | None
+    is_drift: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CalibrationCompleted:
+    """One calibration pass (the ``calibration`` event), as the store and the dashboard keep it."""
+
+    started_ms: int
+    duration_ms: int
+    ok: bool
+    failure_reason: str
+    summary: str
+    rest_calls: int
+    cash_after: Money
+    cash_drift_e6: int
+    steps: tuple[CalibrationStepResult, ...]
+    drift: tuple[DriftRecord, ...]
+    reason: str = "scheduled"  # what asked for it: startup, scheduled, a trigger
+
+
+class InitStepState(StrEnum):
+    PENDING = "pending"
+    IN_PROGRESS = "in_progress"
+    COMPLETE = "complete"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class InitializationStep:
+    """One item of the startup checklist changed state (the ``initialization`` event)."""
+
+    step: str
+    state: InitStepState
+    detail: str
+    started_ms: int | None
+    finished_ms: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class StreamHealth:
+    """The market-data stream's health (the ``stream`` event): connection, gaps, resyncs."""
+
+    ts_ms: int
+    connected: bool
+    gaps: int
+    resyncs: int
+    invalid_books: int
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class BookChanged:
+    """A market's book changed (a delta or a snapshot was applied)."""
+
+    ticker: str
+    ts_ms: int
+
+
+TRADER_EVENT_TYPES: tuple[type, ...] = (
+    StatusEntry,
+    TraderAction,
+    RiskDenied,
+    CalibrationCompleted,
+    InitializationStep,
+    StreamHealth,
+    BookChanged,
+)
