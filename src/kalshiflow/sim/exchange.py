@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from kalshiflow.clock import Clock
 from kalshiflow.domain.ratelimits import Tier
+from kalshiflow.sim.api_keys import ApiKeyBook
 from kalshiflow.sim.auth import KeyRegistry
 from kalshiflow.sim.engine import Engine
 from kalshiflow.sim.faults import FaultConfig, FaultInjector
@@ -21,6 +22,7 @@ class SimExchange:
     engine: Engine
     clock: Clock
     keys: KeyRegistry = field(default_factory=KeyRegistry)
+    api_keys: ApiKeyBook = field(default_factory=ApiKeyBook)  # names and scopes of /api_keys keys
     limiters: AccountRateLimiters | None = None
     faults: FaultInjector = field(default_factory=FaultInjector)
     max_skew_ms: int = 30_000

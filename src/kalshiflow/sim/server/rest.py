@@ -10,6 +10,7 @@ has one entry point. The pieces live by responsibility:
 * ``rest_portfolio`` -- account reads and order groups;
 * ``rest_market_meta`` -- series list, event metadata, fee changes, historical cutoff;
 * ``rest_resting`` -- queue positions and the value of resting orders;
+* ``rest_api_keys`` -- key management (keys made here sign requests at once);
 * ``rest_account`` -- API limits, endpoint costs, usage-level progress, user-data freshness;
 * ``rest_orders`` -- V2 order mutations, batches, cancel-all and the retired V1 paths;
 * ``rest_unsupported`` -- every other operation of Kalshi's OpenAPI, answered 501 by name.
@@ -25,6 +26,7 @@ from starlette.routing import BaseRoute
 
 from kalshiflow.sim.exchange import SimExchange
 from kalshiflow.sim.server.rest_account import ACCOUNT_ROUTES
+from kalshiflow.sim.server.rest_api_keys import API_KEY_ROUTES
 from kalshiflow.sim.server.rest_market import MARKET_ROUTES
 from kalshiflow.sim.server.rest_market_meta import MARKET_META_ROUTES
 from kalshiflow.sim.server.rest_orders import ORDER_ROUTES
@@ -49,6 +51,7 @@ def rest_routes(sim: SimExchange) -> list[BaseRoute]:
             *RESTING_ROUTES,
             *ORDER_ROUTES,
             *ACCOUNT_ROUTES,
+            *API_KEY_ROUTES,
             *UNSUPPORTED_ROUTES,
         ),
         key=lambda spec: specificity(spec.path),

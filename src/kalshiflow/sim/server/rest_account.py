@@ -24,7 +24,9 @@ from typing import Final
 
 from kalshiflow.domain.ratelimits import DEFAULT_COST, Tier, classify
 from kalshiflow.sim import wire
+from kalshiflow.sim.server.rest_api_keys import API_KEY_ROUTES
 from kalshiflow.sim.server.rest_market import MARKET_ROUTES
+from kalshiflow.sim.server.rest_market_meta import MARKET_META_ROUTES
 from kalshiflow.sim.server.rest_orders import ORDER_ROUTES
 from kalshiflow.sim.server.rest_pipeline import Call, Reply, Spec
 from kalshiflow.sim.server.rest_portfolio import PORTFOLIO_ROUTES
@@ -65,7 +67,14 @@ def known_operations() -> list[tuple[str, str]]:
     """(method, path) of every route the simulator answers, served or not supported."""
     served = [
         (spec.method, spec.path)
-        for spec in (*MARKET_ROUTES, *PORTFOLIO_ROUTES, *ORDER_ROUTES, *RESTING_ROUTES)
+        for spec in (
+            *MARKET_ROUTES,
+            *MARKET_META_ROUTES,
+            *PORTFOLIO_ROUTES,
+            *ORDER_ROUTES,
+            *RESTING_ROUTES,
+            *API_KEY_ROUTES,
+        )
     ]
     return [*served, *((method, path) for method, path, _ in UNSUPPORTED_OPERATIONS)]
 

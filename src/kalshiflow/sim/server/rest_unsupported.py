@@ -74,11 +74,7 @@ UNSUPPORTED_OPERATIONS: Final[tuple[tuple[str, str, str], ...]] = (
     ("DELETE", "/communications/quotes/{quote_id}", "DeleteQuote"),
     ("PUT", "/communications/quotes/{quote_id}/accept", "AcceptQuote"),
     ("PUT", "/communications/quotes/{quote_id}/confirm", "ConfirmQuote"),
-    # API keys and usage levels
-    ("GET", "/api_keys", "GetApiKeys"),
-    ("POST", "/api_keys", "CreateApiKey"),
-    ("POST", "/api_keys/generate", "GenerateApiKey"),
-    ("DELETE", "/api_keys/{api_key}", "DeleteApiKey"),
+    # usage levels
     ("POST", "/account/api_usage_level/upgrade", "UpgradeAccountApiUsageLevel"),
     # search, live data, structured targets, milestones, collections, incentives
     ("GET", "/search/tags_by_categories", "GetTagsForSeriesCategories"),

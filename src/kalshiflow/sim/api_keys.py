@@ -1,0 +1,79 @@
+"""API keys an account manages itself (``/api_keys``): names, scopes and sub-account restriction.
+
+Signature verification only needs key id -> (account, public key), which ``sim.auth.KeyRegistry``
+keeps; this module keeps what the key-management endpoints add on top, and mints key pairs for
+``POST /api_keys/generate``. A key created or generated here is registered with the same registry
+as the keys given at start-up, so it signs requests at once; a deleted key stops at once.
+
+Choices where the simulator models less than Kalshi (deliberate, documented in the README):
+
+* Scopes are recorded and listed, not enforced: every key may read and trade.
+* Only RSA keys (Ed25519 ones are refused with 400), as the simulator verifies RSA-PSS only.
+* Keys given at start-up (``--account`` or the admin API) are listed with the name ``"startup"``
+  and full scopes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Final
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+SCOPES: Final = frozenset(
+    {
+        "read",
+        "write",
+        "read::block_trade_accept",
+        "read::portfolio_balance",
+        "write::trade",
+        "write::transfer",
+        "write::fcm_risk",
+        "write::block_trade_accept",
+    }
+)
+FULL_ACCESS: Final = ("read", "write")
+STARTUP_KEY_NAME: Final = "startup"
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyInfo:
+    key_id: str
+    name: str
+    scopes: tuple[str, ...] = FULL_ACCESS
+    subaccount: int | None = None
+
+
+@dataclass(slots=True)
+class ApiKeyBook:
+    """Metadata of keys made through the API, by key id."""
+
+    infos: dict[str, ApiKeyInfo] = field(default_factory=dict)
+
+    def info(self, key_id: str) -> ApiKeyInfo:
+        return self.infos.get(key_id) or ApiKeyInfo(key_id, STARTUP_KEY_NAME)
+
+
+def check_scopes(scopes: tuple[str, ...]) -> str | None:
+    """Why ``scopes`` is not a valid grant, or None. ``write`` needs ``read`` (Kalshi's rule)."""
+    unknown = [s for s in scopes if s not in SCOPES]
+    if unknown:
+        return f"unknown scope {unknown[0]!r}"
+    if "write" in scopes and "read" not in scopes:
+        return "the write scope requires the read scope"
+    return None
+
+
+def generate_rsa_pair() -> tuple[str, str]:
+    """A fresh 2048-bit RSA pair: (PKCS#1 private PEM, SubjectPublicKeyInfo public PEM)."""
+    private = rsa.generate_private_key(public_exponent=65_537, key_size=2048)
+    private_pem = private.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    )
+    public_pem = private.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return private_pem.decode(), public_pem.decode()
