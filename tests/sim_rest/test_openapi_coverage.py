@@ -165,7 +165,7 @@ async def test_every_operation_is_served_to_spec_or_answers_not_supported(
 @pytest.mark.parametrize(
     ("path", "operation_id"),
     [
-        ("/markets/candlesticks", "BatchGetMarketCandlesticks"),
+        ("/portfolio/subaccounts/balances", "GetSubaccountBalances"),
         ("/portfolio/deposits", "GetDeposits"),
         ("/communications/rfqs", "GetRFQs"),
     ],
@@ -177,3 +177,12 @@ async def test_a_literal_path_never_falls_into_a_parameter_route(
     assert response.status_code == 501
     assert operation_id in response.json()["error"]["message"]
     assert "not found" not in response.text
+
+
+@pytest.mark.parametrize(
+    "path", ["/markets/candlesticks", "/portfolio/orders/queue_positions", "/series/fee_changes"]
+)
+async def test_a_served_literal_path_is_answered_by_its_own_endpoint(env: Env, path: str) -> None:
+    response = await env.alice.get(path)
+    assert "not found" not in response.text, response.text
+    assert response.status_code in (200, 400)

@@ -12,6 +12,7 @@ from kalshiflow.clock import Clock
 from kalshiflow.domain.ratelimits import Tier
 from kalshiflow.sim.api_keys import ApiKeyBook
 from kalshiflow.sim.auth import KeyRegistry
+from kalshiflow.sim.candles import CandleRecorder
 from kalshiflow.sim.engine import Engine
 from kalshiflow.sim.faults import FaultConfig, FaultInjector
 from kalshiflow.sim.ratelimit import AccountRateLimiters
@@ -30,7 +31,11 @@ class SimExchange:
         True  # answer legacy V1 order mutations with 410, as Kalshi does since June 2026
     )
 
+    candles: CandleRecorder | None = None  # created with the exchange: it must see every event
+
     def __post_init__(self) -> None:
+        if self.candles is None:
+            self.candles = CandleRecorder(self.engine)
         if self.limiters is None:
             self.limiters = AccountRateLimiters(self.clock, Tier.BASIC)
 

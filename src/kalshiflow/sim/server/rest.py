@@ -10,6 +10,7 @@ has one entry point. The pieces live by responsibility:
 * ``rest_portfolio`` -- account reads and order groups;
 * ``rest_market_meta`` -- series list, event metadata, fee changes, historical cutoff;
 * ``rest_resting`` -- queue positions and the value of resting orders;
+* ``rest_candles`` -- candlesticks of a market, of many, of an event;
 * ``rest_api_keys`` -- key management (keys made here sign requests at once);
 * ``rest_account`` -- API limits, endpoint costs, usage-level progress, user-data freshness;
 * ``rest_orders`` -- V2 order mutations, batches, cancel-all and the retired V1 paths;
@@ -27,6 +28,7 @@ from starlette.routing import BaseRoute
 from kalshiflow.sim.exchange import SimExchange
 from kalshiflow.sim.server.rest_account import ACCOUNT_ROUTES
 from kalshiflow.sim.server.rest_api_keys import API_KEY_ROUTES
+from kalshiflow.sim.server.rest_candles import CANDLE_ROUTES
 from kalshiflow.sim.server.rest_market import MARKET_ROUTES
 from kalshiflow.sim.server.rest_market_meta import MARKET_META_ROUTES
 from kalshiflow.sim.server.rest_orders import ORDER_ROUTES
@@ -52,6 +54,7 @@ def rest_routes(sim: SimExchange) -> list[BaseRoute]:
             *ORDER_ROUTES,
             *ACCOUNT_ROUTES,
             *API_KEY_ROUTES,
+            *CANDLE_ROUTES,
             *UNSUPPORTED_ROUTES,
         ),
         key=lambda spec: specificity(spec.path),

@@ -26,10 +26,7 @@ NOT_SUPPORTED_CODE: Final = "not_supported"
 
 # (method, path under /trade-api/v2, operationId), grouped as in the README.
 UNSUPPORTED_OPERATIONS: Final[tuple[tuple[str, str, str], ...]] = (
-    # candlesticks and forecasts
-    ("GET", "/series/{series_ticker}/markets/{ticker}/candlesticks", "GetMarketCandlesticks"),
-    ("GET", "/markets/candlesticks", "BatchGetMarketCandlesticks"),
-    ("GET", "/series/{series_ticker}/events/{ticker}/candlesticks", "GetMarketCandlesticksByEvent"),
+    # forecasts
     (
         "GET",
         "/series/{series_ticker}/events/{ticker}/forecast_percentile_history",
