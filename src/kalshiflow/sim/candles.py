@@ -42,15 +42,8 @@ class Ohlc:
     low: int
     close: int
 
-    def step(self, value: int) -> Ohlc:
-        return Ohlc(self.open, max(self.high, value), min(self.low, value), value)
-
     def merge(self, later: Ohlc) -> Ohlc:
         return Ohlc(self.open, max(self.high, later.high), min(self.low, later.low), later.close)
-
-    @classmethod
-    def flat(cls, value: int) -> Ohlc:
-        return cls(value, value, value, value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,9 +82,59 @@ class Candle:
         )
 
 
+class _Minute:
+    """The minute being recorded, updated in place (the engine's hot path pays for this)."""
+
+    __slots__ = (
+        "ask_c", "ask_h", "ask_l", "ask_o", "bid_c", "bid_h", "bid_l", "bid_o", "end_s",
+        "notional", "open_interest", "previous", "px_c", "px_h", "px_l", "px_o", "volume",
+    )  # fmt: skip
+
+    def __init__(self, end_s: int, bid_open: int, ask_open: int, previous: int | None) -> None:
+        self.end_s = end_s
+        self.bid_o = self.bid_h = self.bid_l = self.bid_c = bid_open
+        self.ask_o = self.ask_h = self.ask_l = self.ask_c = ask_open
+        self.px_o = self.px_h = self.px_l = self.px_c = -1  # -1: nothing traded yet
+        self.notional = self.volume = self.open_interest = 0
+        self.previous = previous
+
+    def observe(self, bid: int, ask: int, open_interest: int) -> None:
+        self.bid_c, self.ask_c, self.open_interest = bid, ask, open_interest
+        if bid > self.bid_h:
+            self.bid_h = bid
+        elif bid < self.bid_l:
+            self.bid_l = bid
+        if ask > self.ask_h:
+            self.ask_h = ask
+        elif ask < self.ask_l:
+            self.ask_l = ask
+
+    def trade(self, price: int, count: int) -> None:
+        if self.px_o < 0:
+            self.px_o = self.px_h = self.px_l = price
+        else:
+            self.px_h, self.px_l = max(self.px_h, price), min(self.px_l, price)
+        self.px_c = price
+        self.notional += price * count
+        self.volume += count
+
+    def candle(self) -> Candle:
+        traded = self.px_o >= 0
+        return Candle(
+            self.end_s,
+            Ohlc(self.bid_o, self.bid_h, self.bid_l, self.bid_c),
+            Ohlc(self.ask_o, self.ask_h, self.ask_l, self.ask_c),
+            Ohlc(self.px_o, self.px_h, self.px_l, self.px_c) if traded else None,
+            self.notional,
+            self.volume,
+            self.open_interest,
+            self.previous,
+        )
+
+
 @dataclass(slots=True)
 class _MarketCandles:
-    minutes: deque[Candle] = field(default_factory=lambda: deque(maxlen=MAX_MINUTES_PER_MARKET))
+    minutes: deque[_Minute] = field(default_factory=lambda: deque(maxlen=MAX_MINUTES_PER_MARKET))
     last_price: int | None = None  # last traded price, for ``previous_price``
 
 
@@ -111,48 +154,28 @@ class CandleRecorder:
 
     def _touch(self, ticker: str, ts_ms: int, trade_price: int | None, count: int) -> None:
         book = self.engine.books.get(ticker)
-        market = self.engine.markets.get(ticker)
-        if book is None or market is None:
+        if book is None:
             return
-        bid = book.best_yes_bid() or 0
-        ask = book.best_yes_ask()
-        ask = PRICE_SCALE if ask is None else ask
         state = self._markets.get(ticker)
         if state is None:
             state = self._markets[ticker] = _MarketCandles()
-        end_s = (ts_ms // 1000 // MINUTE_S + 1) * MINUTE_S
+        end_s = (ts_ms // 60_000 + 1) * MINUTE_S
         minutes = state.minutes
-        if minutes and minutes[-1].end_s == end_s:
-            current = minutes.pop()
-            price = current.price
-            if trade_price is not None:
-                price = Ohlc.flat(trade_price) if price is None else price.step(trade_price)
-            current = replace(
-                current,
-                yes_bid=current.yes_bid.step(bid),
-                yes_ask=current.yes_ask.step(ask),
-                price=price,
-                notional=current.notional + (trade_price or 0) * count,
-                volume=current.volume + count,
-                open_interest=market.open_interest,
-            )
-        else:
-            prev = minutes[-1] if minutes else None
+        current = minutes[-1] if minutes else None
+        if current is None or current.end_s != end_s:
             # Books start empty and the recorder sees every change, so a first minute opens empty.
-            bid_open = prev.yes_bid.close if prev else 0
-            ask_open = prev.yes_ask.close if prev else PRICE_SCALE
-            current = Candle(
-                end_s,
-                Ohlc(bid_open, max(bid_open, bid), min(bid_open, bid), bid),
-                Ohlc(ask_open, max(ask_open, ask), min(ask_open, ask), ask),
-                None if trade_price is None else Ohlc.flat(trade_price),
-                (trade_price or 0) * count,
-                count,
-                market.open_interest,
-                state.last_price,
-            )
-        minutes.append(current)
+            bid_open = current.bid_c if current else 0
+            ask_open = current.ask_c if current else PRICE_SCALE
+            current = _Minute(end_s, bid_open, ask_open, state.last_price)
+            minutes.append(current)
+        best_no = book.no.best()
+        current.observe(
+            book.yes.best() or 0,
+            PRICE_SCALE if best_no is None else PRICE_SCALE - best_no,
+            self.engine.markets[ticker].open_interest,
+        )
         if trade_price is not None:
+            current.trade(trade_price, count)
             state.last_price = trade_price
 
     def candles(self, ticker: str, start_s: int, end_s: int, period_min: int) -> list[Candle]:
@@ -162,12 +185,13 @@ class CandleRecorder:
             return []
         length = period_min * MINUTE_S
         out: list[Candle] = []
-        for minute in state.minutes:
-            period_end = -(-minute.end_s // length) * length
+        for recorded in state.minutes:
+            period_end = -(-recorded.end_s // length) * length
             if period_end < start_s:
                 continue
             if period_end > end_s:
                 break
+            minute = recorded.candle()
             if out and out[-1].end_s == period_end:
                 out[-1] = out[-1].merge(minute, period_end)
             else:
