@@ -165,7 +165,7 @@ async def test_every_operation_is_served_to_spec_or_answers_not_supported(
 @pytest.mark.parametrize(
     ("path", "operation_id"),
     [
-        ("/portfolio/subaccounts/balances", "GetSubaccountBalances"),
+        ("/portfolio/subaccounts/netting", "GetSubaccountNetting"),
         ("/portfolio/deposits", "GetDeposits"),
         ("/communications/rfqs", "GetRFQs"),
     ],

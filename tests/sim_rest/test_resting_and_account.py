@@ -73,8 +73,11 @@ async def test_queue_positions_filter_by_event_and_subaccount(env: Env) -> None:
     assert [row["order_id"] for row in same_event.json()["queue_positions"]] == [mine]
     other = await env.alice.get("/portfolio/orders/queue_positions", params={"event_ticker": "NOPE"})
     assert other.json()["queue_positions"] == []
-    sub = await env.alice.get("/portfolio/orders/queue_positions", params={"subaccount": "3"})
-    assert sub.json()["queue_positions"] == []
+    missing = await env.alice.get("/portfolio/orders/queue_positions", params={"subaccount": "3"})
+    assert missing.status_code == 400  # alice never created sub-account 3
+    assert (await env.alice.post("/portfolio/subaccounts", json={})).json() == {"subaccount_number": 1}
+    empty = await env.alice.get("/portfolio/orders/queue_positions", params={"subaccount": "1"})
+    assert empty.json()["queue_positions"] == []
 
 
 async def test_total_resting_order_value_is_what_buying_everything_resting_costs(

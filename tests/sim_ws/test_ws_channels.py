@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from fractions import Fraction
 from typing import Any
 
@@ -11,7 +12,7 @@ from tests.sim_ws.ws_helpers import Account, gtc, place, validate
 from kalshiflow.domain.fees import FeeType
 from kalshiflow.domain.orders import BookSide
 from kalshiflow.domain.settlement import MarketResult
-from kalshiflow.sim import fee_schedule, lifecycle, order_groups
+from kalshiflow.sim import fee_schedule, lifecycle, order_groups, subaccounts
 from kalshiflow.sim.events import LifecycleEvent
 from kalshiflow.sim.exchange import SimExchange
 from kalshiflow.sim.participants.scheduler import LIVE_STATUSES, SimScheduler
@@ -216,3 +217,32 @@ async def test_a_scheduled_event_fee_change_is_announced_when_it_takes_effect(
         "fee_multiplier_override": 1.5,
     }
     assert engine.fee_schedule(event_ticker) == (FeeType.FLAT, Fraction(3, 2))
+
+
+async def test_a_sub_accounts_private_messages_reach_its_user_with_the_sub_account_named(
+    sim: SimExchange, alice: Account, bob: Account, connect: Connect, cent_ticker: str
+) -> None:
+    engine = sim.engine
+    number = subaccounts.create(engine, alice.account_id)
+    subaccounts.transfer(engine, alice.account_id, "fund", 0, number, 10_000)
+    client = await connect(alice)
+    await client.subscribe(["fill", "user_orders", "market_positions"])
+    await client.subscribe(["orderbook_delta"], market_ticker=cent_ticker)
+    await client.drain()
+    sub_id = subaccounts.engine_account_id(alice.account_id, number)
+    request = replace(gtc(cent_ticker, BookSide.BID, 40, 2, "sub-bid"), subaccount=number)
+    engine.create_order(sub_id, request)
+    place(sim, bob, gtc(cent_ticker, BookSide.ASK, 40, 2))
+    messages = await client.drain()
+    for msg in messages:
+        validate(msg)
+    assert {m["msg"]["subaccount_number"] for m in _of(messages, "user_order")} == {number}
+    (fill,) = _of(messages, "fill")
+    assert fill["msg"]["subaccount"] == number
+    (position,) = _of(messages, "market_position")
+    assert (position["msg"]["subaccount"], position["msg"]["position_fp"]) == (number, "2.00")
+    assert position["msg"]["user_id"] == engine.accounts[alice.account_id].user_id
+    own_delta = next(
+        m for m in _of(messages, "orderbook_delta") if m["msg"].get("client_order_id") == "sub-bid"
+    )
+    assert own_delta["msg"]["subaccount"] == number

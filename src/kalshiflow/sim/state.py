@@ -235,6 +235,18 @@ class Position:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class SubaccountTransfer:
+    """Cash moved between two sub-accounts of one user (numbers: 0 primary, 1-63 numbered)."""
+
+    transfer_id: str
+    client_transfer_id: str
+    from_subaccount: int
+    to_subaccount: int
+    amount: int  # Money
+    created_ms: int
+
+
 @dataclass(slots=True)
 class Account:
     account_id: str
@@ -247,6 +259,7 @@ class Account:
     client_order_ids: set[str] = field(default_factory=set)
     order_ids: list[str] = field(default_factory=list)  # creation order
     updated_ms: int = 0
+    transfers: list[SubaccountTransfer] = field(default_factory=list)  # kept on the primary account
 
     def reserved(self, orders: dict[str, SimOrder]) -> int:
         return sum(orders[oid].reserved for oid in self.order_ids if orders[oid].is_resting)

@@ -180,9 +180,10 @@ def fill(record: Fill) -> Payload:
     return msg
 
 
-def market_position(user_id: str, ticker_name: str, position: Position) -> Payload:
-    """``position_fee_cost_dollars`` is the fees paid while building the position (no finer split kept)."""
-    return {
+def market_position(user_id: str, ticker_name: str, position: Position, subaccount: int = 0) -> Payload:
+    """``position_fee_cost_dollars`` is the fees paid while building the position (no finer split kept);
+    ``subaccount`` is named only for a numbered sub-account."""
+    msg: Payload = {
         "user_id": user_id,
         "market_ticker": ticker_name,
         "position_fp": Count(position.position).fp_str(),
@@ -192,6 +193,9 @@ def market_position(user_id: str, ticker_name: str, position: Position) -> Paylo
         "position_fee_cost_dollars": Money(position.fees_paid if position.position else 0).dollars_str(),
         "volume_fp": Count(position.volume).fp_str(),
     }
+    if subaccount:
+        msg["subaccount"] = subaccount
+    return msg
 
 
 def user_order(order: SimOrder, user_id: str, reason: UpdateReason) -> Payload:

@@ -10,6 +10,7 @@ has one entry point. The pieces live by responsibility:
 * ``rest_portfolio`` -- account reads and order groups;
 * ``rest_market_meta`` -- series list, event metadata, fee changes, historical cutoff;
 * ``rest_resting`` -- queue positions and the value of resting orders;
+* ``rest_subaccounts`` -- sub-accounts: create, balances, transfers;
 * ``rest_candles`` -- candlesticks of a market, of many, of an event;
 * ``rest_api_keys`` -- key management (keys made here sign requests at once);
 * ``rest_account`` -- API limits, endpoint costs, usage-level progress, user-data freshness;
@@ -35,6 +36,7 @@ from kalshiflow.sim.server.rest_orders import ORDER_ROUTES
 from kalshiflow.sim.server.rest_pipeline import fallback_route, route
 from kalshiflow.sim.server.rest_portfolio import PORTFOLIO_ROUTES
 from kalshiflow.sim.server.rest_resting import RESTING_ROUTES
+from kalshiflow.sim.server.rest_subaccounts import SUBACCOUNT_ROUTES
 from kalshiflow.sim.server.rest_unsupported import UNSUPPORTED_ROUTES
 
 
@@ -55,6 +57,7 @@ def rest_routes(sim: SimExchange) -> list[BaseRoute]:
             *ACCOUNT_ROUTES,
             *API_KEY_ROUTES,
             *CANDLE_ROUTES,
+            *SUBACCOUNT_ROUTES,
             *UNSUPPORTED_ROUTES,
         ),
         key=lambda spec: specificity(spec.path),

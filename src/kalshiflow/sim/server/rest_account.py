@@ -32,6 +32,7 @@ from kalshiflow.sim.server.rest_orders import ORDER_ROUTES
 from kalshiflow.sim.server.rest_pipeline import Call, Reply, Spec
 from kalshiflow.sim.server.rest_portfolio import PORTFOLIO_ROUTES
 from kalshiflow.sim.server.rest_resting import RESTING_ROUTES
+from kalshiflow.sim.server.rest_subaccounts import SUBACCOUNT_ROUTES
 from kalshiflow.sim.server.rest_unsupported import UNSUPPORTED_OPERATIONS
 
 EVENT_CONTRACT_LANE: Final = "event_contract"
@@ -76,6 +77,7 @@ def known_operations() -> list[tuple[str, str]]:
             *RESTING_ROUTES,
             *API_KEY_ROUTES,
             *CANDLE_ROUTES,
+            *SUBACCOUNT_ROUTES,
         )
     ]
     return [*served, *((method, path) for method, path, _ in UNSUPPORTED_OPERATIONS)]
@@ -97,7 +99,8 @@ def _endpoint_costs(call: Call) -> Reply:
 
 def _volume_progress(call: Call) -> Reply:
     since = call.now_ms - TRAILING_VOLUME_MS
-    volume = sum(f.count for f in call.account.fills if f.ts_ms > since)
+    fills = (f for a in call.accounts_for(omitted_means_all=True) for f in a.fills)
+    volume = sum(f.count for f in fills if f.ts_ms > since)
     goals = [
         {
             "level": tier.value,

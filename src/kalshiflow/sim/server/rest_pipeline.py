@@ -32,7 +32,7 @@ from starlette.routing import BaseRoute, Match, Route
 from starlette.types import Receive, Scope, Send
 
 from kalshiflow.domain.ratelimits import classify
-from kalshiflow.sim import wire
+from kalshiflow.sim import subaccounts, wire
 from kalshiflow.sim.auth import AuthError, verify_request
 from kalshiflow.sim.errors import ExchangeError
 from kalshiflow.sim.exchange import SimExchange
@@ -65,8 +65,18 @@ class Call:
 
     @property
     def account(self) -> Account:
+        """The caller's primary account (sub-account 0)."""
         assert self.account_id is not None, "private endpoints always authenticate"
         return self.sim.engine.account(self.account_id)
+
+    def accounts_for(self, *, omitted_means_all: bool) -> list[Account]:
+        """The engine accounts the ``subaccount`` query selects: the one named, or when it is
+        omitted all of the user's (``omitted_means_all``) or the primary one."""
+        engine, primary = self.sim.engine, self.account.account_id
+        number = wire.query_opt_int(self.query, "subaccount")
+        if number is None and omitted_means_all:
+            return [subaccounts.account(engine, primary, n) for n in subaccounts.numbers(engine, primary)]
+        return [subaccounts.account(engine, primary, number or 0)]
 
     def param(self, name: str) -> str:
         return str(self.request.path_params[name])

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from kalshiflow.sim import wire
+from kalshiflow.sim import subaccounts, wire
 from kalshiflow.sim.errors import not_found
 from kalshiflow.sim.positions import opening_cost_per_contract
 from kalshiflow.sim.server import rest_query as q
@@ -27,15 +27,15 @@ from kalshiflow.sim.state import SimOrder
 from kalshiflow.sim.ws_messages import EXCHANGE_INDEX
 
 
-def _resting_orders(call: Call) -> list[SimOrder]:
+def _resting_orders(call: Call, *, omitted_means_all: bool) -> list[SimOrder]:
     engine = call.sim.engine
-    resting = (engine.orders[oid] for oid in call.account.order_ids)
-    return [o for o in resting if o.is_resting]
+    accounts = call.accounts_for(omitted_means_all=omitted_means_all)
+    return [o for a in accounts for o in (engine.orders[oid] for oid in a.order_ids) if o.is_resting]
 
 
 def _queue_position(call: Call) -> Reply:
     engine, order_id = call.sim.engine, call.param("order_id")
-    order = engine.own_order(call.account.account_id, order_id)
+    order = subaccounts.own_order(engine, call.account.account_id, order_id)
     if not order.is_resting:
         raise not_found("resting order", order_id)
     return 200, {"queue_position_fp": wire.count(engine.queue_position(order))}
@@ -45,16 +45,14 @@ def _queue_positions(call: Call) -> Reply:
     engine, query = call.sim.engine, call.query
     tickers = q.csv_set(query, "market_tickers")
     event_ticker = query.get("event_ticker")
-    subaccount = wire.query_int(query, "subaccount", 0, 0, wire.MAX_SUBACCOUNT)
     rows = [
         {
             "order_id": o.order_id,
             "market_ticker": o.ticker,
             "queue_position_fp": wire.count(engine.queue_position(o)),
         }
-        for o in _resting_orders(call)
-        if o.subaccount == subaccount
-        and (tickers is None or o.ticker in tickers)
+        for o in _resting_orders(call, omitted_means_all=False)
+        if (tickers is None or o.ticker in tickers)
         and (not event_ticker or engine.markets[o.ticker].event_ticker == event_ticker)
     ]
     return 200, {"queue_positions": rows}
@@ -62,7 +60,8 @@ def _queue_positions(call: Call) -> Reply:
 
 def _total_resting_order_value(call: Call) -> Reply:
     value = sum(
-        opening_cost_per_contract(o.side, o.yes_price) * o.remaining_count for o in _resting_orders(call)
+        opening_cost_per_contract(o.side, o.yes_price) * o.remaining_count
+        for o in _resting_orders(call, omitted_means_all=True)
     )
     return 200, {
         "total_resting_order_value": wire.cents(value),

@@ -36,11 +36,7 @@ UNSUPPORTED_OPERATIONS: Final[tuple[tuple[str, str, str], ...]] = (
     ("POST", "/portfolio/intra_exchange_instance_transfer", "IntraExchangeInstanceTransfer"),
     ("GET", "/portfolio/intra_exchange_instance_transfers", "GetIntraExchangeInstanceTransfers"),
     ("GET", "/portfolio/intra_exchange_instance_transfers/{transfer_id}", "GetIntraExchangeInstanceTransfer"),
-    # subaccounts
-    ("POST", "/portfolio/subaccounts", "CreateSubaccount"),
-    ("POST", "/portfolio/subaccounts/transfer", "ApplySubaccountTransfer"),
-    ("GET", "/portfolio/subaccounts/balances", "GetSubaccountBalances"),
-    ("GET", "/portfolio/subaccounts/transfers", "GetSubaccountTransfers"),
+    # sub-account netting
     ("PUT", "/portfolio/subaccounts/netting", "UpdateSubaccountNetting"),
     ("GET", "/portfolio/subaccounts/netting", "GetSubaccountNetting"),
     # deposits, withdrawals, allocation

@@ -22,6 +22,7 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from kalshiflow.sim import subaccounts
 from kalshiflow.sim import ws_messages as render
 from kalshiflow.sim.events import (
     BookDelta,
@@ -323,6 +324,7 @@ class WsHub:
                     self.engine.accounts[position_event.account_id].user_id,
                     position_event.ticker,
                     position_event.position,
+                    subaccounts.number_of(position_event.account_id),
                 ),
             )
         elif isinstance(event, OrderGroupEvent):
@@ -346,8 +348,9 @@ class WsHub:
     def _private(
         self, channel: str, account_id: str, ticker: str | None, render_body: Callable[[], render.Payload]
     ) -> None:
-        """Send to the owner's subscriptions; rendering happens only if someone listens."""
-        subs = self._index.by_key.get((channel, account_id))
+        """Send to the owner's subscriptions (a sub-account's events go to its user's sessions);
+        rendering happens only if someone listens."""
+        subs = self._index.by_key.get((channel, subaccounts.primary_of(account_id)))
         if not subs:
             return
         wanted = [s for s in subs if ticker is None or s.wants(ticker)]
@@ -371,7 +374,8 @@ class WsHub:
             if yes_terms not in bodies:
                 bodies[yes_terms] = render.orderbook_delta(delta, market_id, yes_terms)
                 serialised[yes_terms] = render.dumps(bodies[yes_terms])
-            if delta.account_id is not None and delta.account_id == sub.session.account_id:
+            owner = None if delta.account_id is None else subaccounts.primary_of(delta.account_id)
+            if owner is not None and owner == sub.session.account_id:
                 own = render.own_delta_fields(bodies[yes_terms], delta.client_order_id, delta.subaccount)
                 sub.session.send_data(sub, "orderbook_delta", render.dumps(own))
             else:
