@@ -34,6 +34,7 @@ import time
 from dataclasses import dataclass, field
 
 from decision_rig import build_rig, pick_markets
+from kalshiflow.events.trader import ActionResult
 from kalshiflow.exchange.ws_models import OrderbookDelta
 from kalshiflow.features import SCHEMA_V1
 from kalshiflow.policy.registry import load_policy
@@ -76,9 +77,9 @@ async def run(args: argparse.Namespace) -> list[Window]:
         w = window_now()
         w.decisions += 1
         w.lags_ms.append(action.decision_lag_ms)
-        if action.result == "placed":
+        if action.result is ActionResult.PLACED:
             w.orders += 1
-        elif action.result.startswith("denied"):
+        elif action.result is ActionResult.DENIED:
             w.denied += 1
 
     ledger = rig.core.ledger
@@ -87,8 +88,15 @@ async def run(args: argparse.Namespace) -> list[Window]:
         if result.outcome is ExecOutcome.PLACED:
             ledger.on_canceled(result.client_order_id, rig.clock.now_ms())
 
-    rig.core.executor.listeners.append(cancel_at_once)
+    rig.core.executor.on_result = cancel_at_once  # replaces the core's hook: no breaker in the bench
     policy = load_policy(args.policy, SCHEMA_V1)
+    # Decisions reach the bench as a bus subscriber would see them, on the next loop turn.
+    def drain_actions() -> None:
+        for item in watching.drain():
+            if isinstance(item, TraderAction):
+                on_action(item)
+
+    watching = rig.core.bus.subscribe("bench", [TraderAction], max_queue=1_000_000, on_ready=drain_actions)
     actor = Actor(
         rig.books,
         rig.core,
@@ -97,7 +105,6 @@ async def run(args: argparse.Namespace) -> list[Window]:
         rig.settings.run.order_size_contracts,
         rig.clock,
         may_trade=lambda: True,
-        on_action=on_action,
     )
     start = time.perf_counter()
     actor_task = asyncio.create_task(actor.run(), name="actor")

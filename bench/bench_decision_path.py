@@ -73,7 +73,6 @@ async def run_actor_path(rig: Rig, policy: PolicyLike, samples: int, seed: int) 
         rig.settings.run.order_size_contracts,
         rig.clock,
         may_trade=lambda: True,
-        on_action=rig.actions.append,
     )
     picks = pick_markets(len(rig.models), samples, random.Random(seed))
     out: dict[str, list[int]] = {}
@@ -81,7 +80,7 @@ async def run_actor_path(rig: Rig, policy: PolicyLike, samples: int, seed: int) 
     for n, i in enumerate(picks):
         delta = rig.models[i].next_delta()
         venue.built_ns = 0
-        rig.actions.clear()
+        actor.recent.clear()
         start = clock()
         apply_delta(delta)
         await drain()
@@ -89,7 +88,7 @@ async def run_actor_path(rig: Rig, policy: PolicyLike, samples: int, seed: int) 
         if venue.built_ns:
             end, kind = venue.built_ns, "order"
         else:
-            kind = rig.actions[-1].result if rig.actions else "no decision"
+            kind = actor.recent[-1].result.value if actor.recent else "no decision"
         if n >= 1_000:  # warm-up excluded
             out.setdefault(kind, []).append(end - start)
         forget_placed(rig)

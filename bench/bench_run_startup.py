@@ -67,7 +67,12 @@ async def one_start(directory: Path, sim_markets: int, seed: int) -> tuple[float
             trading_at.append(time.perf_counter())
             stop.set()
 
-    watching = app.bus.subscribe("bench", [StatusEntry], on_ready=lambda: [on_status(e) for e in watching.drain() if isinstance(e, StatusEntry)])
+    def drain_status() -> None:
+        for item in watching.drain():
+            if isinstance(item, StatusEntry):
+                on_status(item)
+
+    watching = app.bus.subscribe("bench", [StatusEntry], on_ready=drain_status)
     start = time.perf_counter()
     code = await asyncio.wait_for(app.run(stop), timeout=60)
     done = time.perf_counter()

@@ -12,7 +12,7 @@ import itertools
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +30,6 @@ from kalshiflow.features import SCHEMA_V1, MarketHistory
 from kalshiflow.marketdata.bookstore import BookStore
 from kalshiflow.policy.export_tools import write_mlp_policy
 from kalshiflow.trader.core import CoreConfig, TraderCore
-from kalshiflow.trader.decisions.actor import TraderAction
 from kalshiflow.trader.state.orders import OrderPurpose, OrderState, TrackedOrder
 
 SIDES = (OutcomeSide.YES, OutcomeSide.NO)
@@ -140,7 +139,6 @@ class Rig:
     venue: StubVenue
     observer: LiveObserver
     models: list[MarketModel]
-    actions: list[TraderAction] = field(default_factory=list)
 
 
 def market(ticker: str, grid: PriceGrid, now_ms: int) -> Market:

@@ -3,7 +3,6 @@ a tiny fake WebSocket server for the edges the simulator cannot produce."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import random
@@ -129,14 +128,6 @@ class OrderScript:
                 self.resting.append((account_id, result.order.order_id))
 
 
-async def until(condition: Callable[[], bool], within_s: float = 10.0, what: str = "condition") -> None:
-    """Poll a predicate with short awaits, bounded by a deadline (the server side has no event)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within_s
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"{what} not reached within {within_s}s")
-        await asyncio.sleep(0.01)
 
 
 # ----------------------------------------------------------------------------- fake server

@@ -21,8 +21,8 @@ from tests.exchange_stream.stream_kit import (
     fake_stream,
     recv_command,
     snapshot_frame,
-    until,
 )
+from tests.waiting import until
 from websockets.asyncio.server import ServerConnection
 
 from kalshiflow.exchange import ws_stream

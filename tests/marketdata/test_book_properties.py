@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -86,6 +87,7 @@ def snapshot_of(ladder: dict[int, int]) -> list[tuple[Price, Count]]:
     return [(Price(p), Count(s)) for p, s in sorted(ladder.items())]
 
 
+@pytest.mark.slow
 @given(start=books(), data=st.data())
 def test_book_equals_reference_after_snapshot_and_every_valid_delta(
     start: tuple[PriceGrid, dict[int, int], dict[int, int]], data: st.DataObject

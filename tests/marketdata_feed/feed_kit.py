@@ -3,11 +3,12 @@ simulated time, and comparing books (live store vs simulator engine vs replayed 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
+
+from tests.waiting import until
 
 from kalshiflow.clock import ManualClock
 from kalshiflow.domain.grid import PriceGrid
@@ -53,13 +54,6 @@ def _stepped(handle: SimHandle, target: int) -> bool:
     return handle.scheduler.steps >= target
 
 
-async def until(condition: Callable[[], bool], within_s: float, what: str) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within_s
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"{what} not reached within {within_s}s")
-        await asyncio.sleep(0.005)
 
 
 def connection_for(handle: SimHandle) -> ExchangeConnection:

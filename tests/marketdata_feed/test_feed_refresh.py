@@ -13,9 +13,9 @@ from tests.marketdata_feed.feed_kit import (
     running_feed,
     sim_on_manual_clock,
     store_ladders,
-    until,
     wait_books_match,
 )
+from tests.waiting import until
 
 from kalshiflow.marketdata.discovery import DiscoveryConfig
 from kalshiflow.marketdata.feed import FeedConfig

@@ -34,6 +34,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.sim_engine.engine_harness import ACCOUNTS, EngineHarness
@@ -169,6 +170,7 @@ def _random_op(rng: random.Random) -> Op:
     return Op("determine_and_settle", {"market": pick, "result": result})
 
 
+@pytest.mark.slow
 @settings(settings.get_profile("ci"), max_examples=150)
 @given(seed=st.integers(0, 2**32 - 1))
 def test_engine_invariants_hold_over_long_random_sessions(seed: int) -> None:

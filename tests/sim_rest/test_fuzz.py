@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.sim_rest.sim_rest_support import Env, order_body, snapshot
+
+pytestmark = pytest.mark.slow  # fuzzing every mutation endpoint
 
 ORDERS = "/portfolio/events/orders"
 FUZZ = settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)

@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from itertools import pairwise
 
 import pytest
 from tests.sim_ws.conftest import Connect
 from tests.sim_ws.ws_helpers import Account, gtc, place
+from tests.waiting import until
 from websockets.exceptions import ConnectionClosed
 
 from kalshiflow.domain.orders import BookSide
 from kalshiflow.sim.exchange import SimExchange
 from kalshiflow.sim.server.ws_hub import FORCED_CLOSE_CODE, WsHub
-
-
-async def _until_true(condition: Callable[[], bool], within_s: float = 5.0) -> None:
-    """Wait for server-side cleanup, which has no event a test could await."""
-
-    async def poll() -> None:
-        while not condition():  # noqa: ASYNC110 - nothing to await on the server side
-            await asyncio.sleep(0.01)
-
-    await asyncio.wait_for(poll(), within_s)
 
 
 @pytest.mark.parametrize(
@@ -79,7 +69,7 @@ async def test_disconnect_after_n_messages_closes_the_socket(
     with pytest.raises(ConnectionClosed):
         await client.recv()
     assert client.conn.close_code == FORCED_CLOSE_CODE
-    await _until_true(lambda: not hub.sessions)
+    await until(lambda: not hub.sessions)
 
 
 async def test_admin_disconnect_trigger_closes_idle_sockets(
@@ -91,7 +81,7 @@ async def test_admin_disconnect_trigger_closes_idle_sockets(
     for client in (first, second):
         await asyncio.wait_for(client.conn.wait_closed(), 5)
         assert client.conn.close_code == FORCED_CLOSE_CODE
-    await _until_true(lambda: not hub.sessions)
+    await until(lambda: not hub.sessions)
     assert not hub._index.all_markets.get("ticker")
     again = await connect(alice)  # a new connection after the trigger is not closed by it
     assert (await again.subscribe(["trade"])) == {"trade": 1}

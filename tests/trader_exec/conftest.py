@@ -48,7 +48,6 @@ async def desk(alice_key: Key, bob_key: Key) -> AsyncIterator[Desk]:
             config=ExecutionConfig(client_order_id_prefix="t-", not_found_misses_before_gone=3),
         )
         desk = Desk(sim, clock, alice, bob, address.ws_url, cent[0], cent[1], ledger, executor)
-        executor.listeners.append(desk.results.append)
         ledger.overwrite_cash((await alice.balance()).balance, clock.now_ms())
         try:
             yield desk

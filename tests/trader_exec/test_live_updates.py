@@ -8,7 +8,8 @@ from collections.abc import AsyncIterator
 import pytest
 from tests.exchange_client.exchange_client_kit import Key
 from tests.exchange_stream.stream_kit import ReferenceSink
-from tests.trader_exec.trader_exec_kit import Desk, until
+from tests.trader_exec.trader_exec_kit import Desk
+from tests.waiting import until
 
 from kalshiflow.domain.orders import BookSide
 from kalshiflow.domain.units import Count, Money, Price

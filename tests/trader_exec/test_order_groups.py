@@ -134,7 +134,7 @@ async def test_trigger_cancels_orders_and_resets_obey_cooldown_and_hourly_budget
         if result.error_code == GROUP_TRIGGERED_CODE and result.order_group_id:
             manager.on_create_refused(result.order_group_id, result.ts_ms)
 
-    desk.executor.listeners.append(refused)
+    desk.executor.on_result = refused  # the owner's hook, as TraderCore wires it
     gid = manager.group_for(desk.ticker)
     assert gid is not None
 

@@ -8,10 +8,9 @@ positions), and no ``client_order_id`` was used twice.
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 
 import httpx
@@ -22,7 +21,7 @@ from kalshiflow.domain.orders import BookSide
 from kalshiflow.domain.units import Count, Price
 from kalshiflow.exchange.rest import KalshiRestClient
 from kalshiflow.sim.exchange import SimExchange
-from kalshiflow.trader.execution.in_flight import ExecutionResult, OrderExecutor
+from kalshiflow.trader.execution.in_flight import OrderExecutor
 from kalshiflow.trader.state.ledger import Ledger
 from kalshiflow.trader.state.live_updates import apply_order_view, apply_rest_fills
 
@@ -53,7 +52,6 @@ class Desk:
     ledger: Ledger
     executor: OrderExecutor
     admin: httpx.AsyncClient | None = None
-    results: list[ExecutionResult] = field(default_factory=list)
 
     async def sync_fills(self) -> int:
         """Book the account's REST fills (the adapter reconciliation uses); returns how many were new."""
@@ -90,11 +88,3 @@ async def check_books(desk: Desk) -> None:
     assert all(n == 1 for n in ids.values()), ids.most_common(3)
 
 
-async def until(condition: Callable[[], bool], within_s: float = 10.0, what: str = "condition") -> None:
-    """Wait (real time) for a message the server pushes; bounded so a failure never hangs."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within_s
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"{what} not reached within {within_s}s")
-        await asyncio.sleep(0.01)

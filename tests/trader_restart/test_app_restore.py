@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.trader_session.session_kit import until
+from tests.waiting import until
 
 import kalshiflow.commands.run_app as app_module
 from kalshiflow.clock import Clock

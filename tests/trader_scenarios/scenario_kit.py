@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from types import SimpleNamespace
@@ -34,6 +33,7 @@ import httpx
 from tests.exchange_client.exchange_client_kit import Key, SteppingClock, make_client
 from tests.marketdata_feed.feed_kit import store_ladders
 from tests.trader_recon.recon_kit import assert_ledger_matches_exchange
+from tests.waiting import until
 
 from kalshiflow.domain.fees import FeeType
 from kalshiflow.domain.orders import BookSide, OutcomeSide, SelfTradePrevention, TimeInForce
@@ -294,14 +294,6 @@ class Scenario:
             await client.aclose()
 
 
-async def until(condition: Callable[[], bool], within_s: float, what: str) -> None:
-    """Wait (bounded, real time) for something the server pushes; never sleeps on luck."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within_s
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"{what} not reached within {within_s}s")
-        await asyncio.sleep(0.005)
 
 
 def check_books(env: Scenario) -> None:

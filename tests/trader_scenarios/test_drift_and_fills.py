@@ -9,7 +9,8 @@ first and there would be nothing left to report. ``test_partial_fills_...``: the
 from __future__ import annotations
 
 import pytest
-from tests.trader_scenarios.scenario_kit import ALICE, Scenario, buy, scenario_config, until
+from tests.trader_scenarios.scenario_kit import ALICE, Scenario, buy, scenario_config
+from tests.waiting import until
 
 from kalshiflow.domain.orders import BookSide, OutcomeSide
 from kalshiflow.domain.units import Count, Money, Price

@@ -6,7 +6,8 @@ Both use the real stream (``stream=True``): the group trigger reaches the core t
 
 from __future__ import annotations
 
-from tests.trader_scenarios.scenario_kit import SCENARIO_RISK, Scenario, scenario_config, until
+from tests.trader_scenarios.scenario_kit import SCENARIO_RISK, Scenario, scenario_config
+from tests.waiting import until
 
 from kalshiflow.domain.orders import OutcomeSide
 from kalshiflow.domain.units import Count, Price

@@ -18,7 +18,6 @@ operations; each is described where it is defined.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 from collections import Counter
@@ -39,6 +38,7 @@ from kalshiflow.sim.engine import Engine, OrderRequest, OrderResult
 from kalshiflow.sim.faults import FaultConfig
 from kalshiflow.sim.runner import SimHandle, SimulatorConfig
 from kalshiflow.trader.core import CalibrationCycle, TraderCore
+from kalshiflow.trader.execution.closing import CloseResult
 from kalshiflow.trader.execution.in_flight import ExecutionResult, OrderIntent
 from kalshiflow.trader.lifecycle.recalibration import Recalibrator
 from kalshiflow.trader.lifecycle.states import TRANSITIONS, StatusEntry, TraderState
@@ -124,6 +124,8 @@ class SessionProbe:
     startup_entries: list[StatusEntry] = field(default_factory=list)
     recal: Recalibrator | None = None
     watching: Subscription | None = None
+    closing: Subscription | None = None
+    close_results: list[CloseResult] = field(default_factory=list)
     sent: list[SentOrder] = field(default_factory=list)
     max_abs_position: dict[str, int] = field(default_factory=dict)
 
@@ -135,6 +137,7 @@ class SessionProbe:
         self.startup_entries.extend(lifecycle.history)  # the deque still holds all of them
         assert self.startup_entries[0].status == TraderState.INITIALIZING.value
         self.watching = lifecycle.bus.subscribe("session-probe", [StatusEntry], max_queue=1_000_000)
+        self.closing = core.bus.subscribe("session-probe-closes", [CloseResult], max_queue=1_000_000)
         self.recal = recal
         self._watch_sends(state, core)
 
@@ -172,8 +175,12 @@ class SessionProbe:
 
     # -------------------------------------------------------------- views
     def closes(self) -> list[tuple[str, str]]:
-        """(reason, outcome) of every close attempt decided at a calibration."""
-        return [(c.reason, c.outcome) for cycle in self.cycles for c in cycle.closes]
+        """(reason, outcome) of every close attempt: at calibrations, on book changes and on the timer."""
+        if self.closing is not None:
+            drained = self.closing.drain()
+            assert not any(isinstance(e, Missed) for e in drained), "the probe lost close results"
+            self.close_results.extend(e for e in drained if isinstance(e, CloseResult))
+        return [(c.reason, c.outcome) for c in self.close_results]
 
     def acted_reasons(self) -> Counter[str]:
         """Reasons whose close was placed (or, for stuck, whose closing order was re-priced)."""
@@ -251,14 +258,6 @@ def duplicate_client_order_ids(engine: Engine, account_id: str) -> list[tuple[st
     return [(cid, n) for cid, n in ids.items() if n > 1]
 
 
-async def until(condition: Callable[[], bool], within_s: float, what: str) -> None:
-    """Wait (bounded, wall time) for a condition; polls, never sleeps on luck."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within_s
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"{what}: not reached within {within_s}s of wall time")
-        await asyncio.sleep(0.005)
 
 
 # ---------------------------------------------------------------------------------- a stuck close

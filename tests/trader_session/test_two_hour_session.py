@@ -38,8 +38,8 @@ from tests.trader_session.session_kit import (
     duplicate_client_order_ids,
     illegal_transitions,
     ledger_vs_engine,
-    until,
 )
+from tests.waiting import until
 
 from kalshiflow.clock import Clock
 from kalshiflow.commands.decider import build_decider
@@ -308,8 +308,12 @@ async def test_two_simulated_hours_trade_calibrate_exit_and_stay_consistent(
     assert actor.metrics.decisions > 0, actor.metrics
     assert actor.metrics.orders_sent > 0, actor.metrics
     assert account.fills, "no fill on the exchange"
-    # calibrations
-    assert recal.stats.runs >= 100, recal.stats.runs
+    # calibrations: on schedule. A pass takes clock time too (its wall time times SPEED), so the number
+    # the schedule allows depends on how fast this machine ran them; at least 90 % of it, and >= 80.
+    cycles = list(recal.cycles)
+    pass_sim_ms = SPEED * sum(c.report.duration_ms for c in cycles) / max(1, len(cycles))
+    scheduled = SESSION_S * 1000 / (60_000 + pass_sim_ms)
+    assert recal.stats.runs >= max(80, int(0.9 * scheduled)), (recal.stats.runs, scheduled)
     # every exit reason acted at least once
     acted = probe.acted_reasons()
     assert set(acted) >= {r.value for r in ExitReason}, acted

@@ -24,13 +24,15 @@ from kalshiflow.clock import Clock, ScaledClock, SystemClock
 from kalshiflow.commands.startup import StartupError, embedded_simulator, start_feed, wait_live
 from kalshiflow.config import Settings
 from kalshiflow.domain.units import display_dollars
-from kalshiflow.events.bus import EventBus
+from kalshiflow.events.bus import EventBus, Missed, Subscription
+from kalshiflow.events.trader import ActionResult, StreamHealth
 from kalshiflow.exchange.environments import ExchangeConnection
 from kalshiflow.exchange.errors import ExchangeError
 from kalshiflow.exchange.models_market import Market
 from kalshiflow.exchange.rest import KalshiRestClient
 from kalshiflow.exchange.ws_connect import StreamConfig
 from kalshiflow.exchange.ws_models import StreamEvent
+from kalshiflow.exchange.ws_status import ConnectionState
 from kalshiflow.features import SCHEMA_V1
 from kalshiflow.marketdata.discovery import DiscoveryConfig
 from kalshiflow.marketdata.feed import FeedConfig, MarketDataFeed
@@ -95,8 +97,9 @@ class TraderApp:
         self.decider_factory = decider_factory
         self.bus = EventBus()  # the one bus every part publishes on and every observer reads
         lifecycle = Lifecycle(self.clock, bus=self.bus)
-        self.state = AppState(lifecycle, InitTracker(self.clock))
+        self.state = AppState(lifecycle, InitTracker(self.clock, self.bus))
         self.store: TraderStore | None = None
+        self._last_stream_health: tuple[object, ...] | None = None
 
     async def run(self, stop: asyncio.Event, on_ready: Callable[[AppState], None] | None = None) -> int:
         async with contextlib.AsyncExitStack() as stack:
@@ -146,14 +149,16 @@ class TraderApp:
                 may_trade=lambda: (
                     self.state.lifecycle.state is TraderState.TRADING and not core.live.needs_resync
                 ),
-                on_action=self._on_action,
             )
             self.state.actor = actor
+            actions = self.bus.subscribe("run.actions", [TraderAction], max_queue=1_000)
             if on_ready is not None:
                 on_ready(self.state)
             tasks = [
                 asyncio.create_task(actor.run(), name="actor"),
                 asyncio.create_task(self._calibration_loop(core, recal), name="calibration"),
+                asyncio.create_task(self._watch_actions(actions), name="actions"),
+                asyncio.create_task(core.run_exit_timer(), name="exits"),
             ]
             if self.options.duration_s is not None:
                 tasks.append(
@@ -302,6 +307,7 @@ class TraderApp:
         seen_triggers: set[str] = set()
         while True:
             await self.clock.sleep(TICK_S)
+            self._publish_stream_health()
             state = self.state.lifecycle.state
             now = self.clock.now_ms()
             due = now - last >= interval_ms
@@ -390,15 +396,46 @@ class TraderApp:
         if self.state.recal is not None:
             self.state.recal.resume("operator")
 
+    def _publish_stream_health(self) -> None:
+        """The ``stream`` event, whenever the stream's health changed since the last tick."""
+        feed = self.state.feed
+        if feed is None:
+            return
+        status = feed.stream.status()
+        error = "" if status.last_error is None else str(status.last_error)
+        metrics = status.metrics
+        key = (status.state, metrics.gaps, metrics.resyncs, len(status.invalid_books), error)
+        if key == self._last_stream_health:
+            return
+        self._last_stream_health = key
+        self.bus.publish(
+            StreamHealth(
+                ts_ms=self.clock.now_ms(),
+                connected=status.state is ConnectionState.LIVE,
+                gaps=metrics.gaps,
+                resyncs=metrics.resyncs,
+                invalid_books=len(status.invalid_books),
+                detail=f"{status.state.value}{': ' + error if error else ''}",
+            )
+        )
+
     def _on_stream_event(self, event: StreamEvent) -> None:
         core = self.state.core
         if core is not None:
             core.live.handle(event)
 
+    async def _watch_actions(self, actions: Subscription) -> None:
+        """The decisions' subscriber: the view's recent actions, the status console, the log."""
+        async for item in actions:
+            if isinstance(item, Missed):
+                log.warning("trader_action.missed", extra={"count": item.count})
+            elif isinstance(item, TraderAction):
+                self._on_action(item)
+
     def _on_action(self, action: TraderAction) -> None:
         self.state.actions.append(action)
         del self.state.actions[:-50]
-        if action.result in ("placed", "rejected", "unknown"):
+        if action.result in (ActionResult.PLACED, ActionResult.REJECTED, ActionResult.UNKNOWN):
             self.state.lifecycle.note(f"last action: {action.action} {action.ticker} -> {action.result}")
         actor = self.state.actor
         observation = {} if actor is None else actor.named_observation(action, SCHEMA_V1.names)
@@ -409,7 +446,7 @@ class TraderApp:
                 "action": action.action,
                 "price": None if action.price is None else action.price.dollars_str(),
                 "size": action.size.fp_str(),
-                "result": action.result,
+                "result": action.result_text,
                 "reason": action.reason,
                 "client_order_id": action.client_order_id,
                 "observation": json.dumps(observation),

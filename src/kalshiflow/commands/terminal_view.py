@@ -13,6 +13,7 @@ from rich.text import Text
 
 from kalshiflow.commands.run_app import AppState
 from kalshiflow.domain.units import display_dollars
+from kalshiflow.events.trader import ActionResult
 from kalshiflow.features.valuation import format_pct, value_position
 from kalshiflow.trader.lifecycle.init_tracker import StepState
 
@@ -86,9 +87,9 @@ def _actions(state: AppState) -> Table:
     table = Table(title="last actions", title_justify="left")
     for column in ("market", "action", "price", "result", "reason"):
         table.add_column(column)
-    for action in [a for a in state.actions if a.result != "hold"][-8:][::-1]:
+    for action in [a for a in state.actions if a.result is not ActionResult.HOLD][-8:][::-1]:
         price = "-" if action.price is None else action.price.dollars_str()
-        table.add_row(action.ticker, action.action, price, action.result, action.reason[:40])
+        table.add_row(action.ticker, action.action, price, action.result_text, action.reason[:40])
     return table
 
 

@@ -63,7 +63,7 @@ class ActionResult(StrEnum):
     DENIED = "denied"  # refused by a risk check (``denied_by`` says which reason)
     NO_PRICE = "no_price"
     DISCARDED_STALE = "discarded_stale"  # overtaken while the policy ran; never sent
-    ERROR = "error"
+    GROUP_TRIGGERED = "group_triggered"  # the order group's limit is hit; nothing sent
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +77,7 @@ class TraderAction:
     size: Count
     reason: str  # the policy's reason code and detail
     result: ActionResult
-    observation: tuple[float, ...] | None = None
-    observation_names: tuple[str, ...] | None = None
+    observation: tuple[float, ...] | None = None  # the schema's features, in its order
     client_order_id: str | None = None
     decision_lag_ms: int = 0
     denied_by: str | None = None  # the risk reason code when ``result`` is DENIED

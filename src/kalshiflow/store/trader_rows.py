@@ -23,8 +23,6 @@ Sizes must be ints (``Money``/``Count`` are); a float or bool is refused rather 
 
 from __future__ import annotations
 
-import dataclasses
-import json
 from collections.abc import Mapping
 from enum import Enum
 from typing import Any, Final
@@ -36,6 +34,7 @@ from kalshiflow.events.ledger import (
     PositionChanged,
     SettlementBooked,
 )
+from kalshiflow.events.schema import jsonable, to_json
 
 Row = dict[str, Any]
 
@@ -189,28 +188,6 @@ def status_row(entry: object) -> Row:
         "duration_ms": None if duration is None else _int(duration, "duration_ms"),
         "previous_status_ms": None if previous is None else _int(previous, "previous_status_ms"),
     }
-
-
-def jsonable(value: object) -> Any:
-    """``value`` as JSON-ready builtins: dataclasses and mappings become dicts, enums their value,
-    ``int`` subclasses (``Money``, ``Count``, ``Price``) plain ints -- exact, never floats."""
-    if value is None or isinstance(value, bool | str | float):
-        return value
-    if isinstance(value, Enum):
-        return jsonable(value.value)
-    if isinstance(value, int):
-        return int(value)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, Mapping):
-        return {str(jsonable(key)): jsonable(item) for key, item in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [jsonable(item) for item in value]
-    return str(value)
-
-
-def to_json(value: object) -> str:
-    return json.dumps(jsonable(value), separators=(",", ":"), allow_nan=False)
 
 
 def _field(obj: object, name: str, default: Any = _MISSING) -> Any:

@@ -116,6 +116,10 @@ class ExitRulesConfig(BaseModel):
     * ``stuck_reprice_steps`` (1, grid steps, >= 1): how far one re-price moves the limit.
     * ``stuck_cross_after_s`` (180, seconds, >= stuck_close_after_s): a closing order this old
       (since first placed) is re-priced to the best bid, crossing the spread.
+    * ``reactive_price_rules`` (True): evaluate take profit and stop loss on every book change of a
+      held market and on every fill of ours, not only at calibration.
+    * ``time_rules_interval_s`` (1.0, seconds, > 0): how often the time rules (max hold, market
+      closing, cash recovery, stuck) run between calibrations.
     """
 
     model_config = _FROZEN
@@ -135,6 +139,8 @@ class ExitRulesConfig(BaseModel):
     stuck_close_after_s: int = Field(default=60, gt=0)
     stuck_reprice_steps: int = Field(default=1, ge=1)
     stuck_cross_after_s: int = Field(default=180, gt=0)
+    reactive_price_rules: bool = True
+    time_rules_interval_s: float = Field(default=1.0, gt=0)
 
     @model_validator(mode="after")
     def _cross_after_reprice(self) -> Self:

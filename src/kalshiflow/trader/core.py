@@ -9,6 +9,9 @@ gate) and ``flatten()``. It holds no trading logic of its own: rules live in ``e
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -17,6 +20,7 @@ from kalshiflow.domain.grid import PriceGrid
 from kalshiflow.domain.orders import intent_to_v2
 from kalshiflow.domain.units import Count, Money, Price
 from kalshiflow.events.bus import EventBus
+from kalshiflow.events.ledger import FillBooked
 from kalshiflow.exchange.models_market import Market
 from kalshiflow.exchange.rest import KalshiRestClient
 from kalshiflow.features.valuation import CashView, MarketView, PositionView, value_position
@@ -28,8 +32,8 @@ from kalshiflow.trader.execution.closing import CloseResult, PositionCloser
 from kalshiflow.trader.execution.in_flight import ExecutionConfig, ExecutionResult, OrderExecutor
 from kalshiflow.trader.execution.in_flight import OrderIntent as ExecIntent
 from kalshiflow.trader.execution.order_groups import OrderGroupManager
-from kalshiflow.trader.exit_rules.base import ExitDecision
-from kalshiflow.trader.exit_rules.registry import evaluate_exits
+from kalshiflow.trader.exit_rules.base import ExitDecision, ExitRule
+from kalshiflow.trader.exit_rules.registry import EXIT_RULES, PRICE_RULES, TIME_RULES, evaluate_exits
 from kalshiflow.trader.risk.counters import RiskCounters
 from kalshiflow.trader.risk.gate import check_order
 from kalshiflow.trader.risk.kill_switch import kill_switch_reason
@@ -46,6 +50,7 @@ from kalshiflow.trader.state.ledger import Ledger
 from kalshiflow.trader.state.live_updates import LiveUpdates
 from kalshiflow.trader.state.orders import OrderPurpose
 
+log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class CoreConfig:
@@ -94,7 +99,9 @@ class TraderCore:
         # Each market's fee schedule: the ledger's reservations and the exit rules' fee estimates.
         self.fees = fees or FeeSchedule()
         self.ledger = Ledger(self.fees, self.bus)
-        self.executor = OrderExecutor(rest, self.ledger, clock, config=self.config.execution)
+        self.executor = OrderExecutor(
+            rest, self.ledger, clock, config=self.config.execution, on_result=self._on_execution
+        )
         self.closer = PositionCloser(self.executor, self.ledger, clock)
         self.groups = OrderGroupManager(rest, self.config.order_groups, clock)
         self.live = LiveUpdates(self.ledger, clock, on_group_update=self.groups.on_group_update)
@@ -107,7 +114,10 @@ class TraderCore:
         self._views: dict[str, MarketView] = {}
         self._views_stale = True  # set whenever ``markets`` changes
         self._day_start_realized = Money(0)
-        self.executor.listeners.append(self._on_execution)
+        self.calibrating = False  # a calibration evaluates every exit rule itself
+        self._filled_since_tick: set[str] = set()
+        self._fill_wake = asyncio.Event()
+        self._fills = self.bus.subscribe("core.exits", [FillBooked], max_queue=10_000, on_ready=self._on_fills)
 
     # ------------------------------------------------------------------ lifecycle entry points
     async def start(self) -> CalibrationCycle:
@@ -125,6 +135,13 @@ class TraderCore:
         return resolved
 
     async def calibrate(self) -> CalibrationCycle:
+        self.calibrating = True
+        try:
+            return await self._calibrate()
+        finally:
+            self.calibrating = False
+
+    async def _calibrate(self) -> CalibrationCycle:
         # Markets added since (or whose fees failed to read) first: adopted orders reserve with them.
         await self.load_fees()
         report = await self.reconciler.calibrate(sorted(self.markets), self.books)
@@ -138,16 +155,69 @@ class TraderCore:
         await self.groups.tick(kill_switch=self._kill_switch_on())
         return CalibrationCycle(report, decisions, closes, resolved)
 
-    def exit_decisions(self) -> list[ExitDecision]:
+    def exit_decisions(
+        self, tickers: Iterable[str] | None = None, rules: tuple[ExitRule, ...] = EXIT_RULES
+    ) -> list[ExitDecision]:
+        """What ``rules`` decide for the positions in ``tickers`` (all positions when None)."""
+        positions = self.position_views()
+        if tickers is not None:
+            positions = {t: positions[t] for t in tickers if t in positions}
         return evaluate_exits(
-            self.position_views().values(),
-            {t: b for t in self.markets if (b := self.books.book(t)) is not None},
+            positions.values(),
+            {t: b for t in positions if (b := self.books.book(t)) is not None},
             self.market_views(),
             self.cash_view(),
             self.closer.closing_orders().values(),
             self.clock.now_ms(),
             self.config.exit_rules,
+            rules,
         )
+
+    # ------------------------------------------------------------------ reactive exits
+    async def react_to_book(self, ticker: str) -> list[CloseResult]:
+        """Take profit and stop loss for one held market, right after its book changed.
+
+        Skipped while a calibration runs (it evaluates every rule itself) and for a market whose
+        close is already working (one closing order per market; the stuck rule re-prices it).
+        """
+        if self.calibrating or not self.config.exit_rules.reactive_price_rules:
+            return []
+        position = self.ledger.positions.get(ticker)
+        if position is None or position.position == 0 or self.closer.is_closing(ticker):
+            return []
+        decisions = self.exit_decisions((ticker,), PRICE_RULES)
+        return await self.closer.apply(decisions) if decisions else []
+
+    async def exit_tick(self) -> list[CloseResult]:
+        """The short timer: time rules for every position, price rules for markets that had fills."""
+        if self.calibrating:
+            return []
+        filled = [t for t in self._filled_since_tick if not self.closer.is_closing(t)]
+        self._filled_since_tick.clear()
+        decisions = self.exit_decisions(None, TIME_RULES)
+        if filled and self.config.exit_rules.reactive_price_rules:
+            decided = {d.ticker for d in decisions}
+            decisions += [d for d in self.exit_decisions(filled, PRICE_RULES) if d.ticker not in decided]
+        return await self.closer.apply(decisions) if decisions else []
+
+    async def run_exit_timer(self) -> None:
+        """Run ``exit_tick`` every ``time_rules_interval_s``, and at once after a fill of ours."""
+        interval_s = self.config.exit_rules.time_rules_interval_s
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._fill_wake.wait(), timeout=interval_s)
+            self._fill_wake.clear()
+            try:
+                await self.exit_tick()
+            except Exception:  # one failed pass must not end the timer; calibration covers the gap
+                log.exception("exits.tick_failed")
+
+    def _on_fills(self) -> None:
+        for item in self._fills.drain():
+            if isinstance(item, FillBooked):
+                self._filled_since_tick.add(item.fill.ticker)
+        if self._filled_since_tick:
+            self._fill_wake.set()
 
     async def close_position(self, ticker: str, reason: str, aggressive: bool = False) -> CloseResult:
         market = self.markets[ticker]

@@ -19,10 +19,13 @@ from dataclasses import dataclass
 
 from kalshiflow.clock import Clock
 from kalshiflow.domain.units import Count, Price
+from kalshiflow.events.trader import ActionResult, RiskDenied
+from kalshiflow.events.trader import TraderAction as TraderAction
 from kalshiflow.marketdata.book import OrderBook
 from kalshiflow.marketdata.bookstore import BookStore
 from kalshiflow.policy.base import Policy
 from kalshiflow.trader.core import OpenResult, TraderCore
+from kalshiflow.trader.execution.in_flight import ExecOutcome
 from kalshiflow.trader.risk.types import TradeAction
 
 log = logging.getLogger(__name__)
@@ -32,22 +35,6 @@ PolicyLike = Policy
 
 
 Observe = Callable[[str, OrderBook], Sequence[float] | None]
-
-
-@dataclass(frozen=True, slots=True)
-class TraderAction:
-    """One decision, as the dashboard and the store see it (the ``trader_action`` event)."""
-
-    ts_ms: int
-    ticker: str
-    action: str
-    price: Price | None
-    size: Count
-    reason: str
-    result: str  # hold, placed, rejected, unknown, denied:<reason>, no_price, discarded_stale
-    observation: tuple[float, ...] | None = None
-    client_order_id: str | None = None
-    decision_lag_ms: int = 0
 
 
 @dataclass
@@ -64,6 +51,14 @@ class ActorMetrics:
     last_decision_lag_ms: int = 0
     errors: int = 0  # decisions that raised (logged; the loop carries on)
     consecutive_errors: int = 0
+
+
+# What a create's outcome means for the decision that asked for it.
+_EXECUTION_RESULTS: dict[ExecOutcome, ActionResult] = {
+    ExecOutcome.PLACED: ActionResult.PLACED,
+    ExecOutcome.REJECTED: ActionResult.REJECTED,
+    ExecOutcome.UNKNOWN: ActionResult.UNKNOWN,
+}
 
 
 def touch_price(book: OrderBook, action: TradeAction) -> Price | None:
@@ -84,7 +79,6 @@ class Actor:
         size: Count,
         clock: Clock,
         may_trade: Callable[[], bool],
-        on_action: Callable[[TraderAction], None] | None = None,
     ) -> None:
         self.books = books
         self.core = core
@@ -93,7 +87,6 @@ class Actor:
         self.size = size
         self.clock = clock
         self.may_trade = may_trade
-        self.on_action = on_action
         self.metrics = ActorMetrics()
         self.recent: list[TraderAction] = []
 
@@ -107,6 +100,8 @@ class Actor:
         batch = self.books.drain_dirty_since()
         for ticker, first_changed_ms in batch:
             try:
+                # Exits first: a held market's take profit / stop loss reacts to this very change.
+                await self.core.react_to_book(ticker)
                 await self.decide(ticker, first_changed_ms)
             except Exception:
                 # One market's failure must not stop trading the others; the lifecycle pauses the
@@ -142,18 +137,18 @@ class Actor:
         if action is None:
             self.metrics.holds += 1
             return self._report(
-                TraderAction(now, ticker, name, None, self.size, decision.reason, "hold", obs, None, lag)
+                TraderAction(now, ticker, name, None, self.size, decision.reason, ActionResult.HOLD, obs, None, lag)
             )
         price = touch_price(book, action)
         if price is None:
             return self._report(
-                TraderAction(now, ticker, name, None, self.size, decision.reason, "no_price", obs, None, lag)
+                TraderAction(now, ticker, name, None, self.size, decision.reason, ActionResult.NO_PRICE, obs, None, lag)
             )
         if not self.may_trade() or not book.valid:  # overtaken while the policy ran
             self.metrics.discarded_stale += 1
             return self._report(
                 TraderAction(
-                    now, ticker, name, price, self.size, decision.reason, "discarded_stale", obs, None, lag
+                    now, ticker, name, price, self.size, decision.reason, ActionResult.DISCARDED_STALE, obs, None, lag
                 )
             )
         result = await self.core.open_position(ticker, action, price, self.size)
@@ -170,14 +165,18 @@ class Actor:
         obs: tuple[float, ...],
         lag: int,
     ) -> TraderAction:
-        if not result.decision.allowed:
+        decision = result.decision
+        if not decision.allowed:
             self.metrics.denied += 1
-            text = f"denied:{result.decision.reason.value}"
-            return TraderAction(now, ticker, name, price, self.size, reason, text, obs, None, lag)
+            code = decision.reason.value
+            self.core.bus.publish(RiskDenied(now, ticker, code, decision.check, decision.detail))
+            return TraderAction(
+                now, ticker, name, price, self.size, reason, ActionResult.DENIED, obs, None, lag, code
+            )
         execution = result.execution
         if execution is None:
             return TraderAction(
-                now, ticker, name, price, self.size, reason, "group_triggered", obs, None, lag
+                now, ticker, name, price, self.size, reason, ActionResult.GROUP_TRIGGERED, obs, None, lag
             )
         self.metrics.orders_sent += 1
         return TraderAction(
@@ -187,10 +186,11 @@ class Actor:
             price,
             self.size,
             reason,
-            execution.outcome.value,
+            _EXECUTION_RESULTS.get(execution.outcome, ActionResult.REJECTED),
             obs,
             execution.client_order_id,
             lag,
+            detail=execution.detail,
         )
 
     def named_observation(self, action: TraderAction, names: Sequence[str]) -> dict[str, float]:
@@ -200,6 +200,5 @@ class Actor:
     def _report(self, action: TraderAction) -> TraderAction:
         self.recent.append(action)
         del self.recent[:-200]
-        if self.on_action is not None:
-            self.on_action(action)
+        self.core.bus.publish(action)
         return action

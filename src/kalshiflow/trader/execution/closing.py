@@ -81,6 +81,8 @@ class PositionCloser:
                         decision.close_count,
                     )
                 )
+        for result in results:
+            self._ledger.bus.publish(result)  # every close attempt, whichever rule or timer decided it
         return results
 
     async def close_position(

@@ -167,6 +167,7 @@ class OrderExecutor:
         clock: Clock,
         id_factory: Callable[[], str] = uuid4_hex,
         config: ExecutionConfig | None = None,
+        on_result: Callable[[ExecutionResult], None] | None = None,
     ) -> None:
         self._rest = rest
         self._ledger = ledger
@@ -174,7 +175,9 @@ class OrderExecutor:
         self._new_id = id_factory
         self.config = config or ExecutionConfig()
         self._sending: set[str] = set()  # creates awaiting their answer: not "stale pending"
-        self.listeners: list[Callable[[ExecutionResult], None]] = []
+        # The owner's own bookkeeping (the core's circuit breaker and group manager) runs at once;
+        # observers read the same results from the ledger's bus.
+        self.on_result = on_result
 
     # ------------------------------------------------------------------ place
     async def place(self, intent: OrderIntent) -> ExecutionResult:
@@ -381,6 +384,7 @@ class OrderExecutor:
             order.state.value,
             detail,
         )
-        for listener in self.listeners:
-            listener(result)
+        if self.on_result is not None:
+            self.on_result(result)
+        self._ledger.bus.publish(result)
         return result

@@ -42,6 +42,11 @@ EXIT_RULES: tuple[ExitRule, ...] = (
     CashRecovery(),
 )
 
+# Price rules react to every book change of a held market and every fill; time rules run on a short
+# timer (ARCHITECTURE §6). Both keep the priority order of ``EXIT_RULES``; calibration runs them all.
+PRICE_RULES: tuple[ExitRule, ...] = tuple(r for r in EXIT_RULES if isinstance(r, StopLoss | TakeProfit))
+TIME_RULES: tuple[ExitRule, ...] = tuple(r for r in EXIT_RULES if r not in PRICE_RULES)
+
 
 def build_context(
     positions: Iterable[PositionView],

@@ -12,13 +12,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from kalshiflow.clock import Clock
+from kalshiflow.events.bus import EventBus
+from kalshiflow.events.trader import InitializationStep, InitStepState
 
-
-class StepState(StrEnum):
-    PENDING = "pending"
-    IN_PROGRESS = "in_progress"
-    COMPLETE = "complete"
-    FAILED = "failed"
+StepState = InitStepState  # the checklist's name for it
 
 
 class InitStep(StrEnum):
@@ -52,8 +49,9 @@ class StepRecord:
 
 
 class InitTracker:
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, bus: EventBus | None = None) -> None:
         self._clock = clock
+        self.bus = bus or EventBus()  # every step change is published (the ``initialization`` event)
         self.steps: dict[InitStep, StepRecord] = {step: StepRecord(step) for step in InitStep}
         self.last_portfolio_sync_ms: int | None = None
 
@@ -64,6 +62,7 @@ class InitTracker:
         record = self.steps[step]
         record.state, record.detail = StepState.IN_PROGRESS, detail
         record.started_ms, record.finished_ms = self._clock.now_ms(), None
+        self._publish(record)
 
     def complete(self, step: InitStep, detail: str = "") -> None:
         self._finish(step, StepState.COMPLETE, detail)
@@ -98,3 +97,11 @@ class InitTracker:
         record.state, record.finished_ms = state, now
         if detail:
             record.detail = detail
+        self._publish(record)
+
+    def _publish(self, record: StepRecord) -> None:
+        self.bus.publish(
+            InitializationStep(
+                record.step.value, record.state, record.detail, record.started_ms, record.finished_ms
+            )
+        )

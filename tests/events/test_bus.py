@@ -1,0 +1,109 @@
+"""The bus never blocks the publisher: bounded queues, missed counts, wake-ups on the loop."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import pytest
+
+from kalshiflow.events.bus import EventBus, Missed
+
+
+@dataclass(frozen=True)
+class Tick:
+    n: int
+
+
+@dataclass(frozen=True)
+class Other:
+    n: int
+
+
+def test_each_subscription_gets_only_its_types_in_order() -> None:
+    bus = EventBus()
+    ticks = bus.subscribe("ticks", [Tick])
+    both = bus.subscribe("both", [Tick, Other])
+    for n in range(3):
+        bus.publish(Tick(n))
+    bus.publish(Other(9))
+    assert ticks.drain() == [Tick(0), Tick(1), Tick(2)]
+    assert both.drain() == [Tick(0), Tick(1), Tick(2), Other(9)]
+    assert ticks.drain() == []
+
+
+def test_a_full_queue_drops_the_newest_and_says_how_many_were_missed() -> None:
+    bus = EventBus()
+    slow = bus.subscribe("slow", [Tick], max_queue=2)
+    fast = bus.subscribe("fast", [Tick], max_queue=100)
+    for n in range(5):
+        bus.publish(Tick(n))
+    assert slow.drain() == [Missed(3), Tick(0), Tick(1)]
+    assert slow.missed_total == 3
+    assert len(fast.drain()) == 5  # the slow subscriber slowed nobody down
+    bus.publish(Tick(5))
+    assert slow.drain() == [Tick(5)]  # the marker is given once
+
+
+def test_publishing_with_nobody_listening_is_a_no_op() -> None:
+    bus = EventBus()
+    assert not bus.has_subscribers(Tick)
+    bus.publish(Tick(1))
+    assert bus.published == 1
+
+
+def test_a_closed_subscription_receives_nothing_more() -> None:
+    bus = EventBus()
+    sub = bus.subscribe("s", [Tick])
+    sub.close()
+    bus.publish(Tick(1))
+    assert sub.drain() == []
+    assert bus.subscriptions == ()
+
+
+@pytest.mark.parametrize("max_queue", [0, -1])
+def test_a_queue_must_hold_at_least_one_event(max_queue: int) -> None:
+    with pytest.raises(ValueError, match="max_queue"):
+        EventBus().subscribe("s", [Tick], max_queue=max_queue)
+
+
+async def test_an_async_consumer_waits_for_events_and_ends_when_closed() -> None:
+    bus = EventBus()
+    sub = bus.subscribe("s", [Tick])
+    seen: list[object] = []
+
+    async def consume() -> None:
+        async for item in sub:
+            seen.append(item)
+
+    task = asyncio.create_task(consume())
+    await asyncio.sleep(0)
+    bus.publish(Tick(1))
+    bus.publish(Tick(2))
+    await asyncio.sleep(0)
+    sub.close()
+    await asyncio.wait_for(task, 5)
+    assert seen == [Tick(1), Tick(2)]
+
+
+async def test_on_ready_runs_on_the_next_loop_turn_not_inside_publish() -> None:
+    bus = EventBus()
+    drained: list[list[object]] = []
+    sub = bus.subscribe("s", [Tick], on_ready=lambda: drained.append(sub.drain()))
+    bus.publish(Tick(1))
+    bus.publish(Tick(2))
+    assert drained == []  # publish returned without running the consumer
+    await asyncio.sleep(0)
+    assert drained == [[Tick(1), Tick(2)]]
+
+
+async def test_a_failing_consumer_does_not_reach_the_publisher() -> None:
+    bus = EventBus()
+
+    def broken() -> None:
+        raise RuntimeError("consumer bug")
+
+    bus.subscribe("broken", [Tick], on_ready=broken)
+    bus.publish(Tick(1))  # must not raise
+    await asyncio.sleep(0)
+    bus.publish(Tick(2))
