@@ -258,8 +258,6 @@ def duplicate_client_order_ids(engine: Engine, account_id: str) -> list[tuple[st
     return [(cid, n) for cid, n in ids.items() if n > 1]
 
 
-
-
 # ---------------------------------------------------------------------------------- a stuck close
 @dataclass
 class StuckArm:
