@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
-from tests.sim_rest.sim_rest_support import Env, KeyPair, SchemaCheck
+from tests.sim_rest.sim_rest_support import Env, KeyPair, SchemaCheck, order_body
 
 from kalshiflow.domain.ratelimits import Tier
 
@@ -75,3 +76,38 @@ async def test_a_malformed_key_request_is_refused_and_registers_nothing(
     response = await env.alice.post("/api_keys/generate", json=body)
     assert response.status_code == 400, response.text
     assert len(env.sim.keys) == before
+
+
+async def _client_with_scopes(env: Env, scopes: list[str]) -> httpx.AsyncClient:
+    generated = await env.alice.post("/api_keys/generate", json={"name": "scoped", "scopes": scopes})
+    assert generated.status_code == 201, generated.text
+    private = serialization.load_pem_private_key(generated.json()["private_key"].encode(), password=None)
+    assert isinstance(private, RSAPrivateKey)
+    return env.client(KeyPair(generated.json()["api_key_id"], private, b""))
+
+
+@pytest.mark.parametrize(
+    ("scopes", "balance", "orders", "create", "transfer"),
+    [
+        (["read"], 200, 200, 403, 403),
+        (["read::portfolio_balance"], 200, 403, 403, 403),
+        (["read", "write::trade"], 200, 200, 201, 403),
+        (["read", "write::transfer"], 200, 200, 403, 400),  # allowed; 400: no sub-account 1
+        (["read", "write"], 200, 200, 201, 400),
+    ],
+)
+async def test_a_keys_scopes_decide_what_it_may_do(
+    env: Env, scopes: list[str], balance: int, orders: int, create: int, transfer: int
+) -> None:
+    client = await _client_with_scopes(env, scopes)
+    move = {"client_transfer_id": "t", "from_subaccount": 0, "to_subaccount": 1, "amount_cents": 1}
+    try:
+        assert (await client.get("/portfolio/balance")).status_code == balance
+        assert (await client.get("/portfolio/orders")).status_code == orders
+        created = await client.post(
+            "/portfolio/events/orders", json=order_body(env.cent_ticker, "bid", "0.1000", "1")
+        )
+        assert created.status_code == create, created.text
+        assert (await client.post("/portfolio/subaccounts/transfer", json=move)).status_code == transfer
+    finally:
+        await client.aclose()

@@ -5,9 +5,13 @@ keeps; this module keeps what the key-management endpoints add on top, and mints
 ``POST /api_keys/generate``. A key created or generated here is registered with the same registry
 as the keys given at start-up, so it signs requests at once; a deleted key stops at once.
 
+Scopes are enforced by ``allows``: a read needs ``read`` (or ``read::portfolio_balance`` for the
+balance), a mutation ``write`` or the child scope of its group (``write::trade`` for orders and
+order groups, ``write::transfer`` for sub-accounts).
+
 Choices where the simulator models less than Kalshi (deliberate, documented in the README):
 
-* Scopes are recorded and listed, not enforced: every key may read and trade.
+* A key's sub-account restriction is recorded and listed, not enforced.
 * Only RSA keys (Ed25519 ones are refused with 400), as the simulator verifies RSA-PSS only.
 * Keys given at start-up (``--account`` or the admin API) are listed with the name ``"startup"``
   and full scopes.
@@ -53,6 +57,24 @@ class ApiKeyBook:
 
     def info(self, key_id: str) -> ApiKeyInfo:
         return self.infos.get(key_id) or ApiKeyInfo(key_id, STARTUP_KEY_NAME)
+
+
+_MUTATIONS: Final = frozenset({"POST", "PUT", "DELETE", "PATCH"})
+_CHILD_WRITE_SCOPES: Final = (
+    ("/portfolio/events/orders", "write::trade"),
+    ("/portfolio/orders", "write::trade"),
+    ("/portfolio/order_groups", "write::trade"),
+    ("/portfolio/subaccounts", "write::transfer"),
+)
+
+
+def allows(scopes: tuple[str, ...], method: str, path: str) -> bool:
+    """Whether a key with ``scopes`` may make this request (``path`` under ``/trade-api/v2``)."""
+    if method.upper() not in _MUTATIONS:
+        return "read" in scopes or (path == "/portfolio/balance" and "read::portfolio_balance" in scopes)
+    if "write" in scopes:
+        return True
+    return any(path.startswith(prefix) and child in scopes for prefix, child in _CHILD_WRITE_SCOPES)
 
 
 def check_scopes(scopes: tuple[str, ...]) -> str | None:

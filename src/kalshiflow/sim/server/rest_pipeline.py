@@ -32,7 +32,7 @@ from starlette.routing import BaseRoute, Match, Route
 from starlette.types import Receive, Scope, Send
 
 from kalshiflow.domain.ratelimits import classify
-from kalshiflow.sim import subaccounts, wire
+from kalshiflow.sim import api_keys, subaccounts, wire
 from kalshiflow.sim.auth import AuthError, verify_request
 from kalshiflow.sim.errors import ExchangeError
 from kalshiflow.sim.exchange import SimExchange
@@ -130,6 +130,12 @@ def _authenticate(sim: SimExchange, request: Request, access: Access) -> str | N
     )
 
 
+def _key_allows(sim: SimExchange, request: Request) -> bool:
+    """The signing key's scopes (keys made through ``/api_keys`` may be narrower than full access)."""
+    scopes = sim.api_keys.info(request.headers.get("kalshi-access-key", "")).scopes
+    return api_keys.allows(scopes, request.method, request.url.path.removeprefix(PREFIX))
+
+
 async def _read_body(request: Request) -> bytes:
     chunks: list[bytes] = []
     size = 0
@@ -175,6 +181,8 @@ def _endpoint(sim: SimExchange, handler: Handler, access: Access) -> Callable[[R
             account_id = _authenticate(sim, request, access)
         except AuthError as err:
             return _json(401, wire.error_body(err.code, err.message))
+        if account_id is not None and not _key_allows(sim, request):
+            return _json(403, wire.error_body("forbidden", "the API key's scopes do not allow this request"))
         try:
             body = wire.parse_json(await _read_body(request))
         except ExchangeError as err:
