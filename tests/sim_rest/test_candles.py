@@ -116,3 +116,36 @@ async def test_a_market_under_another_series_is_not_found(env: Env) -> None:
     too_many = ",".join(f"X{i}" for i in range(101))
     batch = await env.public.get("/markets/candlesticks", params={**params, "market_tickers": too_many})
     assert batch.status_code == 400
+
+
+async def test_forecast_percentiles_are_read_off_the_strike_ladder(
+    env: Env, check_schema: SchemaCheck
+) -> None:
+    engine = env.sim.engine
+    event_ticker = engine.markets[env.cent_ticker].event_ticker
+    series = engine.events[event_ticker].series_ticker
+    ladder = sorted(
+        (m for m in engine.markets.values() if m.event_ticker == event_ticker),
+        key=lambda m: m.floor_strike or 0,
+    )
+    assert len(ladder) >= 3
+    for k, market in enumerate(ladder):  # mid prices 0.90, 0.70, 0.50, ...: P(value > strike)
+        mid = max(10, 90 - 20 * k)
+        await env.bob.post(ORDERS, json=order_body(market.ticker, "bid", f"0.{mid - 1:02d}00", "1"))
+        await env.bob.post(ORDERS, json=order_body(market.ticker, "ask", f"0.{mid + 1:02d}00", "1"))
+    end = _minute_end(env.clock.now_ms())
+    params = {"percentiles": ["5000", "3000"], "start_ts": end - 60, "end_ts": end, "period_interval": 1}
+    answer = await env.public.get(
+        f"/series/{series}/events/{event_ticker}/forecast_percentile_history", params=params
+    )
+    assert answer.status_code == 200, answer.text
+    check_schema("GetEventForecastPercentilesHistoryResponse", answer.json())
+    (point,) = answer.json()["forecast_history"]
+    assert (point["event_ticker"], point["end_period_ts"], point["period_interval"]) == (event_ticker, end, 1)
+    by_percentile = {p["percentile"]: p for p in point["percentile_points"]}
+    assert by_percentile[5000]["raw_numerical_forecast"] == pytest.approx(ladder[2].floor_strike)
+    assert by_percentile[3000]["raw_numerical_forecast"] == pytest.approx(ladder[1].floor_strike)
+    assert by_percentile[5000]["formatted_forecast"] == f"{ladder[2].floor_strike:.2f}"
+    five_seconds = {**params, "period_interval": 0}
+    path = f"/series/{series}/events/{event_ticker}/forecast_percentile_history"
+    assert (await env.public.get(path, params=five_seconds)).status_code == 400

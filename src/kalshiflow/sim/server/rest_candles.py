@@ -1,4 +1,5 @@
-"""Candlesticks: one market, many markets at once, and every market of an event.
+"""Candlesticks: one market, many markets at once, and every market of an event; and the event
+forecast percentile history read off a strike ladder's candles (``sim.forecast``).
 
 The candles come from ``sim.candles.CandleRecorder`` (OHLC of YES bid, YES ask and traded price
 per minute, aggregated to 1 min, 1 h or 1 day on request). Choices where Kalshi is silent or the
@@ -9,20 +10,27 @@ simulator models less (deliberate):
 * ``include_latest_before_start`` is accepted and ignored: a period with no activity has no candle.
 * ``min_dollars``/``max_dollars`` (closes across markets) are left out: they are optional.
 * The event endpoint never needs to shorten the range: ``adjusted_end_ts`` is ``end_ts``.
+* Forecasts: an event has a numeric underlying when all its markets are "above strike" markets
+  with a ``floor_strike``; others answer 400. Each period's ladder is the mid of every market's
+  closing YES bid and ask (carried forward from its last candle); 5-second periods
+  (``period_interval`` 0) are not recorded and answer 400.
 """
 
 from __future__ import annotations
 
 from typing import Final
 
+from kalshiflow.domain.units import PRICE_SCALE
 from kalshiflow.sim import wire
 from kalshiflow.sim.candles import PERIODS_MIN, Candle, CandleRecorder, Ohlc
 from kalshiflow.sim.errors import not_found
+from kalshiflow.sim.forecast import PERCENTILE_SCALE, survival, value_at
 from kalshiflow.sim.server import rest_query as q
 from kalshiflow.sim.server.rest_pipeline import Call, Reply, Spec
 
 MAX_BATCH_MARKETS: Final = 100
 MAX_BATCH_CANDLES: Final = 10_000
+MAX_PERCENTILES: Final = 10
 _MAX_TS: Final = 10**11
 
 
@@ -127,8 +135,61 @@ def _event_candles(call: Call) -> Reply:
     }
 
 
+def _percentiles(call: Call) -> list[int]:
+    raw = [p.strip() for value in call.request.query_params.getlist("percentiles") for p in value.split(",")]
+    values = [p for p in raw if p]
+    if not 1 <= len(values) <= MAX_PERCENTILES or not all(p.isascii() and p.isdigit() for p in values):
+        raise wire.bad(f"percentiles must list 1 to {MAX_PERCENTILES} integers")
+    numbers = [int(p) for p in values]
+    if not all(0 <= p < PERCENTILE_SCALE for p in numbers):
+        raise wire.bad("percentiles must lie between 0 and 9999")
+    return numbers
+
+
+def _forecast(call: Call) -> Reply:
+    engine, event_ticker = call.sim.engine, call.param("ticker")
+    if _series_of_event(call, event_ticker) != call.param("series_ticker"):
+        raise not_found("event", event_ticker)
+    percentiles = _percentiles(call)
+    start, end, period = _range(call)
+    markets = [m for m in engine.markets.values() if m.event_ticker == event_ticker]
+    strikes = {m.ticker: m.floor_strike for m in markets if m.strike_type == "greater"}
+    if not markets or len(strikes) < len(markets) or any(k is None for k in strikes.values()):
+        raise wire.bad(f"event {event_ticker} has no numeric underlying")
+    history = {t: _recorder(call).candles(t, 0, end, period) for t in strikes}
+    ends = sorted({c.end_s for candles in history.values() for c in candles if c.end_s >= start})
+    points: list[wire.JsonObject] = []
+    for period_end in ends:
+        ladder = []
+        for ticker, candles in history.items():
+            last = next((c for c in reversed(candles) if c.end_s <= period_end), None)
+            strike = strikes[ticker]
+            if last is not None and strike is not None:
+                ladder.append((strike, (last.yes_bid.close + last.yes_ask.close) / 2 / PRICE_SCALE))
+        curve = survival(ladder)
+        values = [(p, value_at(curve, p)) for p in percentiles]
+        points.append(
+            {
+                "event_ticker": event_ticker,
+                "end_period_ts": period_end,
+                "period_interval": period,
+                "percentile_points": [
+                    {
+                        "percentile": p,
+                        "raw_numerical_forecast": v,
+                        "numerical_forecast": round(v, 2),
+                        "formatted_forecast": f"{v:.2f}",
+                    }
+                    for p, v in values
+                ],
+            }
+        )
+    return 200, {"forecast_history": points}
+
+
 CANDLE_ROUTES: Final = (
     Spec("/series/{series_ticker}/markets/{ticker}/candlesticks", _market_candles, access="public"),
     Spec("/markets/candlesticks", _batch_candles, access="public"),
     Spec("/series/{series_ticker}/events/{ticker}/candlesticks", _event_candles, access="public"),
+    Spec("/series/{series_ticker}/events/{ticker}/forecast_percentile_history", _forecast, access="public"),
 )

@@ -26,12 +26,6 @@ NOT_SUPPORTED_CODE: Final = "not_supported"
 
 # (method, path under /trade-api/v2, operationId), grouped as in the README.
 UNSUPPORTED_OPERATIONS: Final[tuple[tuple[str, str, str], ...]] = (
-    # forecasts
-    (
-        "GET",
-        "/series/{series_ticker}/events/{ticker}/forecast_percentile_history",
-        "GetEventForecastPercentilesHistory",
-    ),
     # exchange instances and transfers
     ("POST", "/portfolio/intra_exchange_instance_transfer", "IntraExchangeInstanceTransfer"),
     ("GET", "/portfolio/intra_exchange_instance_transfers", "GetIntraExchangeInstanceTransfers"),
