@@ -32,6 +32,8 @@ class SimExchange:
     )
 
     candles: CandleRecorder | None = None  # created with the exchange: it must see every event
+    # Data older than now minus this moves to /historical/* (None: everything stays live).
+    historical_retention_ms: int | None = None
 
     def __post_init__(self) -> None:
         if self.candles is None:

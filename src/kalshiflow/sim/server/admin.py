@@ -265,6 +265,13 @@ def _fee_change(sim: SimExchange, request: Request, body: Mapping[str, object]) 
     return 201, {"id": change.change_id, "scheduled_ts": wire.ts(change.scheduled_ms)}
 
 
+def _historical(sim: SimExchange, request: Request, body: Mapping[str, object]) -> tuple[int, JsonObject]:
+    """Set (or with null clear) the retention after which data moves to ``/historical/*``."""
+    retention_s = wire.opt_int(body, "retention_s", 0, 10**10)
+    sim.historical_retention_ms = None if retention_s is None else retention_s * 1000
+    return 200, {"retention_s": retention_s}
+
+
 def _state(sim: SimExchange, request: Request, body: Mapping[str, object]) -> tuple[int, JsonObject]:
     engine = sim.engine
     accounts = [
@@ -330,6 +337,7 @@ def admin_routes(sim: SimExchange) -> list[BaseRoute]:
         r("/faults/reset", _reset_faults, "POST"),
         r("/faults/ws_disconnect", _ws_disconnect, "POST"),
         r("/faults/schedule", _schedule, "POST", _SCHEDULE_FIELDS),
+        r("/historical", _historical, "POST", frozenset({"retention_s"})),
         r(
             "/fee_changes",
             _fee_change,

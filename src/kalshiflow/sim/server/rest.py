@@ -8,7 +8,8 @@ has one entry point. The pieces live by responsibility:
 * ``rest_query`` -- pagination cursors and shared query-string filters;
 * ``rest_market`` -- public market data;
 * ``rest_portfolio`` -- account reads and order groups;
-* ``rest_market_meta`` -- series list, event metadata, fee changes, historical cutoff;
+* ``rest_market_meta`` -- series list, event metadata, fee changes;
+* ``rest_history`` -- the historical cutoff and the data older than it;
 * ``rest_resting`` -- queue positions and the value of resting orders;
 * ``rest_subaccounts`` -- sub-accounts: create, balances, transfers;
 * ``rest_candles`` -- candlesticks of a market, of many, of an event;
@@ -30,6 +31,7 @@ from kalshiflow.sim.exchange import SimExchange
 from kalshiflow.sim.server.rest_account import ACCOUNT_ROUTES
 from kalshiflow.sim.server.rest_api_keys import API_KEY_ROUTES
 from kalshiflow.sim.server.rest_candles import CANDLE_ROUTES
+from kalshiflow.sim.server.rest_history import HISTORY_ROUTES
 from kalshiflow.sim.server.rest_market import MARKET_ROUTES
 from kalshiflow.sim.server.rest_market_meta import MARKET_META_ROUTES
 from kalshiflow.sim.server.rest_orders import ORDER_ROUTES
@@ -58,6 +60,7 @@ def rest_routes(sim: SimExchange) -> list[BaseRoute]:
             *API_KEY_ROUTES,
             *CANDLE_ROUTES,
             *SUBACCOUNT_ROUTES,
+            *HISTORY_ROUTES,
             *UNSUPPORTED_ROUTES,
         ),
         key=lambda spec: specificity(spec.path),

@@ -26,6 +26,7 @@ from kalshiflow.domain.ratelimits import DEFAULT_COST, Tier, classify
 from kalshiflow.sim import wire
 from kalshiflow.sim.server.rest_api_keys import API_KEY_ROUTES
 from kalshiflow.sim.server.rest_candles import CANDLE_ROUTES
+from kalshiflow.sim.server.rest_history import HISTORY_ROUTES
 from kalshiflow.sim.server.rest_market import MARKET_ROUTES
 from kalshiflow.sim.server.rest_market_meta import MARKET_META_ROUTES
 from kalshiflow.sim.server.rest_orders import ORDER_ROUTES
@@ -78,6 +79,7 @@ def known_operations() -> list[tuple[str, str]]:
             *API_KEY_ROUTES,
             *CANDLE_ROUTES,
             *SUBACCOUNT_ROUTES,
+            *HISTORY_ROUTES,
         )
     ]
     return [*served, *((method, path) for method, path, _ in UNSUPPORTED_OPERATIONS)]

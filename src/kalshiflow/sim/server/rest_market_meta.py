@@ -1,5 +1,5 @@
-"""Market metadata of the simulator: the series list, event metadata, multivariate events, fee
-changes, and the historical cutoff with its (empty) historical side.
+"""Market metadata of the simulator: the series list, event metadata, multivariate events and fee
+changes.
 
 It exists apart from ``rest_market`` (books, markets, trades) because none of this moves with
 trading: it describes listings and their fee schedules.
@@ -11,9 +11,6 @@ Choices where Kalshi is silent or the simulator models less (deliberate):
   market with a neutral colour.
 * Fee changes come from ``sim.fee_schedule``: series changes are listed while pending
   (``show_historical=true`` adds the applied ones); event changes are listed applied and pending.
-* The simulator keeps all its data live, so the historical cutoff is the Unix epoch: nothing is
-  older than it, every historical list is empty and ``/historical/markets/{ticker}`` is a 404 --
-  exactly the split Kalshi documents, applied to an exchange whose history is all recent.
 """
 
 from __future__ import annotations
@@ -24,10 +21,9 @@ from kalshiflow.sim import fee_schedule, wire
 from kalshiflow.sim import wire_market as wm
 from kalshiflow.sim.errors import not_found
 from kalshiflow.sim.server import rest_query as q
-from kalshiflow.sim.server.rest_pipeline import Call, Handler, Reply, Spec
+from kalshiflow.sim.server.rest_pipeline import Call, Reply, Spec
 from kalshiflow.sim.state import FeeChange
 
-HISTORICAL_CUTOFF_MS: Final = 0
 MARKET_COLOR: Final = "#888888"
 
 
@@ -113,38 +109,10 @@ def _event_fee_changes(call: Call) -> Reply:
     return 200, {"event_fee_changes": rows, "cursor": cursor}
 
 
-def _historical_cutoff(call: Call) -> Reply:
-    cutoff = wire.ts(HISTORICAL_CUTOFF_MS)
-    return 200, {
-        "market_settled_ts": cutoff,
-        "trades_created_ts": cutoff,
-        "orders_updated_ts": cutoff,
-        "market_positions_last_updated_ts": cutoff,
-    }
-
-
-def _empty_list(key: str) -> Handler:
-    def handler(call: Call) -> Reply:
-        q.paginate([], call.query)  # validates limit and cursor like the live lists
-        return 200, {key: [], "cursor": ""}
-
-    return handler
-
-
-def _historical_market(call: Call) -> Reply:
-    raise not_found("historical market", call.param("ticker"))
-
-
 MARKET_META_ROUTES: Final = (
     Spec("/series", _series_list, access="public"),
     Spec("/series/fee_changes", _series_fee_changes, access="public"),
     Spec("/events/fee_changes", _event_fee_changes, access="public"),
     Spec("/events/multivariate", _multivariate_events, access="public"),
     Spec("/events/{event_ticker}/metadata", _event_metadata, access="public"),
-    Spec("/historical/cutoff", _historical_cutoff, access="public"),
-    Spec("/historical/markets", _empty_list("markets"), access="public"),
-    Spec("/historical/markets/{ticker}", _historical_market, access="public"),
-    Spec("/historical/trades", _empty_list("trades"), access="public"),
-    Spec("/historical/fills", _empty_list("fills")),
-    Spec("/historical/orders", _empty_list("orders")),
 )

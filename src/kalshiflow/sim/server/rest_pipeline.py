@@ -86,6 +86,12 @@ class Call:
         return dict(self.request.query_params)
 
     @property
+    def historical_cutoff_ms(self) -> int:
+        """Settled markets, fills, trades and finished orders older than this are historical."""
+        retention = self.sim.historical_retention_ms
+        return 0 if retention is None else max(0, self.now_ms - retention)
+
+    @property
     def lag_cutoff_ms(self) -> int:
         return self.now_ms - self.sim.faults.read_lag_ms
 

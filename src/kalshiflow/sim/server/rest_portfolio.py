@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Final
 
-from kalshiflow.sim import order_groups, subaccounts, wire
+from kalshiflow.sim import history, order_groups, subaccounts, wire
 from kalshiflow.sim import wire_portfolio as wp
 from kalshiflow.sim.engine import Engine
 from kalshiflow.sim.errors import not_found
@@ -104,6 +104,7 @@ def _orders(call: Call) -> Reply:
         o
         for o in _newest_first_orders(call)
         if o.created_ms <= cutoff
+        and not history.order_archived(o, call.historical_cutoff_ms)
         and (not status or o.status.value == status)
         and (tickers is None or o.ticker in tickers)
         and (events is None or engine.markets[o.ticker].event_ticker in events)
@@ -127,7 +128,7 @@ def _fills(call: Call) -> Reply:
     selected = [
         f
         for f in _newest_first_fills(call)
-        if f.ts_ms <= cutoff
+        if call.historical_cutoff_ms <= f.ts_ms <= cutoff
         and (not ticker or f.ticker == ticker)
         and (not order_id or f.order_id == order_id)
         and q.in_ts_range(f.ts_ms, query)
