@@ -21,6 +21,9 @@ from rich.console import Console
 
 from kalshiflow.commands.record import RecordOptions, RecordUsageError, run_record, split_tickers
 from kalshiflow.domain.units import FixedPointError, Money
+from kalshiflow.sim.market.profile import ProfileError
+from kalshiflow.sim.market.report_cmd import render as render_report
+from kalshiflow.sim.market.report_cmd import sim_report as run_sim_report
 from kalshiflow.sim.runner import (
     AccountInfo,
     AccountSpec,
@@ -144,6 +147,29 @@ def sim(
     except KeyboardInterrupt:  # a Ctrl-C before the signal handlers were installed
         pass
     out.print("simulator stopped")
+
+
+@app.command("sim-report")
+def sim_report(
+    seed: Annotated[int, typer.Option(help="Seed of the simulated market.")] = 1,
+    hours: Annotated[float, typer.Option(min=0.01, help="Simulated hours to run.")] = 12.0,
+    markets: Annotated[int, typer.Option(min=1, help="Markets live at any time.")] = 300,
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Directory for report.json and the PNG plots.")
+    ] = Path("sim-report"),
+    life_scale: Annotated[
+        float, typer.Option(min=0.001, help="Multiplies market lifetimes (short lives settle more markets).")
+    ] = 0.1,
+    profile: Annotated[Path | None, typer.Option(help="TOML market profile (default: built-in).")] = None,
+) -> None:
+    """Run the simulated market headless and report how it compares with real Kalshi."""
+    try:
+        report, files = run_sim_report(seed, hours, markets, out_dir, life_scale, profile)
+    except (ProfileError, OSError) as exc:
+        _fail(str(exc))
+    out.print(render_report(report), highlight=False)
+    for path in files:
+        out.print(f"wrote {path}")
 
 
 @app.command()

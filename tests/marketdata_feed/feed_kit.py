@@ -8,6 +8,7 @@ import functools
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 
+from tests.sim_market.sim_harness import busy_profile
 from tests.waiting import until
 
 from kalshiflow.clock import ManualClock
@@ -33,7 +34,9 @@ async def sim_on_manual_clock(
 ) -> AsyncIterator[tuple[SimHandle, ManualClock]]:
     """The full simulator (server, participants, keep-alive listings) driven only by ``advance``."""
     clock = ManualClock()
-    config = SimulatorConfig(port=0, seed=seed, n_markets=n_markets, data_dir=tmp_path / "sim")
+    config = SimulatorConfig(
+        port=0, seed=seed, n_markets=n_markets, data_dir=tmp_path / "sim", profile=busy_profile()
+    )
     async with start_simulator(config, clock=clock) as handle:
         yield handle, clock
 

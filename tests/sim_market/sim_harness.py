@@ -1,35 +1,67 @@
-"""Harness for the synthetic market: an engine on a manual clock with listings and participants,
-stepped by hand (no server, no sleeps)."""
+"""Harness for the simulated market: a headless market (engine + model on a manual clock), stepped
+by hand (no server, no sleeps), and everything it emitted."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from kalshiflow.clock import ManualClock
 from kalshiflow.domain.units import PRICE_SCALE, notional
 from kalshiflow.sim.engine import Engine
 from kalshiflow.sim.events import BookDelta, EngineEvent, TradeEvent
-from kalshiflow.sim.participants import Participants, ParticipantsConfig, SimScheduler
-from kalshiflow.sim.universe import generate_listings
+from kalshiflow.sim.market.headless import DEFAULT_START_MS, HeadlessMarket
+from kalshiflow.sim.market.model import MarketModel
+from kalshiflow.sim.market.profile import MarketProfile
 
-START_MS = 1_790_000_000_000
+START_MS = DEFAULT_START_MS
+
+
+def fixed_life_profile(hours: float, base: MarketProfile | None = None) -> MarketProfile:
+    """Every archetype's markets live exactly ``hours`` and resolve at their close."""
+    base = base or MarketProfile()
+    archetypes = {
+        name: dataclasses.replace(a, life_h=(hours, hours), close_early_share=0.0)
+        for name, a in base.archetypes.items()
+    }
+    return dataclasses.replace(base, archetypes=archetypes)
+
+
+def busy_profile() -> MarketProfile:
+    """Liquid ladders only, quoted by several makers who re-quote every few seconds, and brisk
+    taker flow: for tests that need every book to move every few simulated seconds."""
+    base = MarketProfile()
+    finance = dataclasses.replace(
+        base.archetypes["finance"],
+        weight=1.0,
+        makers=(3, 4),
+        requote_s=4.0,
+        one_sided_share=0.0,
+        taker_per_min=8.0,
+        informed_per_min=2.0,
+    )
+    return dataclasses.replace(base, archetypes={"finance": finance})
 
 
 @dataclass
 class Market:
     """A stepped simulation and everything it emitted."""
 
-    clock: ManualClock
-    engine: Engine
-    participants: Participants
-    scheduler: SimScheduler
+    headless: HeadlessMarket
     events: list[EngineEvent] = field(default_factory=list)
 
+    @property
+    def engine(self) -> Engine:
+        return self.headless.engine
+
+    @property
+    def model(self) -> MarketModel:
+        return self.headless.model
+
     def run(self, seconds: float, step_s: float = 1.0, check: Callable[[Market], None] | None = None) -> None:
-        for _ in range(round(seconds / step_s)):
-            self.clock.advance(step_s)
-            self.scheduler.step()
+        end = self.headless.now_ms() + round(seconds * 1000)
+        while self.headless.now_ms() < end:
+            self.headless.advance_to(min(end, self.headless.now_ms() + round(step_s * 1000)))
             if check is not None:
                 check(self)
 
@@ -52,28 +84,15 @@ class Market:
 def build_market(
     seed: int = 0,
     n_markets: int = 12,
-    config: ParticipantsConfig | None = None,
+    profile: MarketProfile | None = None,
     keep_alive: bool = False,
     close_in_s: float | None = None,
 ) -> Market:
-    clock = ManualClock(START_MS)
-    engine = Engine(clock, seed)
-    for listing in generate_listings(seed, n_markets, clock.now_ms()):
-        if close_in_s is not None:
-            listing.market.close_ms = START_MS + round(close_in_s * 1000)
-        engine.add_market(listing.series, listing.event, listing.market)
-    participants = Participants(engine, seed, config)
-    scheduler = SimScheduler(
-        engine,
-        participants,
-        seed=seed,
-        keep_alive_markets=n_markets if keep_alive else None,
-        determine_delay_s=participants.config.determine_delay_s,
-    )
-    market = Market(clock, engine, participants, scheduler)
-    engine.add_listener(market.events.append)
-    scheduler.step()
-    return market
+    if close_in_s is not None:
+        profile = fixed_life_profile(close_in_s / 3600, profile)
+    events: list[EngineEvent] = []
+    headless = HeadlessMarket(seed, n_markets, profile, keep_alive=keep_alive, listener=events.append)
+    return Market(headless, events)
 
 
 def money_in_system(engine: Engine) -> int:

@@ -19,7 +19,7 @@ import httpx
 import jsonschema
 import pytest
 import yaml
-from tests.sim_rest.conftest import SPEC_PATH
+from tests.paths import SHARED
 from tests.sim_rest.sim_rest_support import Env
 
 from kalshiflow.domain.orders import BookSide, SelfTradePrevention, TimeInForce
@@ -27,6 +27,7 @@ from kalshiflow.sim import order_groups
 from kalshiflow.sim.engine import OrderRequest
 from kalshiflow.sim.server.rest_unsupported import NOT_SUPPORTED_CODE, UNSUPPORTED_OPERATIONS
 
+SPEC_PATH = SHARED / "specs/openapi.yaml"
 METHODS = ("get", "post", "put", "delete")
 # GETs whose right answer to the walk's identifiers is not 2xx (the simulator has no history).
 EXPECTED_STATUS = {"GetHistoricalMarket": 404}

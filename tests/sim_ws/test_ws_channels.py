@@ -13,9 +13,9 @@ from kalshiflow.domain.fees import FeeType
 from kalshiflow.domain.orders import BookSide
 from kalshiflow.domain.settlement import MarketResult
 from kalshiflow.sim import fee_schedule, lifecycle, order_groups, subaccounts
-from kalshiflow.sim.events import LifecycleEvent
+from kalshiflow.sim.events import EngineEvent, LifecycleEvent
 from kalshiflow.sim.exchange import SimExchange
-from kalshiflow.sim.participants.scheduler import LIVE_STATUSES, SimScheduler
+from kalshiflow.sim.market.headless import HeadlessMarket
 
 PRIVATE = ["fill", "user_orders", "market_positions", "order_group_updates"]
 
@@ -174,19 +174,18 @@ async def test_user_order_reports_only_the_reason_of_its_own_update(
     ]
 
 
-async def test_a_freshly_listed_market_is_announced_once(
-    sim: SimExchange, alice: Account, connect: Connect
-) -> None:
-    client = await connect(alice)
-    await client.subscribe(["market_lifecycle_v2"])
-    live = sum(1 for m in sim.engine.markets.values() if m.status in LIVE_STATUSES)
-    scheduler = SimScheduler(sim.engine, None, seed=3, keep_alive_markets=live + 2)
-    scheduler.step()
-    messages = [m for m in await client.drain() if m["type"] == "market_lifecycle_v2"]
-    created = [m["msg"]["market_ticker"] for m in messages if m["msg"]["event_type"] == "created"]
-    assert scheduler.listings_added == 2
-    assert sorted(created) == sorted(set(created)), f"a market announced twice: {created}"
-    assert len(created) == 2
+def test_a_freshly_listed_market_is_announced_once() -> None:
+    """Listing (first markets and refills alike) emits one ``created`` per market, from the engine."""
+    created: list[str] = []
+
+    def collect(event: EngineEvent) -> None:
+        if isinstance(event, LifecycleEvent) and event.event_type == "created":
+            created.append(event.market.ticker)
+
+    market = HeadlessMarket(seed=3, n_markets=8, listener=collect)
+    market.advance(6 * 3600)  # markets close and settle; fresh ones are listed to keep 8 live
+    assert market.model.listings_added > 0
+    assert sorted(created) == sorted(market.engine.markets)  # each listed market exactly once
 
 
 async def test_a_scheduled_event_fee_change_is_announced_when_it_takes_effect(

@@ -18,14 +18,11 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from kalshiflow.clock import ManualClock
 from kalshiflow.domain.orders import OutcomeSide
 from kalshiflow.domain.units import Count, Price
 from kalshiflow.exchange.ws_models import OrderbookDelta, OrderbookSnapshot
-from kalshiflow.sim.engine import Engine as SimEngine
 from kalshiflow.sim.events import BookDelta, EngineEvent
-from kalshiflow.sim.participants import Participants, SimScheduler
-from kalshiflow.sim.universe import generate_listings
+from kalshiflow.sim.market.headless import HeadlessMarket
 
 PG_URL_ENV = "KALSHIFLOW_TEST_PG_URL"
 BACKENDS = ("sqlite", "postgresql")
@@ -96,12 +93,8 @@ def simulated_stream(seed: int = 3, n_markets: int = 6, seconds: int = 600) -> l
     """What one ``orderbook_delta`` subscription would deliver while the simulator's crowd trades:
     a snapshot per market, the engine's book changes as deltas (one sid, seq counting across all
     markets), and a fresh snapshot of every market half way through (as after a resubscribe)."""
-    clock = ManualClock(START_MS)
-    engine = SimEngine(clock, seed)
-    for listing in generate_listings(seed, n_markets, clock.now_ms()):
-        engine.add_market(listing.series, listing.event, listing.market)
-    participants = Participants(engine, seed)
-    scheduler = SimScheduler(engine, participants, seed=seed)
+    market = HeadlessMarket(seed, n_markets, start_ms=START_MS, keep_alive=False)
+    engine = market.engine
     messages: list[Message] = []
     sid = 1
 
@@ -128,12 +121,10 @@ def simulated_stream(seed: int = 3, n_markets: int = 6, seconds: int = 600) -> l
                 )
             )
 
-    scheduler.step()
     snapshot_all()
     engine.add_listener(on_event)
     for second in range(seconds):
-        clock.advance(1.0)
-        scheduler.step()
+        market.advance(1.0)
         if second == seconds // 2:
             snapshot_all()
     return messages

@@ -271,7 +271,7 @@ class StuckArm:
 
     engine: Engine
     account_id: str
-    participants_fair: Callable[[str], Any]
+    shock: Callable[[str, float], None]  # the market model's news hook (ticker, probit shift)
     ticker: str | None = None
     client_order_id: str | None = None
     cancelled: int = 0
@@ -303,6 +303,5 @@ class StuckArm:
         for order in crossing:
             engine.cancel_order(order.account_id, order.order_id)
         self.cancelled = len(crossing)
-        fair = self.participants_fair(req.ticker)
-        if fair is not None:  # selling YES (an ask): the price falls; selling NO: it rises
-            fair.z += -1.0 if req.side is BookSide.ASK else 1.0
+        # Selling YES (an ask): the price falls; selling NO: it rises.
+        self.shock(req.ticker, -1.0 if req.side is BookSide.ASK else 1.0)

@@ -26,7 +26,6 @@ import asyncio
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from tests.trader_session.session_kit import (
@@ -173,14 +172,7 @@ class Session:
 
 
 async def construct_stuck(s: Session) -> StuckArm:
-    participants = s.handle.scheduler.participants
-    assert participants is not None
-
-    def fair(ticker: str) -> Any:
-        profile = participants.profiles.get(ticker)
-        return None if profile is None else profile.fair
-
-    arm = StuckArm(s.engine, s.account_id, fair)
+    arm = StuckArm(s.engine, s.account_id, s.handle.scheduler.shock)
     arm.install()
     await s.acted(ExitReason.STUCK, within_sim_s=15 * 60)
     return arm
@@ -236,7 +228,7 @@ async def construct_cash_recovery(s: Session) -> None:
 
 async def quiesce_and_converge(s: Session) -> None:
     """Stop the synthetic traders and faults, then wait until the ledger equals the exchange."""
-    s.handle.scheduler.participants = None
+    s.handle.scheduler.participants_active = False
     await s.admin.reset_faults()
     try:
         await until(

@@ -1,8 +1,8 @@
 """API keys an account manages itself (``/api_keys``): names, scopes and sub-account restriction.
 
 Signature verification only needs key id -> (account, public key), which ``sim.auth.KeyRegistry``
-keeps; this module keeps what the key-management endpoints add on top, and mints key pairs for
-``POST /api_keys/generate``. A key created or generated here is registered with the same registry
+keeps; this module keeps what the key-management endpoints add on top (key pairs for
+``POST /api_keys/generate`` come from ``sim.keys.new_key_pair``). A key created or generated here is registered with the same registry
 as the keys given at start-up, so it signs requests at once; a deleted key stops at once.
 
 Scopes are enforced by ``allows``: a read needs ``read`` (or ``read::portfolio_balance`` for the
@@ -21,9 +21,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Final
-
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 SCOPES: Final = frozenset(
     {
@@ -85,17 +82,3 @@ def check_scopes(scopes: tuple[str, ...]) -> str | None:
     if "write" in scopes and "read" not in scopes:
         return "the write scope requires the read scope"
     return None
-
-
-def generate_rsa_pair() -> tuple[str, str]:
-    """A fresh 2048-bit RSA pair: (PKCS#1 private PEM, SubjectPublicKeyInfo public PEM)."""
-    private = rsa.generate_private_key(public_exponent=65_537, key_size=2048)
-    private_pem = private.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    )
-    public_pem = private.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return private_pem.decode(), public_pem.decode()

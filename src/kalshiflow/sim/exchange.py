@@ -27,6 +27,7 @@ class SimExchange:
     limiters: AccountRateLimiters | None = None
     faults: FaultInjector = field(default_factory=FaultInjector)
     max_skew_ms: int = 30_000
+    auth_clock: Clock | None = None  # what signature timestamps are checked against (None: ``clock``)
     v1_mutations_gone: bool = (
         True  # answer legacy V1 order mutations with 410, as Kalshi does since June 2026
     )
@@ -34,6 +35,10 @@ class SimExchange:
     candles: CandleRecorder | None = None  # created with the exchange: it must see every event
     # Data older than now minus this moves to /historical/* (None: everything stays live).
     historical_retention_ms: int | None = None
+
+    def auth_now_ms(self) -> int:
+        """Now for signature freshness: the wall clock behind a server, not the market's fast clock."""
+        return (self.auth_clock or self.clock).now_ms()
 
     def __post_init__(self) -> None:
         if self.candles is None:

@@ -168,6 +168,17 @@ def set_trading_active(engine: Engine, active: bool) -> None:
 
 
 def _cancel_all_in_market(engine: Engine, market: SimMarket, reason: UpdateReason, now: int) -> None:
-    for order in list(engine.orders.values()):
-        if order.is_resting and order.ticker == market.ticker:
+    """Cancel the market's resting orders, found through its book (not a scan of every order ever
+    placed, which grows without bound over a long run), oldest priority first."""
+    book = engine.books.get(market.ticker)
+    if book is None:
+        return
+    resting = {
+        order.order_id: order
+        for ladder in (book.yes, book.no)
+        for price in list(ladder.prices)
+        for order in ladder.orders_at(price)
+    }
+    for order in sorted(resting.values(), key=lambda o: o.priority):
+        if order.is_resting:
             engine.cancel_resting(order, reason, now)

@@ -6,8 +6,14 @@ manager so tests and the trader's scenario runs get the same simulator in-proces
 
 Invariants:
 
-* The scheduler is the only writer of time-driven state; it runs on the server's event loop, so
-  each step is atomic with respect to request handlers.
+* The market model is the only writer of time-driven state; it runs on the server's event loop, so
+  each step is atomic with respect to request handlers. It steps in *simulated* time: the driver
+  wakes at the model's next event (or every ``tick_ms`` of simulated time) and the model processes
+  every event due, each at its own simulated time, so the same seed gives the same market at any
+  ``--speed``.
+* Request signatures are checked against the wall clock (``SimExchange.auth_clock``): freshness is
+  about when the client signed, and every client signs with the real time, whatever the market's
+  clock says.
 * With no accounts configured, one key pair lives in the data directory and is reused on every
   start (private key mode 0600, never overwritten); its key id is derived from the public key, so a
   restart with the same directory gives the same key id.
@@ -19,28 +25,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
-from cryptography.hazmat.primitives import serialization
-
 from kalshiflow.clock import Clock, ScaledClock, SystemClock
 from kalshiflow.domain.units import Money
-from kalshiflow.exchange.auth import KeyConfigError, generate_key_pair, load_private_key, write_private_key
 from kalshiflow.sim.exchange import SimExchange
 from kalshiflow.sim.faults import FaultConfig
-from kalshiflow.sim.participants import Participants, ParticipantsConfig, SimScheduler
+from kalshiflow.sim.keys import SimKeyError, key_id_for
+from kalshiflow.sim.keys import ensure_generated_key as _ensure_key
+from kalshiflow.sim.market.model import MarketModel
+from kalshiflow.sim.market.profile import MarketProfile
+from kalshiflow.sim.market_clock import MarketClock
 from kalshiflow.sim.server.serve import ServerAddress, running_server
-from kalshiflow.sim.universe import generate_listings
 
 DEFAULT_BALANCE: Final = Money.dollars(10_000)
-PRIVATE_KEY_FILE: Final = "sim-api-key.pem"
-PUBLIC_KEY_FILE: Final = "sim-api-key.pub.pem"
-_KEY_ID_NAMESPACE: Final = uuid.UUID("6c1f3b1e-5a2b-4e7c-9a51-0d3c8b7e2f10")
+__all__ = ["key_id_for"]
 
 
 class SimulatorStartError(Exception):
@@ -76,12 +78,16 @@ class SimulatorConfig:
     * ``seed`` (0): seeds the engine, the listings and the participants; same seed, same run.
     * ``n_markets`` (20): markets listed at start; with ``keep_alive`` also the number kept live.
     * ``speed`` (1.0): sim seconds per wall second (1.0 uses the system clock).
+    * ``start_ms`` (None): the market clock's start (Unix ms); None starts at the wall time. A
+      fixed start with a fixed seed reproduces a run exactly (tickers and close times included).
     * ``data_dir`` (``.kalshiflow-sim``): where a generated key pair is kept.
     * ``accounts`` (none): keys to register; none means one generated key with $10,000.
     * ``faults`` (None): initial fault injection; None injects nothing.
-    * ``tick_ms`` (100): wall milliseconds between scheduler steps.
+    * ``tick_ms`` (100): longest wall wait between two steps of the market model (it also wakes at
+      its next event), so lifecycle changes made by others are applied promptly.
     * ``keep_alive`` (True): list fresh markets as markets settle, so a long run never runs dry.
-    * ``participants`` (defaults): the synthetic traders; None runs an empty exchange.
+    * ``profile`` (defaults): the market's participants and archetypes; None runs an empty exchange
+      (markets listed, nobody trades, lifecycle still advances).
     """
 
     host: str = "127.0.0.1"
@@ -89,12 +95,13 @@ class SimulatorConfig:
     seed: int = 0
     n_markets: int = 20
     speed: float = 1.0
+    start_ms: int | None = None
     data_dir: Path = Path(".kalshiflow-sim")
     accounts: tuple[AccountSpec, ...] = ()
     faults: FaultConfig | None = None
     tick_ms: int = 100
     keep_alive: bool = True
-    participants: ParticipantsConfig | None = field(default_factory=ParticipantsConfig)
+    profile: MarketProfile | None = field(default_factory=MarketProfile)
 
     def __post_init__(self) -> None:
         if self.speed <= 0:
@@ -110,39 +117,16 @@ class SimHandle:
     sim: SimExchange
     address: ServerAddress
     accounts: list[AccountInfo]
-    scheduler: SimScheduler
+    scheduler: MarketModel
     scheduler_task: asyncio.Task[None]
-
-
-def key_id_for(public_key_pem: bytes) -> str:
-    """A stable key id for a public key: a UUID derived from its DER encoding."""
-    public_key = serialization.load_pem_public_key(public_key_pem)
-    der = public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    return str(uuid.uuid5(_KEY_ID_NAMESPACE, hashlib.sha256(der).hexdigest()))
 
 
 def ensure_generated_key(data_dir: Path) -> tuple[str, Path, Path]:
     """(key id, private key path, public key path) of the data directory's key, created if absent."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    private_path = data_dir / PRIVATE_KEY_FILE
-    public_path = data_dir / PUBLIC_KEY_FILE
-    if private_path.exists():
-        try:
-            key = load_private_key(str(private_path), path_setting="--data-dir key")
-        except KeyConfigError as exc:
-            raise SimulatorStartError(f"{exc}; remove it to let the simulator generate a new one") from None
-        public_pem = key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-    else:
-        private_pem, public_pem = generate_key_pair()
-        try:
-            write_private_key(str(private_path), private_pem)
-        except KeyConfigError as exc:
-            raise SimulatorStartError(str(exc)) from None
-    if not public_path.exists() or public_path.read_bytes() != public_pem:
-        public_path.write_bytes(public_pem)
-    return key_id_for(public_pem), private_path, public_path
+    try:
+        return _ensure_key(data_dir)
+    except SimKeyError as exc:
+        raise SimulatorStartError(str(exc)) from None
 
 
 def _register_accounts(sim: SimExchange, config: SimulatorConfig) -> list[AccountInfo]:
@@ -165,43 +149,61 @@ def _register_accounts(sim: SimExchange, config: SimulatorConfig) -> list[Accoun
     return infos
 
 
-def build_simulation(config: SimulatorConfig, clock: Clock) -> tuple[SimExchange, SimScheduler]:
-    """The exchange with its listings and traders, before any account or server (no I/O)."""
-    sim = SimExchange.create(clock, seed=config.seed, faults=config.faults)
-    for listing in generate_listings(config.seed, config.n_markets, clock.now_ms()):
-        sim.engine.add_market(listing.series, listing.event, listing.market)
-    participants = Participants(sim.engine, config.seed, config.participants) if config.participants else None
-    scheduler = SimScheduler(
+def build_simulation(
+    config: SimulatorConfig, clock: Clock, auth_clock: Clock | None = None
+) -> tuple[SimExchange, MarketModel]:
+    """The exchange with its listings and market model, before any account or server (no I/O).
+
+    ``clock`` drives the market (the model steps to its time); the engine reads a ``MarketClock``
+    on top of it. ``auth_clock`` (default: ``clock``) is what request timestamps are checked against.
+    """
+    market_clock = MarketClock(clock)
+    sim = SimExchange.create(market_clock, seed=config.seed, faults=config.faults)
+    sim.auth_clock = auth_clock or clock
+    profile = config.profile or MarketProfile()
+    model = MarketModel(
         sim.engine,
-        participants,
-        seed=config.seed,
-        keep_alive_markets=config.n_markets if config.keep_alive else None,
-        determine_delay_s=config.participants.determine_delay_s if config.participants else 30,
+        market_clock,
+        config.seed,
+        profile,
+        keep_alive_markets=config.n_markets if config.keep_alive and config.profile is not None else None,
+        participants=config.profile is not None,
     )
-    return sim, scheduler
+    model.list_initial(config.n_markets, clock.now_ms())
+    return sim, model
 
 
-def make_clock(speed: float) -> Clock:
-    return SystemClock() if speed == 1.0 else ScaledClock(speed)
+def make_clock(speed: float, start_ms: int | None = None) -> Clock:
+    return SystemClock() if speed == 1.0 and start_ms is None else ScaledClock(speed, start_ms)
 
 
-async def _drive(scheduler: SimScheduler, clock: Clock, tick_sim_s: float) -> None:
+async def _drive(model: MarketModel, clock: Clock, tick_sim_s: float) -> None:
+    """Step the model whenever its next event is due (at least every ``tick_sim_s`` of sim time)."""
     while True:
-        scheduler.step()
-        await clock.sleep(tick_sim_s)
+        model.step()
+        now = clock.now_ms()
+        due = model.next_event_ms()
+        wait_s = tick_sim_s if due is None else min(tick_sim_s, max(0.0, (due - now) / 1000))
+        await clock.sleep(wait_s)
 
 
 @contextlib.asynccontextmanager
-async def start_simulator(config: SimulatorConfig, *, clock: Clock | None = None) -> AsyncIterator[SimHandle]:
+async def start_simulator(
+    config: SimulatorConfig, *, clock: Clock | None = None, auth_clock: Clock | None = None
+) -> AsyncIterator[SimHandle]:
     """Run a simulator for the duration of the context; yields its handle.
 
     ``clock`` overrides the clock made from ``config.speed`` (e.g. a ``ManualClock`` shared with a
-    scenario test; the scheduler then steps whenever that clock passes another tick).
+    scenario test; the model then steps whenever that clock passes its next event or tick). Request
+    signatures are checked against ``auth_clock``: by default the wall clock, or ``clock`` when one
+    is given (a test's clients sign with the test's clock).
     """
     from kalshiflow.sim.server.app import build_app  # the server modules load only when serving
 
-    clock = clock or make_clock(config.speed)
-    sim, scheduler = build_simulation(config, clock)
+    if clock is None:
+        clock = make_clock(config.speed, config.start_ms)
+        auth_clock = auth_clock or SystemClock()
+    sim, scheduler = build_simulation(config, clock, auth_clock)
     accounts = _register_accounts(sim, config)
     scheduler.step()  # open the markets and put the first quotes up before anyone connects
     async with contextlib.AsyncExitStack() as stack:

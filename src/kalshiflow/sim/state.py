@@ -104,6 +104,7 @@ class SimMarket:
     rules_primary: str = ""
     strike_type: str = "greater"
     floor_strike: float | None = None
+    cap_strike: float | None = None
     result: MarketResult | None = None
     settlement_value: int | None = None  # YES payout in $0.0001, set at determination
     determined_ms: int | None = None

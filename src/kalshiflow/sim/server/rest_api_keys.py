@@ -14,6 +14,7 @@ from typing import Final
 from kalshiflow.domain.ratelimits import Tier
 from kalshiflow.sim import api_keys, wire
 from kalshiflow.sim.errors import ExchangeError, not_found
+from kalshiflow.sim.keys import new_key_pair
 from kalshiflow.sim.server.rest_pipeline import Call, Reply, Spec
 
 _CREATE_FIELDS: Final = frozenset({"name", "public_key", "scopes", "subaccount", "fcm_subtrader_id"})
@@ -81,9 +82,9 @@ def _generate(call: Call) -> Reply:
     if key_type != "rsa":
         raise wire.bad(f"key_type {key_type!r} is not supported by the simulator (rsa only)")
     _common(body)  # validate before the (slow) key generation
-    private_pem, public_pem = api_keys.generate_rsa_pair()
-    key_id = _register(call, public_pem, body)
-    return 201, {"api_key_id": key_id, "key_type": "rsa", "private_key": private_pem}
+    private_pem, public_pem = new_key_pair()
+    key_id = _register(call, public_pem.decode(), body)
+    return 201, {"api_key_id": key_id, "key_type": "rsa", "private_key": private_pem.decode()}
 
 
 def _delete(call: Call) -> Reply:

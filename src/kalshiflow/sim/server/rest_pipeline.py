@@ -132,7 +132,7 @@ def _authenticate(sim: SimExchange, request: Request, access: Access) -> str | N
     if access == "public" and not signed:
         return None
     return verify_request(
-        sim.keys, request.headers, request.method, request.url.path, sim.clock.now_ms(), sim.max_skew_ms
+        sim.keys, request.headers, request.method, request.url.path, sim.auth_now_ms(), sim.max_skew_ms
     )
 
 

@@ -326,7 +326,7 @@ def ws_routes(sim: SimExchange, hub: WsHub | None = None) -> list[BaseRoute]:
     async def endpoint(websocket: WebSocket) -> None:
         try:
             account_id = verify_request(
-                sim.keys, dict(websocket.headers), "GET", WS_PATH, sim.clock.now_ms(), sim.max_skew_ms
+                sim.keys, dict(websocket.headers), "GET", WS_PATH, sim.auth_now_ms(), sim.max_skew_ms
             )
         except AuthError as err:
             await websocket.send_denial_response(JSONResponse(auth_error_body(err), status_code=401))

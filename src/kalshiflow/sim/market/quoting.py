@@ -1,0 +1,185 @@
+"""Placing makers' wishes on the engine: amend in place, never cross another account's quotes.
+
+A maker's ladder moves by amending its resting orders (one order per side and level, kept for the
+market's life), so a long run does not pile up millions of order records, and unchanged levels keep
+their queue priority. Before an order moves, its price is clamped one tick inside the best price of
+*other* accounts on the opposite side, so makers never take each other's quotes (they are makers,
+as on Kalshi where they send post-only orders). When prices rise the asks move first, when they fall
+the bids, so a maker's own orders never meet either.
+
+``deep_orders`` draws the deep book of a market once, at listing: large resting orders far from the
+touch with heavy-tailed sizes and, in some markets, 1¢ lottery bids on both legs (CAPOPM's KXINXY
+ladders show both).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+
+from kalshiflow.domain.grid import PriceGrid
+from kalshiflow.domain.orders import BookSide, SelfTradePrevention, TimeInForce
+from kalshiflow.domain.units import PRICE_SCALE
+from kalshiflow.sim.engine import Engine, OrderRequest
+from kalshiflow.sim.errors import ExchangeError
+from kalshiflow.sim.market.agents import CENT, Quote
+from kalshiflow.sim.market.profile import Archetype
+from kalshiflow.sim.state import SimMarket
+
+SIZE_SLACK = 0.35  # a resting order within ±35% of the wanted size is left alone (keeps priority)
+DEEP_DISTANCE_CENTS = 8
+
+
+def apply_quotes(
+    engine: Engine,
+    account_id: str,
+    market: SimMarket,
+    orders: dict[tuple[BookSide, int], str],
+    quotes: list[Quote],
+    cap_bid: int | None = None,
+    floor_ask: int | None = None,
+) -> None:
+    """Make ``orders`` (this maker's resting orders on ``market``) show ``quotes``, bidding at most
+    ``cap_bid`` and offering at least ``floor_ask`` (bounds from the event's other markets)."""
+    ticker = market.ticker
+    wanted = {(q.side, q.level): q for q in quotes}
+    for key in [k for k in orders if k not in wanted]:
+        _cancel(engine, account_id, orders.pop(key))
+    bids = sorted((q for q in quotes if q.side is BookSide.BID), key=lambda q: q.level)
+    asks = sorted((q for q in quotes if q.side is BookSide.ASK), key=lambda q: q.level)
+    rising = _rising(engine, orders, bids, asks)
+    others_ask, others_bid = _others_best(engine, market, orders)
+    grid = market.grid
+    for side_quotes in (asks, bids) if rising else (bids, asks):
+        taken: set[int] = set()
+        for quote in side_quotes:
+            price: int | None = quote.yes_price
+            if quote.side is BookSide.BID:
+                if others_ask is not None and quote.yes_price >= others_ask:
+                    step = grid.step_down(others_ask)
+                    price = None if step is None else int(step)
+                if price is not None and cap_bid is not None and price > cap_bid:
+                    price = int(grid.nearest(cap_bid, "down"))
+            else:
+                if others_bid is not None and quote.yes_price <= others_bid:
+                    step = grid.step_up(others_bid)
+                    price = None if step is None else int(step)
+                if price is not None and floor_ask is not None and price < floor_ask:
+                    price = int(grid.nearest(floor_ask, "up"))
+            if price is None or price in taken:
+                old = orders.pop((quote.side, quote.level), None)
+                if old is not None:
+                    _cancel(engine, account_id, old)
+                continue
+            taken.add(price)
+            _place(engine, account_id, ticker, orders, quote, price)
+
+
+def _rising(
+    engine: Engine, orders: dict[tuple[BookSide, int], str], bids: list[Quote], asks: list[Quote]
+) -> bool:
+    for quote in (*bids[:1], *asks[:1]):
+        order_id = orders.get((quote.side, quote.level))
+        order = engine.orders.get(order_id) if order_id is not None else None
+        if order is not None and order.is_resting:
+            return quote.yes_price >= order.yes_price
+    return True
+
+
+def _others_best(
+    engine: Engine, market: SimMarket, orders: dict[tuple[BookSide, int], str]
+) -> tuple[int | None, int | None]:
+    """(best YES ask, best YES bid) of every *other* account (this maker's own orders left out)."""
+    own: dict[tuple[BookSide, int], int] = {}
+    for (side, _), order_id in orders.items():
+        order = engine.orders.get(order_id)
+        if order is not None and order.is_resting:
+            key = (side, order.yes_price)
+            own[key] = own.get(key, 0) + order.remaining_count
+    book = engine.books[market.ticker]
+    best_ask: int | None = None
+    for no_price in reversed(book.no.prices):
+        if book.no.size_at(no_price) > own.get((BookSide.ASK, PRICE_SCALE - no_price), 0):
+            best_ask = PRICE_SCALE - no_price
+            break
+    best_bid: int | None = None
+    for yes_price in reversed(book.yes.prices):
+        if book.yes.size_at(yes_price) > own.get((BookSide.BID, yes_price), 0):
+            best_bid = yes_price
+            break
+    return best_ask, best_bid
+
+
+def _place(
+    engine: Engine,
+    account_id: str,
+    ticker: str,
+    orders: dict[tuple[BookSide, int], str],
+    quote: Quote,
+    price: int,
+) -> None:
+    key = (quote.side, quote.level)
+    order_id = orders.get(key)
+    order = engine.orders.get(order_id) if order_id is not None else None
+    try:
+        if order is None or not order.is_resting:
+            request = OrderRequest(
+                ticker=ticker,
+                side=quote.side,
+                yes_price=price,
+                count=quote.count,
+                time_in_force=TimeInForce.GOOD_TILL_CANCELED,
+                self_trade_prevention=SelfTradePrevention.TAKER_AT_CROSS,
+            )
+            orders[key] = engine.create_order(account_id, request).order.order_id
+        elif abs(order.yes_price - price) > quote.level * CENT or (
+            abs(order.remaining_count - quote.count) > SIZE_SLACK * quote.count
+        ):  # deeper levels stay put through small moves (fewer messages, queue priority kept)
+            engine.amend_order(
+                account_id, order.order_id, ticker, quote.side, price, order.fill_count + quote.count
+            )
+    except ExchangeError:
+        old = orders.pop(key, None)
+        if old is not None:
+            _cancel(engine, account_id, old)
+
+
+def _cancel(engine: Engine, account_id: str, order_id: str) -> None:
+    order = engine.orders.get(order_id)
+    if order is None or not order.is_resting:
+        return
+    try:
+        engine.cancel_order(account_id, order_id)
+    except ExchangeError:
+        return
+
+
+def deep_orders(
+    rng: random.Random, archetype: Archetype, grid: PriceGrid, q: float
+) -> list[tuple[BookSide, int, int]]:
+    """(side, YES price, contracts) of a market's deep resting orders, far from the true price."""
+    fair_cents = q * 100
+    placed: list[tuple[BookSide, int, int]] = []
+    for _ in range(rng.randint(*archetype.deep_orders)):
+        contracts = round(math.exp(rng.uniform(math.log(5), math.log(100_000))))
+        if rng.random() < 0.5:
+            high = fair_cents - DEEP_DISTANCE_CENTS
+            if high >= 1:
+                cents = rng.uniform(1, high)
+                placed.append((BookSide.BID, int(grid.nearest(round(cents * CENT), "down")), contracts))
+        else:
+            low = fair_cents + DEEP_DISTANCE_CENTS
+            if low <= 99:
+                cents = rng.uniform(low, 99)
+                placed.append((BookSide.ASK, int(grid.nearest(round(cents * CENT), "up")), contracts))
+    if rng.random() < archetype.lottery_share:
+        lo, hi = int(grid.tradable[0]), int(grid.tradable[-1])
+        if fair_cents > DEEP_DISTANCE_CENTS:
+            placed.append(
+                (BookSide.BID, lo, round(math.exp(rng.uniform(math.log(1_000), math.log(2_000_000)))))
+            )
+        if fair_cents < 100 - DEEP_DISTANCE_CENTS:
+            placed.append(
+                (BookSide.ASK, hi, round(math.exp(rng.uniform(math.log(1_000), math.log(2_000_000)))))
+            )
+    return placed
