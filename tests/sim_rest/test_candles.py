@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 from tests.sim_rest.sim_rest_support import Env, SchemaCheck, order_body
 
+from kalshiflow.sim.state import SimMarket
+
 ORDERS = "/portfolio/events/orders"
 
 
@@ -122,13 +124,16 @@ async def test_forecast_percentiles_are_read_off_the_strike_ladder(
     env: Env, check_schema: SchemaCheck
 ) -> None:
     engine = env.sim.engine
-    event_ticker = engine.markets[env.cent_ticker].event_ticker
-    series = engine.events[event_ticker].series_ticker
-    ladder = sorted(
-        (m for m in engine.markets.values() if m.event_ticker == event_ticker),
-        key=lambda m: m.floor_strike or 0,
+    members: dict[str, list[SimMarket]] = {}
+    for market in engine.markets.values():
+        members.setdefault(market.event_ticker, []).append(market)
+    event_ticker = next(  # an event whose markets all ask "above strike k?"
+        e
+        for e, ms in members.items()
+        if len(ms) >= 3 and all(m.strike_type == "greater" and m.floor_strike is not None for m in ms)
     )
-    assert len(ladder) >= 3
+    series = engine.events[event_ticker].series_ticker
+    ladder = sorted(members[event_ticker], key=lambda m: m.floor_strike or 0)
     for k, market in enumerate(ladder):  # mid prices 0.90, 0.70, 0.50, ...: P(value > strike)
         mid = max(10, 90 - 20 * k)
         await env.bob.post(ORDERS, json=order_body(market.ticker, "bid", f"0.{mid - 1:02d}00", "1"))
@@ -149,3 +154,14 @@ async def test_forecast_percentiles_are_read_off_the_strike_ladder(
     five_seconds = {**params, "period_interval": 0}
     path = f"/series/{series}/events/{event_ticker}/forecast_percentile_history"
     assert (await env.public.get(path, params=five_seconds)).status_code == 400
+
+
+async def test_an_event_without_a_numeric_underlying_has_no_forecast(env: Env) -> None:
+    engine = env.sim.engine
+    market = next(m for m in engine.markets.values() if m.strike_type != "greater")
+    series = engine.events[market.event_ticker].series_ticker
+    params = {"percentiles": "5000", "start_ts": 0, "end_ts": 10, "period_interval": 1}
+    path = f"/series/{series}/events/{market.event_ticker}/forecast_percentile_history"
+    answer = await env.public.get(path, params=params)
+    assert answer.status_code == 400
+    assert "no numeric underlying" in answer.json()["error"]["message"]

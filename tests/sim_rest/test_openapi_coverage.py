@@ -89,13 +89,25 @@ def _validate(spec_schemas: dict[str, Any], schema: dict[str, Any], body: object
     jsonschema.validate(body, root, cls=jsonschema.Draft202012Validator)
 
 
+def _on_a_ladder(env: Env, event_ticker: str) -> bool:
+    members = [m for m in env.sim.engine.markets.values() if m.event_ticker == event_ticker]
+    return all(m.strike_type == "greater" and m.floor_strike is not None for m in members)
+
+
 @pytest.fixture
 def ids(env: Env) -> dict[str, str]:
     engine = env.sim.engine
-    market = engine.markets[env.cent_ticker]
+    market = next(  # a market of a strike ladder, so the forecast endpoint has an underlying
+        (
+            m
+            for m in engine.markets.values()
+            if m.grid.structure == "linear_cent" and _on_a_ladder(env, m.event_ticker)
+        ),
+        engine.markets[env.cent_ticker],
+    )
     event = engine.events[market.event_ticker]
     req = OrderRequest(
-        env.cent_ticker,
+        market.ticker,
         BookSide.BID,
         1_000,
         500,
