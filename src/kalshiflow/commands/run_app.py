@@ -204,6 +204,17 @@ class TraderApp:
                 f"the exchange refused the API key (check --key-id and --key-file): {exc}"
             ) from None
         tracker.complete(InitStep.CREDENTIALS, f"balance {display_dollars(balance.balance)}")
+        await self._adopt_rate_limits(rest)
+
+    async def _adopt_rate_limits(self, rest: KalshiRestClient) -> None:
+        """Pace by the buckets the exchange reports for this account, not by a configured tier."""
+        try:
+            limits = await rest.account_limits()
+        except ExchangeError as exc:
+            log.warning("run.rate_limits_unread keeping=%s error=%s", rest.pacer.config.tier.value, exc)
+            return
+        rest.pacer.adopt_limits(limits.read, limits.write)
+        log.info("run.rate_limits tier=%s read=%s write=%s", limits.usage_tier, limits.read, limits.write)
 
     async def _start_feed(
         self,

@@ -388,17 +388,24 @@ class KalshiStream:
         elif isinstance(msg, UnknownMessage):
             self.metrics.unknown_messages += 1
             log.info("ws.unknown_message type=%s", msg.msg_type)
+            if msg.sid is not None and msg.seq is not None:
+                # A type we do not model (``event_fee_update`` on the lifecycle channel, say) still
+                # takes a number of its sid's sequence; skipping it would fake a gap.
+                self._in_sequence(msg.sid, msg.seq)
 
     def _on_channel(self, msg: Any) -> None:
-        if isinstance(msg, _SEQUENCED_CHANNEL_TYPES):
-            verdict = self._seq.observe(msg.sid, msg.seq)
-            if verdict.is_anomaly:
-                self.metrics.gaps += verdict is SeqVerdict.GAP
-                self.metrics.stale_messages += verdict is SeqVerdict.STALE
-                channel = self._registry.channel_of(msg.sid)
-                self._channel_queue.put(
-                    ChannelNotice(NoticeKind.GAP, channel, 1, f"seq {verdict.value} on sid {msg.sid}")
-                )
-                if verdict is SeqVerdict.STALE:
-                    return  # a duplicate is not handed on twice
+        if isinstance(msg, _SEQUENCED_CHANNEL_TYPES) and not self._in_sequence(msg.sid, msg.seq):
+            return  # a duplicate is not handed on twice
         self._channel_queue.put(msg)
+
+    def _in_sequence(self, sid: int, seq: int) -> bool:
+        """Check ``seq`` on ``sid``; report a gap or duplicate; False for a duplicate (drop it)."""
+        verdict = self._seq.observe(sid, seq)
+        if verdict.is_anomaly:
+            self.metrics.gaps += verdict is SeqVerdict.GAP
+            self.metrics.stale_messages += verdict is SeqVerdict.STALE
+            channel = self._registry.channel_of(sid)
+            self._channel_queue.put(
+                ChannelNotice(NoticeKind.GAP, channel, 1, f"seq {verdict.value} on sid {sid}")
+            )
+        return verdict is not SeqVerdict.STALE

@@ -38,7 +38,6 @@ from kalshiflow.domain.units import COUNT_SCALE, PRICE_SCALE, Money
 from kalshiflow.sim import lifecycle
 from kalshiflow.sim.engine import Engine, OrderRequest
 from kalshiflow.sim.errors import ExchangeError
-from kalshiflow.sim.events import LifecycleEvent
 from kalshiflow.sim.market import agents
 from kalshiflow.sim.market.makers import MIN_REQUOTE_S, MakerDesk
 from kalshiflow.sim.market.outcome import EventOutcome, OutcomeSpec, Payoff, normal_inv
@@ -127,10 +126,8 @@ class MarketModel:
             self._push(listed.outcome.resolve_ms, Kind.RESOLVE, ticker)
         fresh = [listing for listing in listed.listings if listing.market.ticker not in self.engine.markets]
         for listing in fresh:
-            self.engine.add_market(listing.series, listing.event, listing.market)
+            self.engine.add_market(listing.series, listing.event, listing.market)  # announces "created"
             self.listings_added += 1
-            if self.engine.listeners:
-                self.engine.emit(LifecycleEvent(listing.market, "created", now_ms))
         lifecycle.advance(self.engine, now_ms)  # open them, so their first quotes can rest at once
         for listing in fresh:
             self._adopt(self.engine.markets[listing.market.ticker], listing.payoff, event, now_ms)
