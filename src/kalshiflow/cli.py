@@ -21,7 +21,7 @@ from rich.console import Console
 
 from kalshiflow.commands.record import RecordOptions, RecordUsageError, run_record, split_tickers
 from kalshiflow.domain.units import FixedPointError, Money
-from kalshiflow.sim.market.profile import ProfileError
+from kalshiflow.sim.market.profile import MarketProfile, ProfileError, load_profile
 from kalshiflow.sim.market.report_cmd import render as render_report
 from kalshiflow.sim.market.report_cmd import sim_report as run_sim_report
 from kalshiflow.sim.runner import (
@@ -122,8 +122,13 @@ def sim(
         list[str] | None,
         typer.Option(metavar=ACCOUNT_FORMAT, help="Register an API key (repeatable)."),
     ] = None,
+    profile: Annotated[Path | None, typer.Option(help="TOML market profile (default: built-in).")] = None,
 ) -> None:
     """Run the local Kalshi Trade API v2 simulator until Ctrl-C."""
+    try:
+        market_profile = load_profile(profile) if profile is not None else MarketProfile()
+    except (ProfileError, OSError) as exc:
+        _fail(f"--profile: {exc}")
     specs: list[AccountSpec] = []
     for text in account or []:
         try:
@@ -139,6 +144,7 @@ def sim(
         speed=speed,
         data_dir=data_dir,
         accounts=tuple(specs),
+        profile=market_profile,
     )
     try:
         asyncio.run(_serve(config))
@@ -152,14 +158,14 @@ def sim(
 @app.command("sim-report")
 def sim_report(
     seed: Annotated[int, typer.Option(help="Seed of the simulated market.")] = 1,
-    hours: Annotated[float, typer.Option(min=0.01, help="Simulated hours to run.")] = 12.0,
-    markets: Annotated[int, typer.Option(min=1, help="Markets live at any time.")] = 300,
+    hours: Annotated[float, typer.Option(min=0.01, help="Simulated hours to run.")] = 8.0,
+    markets: Annotated[int, typer.Option(min=1, help="Markets live at any time.")] = 360,
     out_dir: Annotated[
         Path, typer.Option("--out", help="Directory for report.json and the PNG plots.")
     ] = Path("sim-report"),
     life_scale: Annotated[
         float, typer.Option(min=0.001, help="Multiplies market lifetimes (short lives settle more markets).")
-    ] = 0.1,
+    ] = 0.05,
     profile: Annotated[Path | None, typer.Option(help="TOML market profile (default: built-in).")] = None,
 ) -> None:
     """Run the simulated market headless and report how it compares with real Kalshi."""

@@ -294,8 +294,6 @@ class Scenario:
             await client.aclose()
 
 
-
-
 def check_books(env: Scenario) -> None:
     """Ledger == exchange, no client_order_id used twice, no risk limit exceeded by the trader."""
     core = env.the_core

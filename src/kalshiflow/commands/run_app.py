@@ -98,7 +98,10 @@ class TraderApp:
     ) -> None:
         self.options = options
         self.settings = options.settings
-        self.clock = clock or (SystemClock() if options.sim_speed == 1.0 else ScaledClock(options.sim_speed))
+        # --speed scales time only with the embedded simulator; an external exchange (a running
+        # simulator included) is traded on the wall clock, which is also what requests are signed with.
+        embedded_speed = options.sim_speed if options.connection is None else 1.0
+        self.clock = clock or (SystemClock() if embedded_speed == 1.0 else ScaledClock(embedded_speed))
         self.decider_factory = decider_factory
         self.bus = EventBus()  # the one bus every part publishes on and every observer reads
         lifecycle = Lifecycle(self.clock, bus=self.bus)
@@ -218,6 +221,17 @@ class TraderApp:
                 f"the exchange refused the API key (check --key-id and --key-file): {exc}"
             ) from None
         tracker.complete(InitStep.CREDENTIALS, f"balance {display_dollars(balance.balance)}")
+        await self._adopt_rate_limits(rest)
+
+    async def _adopt_rate_limits(self, rest: KalshiRestClient) -> None:
+        """Pace by the buckets the exchange reports for this account, not by a configured tier."""
+        try:
+            limits = await rest.account_limits()
+        except ExchangeError as exc:
+            log.warning("run.rate_limits_unread keeping=%s error=%s", rest.pacer.config.tier.value, exc)
+            return
+        rest.pacer.adopt_limits(limits.read, limits.write)
+        log.info("run.rate_limits tier=%s read=%s write=%s", limits.usage_tier, limits.read, limits.write)
 
     async def _start_feed(
         self,
@@ -243,6 +257,7 @@ class TraderApp:
             ),
             clock=self.clock,
             on_event=self._on_stream_event,
+            bus=self.bus,
         )
         stack.push_async_callback(feed.stop)
         self.state.feed = feed

@@ -158,4 +158,10 @@ class SettlementBooked:
 
 
 LedgerEvent = OrderChanged | FillBooked | PositionChanged | CashChanged | SettlementBooked
-LEDGER_EVENT_TYPES: tuple[type, ...] = (OrderChanged, FillBooked, PositionChanged, CashChanged, SettlementBooked)
+LEDGER_EVENT_TYPES: tuple[type, ...] = (
+    OrderChanged,
+    FillBooked,
+    PositionChanged,
+    CashChanged,
+    SettlementBooked,
+)

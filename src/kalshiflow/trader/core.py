@@ -53,6 +53,7 @@ from kalshiflow.trader.state.orders import OrderPurpose
 
 log = logging.getLogger(__name__)
 
+
 @dataclass(frozen=True)
 class CoreConfig:
     """Every knob of the core, one frozen object per concern (see each class for fields and units)."""
@@ -119,7 +120,9 @@ class TraderCore:
         self.calibrating = False  # a calibration evaluates every exit rule itself
         self._filled_since_tick: set[str] = set()
         self._fill_wake = asyncio.Event()
-        self._fills = self.bus.subscribe("core.exits", [FillBooked], max_queue=10_000, on_ready=self._on_fills)
+        self._fills = self.bus.subscribe(
+            "core.exits", [FillBooked], max_queue=10_000, on_ready=self._on_fills
+        )
 
     # ------------------------------------------------------------------ lifecycle entry points
     async def start(self) -> CalibrationCycle:
@@ -128,8 +131,10 @@ class TraderCore:
         return await self.calibrate()
 
     async def load_fees(self) -> int:
-        """Read the fee schedule of every market not resolved yet (none read when all are known)."""
+        """Read the fee schedule of every market not resolved yet, then apply the scheduled fee
+        changes now due (so fees are followed live, one calibration behind at most)."""
         resolved = await self.fees.load(self.rest, self.markets.values())
+        resolved += await self.fees.follow_changes(self.rest, self.clock.now_ms())
         if resolved:
             self._views_stale = True
         return resolved

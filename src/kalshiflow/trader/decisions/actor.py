@@ -137,18 +137,31 @@ class Actor:
         if action is None:
             self.metrics.holds += 1
             return self._report(
-                TraderAction(now, ticker, name, None, self.size, decision.reason, ActionResult.HOLD, obs, None, lag)
+                TraderAction(
+                    now, ticker, name, None, self.size, decision.reason, ActionResult.HOLD, obs, None, lag
+                )
             )
         price = touch_price(book, action)
         if price is None:
             return self._report(
-                TraderAction(now, ticker, name, None, self.size, decision.reason, ActionResult.NO_PRICE, obs, None, lag)
+                TraderAction(
+                    now, ticker, name, None, self.size, decision.reason, ActionResult.NO_PRICE, obs, None, lag
+                )
             )
         if not self.may_trade() or not book.valid:  # overtaken while the policy ran
             self.metrics.discarded_stale += 1
             return self._report(
                 TraderAction(
-                    now, ticker, name, price, self.size, decision.reason, ActionResult.DISCARDED_STALE, obs, None, lag
+                    now,
+                    ticker,
+                    name,
+                    price,
+                    self.size,
+                    decision.reason,
+                    ActionResult.DISCARDED_STALE,
+                    obs,
+                    None,
+                    lag,
                 )
             )
         result = await self.core.open_position(ticker, action, price, self.size)
