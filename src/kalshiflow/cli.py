@@ -115,9 +115,9 @@ def sim(
     seed: Annotated[int, typer.Option(help="Seed: the same seed gives the same run.")] = 0,
     markets: Annotated[int, typer.Option(min=1, help="Markets listed (kept live as they settle).")] = 20,
     speed: Annotated[float, typer.Option(min=0.001, help="Sim seconds per wall second.")] = 1.0,
-    data_dir: Annotated[Path, typer.Option(help="Directory for the generated API key.")] = Path(
-        ".kalshiflow-sim"
-    ),
+    data_dir: Annotated[
+        Path, typer.Option(help="Directory for the generated API key (default: the sim/ folder of ./.kalshiflow).")
+    ] = Path(".kalshiflow") / "sim",
     account: Annotated[
         list[str] | None,
         typer.Option(metavar=ACCOUNT_FORMAT, help="Register an API key (repeatable)."),
@@ -210,7 +210,7 @@ def record(
         str | None,
         typer.Option(
             help="Database URL (sqlite:///FILE or postgresql+psycopg://...; env KALSHIFLOW_DB, "
-            "default sqlite:///kalshiflow.db)."
+            "default <data dir>/kalshiflow.db, data dir ./.kalshiflow)."
         ),
     ] = None,
     duration: Annotated[
@@ -283,7 +283,13 @@ def run(
         typer.Option(metavar="T1,T2", help="Markets to trade (comma-separated or repeated)."),
     ] = None,
     top: Annotated[int | None, typer.Option(min=0, help="Trade the N most traded active markets.")] = None,
-    db: Annotated[str | None, typer.Option(help="Store URL (default sqlite:///kalshiflow.db).")] = None,
+    db: Annotated[
+        str | None, typer.Option(help="Store URL (env KALSHIFLOW_DB; default <data dir>/kalshiflow.db).")
+    ] = None,
+    data_dir: Annotated[
+        str | None,
+        typer.Option(help="Database, logs and simulator files (env KALSHIFLOW_DATA_DIR; default ./.kalshiflow)."),
+    ] = None,
     config: Annotated[str | None, typer.Option(help="TOML settings file.")] = None,
     speed: Annotated[float, typer.Option(help="Embedded simulator only: clock speed.")] = 1.0,
     seed: Annotated[int, typer.Option(help="Embedded simulator only: seed.")] = 0,
@@ -318,6 +324,7 @@ def run(
         sim_markets=sim_markets,
         duration_s=duration,
         view=view,
+        data_dir=data_dir,
         dashboard=dashboard,
         dashboard_host=dashboard_host,
         dashboard_port=dashboard_port,
@@ -363,16 +370,30 @@ def ctl(
 @app.command()
 def status(
     db: Annotated[
-        str | None, typer.Option(help="Store URL (env KALSHIFLOW_DB; default sqlite:///kalshiflow.db).")
+        str | None, typer.Option(help="Store URL (env KALSHIFLOW_DB; default <data dir>/kalshiflow.db).")
     ] = None,
+    data_dir: Annotated[
+        str | None, typer.Option(help="Where `run` keeps its files (env KALSHIFLOW_DATA_DIR; default ./.kalshiflow).")
+    ] = None,
+    config: Annotated[str | None, typer.Option(help="TOML settings file (its [run] db).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """The trader's last known state, cash, positions, resting orders and last calibration."""
-    from kalshiflow.commands.status import format_status, read_status, status_json
-    from kalshiflow.store.db import DatabaseConfigError, DatabaseUnavailableError, default_db_url
+    from kalshiflow.commands import paths
+    from kalshiflow.commands.status import MissingDatabaseError, format_status, read_status, status_json
+    from kalshiflow.config import SettingsError, load_settings
+    from kalshiflow.store.db import DatabaseConfigError, DatabaseUnavailableError
 
     try:
-        snapshot = read_status(db or default_db_url(os.environ))
+        settings_db = load_settings(config, os.environ).run.db if config else None
+    except SettingsError as exc:
+        _fail(str(exc))
+    url = paths.db_url(db, settings_db, os.environ, paths.data_dir(data_dir, os.environ))
+    try:
+        snapshot = read_status(url)
+    except MissingDatabaseError as exc:
+        err.print(f"[bold red]error:[/] {exc}", markup=True)
+        raise typer.Exit(1) from None
     except (DatabaseConfigError, DatabaseUnavailableError) as exc:
         _fail(str(exc))
     out.print(status_json(snapshot) if as_json else format_status(snapshot), markup=False)

@@ -130,11 +130,12 @@ class Session:
             f"a {reason.value} close",
         )
 
-    def _last_calibration_end_ms(self) -> int:
+    def _last_calibration_start_ms(self) -> int:
+        """The calibration timer runs from start to start (a slow pass does not stretch it)."""
         return max(
             e.ts_ms
             for e in self.probe.entries
-            if e.status == TraderState.TRADING.value and e.previous_status_ms is not None
+            if e.status == TraderState.CALIBRATING.value and e.previous_status_ms is not None
         )
 
     async def just_before_calibration(self, ready: Callable[[], bool], margin_s: float = 3.0) -> None:
@@ -142,7 +143,7 @@ class Session:
         interval_ms = self.app.settings.calibration.interval_s * 1000
 
         def close_to_it() -> bool:
-            due = self._last_calibration_end_ms() + interval_ms
+            due = self._last_calibration_start_ms() + interval_ms
             now = self.clock.now_ms()
             trading = self.app.state.lifecycle.state is TraderState.TRADING
             return trading and due - margin_s * 1000 <= now < due and ready()
@@ -350,7 +351,7 @@ async def test_two_simulated_hours_trade_calibrate_exit_and_stay_consistent(
         reopened.close()
     # every state transition legal
     assert illegal_transitions(probe.entries) == []
-    assert probe.entries[-1].status == TraderState.STOPPING.value
+    assert probe.entries[-1].status == TraderState.STOPPED.value
     # never ends with cash stuck below the reserve while holding closable positions
     assert not s.cash_stuck()
 

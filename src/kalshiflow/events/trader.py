@@ -21,6 +21,7 @@ class TraderState(StrEnum):
     CALIBRATING = "calibrating"
     PAUSED = "paused"
     STOPPING = "stopping"
+    STOPPED = "stopped"  # written last by a clean stop: ``status`` tells it from a crash
 
 
 class CalibrationStep(StrEnum):

@@ -35,6 +35,7 @@ from kalshiflow.trader.execution.order_groups import OrderGroupManager
 from kalshiflow.trader.exit_rules.base import ExitDecision, ExitRule
 from kalshiflow.trader.exit_rules.registry import EXIT_RULES, PRICE_RULES, TIME_RULES, evaluate_exits
 from kalshiflow.trader.risk.counters import RiskCounters
+from kalshiflow.trader.risk.daily_pnl import DailyRealized
 from kalshiflow.trader.risk.gate import check_order
 from kalshiflow.trader.risk.kill_switch import kill_switch_reason
 from kalshiflow.trader.risk.types import (
@@ -99,7 +100,7 @@ class TraderCore:
         self.markets: dict[str, Market] = dict(markets)
         # Each market's fee schedule: the ledger's reservations and the exit rules' fee estimates.
         self.fees = fees or FeeSchedule()
-        self.ledger = Ledger(self.fees, self.bus)
+        self.ledger = Ledger(self.fees, self.bus, own_prefix=self.config.execution.client_order_id_prefix)
         self.executor = OrderExecutor(
             rest, self.ledger, clock, config=self.config.execution, on_result=self._on_execution
         )
@@ -115,7 +116,7 @@ class TraderCore:
         self._peak_equity = Money(0)
         self._views: dict[str, MarketView] = {}
         self._views_stale = True  # set whenever ``markets`` changes
-        self._day_start_realized = Money(0)
+        self._daily = DailyRealized()
         self.calibrating = False  # a calibration evaluates every exit rule itself
         self._filled_since_tick: set[str] = set()
         self._fill_wake = asyncio.Event()
@@ -127,9 +128,7 @@ class TraderCore:
     async def start(self) -> CalibrationCycle:
         """Create or reuse order groups, then run the startup calibration."""
         await self.groups.start()
-        cycle = await self.calibrate()
-        self._day_start_realized = self._realized()
-        return cycle
+        return await self.calibrate()
 
     async def load_fees(self) -> int:
         """Read the fee schedule of every market not resolved yet, then apply the scheduled fee
@@ -335,7 +334,7 @@ class TraderCore:
         equity = Money(self.ledger.cash + self.ledger.reserved + cost + unrealized)
         self._peak_equity = Money(max(self._peak_equity, equity))
         return PnlView(
-            daily_realized=Money(self._realized() - self._day_start_realized),
+            daily_realized=self._daily.of(self.clock.now_ms(), self._realized()),
             unrealized=Money(unrealized),
             equity=equity,
             peak_equity=self._peak_equity,
@@ -360,6 +359,12 @@ class TraderCore:
         order = self.ledger.orders.get(result.client_order_id)
         if order is None or result.error_code is None:
             return
-        self._errors_ms.setdefault(order.ticker, []).append(result.ts_ms)
+        errors = self._errors_ms.setdefault(order.ticker, [])
+        errors.append(result.ts_ms)
+        # Only errors that can still trip or hold the breaker matter; older ones are forgotten.
+        limits = self.config.risk
+        horizon = result.ts_ms - (limits.circuit_breaker_window_s + limits.circuit_breaker_cooldown_s) * 1000
+        while errors and errors[0] < horizon:
+            errors.pop(0)
         if result.order_group_id is not None and result.error_code == "order_group_triggered":
             self.groups.on_create_refused(result.order_group_id, result.ts_ms)
