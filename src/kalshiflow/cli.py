@@ -19,6 +19,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from rich.console import Console
 
+from kalshiflow.commands.backtest.command import run_backtest_command
+from kalshiflow.commands.backtest.runner import BacktestUsageError
 from kalshiflow.commands.record import RecordOptions, RecordUsageError, run_record, split_tickers
 from kalshiflow.domain.units import FixedPointError, Money
 from kalshiflow.sim.market.profile import ProfileError
@@ -170,6 +172,27 @@ def sim_report(
     out.print(render_report(report), highlight=False)
     for path in files:
         out.print(f"wrote {path}")
+
+
+@app.command()
+def backtest(
+    policy: Annotated[
+        str, typer.Option(metavar="SPEC[,SPEC...]", help="Policies: hold, random, rules, mlp:PATH.")
+    ] = "hold,random,rules",
+    seeds: Annotated[str, typer.Option(help="Simulator seeds: 1-20, 7 or 1,4,9-12.")] = "1-5",
+    hours: Annotated[float, typer.Option(min=0.01, help="Simulated hours per run.")] = 2.0,
+    markets: Annotated[int, typer.Option(min=1, help="Markets live at any time in the simulator.")] = 20,
+    jobs: Annotated[int | None, typer.Option(min=1, help="Parallel processes (default: up to 2).")] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Directory for report.html, report.json and PNGs.")
+    ] = None,
+    config: Annotated[Path | None, typer.Option(help="TOML settings (exit rules, risk, run).")] = None,
+) -> None:
+    """Run policies through the real trader core against the simulated market, seed by seed."""
+    try:
+        run_backtest_command(policy, seeds, hours, markets, jobs, out_dir, config, out)
+    except BacktestUsageError as exc:
+        _fail(str(exc))
 
 
 @app.command()

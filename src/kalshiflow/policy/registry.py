@@ -1,6 +1,6 @@
 """Policy specs as the operator writes them (``--policy``, config ``policy =``) -> a loaded policy.
 
-Specs: ``hold``, ``rules``, ``mlp:PATH`` (a manifest file or a directory holding ``manifest.json``
+Specs: ``hold``, ``rules``, ``random`` / ``random:SEED`` (a seeded baseline), ``mlp:PATH`` (a manifest file or a directory holding ``manifest.json``
 and ``weights.npz``). Every policy is built against the trader's feature schema, so a model trained
 on another schema, a corrupt file or an unknown spec stops startup with a :class:`PolicyLoadError`.
 """
@@ -10,9 +10,10 @@ from __future__ import annotations
 from kalshiflow.policy.base import Policy, PolicyLoadError, SchemaLike
 from kalshiflow.policy.hold import HoldPolicy
 from kalshiflow.policy.mlp import load_mlp_policy
+from kalshiflow.policy.random_policy import RandomPolicy
 from kalshiflow.policy.rules import RuleConfig, RulePolicy
 
-VALID_SPECS = ("hold", "rules", "mlp:PATH")
+VALID_SPECS = ("hold", "rules", "random[:SEED]", "mlp:PATH")
 
 
 def load_policy(spec: str, schema: SchemaLike, rule_config: RuleConfig | None = None) -> Policy:
@@ -22,6 +23,12 @@ def load_policy(spec: str, schema: SchemaLike, rule_config: RuleConfig | None = 
         return HoldPolicy(schema)
     if kind == "rules" and not sep:
         return RulePolicy(schema, rule_config)
+    if kind == "random":
+        if not sep:
+            return RandomPolicy(schema)
+        if argument.strip().isdigit():
+            return RandomPolicy(schema, int(argument))
+        raise PolicyLoadError(f"policy spec {spec!r}: random:SEED needs a whole number seed")
     if kind == "mlp" and sep:
         if not argument.strip():
             raise PolicyLoadError(
