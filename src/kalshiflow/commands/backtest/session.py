@@ -135,6 +135,8 @@ class BacktestSession:
         self._pending: list[tuple[int, int, str, FillRecord]] = []  # (due, seq, horizon, fill)
         self._seq = 0
         self._pre_mid: dict[str, float | None] = {}
+        self.core: TraderCore | None = None  # kept after the run for inspection (tests, reports)
+        self.venue: SimVenue | None = None
 
     async def run(self) -> RunRecord:
         venue = SimVenue(self.seed, self.n_markets, STARTING_BALANCE)
@@ -152,6 +154,7 @@ class BacktestSession:
         for market in markets.values():
             books.register(market.ticker, market.grid)
         core = TraderCore(venue.rest, clock, books, markets, self.core_config, bus=bus)
+        self.core, self.venue = core, venue
         fills = bus.subscribe("backtest.fills", [FillBooked], max_queue=1_000_000)
         venue.connect(books, markets, core.live.handle)
         lifecycle = Lifecycle(clock, bus=bus)
