@@ -73,3 +73,12 @@ def test_fills_carry_mid_true_probability_and_markouts() -> None:
     assert all("settle" in f.markouts for f in record.fills)
     assert summary.decomposition.fee > 0
     assert summary.orders >= summary.open_orders + summary.close_orders
+
+
+def test_positions_opened_in_a_run_carry_their_exit_price_at_entry() -> None:
+    session, record = _run("random", 5)
+    assert session.core is not None
+    views = session.core.position_views()
+    opened = {f.ticker for f in record.fills if f.purpose == "open"}
+    held = [v for t, v in views.items() if t in opened]
+    assert all(v.entry_exit_price is not None for v in held)

@@ -79,6 +79,7 @@ def session_settings(tmp_path: Path) -> Settings:
             "markets": {"top_n": MARKETS},
             "calibration": {"interval_s": 60},
             "exit_rules": {
+                "price_exit_metric": "pct",  # this session's expectations were set for the pnl% rule
                 "take_profit_pct": "6",
                 "stop_loss_pct": "12",
                 "max_hold_s": 240,

@@ -32,7 +32,8 @@ from kalshiflow.trader.execution.closing import CloseResult, PositionCloser
 from kalshiflow.trader.execution.in_flight import ExecutionConfig, ExecutionResult, OrderExecutor
 from kalshiflow.trader.execution.in_flight import OrderIntent as ExecIntent
 from kalshiflow.trader.execution.order_groups import OrderGroupManager
-from kalshiflow.trader.exit_rules.base import ExitDecision, ExitRule
+from kalshiflow.trader.exit_rules.base import ExitDecision, ExitReason, ExitRule
+from kalshiflow.trader.exit_rules.entries import EntryReferences
 from kalshiflow.trader.exit_rules.registry import EXIT_RULES, PRICE_RULES, TIME_RULES, evaluate_exits
 from kalshiflow.trader.risk.counters import RiskCounters
 from kalshiflow.trader.risk.gate import check_order
@@ -118,6 +119,8 @@ class TraderCore:
         self._filled_since_tick: set[str] = set()
         self._fill_wake = asyncio.Event()
         self._fills = self.bus.subscribe("core.exits", [FillBooked], max_queue=10_000, on_ready=self._on_fills)
+        self.entries = EntryReferences()  # exit price at entry, per position (price-space exits)
+        self._stop_loss_ms: dict[str, int] = {}  # last stop loss per market (re-entry cooldown)
 
     # ------------------------------------------------------------------ lifecycle entry points
     async def start(self) -> CalibrationCycle:
@@ -125,6 +128,7 @@ class TraderCore:
         await self.groups.start()
         cycle = await self.calibrate()
         self._day_start_realized = self._realized()
+        self.entries.adopt({p.ticker: p.position for p in self.ledger.open_positions()})
         return cycle
 
     async def load_fees(self) -> int:
@@ -151,7 +155,7 @@ class TraderCore:
         resolved = tuple(await self.executor.resolve_unknown())
         # A failed check (cash below the reserve) stops opening, not closing; a failed sync stops both.
         decisions = tuple(self.exit_decisions()) if report.ok or self.reconciler.exits_allowed else ()
-        closes = tuple(await self.closer.apply(decisions))
+        closes = tuple(await self._apply_exits(decisions))
         await self.groups.tick(kill_switch=self._kill_switch_on())
         return CalibrationCycle(report, decisions, closes, resolved)
 
@@ -186,7 +190,7 @@ class TraderCore:
         if position is None or position.position == 0 or self.closer.is_closing(ticker):
             return []
         decisions = self.exit_decisions((ticker,), PRICE_RULES)
-        return await self.closer.apply(decisions) if decisions else []
+        return await self._apply_exits(decisions) if decisions else []
 
     async def exit_tick(self) -> list[CloseResult]:
         """The short timer: time rules for every position, price rules for markets that had fills."""
@@ -198,7 +202,15 @@ class TraderCore:
         if filled and self.config.exit_rules.reactive_price_rules:
             decided = {d.ticker for d in decisions}
             decisions += [d for d in self.exit_decisions(filled, PRICE_RULES) if d.ticker not in decided]
-        return await self.closer.apply(decisions) if decisions else []
+        return await self._apply_exits(decisions) if decisions else []
+
+    async def _apply_exits(self, decisions: list[ExitDecision] | tuple[ExitDecision, ...]) -> list[CloseResult]:
+        """Close what the rules decided; a stop loss starts the market's re-entry cooldown."""
+        now = self.clock.now_ms()
+        for decision in decisions:
+            if decision.reason is ExitReason.STOP_LOSS:
+                self._stop_loss_ms[decision.ticker] = now
+        return await self.closer.apply(decisions)
 
     async def run_exit_timer(self) -> None:
         """Run ``exit_tick`` every ``time_rules_interval_s``, and at once after a fill of ours."""
@@ -213,9 +225,15 @@ class TraderCore:
                 log.exception("exits.tick_failed")
 
     def _on_fills(self) -> None:
+        touched: set[str] = set()
         for item in self._fills.drain():
             if isinstance(item, FillBooked):
-                self._filled_since_tick.add(item.fill.ticker)
+                touched.add(item.fill.ticker)
+        for ticker in sorted(touched):
+            position = self.ledger.positions.get(ticker)
+            book = self.books.book(ticker)
+            self.entries.update(ticker, 0 if position is None else int(position.position), book)
+        self._filled_since_tick |= touched
         if self._filled_since_tick:
             self._fill_wake.set()
 
@@ -269,6 +287,7 @@ class TraderCore:
                 p.cost_basis,
                 now if p.opened_at_ms is None else p.opened_at_ms,
                 p.fees_paid,
+                self.entries.reference(p.ticker),
             )
             for p in self.ledger.open_positions()
         }
@@ -301,6 +320,7 @@ class TraderCore:
             error_times_ms=tuple(self._errors_ms.get(ticker, ())),
             resting_open_contracts=resting_open,
             being_closed=self.closer.is_closing(ticker),
+            last_stop_loss_ms=self._stop_loss_ms.get(ticker),
         )
         return RiskContext(
             market=views.get(ticker),
