@@ -9,7 +9,7 @@ default. Connection settings (exchange, URL, key id, key file) are read by
 
 Sections (see each model for every field, its default and unit): ``[run]`` (this module),
 ``[markets]``, ``[exit_rules]`` (ExitRulesConfig), ``[risk]`` (RiskLimits), ``[calibration]``
-(CalibrationConfig), ``[order_groups]`` (OrderGroupConfig).
+(CalibrationConfig), ``[order_groups]`` (OrderGroupConfig), ``[open_orders]`` (OpenOrdersConfig).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from kalshiflow.trader.config import (
     Contracts,
     Dollars,
     ExitRulesConfig,
+    OpenOrdersConfig,
     OrderGroupConfig,
     RiskLimits,
 )
@@ -94,6 +95,7 @@ class Settings(BaseModel):
     risk: RiskLimits = Field(default_factory=RiskLimits)
     calibration: CalibrationConfig = Field(default_factory=CalibrationConfig)
     order_groups: OrderGroupConfig = Field(default_factory=OrderGroupConfig)
+    open_orders: OpenOrdersConfig = Field(default_factory=OpenOrdersConfig)
 
 
 def load_settings(

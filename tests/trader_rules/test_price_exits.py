@@ -1,7 +1,7 @@
 """Take profit and stop loss in price space: moves of the exit price from the exit price at entry.
 
 Worked numbers: YES or NO held, 100 contracts bought at the ask 0.42 while the bid was 0.40 (the
-exit price at entry, 0.40); default thresholds 6¢. The position is at -2¢ x 100 minus fees the
+exit price at entry, 0.40); thresholds 6¢ (``SIX``). The position is at -2¢ x 100 minus fees the
 moment it fills -- the pnl% rule would call that a loss; the move rule sees 0.
 """
 
@@ -21,6 +21,7 @@ from kalshiflow.trader.exit_rules.entries import EntryReferences
 from kalshiflow.trader.exit_rules.registry import PRICE_RULES, evaluate_exits
 
 RICH = CashView(Money.dollars(10_000))
+SIX = ExitRulesConfig(take_profit_cents=6, stop_loss_cents=6)  # type: ignore[arg-type]
 
 
 def held(side: OutcomeSide, entry_bid: str | None = "0.40", cost: str = "42.00") -> PositionView:
@@ -38,7 +39,7 @@ def exits(
         RICH,
         (),
         NOW,
-        config or ExitRulesConfig(),
+        config or SIX,
         PRICE_RULES,
     )
 
@@ -49,6 +50,7 @@ def test_the_entry_spread_alone_never_stops_out(side: OutcomeSide) -> None:
     cheap = held(side, "0.20", "22.00")
     assert exits(cheap, side, "0.20") == []
     pct = ExitRulesConfig(price_exit_metric=PriceExitMetric.PCT)
+    assert exits(cheap, side, "0.20", ExitRulesConfig()) == []  # the default thresholds too
     assert [d.reason for d in exits(cheap, side, "0.20", pct)] == [ExitReason.STOP_LOSS]
 
 
@@ -73,7 +75,7 @@ def test_take_profit_fires_at_the_configured_favourable_move(side: OutcomeSide) 
 @pytest.mark.parametrize("side", SIDES)
 def test_range_scaling_lets_take_profit_fire_near_one_dollar(side: OutcomeSide) -> None:
     # Entry exit price 0.93: 7¢ of room, so 6¢ x 7/50 = 0.84¢, at least one tick (1¢).
-    scaled = ExitRulesConfig(scale_to_range=True)
+    scaled = SIX.model_copy(update={"scale_to_range": True})
     pos = held(side, "0.93", "94.00")
     assert exits(pos, side, "0.94") == []
     assert [d.reason for d in exits(pos, side, "0.94", scaled)] == [ExitReason.TAKE_PROFIT]

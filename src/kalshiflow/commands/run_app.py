@@ -247,7 +247,11 @@ class TraderApp:
             m.ticker: m for m in (feed.selection.markets if feed.selection else ()) if isinstance(m, Market)
         }
         config = CoreConfig(
-            exit_rules=s.exit_rules, risk=s.risk, calibration=s.calibration, order_groups=s.order_groups
+            exit_rules=s.exit_rules,
+            risk=s.risk,
+            calibration=s.calibration,
+            order_groups=s.order_groups,
+            open_orders=s.open_orders,
         )
         core = TraderCore(rest, self.clock, feed.books, markets, config, bus=self.bus)
         feed.pinned = lambda: (

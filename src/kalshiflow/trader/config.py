@@ -113,10 +113,11 @@ class ExitRulesConfig(BaseModel):
     * ``price_exit_metric`` ("move"): ``move`` (cents of move of the exit price since entry) or
       ``pct`` (pnl% of cost); see ``PriceExitMetric``.
     * ``take_profit_enabled`` (True): run the take-profit rule.
-    * ``take_profit_cents`` (6, cents, > 0): with ``move``, close when the exit price rose this much
+    * ``take_profit_cents`` (2, cents, > 0): with ``move``, close when the exit price rose this much
       above the exit price at entry.
-    * ``stop_loss_cents`` (6, cents, > 0): with ``move``, close when the exit price fell this much
-      below the exit price at entry.
+    * ``stop_loss_cents`` (2, cents, > 0): with ``move``, close when the exit price fell this much
+      below the exit price at entry. 2/2 had the best P&L after fees of the backtest sweep
+      (``bench/sweep_exits.py``, README "Exits"); every setting lost money with today's policies.
     * ``scale_to_range`` (False): with ``move``, shrink each threshold in proportion to the room the
       price has in that direction (room / 50¢, at most 1, at least one grid tick): a contract at 95¢
       cannot rise 6¢.
@@ -149,8 +150,8 @@ class ExitRulesConfig(BaseModel):
     model_config = _FROZEN
 
     price_exit_metric: PriceExitMetric = PriceExitMetric.MOVE
-    take_profit_cents: Decimal = Field(default=Decimal(6), gt=0, le=100)
-    stop_loss_cents: Decimal = Field(default=Decimal(6), gt=0, le=100)
+    take_profit_cents: Decimal = Field(default=Decimal(2), gt=0, le=100)
+    stop_loss_cents: Decimal = Field(default=Decimal(2), gt=0, le=100)
     scale_to_range: bool = False
     take_profit_enabled: bool = True
     take_profit_pct: Decimal = Field(default=Decimal(20), gt=0)
@@ -221,6 +222,24 @@ class RiskLimits(BaseModel):
     min_time_to_close_s: int = Field(default=900, ge=0)
     stop_loss_cooldown_s: int = Field(default=300, ge=0)
     max_spread_cents: int = Field(default=10, ge=1, le=100)
+
+
+class OpenOrdersConfig(BaseModel):
+    """Resting opening orders: how long they may wait and how far the book may leave them behind.
+
+    * ``ttl_s`` (30, seconds, > 0): an opening order resting this long is cancelled (the policy
+      decides afresh on the next book change, at the new touch).
+    * ``max_behind_ticks`` (1, grid ticks, >= 0): an opening order whose price is more than this many
+      ticks behind the touch of its side (the book moved away) is cancelled at the next tick.
+    * ``passive_improve_ticks`` (1, grid ticks, >= 0): a passive (post-only) opening order is placed
+      this many ticks inside the touch when the spread leaves room, else at the touch.
+    """
+
+    model_config = _FROZEN
+
+    ttl_s: int = Field(default=30, gt=0)
+    max_behind_ticks: int = Field(default=1, ge=0)
+    passive_improve_ticks: int = Field(default=1, ge=0)
 
 
 class CalibrationConfig(BaseModel):

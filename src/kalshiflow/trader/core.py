@@ -27,10 +27,17 @@ from kalshiflow.features.valuation import CashView, MarketView, PositionView, va
 from kalshiflow.marketdata.bookstore import BookStore
 from kalshiflow.trader.calibration.reconcile import Reconciler
 from kalshiflow.trader.calibration.report import CalibrationReport
-from kalshiflow.trader.config import CalibrationConfig, ExitRulesConfig, OrderGroupConfig, RiskLimits
+from kalshiflow.trader.config import (
+    CalibrationConfig,
+    ExitRulesConfig,
+    OpenOrdersConfig,
+    OrderGroupConfig,
+    RiskLimits,
+)
 from kalshiflow.trader.execution.closing import CloseResult, PositionCloser
 from kalshiflow.trader.execution.in_flight import ExecutionConfig, ExecutionResult, OrderExecutor
 from kalshiflow.trader.execution.in_flight import OrderIntent as ExecIntent
+from kalshiflow.trader.execution.open_orders import StaleOrder, stale_open_orders
 from kalshiflow.trader.execution.order_groups import OrderGroupManager
 from kalshiflow.trader.exit_rules.base import ExitDecision, ExitReason, ExitRule
 from kalshiflow.trader.exit_rules.entries import EntryReferences
@@ -62,6 +69,7 @@ class CoreConfig:
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
     order_groups: OrderGroupConfig = field(default_factory=OrderGroupConfig)
     execution: ExecutionConfig = field(default_factory=ExecutionConfig)
+    open_orders: OpenOrdersConfig = field(default_factory=OpenOrdersConfig)
 
 
 @dataclass(frozen=True)
@@ -193,9 +201,13 @@ class TraderCore:
         return await self._apply_exits(decisions) if decisions else []
 
     async def exit_tick(self) -> list[CloseResult]:
-        """The short timer: time rules for every position, price rules for markets that had fills."""
+        """The short timer: time rules for every position, price rules for markets that had fills.
+
+        Opening orders that expired or were left behind by the book are cancelled first.
+        """
         if self.calibrating:
             return []
+        await self.cancel_stale_open_orders()
         filled = [t for t in self._filled_since_tick if not self.closer.is_closing(t)]
         self._filled_since_tick.clear()
         decisions = self.exit_decisions(None, TIME_RULES)
@@ -203,6 +215,17 @@ class TraderCore:
             decided = {d.ticker for d in decisions}
             decisions += [d for d in self.exit_decisions(filled, PRICE_RULES) if d.ticker not in decided]
         return await self._apply_exits(decisions) if decisions else []
+
+    async def cancel_stale_open_orders(self) -> list[StaleOrder]:
+        """Cancel resting opening orders past their time to live or behind the touch."""
+        books = {t: b for t in self.markets if (b := self.books.book(t)) is not None}
+        grids = {t: m.grid for t, m in self.markets.items()}
+        stale = stale_open_orders(
+            self.ledger.live_orders(), books, grids, self.clock.now_ms(), self.config.open_orders
+        )
+        for order in stale:
+            await self.executor.cancel(order.client_order_id)
+        return stale
 
     async def _apply_exits(self, decisions: list[ExitDecision] | tuple[ExitDecision, ...]) -> list[CloseResult]:
         """Close what the rules decided; a stop loss starts the market's re-entry cooldown."""
@@ -248,8 +271,13 @@ class TraderCore:
         grids: dict[str, PriceGrid] = {t: m.grid for t, m in self.markets.items()}
         return await self.closer.flatten(reason, books, grids, aggressive)
 
-    async def open_position(self, ticker: str, action: TradeAction, price: Price, count: Count) -> OpenResult:
-        """A policy decision: through the risk gate, then placed as a limit order in its order group."""
+    async def open_position(
+        self, ticker: str, action: TradeAction, price: Price, count: Count, *, post_only: bool = False
+    ) -> OpenResult:
+        """A policy decision: through the risk gate, then placed as a limit order in its order group.
+
+        ``post_only``: a passive order that must rest (the exchange refuses it if it would cross).
+        """
         intent = OrderIntent(ticker, action, price, count)
         now = self.clock.now_ms()
         decision = check_order(intent, self.risk_context(ticker), self.config.risk, now)
@@ -261,7 +289,15 @@ class TraderCore:
         group_id = await self.groups.ensure(ticker)
         v2 = intent_to_v2(action.side, action.action, price)
         execution = await self.executor.place(
-            ExecIntent(ticker, v2.side, v2.yes_price, count, OrderPurpose.OPEN, order_group_id=group_id)
+            ExecIntent(
+                ticker,
+                v2.side,
+                v2.yes_price,
+                count,
+                OrderPurpose.OPEN,
+                order_group_id=group_id,
+                post_only=post_only,
+            )
         )
         self._last_order_ms[ticker] = now
         return OpenResult(decision, execution)

@@ -130,6 +130,7 @@ class BacktestSession:
             risk=settings.risk,
             calibration=settings.calibration,
             order_groups=settings.order_groups,
+            open_orders=settings.open_orders,
         )
         self.record = RunRecord(spec, seed, hours)
         self._pending: list[tuple[int, int, str, FillRecord]] = []  # (due, seq, horizon, fill)
