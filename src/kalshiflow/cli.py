@@ -294,7 +294,13 @@ def run(
     key_file: Annotated[
         str | None, typer.Option(help="PEM private key file (env KALSHIFLOW_KEY_FILE or KALSHI_PRIVATE_KEY).")
     ] = None,
-    policy: Annotated[str | None, typer.Option(help="hold, rules or mlp:PATH (default rules).")] = None,
+    policy: Annotated[
+        str | None, typer.Option(help="hold, rules, rules:signal, mm, random or mlp:PATH (default rules).")
+    ] = None,
+    paper: Annotated[
+        bool | None,
+        typer.Option("--paper/--live", help="Paper mode records decisions and sends nothing (default paper)."),
+    ] = None,
     markets: Annotated[
         list[str] | None,
         typer.Option(metavar="T1,T2", help="Markets to trade (comma-separated or repeated)."),
@@ -318,6 +324,7 @@ def run(
         key_file=key_file,
         config=config,
         policy=policy,
+        paper=paper,
         markets=split_tickers(markets),
         top=top,
         db=db,

@@ -43,6 +43,9 @@ class RunSettings(BaseModel):
     """How the trader runs.
 
     * ``policy`` ("rules"): ``hold``, ``rules`` or ``mlp:PATH``.
+    * ``paper`` (true): paper mode -- the trader connects, calibrates and decides, records every
+      decision with its price, and sends no order. On by default because no policy beat ``hold``
+      after fees in the held-out backtest (README "Policies"); set ``paper = false`` to trade.
     * ``order_size_contracts`` (1): size of each policy order.
     * ``db`` ("sqlite:///kalshiflow.db"): the store (SQLite file or PostgreSQL URL).
     * ``log_file`` ("kalshiflow.log"): structured JSON log lines go here.
@@ -56,6 +59,7 @@ class RunSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     policy: str = "rules"
+    paper: bool = True
     order_size_contracts: Contracts = Field(default=1, validate_default=True)
     db: str = "sqlite:///kalshiflow.db"
     log_file: str = "kalshiflow.log"

@@ -82,3 +82,13 @@ def test_positions_opened_in_a_run_carry_their_exit_price_at_entry() -> None:
     opened = {f.ticker for f in record.fills if f.purpose == "open"}
     held = [v for t, v in views.items() if t in opened]
     assert all(v.entry_exit_price is not None for v in held)
+
+
+def test_paper_mode_decides_and_records_but_sends_nothing() -> None:
+    session = BacktestSession("random", 5, HOURS, Settings(), n_markets=MARKETS, paper=True)
+    record = asyncio.run(session.run())
+    assert record.paper > 0
+    assert record.orders_sent == 0
+    assert record.fills == []
+    assert session.venue is not None
+    assert session.venue.engine.accounts[TRADER_ACCOUNT].balance == 10_000 * 1_000_000

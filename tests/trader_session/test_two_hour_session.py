@@ -75,7 +75,7 @@ def session_settings(tmp_path: Path) -> Settings:
     return load_settings(
         environ={},
         overrides={
-            "run": {"db": f"sqlite:///{tmp_path / 'trader.db'}", "policy": "rules", "resume_backoff_s": 10},
+            "run": {"db": f"sqlite:///{tmp_path / 'trader.db'}", "policy": "rules:signal", "paper": False, "resume_backoff_s": 10},
             "markets": {"top_n": MARKETS},
             "calibration": {"interval_s": 60},
             "exit_rules": {

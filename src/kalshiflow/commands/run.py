@@ -43,6 +43,7 @@ class RunFlags:
     key_file: str | None = None
     config: str | None = None
     policy: str | None = None
+    paper: bool | None = None
     markets: tuple[str, ...] = ()
     top: int | None = None
     db: str | None = None
@@ -58,6 +59,8 @@ def _overrides(flags: RunFlags) -> dict[str, dict[str, Any]]:
     markets: dict[str, Any] = {}
     if flags.policy is not None:
         run["policy"] = flags.policy
+    if flags.paper is not None:
+        run["paper"] = flags.paper
     if flags.db is not None:
         run["db"] = flags.db
     if flags.markets:

@@ -149,7 +149,13 @@ class TraderApp:
                 may_trade=lambda: (
                     self.state.lifecycle.state is TraderState.TRADING and not core.live.needs_resync
                 ),
+                paper=self.settings.run.paper,
             )
+            if self.settings.run.paper:
+                self.state.lifecycle.note(
+                    f"paper mode: {policy.name} decides and records, no order is sent "
+                    "(no policy beat hold after fees in the backtest; [run] paper = false to trade)"
+                )
             self.state.actor = actor
             actions = self.bus.subscribe("run.actions", [TraderAction], max_queue=1_000)
             if on_ready is not None:

@@ -84,6 +84,7 @@ class RunRecord:
     close_orders: int = 0
     decisions: int = 0
     denied: int = 0
+    paper: int = 0  # trade decisions recorded and not sent (paper mode)
     exit_reasons: Counter[str] = field(default_factory=Counter)
     state_ms: Counter[str] = field(default_factory=Counter)
     per_market: dict[str, Money] = field(default_factory=dict)  # realized + marked P&L per ticker
@@ -121,8 +122,11 @@ class BacktestSession:
         sample_ms: int = 60_000,
         on_progress: Callable[[int], None] | None = None,
         core_config: CoreConfig | None = None,
+        paper: bool = False,
     ) -> None:
+        """``paper``: the actor decides and records but sends nothing (as ``run`` in paper mode)."""
         self.spec, self.seed, self.hours, self.settings = spec, seed, hours, settings
+        self.paper = paper
         self.n_markets, self.step_ms, self.sample_ms = n_markets, step_ms, sample_ms
         self.on_progress = on_progress
         self.core_config = core_config or CoreConfig(
@@ -182,6 +186,7 @@ class BacktestSession:
             run.order_size_contracts,
             clock,
             may_trade=lambda: lifecycle.state is TraderState.TRADING,
+            paper=self.paper,
         )
         rec = self.record
         rec.start_equity = core.pnl_view().equity
@@ -289,7 +294,7 @@ class BacktestSession:
             if value is not None:
                 record.markouts["settle"] = value
         metrics = actor.metrics
-        rec.decisions, rec.denied = metrics.decisions, metrics.denied
+        rec.decisions, rec.denied, rec.paper = metrics.decisions, metrics.denied, metrics.paper
         for order in core.ledger.orders.values():
             if order.sent_ms is None and order.order_id is None:
                 continue

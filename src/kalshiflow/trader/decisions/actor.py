@@ -43,6 +43,7 @@ class ActorMetrics:
     decisions: int = 0
     holds: int = 0
     orders_sent: int = 0
+    paper: int = 0  # paper mode: trade decisions recorded and not sent
     denied: int = 0
     deferred: int = 0  # dirty markets skipped while reduce-only (the next change decides afresh)
     invalid_books: int = 0
@@ -103,7 +104,9 @@ class Actor:
         size: Count,
         clock: Clock,
         may_trade: Callable[[], bool],
+        paper: bool = False,
     ) -> None:
+        """``paper``: decide, price and record every decision, but send nothing (``ActionResult.PAPER``)."""
         self.books = books
         self.core = core
         self.policy = policy
@@ -111,6 +114,7 @@ class Actor:
         self.size = size
         self.clock = clock
         self.may_trade = may_trade
+        self.paper = paper
         self.metrics = ActorMetrics()
         self.recent: list[TraderAction] = []
 
@@ -161,7 +165,9 @@ class Actor:
         if action is None:
             self.metrics.holds += 1
             return self._report(
-                TraderAction(now, ticker, name, None, self.size, decision.reason, ActionResult.HOLD, obs, None, lag)
+                TraderAction(
+                    now, ticker, name, None, self.size, decision.reason, ActionResult.HOLD, obs, None, lag
+                )
             )
         if decision.passive:
             improve = self.core.config.open_orders.passive_improve_ticks
@@ -170,13 +176,31 @@ class Actor:
             price = touch_price(book, action)
         if price is None:
             return self._report(
-                TraderAction(now, ticker, name, None, self.size, decision.reason, ActionResult.NO_PRICE, obs, None, lag)
+                TraderAction(
+                    now, ticker, name, None, self.size, decision.reason, ActionResult.NO_PRICE, obs, None, lag
+                )
             )
         if not self.may_trade() or not book.valid:  # overtaken while the policy ran
             self.metrics.discarded_stale += 1
             return self._report(
                 TraderAction(
-                    now, ticker, name, price, self.size, decision.reason, ActionResult.DISCARDED_STALE, obs, None, lag
+                    now,
+                    ticker,
+                    name,
+                    price,
+                    self.size,
+                    decision.reason,
+                    ActionResult.DISCARDED_STALE,
+                    obs,
+                    None,
+                    lag,
+                )
+            )
+        if self.paper:
+            self.metrics.paper += 1
+            return self._report(
+                TraderAction(
+                    now, ticker, name, price, self.size, decision.reason, ActionResult.PAPER, obs, None, lag
                 )
             )
         result = await self.core.open_position(ticker, action, price, self.size, post_only=decision.passive)
