@@ -141,12 +141,18 @@ ensure_postgres() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# HOOK: browser tests. A later issue adds dashboard tests in Debian chromium through Playwright;
-# install them here, e.g. `apt_install chromium chromium-driver` when /usr/bin/chromium is missing.
-# Intentionally a no-op for now.
+# Browser tests: the dashboard's tests drive Debian's chromium through Playwright (the pip package,
+# never `playwright install`: no browser download). Installed with apt when missing and allowed;
+# otherwise the browser tests skip with a message saying so.
 # ---------------------------------------------------------------------------------------------
 ensure_chromium() {
-    :
+    [ -x /usr/bin/chromium ] && return 0
+    if is_root && have apt-get; then
+        log "installing chromium from Debian for the dashboard's browser tests"
+        apt_install chromium || warn "chromium install failed; browser tests will skip"
+    else
+        warn "no /usr/bin/chromium and cannot install it (not root or no apt-get); browser tests will skip"
+    fi
 }
 
 # ---------------------------------------------------------------------------------------------

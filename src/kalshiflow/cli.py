@@ -313,6 +313,15 @@ def run(
     sim_markets: Annotated[int, typer.Option(help="Embedded simulator only: markets listed.")] = 20,
     duration: Annotated[float | None, typer.Option(help="Stop after this many seconds.")] = None,
     view: Annotated[bool, typer.Option(help="Live terminal view (off: one line per status change).")] = True,
+    dashboard: Annotated[bool, typer.Option(help="Serve the web dashboard (--no-dashboard: off).")] = True,
+    dashboard_host: Annotated[
+        str | None,
+        typer.Option(help="Dashboard interface (env KALSHIFLOW_DASHBOARD_HOST; default 127.0.0.1)."),
+    ] = None,
+    dashboard_port: Annotated[
+        int | None,
+        typer.Option(min=0, max=65535, help="Dashboard port (env KALSHIFLOW_DASHBOARD_PORT; default 8000)."),
+    ] = None,
 ) -> None:
     """Run the trader (default: against the embedded simulator, with the rule-based policy)."""
     from kalshiflow.commands.run import RunFlags, RunUsageError, run_trader
@@ -333,12 +342,46 @@ def run(
         sim_markets=sim_markets,
         duration_s=duration,
         view=view,
+        dashboard=dashboard,
+        dashboard_host=dashboard_host,
+        dashboard_port=dashboard_port,
     )
     try:
         code = run_trader(flags, out, os.environ)
     except RunUsageError as exc:
         _fail(str(exc))
     raise typer.Exit(code)
+
+
+@app.command()
+def ctl(
+    command: Annotated[str, typer.Argument(help="pause, resume, flatten, kill, unkill, calibrate or close.")],
+    ticker: Annotated[str | None, typer.Argument(help="close only: the market to close.")] = None,
+    url: Annotated[
+        str | None, typer.Option(help="Dashboard URL (env KALSHIFLOW_DASHBOARD_URL; default http://127.0.0.1:8000).")
+    ] = None,
+    token: Annotated[
+        str | None, typer.Option(help="Control token (env KALSHIFLOW_DASHBOARD_TOKEN; printed by run).")
+    ] = None,
+) -> None:
+    """Steer a running trader through its dashboard: pause, resume, flatten, kill switch, calibrate."""
+    from kalshiflow.commands.ctl import DEFAULT_URL, CtlCommand, CtlError, send_control
+
+    try:
+        parsed = CtlCommand(command)
+    except ValueError:
+        _fail(f"unknown control {command!r}; choose one of {', '.join(c.value for c in CtlCommand)}")
+    try:
+        reply = send_control(
+            parsed,
+            url or os.environ.get("KALSHIFLOW_DASHBOARD_URL", DEFAULT_URL),
+            token or os.environ.get("KALSHIFLOW_DASHBOARD_TOKEN"),
+            ticker,
+        )
+    except CtlError as exc:
+        _fail(str(exc))
+    out.print(f"{parsed.value}: {'done' if reply.ok else 'not done'} ({reply.detail})", markup=False)
+    raise typer.Exit(0 if reply.ok else 1)
 
 
 @app.command()

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
+from tests.paths import REPO
 from typer.testing import CliRunner
 
 from kalshiflow.cli import app
@@ -23,7 +24,6 @@ from kalshiflow.exchange.ws_models import OrderbookDelta, OrderbookSnapshot
 from kalshiflow.marketdata.replay import RecordedMarket, ReplayReader, list_sessions
 from kalshiflow.store.models import SessionStatus
 
-REPO = Path(__file__).resolve().parents[2]
 CONNECTION_VARS = ("KALSHIFLOW_EXCHANGE", "KALSHIFLOW_URL", "KALSHIFLOW_KEY_ID", "KALSHIFLOW_KEY_FILE")
 
 

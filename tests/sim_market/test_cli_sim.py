@@ -17,6 +17,7 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from tests.paths import REPO
 from typer.testing import CliRunner
 
 from kalshiflow.cli import app
@@ -28,8 +29,6 @@ from kalshiflow.sim.runner import (
     ensure_generated_key,
     start_simulator,
 )
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def _server_modules_present() -> bool:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,6 +17,7 @@ import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from starlette.applications import Starlette
+from tests.paths import SHARED
 from tests.sim_rest.sim_rest_support import Env, KeyPair, SchemaCheck
 
 from kalshiflow.clock import ManualClock
@@ -33,7 +33,7 @@ from kalshiflow.sim.universe import generate_listings
 
 START_MS = 1_790_000_000_000
 START_BALANCE = Money.dollars(1_000)
-SPEC_PATH = Path(__file__).parents[2].parent / "shared/specs/openapi.yaml"
+SPEC_PATH = SHARED / "specs/openapi.yaml"
 
 
 def _key_pair(key_id: str) -> KeyPair:

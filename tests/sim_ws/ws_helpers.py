@@ -8,12 +8,12 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from tests.paths import SHARED
 from websockets.asyncio.client import ClientConnection
 
 from kalshiflow.clock import ManualClock
@@ -28,7 +28,7 @@ from kalshiflow.sim.faults import FaultConfig
 from kalshiflow.sim.server.ws import WS_PATH
 from kalshiflow.sim.universe import generate_listings
 
-ASYNCAPI = Path(__file__).resolve().parents[2].parent / "shared/specs/asyncapi.yaml"
+ASYNCAPI = SHARED / "specs/asyncapi.yaml"
 RECV_TIMEOUT_S = 5.0
 Message = dict[str, Any]
 

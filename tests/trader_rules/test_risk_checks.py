@@ -267,6 +267,18 @@ def test_kill_switch_blocks_opening_but_allows_closing(side: OutcomeSide) -> Non
     assert reason(close, ctx(positions=[held], pnl=loss)) is RiskReason.OK
 
 
+@pytest.mark.parametrize("side", SIDES)
+def test_operator_kill_switch_blocks_opening_even_with_limits_off_but_allows_closing(side: OutcomeSide) -> None:
+    held = position(side, 10, "4.00")
+    close = OrderIntent("MKT", SELL[side], p("0.40"), Count.contracts(10), reduce_only=True)
+    engaged = replace(ctx(positions=[held]), manual_kill_switch="ctl (127.0.0.1)")
+    disabled = LIMITS.model_copy(update={"kill_switch_enabled": False})
+    assert reason(buy(side), engaged, disabled) is RiskReason.KILL_SWITCH_MANUAL
+    assert reason(buy(side), engaged) is RiskReason.KILL_SWITCH_MANUAL
+    assert reason(close, engaged) is RiskReason.OK
+    assert reason(buy(side), ctx(positions=[held])) is RiskReason.OK  # off again: allowed
+
+
 def test_kill_switch_boundaries() -> None:
     assert kill_switch_reason(PnlView(usd("-199.999999")), LIMITS) is None
     drawdown = PnlView(equity=usd("700.00"), peak_equity=usd("1000.00"))

@@ -46,11 +46,18 @@ def test_run_trades_the_embedded_simulator_then_stops_cleanly_and_status_reads_t
             "6",
             "--top",
             "6",
+            "--dashboard-port",
+            "0",
         ],
         tmp_path,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
+    assert "dashboard http://127.0.0.1:" in out
+    [token_line] = [line for line in out.splitlines() if line.startswith("dashboard token: ")]
+    token = token_line.removeprefix("dashboard token: ")
+    assert len(token) >= 24
+    assert token not in (tmp_path / "kalshiflow.log").read_text()  # printed once, never logged
     assert "trading" in out
     assert "calibrating -> syncing state" in out
     assert "stopping" in out

@@ -19,11 +19,13 @@ from typing import Any
 from rich.console import Console
 from rich.live import Live
 
+from kalshiflow.commands.dashboard_wiring import build_dashboard
 from kalshiflow.commands.decider import build_decider
 from kalshiflow.commands.run_app import AppState, RunOptions, TraderApp
 from kalshiflow.commands.startup import StartupError
 from kalshiflow.commands.terminal_view import render
 from kalshiflow.config import SettingsError, load_settings
+from kalshiflow.dashboard.server import DEFAULT_PORT, DashboardBindError, DashboardConfig
 from kalshiflow.exchange.auth import KeyConfigError
 from kalshiflow.exchange.environments import ConnectionConfigError, Environment, ExchangeConnection
 from kalshiflow.logs import log_to_file
@@ -52,6 +54,9 @@ class RunFlags:
     sim_markets: int = 20
     duration_s: float | None = None
     view: bool = True
+    dashboard: bool = True
+    dashboard_host: str | None = None
+    dashboard_port: int | None = None
 
 
 def _overrides(flags: RunFlags) -> dict[str, dict[str, Any]]:
@@ -101,11 +106,55 @@ def build_options(flags: RunFlags, environ: Mapping[str, str]) -> RunOptions:
     )
 
 
+# ---------------------------------------------------------------------- dashboard wiring
+def dashboard_config(flags: RunFlags, environ: Mapping[str, str]) -> DashboardConfig | None:
+    """Where the dashboard listens (flag, then ``KALSHIFLOW_DASHBOARD_*``, then 127.0.0.1:8000)."""
+    if not flags.dashboard:
+        return None
+    port = flags.dashboard_port
+    if port is None:
+        text = environ.get("KALSHIFLOW_DASHBOARD_PORT", str(DEFAULT_PORT))
+        try:
+            port = int(text)
+        except ValueError:
+            raise RunUsageError(f"KALSHIFLOW_DASHBOARD_PORT={text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise RunUsageError(f"dashboard port {port} is not in 0..65535 (--dashboard-port)")
+    return DashboardConfig(
+        host=flags.dashboard_host or environ.get("KALSHIFLOW_DASHBOARD_HOST", "127.0.0.1"),
+        port=port,
+        token=environ.get("KALSHIFLOW_DASHBOARD_TOKEN") or None,
+        webhook_url=environ.get("KALSHIFLOW_WEBHOOK_URL") or None,
+    )
+
+
+def _announce_dashboard(app: TraderApp, console: Console, token_configured: bool) -> None:
+    """The URL, and the token once (never logged): the only place it is ever shown."""
+    dashboard = app.dashboard
+    if dashboard is None:
+        return
+    console.print(f"dashboard {dashboard.url}")
+    if token_configured:
+        console.print("dashboard token: from KALSHIFLOW_DASHBOARD_TOKEN")
+    else:
+        console.print(f"dashboard token: {dashboard.token}")
+    if not dashboard.loopback:
+        console.print(
+            f"[bold red]WARNING: the dashboard listens on {dashboard.config.host}, not loopback: anyone "
+            "who can reach this address sees the trader, and with the token can steer it.[/]",
+            markup=True,
+        )
+
+
+# ---------------------------------------------------------------------- run
 def run_trader(flags: RunFlags, console: Console, environ: Mapping[str, str]) -> int:
     options = build_options(flags, environ)
+    board = dashboard_config(flags, environ)
     handler = log_to_file(options.settings.run.log_file)
     try:
-        return asyncio.run(_main(options, console, flags.view))
+        return asyncio.run(_main(options, console, flags.view, board))
+    except DashboardBindError as exc:
+        raise RunUsageError(str(exc)) from None
     except (StartupError, PolicyLoadError) as exc:
         raise RunUsageError(str(exc)) from None
     except (DatabaseConfigError, DatabaseUnavailableError) as exc:
@@ -114,12 +163,15 @@ def run_trader(flags: RunFlags, console: Console, environ: Mapping[str, str]) ->
         handler.close()
 
 
-async def _main(options: RunOptions, console: Console, view: bool) -> int:
+async def _main(options: RunOptions, console: Console, view: bool, board: DashboardConfig | None) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     app = TraderApp(options, build_decider)
+    if board is not None:
+        app.dashboard = build_dashboard(app, board)  # binds now: a busy port stops us before any order
+        _announce_dashboard(app, console, board.token is not None)
     loop.add_signal_handler(signal.SIGUSR1, app.resume)  # operator: resume a paused trader
     ready = asyncio.Event()
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from kalshiflow.clock import Clock, ScaledClock, SystemClock
 from kalshiflow.commands.startup import StartupError, embedded_simulator, start_feed, wait_live
 from kalshiflow.config import Settings
+from kalshiflow.dashboard.server import Dashboard
 from kalshiflow.domain.units import display_dollars
 from kalshiflow.events.bus import EventBus, Missed, Subscription
 from kalshiflow.events.trader import ActionResult, StreamHealth
@@ -100,9 +101,13 @@ class TraderApp:
         self.state = AppState(lifecycle, InitTracker(self.clock, self.bus))
         self.store: TraderStore | None = None
         self._last_stream_health: tuple[object, ...] | None = None
+        self.dashboard: Dashboard | None = None  # bound by the caller (``build_dashboard``), served by ``run``
 
     async def run(self, stop: asyncio.Event, on_ready: Callable[[AppState], None] | None = None) -> int:
         async with contextlib.AsyncExitStack() as stack:
+            if self.dashboard is not None:  # first up, last down: the page sees startup and the stop
+                await self.dashboard.start()
+                stack.push_async_callback(self.dashboard.stop)
             self.store = TraderStore(self.settings.run.db, self.clock)
             stack.callback(self.store.close)
             store = self.store
@@ -335,7 +340,7 @@ class TraderApp:
                 recal.pause(f"{actor.metrics.consecutive_errors} decisions failed in a row (see the log)")
                 actor.metrics.consecutive_errors = 0
                 continue
-            if state is TraderState.PAUSED and not recal.resume_due():
+            if state is TraderState.PAUSED and not (recal.resume_due() or recal.operator_requested):
                 continue
             if state is TraderState.STOPPING or not (due or reason or state is TraderState.PAUSED):
                 continue

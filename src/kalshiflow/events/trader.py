@@ -49,7 +49,10 @@ class StatusEntry:
 
     def console_line(self) -> str:
         stamp = datetime.fromtimestamp(self.ts_ms / 1000, tz=UTC).strftime("%I:%M:%S %p")
-        duration = "" if self.duration_ms is None else f" ({self.duration_ms / 1000:.1f}s)"
+        duration = ""
+        if self.duration_ms is not None:  # integer rounding (half up), so the page writes the same text
+            tenths = (self.duration_ms + 50) // 100
+            duration = f" ({tenths // 10}.{tenths % 10}s)"
         return f"{stamp}  {self.status:<36} {self.result_text}{duration}"
 
 

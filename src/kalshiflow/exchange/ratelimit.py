@@ -127,6 +127,13 @@ class Pacer:
         b.refill(self._clock.now_ms())
         return b.level_milli / _MILLI
 
+    def used_pct(self, bucket: BucketName) -> int:
+        """Share of ``bucket`` spent right now, 0..100 (the dashboard's rate-limit use)."""
+        b = self._buckets[bucket]
+        b.refill(self._clock.now_ms())
+        spent = b.capacity * _MILLI - b.level_milli
+        return max(0, min(100, spent * 100 // (b.capacity * _MILLI)))
+
     async def acquire(self, method: str, path: str, batch_items: int = 0) -> float:
         """Wait until the request's bucket can pay, then pay; returns the seconds waited."""
         cost = classify(method, path)

@@ -117,6 +117,7 @@ class TraderCore:
         self.reconciler = Reconciler(rest, self.ledger, clock, self.config.calibration)
         self.risk_counters = RiskCounters()
         self.reduce_only = False  # the lifecycle sets it while calibrating or paused
+        self.manual_kill_switch: str | None = None  # who engaged the operator's kill switch
         self._last_order_ms: dict[str, int] = {}
         self._errors_ms: dict[str, list[int]] = {}
         self._peak_equity = Money(0)
@@ -367,6 +368,7 @@ class TraderCore:
             market_state=state,
             total_resting_open_contracts=total_open,
             reduce_only_mode=self.reduce_only,
+            manual_kill_switch=self.manual_kill_switch,
         )
 
     def pnl_view(self) -> PnlView:
@@ -394,11 +396,15 @@ class TraderCore:
     def _realized(self) -> Money:
         return Money(sum(p.realized_pnl for p in self.ledger.positions.values()))
 
+    def kill_switch_text(self) -> str | None:
+        """Why the kill switch is on (the operator's, or a breached limit), None when it is off."""
+        if self.manual_kill_switch is not None:
+            return f"engaged by {self.manual_kill_switch}"
+        breach = kill_switch_reason(self.pnl_view(), self.config.risk)
+        return None if breach is None else breach[1]
+
     def _kill_switch_on(self) -> bool:
-        return (
-            self.config.risk.kill_switch_enabled
-            and kill_switch_reason(self.pnl_view(), self.config.risk) is not None
-        )
+        return self.kill_switch_text() is not None
 
     def _on_execution(self, result: ExecutionResult) -> None:
         """Exchange errors feed the per-market circuit breaker; a refused group trigger the manager."""

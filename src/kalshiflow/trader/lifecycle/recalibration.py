@@ -21,7 +21,6 @@ from kalshiflow.domain.units import Money, display_dollars
 from kalshiflow.trader.core import CalibrationCycle, TraderCore
 from kalshiflow.trader.exit_rules.base import ExitReason
 from kalshiflow.trader.lifecycle.states import CalibrationStep, Lifecycle, TraderState
-from kalshiflow.trader.risk.kill_switch import kill_switch_reason
 
 CYCLES_KEPT = 1_000  # bounded: a long run keeps the newest cycles in memory, the store keeps all
 
@@ -69,12 +68,19 @@ class Recalibrator:
         self.next_resume_ms: int | None = None
         self._backoff_s = resume_backoff_s
         self.trigger_reason: str | None = None
+        self.operator_requested = False  # an operator's calibration runs even while paused
+        self.held_by: str | None = None  # an operator's pause: no automatic resume until resumed
         self.cycles: deque[CalibrationCycle] = deque(maxlen=CYCLES_KEPT)  # newest last
 
     def request(self, reason: str) -> None:
         """Ask for a recalibration at the next opportunity (reconnect, drift, group trigger …)."""
         if self.trigger_reason is None:
             self.trigger_reason = reason
+
+    def request_by_operator(self, by: str) -> None:
+        """An operator's calibration: at the next tick, paused or not (a hold stays a hold)."""
+        self.trigger_reason = f"requested by {by}"
+        self.operator_requested = True
 
     async def run_once(self, reason: str = "scheduled", events_seen: int = 0) -> CalibrationCycle:
         was_paused = self.lifecycle.state is TraderState.PAUSED
@@ -85,6 +91,7 @@ class Recalibrator:
         cash_before = self.core.ledger.cash
         cycle = await self.core.calibrate()
         self.trigger_reason = None
+        self.operator_requested = False
         self._record_steps(cycle, cash_before)
         duration = self.clock.now_ms() - started
         self.stats.runs += 1
@@ -111,15 +118,43 @@ class Recalibrator:
         self.pause_reason = reason
         self.core.reduce_only = True
         self.lifecycle.move(TraderState.PAUSED, reason)
+        if self.held_by is not None:  # an operator's pause waits for the operator
+            self.next_resume_ms = None
+            return
         self.next_resume_ms = self.clock.now_ms() + self._backoff_s * 1000
         self._backoff_s = min(MAX_BACKOFF_S, self._backoff_s * 2)
 
-    def resume(self, by: str = "operator") -> None:
+    def hold(self, by: str) -> bool:
+        """An operator's pause: reduce-only until ``resume``; calibrations keep it paused.
+
+        Returns False when the trader cannot pause now (stopping); an already paused trader becomes
+        held (its automatic resume is cancelled)."""
+        if self.lifecycle.state is TraderState.STOPPING:
+            return False
+        self.held_by = by
+        if self.lifecycle.state is TraderState.PAUSED:
+            self.next_resume_ms = None
+            self.lifecycle.note(f"held by {by}")
+            return True
+        self.pause(f"paused by {by}")
+        return self.is_paused()
+
+    def is_paused(self) -> bool:
+        return self.lifecycle.state is TraderState.PAUSED
+
+    def resume(self, by: str = "operator") -> bool:
+        """Back to trading; refused (False) while the kill switch is on or the trader is not paused."""
         if self.lifecycle.state is not TraderState.PAUSED:
-            return
+            return False
+        kill = self.core.kill_switch_text()
+        if kill is not None:
+            self.lifecycle.note(f"resume by {by} refused: kill switch {kill}")
+            return False
+        self.held_by = None
         self.lifecycle.move(TraderState.TRADING, f"resumed by {by}")
         self.core.reduce_only = False
         self.pause_reason, self.next_resume_ms = None, None
+        return True
 
     # ------------------------------------------------------------------ internals
     def _settle_state(self, cycle: CalibrationCycle, was_paused: bool) -> None:
@@ -130,9 +165,12 @@ class Recalibrator:
             self.pause(f"calibration failed: {report.failure_reason}")
             return
         self.stats.consecutive_failures = 0
-        kill = kill_switch_reason(self.core.pnl_view(), self.core.config.risk)
+        kill = self.core.kill_switch_text()
         if kill is not None:
-            self.pause(f"kill switch: {kill[1]}")
+            self.pause(f"kill switch: {kill}")
+            return
+        if self.held_by is not None:
+            self.pause(f"still paused by {self.held_by}")
             return
         self._backoff_s = self.resume_backoff_s
         self.pause_reason, self.next_resume_ms = None, None

@@ -3,7 +3,9 @@
 Daily loss is realized + unrealized P&L of the day (after fees); drawdown is peak equity minus
 equity. Either at or beyond its limit denies every opening order; closes still pass, because getting
 out is exactly what a tripped kill switch wants. ``kill_switch_reason`` lets the trader pause on the
-same condition the gate uses.
+same condition the gate uses. An operator can also engage it by hand (the dashboard's kill switch):
+that denies every opening order whatever the P&L, and even when the automatic limits are disabled,
+until the operator turns it off.
 """
 
 from __future__ import annotations
@@ -47,5 +49,9 @@ class KillSwitch:
     def check(
         self, intent: OrderIntent, ctx: RiskContext, limits: RiskLimits, now_ms: int
     ) -> RiskDecision | None:
+        if ctx.manual_kill_switch is not None:
+            return deny(
+                self.name, RiskReason.KILL_SWITCH_MANUAL, f"kill switch engaged by {ctx.manual_kill_switch}"
+            )
         breach = kill_switch_reason(ctx.pnl, limits)
         return None if breach is None else deny(self.name, breach[0], breach[1])

@@ -102,6 +102,7 @@ class RiskReason(StrEnum):
     MARKET_BEING_CLOSED = "market_being_closed"
     KILL_SWITCH_DAILY_LOSS = "kill_switch_daily_loss"
     KILL_SWITCH_DRAWDOWN = "kill_switch_drawdown"
+    KILL_SWITCH_MANUAL = "kill_switch_manual"
     MARKET_CLOSING_SOON = "market_closing_soon"
     BOOK_INVALID = "book_invalid"
     BOOK_ONE_SIDED = "book_one_sided"
@@ -163,6 +164,7 @@ class RiskContext:
     market_state: MarketRiskState = MarketRiskState()
     total_resting_open_contracts: Count = ZERO_COUNT
     reduce_only_mode: bool = False  # trader calibrating or paused (ARCHITECTURE §3)
+    manual_kill_switch: str | None = None  # who engaged the operator's kill switch, when it is on
 
     def position_of(self, ticker: str) -> int:
         held = self.positions.get(ticker)

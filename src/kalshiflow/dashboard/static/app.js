@@ -1,0 +1,206 @@
+// The dashboard page: one WebSocket, one state object, views rendered from it.
+// On connect the server sends a full snapshot, then messages as they happen; a fresh snapshot also
+// arrives whenever this page fell behind. Every message is checked against the served JSON Schemas
+// before it touches the state. When the connection drops the page keeps what it shows, marks
+// itself offline and reconnects with backoff (a restarted trader sends a new snapshot).
+
+import { Validator } from "./validate.js";
+import { consoleLine } from "./format.js";
+import { render, renderClock, setupTabs, setupFilters } from "./render.js";
+import { setupControls } from "./controls.js";
+import { updateCharts } from "./charts.js";
+
+const LIVE_ORDER_STATES = new Set(["pending", "resting", "partially_filled", "unknown"]);
+const KEEP_FILLS = 200;
+const KEEP_ACTIONS = 500;
+const KEEP_PRICES = 2000;
+const KEEP_EQUITY = 3600;
+
+export const state = {
+  connected: false,
+  snapshots: 0,
+  messages: 0,
+  status: null,
+  console: [], // newest first, one line per status entry
+  portfolio: null,
+  positions: new Map(),
+  orders: new Map(),
+  fills: [],
+  actions: [],
+  counts: null,
+  calibrations: [],
+  systems: null,
+  init: new Map(),
+  stream: null,
+  equity: [],
+  prices: new Map(), // ticker -> [{ts, bid, ask}]
+  serverOffsetMs: 0, // local clock minus the trader's clock
+  lastControl: null,
+};
+
+let validator = null;
+
+function applySnapshot(snap) {
+  state.snapshots += 1;
+  state.status = snap.status;
+  state.console = snap.status.console ? snap.status.console.split("\n") : [];
+  state.portfolio = snap.portfolio;
+  state.positions = new Map(snap.positions.map((row) => [row.ticker, row]));
+  state.orders = new Map(snap.orders.map((o) => [o.client_order_id, o]));
+  state.fills = snap.fills.slice(-KEEP_FILLS);
+  state.actions = snap.actions.slice(-KEEP_ACTIONS);
+  state.counts = snap.counts;
+  state.calibrations = snap.calibrations.slice();
+  applySystems(snap.systems);
+  state.equity = snap.equity.slice(-KEEP_EQUITY);
+  state.prices = new Map();
+  for (const top of snap.prices) addPrice(top);
+  for (const top of snap.markets) addPrice(top);
+  state.serverOffsetMs = Date.now() - snap.ts_ms;
+}
+
+function applySystems(systems) {
+  state.systems = systems;
+  state.init = new Map(systems.initialization.map((s) => [s.step, s]));
+  state.stream = systems.stream;
+  state.serverOffsetMs = Date.now() - systems.ts_ms;
+}
+
+function addPrice(top) {
+  if (!state.prices.has(top.ticker)) state.prices.set(top.ticker, []);
+  const series = state.prices.get(top.ticker);
+  series.push({ ts: top.ts_ms, bid: top.yes_bid, ask: top.yes_ask });
+  if (series.length > KEEP_PRICES) series.splice(0, series.length - KEEP_PRICES);
+}
+
+function applyStatus(entry) {
+  state.console.unshift(consoleLine(entry));
+  if (state.console.length > 500) state.console.length = 500;
+  if (!state.status) return;
+  if (entry.previous_state !== null) {
+    state.status.previous_state = entry.previous_state;
+    state.status.since_ms = entry.ts_ms;
+  }
+  state.status.state = entry.state;
+  if (entry.state !== "paused") state.status.pause_reason = null;
+  else if (entry.previous_state !== null) state.status.pause_reason = entry.result_text;
+}
+
+function applyPosition(event) {
+  const snap = event.position;
+  if (snap.position === 0) {
+    state.positions.delete(snap.ticker);
+    return;
+  }
+  const row = state.positions.get(snap.ticker) || {
+    ticker: snap.ticker, exit_price: null, unrealized: null, pnl_pct_e2: null,
+    to_take_profit_e2: null, to_stop_loss_e2: null,
+  };
+  Object.assign(row, {
+    position: snap.position,
+    cost_basis: snap.cost_basis,
+    opened_at_ms: snap.opened_at_ms,
+    realized_pnl: snap.realized_pnl,
+    closing_reason: snap.closing_reason,
+  });
+  state.positions.set(snap.ticker, row);
+}
+
+const HANDLERS = {
+  snapshot: applySnapshot,
+  trader_status: applyStatus,
+  position_update: applyPosition,
+  positions: (msg) => { state.positions = new Map(msg.rows.map((row) => [row.ticker, row])); },
+  order_update: (msg) => {
+    const order = msg.order;
+    if (LIVE_ORDER_STATES.has(order.state)) state.orders.set(order.client_order_id, order);
+    else state.orders.delete(order.client_order_id);
+  },
+  fill: (msg) => {
+    state.fills.push(msg.fill);
+    if (state.fills.length > KEEP_FILLS) state.fills.shift();
+  },
+  portfolio: (msg) => {
+    state.portfolio = msg;
+    state.equity.push({ ts_ms: msg.ts_ms, equity: msg.portfolio_value, realized_pnl: msg.realized_pnl, unrealized_pnl: msg.unrealized_pnl });
+    if (state.equity.length > KEEP_EQUITY) state.equity.shift();
+  },
+  cash: (msg) => { if (state.portfolio) state.portfolio.cash = msg.cash; },
+  trader_action: (msg) => {
+    state.actions.push(msg);
+    if (state.actions.length > KEEP_ACTIONS) state.actions.shift();
+  },
+  action_counts: (msg) => { state.counts = msg; },
+  calibration: (msg) => { state.calibrations.push(msg); },
+  initialization: (msg) => { state.init.set(msg.step, msg); },
+  stream: (msg) => { state.stream = msg; },
+  systems: applySystems,
+  market: addPrice,
+  control: (msg) => { state.lastControl = msg; },
+  risk_denial: () => {},
+  settlement: () => {},
+  book_changed: () => {},
+};
+
+let dirty = true;
+
+function onMessage(message) {
+  const data = validator.accept(message);
+  if (data === null) return;
+  state.messages += 1;
+  HANDLERS[message.type](data);
+  dirty = true;
+}
+
+// A frame is one message (the snapshot) or an array of messages sent together.
+function onFrame(text) {
+  const frame = JSON.parse(text);
+  for (const message of Array.isArray(frame) ? frame : [frame]) onMessage(message);
+}
+
+let backoffMs = 250;
+
+function connect() {
+  const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`);
+  ws.onopen = () => { backoffMs = 250; };
+  ws.onmessage = (event) => {
+    if (!state.connected) { state.connected = true; dirty = true; }
+    onFrame(event.data);
+  };
+  ws.onclose = () => {
+    state.connected = false;
+    dirty = true;
+    setTimeout(start, backoffMs);
+    backoffMs = Math.min(5000, backoffMs * 2);
+  };
+}
+
+async function start() {
+  try {
+    if (validator === null) {
+      const response = await fetch("/api/schemas", { cache: "no-store" });
+      validator = new Validator(await response.json());
+      window.__kf.validator = validator;
+    }
+    connect();
+  } catch (err) {
+    state.connected = false;
+    dirty = true;
+    setTimeout(start, backoffMs);
+    backoffMs = Math.min(5000, backoffMs * 2);
+  }
+}
+
+window.__kf = { state, validator: null };
+setupTabs(() => { dirty = true; });
+setupFilters(() => { dirty = true; });
+setupControls(state, () => { dirty = true; });
+setInterval(() => {
+  if (dirty) {
+    dirty = false;
+    render(state, validator);
+    updateCharts(state);
+  }
+  renderClock(state);
+}, 250);
+start();

@@ -1,0 +1,125 @@
+// Charts with uPlot (vendored, loaded as a classic script: window.uPlot). Equity and P&L over
+// time; per market, the YES bid and ask with our fills (buys and sells) and exits marked.
+// Values are converted to dollars only here, for plotting.
+
+const $ = (id) => document.getElementById(id);
+let equityChart = null;
+let priceChart = null;
+let priceTicker = "";
+let lastEquityLen = -1;
+let lastPriceKey = "";
+
+function width(el) {
+  return Math.max(280, el.clientWidth || 600);
+}
+
+function dots(stroke, fill) {
+  return { stroke, fill, width: 0, paths: () => null, points: { show: true, size: 9, stroke, fill } };
+}
+
+function dollars(v) {
+  return `${v < 0 ? "-" : ""}$${Math.abs(v).toLocaleString("en-US", { maximumFractionDigits: 2 })}`;
+}
+
+function makeEquity(el) {
+  return new window.uPlot({
+    width: width(el),
+    height: 260,
+    series: [
+      {},
+      { label: "portfolio value $", stroke: "#4f8cff", width: 2 },
+      { label: "realized P&L $", stroke: "#2fbf71", width: 1.5, scale: "pnl" },
+      { label: "unrealized P&L $", stroke: "#f0a030", width: 1.5, scale: "pnl" },
+    ],
+    axes: [
+      { stroke: "#aab" },
+      { stroke: "#aab", size: 86, values: (u, vals) => vals.map(dollars) },
+      { side: 1, scale: "pnl", stroke: "#aab", size: 70, grid: { show: false }, values: (u, vals) => vals.map(dollars) },
+    ],
+  }, [[], [], [], []], el);
+}
+
+function makePrice(el) {
+  return new window.uPlot({
+    width: width(el),
+    height: 280,
+    series: [
+      {},
+      { label: "YES bid", stroke: "#2fbf71", width: 1.5, spanGaps: true },
+      { label: "YES ask", stroke: "#e0564f", width: 1.5, spanGaps: true },
+      { label: "our buys", ...dots("#4f8cff", "#4f8cff") },
+      { label: "our sells / exits", ...dots("#f0a030", "#f0a030") },
+    ],
+    axes: [{ stroke: "#aab" }, { stroke: "#aab", size: 64, values: (u, vals) => vals.map((v) => `$${v.toFixed(3)}`) }],
+  }, [[], [], [], [], []], el);
+}
+
+function equityData(state) {
+  const xs = [], value = [], realized = [], unrealized = [];
+  for (const p of state.equity) {
+    xs.push(p.ts_ms / 1000);
+    value.push(p.equity / 1e6);
+    realized.push(p.realized_pnl / 1e6);
+    unrealized.push(p.unrealized_pnl / 1e6);
+  }
+  return [xs, value, realized, unrealized];
+}
+
+function priceData(state, ticker) {
+  const points = new Map(); // ts -> [bid, ask, buy, sell]
+  for (const p of state.prices.get(ticker) || []) {
+    points.set(p.ts, [p.bid === null ? null : p.bid / 1e4, p.ask === null ? null : p.ask / 1e4, null, null]);
+  }
+  for (const f of state.fills) {
+    if (f.ticker !== ticker) continue;
+    const row = points.get(f.ts_ms) || [null, null, null, null];
+    row[f.side === "bid" ? 2 : 3] = f.yes_price / 1e4; // a YES bid fill bought YES; an ask fill sold it
+    points.set(f.ts_ms, row);
+  }
+  const ts = [...points.keys()].sort((a, b) => a - b);
+  const data = [ts.map((t) => t / 1000), [], [], [], []];
+  for (const t of ts) {
+    const row = points.get(t);
+    for (let i = 0; i < 4; i++) data[i + 1].push(row[i]);
+  }
+  return data;
+}
+
+function syncMarkets(state) {
+  const select = $("chart-market");
+  const tickers = new Set([...state.prices.keys(), ...state.fills.map((f) => f.ticker)]);
+  const have = new Set([...select.options].map((o) => o.value));
+  for (const t of [...tickers].sort()) if (!have.has(t)) select.add(new Option(t, t));
+  if (!select.value && select.options.length) {
+    const held = [...state.positions.keys()][0];
+    select.value = held || select.options[0].value;
+  }
+  return select.value;
+}
+
+export function updateCharts(state) {
+  if (!window.uPlot) return;
+  const tab = $("tab-charts");
+  if (!tab.classList.contains("active")) return; // uPlot measures its container: draw when shown
+  const equityEl = $("chart-equity");
+  if (equityChart === null) equityChart = makeEquity(equityEl);
+  if (state.equity.length !== lastEquityLen) {
+    lastEquityLen = state.equity.length;
+    equityChart.setData(equityData(state));
+  }
+  const ticker = syncMarkets(state);
+  const priceEl = $("chart-price");
+  if (priceChart === null) priceChart = makePrice(priceEl);
+  const series = state.prices.get(ticker) || [];
+  const key = `${ticker}:${series.length}:${state.fills.length}`;
+  if (key !== lastPriceKey || ticker !== priceTicker) {
+    lastPriceKey = key;
+    priceTicker = ticker;
+    priceChart.setData(priceData(state, ticker));
+  }
+  const w = width(equityEl);
+  if (equityChart.width !== w) equityChart.setSize({ width: w, height: 260 });
+  if (priceChart.width !== w) priceChart.setSize({ width: w, height: 280 });
+}
+
+window.addEventListener("resize", () => { lastEquityLen = -1; lastPriceKey = ""; });

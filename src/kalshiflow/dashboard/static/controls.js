@@ -1,0 +1,70 @@
+// The operator's controls. The token is entered once and kept in sessionStorage (gone when the
+// tab closes); it travels only in the X-Kalshiflow-Token header of a same-origin POST, never in a
+// URL or a cookie.
+
+const $ = (id) => document.getElementById(id);
+const KEY = "kalshiflow.token";
+
+function token() {
+  return sessionStorage.getItem(KEY) || "";
+}
+
+function showTokenState() {
+  $("token-state").textContent = token() ? "token set for this tab" : "no token: controls will be refused";
+}
+
+export async function sendControl(action, body) {
+  const response = await fetch(`/api/control/${action}`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      "x-kalshiflow-token": token(),
+      "x-kalshiflow-client": "dashboard",
+    },
+    body: JSON.stringify(body || {}),
+    credentials: "omit",
+  });
+  let payload = {};
+  try {
+    payload = await response.json();
+  } catch (err) {
+    payload = {};
+  }
+  return { status: response.status, payload };
+}
+
+function report(status, payload, action) {
+  const text = status === 401 ? `${action}: refused (401, token missing or wrong)`
+    : status >= 400 && payload.error ? `${action}: refused (${status}, ${payload.error})`
+    : `${action}: ${payload.ok ? "done" : "not done"} (${payload.detail || status})`;
+  const line = $("control-result");
+  line.textContent = text;
+  line.dataset.status = String(status);
+}
+
+export function setupControls(state, onChange) {
+  showTokenState();
+  $("token-save").addEventListener("click", () => {
+    const value = $("token").value.trim();
+    if (value) sessionStorage.setItem(KEY, value);
+    else sessionStorage.removeItem(KEY);
+    $("token").value = "";
+    showTokenState();
+  });
+  for (const button of document.querySelectorAll("[data-control]")) {
+    button.addEventListener("click", async () => {
+      const action = button.dataset.control;
+      const { status, payload } = await sendControl(action);
+      report(status, payload, action);
+      onChange();
+    });
+  }
+  // Close buttons live in the positions table, which is re-rendered: one delegated listener.
+  $("positions").addEventListener("click", async (event) => {
+    const target = event.target;
+    if (!(target instanceof HTMLButtonElement) || !target.dataset.close) return;
+    const { status, payload } = await sendControl("close", { ticker: target.dataset.close });
+    report(status, payload, `close ${target.dataset.close}`);
+    onChange();
+  });
+}

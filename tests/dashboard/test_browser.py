@@ -1,0 +1,149 @@
+"""The page in a real browser against a real trader on the embedded simulator.
+
+What a person sees: the page loads and validates everything it receives against the served
+schemas; the status console grows when a calibration runs and its copy button copies exactly the
+console's text; the trader's position appears after its fill and a close shows its closing reason
+in the row; pause and resume work with the token and are refused without it; the page reconnects
+when the trader restarts. A screenshot of every tab (desktop and phone) is saved under tmp_path.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.dashboard.browser_kit import PHONE, browser_page, require_chromium
+from tests.dashboard.dashboard_kit import TOKEN, running_trader
+
+from kalshiflow.events.trader import TraderState
+
+pytestmark = [pytest.mark.timeout(180)]
+
+# The console (newest first) shows the requested calibration starting, then its steps, then its end.
+CALIBRATED_ON_REQUEST = """() => {
+  const lines = document.getElementById('console').textContent.split('\\n');
+  const start = lines.findIndex((l) => l.includes('starting recalibration (requested by dashboard (127.0.0.1))'));
+  const after = lines.slice(0, Math.max(start, 0));
+  return start > 0 && after.some((l) => l.includes('calibrating -> syncing state'))
+    && after.some((l) => l.includes('calibration ok'));
+}"""
+TABS = ("status", "positions", "orders", "fills", "actions", "systems", "charts", "controls")
+
+
+@pytest.fixture(autouse=True)
+def _chromium() -> None:
+    require_chromium()
+
+
+async def _wait_live(page: Any) -> None:
+    await page.wait_for_function("window.__kf && window.__kf.state.connected && window.__kf.state.snapshots > 0")
+
+
+async def _no_invalid_messages(page: Any) -> None:
+    checked = await page.evaluate("window.__kf.validator.checked")
+    invalid = await page.evaluate("[window.__kf.validator.invalid, window.__kf.validator.lastProblem]")
+    assert checked > 0
+    assert invalid == [0, ""]
+
+
+async def _use_token(page: Any, token: str) -> None:
+    await page.click("#tabs button[data-tab=controls]")
+    await page.fill("#token", token)
+    await page.click("#token-save")
+
+
+async def test_page_loads_shows_every_tab_and_the_console_follows_a_calibration(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running_trader(tmp_path, monkeypatch) as trader:
+        await trader.wait_trading()
+        ticker = await trader.wait_position()
+        async with browser_page(tmp_path, trader.url) as page:
+            await page.goto(trader.url)
+            await _wait_live(page)
+            await page.wait_for_function("document.getElementById('state').textContent === 'trading'")
+            await page.wait_for_selector(f"#positions tr[data-ticker='{ticker}']", state="attached")
+
+            # a calibration asked from the page shows in the console as it runs
+            await _use_token(page, TOKEN)
+            await page.click("[data-control=calibrate]")
+            await page.click("#tabs button[data-tab=status]")
+            await page.wait_for_function(CALIBRATED_ON_REQUEST)
+            # the copy button copies exactly the console's text, newest first as the server writes it
+            await page.click("#copy")
+            await page.wait_for_function("document.getElementById('copied').textContent === 'copied'")
+            copied = await page.evaluate("navigator.clipboard.readText()")
+            shown = await page.evaluate("document.getElementById('console').textContent")
+            assert copied == shown
+            newest = trader.state.lifecycle.history[-1].console_line()
+            assert copied.split("\n")[0] == newest
+
+            for viewport, suffix in ((None, "desktop"), (PHONE, "phone")):
+                if viewport is not None:
+                    await page.set_viewport_size(viewport)
+                for tab in TABS:
+                    await page.click(f"#tabs button[data-tab={tab}]")
+                    await page.wait_for_selector(f"#tab-{tab}.active")
+                    if tab == "charts":
+                        await page.wait_for_selector("#chart-equity .uplot")
+                    await page.screenshot(path=str(tmp_path / f"tab-{tab}-{suffix}.png"), full_page=True)
+            await _no_invalid_messages(page)
+    shots = [tmp_path / f"tab-{tab}-{suffix}.png" for tab in TABS for suffix in ("desktop", "phone")]
+    assert all(shot.stat().st_size > 0 for shot in shots)
+
+
+async def test_controls_need_the_token_and_a_close_shows_its_reason_in_the_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running_trader(tmp_path, monkeypatch) as trader:
+        await trader.wait_trading()
+        ticker = await trader.wait_position()
+        life = trader.state.lifecycle
+        async with browser_page(tmp_path, trader.url) as page:
+            await page.goto(trader.url)
+            await _wait_live(page)
+            await page.click("#tabs button[data-tab=controls]")
+            await page.click("[data-control=pause]")
+            await page.wait_for_function("document.getElementById('control-result').dataset.status === '401'")
+            assert life.state is TraderState.TRADING  # refused: nothing changed
+
+            await _use_token(page, TOKEN)
+            await page.click("[data-control=pause]")
+            await page.wait_for_function("document.getElementById('state').textContent === 'paused'")
+            assert life.state is TraderState.PAUSED
+            await page.click("[data-control=resume]")
+            await page.wait_for_function("document.getElementById('state').textContent === 'trading'")
+            assert any("resumed by dashboard (127.0.0.1)" in e.result_text for e in life.history)
+
+            # Slow the exchange down so the close stays in flight long enough to be seen.
+            trader.sim.sim.faults.update({"latency_ms": 4000})
+            await page.click("#tabs button[data-tab=positions]")
+            await page.click(f"#positions button[data-close='{ticker}']")
+            row = page.locator(f"#positions tr[data-ticker='{ticker}'] td.closing")
+            await row.wait_for()
+            assert (await row.text_content()) == "closing: operator"
+            await page.screenshot(path=str(tmp_path / "positions-closing.png"))
+            trader.sim.sim.faults.reset()
+            await _no_invalid_messages(page)
+
+
+async def test_page_reconnects_when_the_trader_restarts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first_dir, second_dir = tmp_path / "first", tmp_path / "second"
+    first_dir.mkdir()
+    second_dir.mkdir()
+    async with browser_page(tmp_path, "http://127.0.0.1") as page:
+        async with running_trader(first_dir, monkeypatch) as trader:
+            await trader.wait_trading()
+            port = trader.dashboard.port
+            await page.goto(trader.url)
+            await _wait_live(page)
+        await page.wait_for_function("!window.__kf.state.connected")
+        assert (await page.text_content("#conn")) == "offline"
+        snapshots = await page.evaluate("window.__kf.state.snapshots")
+        async with running_trader(second_dir, monkeypatch, port=port) as again:
+            await again.wait_trading()
+            await page.wait_for_function(f"window.__kf.state.connected && window.__kf.state.snapshots > {snapshots}")
+            await page.wait_for_function("document.getElementById('state').textContent === 'trading'")
+            assert (await page.text_content("#conn")) == "live"
+            await _no_invalid_messages(page)

@@ -1,0 +1,123 @@
+"""Webhook notices (bounded retries, never in the publisher's way) and ``kalshiflow ctl``.
+
+The webhook receiver is a real HTTP server on loopback that fails the first attempts; ``ctl`` runs
+as the command line does (in a worker thread, since it is a blocking client) against a real trader.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from tests.dashboard.dashboard_kit import TOKEN, running_trader
+from tests.waiting import until
+from typer.testing import CliRunner
+
+from kalshiflow.cli import app as cli
+from kalshiflow.dashboard.webhook import WebhookConfig, WebhookNotifier
+from kalshiflow.events.bus import EventBus
+from kalshiflow.events.trader import CalibrationCompleted, StatusEntry, TraderState
+from kalshiflow.sim.server.serve import running_server
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@dataclass
+class Receiver:
+    fail_first: int
+    attempts: int = 0
+    received: list[dict[str, Any]] = field(default_factory=list)
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[tuple[Receiver, str]]:
+    state = Receiver(fail_first=2)
+
+    async def hook(request: Request) -> JSONResponse:
+        state.attempts += 1
+        if state.attempts <= state.fail_first:
+            return JSONResponse({"error": "try later"}, status_code=503)
+        state.received.append(await request.json())
+        return JSONResponse({"ok": True})
+
+    async with running_server(Starlette(routes=[Route("/hook/secret-part", hook, methods=["POST"])])) as address:
+        yield state, f"{address.base_url}/hook/secret-part"
+
+
+def _paused(ts_ms: int) -> StatusEntry:
+    return StatusEntry(ts_ms, "paused", "kill switch engaged by ctl (127.0.0.1)", None, 10, TraderState.PAUSED, TraderState.TRADING)
+
+
+def _failed_calibration() -> CalibrationCompleted:
+    return CalibrationCompleted(1, 5, False, "exchange timeout", "", 3, 0, 0, (), ())  # type: ignore[arg-type]
+
+
+async def test_webhook_retries_a_bounded_number_of_times_and_delivers(receiver: tuple[Receiver, str]) -> None:
+    state, url = receiver
+    bus = EventBus()
+    notifier = WebhookNotifier(url, bus, config=WebhookConfig(attempts=3, backoff_s=0.01))
+    notifier.start()
+    try:
+        bus.publish(StatusEntry(1, "trading", "last action: x", None, None, TraderState.TRADING))  # no notice
+        bus.publish(_paused(2))
+        bus.publish(_failed_calibration())
+        await until(lambda: notifier.sent + notifier.failed == 2, 20, "both notices handled")
+    finally:
+        await notifier.stop()
+    # the first notice used all 3 attempts (2 refused, the 3rd delivered); the second went at once
+    assert state.attempts == 4
+    assert [n["event"] for n in state.received] == ["kill_switch", "calibration_failed"]
+    assert notifier.failed == 0
+
+
+async def test_webhook_gives_up_after_its_attempts_and_never_blocks_publishing(receiver: tuple[Receiver, str]) -> None:
+    state, url = receiver
+    state.fail_first = 1_000
+    bus = EventBus()
+    notifier = WebhookNotifier(url, bus, config=WebhookConfig(attempts=2, backoff_s=0.01, max_pending=3))
+    notifier.start()
+    try:
+        for i in range(50):  # publishing returns at once; the pending queue stays bounded
+            bus.publish(_paused(10 + i))
+        await until(lambda: notifier.dropped == 47, 5, "the oldest notices dropped beyond the bound")
+        await until(lambda: notifier.failed == 3, 20, "every kept notice tried and given up")
+    finally:
+        await notifier.stop()
+    assert state.received == []
+    assert state.attempts == 2 * notifier.failed
+
+
+async def test_ctl_pauses_and_resumes_a_running_trader_and_needs_the_token(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running_trader(tmp_path, monkeypatch) as trader:
+        await trader.wait_trading()
+        life = trader.state.lifecycle
+        await until(lambda: life.state is TraderState.TRADING, 30, "trading")
+        runner = CliRunner()
+
+        def ctl(*args: str) -> Any:
+            return runner.invoke(cli, ["ctl", *args, "--url", trader.url], env={"KALSHIFLOW_DASHBOARD_TOKEN": ""})
+
+        refused = await asyncio.to_thread(ctl, "pause", "--token", "wrong")
+        assert refused.exit_code == 2
+        assert "refused the token" in refused.output
+        assert life.state is TraderState.TRADING
+        paused = await asyncio.to_thread(ctl, "pause", "--token", TOKEN)
+        assert paused.exit_code == 0, paused.output
+        assert life.state is TraderState.PAUSED
+        assert "paused by ctl (127.0.0.1)" in life.history[-1].result_text
+        resumed = await asyncio.to_thread(ctl, "resume", "--token", TOKEN)
+        assert resumed.exit_code == 0, resumed.output
+        assert life.state is TraderState.TRADING
+        unknown = await asyncio.to_thread(ctl, "explode", "--token", TOKEN)
+        assert unknown.exit_code == 2
+        assert TOKEN not in paused.output + resumed.output
