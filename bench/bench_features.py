@@ -27,6 +27,7 @@ from bench_books import build
 from kalshiflow.clock import ManualClock
 from kalshiflow.domain.orders import BookSide, OutcomeSide
 from kalshiflow.domain.units import Count, Money, Price
+from kalshiflow.events.trader import BookChanged
 from kalshiflow.exchange.models_market import MarketStatus
 from kalshiflow.features import SCHEMA_V1, MarketHistory, ObservationScales, compute_observation
 from kalshiflow.features.incremental import MarketObservation
@@ -69,9 +70,17 @@ def main() -> None:
         for k in range(3_000):
             mid_x2 += rng.choice((-100, 0, 0, 0, 100))
             history.record_touch(mid_x2, 200 + rng.choice((0, 100, 200)), START - 300_000 + k * 100)
-    store.on_change = lambda ticker, book, now_ms: histories[ticker].record(book, now_ms)
+    changes = store.bus.subscribe("bench.histories", [BookChanged], max_queue=10_000_000)
+
+    def catch_up() -> None:
+        """Fold the published book changes into the histories, as the live observer does."""
+        for change in changes.drain():
+            if isinstance(change, BookChanged):
+                histories[change.ticker].record_change(change)
+
     for snap in snapshots:
         store.apply_snapshot(snap)
+    catch_up()
 
     views: dict[str, tuple[MarketView, PositionView | None, list[TrackedOrder]]] = {}
     for i, (ticker, grid) in enumerate(markets):
@@ -98,6 +107,7 @@ def main() -> None:
     for delta in deltas:
         clock.set_ms(clock.now_ms() + args.ms_per_delta)
         store.apply_delta(delta)
+        catch_up()  # outside the timing: the history's share of a delta is in bench_books' store column
         ticker = delta.ticker
         book: OrderBook | None = store.book(ticker)
         assert book is not None

@@ -19,6 +19,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from rich.console import Console
 
+from kalshiflow.commands.backtest.command import run_backtest_command
+from kalshiflow.commands.backtest.runner import BacktestUsageError
 from kalshiflow.commands.record import RecordOptions, RecordUsageError, run_record, split_tickers
 from kalshiflow.domain.units import FixedPointError, Money
 from kalshiflow.sim.market.profile import MarketProfile, ProfileError, load_profile
@@ -179,6 +181,27 @@ def sim_report(
 
 
 @app.command()
+def backtest(
+    policy: Annotated[
+        str, typer.Option(metavar="SPEC[,SPEC...]", help="Policies: hold, random, rules, mlp:PATH.")
+    ] = "hold,random,rules",
+    seeds: Annotated[str, typer.Option(help="Simulator seeds: 1-20, 7 or 1,4,9-12.")] = "1-5",
+    hours: Annotated[float, typer.Option(min=0.01, help="Simulated hours per run.")] = 2.0,
+    markets: Annotated[int, typer.Option(min=1, help="Markets live at any time in the simulator.")] = 20,
+    jobs: Annotated[int | None, typer.Option(min=1, help="Parallel processes (default: up to 2).")] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Directory for report.html, report.json and PNGs.")
+    ] = None,
+    config: Annotated[Path | None, typer.Option(help="TOML settings (exit rules, risk, run).")] = None,
+) -> None:
+    """Run policies through the real trader core against the simulated market, seed by seed."""
+    try:
+        run_backtest_command(policy, seeds, hours, markets, jobs, out_dir, config, out)
+    except BacktestUsageError as exc:
+        _fail(str(exc))
+
+
+@app.command()
 def record(
     exchange: Annotated[
         str | None, typer.Option(help="sim, demo or prod (env KALSHIFLOW_EXCHANGE; default sim).")
@@ -277,7 +300,13 @@ def run(
     key_file: Annotated[
         str | None, typer.Option(help="PEM private key file (env KALSHIFLOW_KEY_FILE or KALSHI_PRIVATE_KEY).")
     ] = None,
-    policy: Annotated[str | None, typer.Option(help="hold, rules or mlp:PATH (default rules).")] = None,
+    policy: Annotated[
+        str | None, typer.Option(help="hold, rules, rules:signal, mm, random or mlp:PATH (default rules).")
+    ] = None,
+    paper: Annotated[
+        bool | None,
+        typer.Option("--paper/--live", help="Paper mode records decisions and sends nothing (default paper)."),
+    ] = None,
     markets: Annotated[
         list[str] | None,
         typer.Option(metavar="T1,T2", help="Markets to trade (comma-separated or repeated)."),
@@ -316,6 +345,7 @@ def run(
         key_file=key_file,
         config=config,
         policy=policy,
+        paper=paper,
         markets=split_tickers(markets),
         top=top,
         db=db,

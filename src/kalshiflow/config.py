@@ -10,7 +10,7 @@ key when there is one -- so a typo never silently falls back to a default. Conne
 
 Sections (see each model for every field, its default and unit): ``[run]`` (this module),
 ``[markets]``, ``[exit_rules]`` (ExitRulesConfig), ``[risk]`` (RiskLimits), ``[calibration]``
-(CalibrationConfig), ``[order_groups]`` (OrderGroupConfig).
+(CalibrationConfig), ``[order_groups]`` (OrderGroupConfig), ``[open_orders]`` (OpenOrdersConfig).
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from kalshiflow.trader.config import (
     Contracts,
     Dollars,
     ExitRulesConfig,
+    OpenOrdersConfig,
     OrderGroupConfig,
     RiskLimits,
 )
@@ -52,6 +53,9 @@ class RunSettings(BaseModel):
     """How the trader runs.
 
     * ``policy`` ("rules"): ``hold``, ``rules`` or ``mlp:PATH``.
+    * ``paper`` (true): paper mode -- the trader connects, calibrates and decides, records every
+      decision with its price, and sends no order. On by default because no policy beat ``hold``
+      after fees in the held-out backtest (README "Policies"); set ``paper = false`` to trade.
     * ``order_size_contracts`` (1): size of each policy order.
     * ``db`` (none: ``KALSHIFLOW_DB``, else ``<data dir>/kalshiflow.db``): the store (SQLite file or
       PostgreSQL URL); ``--db`` wins over it.
@@ -70,6 +74,7 @@ class RunSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     policy: str = "rules"
+    paper: bool = True
     order_size_contracts: Contracts = Field(default=1, validate_default=True)
     db: str | None = None
     log_file: str | None = None
@@ -116,6 +121,7 @@ class Settings(BaseSettings):
     risk: RiskLimits = Field(default_factory=RiskLimits)
     calibration: CalibrationConfig = Field(default_factory=CalibrationConfig)
     order_groups: OrderGroupConfig = Field(default_factory=OrderGroupConfig)
+    open_orders: OpenOrdersConfig = Field(default_factory=OpenOrdersConfig)
 
 
 class _Environment(EnvSettingsSource):

@@ -45,9 +45,12 @@ def test_rules_on_a_schema_without_its_features_stops_loading() -> None:
 
 @pytest.mark.parametrize("spec", ["", "ppo", "mlp", "rules:aggressive", "hold:1", "HOLD"])
 def test_unknown_spec_lists_the_valid_ones(spec: str) -> None:
-    with pytest.raises(PolicyLoadError, match=r"unknown policy spec .*valid specs: hold, rules, mlp:PATH"):
+    with pytest.raises(
+        PolicyLoadError,
+        match=r"unknown policy spec .*valid specs: hold, rules, rules:signal, mm, random\[:SEED\], mlp:PATH",
+    ):
         load_policy(spec, SCHEMA_V1)
-    assert VALID_SPECS == ("hold", "rules", "mlp:PATH")
+    assert VALID_SPECS == ("hold", "rules", "rules:signal", "mm", "random[:SEED]", "mlp:PATH")
 
 
 def test_mlp_spec_without_a_path() -> None:

@@ -9,7 +9,7 @@ from kalshiflow.features.schema import SCHEMA_V1
 from kalshiflow.policy.base import Action, PolicyLoadError
 from kalshiflow.policy.rules import FEATURES, RuleConfig, RulePolicy, RuleReason, normalised_time_to_close
 
-POLICY = RulePolicy(SCHEMA_V1)
+POLICY = RulePolicy(SCHEMA_V1, RuleConfig(cost_aware=False))  # the signal rules; costs: test_rules_costs.py
 SIDES = ("yes", "no")
 
 # Pressure toward YES that passes the entry score: touch leaning to the ask, deeper book agreeing.

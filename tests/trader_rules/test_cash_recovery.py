@@ -8,13 +8,14 @@ from tests.trader_rules.rules_kit import NOW, SIDES, held_book, market, p, posit
 from kalshiflow.domain.orders import OutcomeSide
 from kalshiflow.domain.units import Count
 from kalshiflow.features.valuation import CashView, PositionView
-from kalshiflow.trader.config import ExitRulesConfig
+from kalshiflow.trader.config import ExitRulesConfig, PriceExitMetric
 from kalshiflow.trader.exit_rules.base import ClosingOrderView, ExitDecision, ExitReason
 from kalshiflow.trader.exit_rules.registry import evaluate_exits
 
 # Reserve $100, buffer $25: recovery aims at $125. Each position below: 100 contracts sold at a $0.60
 # bid -> $58.32 net; costs chosen so pnl% is between the -10% stop and the +20% target.
 RECOVERY_ONLY = ExitRulesConfig(
+    price_exit_metric=PriceExitMetric.PCT,  # the worked pnl% figures above
     take_profit_enabled=False,
     stop_loss_enabled=False,
     max_hold_enabled=False,

@@ -13,13 +13,15 @@ from kalshiflow.domain.orders import BookSide, OutcomeSide
 from kalshiflow.domain.units import Count, Money
 from kalshiflow.exchange.models_market import MarketStatus
 from kalshiflow.features.valuation import CashView, PositionView
-from kalshiflow.trader.config import ExitRulesConfig
+from kalshiflow.trader.config import ExitRulesConfig, PriceExitMetric
 from kalshiflow.trader.exit_rules.base import ClosingOrderView, ExitDecision, ExitReason
 from kalshiflow.trader.exit_rules.registry import EXIT_RULES, evaluate_exits
 
+PCT = PriceExitMetric.PCT  # these worked numbers are the pnl% rule; price-space moves: test_price_exits.py
 RICH = CashView(Money.dollars(10_000))
 ONLY = {
     reason: ExitRulesConfig(
+        price_exit_metric=PCT,
         take_profit_enabled=reason is ExitReason.TAKE_PROFIT,
         stop_loss_enabled=reason is ExitReason.STOP_LOSS,
         max_hold_enabled=reason is ExitReason.MAX_HOLD_TIME,
@@ -49,7 +51,10 @@ def run(
         RICH,
         closing,
         now_ms,
-        config or ExitRulesConfig(),
+        config
+        or ExitRulesConfig(
+            price_exit_metric=PCT,
+        ),
     )
 
 
@@ -80,7 +85,7 @@ def test_plus_20_percent_before_fees_but_not_after_does_not_take_profit(side: Ou
 
 @pytest.mark.parametrize("side", SIDES)
 def test_take_profit_threshold_is_configurable(side: OutcomeSide) -> None:
-    config = ExitRulesConfig(take_profit_pct="16.64", stop_loss_enabled=False)  # type: ignore[arg-type]
+    config = ExitRulesConfig(price_exit_metric=PCT, take_profit_pct="16.64", stop_loss_enabled=False)  # type: ignore[arg-type]
     [decision] = run(position(side, 100, "50.00"), side, config=config)
     assert decision.reason is ExitReason.TAKE_PROFIT
 
@@ -101,7 +106,7 @@ def test_just_above_minus_10_percent_does_not_stop_out(side: OutcomeSide) -> Non
 @pytest.mark.parametrize("side", SIDES)
 def test_the_exit_fee_can_push_a_position_into_its_stop(side: OutcomeSide) -> None:
     # gross 60.00 vs cost 64.00 is -6.25%; the fee makes it -8.875%; with a 8.875% stop it fires.
-    config = ExitRulesConfig(stop_loss_pct="8.875")  # type: ignore[arg-type]
+    config = ExitRulesConfig(price_exit_metric=PCT, stop_loss_pct="8.875")  # type: ignore[arg-type]
     [decision] = run(position(side, 100, "64.00"), side, config=config)
     assert decision.reason is ExitReason.STOP_LOSS
 
@@ -163,6 +168,7 @@ def test_no_bid_to_exit_into_gives_no_decision(side: OutcomeSide) -> None:
 @pytest.mark.parametrize("side", SIDES)
 def test_disabled_rules_never_fire(side: OutcomeSide) -> None:
     config = ExitRulesConfig(
+        price_exit_metric=PCT,
         take_profit_enabled=False,
         stop_loss_enabled=False,
         max_hold_enabled=False,
@@ -210,7 +216,9 @@ def test_one_decision_per_ticker_and_unknown_markets_are_skipped() -> None:
         RICH,
         (),
         NOW,
-        ExitRulesConfig(),
+        ExitRulesConfig(
+            price_exit_metric=PCT,
+        ),
     )
     assert [d.ticker for d in decisions] == ["A"]
 

@@ -298,3 +298,14 @@ def test_closing_order_bypasses_size_position_exposure_and_cash_limits(side: Out
     close = OrderIntent("MKT", SELL[side], p("0.40"), Count.contracts(600), reduce_only=True)
     broke = ctx(positions=[held], available="0", reserved="500.00", close_in_s=10, no_bid=None)
     assert reason(close, broke) is RiskReason.OK
+
+
+@pytest.mark.parametrize("side", SIDES)
+def test_no_reentry_within_the_cooldown_after_a_stop_loss_closes_still_go(side: OutcomeSide) -> None:
+    stopped = MarketRiskState(last_stop_loss_ms=NOW - 300 * S + 1)
+    assert reason(buy(side), ctx(state=stopped)) is RiskReason.STOP_LOSS_COOLDOWN
+    assert reason(buy(side), ctx(state=MarketRiskState(last_stop_loss_ms=NOW - 300 * S))) is RiskReason.OK
+    close = OrderIntent("MKT", SELL[side], p("0.40"), Count.contracts(10), reduce_only=True)
+    assert reason(close, ctx(positions=[position(side, 10, "4.00")], state=stopped)) is RiskReason.OK
+    no_cooldown = RiskLimits(stop_loss_cooldown_s=0)
+    assert reason(buy(side), ctx(state=stopped), no_cooldown) is RiskReason.OK

@@ -10,12 +10,17 @@ from tests.trader_rules.rules_kit import NOW, SIDES, held_book, market, p, posit
 from kalshiflow.domain.orders import OutcomeSide
 from kalshiflow.domain.units import Count, Money, Price
 from kalshiflow.features.valuation import CashView
-from kalshiflow.trader.config import ExitRulesConfig
+from kalshiflow.trader.config import ExitRulesConfig, PriceExitMetric
 from kalshiflow.trader.exit_rules.base import ClosingOrderView, ExitDecision, ExitReason
 from kalshiflow.trader.exit_rules.registry import evaluate_exits
 from kalshiflow.trader.exit_rules.stuck import order_side_price
 
-CONFIG = ExitRulesConfig(stuck_close_after_s=60, stuck_reprice_steps=2, stuck_cross_after_s=300)
+CONFIG = ExitRulesConfig(
+    price_exit_metric=PriceExitMetric.PCT,  # positions here sit between the pnl% stop and target
+    stuck_close_after_s=60,
+    stuck_reprice_steps=2,
+    stuck_cross_after_s=300,
+)
 S = 1000
 
 

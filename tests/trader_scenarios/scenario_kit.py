@@ -46,7 +46,7 @@ from kalshiflow.exchange.ws_stream import KalshiStream, StreamConfig
 from kalshiflow.marketdata.bookstore import BookStore
 from kalshiflow.sim.engine import OrderRequest
 from kalshiflow.sim.exchange import SimExchange
-from kalshiflow.trader.config import ExitRulesConfig, RiskLimits
+from kalshiflow.trader.config import ExitRulesConfig, PriceExitMetric, RiskLimits
 from kalshiflow.trader.core import CalibrationCycle, CoreConfig, TraderCore
 from kalshiflow.trader.risk.types import TradeAction
 from kalshiflow.trader.state.orders import OrderPurpose
@@ -57,9 +57,10 @@ PREFIX = "kf-"  # ExecutionConfig.client_order_id_prefix default: marks the trad
 FAST_BACKOFF = BackoffPolicy(initial_s=0.02, max_s=0.2, auth_initial_s=1.0)
 PRIVATE_CHANNELS = ["fill", "user_orders", "market_positions", "order_group_updates"]
 
-# Thresholds that keep rules quiet unless a scenario tunes them: the 1-cent spread of ``quote`` alone
+# Thresholds that keep rules quiet unless a scenario tunes them (the pnl% rule; the price-space rule
+# has its own scenarios in test_price_exits.py): the 1-cent spread of ``quote`` alone
 # is a loss of ~10% after fees, which the default stop loss would act on.
-QUIET_EXITS = ExitRulesConfig(stop_loss_pct=50, take_profit_pct=50)
+QUIET_EXITS = ExitRulesConfig(price_exit_metric=PriceExitMetric.PCT, stop_loss_pct=50, take_profit_pct=50)
 SCENARIO_RISK = RiskLimits(
     per_market_min_interval_s=0,
     max_order_contracts=10,

@@ -76,10 +76,11 @@ def session_settings(tmp_path: Path) -> Settings:
     return load_settings(
         environ={},
         overrides={
-            "run": {"db": f"sqlite:///{tmp_path / 'trader.db'}", "policy": "rules", "resume_backoff_s": 10},
+            "run": {"db": f"sqlite:///{tmp_path / 'trader.db'}", "policy": "rules:signal", "paper": False, "resume_backoff_s": 10},
             "markets": {"top_n": MARKETS},
             "calibration": {"interval_s": 60},
             "exit_rules": {
+                "price_exit_metric": "pct",  # this session's expectations were set for the pnl% rule
                 "take_profit_pct": "6",
                 "stop_loss_pct": "12",
                 "max_hold_s": 240,
@@ -94,7 +95,10 @@ def session_settings(tmp_path: Path) -> Settings:
                 "max_position_contracts_per_market": 3,
                 "max_total_position_contracts": 15,
                 "per_market_min_interval_s": 20,
+                "stop_loss_cooldown_s": 0,  # this session's exits need re-entries, as before the cooldown
             },
+            # Opening orders rest as they did when this session was written (expiry has its own tests).
+            "open_orders": {"ttl_s": 3600, "max_behind_ticks": 100},
         },
     )
 

@@ -49,6 +49,7 @@ class RunFlags:
     key_file: str | None = None
     config: str | None = None
     policy: str | None = None
+    paper: bool | None = None
     markets: tuple[str, ...] = ()
     top: int | None = None
     db: str | None = None
@@ -68,6 +69,8 @@ def _overrides(flags: RunFlags) -> dict[str, dict[str, Any]]:
     markets: dict[str, Any] = {}
     if flags.policy is not None:
         run["policy"] = flags.policy
+    if flags.paper is not None:
+        run["paper"] = flags.paper
     if flags.markets:
         markets["tickers"] = list(flags.markets)
         markets.setdefault("top_n", 0)

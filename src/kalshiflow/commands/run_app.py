@@ -172,7 +172,13 @@ class TraderApp:
                 may_trade=lambda: (
                     self.state.lifecycle.state is TraderState.TRADING and not core.live.needs_resync
                 ),
+                paper=self.settings.run.paper,
             )
+            if self.settings.run.paper:
+                self.state.lifecycle.note(
+                    f"paper mode: {policy.name} decides and records, no order is sent "
+                    "(no policy beat hold after fees in the backtest; [run] paper = false to trade)"
+                )
             self.state.actor = actor
             actions = self.bus.subscribe("run.actions", [TraderAction], max_queue=1_000)
             if on_ready is not None:
@@ -290,7 +296,11 @@ class TraderApp:
             m.ticker: m for m in (feed.selection.markets if feed.selection else ()) if isinstance(m, Market)
         }
         config = CoreConfig(
-            exit_rules=s.exit_rules, risk=s.risk, calibration=s.calibration, order_groups=s.order_groups
+            exit_rules=s.exit_rules,
+            risk=s.risk,
+            calibration=s.calibration,
+            order_groups=s.order_groups,
+            open_orders=s.open_orders,
         )
         core = TraderCore(rest, self.clock, feed.books, markets, config, bus=self.bus)
         feed.pinned = lambda: (

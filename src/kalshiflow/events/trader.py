@@ -68,6 +68,7 @@ class ActionResult(StrEnum):
     NO_PRICE = "no_price"
     DISCARDED_STALE = "discarded_stale"  # overtaken while the policy ran; never sent
     GROUP_TRIGGERED = "group_triggered"  # the order group's limit is hit; nothing sent
+    PAPER = "paper"  # paper mode: decided, priced and recorded; never sent
 
 
 @dataclass(frozen=True, slots=True)

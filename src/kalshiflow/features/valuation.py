@@ -67,13 +67,18 @@ class OrderView(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class PositionView:
-    """One open position: signed ``position`` (+YES / -NO), cost basis including opening fees."""
+    """One open position: signed ``position`` (+YES / -NO), cost basis including opening fees.
+
+    ``entry_exit_price``: the exit price (best bid of the side held) when the position was opened,
+    averaged over the fills that opened it; None when unknown (adopted or restored positions).
+    """
 
     ticker: str
     position: Count
     cost_basis: Money
     opened_at_ms: int
     fees_paid: Money = ZERO_MONEY
+    entry_exit_price: Price | None = None
 
 
 @dataclass(frozen=True, slots=True)

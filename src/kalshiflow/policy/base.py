@@ -46,11 +46,14 @@ class Decision:
     ``reason`` starts with a stable code (``wide_spread``, ``mlp_argmax`` ...) so decisions can be
     grouped in logs and the dashboard; any detail follows the code after ``": "``. ``scores`` are the
     numbers the decision was taken on (the rule policy's signal, the MLP's logits), or None.
+    ``passive``: rest a post-only order at or inside the touch instead of crossing the spread (the
+    trader cancels it when it expires or the book moves away from it).
     """
 
     action: Action
     reason: str
     scores: tuple[float, ...] | None = None
+    passive: bool = False
 
 
 class SchemaLike(Protocol):

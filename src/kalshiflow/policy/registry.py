@@ -1,18 +1,24 @@
 """Policy specs as the operator writes them (``--policy``, config ``policy =``) -> a loaded policy.
 
-Specs: ``hold``, ``rules``, ``mlp:PATH`` (a manifest file or a directory holding ``manifest.json``
+Specs: ``hold``, ``rules`` (cost-aware), ``rules:signal`` (the signal rules without the cost
+check, the policy before cost awareness), ``mm`` (passive market making), ``random`` / ``random:SEED`` (a seeded
+baseline), ``mlp:PATH`` (a manifest file or a directory holding ``manifest.json``
 and ``weights.npz``). Every policy is built against the trader's feature schema, so a model trained
 on another schema, a corrupt file or an unknown spec stops startup with a :class:`PolicyLoadError`.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from kalshiflow.policy.base import Policy, PolicyLoadError, SchemaLike
 from kalshiflow.policy.hold import HoldPolicy
+from kalshiflow.policy.market_maker import MarketMakerPolicy
 from kalshiflow.policy.mlp import load_mlp_policy
+from kalshiflow.policy.random_policy import RandomPolicy
 from kalshiflow.policy.rules import RuleConfig, RulePolicy
 
-VALID_SPECS = ("hold", "rules", "mlp:PATH")
+VALID_SPECS = ("hold", "rules", "rules:signal", "mm", "random[:SEED]", "mlp:PATH")
 
 
 def load_policy(spec: str, schema: SchemaLike, rule_config: RuleConfig | None = None) -> Policy:
@@ -22,6 +28,16 @@ def load_policy(spec: str, schema: SchemaLike, rule_config: RuleConfig | None = 
         return HoldPolicy(schema)
     if kind == "rules" and not sep:
         return RulePolicy(schema, rule_config)
+    if kind == "rules" and argument == "signal":
+        return RulePolicy(schema, replace(rule_config or RuleConfig(), cost_aware=False))
+    if kind == "mm" and not sep:
+        return MarketMakerPolicy(schema)
+    if kind == "random":
+        if not sep:
+            return RandomPolicy(schema)
+        if argument.strip().isdigit():
+            return RandomPolicy(schema, int(argument))
+        raise PolicyLoadError(f"policy spec {spec!r}: random:SEED needs a whole number seed")
     if kind == "mlp" and sep:
         if not argument.strip():
             raise PolicyLoadError(

@@ -35,6 +35,16 @@ Decision, first rule that applies:
    has already fired since ``exit_score`` < ``entry_score``);
 7. otherwise HOLD ``no_signal``.
 
+Cost awareness (``cost_aware``, on by default): an entry that passed rule 6 must also pay for
+itself. Its expected move is ``move_per_score_cents`` x |score| (cents of mid move over the holding
+horizon; the default is what the backtest's markouts of this policy's opening fills measured,
+README "Policies"). Crossing costs the spread plus a taker fee in and out
+(``taker_fee_rate`` x m x (1 - m) per contract at mid m); resting costs a maker fee in
+(``maker_fee_rate``) and a taker fee out. An entry whose expected move beats the crossing cost by
+``edge_margin_cents`` crosses; else, with ``passive`` on, one that beats the resting cost rests
+post-only at the touch (``Decision.passive``) unless an order of ours already rests in this market
+(``order_resting``); else HOLD ``below_cost``. Exits (rules 4-5) always cross: they cut risk.
+
 The rules are symmetric: mirroring the book (YES bid <-> NO bid) and the position turns every
 BUY_YES into BUY_NO and SELL_YES into SELL_NO. Thresholds are in the units of the features after
 normalisation; ``position`` is signed contracts / per-market limit, ``time_to_close`` is
@@ -66,6 +76,7 @@ FEATURES = (
     "imbalance_l5",
     "time_to_close",
     "position",
+    "resting_count",
 )
 
 
@@ -82,6 +93,9 @@ class RuleReason(StrEnum):
     NEAR_CLOSE = "near_close"
     PRICE_OUT_OF_BAND = "price_out_of_band"
     NO_SIGNAL = "no_signal"
+    BELOW_COST = "below_cost"
+    ORDER_RESTING = "order_resting"
+    PASSIVE_ENTRY = "passive_entry"
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +112,12 @@ class RuleConfig:
     min_mid / max_mid: 0.05 / 0.95 -- mid range (dollars) in which new exposure is opened.
     no_new_exposure_s: 600 -- seconds before the close after which nothing is opened.
     flatten_before_close_s: 120 -- seconds before the close after which held sides are sold.
+    cost_aware: True -- enter only when the expected move pays the round trip (module docstring).
+    passive: True -- when crossing does not pay but resting does, rest a post-only order.
+    move_per_score_cents: 0.5 -- expected mid move, cents, at |score| = 1.
+    taker_fee_rate / maker_fee_rate: 0.07 / 0.0175 -- Kalshi's quadratic fee rates (per contract:
+        rate x m x (1 - m) dollars at price m); maker fees are charged on some series only.
+    edge_margin_cents: 0.0 -- extra expected cents an entry must clear beyond its cost.
     """
 
     max_spread_ticks: float = 2.0
@@ -111,6 +131,12 @@ class RuleConfig:
     max_mid: float = 0.95
     no_new_exposure_s: float = 600.0
     flatten_before_close_s: float = 120.0
+    cost_aware: bool = True
+    passive: bool = True
+    move_per_score_cents: float = 0.5
+    taker_fee_rate: float = 0.07
+    maker_fee_rate: float = 0.0175
+    edge_margin_cents: float = 0.0
 
     def __post_init__(self) -> None:
         if not 0.0 < self.exit_score <= self.entry_score <= 1.0:
@@ -155,6 +181,7 @@ class RulePolicy:
             self._i_imb5,
             self._i_ttc,
             self._i_pos,
+            self._i_resting,
         ) = (schema.index(name) for name in FEATURES)
         self._size = schema.size
         self._no_new_ttc = normalised_time_to_close(self.config.no_new_exposure_s)
@@ -213,7 +240,35 @@ class RulePolicy:
         mid = observation[self._i_mid]
         if not cfg.min_mid <= mid <= cfg.max_mid:
             return Decision(Action.HOLD, RuleReason.PRICE_OUT_OF_BAND, scores)
-        return Decision(_BUY[direction], RuleReason.BUY_PRESSURE, scores)
+        if not cfg.cost_aware:
+            return Decision(_BUY[direction], RuleReason.BUY_PRESSURE, scores)
+        return self._pay_for_itself(
+            direction, abs(score), mid, spread, observation[self._i_resting] > 0.0, scores
+        )
+
+    def _pay_for_itself(
+        self,
+        direction: int,
+        strength: float,
+        mid: float,
+        spread: float,
+        resting: bool,
+        scores: tuple[float, ...],
+    ) -> Decision:
+        """Cross when the expected move pays spread + taker fees, rest when it pays maker + taker fees."""
+        cfg = self.config
+        expected = cfg.move_per_score_cents * strength - cfg.edge_margin_cents
+        fee_unit = 100.0 * mid * (1.0 - mid)  # cents per unit of fee rate, at the mid
+        crossing = 100.0 * spread + 2.0 * cfg.taker_fee_rate * fee_unit
+        resting_cost = (cfg.maker_fee_rate + cfg.taker_fee_rate) * fee_unit
+        detail = (*scores, expected, crossing, resting_cost)
+        if expected > crossing:
+            return Decision(_BUY[direction], RuleReason.BUY_PRESSURE, detail)
+        if not cfg.passive or expected <= resting_cost:
+            return Decision(Action.HOLD, RuleReason.BELOW_COST, detail)
+        if resting:
+            return Decision(Action.HOLD, RuleReason.ORDER_RESTING, detail)
+        return Decision(_BUY[direction], RuleReason.PASSIVE_ENTRY, detail, passive=True)
 
 
 _BUY = {1: Action.BUY_YES, -1: Action.BUY_NO}

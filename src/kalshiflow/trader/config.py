@@ -93,14 +93,39 @@ PositiveContracts = Annotated[Count, PlainValidator(_positive_count), _count_out
 _FROZEN = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, validate_default=True)
 
 
+class PriceExitMetric(StrEnum):
+    """What take profit and stop loss measure.
+
+    ``move``: the move of the exit price (best bid of the side held) from the exit price at entry,
+    in cents -- the round trip's spread is excluded by construction, so a position bought by
+    crossing the spread is at 0, not at -spread, the moment it fills. ``pct``: pnl% of cost basis
+    after the estimated exit fee (the older rule; it fires on the entry spread alone for cheap
+    contracts, kept for comparison in backtests).
+    """
+
+    MOVE = "move"
+    PCT = "pct"
+
+
 class ExitRulesConfig(BaseModel):
     """When to close a position (ARCHITECTURE §6). Every rule can be switched off on its own.
 
+    * ``price_exit_metric`` ("move"): ``move`` (cents of move of the exit price since entry) or
+      ``pct`` (pnl% of cost); see ``PriceExitMetric``.
     * ``take_profit_enabled`` (True): run the take-profit rule.
-    * ``take_profit_pct`` (20, percent of cost basis, > 0): close when pnl% after the estimated exit
-      fee is >= this.
+    * ``take_profit_cents`` (2, cents, > 0): with ``move``, close when the exit price rose this much
+      above the exit price at entry.
+    * ``stop_loss_cents`` (2, cents, > 0): with ``move``, close when the exit price fell this much
+      below the exit price at entry. 2/2 had the best P&L after fees of the backtest sweep
+      (``bench/sweep_exits.py``, README "Exits"); every setting lost money with today's policies.
+    * ``scale_to_range`` (False): with ``move``, shrink each threshold in proportion to the room the
+      price has in that direction (room / 50¢, at most 1, at least one grid tick): a contract at 95¢
+      cannot rise 6¢.
+    * ``take_profit_pct`` (20, percent of cost basis, > 0): with ``pct``, close when pnl% after the
+      estimated exit fee is >= this.
     * ``stop_loss_enabled`` (True): run the stop-loss rule.
-    * ``stop_loss_pct`` (10, percent of cost basis, 0 < x <= 100): close when pnl% <= -this.
+    * ``stop_loss_pct`` (10, percent of cost basis, 0 < x <= 100): with ``pct``, close when
+      pnl% <= -this.
     * ``max_hold_enabled`` (True): run the max-hold-time rule.
     * ``max_hold_s`` (3600, seconds, > 0): close a position held this long since it was opened.
     * ``market_closing_enabled`` (True): run the market-closing rule.
@@ -124,6 +149,10 @@ class ExitRulesConfig(BaseModel):
 
     model_config = _FROZEN
 
+    price_exit_metric: PriceExitMetric = PriceExitMetric.MOVE
+    take_profit_cents: Decimal = Field(default=Decimal(2), gt=0, le=100)
+    stop_loss_cents: Decimal = Field(default=Decimal(2), gt=0, le=100)
+    scale_to_range: bool = False
     take_profit_enabled: bool = True
     take_profit_pct: Decimal = Field(default=Decimal(20), gt=0)
     stop_loss_enabled: bool = True
@@ -169,6 +198,9 @@ class RiskLimits(BaseModel):
     * ``max_drawdown_dollars`` ("300.00", dollars, > 0): equity below its peak.
     * ``require_two_sided_book`` (True): open only where both YES and NO bids exist.
     * ``min_time_to_close_s`` (900, seconds, >= 0): open only in markets closing later than this.
+    * ``stop_loss_cooldown_s`` (300, seconds, >= 0): no opening order in a market for this long after
+      a stop loss closed a position there (the signal that opened it was wrong; re-entering on the
+      next tick of the same signal pays the spread again).
     * ``max_spread_cents`` (10, cents, 1..100): open only where the spread is at most this.
     """
 
@@ -188,7 +220,26 @@ class RiskLimits(BaseModel):
     max_drawdown_dollars: PositiveDollars = Money.dollars(300)
     require_two_sided_book: bool = True
     min_time_to_close_s: int = Field(default=900, ge=0)
+    stop_loss_cooldown_s: int = Field(default=300, ge=0)
     max_spread_cents: int = Field(default=10, ge=1, le=100)
+
+
+class OpenOrdersConfig(BaseModel):
+    """Resting opening orders: how long they may wait and how far the book may leave them behind.
+
+    * ``ttl_s`` (30, seconds, > 0): an opening order resting this long is cancelled (the policy
+      decides afresh on the next book change, at the new touch).
+    * ``max_behind_ticks`` (1, grid ticks, >= 0): an opening order whose price is more than this many
+      ticks behind the touch of its side (the book moved away) is cancelled at the next tick.
+    * ``passive_improve_ticks`` (1, grid ticks, >= 0): a passive (post-only) opening order is placed
+      this many ticks inside the touch when the spread leaves room, else at the touch.
+    """
+
+    model_config = _FROZEN
+
+    ttl_s: int = Field(default=30, gt=0)
+    max_behind_ticks: int = Field(default=1, ge=0)
+    passive_improve_ticks: int = Field(default=1, ge=0)
 
 
 class CalibrationConfig(BaseModel):

@@ -27,12 +27,20 @@ from kalshiflow.features.valuation import CashView, MarketView, PositionView, va
 from kalshiflow.marketdata.bookstore import BookStore
 from kalshiflow.trader.calibration.reconcile import Reconciler
 from kalshiflow.trader.calibration.report import CalibrationReport
-from kalshiflow.trader.config import CalibrationConfig, ExitRulesConfig, OrderGroupConfig, RiskLimits
+from kalshiflow.trader.config import (
+    CalibrationConfig,
+    ExitRulesConfig,
+    OpenOrdersConfig,
+    OrderGroupConfig,
+    RiskLimits,
+)
 from kalshiflow.trader.execution.closing import CloseResult, PositionCloser
 from kalshiflow.trader.execution.in_flight import ExecutionConfig, ExecutionResult, OrderExecutor
 from kalshiflow.trader.execution.in_flight import OrderIntent as ExecIntent
+from kalshiflow.trader.execution.open_orders import StaleOrder, stale_open_orders
 from kalshiflow.trader.execution.order_groups import OrderGroupManager
-from kalshiflow.trader.exit_rules.base import ExitDecision, ExitRule
+from kalshiflow.trader.exit_rules.base import ExitDecision, ExitReason, ExitRule
+from kalshiflow.trader.exit_rules.entries import EntryReferences
 from kalshiflow.trader.exit_rules.registry import EXIT_RULES, PRICE_RULES, TIME_RULES, evaluate_exits
 from kalshiflow.trader.risk.counters import RiskCounters
 from kalshiflow.trader.risk.daily_pnl import DailyRealized
@@ -63,6 +71,7 @@ class CoreConfig:
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
     order_groups: OrderGroupConfig = field(default_factory=OrderGroupConfig)
     execution: ExecutionConfig = field(default_factory=ExecutionConfig)
+    open_orders: OpenOrdersConfig = field(default_factory=OpenOrdersConfig)
 
 
 @dataclass(frozen=True)
@@ -123,12 +132,16 @@ class TraderCore:
         self._fills = self.bus.subscribe(
             "core.exits", [FillBooked], max_queue=10_000, on_ready=self._on_fills
         )
+        self.entries = EntryReferences()  # exit price at entry, per position (price-space exits)
+        self._stop_loss_ms: dict[str, int] = {}  # last stop loss per market (re-entry cooldown)
 
     # ------------------------------------------------------------------ lifecycle entry points
     async def start(self) -> CalibrationCycle:
         """Create or reuse order groups, then run the startup calibration."""
         await self.groups.start()
-        return await self.calibrate()
+        cycle = await self.calibrate()
+        self.entries.adopt({p.ticker: p.position for p in self.ledger.open_positions()})
+        return cycle
 
     async def load_fees(self) -> int:
         """Read the fee schedule of every market not resolved yet, then apply the scheduled fee
@@ -156,7 +169,7 @@ class TraderCore:
         resolved = tuple(await self.executor.resolve_unknown())
         # A failed check (cash below the reserve) stops opening, not closing; a failed sync stops both.
         decisions = tuple(self.exit_decisions()) if report.ok or self.reconciler.exits_allowed else ()
-        closes = tuple(await self.closer.apply(decisions))
+        closes = tuple(await self._apply_exits(decisions))
         await self.groups.tick(kill_switch=self._kill_switch_on())
         return CalibrationCycle(report, decisions, closes, resolved)
 
@@ -191,19 +204,42 @@ class TraderCore:
         if position is None or position.position == 0 or self.closer.is_closing(ticker):
             return []
         decisions = self.exit_decisions((ticker,), PRICE_RULES)
-        return await self.closer.apply(decisions) if decisions else []
+        return await self._apply_exits(decisions) if decisions else []
 
     async def exit_tick(self) -> list[CloseResult]:
-        """The short timer: time rules for every position, price rules for markets that had fills."""
+        """The short timer: time rules for every position, price rules for markets that had fills.
+
+        Opening orders that expired or were left behind by the book are cancelled first.
+        """
         if self.calibrating:
             return []
+        await self.cancel_stale_open_orders()
         filled = [t for t in self._filled_since_tick if not self.closer.is_closing(t)]
         self._filled_since_tick.clear()
         decisions = self.exit_decisions(None, TIME_RULES)
         if filled and self.config.exit_rules.reactive_price_rules:
             decided = {d.ticker for d in decisions}
             decisions += [d for d in self.exit_decisions(filled, PRICE_RULES) if d.ticker not in decided]
-        return await self.closer.apply(decisions) if decisions else []
+        return await self._apply_exits(decisions) if decisions else []
+
+    async def cancel_stale_open_orders(self) -> list[StaleOrder]:
+        """Cancel resting opening orders past their time to live or behind the touch."""
+        books = {t: b for t in self.markets if (b := self.books.book(t)) is not None}
+        grids = {t: m.grid for t, m in self.markets.items()}
+        stale = stale_open_orders(
+            self.ledger.live_orders(), books, grids, self.clock.now_ms(), self.config.open_orders
+        )
+        for order in stale:
+            await self.executor.cancel(order.client_order_id)
+        return stale
+
+    async def _apply_exits(self, decisions: list[ExitDecision] | tuple[ExitDecision, ...]) -> list[CloseResult]:
+        """Close what the rules decided; a stop loss starts the market's re-entry cooldown."""
+        now = self.clock.now_ms()
+        for decision in decisions:
+            if decision.reason is ExitReason.STOP_LOSS:
+                self._stop_loss_ms[decision.ticker] = now
+        return await self.closer.apply(decisions)
 
     async def run_exit_timer(self) -> None:
         """Run ``exit_tick`` every ``time_rules_interval_s``, and at once after a fill of ours."""
@@ -218,9 +254,15 @@ class TraderCore:
                 log.exception("exits.tick_failed")
 
     def _on_fills(self) -> None:
+        touched: set[str] = set()
         for item in self._fills.drain():
             if isinstance(item, FillBooked):
-                self._filled_since_tick.add(item.fill.ticker)
+                touched.add(item.fill.ticker)
+        for ticker in sorted(touched):
+            position = self.ledger.positions.get(ticker)
+            book = self.books.book(ticker)
+            self.entries.update(ticker, 0 if position is None else int(position.position), book)
+        self._filled_since_tick |= touched
         if self._filled_since_tick:
             self._fill_wake.set()
 
@@ -235,8 +277,13 @@ class TraderCore:
         grids: dict[str, PriceGrid] = {t: m.grid for t, m in self.markets.items()}
         return await self.closer.flatten(reason, books, grids, aggressive)
 
-    async def open_position(self, ticker: str, action: TradeAction, price: Price, count: Count) -> OpenResult:
-        """A policy decision: through the risk gate, then placed as a limit order in its order group."""
+    async def open_position(
+        self, ticker: str, action: TradeAction, price: Price, count: Count, *, post_only: bool = False
+    ) -> OpenResult:
+        """A policy decision: through the risk gate, then placed as a limit order in its order group.
+
+        ``post_only``: a passive order that must rest (the exchange refuses it if it would cross).
+        """
         intent = OrderIntent(ticker, action, price, count)
         now = self.clock.now_ms()
         decision = check_order(intent, self.risk_context(ticker), self.config.risk, now)
@@ -248,7 +295,15 @@ class TraderCore:
         group_id = await self.groups.ensure(ticker)
         v2 = intent_to_v2(action.side, action.action, price)
         execution = await self.executor.place(
-            ExecIntent(ticker, v2.side, v2.yes_price, count, OrderPurpose.OPEN, order_group_id=group_id)
+            ExecIntent(
+                ticker,
+                v2.side,
+                v2.yes_price,
+                count,
+                OrderPurpose.OPEN,
+                order_group_id=group_id,
+                post_only=post_only,
+            )
         )
         self._last_order_ms[ticker] = now
         return OpenResult(decision, execution)
@@ -274,6 +329,7 @@ class TraderCore:
                 p.cost_basis,
                 now if p.opened_at_ms is None else p.opened_at_ms,
                 p.fees_paid,
+                self.entries.reference(p.ticker),
             )
             for p in self.ledger.open_positions()
         }
@@ -306,6 +362,7 @@ class TraderCore:
             error_times_ms=tuple(self._errors_ms.get(ticker, ())),
             resting_open_contracts=resting_open,
             being_closed=self.closer.is_closing(ticker),
+            last_stop_loss_ms=self._stop_loss_ms.get(ticker),
         )
         return RiskContext(
             market=views.get(ticker),

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from kalshiflow.clock import Clock
+from kalshiflow.domain.grid import PriceGrid
 from kalshiflow.domain.units import Count, Price
 from kalshiflow.events.trader import ActionResult, RiskDenied
 from kalshiflow.events.trader import TraderAction as TraderAction
@@ -42,6 +43,7 @@ class ActorMetrics:
     decisions: int = 0
     holds: int = 0
     orders_sent: int = 0
+    paper: int = 0  # paper mode: trade decisions recorded and not sent
     denied: int = 0
     deferred: int = 0  # dirty markets skipped while reduce-only (the next change decides afresh)
     invalid_books: int = 0
@@ -69,6 +71,29 @@ def touch_price(book: OrderBook, action: TradeAction) -> Price | None:
     return book.best_bid(side)
 
 
+def passive_price(book: OrderBook, action: TradeAction, grid: PriceGrid, improve_ticks: int) -> Price | None:
+    """A post-only limit: join the own side of the touch, ``improve_ticks`` inside when the spread allows.
+
+    Buying rests on the side's bid (at most one tick below its ask); selling rests on the side's ask
+    (at least one tick above its bid). None when that side of the book is empty.
+    """
+    side = action.side
+    bid, ask = book.best_bid(side), book.best_ask(side)
+    if bid is None or ask is None:
+        return None
+    if action in (TradeAction.BUY_YES, TradeAction.BUY_NO):
+        price = grid.step_up(bid, improve_ticks) if improve_ticks else bid
+        below_ask = grid.step_down(ask)
+        if price is None or below_ask is None:
+            return None
+        return Price(min(int(price), int(below_ask))) if int(below_ask) >= int(bid) else None
+    price = grid.step_down(ask, improve_ticks) if improve_ticks else ask
+    above_bid = grid.step_up(bid)
+    if price is None or above_bid is None:
+        return None
+    return Price(max(int(price), int(above_bid))) if int(above_bid) <= int(ask) else None
+
+
 class Actor:
     def __init__(
         self,
@@ -79,7 +104,9 @@ class Actor:
         size: Count,
         clock: Clock,
         may_trade: Callable[[], bool],
+        paper: bool = False,
     ) -> None:
+        """``paper``: decide, price and record every decision, but send nothing (``ActionResult.PAPER``)."""
         self.books = books
         self.core = core
         self.policy = policy
@@ -87,6 +114,7 @@ class Actor:
         self.size = size
         self.clock = clock
         self.may_trade = may_trade
+        self.paper = paper
         self.metrics = ActorMetrics()
         self.recent: list[TraderAction] = []
 
@@ -141,7 +169,11 @@ class Actor:
                     now, ticker, name, None, self.size, decision.reason, ActionResult.HOLD, obs, None, lag
                 )
             )
-        price = touch_price(book, action)
+        if decision.passive:
+            improve = self.core.config.open_orders.passive_improve_ticks
+            price = passive_price(book, action, self.core.markets[ticker].grid, improve)
+        else:
+            price = touch_price(book, action)
         if price is None:
             return self._report(
                 TraderAction(
@@ -164,7 +196,14 @@ class Actor:
                     lag,
                 )
             )
-        result = await self.core.open_position(ticker, action, price, self.size)
+        if self.paper:
+            self.metrics.paper += 1
+            return self._report(
+                TraderAction(
+                    now, ticker, name, price, self.size, decision.reason, ActionResult.PAPER, obs, None, lag
+                )
+            )
+        result = await self.core.open_position(ticker, action, price, self.size, post_only=decision.passive)
         return self._report(self._outcome(result, now, ticker, name, price, decision.reason, obs, lag))
 
     def _outcome(

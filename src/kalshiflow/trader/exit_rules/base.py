@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from enum import StrEnum
-from typing import Protocol
+from typing import Final, Protocol
 
 from kalshiflow.domain.orders import Action, OutcomeSide, V2Order, intent_to_v2
-from kalshiflow.domain.units import Count, Price
+from kalshiflow.domain.units import MONEY_PER_PRICE_COUNT, PRICE_SCALE, Count, Price, div_round_up
 from kalshiflow.features.valuation import (
     BookView,
     CashView,
@@ -27,6 +28,8 @@ from kalshiflow.features.valuation import (
     format_pct,
 )
 from kalshiflow.trader.config import ExitRulesConfig
+
+HALF_RANGE: Final = PRICE_SCALE // 2  # 50¢: the room at which a range-scaled threshold is unscaled
 
 
 class ExitReason(StrEnum):
@@ -149,4 +152,54 @@ def pnl_text(valuation: Valuation) -> str:
     return (
         f"pnl {format_pct(valuation.pnl_pct)} (${valuation.unrealized.dollars_str()}) "
         f"at {valuation.side} bid {valuation.exit_price.dollars_str()}"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PriceMove:
+    """How far the exit price moved since entry, and the thresholds it is compared with (Price units).
+
+    ``reference`` is the exit price at entry, or -- unknown for adopted positions -- the average
+    entry price (cost basis per contract, opening fees included), which is stricter.
+    """
+
+    reference: Price
+    move: int  # exit price now - reference, in $0.0001 (negative = adverse)
+    take_profit: int
+    stop_loss: int
+
+
+def _threshold(cents: Decimal, room: int, holding: Holding, scale: bool) -> int:
+    units = int(cents * 100)  # 1 cent = 100 units of $0.0001
+    if not scale:
+        return units
+    scaled = units * min(room, HALF_RANGE) // HALF_RANGE
+    tick = int(holding.market.grid.min_step_at(max(1, min(PRICE_SCALE - 1, room))))
+    return max(tick, scaled)
+
+
+def price_move(holding: Holding, config: ExitRulesConfig) -> PriceMove | None:
+    """The held side's exit-price move since entry with the configured thresholds; None unvalued."""
+    valuation = holding.valuation
+    if valuation is None or valuation.count <= 0:
+        return None
+    reference = holding.position.entry_exit_price
+    if reference is None:
+        per_contract = int(valuation.count) * MONEY_PER_PRICE_COUNT
+        reference = Price(min(PRICE_SCALE, div_round_up(int(valuation.cost_basis), per_contract)))
+    ref = int(reference)
+    return PriceMove(
+        reference=Price(ref),
+        move=int(valuation.exit_price) - ref,
+        take_profit=_threshold(config.take_profit_cents, PRICE_SCALE - ref, holding, config.scale_to_range),
+        stop_loss=_threshold(config.stop_loss_cents, ref, holding, config.scale_to_range),
+    )
+
+
+def move_text(move: PriceMove, valuation: Valuation) -> str:
+    """``exit 0.4800 moved -0.0600 from 0.5400`` -- shared wording of the price-space rules."""
+    sign = "+" if move.move >= 0 else "-"
+    return (
+        f"{valuation.side} bid {valuation.exit_price.dollars_str()} moved {sign}"
+        f"{Price(abs(move.move)).dollars_str()} from {move.reference.dollars_str()} at entry"
     )

@@ -1,7 +1,10 @@
-"""Stop loss: close a position whose pnl%, after the estimated exit fee, fell to the loss limit.
+"""Stop loss: close a position whose exit price fell too far since entry (or, ``pct``, whose pnl% did).
 
-The exit fee counts against the position, so a stop fires at the loss a close would really lock in.
-Exactly -10% fires (exact fractions, no rounding).
+``move`` (default): the exit price (best bid of the side held) has fallen ``stop_loss_cents`` or
+more below the exit price at entry. Measured from the exit price at entry, the spread paid to get in
+is not a loss the rule reacts to: a position bought at the ask sits at 0, not at -spread, when it
+fills. ``pct``: pnl% after the estimated exit fee <= -``stop_loss_pct`` (exact fractions; exactly
+-10% fires). A stop loss starts the market's re-entry cooldown (``RiskLimits.stop_loss_cooldown_s``).
 """
 
 from __future__ import annotations
@@ -9,32 +12,47 @@ from __future__ import annotations
 from collections.abc import Mapping
 from fractions import Fraction
 
-from kalshiflow.trader.config import ExitRulesConfig
+from kalshiflow.trader.config import ExitRulesConfig, PriceExitMetric
 from kalshiflow.trader.exit_rules.base import (
     ExitContext,
     ExitDecision,
     ExitReason,
+    Holding,
     close_at_bid,
+    move_text,
     pnl_text,
+    price_move,
 )
 
 
 class StopLoss:
     name = ExitReason.STOP_LOSS
-    short_desc = "pnl% after the exit fee fell to the stop-loss limit"
+    short_desc = "the exit price fell the stop-loss distance below its level at entry"
 
     def enabled(self, config: ExitRulesConfig) -> bool:
         return config.stop_loss_enabled
 
     def evaluate(self, ctx: ExitContext, decided: Mapping[str, ExitDecision]) -> list[ExitDecision]:
-        limit = -Fraction(ctx.config.stop_loss_pct)
         decisions: list[ExitDecision] = []
         for holding in ctx.open_holdings:
-            valuation = holding.valuation
-            if valuation is None or valuation.pnl_pct is None or valuation.pnl_pct > limit:
+            detail = _fires(holding, ctx.config)
+            if detail is None:
                 continue
-            detail = f"{pnl_text(valuation)} <= -{ctx.config.stop_loss_pct}%"
             decision = close_at_bid(holding, self.name, detail)
             if decision is not None:
                 decisions.append(decision)
         return decisions
+
+
+def _fires(holding: Holding, config: ExitRulesConfig) -> str | None:
+    valuation = holding.valuation
+    if valuation is None:
+        return None
+    if config.price_exit_metric is PriceExitMetric.PCT:
+        if valuation.pnl_pct is None or valuation.pnl_pct > -Fraction(config.stop_loss_pct):
+            return None
+        return f"{pnl_text(valuation)} <= -{config.stop_loss_pct}%"
+    move = price_move(holding, config)
+    if move is None or move.move > -move.stop_loss:
+        return None
+    return f"{move_text(move, valuation)} <= -{config.stop_loss_cents}¢"

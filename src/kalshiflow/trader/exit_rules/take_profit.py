@@ -1,7 +1,10 @@
-"""Take profit: close a position whose pnl%, after the estimated exit fee, reached the target.
+"""Take profit: close a position whose exit price rose enough since entry (or, ``pct``, whose pnl% did).
 
-Fee-aware on purpose: a position that is +20% before the exit fee but not after it has not made
-20% and is left alone. The comparison is on exact fractions, so exactly +20% fires.
+``move`` (default): the exit price (best bid of the side held) is ``take_profit_cents`` or more above
+the exit price at entry -- a move the position can lock in by selling at the bid now. With
+``scale_to_range`` the distance shrinks with the room left below $1, so the rule can still fire for
+a contract bought at 90¢. ``pct``: pnl% after the estimated exit fee >= ``take_profit_pct``
+(fee-aware; exact fractions, exactly +20% fires).
 """
 
 from __future__ import annotations
@@ -9,32 +12,47 @@ from __future__ import annotations
 from collections.abc import Mapping
 from fractions import Fraction
 
-from kalshiflow.trader.config import ExitRulesConfig
+from kalshiflow.trader.config import ExitRulesConfig, PriceExitMetric
 from kalshiflow.trader.exit_rules.base import (
     ExitContext,
     ExitDecision,
     ExitReason,
+    Holding,
     close_at_bid,
+    move_text,
     pnl_text,
+    price_move,
 )
 
 
 class TakeProfit:
     name = ExitReason.TAKE_PROFIT
-    short_desc = "pnl% after the exit fee reached the take-profit target"
+    short_desc = "the exit price rose the take-profit distance above its level at entry"
 
     def enabled(self, config: ExitRulesConfig) -> bool:
         return config.take_profit_enabled
 
     def evaluate(self, ctx: ExitContext, decided: Mapping[str, ExitDecision]) -> list[ExitDecision]:
-        target = Fraction(ctx.config.take_profit_pct)
         decisions: list[ExitDecision] = []
         for holding in ctx.open_holdings:
-            valuation = holding.valuation
-            if valuation is None or valuation.pnl_pct is None or valuation.pnl_pct < target:
+            detail = _fires(holding, ctx.config)
+            if detail is None:
                 continue
-            detail = f"{pnl_text(valuation)} >= +{ctx.config.take_profit_pct}%"
             decision = close_at_bid(holding, self.name, detail)
             if decision is not None:
                 decisions.append(decision)
         return decisions
+
+
+def _fires(holding: Holding, config: ExitRulesConfig) -> str | None:
+    valuation = holding.valuation
+    if valuation is None:
+        return None
+    if config.price_exit_metric is PriceExitMetric.PCT:
+        if valuation.pnl_pct is None or valuation.pnl_pct < Fraction(config.take_profit_pct):
+            return None
+        return f"{pnl_text(valuation)} >= +{config.take_profit_pct}%"
+    move = price_move(holding, config)
+    if move is None or move.move < move.take_profit:
+        return None
+    return f"{move_text(move, valuation)} >= +{config.take_profit_cents}¢"

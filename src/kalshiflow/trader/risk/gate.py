@@ -18,6 +18,7 @@ from kalshiflow.trader.risk.market_active import MarketActive
 from kalshiflow.trader.risk.order_shape import OrderShape
 from kalshiflow.trader.risk.order_size import OrderSize
 from kalshiflow.trader.risk.position_limits import MarketPositionLimit, TotalPositionLimit
+from kalshiflow.trader.risk.stop_cooldown import StopLossCooldown
 from kalshiflow.trader.risk.throttle import Throttle
 from kalshiflow.trader.risk.trading_mode import TradingMode
 from kalshiflow.trader.risk.types import ALLOWED, OrderIntent, RiskCheck, RiskContext, RiskDecision
@@ -31,6 +32,7 @@ RISK_CHECKS: tuple[RiskCheck, ...] = (
     KillSwitch(),
     MarketViability(),
     Throttle(),
+    StopLossCooldown(),
     OrderSize(),
     MarketPositionLimit(),
     TotalPositionLimit(),

@@ -108,6 +108,7 @@ class RiskReason(StrEnum):
     BOOK_ONE_SIDED = "book_one_sided"
     SPREAD_TOO_WIDE = "spread_too_wide"
     THROTTLED = "throttled"
+    STOP_LOSS_COOLDOWN = "stop_loss_cooldown"
     ORDER_TOO_LARGE = "order_too_large"
     MARKET_POSITION_LIMIT = "market_position_limit"
     TOTAL_POSITION_LIMIT = "total_position_limit"
@@ -148,6 +149,7 @@ class MarketRiskState:
     error_times_ms: tuple[int, ...] = ()
     resting_open_contracts: Count = ZERO_COUNT
     being_closed: bool = False
+    last_stop_loss_ms: int | None = None  # when a stop loss last closed a position here
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,65 @@
+"""The body of ``kalshiflow backtest``: flags in, progress bar while running, table and files out."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from kalshiflow.commands.backtest.report import render_text
+from kalshiflow.commands.backtest.runner import (
+    BacktestOptions,
+    BacktestUsageError,
+    backtest,
+    parse_policies,
+    parse_seeds,
+)
+from kalshiflow.commands.backtest.session import RunRecord
+from kalshiflow.config import SettingsError, load_settings
+
+
+def run_backtest_command(
+    policy: str,
+    seeds: str,
+    hours: float,
+    markets: int,
+    jobs: int | None,
+    out_dir: Path | None,
+    config: Path | None,
+    console: Console,
+) -> None:
+    """Raises ``BacktestUsageError`` naming the flag for anything wrong before the first run."""
+    try:
+        settings = load_settings(config)
+    except SettingsError as exc:
+        raise BacktestUsageError(str(exc)) from None
+    options = BacktestOptions(
+        policies=parse_policies(policy),
+        seeds=parse_seeds(seeds),
+        hours=hours,
+        settings=settings,
+        markets=markets,
+        jobs=jobs if jobs is not None else max(1, min(2, os.cpu_count() or 1)),
+        out_dir=out_dir,
+    )
+    total = len(options.policies) * len(options.seeds)
+    with Progress(
+        TextColumn("backtest"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("", total=total)
+
+        def done(record: RunRecord) -> None:
+            progress.update(task, advance=1, description=f"{record.policy} seed {record.seed}")
+
+        summaries, files = backtest(options, done)
+    console.print(render_text(summaries), highlight=False)
+    for path in files:
+        console.print(f"wrote {path}")

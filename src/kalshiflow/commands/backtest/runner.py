@@ -1,0 +1,114 @@
+"""``kalshiflow backtest``: every (policy, seed) run, in parallel processes, then the report.
+
+Runs are independent (each builds its own simulated market from its seed), so they spread over
+``jobs`` processes; results are gathered in (policy, seed) order, so the report does not depend on
+which process finished first. Same seeds, same settings -> same figures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kalshiflow.commands.backtest.metrics import PolicySummary, summarize
+from kalshiflow.commands.backtest.report import write_report
+from kalshiflow.commands.backtest.session import BacktestSession, RunRecord, build_policy
+from kalshiflow.config import Settings
+
+_SEEDS = re.compile(r"^\d+(-\d+)?$")
+
+
+class BacktestUsageError(ValueError):
+    """A flag value the backtest cannot use; the message names the flag."""
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``1-20``, ``3``, ``1,4,9-12`` -> sorted distinct seeds."""
+    seeds: set[int] = set()
+    for part in (p.strip() for p in text.split(",")):
+        if not _SEEDS.match(part):
+            raise BacktestUsageError(f"--seeds {text!r}: write seeds as 1-20, 7 or 1,4,9-12")
+        low, _, high = part.partition("-")
+        first, last = int(low), int(high or low)
+        if last < first:
+            raise BacktestUsageError(f"--seeds {text!r}: range {part} runs backwards")
+        seeds.update(range(first, last + 1))
+    return sorted(seeds)
+
+
+def parse_policies(text: str) -> list[str]:
+    """Comma-separated specs, each checked by loading it once (a bad spec fails before any run)."""
+    specs = [s.strip() for s in text.split(",") if s.strip()]
+    if not specs:
+        raise BacktestUsageError("--policy: name at least one policy (hold, random, rules, mlp:PATH)")
+    for spec in specs:
+        try:
+            build_policy(spec, 0)
+        except Exception as exc:
+            raise BacktestUsageError(f"--policy {spec!r}: {exc}") from None
+    return list(dict.fromkeys(specs))
+
+
+@dataclass(frozen=True)
+class BacktestOptions:
+    policies: Sequence[str]
+    seeds: Sequence[int]
+    hours: float
+    settings: Settings = field(default_factory=Settings)
+    markets: int = 20
+    jobs: int = 1
+    out_dir: Path | None = None
+
+
+def run_one(spec: str, seed: int, hours: float, settings: Settings, markets: int) -> RunRecord:
+    """One run in this process (the worker function of the process pool)."""
+    return asyncio.run(BacktestSession(spec, seed, hours, settings, n_markets=markets).run())
+
+
+def run_all(
+    options: BacktestOptions, on_done: Callable[[RunRecord], None] | None = None
+) -> dict[str, list[RunRecord]]:
+    """Every (policy, seed) run; ``on_done`` is told of each finished run (progress)."""
+    tasks = [(spec, seed) for spec in options.policies for seed in options.seeds]
+    results: dict[tuple[str, int], RunRecord] = {}
+    if options.jobs <= 1:
+        for spec, seed in tasks:
+            record = run_one(spec, seed, options.hours, options.settings, options.markets)
+            results[(spec, seed)] = record
+            if on_done is not None:
+                on_done(record)
+    else:
+        with ProcessPoolExecutor(max_workers=options.jobs) as pool:
+            futures: dict[Future[RunRecord], tuple[str, int]] = {
+                pool.submit(run_one, spec, seed, options.hours, options.settings, options.markets): (
+                    spec,
+                    seed,
+                )
+                for spec, seed in tasks
+            }
+            for future in as_completed(futures):
+                record = future.result()
+                results[futures[future]] = record
+                if on_done is not None:
+                    on_done(record)
+    return {spec: [results[(spec, seed)] for seed in options.seeds] for spec in options.policies}
+
+
+def backtest(
+    options: BacktestOptions, on_done: Callable[[RunRecord], None] | None = None
+) -> tuple[list[PolicySummary], list[Path]]:
+    """Run, summarise and (with ``out_dir``) write the report; returns the summaries and files."""
+    runs = run_all(options, on_done)
+    summaries = [summarize(spec, runs[spec]) for spec in options.policies]
+    files: list[Path] = []
+    if options.out_dir is not None:
+        seeds = f"{options.seeds[0]}-{options.seeds[-1]}" if len(options.seeds) > 1 else str(options.seeds[0])
+        title = (
+            f"backtest: {len(options.seeds)} seeds ({seeds}) x {options.hours:g} h, {options.markets} markets"
+        )
+        files = write_report(summaries, runs, options.out_dir, title)
+    return summaries, files
