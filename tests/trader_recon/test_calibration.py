@@ -256,9 +256,9 @@ async def test_live_fill_during_the_reads_is_not_overwritten_or_booked_twice(env
 
     async def fill_channel_delivers_meanwhile(min_ts_s: int) -> list:  # type: ignore[type-arg]
         fills = await original(min_ts_s)
-        from kalshiflow.trader.calibration.sync import fill_data
+        from kalshiflow.trader.state.live_updates import fill_from_rest
 
-        env.ledger.apply_fill(fill_data(fills[0]))  # as if from the WebSocket
+        env.ledger.apply_fill(fill_from_rest(fills[0]))  # as if from the WebSocket
         return fills
 
     reads.fills = fill_channel_delivers_meanwhile  # type: ignore[method-assign]

@@ -38,7 +38,8 @@ from dataclasses import dataclass, field
 from kalshiflow.domain.units import Count, Money
 from kalshiflow.exchange.models_portfolio import Balance, Fill, MarketPosition, Order, Settlement
 from kalshiflow.trader.calibration.drift import DriftEvent, DriftKind
-from kalshiflow.trader.state.ledger import FillData, Ledger, SettlementData
+from kalshiflow.trader.state.ledger import Ledger, SettlementData
+from kalshiflow.trader.state.live_updates import fill_from_rest
 from kalshiflow.trader.state.orders import OrderState, TrackedOrder
 
 
@@ -87,22 +88,6 @@ class SyncOutcome:
 SettlementKey = tuple[str, int]
 
 
-def fill_data(fill: Fill) -> FillData:
-    """A REST ``Fill`` as the ledger books it (REST fills carry no ``client_order_id``)."""
-    return FillData(
-        trade_id=fill.trade_id,
-        order_id=fill.order_id,
-        ticker=fill.ticker,
-        side=fill.book_side,
-        yes_price=fill.yes_price,
-        count=fill.count,
-        is_taker=fill.is_taker,
-        fee=fill.fee,
-        ts_ms=fill.ts_ms,
-        source="rest",
-    )
-
-
 def hot_tickers(snap: ExchangeSnapshot, activity: LedgerActivity) -> set[str]:
     """Tickers with activity newer than the snapshot request (rules 1-4 of the module docstring)."""
     t0 = snap.requested_ms
@@ -133,7 +118,7 @@ def apply_snapshot(
         # Already in the balance and positions; recorded on the orders restored from the store (so
         # an order that filled while the trader was down is not "cancelled outside") and stored.
         for fill in due_fills:
-            ledger.note_fill(fill_data(fill))
+            ledger.note_fill(fill_from_rest(fill))
         seen_settlements.update((s.ticker, s.settled_ms) for s in due_settlements)
     else:
         events += _book_fills(ledger, due_fills)
@@ -161,7 +146,7 @@ def apply_snapshot(
 def _book_fills(ledger: Ledger, fills: list[Fill]) -> list[DriftEvent]:
     events = []
     for fill in fills:
-        if not ledger.apply_fill(fill_data(fill)):
+        if not ledger.apply_fill(fill_from_rest(fill)):
             continue  # already booked from the fill channel
         sign = 1 if fill.book_side.value == "bid" else -1
         events.append(
