@@ -4,7 +4,8 @@ Layers, innermost first: ``clock`` and ``domain``; ``events`` (the bus and the e
 ``exchange``; ``store``; ``marketdata``; ``features``; ``policy``; ``trader``; ``train`` and
 ``dashboard``; then the composition layer (``cli``, ``config``, ``logs``, ``commands``) that wires
 the parts together. A package may import its own layer and the layers inside it. ``sim`` is an
-exchange, not a client: it imports ``domain`` and ``clock`` only.
+exchange, not a client: it imports ``domain`` and ``clock`` only; only the composition layer and
+``train`` (whose environment steps the simulator in-process) import ``sim``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ LAYERS: tuple[frozenset[str], ...] = (
 )
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}
 SIM_MAY_IMPORT = frozenset({"sim", "domain", "clock"})
+# Who may run the simulator in-process: the command bodies, and training (its environment steps it).
+SIM_USERS = LAYERS[-1] | {"train"}
 
 
 def top_level(module: str) -> str | None:
@@ -66,8 +69,8 @@ def violations() -> list[str]:
                 if target not in SIM_MAY_IMPORT:
                     bad.append(f"{where} (sim imports domain and clock only)")
             elif target == "sim":
-                if package not in LAYERS[-1]:
-                    bad.append(f"{where} (only the composition layer starts a simulator)")
+                if package not in SIM_USERS:
+                    bad.append(f"{where} (only the composition layer and train run a simulator)")
             elif package not in RANK or target not in RANK:
                 bad.append(f"{where} (a package missing from the layer table)")
             elif RANK[target] > RANK[package]:
