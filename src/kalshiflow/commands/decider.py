@@ -8,55 +8,28 @@ resting orders in that market, and the configured scales (bankroll, max position
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from kalshiflow.clock import Clock
 from kalshiflow.config import Settings
-from kalshiflow.features import SCHEMA_V1, MarketHistory, ObservationScales, compute_observation
-from kalshiflow.marketdata.book import OrderBook
+from kalshiflow.features import SCHEMA_V1, ObservationScales
 from kalshiflow.marketdata.feed import MarketDataFeed
 from kalshiflow.policy.registry import load_policy
 from kalshiflow.trader.core import TraderCore
 from kalshiflow.trader.decisions.actor import Observe, PolicyLike
+from kalshiflow.trader.decisions.observer import MarketObserver
 
 
-class LiveObserver:
-    """Keeps each market's history current and computes observations on demand."""
+class LiveObserver(MarketObserver):
+    """``MarketObserver`` with the scales of the settings (bankroll, max position per market)."""
 
     def __init__(self, core: TraderCore, settings: Settings) -> None:
-        self.core = core
-        self.schema = SCHEMA_V1
-        self.scales = ObservationScales(
-            bankroll=settings.run.bankroll_dollars,
-            max_position=settings.risk.max_position_contracts_per_market,
-        )
-        self.histories: dict[str, MarketHistory] = {}
+        super().__init__(core, observation_scales(settings))
 
-    def on_book_change(self, ticker: str, book: OrderBook, now_ms: int) -> None:
-        history = self.histories.get(ticker)
-        if history is None:
-            history = self.histories[ticker] = MarketHistory(ticker)
-        history.record(book, now_ms)
 
-    def observe(self, ticker: str, book: OrderBook) -> Sequence[float] | None:
-        core = self.core
-        market = core.market_views().get(ticker)
-        if market is None:
-            return None
-        history = self.histories.get(ticker)
-        if history is None:
-            history = self.histories[ticker] = MarketHistory(ticker)
-        return compute_observation(
-            self.schema,
-            book,
-            history,
-            market,
-            core.position_views().get(ticker),
-            core.cash_view(),
-            core.ledger.live_orders(ticker),
-            core.clock.now_ms(),
-            self.scales,
-        )
+def observation_scales(settings: Settings) -> ObservationScales:
+    return ObservationScales(
+        bankroll=settings.run.bankroll_dollars,
+        max_position=settings.risk.max_position_contracts_per_market,
+    )
 
 
 def build_decider(
