@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from kalshiflow.domain.units import Count, Money
 from kalshiflow.events.bus import EventBus
 from kalshiflow.features import SCHEMA_V1, ObservationScales
+from kalshiflow.marketdata.book import OrderBook
 from kalshiflow.marketdata.bookstore import BookStore
 from kalshiflow.policy.base import Action, Decision, Policy
 from kalshiflow.trader.core import CoreConfig, TraderCore
@@ -97,6 +98,7 @@ class TradingSession:
         self.observer: MarketObserver
         self._recal: Recalibrator
         self._next_exit = self._next_calib = 0
+        self._prepared: tuple[str, Sequence[float]] | None = None
 
     @classmethod
     async def start(cls, seed: int, config: SessionConfig, policy: Policy | None = None) -> TradingSession:
@@ -131,7 +133,7 @@ class TradingSession:
             self.books,
             core,
             self._policy,
-            observer.observe,
+            self._observe,
             config.order_size,
             clock,
             may_trade=self.may_trade,
@@ -165,12 +167,25 @@ class TradingSession:
         book = self.books.book(ticker)
         if book is None or not book.valid or ticker not in self.core.markets:
             return None
+        observation = self.observer.observe(ticker, book)
+        if observation is not None:
+            self._prepared = (ticker, observation)
+        return observation
+
+    def _observe(self, ticker: str, book: OrderBook) -> Sequence[float] | None:
+        """The actor's observe: the one ``prepare`` just computed (nothing ran since), else afresh."""
+        prepared, self._prepared = self._prepared, None
+        if prepared is not None and prepared[0] == ticker:
+            return prepared[1]
         return self.observer.observe(ticker, book)
 
     async def act(self, ticker: str, first_changed_ms: int, decision: Decision) -> TraderAction | None:
         """The actor's ``decide`` for ``ticker`` with ``decision`` as the policy's answer."""
         self._chosen.decision = decision
-        return await self.actor.decide(ticker, first_changed_ms)
+        try:
+            return await self.actor.decide(ticker, first_changed_ms)
+        finally:
+            self._prepared = None
 
     async def after_decisions(self) -> None:
         """Frames the decisions caused, then the time rules and the calibration when they are due."""
