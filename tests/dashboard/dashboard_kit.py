@@ -70,7 +70,7 @@ def trader_settings(db: str) -> Settings:
     return load_settings(
         environ={},
         overrides={
-            "run": {"db": db, "order_size_contracts": 1},
+            "run": {"db": db, "order_size_contracts": 1, "paper": False},  # it must trade to show positions
             "markets": {"top_n": 3},
             "calibration": {"interval_s": 3600},
             "exit_rules": {

@@ -28,6 +28,7 @@ from kalshiflow.events.ledger import OrderSnapshot
 from kalshiflow.events.trader import InitializationStep, StatusEntry, StreamHealth
 from kalshiflow.features.valuation import value_position
 from kalshiflow.marketdata.feed import MarketDataFeed
+from kalshiflow.trader.config import PriceExitMetric
 from kalshiflow.trader.core import TraderCore
 from kalshiflow.trader.lifecycle.init_tracker import InitTracker
 from kalshiflow.trader.lifecycle.recalibration import Recalibrator
@@ -83,6 +84,9 @@ def position_rows(core: TraderCore) -> tuple[PositionRow, ...]:
     exits = core.config.exit_rules
     take_profit_e2 = int(Decimal(exits.take_profit_pct) * 100)
     stop_loss_e2 = int(Decimal(exits.stop_loss_pct) * 100)
+    # Distances in pnl% mean something only under the pnl% rules; the price-space rules (default)
+    # measure cents of move since entry, which these fields do not carry: left empty then.
+    pct_rules = exits.price_exit_metric is PriceExitMetric.PCT
     rows: list[PositionRow] = []
     for view in core.position_views().values():
         record = core.ledger.positions.get(view.ticker)
@@ -100,8 +104,8 @@ def position_rows(core: TraderCore) -> tuple[PositionRow, ...]:
                 exit_price=None if valuation is None else valuation.exit_price,
                 unrealized=None if valuation is None else valuation.unrealized,
                 pnl_pct_e2=pct,
-                to_take_profit_e2=None if pct is None else take_profit_e2 - pct,
-                to_stop_loss_e2=None if pct is None else pct + stop_loss_e2,
+                to_take_profit_e2=None if pct is None or not pct_rules else take_profit_e2 - pct,
+                to_stop_loss_e2=None if pct is None or not pct_rules else pct + stop_loss_e2,
                 opened_at_ms=None if record is None else record.opened_at_ms,
                 realized_pnl=Money(0) if record is None else record.realized_pnl,
                 closing_reason=core.ledger.closing_reason(view.ticker),
