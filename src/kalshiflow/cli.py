@@ -198,11 +198,9 @@ def backtest(
 
 @app.command()
 def train(
+    out_dir: Annotated[Path, typer.Option("--out", help="Model directory to write (policy spec mlp:OUT).")],
     timesteps: Annotated[int, typer.Option(min=1, help="Environment steps (decisions) in total.")] = 100_000,
     seed: Annotated[int, typer.Option(help="Seed of PPO and of the environments.")] = 0,
-    out_dir: Annotated[Path, typer.Option("--out", help="Model directory (policy spec mlp:OUT).")] = Path(
-        "models/ppo"
-    ),
     envs: Annotated[int, typer.Option(min=1, help="Parallel environments (processes when > 1).")] = 2,
     episode_s: Annotated[float, typer.Option(min=1.0, help="Simulated seconds per episode.")] = 1800.0,
     markets: Annotated[int, typer.Option(min=1, help="Markets live at any time in each simulator.")] = 4,
