@@ -94,7 +94,10 @@ def session_settings(tmp_path: Path) -> Settings:
                 "max_position_contracts_per_market": 3,
                 "max_total_position_contracts": 15,
                 "per_market_min_interval_s": 20,
+                "stop_loss_cooldown_s": 0,  # this session's exits need re-entries, as before the cooldown
             },
+            # Opening orders rest as they did when this session was written (expiry has its own tests).
+            "open_orders": {"ttl_s": 3600, "max_behind_ticks": 100},
         },
     )
 
