@@ -2,7 +2,8 @@
 
 Drives ``kalshiflow.sim.engine.Engine`` directly with a realistic mix of order operations over
 20 markets and 50 accounts: resting creates 50%, cancels 25%, crossing creates 15%, amends 10%.
-Runs twice: with no listeners attached and with one no-op listener (the cost of building events).
+Runs three times: with no listeners attached, with one no-op listener (the cost of building events),
+and with the simulator's candle recorder (what every served simulator pays for candlesticks).
 Prints throughput and per-operation latency (mean, p50, p99, from time.perf_counter_ns around
 every operation).
 
@@ -24,6 +25,7 @@ from kalshiflow.domain.fees import FeeType
 from kalshiflow.domain.grid import PriceGrid
 from kalshiflow.domain.orders import BookSide, SelfTradePrevention, TimeInForce
 from kalshiflow.sim import lifecycle
+from kalshiflow.sim.candles import CandleRecorder
 from kalshiflow.sim.engine import Engine, OrderRequest
 from kalshiflow.sim.errors import ExchangeError
 from kalshiflow.sim.events import EngineEvent
@@ -99,14 +101,16 @@ def build_engine(seed: int) -> tuple[Engine, list[str], list[str]]:
     return engine, tickers, accounts
 
 
-def run(label: str, n_ops: int, seed: int, listener: bool, profile: bool = False) -> Figures:
+def run(label: str, n_ops: int, seed: int, listener: str, profile: bool = False) -> Figures:
     engine, tickers, accounts = build_engine(seed)
-    if listener:
+    if listener == "no-op":
 
         def no_op(event: EngineEvent) -> None:
             return None
 
         engine.add_listener(no_op)
+    elif listener == "candles":
+        CandleRecorder(engine)
     rng = random.Random(seed)
     kinds = [k for k, _ in MIX]
     weights = [w for _, w in MIX]
@@ -212,7 +216,8 @@ def main() -> None:
     args = parser.parse_args()
     print(f"engine benchmark: {N_MARKETS} markets, {N_ACCOUNTS} accounts, mix {dict(MIX)}, {args.ops} ops")
     print("(wall clock includes the benchmark's own loop; latency is measured around each engine call)")
-    for label, listener in (("no listeners", False), ("one no-op listener", True)):
+    configs = (("no listeners", ""), ("one no-op listener", "no-op"), ("candle recorder", "candles"))
+    for label, listener in configs:
         figures = run(label, args.ops, args.seed, listener, profile=args.profile and not listener)
         print(figures.report())
 

@@ -1,6 +1,14 @@
 """End-to-end WebSocket ingest: simulator -> KalshiStream -> BookStore, with books verified by REST.
 
-    python bench/bench_ws_ingest.py [--rates 10000,20000,30000,40000] [--seconds 3] [--markets 4]
+    python bench/bench_ws_ingest.py [--source both|sim|replay] [--rates 10000,20000,30000,40000]
+                                    [--seconds 3] [--markets 4] [--replay-deltas 200000]
+
+``--source replay`` (also part of ``both``) measures the client alone: a child process replays the
+``bench_books`` delta stream (50 markets) as pre-rendered frames back to back over a real WebSocket
+(``ws_replay_child``), and this process ingests them with the real ``KalshiStream`` into the real
+``BookStore``; it prints messages/s from the first to the last delta and checks every book against
+the stream's final state. That is the client's ingest capacity with books current, whatever the
+simulator's matching engine can produce on a shared 2-core machine.
 
 The simulator runs in a child process (its own core) and drives its engine with create + cancel of
 resting orders across ``--markets`` markets at each target delta rate. This process runs the real
@@ -14,20 +22,25 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import tempfile
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import httpx
 
+from bench_books import build
 from kalshiflow.clock import SystemClock
 from kalshiflow.domain.grid import PriceGrid
 from kalshiflow.domain.orders import OutcomeSide
 from kalshiflow.domain.units import Count, Price
-from kalshiflow.exchange.auth import RequestSigner, load_private_key
+from kalshiflow.exchange.auth import RequestSigner, generate_key_pair, load_private_key, write_private_key
 from kalshiflow.exchange.ws_models import Level, OrderbookDelta, OrderbookSnapshot
 from kalshiflow.exchange.ws_stream import BookSink, KalshiStream, StreamConfig
+from kalshiflow.marketdata.bookstore import BookStore
 from sim_child import KEY_ID, DriveShape, SimChild, sim_child
+from ws_replay_child import replay_child
 
 # The child's driver: ~rate deltas/s spread over the tickers, bids and asks, sizes 1-3 contracts;
 # every 7th order is left resting so books grow.
@@ -130,16 +143,92 @@ async def _verify(port: int, tickers: Sequence[str], ladder: Any, stream: Kalshi
     return "yes"
 
 
+def _replay_signer(directory: str) -> RequestSigner:
+    """A fresh key: the replay server accepts any signature, the client still signs as usual."""
+    private_pem, _ = generate_key_pair()
+    key_path = str(Path(directory) / "replay.pem")
+    write_private_key(key_path, private_pem)
+    return RequestSigner("replay-key", load_private_key(key_path))
+
+
+def _stale_books(
+    store: Any, markets: Sequence[tuple[str, Any]], snapshots: Sequence[Any], deltas: Sequence[Any]
+) -> list[str]:
+    """Markets whose local book differs from the replayed stream's final state (or is invalid)."""
+    expected = {
+        snap.ticker: {OutcomeSide.YES: dict(snap.yes), OutcomeSide.NO: dict(snap.no)} for snap in snapshots
+    }
+    for d in deltas:
+        ladder = expected[d.ticker][d.side]
+        size = ladder.get(d.price, 0) + d.delta
+        if size:
+            ladder[d.price] = size
+        else:
+            del ladder[d.price]
+    stale = []
+    for ticker, _ in markets:
+        book = store.book(ticker)
+        if (
+            book is None
+            or not book.valid
+            or any(book.ladder(side) != tuple(sorted(expected[ticker][side].items())) for side in OutcomeSide)
+        ):
+            stale.append(ticker)
+    return stale
+
+
+async def _replay_client(port: int, burst: Any, n_deltas: int, seed: int) -> None:
+    """Ingest the replayed stream with the real stream client and store; check every book after."""
+    markets, snapshots, deltas = build(n_deltas, seed)
+    tickers = [t for t, _ in markets]
+    with tempfile.TemporaryDirectory() as key_dir:
+        signer = _replay_signer(key_dir)
+    store = BookStore(SystemClock())
+    for ticker, grid in markets:
+        store.register(ticker, grid)
+    config = StreamConfig(url=f"ws://127.0.0.1:{port}/trade-api/ws/v2", queue_size=100_000)
+    async with KalshiStream(config, signer, store) as stream:
+        await stream.wait_live()
+        await stream.subscribe(["orderbook_delta"], tickers)
+        await stream.wait_books_valid(tickers)
+        before = stream.status().metrics
+        target = before.messages_received + len(deltas)
+        first_ns = 0
+        sending = asyncio.get_running_loop().run_in_executor(None, burst)
+        while stream.metrics.messages_received < target:
+            if not first_ns and stream.metrics.messages_received > before.messages_received:
+                first_ns = time.perf_counter_ns()
+            await asyncio.sleep(0.0005)
+        elapsed_s = (time.perf_counter_ns() - first_ns) / 1e9
+        sent, send_s = await sending
+        after = stream.status().metrics
+        stale = _stale_books(store, markets, snapshots, deltas)
+    received = after.messages_received - before.messages_received
+    print(
+        f"WS ingest, replayed frames (child) -> KalshiStream -> BookStore, {len(markets)} markets: "
+        f"{received:,} deltas in {elapsed_s:.2f} s = {received / elapsed_s:,.0f} messages/s; "
+        f"applied {after.deltas_applied - before.deltas_applied:,}, gaps {after.gaps - before.gaps}, "
+        f"books current: {'yes' if not stale else f'NO {stale[:3]}'} (producer sent {sent:,} at {sent / send_s:,.0f}/s)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--source", choices=("both", "sim", "replay"), default="both")
     parser.add_argument("--rates", default="10000,20000,30000,40000")
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--markets", type=int, default=4)
+    parser.add_argument("--replay-deltas", type=int, default=200_000)
+    parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
-    with sim_child() as child:
-        rates = [int(r) for r in args.rates.split(",")]
-        tickers = child.tickers[: args.markets]
-        asyncio.run(_client(child, tickers, rates, args.seconds))
+    if args.source in ("both", "replay"):
+        with replay_child(args.replay_deltas, args.seed) as replay:
+            asyncio.run(_replay_client(replay.port, replay.burst, args.replay_deltas, args.seed))
+    if args.source in ("both", "sim"):
+        with sim_child() as child:
+            rates = [int(r) for r in args.rates.split(",")]
+            tickers = child.tickers[: args.markets]
+            asyncio.run(_client(child, tickers, rates, args.seconds))
 
 
 if __name__ == "__main__":

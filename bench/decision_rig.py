@@ -192,7 +192,6 @@ def build_rig(n_markets: int, seed: int, throttle_s: int = 0) -> Rig:
     core = TraderCore(venue, clock, books, markets, config)  # type: ignore[arg-type]  # stub venue
     core.ledger.overwrite_cash(CASH, now)
     observer = LiveObserver(core, settings)
-    books.on_change = observer.on_book_change  # as decider.build_decider does
     # 300 s of history at 100 ms resolution before the snapshot, so every window is populated.
     for model in models:
         bid, ask = model.best[OutcomeSide.YES], PRICE_SCALE - model.best[OutcomeSide.NO]
@@ -201,7 +200,7 @@ def build_rig(n_markets: int, seed: int, throttle_s: int = 0) -> Rig:
         for k in range(3_000):
             walk += rng.choice((-20, 0, 0, 0, 20))
             history.record_touch(walk, 2 * (ask - bid), now - 300_000 + k * 100)
-        books.apply_snapshot(model.snapshot())  # the change hook records the snapshot's touch
+        books.apply_snapshot(model.snapshot())  # its BookChanged reaches the history at the first observe
     books.drain_dirty_since()
     return Rig(settings, clock, books, core, venue, observer, models)
 

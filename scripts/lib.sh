@@ -24,10 +24,17 @@ apt_install() {
 # Python virtual environment
 # ---------------------------------------------------------------------------------------------
 
+SUPPORTED_PYTHONS="3.11 3.12 3.13"  # requires-python >= 3.11; 3.11 preferred when present
+
+# True when "$1" runs a supported Python version (3.11, 3.12 or 3.13).
+python_supported() {
+    "$1" -c 'import sys; sys.exit(sys.version_info[:2] not in ((3, 11), (3, 12), (3, 13)))' 2>/dev/null
+}
+
 find_python() {
     local candidate
-    for candidate in python3.11 python3 python; do
-        if have "$candidate" && "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; then
+    for candidate in python3.11 python3.12 python3.13 python3 python; do
+        if have "$candidate" && python_supported "$candidate"; then
             echo "$candidate"
             return 0
         fi
@@ -35,23 +42,39 @@ find_python() {
     return 1
 }
 
+# Every supported interpreter on the machine whose version differs from "$1"'s (for a second CI
+# run). Each must actually run: a pyenv shim of a version that is not installed does not count.
+other_pythons() {
+    local used_version version
+    used_version="$("$1" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')"
+    for version in $SUPPORTED_PYTHONS; do
+        if [ "$version" != "$used_version" ] && have "python$version" && python_supported "python$version"; then
+            echo "python$version"
+        fi
+    done
+}
+
 venv_is_usable() {
     [ -x "$VENV/bin/python" ] \
-        && "$VENV/bin/python" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null \
+        && python_supported "$VENV/bin/python" \
         && "$VENV/bin/python" -m pip --version >/dev/null 2>&1
 }
 
 create_venv() {
     local python
-    python="$(find_python)" || die "Python 3.11 not found (tried python3.11, python3, python)"
+    python="${KALSHIFLOW_PYTHON:-}"
+    [ -n "$python" ] || python="$(find_python)" \
+        || die "no supported Python ($SUPPORTED_PYTHONS) found (tried python3.11, python3.12, python3.13, python3, python)"
     rm -rf "$VENV"
     log "creating $VENV with $python"
     if ! "$python" -m venv "$VENV"; then
         # Debian ships venv/ensurepip separately from the interpreter.
         rm -rf "$VENV"
-        log "venv failed; installing Debian's python3.11-venv"
-        apt_install python3.11-venv || apt_install python3-venv \
-            || die "cannot create a venv: install python3.11-venv (needs root and apt-get)"
+        local version
+        version="$("$python" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')"
+        log "venv failed; installing Debian's python$version-venv"
+        apt_install "python$version-venv" || apt_install python3-venv \
+            || die "cannot create a venv: install python$version-venv (needs root and apt-get)"
         "$python" -m venv "$VENV" || die "cannot create a venv at $VENV"
     fi
     "$VENV/bin/python" -m pip install -q --upgrade pip || warn "could not upgrade pip; continuing"

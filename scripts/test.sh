@@ -4,7 +4,7 @@
 #   bash scripts/test.sh                 # everything
 #   bash scripts/test.sh tests/domain    # extra arguments go to pytest
 #
-# Works on a fresh Debian machine with Python 3.11: creates the venv, installs '.[dev,postgres]',
+# Works on a fresh Debian machine with Python 3.11, 3.12 or 3.13 (3.11 preferred): creates the venv, installs '.[dev,postgres]',
 # makes PostgreSQL reachable on 127.0.0.1:5432 (installing and starting it with apt when running as
 # root) and exports KALSHIFLOW_TEST_PG_URL. Without PostgreSQL it warns and the PG tests skip.
 set -uo pipefail
@@ -12,7 +12,7 @@ set -uo pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO_ROOT" || exit 1
 
-VENV="$REPO_ROOT/.venv"
+VENV="${KALSHIFLOW_VENV:-$REPO_ROOT/.venv}"  # KALSHIFLOW_VENV: a second interpreter's venv (.ci/run)
 EXTRAS="dev,postgres"
 PG_HOST="127.0.0.1"
 PG_PORT="5432"

@@ -24,7 +24,7 @@ from kalshiflow.commands.backtest.runner import BacktestUsageError
 from kalshiflow.commands.record import RecordOptions, RecordUsageError, run_record, split_tickers
 from kalshiflow.commands.train import TrainUsageError, run_train_command
 from kalshiflow.domain.units import FixedPointError, Money
-from kalshiflow.sim.market.profile import ProfileError
+from kalshiflow.sim.market.profile import MarketProfile, ProfileError, load_profile
 from kalshiflow.sim.market.report_cmd import render as render_report
 from kalshiflow.sim.market.report_cmd import sim_report as run_sim_report
 from kalshiflow.sim.runner import (
@@ -118,15 +118,20 @@ def sim(
     seed: Annotated[int, typer.Option(help="Seed: the same seed gives the same run.")] = 0,
     markets: Annotated[int, typer.Option(min=1, help="Markets listed (kept live as they settle).")] = 20,
     speed: Annotated[float, typer.Option(min=0.001, help="Sim seconds per wall second.")] = 1.0,
-    data_dir: Annotated[Path, typer.Option(help="Directory for the generated API key.")] = Path(
-        ".kalshiflow-sim"
-    ),
+    data_dir: Annotated[
+        Path, typer.Option(help="Directory for the generated API key (default: the sim/ folder of ./.kalshiflow).")
+    ] = Path(".kalshiflow") / "sim",
     account: Annotated[
         list[str] | None,
         typer.Option(metavar=ACCOUNT_FORMAT, help="Register an API key (repeatable)."),
     ] = None,
+    profile: Annotated[Path | None, typer.Option(help="TOML market profile (default: built-in).")] = None,
 ) -> None:
     """Run the local Kalshi Trade API v2 simulator until Ctrl-C."""
+    try:
+        market_profile = load_profile(profile) if profile is not None else MarketProfile()
+    except (ProfileError, OSError) as exc:
+        _fail(f"--profile: {exc}")
     specs: list[AccountSpec] = []
     for text in account or []:
         try:
@@ -142,6 +147,7 @@ def sim(
         speed=speed,
         data_dir=data_dir,
         accounts=tuple(specs),
+        profile=market_profile,
     )
     try:
         asyncio.run(_serve(config))
@@ -155,14 +161,14 @@ def sim(
 @app.command("sim-report")
 def sim_report(
     seed: Annotated[int, typer.Option(help="Seed of the simulated market.")] = 1,
-    hours: Annotated[float, typer.Option(min=0.01, help="Simulated hours to run.")] = 12.0,
-    markets: Annotated[int, typer.Option(min=1, help="Markets live at any time.")] = 300,
+    hours: Annotated[float, typer.Option(min=0.01, help="Simulated hours to run.")] = 8.0,
+    markets: Annotated[int, typer.Option(min=1, help="Markets live at any time.")] = 360,
     out_dir: Annotated[
         Path, typer.Option("--out", help="Directory for report.json and the PNG plots.")
     ] = Path("sim-report"),
     life_scale: Annotated[
         float, typer.Option(min=0.001, help="Multiplies market lifetimes (short lives settle more markets).")
-    ] = 0.1,
+    ] = 0.05,
     profile: Annotated[Path | None, typer.Option(help="TOML market profile (default: built-in).")] = None,
 ) -> None:
     """Run the simulated market headless and report how it compares with real Kalshi."""
@@ -244,7 +250,7 @@ def record(
         str | None,
         typer.Option(
             help="Database URL (sqlite:///FILE or postgresql+psycopg://...; env KALSHIFLOW_DB, "
-            "default sqlite:///kalshiflow.db)."
+            "default <data dir>/kalshiflow.db, data dir ./.kalshiflow)."
         ),
     ] = None,
     duration: Annotated[
@@ -323,7 +329,13 @@ def run(
         typer.Option(metavar="T1,T2", help="Markets to trade (comma-separated or repeated)."),
     ] = None,
     top: Annotated[int | None, typer.Option(min=0, help="Trade the N most traded active markets.")] = None,
-    db: Annotated[str | None, typer.Option(help="Store URL (default sqlite:///kalshiflow.db).")] = None,
+    db: Annotated[
+        str | None, typer.Option(help="Store URL (env KALSHIFLOW_DB; default <data dir>/kalshiflow.db).")
+    ] = None,
+    data_dir: Annotated[
+        str | None,
+        typer.Option(help="Database, logs and simulator files (env KALSHIFLOW_DATA_DIR; default ./.kalshiflow)."),
+    ] = None,
     config: Annotated[str | None, typer.Option(help="TOML settings file.")] = None,
     speed: Annotated[float, typer.Option(help="Embedded simulator only: clock speed.")] = 1.0,
     seed: Annotated[int, typer.Option(help="Embedded simulator only: seed.")] = 0,
@@ -359,6 +371,7 @@ def run(
         sim_markets=sim_markets,
         duration_s=duration,
         view=view,
+        data_dir=data_dir,
         dashboard=dashboard,
         dashboard_host=dashboard_host,
         dashboard_port=dashboard_port,
@@ -404,16 +417,30 @@ def ctl(
 @app.command()
 def status(
     db: Annotated[
-        str | None, typer.Option(help="Store URL (env KALSHIFLOW_DB; default sqlite:///kalshiflow.db).")
+        str | None, typer.Option(help="Store URL (env KALSHIFLOW_DB; default <data dir>/kalshiflow.db).")
     ] = None,
+    data_dir: Annotated[
+        str | None, typer.Option(help="Where `run` keeps its files (env KALSHIFLOW_DATA_DIR; default ./.kalshiflow).")
+    ] = None,
+    config: Annotated[str | None, typer.Option(help="TOML settings file (its [run] db).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """The trader's last known state, cash, positions, resting orders and last calibration."""
-    from kalshiflow.commands.status import format_status, read_status, status_json
-    from kalshiflow.store.db import DatabaseConfigError, DatabaseUnavailableError, default_db_url
+    from kalshiflow.commands import paths
+    from kalshiflow.commands.status import MissingDatabaseError, format_status, read_status, status_json
+    from kalshiflow.config import SettingsError, load_settings
+    from kalshiflow.store.db import DatabaseConfigError, DatabaseUnavailableError
 
     try:
-        snapshot = read_status(db or default_db_url(os.environ))
+        settings_db = load_settings(config, os.environ).run.db if config else None
+    except SettingsError as exc:
+        _fail(str(exc))
+    url = paths.db_url(db, settings_db, os.environ, paths.data_dir(data_dir, os.environ))
+    try:
+        snapshot = read_status(url)
+    except MissingDatabaseError as exc:
+        err.print(f"[bold red]error:[/] {exc}", markup=True)
+        raise typer.Exit(1) from None
     except (DatabaseConfigError, DatabaseUnavailableError) as exc:
         _fail(str(exc))
     out.print(status_json(snapshot) if as_json else format_status(snapshot), markup=False)

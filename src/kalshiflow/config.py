@@ -1,10 +1,11 @@
 """One settings object for ``kalshiflow run``: a TOML file, then environment variables, validated once.
 
-Precedence: defaults < TOML file (``--config FILE``) < environment (``KALSHIFLOW__SECTION__KEY``,
-e.g. ``KALSHIFLOW__RISK__MAX_ORDER_CONTRACTS=5``; values are read as TOML literals, so ``5``,
-``"500.00"``, ``true`` and ``["A", "B"]`` all work) < command-line flags (applied by the CLI).
-Unknown keys and bad values are errors that name the key, so a typo never silently falls back to a
-default. Connection settings (exchange, URL, key id, key file) are read by
+Built with pydantic-settings. Precedence: defaults < TOML file (``--config FILE``) < environment
+(``KALSHIFLOW_SECTION__KEY``: the ``KALSHIFLOW_`` prefix, ``__`` between section and key, e.g.
+``KALSHIFLOW_RISK__MAX_ORDER_CONTRACTS=5``; lists as JSON, ``["A", "B"]``) < command-line flags
+(applied by the CLI). ``load_settings`` is the one place that reads the ``KALSHIFLOW_`` variables of
+the settings. Unknown keys and bad values are errors that name the key -- with the closest valid
+key when there is one -- so a typo never silently falls back to a default. Connection settings (exchange, URL, key id, key file) are read by
 ``kalshiflow.exchange.environments.ExchangeConnection`` from the same flags and variables.
 
 Sections (see each model for every field, its default and unit): ``[run]`` (this module),
@@ -14,6 +15,7 @@ Sections (see each model for every field, its default and unit): ``[run]`` (this
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
 from collections.abc import Mapping
@@ -21,6 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from kalshiflow.trader.config import (
     CalibrationConfig,
@@ -32,7 +41,8 @@ from kalshiflow.trader.config import (
     RiskLimits,
 )
 
-ENV_PREFIX = "KALSHIFLOW__"
+ENV_PREFIX = "KALSHIFLOW_"
+NESTED = "__"
 
 
 class SettingsError(ValueError):
@@ -47,8 +57,13 @@ class RunSettings(BaseModel):
       decision with its price, and sends no order. On by default because no policy beat ``hold``
       after fees in the held-out backtest (README "Policies"); set ``paper = false`` to trade.
     * ``order_size_contracts`` (1): size of each policy order.
-    * ``db`` ("sqlite:///kalshiflow.db"): the store (SQLite file or PostgreSQL URL).
-    * ``log_file`` ("kalshiflow.log"): structured JSON log lines go here.
+    * ``db`` (none: ``KALSHIFLOW_DB``, else ``<data dir>/kalshiflow.db``): the store (SQLite file or
+      PostgreSQL URL); ``--db`` wins over it.
+    * ``log_file`` (none: ``<data dir>/kalshiflow.log``): structured JSON log lines go here.
+    * ``log_max_mb`` (10, megabytes, >= 1) and ``log_backups`` (5, files, >= 0): the log file
+      rotates at that size and keeps that many old files.
+    * ``log_hold_sample_every`` (1000, decisions, >= 1): HOLD decisions are counted, and every
+      N-th is logged at debug (never one info line each).
     * ``bankroll_dollars`` ("1000"): scale for the portfolio features of the observation.
     * ``flatten_on_stop`` (false): close every position when stopping.
     * ``pause_after_errors`` (5): consecutive errors that pause the trader.
@@ -61,8 +76,11 @@ class RunSettings(BaseModel):
     policy: str = "rules"
     paper: bool = True
     order_size_contracts: Contracts = Field(default=1, validate_default=True)
-    db: str = "sqlite:///kalshiflow.db"
-    log_file: str = "kalshiflow.log"
+    db: str | None = None
+    log_file: str | None = None
+    log_max_mb: int = Field(default=10, ge=1)
+    log_backups: int = Field(default=5, ge=0)
+    log_hold_sample_every: int = Field(default=1_000, ge=1)
     bankroll_dollars: Dollars = Field(default="1000", validate_default=True)
     flatten_on_stop: bool = False
     pause_after_errors: int = Field(default=5, ge=1)
@@ -90,8 +108,12 @@ class MarketSettings(BaseModel):
     refresh_s: int = Field(default=300, ge=0)
 
 
-class Settings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class Settings(BaseSettings):
+    """Every section; read by ``load_settings`` from a TOML file, the environment and flags."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter=NESTED, extra="forbid", frozen=True, case_sensitive=False
+    )
 
     run: RunSettings = Field(default_factory=RunSettings)
     markets: MarketSettings = Field(default_factory=MarketSettings)
@@ -102,23 +124,92 @@ class Settings(BaseModel):
     open_orders: OpenOrdersConfig = Field(default_factory=OpenOrdersConfig)
 
 
+class _Environment(EnvSettingsSource):
+    """The ``KALSHIFLOW_`` variables of a given mapping (``os.environ`` unless a test passes one)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        self._environ = {name.lower(): value for name, value in environ.items()}
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return self._environ
+
+
+class _Toml(PydanticBaseSettingsSource):
+    def __init__(self, settings_cls: type[BaseSettings], data: dict[str, dict[str, Any]]) -> None:
+        super().__init__(settings_cls)
+        self._data = data
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self._data)
+
+
 def load_settings(
     path: str | Path | None = None,
     environ: Mapping[str, str] | None = None,
     overrides: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Settings:
-    """Defaults, then the TOML file, then ``KALSHIFLOW__*`` variables, then ``overrides`` (CLI flags)."""
-    data: dict[str, dict[str, Any]] = {}
-    if path is not None:
-        data = _read_toml(Path(path))
-    for section, values in _from_environment(os.environ if environ is None else environ).items():
-        data.setdefault(section, {}).update(values)
-    for section, flags in (overrides or {}).items():
-        data.setdefault(section, {}).update(flags)
+    """Defaults, then the TOML file, then ``KALSHIFLOW_SECTION__KEY`` variables, then ``overrides``."""
+    data: dict[str, dict[str, Any]] = {} if path is None else _read_toml(Path(path))
+    env = os.environ if environ is None else environ
+    _check_environment(env)
+
+    class _Loaded(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return init_settings, _Environment(settings_cls, env), _Toml(settings_cls, data)
+
+    flags: dict[str, Any] = {section: dict(values) for section, values in (overrides or {}).items()}
     try:
-        return Settings.model_validate(data)
+        loaded = _Loaded(**flags)
     except ValidationError as exc:
         raise SettingsError(_describe(exc, path)) from None
+    return Settings.model_construct(**{name: getattr(loaded, name) for name in Settings.model_fields})
+
+
+def _suggest(name: str, valid: list[str]) -> str:
+    close = difflib.get_close_matches(name, valid, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else f" (valid: {', '.join(sorted(valid))})"
+
+
+def _section_keys(section: str) -> list[str]:
+    annotation = Settings.model_fields[section].annotation
+    assert isinstance(annotation, type)
+    assert issubclass(annotation, BaseModel)
+    return list(annotation.model_fields)
+
+
+def _check_environment(environ: Mapping[str, str]) -> None:
+    """Name a mistyped ``KALSHIFLOW_SECTION__KEY`` variable instead of ignoring it."""
+    sections = list(Settings.model_fields)
+    for name in environ:
+        upper = name.upper()
+        if not upper.startswith(ENV_PREFIX):
+            continue
+        rest = upper[len(ENV_PREFIX) :].lower()
+        if rest.startswith("_"):
+            raise SettingsError(
+                f"{name}: expected {ENV_PREFIX}SECTION{NESTED}KEY (one underscore after KALSHIFLOW), "
+                f"e.g. {ENV_PREFIX}RISK{NESTED}MAX_ORDER_CONTRACTS"
+            )
+        if NESTED not in rest:
+            continue  # KALSHIFLOW_DB, KALSHIFLOW_URL, ...: not a settings section
+        section, _, key = rest.partition(NESTED)
+        if section not in sections:
+            raise SettingsError(f"{name}: unknown section {section!r}{_suggest(section, sections)}")
+        keys = _section_keys(section)
+        if key.split(NESTED)[0] not in keys:
+            raise SettingsError(f"{name}: unknown setting {section}.{key}{_suggest(key, keys)}")
 
 
 def _read_toml(path: Path) -> dict[str, dict[str, Any]]:
@@ -136,35 +227,15 @@ def _read_toml(path: Path) -> dict[str, dict[str, Any]]:
     return raw
 
 
-def _from_environment(environ: Mapping[str, str]) -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = {}
-    for name, text in environ.items():
-        if not name.startswith(ENV_PREFIX):
-            continue
-        parts = name[len(ENV_PREFIX) :].lower().split("__")
-        if len(parts) != 2 or not all(parts):
-            raise SettingsError(f"{name}: expected {ENV_PREFIX}SECTION__KEY")
-        section, key = parts
-        found.setdefault(section, {})[key] = _toml_value(name, text)
-    return found
-
-
-def _toml_value(name: str, text: str) -> Any:
-    try:
-        value = tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
-        return text  # a bare word such as rules or sqlite:///x.db is a string
-    # Settings hold no floats: 1.50 means the exact decimal the person wrote (dollars, percent).
-    return text if isinstance(value, float) else value
-
-
 def _describe(exc: ValidationError, path: str | Path | None) -> str:
     where = f"--config {path}" if path is not None else "settings"
     problems = []
     for error in exc.errors():
         key = ".".join(str(part) for part in error["loc"])
         if error["type"] == "extra_forbidden":
-            problems.append(f"{key}: unknown setting")
+            loc = [str(part) for part in error["loc"]]
+            valid = list(Settings.model_fields) if len(loc) == 1 else _section_keys(loc[0])
+            problems.append(f"{key}: unknown setting{_suggest(loc[-1], valid)}")
         else:
             problems.append(f"{key}: {error['msg']}")
     return f"{where}: " + "; ".join(problems)

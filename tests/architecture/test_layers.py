@@ -49,7 +49,11 @@ def imports_of(path: Path) -> list[tuple[int, str]]:
                 raise AssertionError(f"{path}:{node.lineno}: relative import; use absolute imports")
             if node.module:
                 found.append((node.lineno, node.module))
-                found.extend((node.lineno, f"{node.module}.{a.name}") for a in node.names if node.module == "kalshiflow")
+                found.extend(
+                    (node.lineno, f"{node.module}.{a.name}")
+                    for a in node.names
+                    if node.module == "kalshiflow"
+                )
         elif isinstance(node, ast.Import):
             found.extend((node.lineno, alias.name) for alias in node.names)
     return found
@@ -92,7 +96,9 @@ def test_every_import_points_inward() -> None:
         ("domain", "kalshiflow.exchange.errors", False),
     ],
 )
-def test_the_rank_table_orders_layers_as_the_architecture_says(package: str, module: str, allowed: bool) -> None:
+def test_the_rank_table_orders_layers_as_the_architecture_says(
+    package: str, module: str, allowed: bool
+) -> None:
     target = top_level(module)
     assert target is not None
     assert (RANK[target] <= RANK[package]) is allowed

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kalshiflow.clock import ManualClock
-from kalshiflow.domain.ratelimits import Tier
+from kalshiflow.domain.ratelimits import TIER_LIMITS, Tier
 from kalshiflow.exchange.ratelimit import Backoff, Pacer, PacerConfig
 
 READ = ("GET", "/trade-api/v2/markets")  # 10 read tokens
@@ -151,3 +151,24 @@ def test_invalid_settings_are_refused() -> None:
         PacerConfig(utilization_pct=0)
     with pytest.raises(ValueError, match="max_attempts"):
         Backoff(max_attempts=0)
+
+
+async def test_adopted_limits_resize_the_buckets_without_refunding_spent_tokens() -> None:
+    clock = ManualClock()
+    pacer = _pacer(clock, Tier.PRESTIGE)  # write 8000/s, capacity 16000
+    for _ in range(1_000):
+        await pacer.acquire(*CREATE)  # 10,000 write tokens spent, 6,000 left
+    basic = TIER_LIMITS[Tier.BASIC]
+    pacer.adopt_limits(basic.read, basic.write)
+    assert pacer.bucket_size("write") == (100, 100)
+    assert pacer.tokens_available("write") == 100  # clamped to the new capacity
+    for _ in range(10):
+        assert await pacer.acquire(*CREATE) == 0.0
+    task = asyncio.create_task(pacer.acquire(*CREATE))
+    await _settle()
+    assert not task.done()
+    clock.advance(0.1)  # 10 tokens at Basic's 100/s
+    assert await task == pytest.approx(0.1)
+    prestige = TIER_LIMITS[Tier.PRESTIGE]
+    pacer.adopt_limits(prestige.read, prestige.write)
+    assert pacer.tokens_available("write") == 0  # growing the bucket refunds nothing

@@ -128,8 +128,6 @@ class OrderScript:
                 self.resting.append((account_id, result.order.order_id))
 
 
-
-
 # ----------------------------------------------------------------------------- fake server
 Script = Callable[[ServerConnection, int], Awaitable[None]]
 FAKE_TICKER = "FAKE-1"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from fractions import Fraction
 
 import pytest
 from tests.exchange_stream.conftest import MakeStream
@@ -17,10 +18,18 @@ from tests.exchange_stream.stream_kit import (
 )
 from websockets.asyncio.server import ServerConnection
 
+from kalshiflow.domain.fees import FeeType
 from kalshiflow.exchange.auth import RequestSigner, generate_key_pair
-from kalshiflow.exchange.ws_models import ChannelNotice, FillMessage, NoticeKind, UserOrderUpdate
+from kalshiflow.exchange.ws_models import (
+    ChannelNotice,
+    FillMessage,
+    MarketLifecycle,
+    NoticeKind,
+    UserOrderUpdate,
+)
 from kalshiflow.exchange.ws_status import BackoffPolicy, ConnectionState, ErrorKind
 from kalshiflow.exchange.ws_stream import StreamClosed
+from kalshiflow.sim import fee_schedule, lifecycle
 from kalshiflow.sim.exchange import SimExchange
 
 
@@ -185,3 +194,30 @@ async def test_slow_consumer_overflow_is_counted_and_reported(
     assert notices
     assert notices[0].kind is NoticeKind.OVERFLOW
     assert notices[0].count == stream.status().metrics.queue_overflows
+
+
+async def test_an_unmodelled_sequenced_message_takes_its_seq_so_no_gap_is_reported(
+    sim: SimExchange, make_stream: MakeStream
+) -> None:
+    """``event_fee_update`` shares the lifecycle sid's sequence; the client does not model it."""
+    stream, _ = await make_stream()
+    await stream.wait_live()
+    assert "market_lifecycle_v2" in await stream.subscribe(["market_lifecycle_v2"])
+    engine = sim.engine
+    ticker = next(t for t, m in engine.markets.items() if m.is_trading)
+    lifecycle.deactivate(engine, ticker)  # seq 1
+    fee_schedule.schedule(  # seq 2: event_fee_update
+        engine,
+        series_ticker=None,
+        event_ticker=engine.markets[ticker].event_ticker,
+        fee_type=FeeType.FLAT,
+        fee_multiplier=Fraction(1),
+        scheduled_ms=engine.clock.now_ms(),
+    )
+    lifecycle.activate(engine, ticker)  # seq 3
+    received: list[object] = []
+    while sum(isinstance(m, MarketLifecycle) for m in received) < 2:
+        received.append(await asyncio.wait_for(stream.events.get(), 5))
+    metrics = stream.status().metrics
+    assert (metrics.unknown_messages, metrics.gaps) == (1, 0)
+    assert not any(isinstance(m, ChannelNotice) for m in received)

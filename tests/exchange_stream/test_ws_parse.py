@@ -174,6 +174,59 @@ def test_bad_frames_become_malformed_values(frame: str, reason_part: str) -> Non
     assert reason_part in msg.reason
 
 
+_DELTA_BODY = {"market_ticker": "T", "price_dollars": "0.96", "delta_fp": "1.00", "side": "yes"}
+
+
+@pytest.mark.parametrize(
+    ("envelope", "body", "reason_part"),
+    [
+        ({"sid": True, "seq": 1}, _DELTA_BODY, "frame.sid is not an integer"),
+        ({"sid": 1, "seq": 2.0}, _DELTA_BODY, "frame.seq is not an integer"),
+        ({"sid": 1}, _DELTA_BODY, "frame.seq is missing"),
+        ({"sid": 1, "seq": 1}, {**_DELTA_BODY, "market_ticker": 7}, "msg.market_ticker is not a string"),
+        (
+            {"sid": 1, "seq": 1},
+            {k: v for k, v in _DELTA_BODY.items() if k != "delta_fp"},
+            "msg.delta_fp is missing",
+        ),
+        ({"sid": 1, "seq": 1}, {**_DELTA_BODY, "ts_ms": "soon"}, "msg.ts_ms is not an integer"),
+        ({"sid": 1, "seq": 1}, {**_DELTA_BODY, "delta_fp": "1.001"}, "more than 2 decimal"),
+        ({"sid": 1, "seq": 1}, "oops", "msg is not an object"),
+    ],
+)
+def test_delta_the_fast_path_cannot_take_is_named_by_the_field_checked_path(
+    envelope: dict[str, object], body: object, reason_part: str
+) -> None:
+    msg = parse_frame(_frame("orderbook_delta", body, **envelope))
+    assert isinstance(msg, MalformedFrame)
+    assert reason_part in msg.reason
+
+
+@pytest.mark.parametrize("as_bytes", [False, True])
+def test_delta_fast_path_matches_the_field_checked_builder(as_bytes: bool) -> None:
+    """The typed fast path and the general builder agree on every field of well-formed deltas."""
+    from kalshiflow.exchange.ws_parse import _fast_delta
+    from kalshiflow.exchange.ws_parse_data import DATA
+    from kalshiflow.exchange.ws_parse_fields import Fields
+
+    bodies = [
+        _DELTA_BODY,
+        {**_DELTA_BODY, "side": "no", "delta_fp": "-12.50", "ts_ms": 1_790_000_000_123},
+        {**_DELTA_BODY, "client_order_id": "kf-1", "market_id": "ignored", "ts": "2026-01-01T00:00:00Z"},
+        {**_DELTA_BODY, "ts_ms": None, "client_order_id": None, "price_dollars": "0.0150"},
+    ]
+    for body in bodies:
+        text = json.dumps({"msg": body, "seq": 9, "sid": 4, "type": "orderbook_delta"})  # type last
+        fast = _fast_delta(text.encode() if as_bytes else text, 5)  # taken, not fallen back from
+        assert parse_frame(text, received_ns=5) == fast
+        env = Fields(json.loads(text), "frame")
+        slow = DATA["orderbook_delta"](env, Fields(env.obj["msg"], "msg"), 5)
+        assert fast == slow
+        assert isinstance(fast, OrderbookDelta)
+        assert type(fast.price) is Price
+        assert type(fast.delta) is Count
+
+
 def test_unknown_type_is_a_value_not_an_error() -> None:
     msg = parse_frame('{"type":"rfq_created","sid":5,"seq":2,"msg":{}}', received_ns=1)
     assert msg == UnknownMessage("rfq_created", 5, 2, 1)

@@ -72,3 +72,26 @@ def test_time_never_goes_backwards_in_the_totals() -> None:
     h.record_touch(10_200, 200, T0)  # misordered caller: treated as the last sample's time
     assert h.last_update_ms == T0 + 5_000
     assert h.mean_mid_x2(T0 + 6_000, 10_000)[1] >= 0
+
+
+def test_all_windows_in_one_pass_equal_the_single_window_figures() -> None:
+    import random
+
+    rng = random.Random(7)
+    h = MarketHistory("X")
+    now = T0
+    assert h.windows_x2(now)[0] == (0,) * 9
+    for _ in range(4_000):
+        now += rng.choice((0, 1, 40, 99, 100, 250, 3_000, 20_000))
+        h.record_touch(rng.randint(0, 20_000), rng.randint(0, 2_000), now)
+        query = now + rng.choice((0, 0, 5, 9_000, 70_000))
+        figures, valid_until = h.windows_x2(query)
+        assert valid_until > query
+        later = rng.randint(query, min(valid_until - 1, query + 400_000))
+        assert h.windows_x2(later)[0] == figures  # unchanged until valid_until
+        m10, m60, m300, s10, s60, s300, spread60, before10, before60 = figures
+        assert (m10, m60, m300) == tuple(h.mid_change_x2(query, w) for w in (10_000, 60_000, 300_000))
+        assert (s10, s60, s300) == tuple(h.squared_moves_x4(query, w) for w in (10_000, 60_000, 300_000))
+        assert spread60 == h.spread_change_x2(query, 60_000)
+        assert h.updates - before10 == h.updates_in(query, 10_000)
+        assert h.updates - before60 == h.updates_in(query, 60_000)

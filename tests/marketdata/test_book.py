@@ -54,12 +54,12 @@ def test_new_book_is_invalid_until_its_first_snapshot() -> None:
     book = OrderBook("KXT-1", CENT)
     assert not book.valid
     assert book.invalid_reason == AWAITING_SNAPSHOT
-    assert not book.apply_delta(YES, p("0.50"), c("1"), T)
-    assert book.deltas_applied == 0
+    assert not book.apply_delta(YES, p("0.50"), c("1"))
+    assert book.ladder(YES) == ()
     assert book.apply_snapshot([], [], T + 5)
     assert book.valid
     assert book.invalid_reason is None
-    assert book.last_update_ms == T + 5
+    assert book.snapshot_ms == T + 5
 
 
 @sides
@@ -133,35 +133,32 @@ def test_depth_lists_levels_best_first_and_sums_the_top_n(side: OutcomeSide) -> 
 @sides
 def test_delta_to_zero_removes_the_level_and_moves_the_best(side: OutcomeSide) -> None:
     book = book_with(side, [("0.42", "10"), ("0.40", "5")], [("0.50", "1")])
-    assert book.apply_delta(side, p("0.42"), c("-10"), T + 1)
+    assert book.apply_delta(side, p("0.42"), c("-10"))
     assert book.best_bid(side) == p("0.40")
     assert book.level_count(side) == 1
     assert book.best_ask(other(side)) == p("0.60")
-    assert book.apply_delta(side, p("0.41"), c("0.01"), T + 2)
+    assert book.apply_delta(side, p("0.41"), c("0.01"))
     assert book.best_bid(side) == p("0.41")
     assert book.best_bid_size(side) == c("0.01")
-    assert book.apply_delta(side, p("0.40"), c("-5"), T + 3)  # a level below the best
+    assert book.apply_delta(side, p("0.40"), c("-5"))  # a level below the best
     assert book.ladder(side) == ((p("0.41"), c("0.01")),)
-    assert book.deltas_applied == 3
-    assert book.last_update_ms == T + 3
 
 
 @sides
 def test_negative_size_invalidates_instead_of_clamping(side: OutcomeSide) -> None:
     book = book_with(side, [("0.42", "10")], [])
-    assert not book.apply_delta(side, p("0.42"), c("-10.01"), T + 1)
+    assert not book.apply_delta(side, p("0.42"), c("-10.01"))
     assert not book.valid
     assert book.invalid_reason is not None
     assert "0.42" in book.invalid_reason or "4200" in book.invalid_reason
     assert book.size_at(side, p("0.42")) == c("10")  # untouched, not clamped to 0
-    assert not book.apply_delta(side, p("0.42"), c("1"), T + 2)  # ignored while invalid
-    assert book.deltas_applied == 0
+    assert not book.apply_delta(side, p("0.42"), c("1"))  # ignored while invalid
 
 
 @sides
 def test_negative_delta_on_an_empty_level_invalidates(side: OutcomeSide) -> None:
     book = book_with(side, [], [])
-    assert not book.apply_delta(side, p("0.30"), c("-1"), T)
+    assert not book.apply_delta(side, p("0.30"), c("-1"))
     assert not book.valid
 
 
@@ -178,7 +175,7 @@ def test_negative_delta_on_an_empty_level_invalidates(side: OutcomeSide) -> None
 )
 def test_off_grid_delta_invalidates(side: OutcomeSide, grid: str, price: str) -> None:
     book = book_with(side, [], [], PriceGrid.named(grid))
-    assert not book.apply_delta(side, p(price), c("1"), T)
+    assert not book.apply_delta(side, p(price), c("1"))
     assert not book.valid
     assert "off-grid" in (book.invalid_reason or "")
 
@@ -197,7 +194,7 @@ def test_off_grid_delta_invalidates(side: OutcomeSide, grid: str, price: str) ->
 )
 def test_sub_cent_prices_on_their_grid_are_accepted(side: OutcomeSide, grid: str, price: str) -> None:
     book = book_with(side, [], [], PriceGrid.named(grid))
-    assert book.apply_delta(side, p(price), c("2.5"), T)
+    assert book.apply_delta(side, p(price), c("2.5"))
     assert book.best_bid(side) == p(price)
     assert book.best_ask(other(side)) == Price(10_000 - p(price))
 

@@ -13,10 +13,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from kalshiflow.clock import ManualClock
 from kalshiflow.domain.grid import STRUCTURES, PriceGrid
 from kalshiflow.domain.orders import OutcomeSide
 from kalshiflow.domain.units import PRICE_SCALE, Count, Price
+from kalshiflow.exchange.ws_models import OrderbookDelta, OrderbookSnapshot
 from kalshiflow.marketdata.book import OrderBook
+from kalshiflow.marketdata.bookstore import BookStore
 
 YES, NO = OutcomeSide.YES, OutcomeSide.NO
 SIDES = (YES, NO)
@@ -57,6 +60,8 @@ def check_equal(book: OrderBook, ref: Reference) -> None:
         assert book.ladder(side) == tuple(sorted(ladder.items()))
         assert book.best_bid(side) == ref.best_bid(side)
         assert book.best_ask(side) == ref.best_ask(side)
+        for touch in (book.best_bid(side), book.best_ask(side)):
+            assert touch is None or type(touch) is Price  # validated once, handed out as Price
         assert book.best_bid_size(side) == (ladder[max(ladder)] if ladder else 0)
         descending = sorted(ladder.items(), reverse=True)
         assert book.bids(side, 3) == descending[:3]
@@ -99,7 +104,7 @@ def test_book_equals_reference_after_snapshot_and_every_valid_delta(
     ref = Reference(yes, no)
     check_equal(book, ref)
     steps = data.draw(st.integers(0, 60), label="steps")
-    for step in range(steps):
+    for _ in range(steps):
         side = data.draw(st.sampled_from(SIDES))
         ladder = ref.ladders[side]
         kind = data.draw(st.sampled_from(["add", "change", "remove"] if ladder else ["add"]))
@@ -110,11 +115,9 @@ def test_book_equals_reference_after_snapshot_and_every_valid_delta(
             price = data.draw(st.sampled_from(sorted(ladder)))
             size = ladder[price]
             delta = -size if kind == "remove" else data.draw(st.integers(-size + 1, 10_000))
-        assert book.apply_delta(side, Price(price), Count(delta), T + step)
+        assert book.apply_delta(side, Price(price), Count(delta))
         ref.apply(side, price, delta)
         check_equal(book, ref)
-        assert book.last_update_ms == T + step
-    assert book.deltas_applied == steps
 
 
 @given(start=books(), data=st.data())
@@ -133,7 +136,7 @@ def test_any_delta_is_applied_exactly_or_invalidates_the_book(
         delta = data.draw(st.integers(-2_000, 2_000))
         before = (book.ladder(YES), book.ladder(NO))
         expect_ok = price in valid_prices and ref.ladders[side].get(price, 0) + delta >= 0
-        assert book.apply_delta(side, Price(price), Count(delta), T) is expect_ok
+        assert book.apply_delta(side, Price(price), Count(delta)) is expect_ok
         if not expect_ok:
             assert not book.valid
             assert book.invalid_reason
@@ -179,7 +182,45 @@ def test_snapshot_after_invalidation_restores_an_exact_book(
     book = OrderBook("KXPROP", grid)
     book.apply_snapshot(snapshot_of(yes), snapshot_of(no), T)
     book.invalidate("seq gap")
-    assert not book.apply_delta(YES, grid.tradable[0], Count(1), T)
+    assert not book.apply_delta(YES, grid.tradable[0], Count(1))
     yes2, no2 = data.draw(ladders_on(grid)), data.draw(ladders_on(grid))
     assert book.apply_snapshot(snapshot_of(yes2), snapshot_of(no2), T + 1)
     check_equal(book, Reference(yes2, no2))
+
+
+@given(start=books(), data=st.data())
+def test_store_delta_path_keeps_the_same_book_as_the_reference(
+    start: tuple[PriceGrid, dict[int, int], dict[int, int]], data: st.DataObject
+) -> None:
+    """``BookStore.apply_delta`` inlines the book's commonest case; every delta must still land
+    exactly as the reference says (or invalidate the book), whichever path took it."""
+    grid, yes, no = start
+    valid_prices = {int(p) for p in grid.tradable}
+    store = BookStore(ManualClock(T))
+    store.register("KXPROP", grid)
+    levels = {
+        side: tuple((Price(p), Count(s)) for p, s in sorted(lad.items()))
+        for side, lad in ((YES, yes), (NO, no))
+    }
+    assert store.apply_snapshot(OrderbookSnapshot(1, 1, "KXPROP", levels[YES], levels[NO]))
+    book = store.book("KXPROP")
+    assert book is not None
+    ref = Reference(yes, no)
+    for _ in range(data.draw(st.integers(1, 60))):
+        side = data.draw(st.sampled_from(SIDES))
+        ladder = ref.ladders[side]
+        if ladder and data.draw(st.booleans()):
+            price = data.draw(st.sampled_from(sorted(ladder)))  # an existing level: the inlined path
+            delta = data.draw(st.integers(-ladder[price] - 1, 5_000))
+        else:
+            price = data.draw(st.integers(0, PRICE_SCALE))
+            delta = data.draw(st.integers(-2_000, 2_000))
+        expect_ok = price in valid_prices and ladder.get(price, 0) + delta >= 0
+        assert (
+            store.apply_delta(OrderbookDelta(1, 2, "KXPROP", side, Price(price), Count(delta))) is expect_ok
+        )
+        if not expect_ok:
+            assert not book.valid
+            return
+        ref.apply(side, price, delta)
+        check_equal(book, ref)

@@ -10,6 +10,7 @@ from kalshiflow.clock import ManualClock
 from kalshiflow.domain.grid import PriceGrid
 from kalshiflow.domain.orders import OutcomeSide
 from kalshiflow.domain.units import Count, Price
+from kalshiflow.events.trader import BookChanged
 from kalshiflow.exchange.ws_models import OrderbookDelta, OrderbookSnapshot
 from kalshiflow.exchange.ws_stream import BookSink as StreamBookSink
 from kalshiflow.marketdata.book import AWAITING_SNAPSHOT
@@ -80,15 +81,40 @@ def test_registering_with_another_grid_starts_a_fresh_book() -> None:
 
 
 @pytest.mark.parametrize("side", [YES, NO])
-def test_deltas_apply_and_stamp_the_clock_time(side: OutcomeSide) -> None:
+def test_deltas_apply_and_the_first_one_stamps_the_clock_time(side: OutcomeSide) -> None:
     store, clock = store_with("A")
     clock.advance(1.5)
     assert store.apply_delta(delta("A", side, 5_100, 250))
+    clock.advance(0.5)
+    assert store.apply_delta(delta("A", side, 5_100, -50))  # folded into the pending change
     book = store.book("A")
     assert book is not None
     assert book.best_bid(side) == 5_100
-    assert book.last_update_ms == T0 + 1_500
-    assert store.metrics().deltas_applied == 1
+    assert book.best_bid_size(side) == 200
+    assert store.drain_dirty_since() == [("A", T0 + 1_500)]
+    assert store.metrics().deltas_applied == 2
+
+
+@pytest.mark.parametrize("side", [YES, NO])
+def test_every_delta_is_published_with_its_clock_time_and_touch(side: OutcomeSide) -> None:
+    store, clock = store_with("A")
+    changes = store.bus.subscribe("test", [BookChanged])
+    touches = []
+    for _ in range(3):
+        clock.advance(0.001)
+        assert store.on_delta(delta("A", side, 3_000, 100))
+        book = store.book("A")
+        assert book is not None
+        touches.append((book.best_bid(YES), book.best_ask(YES)))
+    seen = changes.drain()
+    assert [(c.ticker, c.ts_ms, c.valid) for c in seen] == [("A", T0 + n, True) for n in (1, 2, 3)]  # type: ignore[attr-defined]
+    assert [(c.yes_bid, c.yes_ask) for c in seen] == touches  # type: ignore[attr-defined]
+
+
+def test_no_event_is_built_when_nobody_subscribed() -> None:
+    store, _ = store_with("A")
+    assert store.on_delta(delta("A", YES, 3_000, 100))
+    assert store.bus.published == 0
 
 
 def test_messages_for_unknown_tickers_are_counted_and_ignored() -> None:
@@ -236,13 +262,13 @@ def test_the_change_hook_sees_every_snapshot_delta_and_invalidation() -> None:
     clock = ManualClock()
     store = BookStore(clock)
     store.register("T", PriceGrid.named("linear_cent"))
-    seen: list[tuple[str, int]] = []
-    store.on_change = lambda ticker, book, now_ms: seen.append((ticker, now_ms))
+    changes = store.bus.subscribe("test", [BookChanged])
     store.apply_snapshot(
         OrderbookSnapshot(1, 1, "T", ((Price(4000), Count(500)),), ((Price(5000), Count(300)),))
     )
     clock.advance(1)
     store.apply_delta(OrderbookDelta(1, 2, "T", OutcomeSide.YES, Price(4100), Count(100)))
     store.invalidate(["T"], "gap")
-    assert [t for t, _ in seen] == ["T", "T", "T"]
-    assert seen[1][1] == clock.now_ms()
+    seen = [c for c in changes.drain() if isinstance(c, BookChanged)]
+    assert [(c.ticker, c.valid) for c in seen] == [("T", True), ("T", True), ("T", False)]
+    assert seen[1].ts_ms == clock.now_ms()

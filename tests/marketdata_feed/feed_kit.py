@@ -57,8 +57,6 @@ def _stepped(handle: SimHandle, target: int) -> bool:
     return handle.scheduler.steps >= target
 
 
-
-
 def connection_for(handle: SimHandle) -> ExchangeConnection:
     account = handle.accounts[0]
     assert account.private_key_path is not None

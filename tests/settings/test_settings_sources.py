@@ -20,7 +20,7 @@ def test_defaults_are_valid_and_exact() -> None:
 def test_toml_then_environment_then_flags(tmp_path: Path) -> None:
     path = tmp_path / "kf.toml"
     path.write_text('[run]\npolicy = "hold"\nbankroll_dollars = "250.50"\n[risk]\nmax_order_contracts = 3\n')
-    env = {"KALSHIFLOW__RISK__MAX_ORDER_CONTRACTS": "4", "KALSHIFLOW__RUN__DRIFT_RECALIBRATE_DOLLARS": "2.25"}
+    env = {"KALSHIFLOW_RISK__MAX_ORDER_CONTRACTS": "4", "KALSHIFLOW_RUN__DRIFT_RECALIBRATE_DOLLARS": "2.25"}
     settings = load_settings(path, env, overrides={"run": {"policy": "rules"}})
     assert settings.run.policy == "rules"  # the flag wins over the file
     assert settings.run.bankroll_dollars == Money.parse("250.50")
@@ -54,5 +54,31 @@ def test_a_missing_config_file_says_which_flag(tmp_path: Path) -> None:
 
 
 def test_a_malformed_environment_name_is_an_error() -> None:
-    with pytest.raises(SettingsError, match="KALSHIFLOW__RISK: expected"):
+    with pytest.raises(SettingsError, match="KALSHIFLOW__RISK: expected KALSHIFLOW_SECTION__KEY"):
         load_settings(environ={"KALSHIFLOW__RISK": "1"})
+
+
+@pytest.mark.parametrize(
+    ("environ", "needle"),
+    [
+        ({"KALSHIFLOW_RISK__MAX_ORDR_CONTRACTS": "3"}, "did you mean 'max_order_contracts'"),
+        ({"KALSHIFLOW_RSIK__MAX_ORDER_CONTRACTS": "3"}, "did you mean 'risk'"),
+    ],
+)
+def test_an_unknown_variable_names_itself_and_the_closest_valid_key(environ: dict[str, str], needle: str) -> None:
+    with pytest.raises(SettingsError) as info:
+        load_settings(environ=environ)
+    assert next(iter(environ)) in str(info.value)
+    assert needle in str(info.value)
+
+
+def test_an_unknown_key_in_a_file_suggests_the_closest_valid_key(tmp_path: Path) -> None:
+    path = tmp_path / "kf.toml"
+    path.write_text("[run]\npolcy = 'hold'\n")
+    with pytest.raises(SettingsError, match=r"run.polcy: unknown setting \(did you mean 'policy'\?\)"):
+        load_settings(path, environ={})
+
+
+def test_lists_come_from_the_environment_as_json_and_plain_variables_are_not_sections() -> None:
+    settings = load_settings(environ={"KALSHIFLOW_MARKETS__TICKERS": '["A", "B"]', "KALSHIFLOW_DB": "sqlite:///x"})
+    assert settings.markets.tickers == ("A", "B")

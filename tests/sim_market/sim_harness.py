@@ -27,6 +27,15 @@ def fixed_life_profile(hours: float, base: MarketProfile | None = None) -> Marke
     return dataclasses.replace(base, archetypes=archetypes)
 
 
+def liquid_profile() -> MarketProfile:
+    """Only the liquid archetype (ladders of finance markets), quoted by two makers with
+    one or two levels each: tight books to trade in and out of, with no more book changes per
+    market than the default mix (a trader session at --speed 150 has to keep up with them)."""
+    base = MarketProfile()
+    finance = dataclasses.replace(base.archetypes["finance"], makers=(2, 2), levels=(1, 2), requote_s=60.0)
+    return dataclasses.replace(base, archetypes={"finance": finance})
+
+
 def busy_profile() -> MarketProfile:
     """Liquid ladders only, quoted by several makers who re-quote every few seconds, and brisk
     taker flow: for tests that need every book to move every few simulated seconds."""

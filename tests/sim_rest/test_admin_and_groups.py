@@ -119,3 +119,37 @@ async def test_order_group_lifecycle(env: Env, check_schema: SchemaCheck) -> Non
     assert (await env.alice.delete(f"{GROUPS}/{group_id}")).json() == {}
     assert (await env.alice.get(f"{GROUPS}/{group_id}")).status_code == 404
     assert (await env.bob.get(f"{GROUPS}/{group_id}")).status_code == 404
+
+
+async def test_admin_refuses_a_cross_site_origin_and_leaves_the_balance_alone(env: Env) -> None:
+    before = env.sim.engine.accounts["alice"].balance
+    response = await env.admin.post(
+        "/accounts/alice/balance",
+        json={"balance_dollars": "1.0000"},
+        headers={"Origin": "https://evil.example"},
+    )
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "forbidden"
+    assert env.sim.engine.accounts["alice"].balance == before
+    own_origin = env.address.base_url
+    allowed = await env.admin.get("/faults", headers={"Origin": own_origin})
+    assert allowed.status_code == 200
+
+
+async def test_admin_refuses_bodies_that_are_not_json(env: Env) -> None:
+    """A cross-site form or no-cors fetch can send text/plain or form bodies without a preflight."""
+    before = env.sim.engine.accounts["alice"].balance
+    for content_type in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data"):
+        response = await env.admin.post(
+            "/accounts/alice/balance",
+            content=b'{"balance_dollars": "1.0000"}',
+            headers={"Content-Type": content_type},
+        )
+        assert response.status_code == 415, content_type
+    assert env.sim.engine.accounts["alice"].balance == before
+    sent = await env.admin.post(
+        "/accounts/alice/balance",
+        content=b'{"balance_dollars": "1.0000"}',
+        headers={"Content-Type": "application/json; charset=utf-8"},
+    )
+    assert sent.status_code == 200

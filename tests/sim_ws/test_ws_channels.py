@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from fractions import Fraction
 from typing import Any
 
 from tests.sim_ws.conftest import Connect
 from tests.sim_ws.ws_helpers import Account, gtc, place, validate
 
+from kalshiflow.domain.fees import FeeType
 from kalshiflow.domain.orders import BookSide
 from kalshiflow.domain.settlement import MarketResult
-from kalshiflow.sim import lifecycle, order_groups
-from kalshiflow.sim.events import LifecycleEvent
+from kalshiflow.sim import fee_schedule, lifecycle, order_groups, subaccounts
+from kalshiflow.sim.events import EngineEvent, LifecycleEvent
 from kalshiflow.sim.exchange import SimExchange
+from kalshiflow.sim.market.headless import HeadlessMarket
 
 PRIVATE = ["fill", "user_orders", "market_positions", "order_group_updates"]
 
@@ -149,3 +153,95 @@ async def test_lifecycle_channel_reports_creation_pause_determination_and_settle
     determined = messages[5]["msg"]
     assert (determined["result"], determined["settlement_value"]) == ("yes", "1.0000")
     assert messages[6]["msg"]["settled_ts"] == engine.clock.now_ms() // 1000
+
+
+async def test_user_order_reports_only_the_reason_of_its_own_update(
+    sim: SimExchange, alice: Account, connect: Connect, cent_ticker: str
+) -> None:
+    """A cancel after a decrease is a plain cancel: no ``last_update_reason`` left over from before."""
+    client = await connect(alice)
+    await client.subscribe(["user_orders"])
+    order = place(sim, alice, gtc(cent_ticker, BookSide.BID, 30, 5)).order
+    sim.engine.decrease_order(alice.account_id, order.order_id, 200, None)
+    sim.engine.cancel_order(alice.account_id, order.order_id)
+    messages = _of(await client.drain(), "user_order")
+    for msg in messages:
+        validate(msg)
+    assert [(m["msg"]["status"], m["msg"].get("last_update_reason")) for m in messages] == [
+        ("resting", None),
+        ("resting", "Decrease"),
+        ("canceled", None),
+    ]
+
+
+def test_a_freshly_listed_market_is_announced_once() -> None:
+    """Listing (first markets and refills alike) emits one ``created`` per market, from the engine."""
+    created: list[str] = []
+
+    def collect(event: EngineEvent) -> None:
+        if isinstance(event, LifecycleEvent) and event.event_type == "created":
+            created.append(event.market.ticker)
+
+    market = HeadlessMarket(seed=3, n_markets=8, listener=collect)
+    market.advance(6 * 3600)  # markets close and settle; fresh ones are listed to keep 8 live
+    assert market.model.listings_added > 0
+    assert sorted(created) == sorted(market.engine.markets)  # each listed market exactly once
+
+
+async def test_a_scheduled_event_fee_change_is_announced_when_it_takes_effect(
+    sim: SimExchange, alice: Account, connect: Connect, cent_ticker: str
+) -> None:
+    client = await connect(alice)
+    sid = (await client.subscribe(["market_lifecycle_v2"]))["market_lifecycle_v2"]
+    engine = sim.engine
+    event_ticker = engine.markets[cent_ticker].event_ticker
+    due_ms = engine.clock.now_ms() + 10_000
+    fee_schedule.schedule(
+        engine,
+        series_ticker=None,
+        event_ticker=event_ticker,
+        fee_type=FeeType.FLAT,
+        fee_multiplier=Fraction(3, 2),
+        scheduled_ms=due_ms,
+    )
+    assert await client.drain() == []  # nothing until it takes effect
+    sim.clock.advance(10)  # type: ignore[attr-defined]
+    lifecycle.advance(engine, engine.clock.now_ms())
+    (update,) = await client.drain()
+    validate(update)
+    assert (update["type"], update["sid"], update["seq"]) == ("event_fee_update", sid, 1)
+    assert update["msg"] == {
+        "event_ticker": event_ticker,
+        "fee_type_override": "flat",
+        "fee_multiplier_override": 1.5,
+    }
+    assert engine.fee_schedule(event_ticker) == (FeeType.FLAT, Fraction(3, 2))
+
+
+async def test_a_sub_accounts_private_messages_reach_its_user_with_the_sub_account_named(
+    sim: SimExchange, alice: Account, bob: Account, connect: Connect, cent_ticker: str
+) -> None:
+    engine = sim.engine
+    number = subaccounts.create(engine, alice.account_id)
+    subaccounts.transfer(engine, alice.account_id, "fund", 0, number, 10_000)
+    client = await connect(alice)
+    await client.subscribe(["fill", "user_orders", "market_positions"])
+    await client.subscribe(["orderbook_delta"], market_ticker=cent_ticker)
+    await client.drain()
+    sub_id = subaccounts.engine_account_id(alice.account_id, number)
+    request = replace(gtc(cent_ticker, BookSide.BID, 40, 2, "sub-bid"), subaccount=number)
+    engine.create_order(sub_id, request)
+    place(sim, bob, gtc(cent_ticker, BookSide.ASK, 40, 2))
+    messages = await client.drain()
+    for msg in messages:
+        validate(msg)
+    assert {m["msg"]["subaccount_number"] for m in _of(messages, "user_order")} == {number}
+    (fill,) = _of(messages, "fill")
+    assert fill["msg"]["subaccount"] == number
+    (position,) = _of(messages, "market_position")
+    assert (position["msg"]["subaccount"], position["msg"]["position_fp"]) == (number, "2.00")
+    assert position["msg"]["user_id"] == engine.accounts[alice.account_id].user_id
+    own_delta = next(
+        m for m in _of(messages, "orderbook_delta") if m["msg"].get("client_order_id") == "sub-bid"
+    )
+    assert own_delta["msg"]["subaccount"] == number

@@ -157,10 +157,13 @@ def test_random_text_frames_never_crash_the_connection(key_pairs: list[tuple[byt
         loop.close()
 
 
-async def test_unsubscribe_of_a_subscription_without_sequenced_messages_omits_seq(
-    sim: SimExchange, alice: Account, connect: Connect
+@pytest.mark.parametrize("channel", ["fill", "ticker", "trade"])
+async def test_unsubscribe_of_a_subscription_without_sequenced_messages_still_carries_seq(
+    sim: SimExchange, alice: Account, connect: Connect, channel: str
 ) -> None:
     client = await connect(alice)
-    sid = (await client.subscribe(["fill"]))["fill"]
+    sid = (await client.subscribe([channel]))[channel]
     cid = await client.command("unsubscribe", {"sids": [sid]})
-    assert await client.reply_to(cid) == {"id": cid, "type": "unsubscribed", "sid": sid}
+    reply = await client.reply_to(cid)
+    validate(reply)
+    assert reply == {"id": cid, "type": "unsubscribed", "sid": sid, "seq": 1}

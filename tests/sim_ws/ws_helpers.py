@@ -187,6 +187,7 @@ PAYLOAD_SCHEMAS = {
     "order_group_updates": "orderGroupUpdatesPayload",
     "market_lifecycle_v2": "marketLifecycleV2Payload",
     "event_lifecycle": "eventLifecyclePayload",
+    "event_fee_update": "eventFeeUpdatePayload",
     "subscribed": "subscribedResponsePayload",
     "unsubscribed": "unsubscribedResponsePayload",
     "error": "errorResponsePayload",

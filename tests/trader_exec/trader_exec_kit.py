@@ -86,5 +86,3 @@ async def check_books(desk: Desk) -> None:
     account = desk.sim.engine.account(ALICE)
     ids = Counter(desk.sim.engine.orders[oid].client_order_id for oid in account.order_ids)
     assert all(n == 1 for n in ids.values()), ids.most_common(3)
-
-

@@ -37,11 +37,13 @@ def test_every_pair_of_states_is_legal_exactly_when_the_table_says_so(
         assert life.state is source
 
 
-def test_stopping_is_terminal_and_reachable_from_every_other_state() -> None:
-    assert TRANSITIONS[TraderState.STOPPING] == frozenset()
+def test_stopping_leads_only_to_stopped_and_is_reachable_from_every_running_state() -> None:
+    assert TRANSITIONS[TraderState.STOPPING] == frozenset({TraderState.STOPPED})
+    assert TRANSITIONS[TraderState.STOPPED] == frozenset()
     for state in TraderState:
-        if state is not TraderState.STOPPING:
+        if state not in (TraderState.STOPPING, TraderState.STOPPED):
             assert TraderState.STOPPING in TRANSITIONS[state]
+            assert TraderState.STOPPED not in TRANSITIONS[state]  # only through stopping
 
 
 @pytest.mark.parametrize(

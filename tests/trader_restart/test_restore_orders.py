@@ -158,7 +158,7 @@ async def test_acknowledged_resting_order_keeps_its_state_and_purpose(env: Scena
         order = second.ledger.orders[cid]
         assert (order.purpose, order.state) == (OrderPurpose.OPEN, OrderState.RESTING)
         assert order.order_id == result.execution.order_id
-        assert drift_kinds(env) <= {DriftKind.CASH}  # a fresh ledger's cash only: no order drift
+        assert drift_kinds(env) <= {DriftKind.INITIAL_SYNC}  # a fresh ledger's baseline: no order drift
         await second.executor.cancel(cid)  # a trader's order: the new trader may manage it
         assert order.state is OrderState.CANCELED
     finally:
@@ -220,7 +220,7 @@ async def test_restart_with_nothing_in_flight_is_unchanged(env: Scenario, tmp_pa
         assert restored == 0
         assert second.ledger.live_orders() == []
         assert second.ledger.position(ticker).position == -Count.contracts(3)  # adopted as before
-        assert drift_kinds(env) <= {DriftKind.CASH, DriftKind.POSITION}  # a fresh ledger's sync only
+        assert drift_kinds(env) <= {DriftKind.INITIAL_SYNC}  # a fresh ledger's baseline only
         assert second.ledger.orders == {}
         assert env.startup is not None
         assert env.startup.report.ok

@@ -17,6 +17,8 @@ import pytest
 from typer.testing import CliRunner
 
 from kalshiflow.cli import app
+from kalshiflow.clock import SystemClock
+from kalshiflow.store.trader_repo import TraderStore
 
 KALSHIFLOW = [sys.executable, "-c", "from kalshiflow.cli import app; app()"]
 
@@ -57,12 +59,13 @@ def test_run_trades_the_embedded_simulator_then_stops_cleanly_and_status_reads_t
     [token_line] = [line for line in out.splitlines() if line.startswith("dashboard token: ")]
     token = token_line.removeprefix("dashboard token: ")
     assert len(token) >= 24
-    assert token not in (tmp_path / "kalshiflow.log").read_text()  # printed once, never logged
+    assert token not in (tmp_path / ".kalshiflow" / "kalshiflow.log").read_text()  # printed once, never logged
     assert "trading" in out
     assert "calibrating -> syncing state" in out
     assert "stopping" in out
-    assert (tmp_path / "kalshiflow.log").exists()  # structured log lines
-    log_lines = [json.loads(line) for line in (tmp_path / "kalshiflow.log").read_text().splitlines()]
+    log_file = tmp_path / ".kalshiflow" / "kalshiflow.log"  # in the data directory
+    assert log_file.exists()  # structured log lines
+    log_lines = [json.loads(line) for line in log_file.read_text().splitlines()]
     assert all(entry["logger"].startswith("kalshiflow") for entry in log_lines)
     actions = [entry for entry in log_lines if entry["event"] == "trader_action"]
     assert actions, "every decision is logged as a trader_action"
@@ -73,7 +76,7 @@ def test_run_trades_the_embedded_simulator_then_stops_cleanly_and_status_reads_t
     status = _run(["status", "--db", db, "--json"], tmp_path)
     assert status.returncode == 0, status.stderr
     snapshot = json.loads(status.stdout)
-    assert snapshot["status"]["status"] == "stopping"
+    assert snapshot["status"]["status"] == "stopped"
     assert snapshot["cash_dollars"] is not None
     assert snapshot["last_calibration"]["ok"] is True
     for position in snapshot["positions"]:
@@ -102,6 +105,8 @@ def test_run_refuses_bad_settings_with_one_line_naming_the_setting(
 
 
 def test_status_before_any_run_says_so(tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["status", "--db", f"sqlite:///{tmp_path / 'empty.db'}"])
+    db = f"sqlite:///{tmp_path / 'empty.db'}"
+    TraderStore(db, SystemClock()).close()  # a database that exists, with no run in it
+    result = CliRunner().invoke(app, ["status", "--db", db])
     assert result.exit_code == 0, result.output
     assert "never ran" in result.output

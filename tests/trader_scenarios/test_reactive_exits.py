@@ -21,7 +21,9 @@ SIDES = pytest.mark.parametrize("side", [OutcomeSide.YES, OutcomeSide.NO], ids=[
 
 def closing_order(core: TraderCore, ticker: str) -> TrackedOrder:
     """The one closing order placed in ``ticker`` (it may have filled already)."""
-    [order] = [o for o in core.ledger.orders.values() if o.ticker == ticker and o.purpose is OrderPurpose.CLOSE]
+    [order] = [
+        o for o in core.ledger.orders.values() if o.ticker == ticker and o.purpose is OrderPurpose.CLOSE
+    ]
     return order
 
 
@@ -66,7 +68,9 @@ async def test_stop_loss_fires_on_the_book_change_without_waiting_for_calibratio
     assert ExitReason.STOP_LOSS.value in {u.position.closing_reason for u in updates}
 
 
-async def test_a_change_that_triggers_nothing_places_nothing_and_a_close_is_not_repeated(env: Scenario) -> None:
+async def test_a_change_that_triggers_nothing_places_nothing_and_a_close_is_not_repeated(
+    env: Scenario,
+) -> None:
     ticker = env.tickers[0]
     env.quote(ticker)
     core = await env.new_core(scenario_config(stop_loss_pct=20), stream=True)

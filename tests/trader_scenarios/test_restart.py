@@ -1,9 +1,10 @@
 """Restart mid-order: the create took effect, its answer was lost, and the trader died before any read.
 
 A new ``TraderCore`` on the same account finds the order in its startup calibration. It has no memory
-of the dead core's pending ``client_order_id`` (the core keeps no store of its own), so the order is
-adopted as an *external* order -- reported as ``external_order`` drift -- but keeps its
-``client_order_id``, whose ``kf-`` prefix shows it was placed by a trader core. Books come from the
+of the dead core's pending ``client_order_id`` (the core keeps no store of its own), but the ``kf-``
+prefix of the ``client_order_id`` shows it was placed by a trader core: the order is adopted as ours
+(an ``open`` order, tracked and cancelled at stop like any other; ``order_resolved``, not
+``external_order``). A fresh ledger's first sync is a baseline (``initial_sync``), not drift. Books come from the
 real stream (``stream=True``) for the dying core and from REST for the restarted one.
 """
 
@@ -48,14 +49,17 @@ async def test_restart_mid_order_leaves_no_duplicate_and_ledger_equals_exchange(
     else:
         assert exchange_order.is_resting
         assert adopted is not None
-        assert adopted.purpose is OrderPurpose.EXTERNAL
+        assert adopted.purpose is OrderPurpose.OPEN
         assert adopted.state is OrderState.RESTING
         assert adopted.order_id == exchange_order.order_id
     env.external_tickers.add(ticker)
     kinds = {e.kind: e for e in env.startup.report.corrections} if env.startup else {}
     if crossing:
-        position = kinds[DriftKind.POSITION]
+        assert env.startup is not None
+        [position] = [e for e in env.startup.report.corrections if e.ticker == ticker]
+        assert position.kind is DriftKind.INITIAL_SYNC
         assert position.contracts == sign * Count.contracts(4)
     else:
-        external = kinds[DriftKind.EXTERNAL_ORDER]
-        assert (external.ref, external.contracts) == (exchange_order.order_id, Count.contracts(4))
+        assert DriftKind.EXTERNAL_ORDER not in kinds
+        ours = kinds[DriftKind.ORDER_RESOLVED]
+        assert (ours.ref, ours.contracts) == (exchange_order.order_id, Count.contracts(4))

@@ -36,6 +36,7 @@ from kalshiflow.events.bus import Missed, Subscription
 from kalshiflow.exchange.environments import ExchangeConnection
 from kalshiflow.sim.engine import Engine, OrderRequest, OrderResult
 from kalshiflow.sim.faults import FaultConfig
+from kalshiflow.sim.market.profile import MarketProfile
 from kalshiflow.sim.runner import SimHandle, SimulatorConfig
 from kalshiflow.trader.core import CalibrationCycle, TraderCore
 from kalshiflow.trader.execution.closing import CloseResult
@@ -51,15 +52,19 @@ STEP_PREFIX = f"{TraderState.CALIBRATING.value} -> "
 
 # ---------------------------------------------------------------------------------- the simulator
 @contextlib.contextmanager
-def capture_simulator(monkeypatch: pytest.MonkeyPatch, faults: FaultConfig) -> Iterator[list[SimHandle]]:
-    """The app's embedded simulator, started with ``faults`` on; yields a list that gets its handle."""
+def capture_simulator(
+    monkeypatch: pytest.MonkeyPatch, faults: FaultConfig, profile: MarketProfile | None = None
+) -> Iterator[list[SimHandle]]:
+    """The app's embedded simulator, started with ``faults`` on (and the market ``profile``, when
+    given); yields a list that gets its handle."""
     handles: list[SimHandle] = []
     real = startup.embedded_simulator  # what the app module imported
 
     async def embedded(
         stack: contextlib.AsyncExitStack, config: SimulatorConfig, clock: Any = None
     ) -> tuple[SimHandle, ExchangeConnection]:
-        handle, connection = await real(stack, dataclasses.replace(config, faults=faults), clock)
+        changed = dataclasses.replace(config, faults=faults, profile=profile or config.profile)
+        handle, connection = await real(stack, changed, clock)
         handles.append(handle)
         return handle, connection
 
@@ -256,8 +261,6 @@ def ledger_vs_engine(engine: Engine, account_id: str, ledger: Ledger) -> list[st
 def duplicate_client_order_ids(engine: Engine, account_id: str) -> list[tuple[str, int]]:
     ids = Counter(engine.orders[oid].client_order_id for oid in engine.account(account_id).order_ids)
     return [(cid, n) for cid, n in ids.items() if n > 1]
-
-
 
 
 # ---------------------------------------------------------------------------------- a stuck close

@@ -1,9 +1,8 @@
 """The policy and the observation function of a live trader, built from the settings.
 
-The observation is the schema v1 vector computed by ``features.compute_observation`` -- the same
-function training uses -- from the market's newest book, its rolling history (fed by the book
-store's change hook on every snapshot, delta and invalidation), the ledger's position, cash and
-resting orders in that market, and the configured scales (bankroll, max position).
+The observer itself is ``trader.decisions.observer.MarketObserver`` (shared with the backtest and
+the training environment, which may not import the composition layer); here it gets the scales of
+the settings (bankroll, max position per market).
 """
 
 from __future__ import annotations
@@ -35,8 +34,7 @@ def observation_scales(settings: Settings) -> ObservationScales:
 def build_decider(
     settings: Settings, core: TraderCore, feed: MarketDataFeed, clock: Clock
 ) -> tuple[PolicyLike, Observe]:
-    """Load the configured policy against schema v1 and hook the observer into the book store."""
+    """Load the configured policy against schema v1; the observer follows the book store's changes."""
     policy = load_policy(settings.run.policy, SCHEMA_V1)
     observer = LiveObserver(core, settings)
-    feed.books.on_change = observer.on_book_change
     return policy, observer.observe

@@ -31,6 +31,7 @@ from rich.live import Live
 from rich.text import Text
 
 from kalshiflow.clock import SystemClock
+from kalshiflow.commands import paths
 from kalshiflow.commands.startup import (
     StartupError,
     embedded_simulator,
@@ -48,7 +49,7 @@ from kalshiflow.marketdata.discovery import DiscoveryConfig
 from kalshiflow.marketdata.feed import FeedConfig, FeedProgress, MarketDataFeed
 from kalshiflow.marketdata.recorder import Recorder
 from kalshiflow.sim.runner import SimulatorConfig
-from kalshiflow.store.db import DB_ENV, DatabaseConfigError, DatabaseUnavailableError, default_db_url
+from kalshiflow.store.db import DB_ENV, DatabaseConfigError, DatabaseUnavailableError
 
 DEFAULT_TOP_N: Final = 20
 PROGRESS_INTERVAL_S: Final = 1.0
@@ -66,7 +67,7 @@ class RecordOptions:
     * ``markets`` (none): tickers always recorded. ``series``/``events`` (none): restrict the pool.
     * ``top`` (None): markets added from the pool by volume; None means 0 when only ``markets``
       are named, else ``DEFAULT_TOP_N``.
-    * ``db_url`` (None: ``KALSHIFLOW_DB``, else ``sqlite:///kalshiflow.db``). ``duration_s`` (None =
+    * ``db_url`` (None: ``KALSHIFLOW_DB``, else ``<data dir>/kalshiflow.db``, see ``commands.paths``). ``duration_s`` (None =
       until Ctrl-C, seconds).
     * ``refresh_s`` (60 s): discovery refresh period. ``closing_window_s`` (300 s): skip markets
       closing that soon. ``sim_markets`` (20): markets listed by an embedded simulator.
@@ -163,7 +164,14 @@ def run_record(
     discovery = discovery_config(options)
     connection = None if wants_embedded_sim(options, env) else connection_from(options, env)
     url_setting = "KALSHIFLOW_URL" if not options.url and env.get("KALSHIFLOW_URL") else "--url"
-    db_url = options.db_url or default_db_url(env)
+    if options.db_url or env.get(DB_ENV, "").strip():
+        db_url = paths.db_url(options.db_url, None, env, paths.DEFAULT_DATA_DIR)
+    else:  # the default database lives in the data directory, like run's and status's
+        try:
+            directory = paths.prepare_data_dir(paths.data_dir(None, env))
+        except paths.DataDirError as exc:
+            raise RecordUsageError(str(exc)) from None
+        db_url = paths.db_url(None, None, env, directory)
     db_from_env = not options.db_url and bool(env.get(DB_ENV, "").strip())
     summary = asyncio.run(_record(options, discovery, connection, url_setting, db_url, db_from_env, console))
     console.print(

@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.live import Live
 
 from kalshiflow.commands.dashboard_wiring import build_dashboard
 from kalshiflow.commands.decider import build_decider
+from kalshiflow.commands.paths import SIM_DIR, DataDirError, data_dir, db_url, log_path, prepare_data_dir
 from kalshiflow.commands.run_app import AppState, RunOptions, TraderApp
 from kalshiflow.commands.startup import StartupError
 from kalshiflow.commands.terminal_view import render
@@ -28,8 +30,10 @@ from kalshiflow.config import SettingsError, load_settings
 from kalshiflow.dashboard.server import DEFAULT_PORT, DashboardBindError, DashboardConfig
 from kalshiflow.exchange.auth import KeyConfigError
 from kalshiflow.exchange.environments import ConnectionConfigError, Environment, ExchangeConnection
-from kalshiflow.logs import log_to_file
+from kalshiflow.features import SCHEMA_V1
+from kalshiflow.logs import LogConfig, start_logging
 from kalshiflow.policy.base import PolicyLoadError
+from kalshiflow.policy.registry import load_policy
 from kalshiflow.store.db import DatabaseConfigError, DatabaseUnavailableError
 
 
@@ -54,6 +58,7 @@ class RunFlags:
     sim_markets: int = 20
     duration_s: float | None = None
     view: bool = True
+    data_dir: str | None = None
     dashboard: bool = True
     dashboard_host: str | None = None
     dashboard_port: int | None = None
@@ -66,8 +71,6 @@ def _overrides(flags: RunFlags) -> dict[str, dict[str, Any]]:
         run["policy"] = flags.policy
     if flags.paper is not None:
         run["paper"] = flags.paper
-    if flags.db is not None:
-        run["db"] = flags.db
     if flags.markets:
         markets["tickers"] = list(flags.markets)
         markets.setdefault("top_n", 0)
@@ -76,11 +79,23 @@ def _overrides(flags: RunFlags) -> dict[str, dict[str, Any]]:
     return {k: v for k, v in {"run": run, "markets": markets}.items() if v}
 
 
-def build_options(flags: RunFlags, environ: Mapping[str, str]) -> RunOptions:
+def build_options(flags: RunFlags, environ: Mapping[str, str]) -> tuple[RunOptions, Path]:
+    """Everything that can be checked before anything starts: settings, markets, duration, policy,
+    key, data directory and log file. Nothing is opened, started or contacted here."""
     try:
         settings = load_settings(flags.config, environ, _overrides(flags))
     except SettingsError as exc:
         raise RunUsageError(str(exc)) from None
+    if flags.duration_s is not None and flags.duration_s < 0:
+        raise RunUsageError(f"--duration {flags.duration_s:g}: must be >= 0 seconds")
+    if settings.markets.top_n == 0 and not settings.markets.tickers:
+        raise RunUsageError(
+            "no markets to trade: --top 0 trades only the markets named with --markets, and none are named"
+        )
+    try:
+        load_policy(settings.run.policy, SCHEMA_V1)  # a bad policy stops startup before anything runs
+    except PolicyLoadError as exc:
+        raise RunUsageError(f"--policy {settings.run.policy}: {exc}") from None
     exchange = flags.exchange or environ.get("KALSHIFLOW_EXCHANGE") or Environment.SIM.value
     url = flags.url or environ.get("KALSHIFLOW_URL")
     connection: ExchangeConnection | None = None
@@ -94,16 +109,23 @@ def build_options(flags: RunFlags, environ: Mapping[str, str]) -> RunOptions:
             raise RunUsageError(str(exc)) from None
     if flags.speed <= 0:
         raise RunUsageError("--speed must be positive")
-    return RunOptions(
+    try:
+        directory = prepare_data_dir(data_dir(flags.data_dir, environ))
+        log_file = log_path(settings.run.log_file, directory)
+    except DataDirError as exc:
+        raise RunUsageError(str(exc)) from None
+    options = RunOptions(
         settings=settings,
+        db_url=db_url(flags.db, settings.run.db, environ, directory),
         connection=connection,
         url_setting="--url" if flags.url else "KALSHIFLOW_URL",
         sim_seed=flags.seed,
         sim_markets=flags.sim_markets,
         sim_speed=flags.speed,
-        sim_data_dir=Path(".kalshiflow-sim"),
+        sim_data_dir=directory / SIM_DIR,
         duration_s=flags.duration_s,
     )
+    return options, log_file
 
 
 # ---------------------------------------------------------------------- dashboard wiring
@@ -148,9 +170,18 @@ def _announce_dashboard(app: TraderApp, console: Console, token_configured: bool
 
 # ---------------------------------------------------------------------- run
 def run_trader(flags: RunFlags, console: Console, environ: Mapping[str, str]) -> int:
-    options = build_options(flags, environ)
+    options, log_file = build_options(flags, environ)
     board = dashboard_config(flags, environ)
-    handler = log_to_file(options.settings.run.log_file)
+    live_view = flags.view and console.is_terminal
+    run = options.settings.run
+    handler = start_logging(
+        LogConfig(
+            path=log_file,
+            max_bytes=run.log_max_mb * 1_000_000,
+            backups=run.log_backups,
+            stderr_level=None if live_view else logging.WARNING,  # a short line when no view shows it
+        )
+    )
     try:
         return asyncio.run(_main(options, console, flags.view, board))
     except DashboardBindError as exc:
@@ -190,6 +221,9 @@ async def _main(options: RunOptions, console: Console, view: bool, board: Dashbo
             loop.remove_signal_handler(sig)
         for line in app.state.lifecycle.console(3):
             console.print(line)
+        report = app.state.stop_report
+        if report is not None:
+            console.print(f"summary: {report.summary()}")
 
 
 async def _show(
@@ -206,8 +240,11 @@ async def _show(
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 0.5)
         return
-    with Live(render(state), console=console, refresh_per_second=2, transient=False) as live:
+    def frame() -> RenderableType:  # fits the terminal as it is now (it may have been resized)
+        return render(state, width=console.size.width, height=console.size.height)
+
+    with Live(frame(), console=console, refresh_per_second=2, transient=False) as live:
         while not stop.is_set():
-            live.update(render(state))
+            live.update(frame())
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 0.5)

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from kalshiflow.clock import Clock, ScaledClock, SystemClock
+from kalshiflow.commands.action_log import ActionLogger
+from kalshiflow.commands.heartbeat import RunHeartbeat
 from kalshiflow.commands.startup import StartupError, embedded_simulator, start_feed, wait_live
 from kalshiflow.config import Settings
 from kalshiflow.dashboard.server import Dashboard
@@ -43,13 +44,14 @@ from kalshiflow.trader.core import CoreConfig, TraderCore
 from kalshiflow.trader.decisions.actor import Actor, Observe, PolicyLike, TraderAction
 from kalshiflow.trader.lifecycle.init_tracker import InitStep, InitTracker
 from kalshiflow.trader.lifecycle.recalibration import Recalibrator
+from kalshiflow.trader.lifecycle.shutdown import StopReport, stop_trading
 from kalshiflow.trader.lifecycle.states import Lifecycle, TraderState
-from kalshiflow.trader.state.orders import OrderPurpose
 from kalshiflow.trader.state.restore import restore_orders
 
 log = logging.getLogger(__name__)
 
 PRIVATE_CHANNELS = ("fill", "user_orders", "market_positions", "order_group_updates")
+STILL_RESTING_EXIT = 1  # exit code when a stop could not confirm every cancel
 TICK_S = 1.0  # the calibration timer's resolution, in the trader's clock seconds
 
 DeciderFactory = Callable[[Settings, TraderCore, MarketDataFeed, Clock], tuple[PolicyLike, Observe]]
@@ -69,8 +71,9 @@ class RunOptions:
     sim_seed: int = 0
     sim_markets: int = 20
     sim_speed: float = 1.0
-    sim_data_dir: Path = Path(".kalshiflow-sim")
+    sim_data_dir: Path = Path(".kalshiflow") / "sim"
     duration_s: float | None = None
+    db_url: str | None = None  # resolved by ``commands.paths.db_url``; None: the settings' ``[run] db``
 
 
 @dataclass
@@ -86,6 +89,7 @@ class AppState:
     rest_url: str = ""
     actions: list[TraderAction] = field(default_factory=list)
     first_trading_ms: int | None = None
+    stop_report: StopReport | None = None  # what the stop did (printed on exit)
 
 
 class TraderApp:
@@ -94,12 +98,17 @@ class TraderApp:
     ) -> None:
         self.options = options
         self.settings = options.settings
-        self.clock = clock or (SystemClock() if options.sim_speed == 1.0 else ScaledClock(options.sim_speed))
+        # --speed scales time only with the embedded simulator; an external exchange (a running
+        # simulator included) is traded on the wall clock, which is also what requests are signed with.
+        embedded_speed = options.sim_speed if options.connection is None else 1.0
+        self.clock = clock or (SystemClock() if embedded_speed == 1.0 else ScaledClock(embedded_speed))
         self.decider_factory = decider_factory
         self.bus = EventBus()  # the one bus every part publishes on and every observer reads
         lifecycle = Lifecycle(self.clock, bus=self.bus)
         self.state = AppState(lifecycle, InitTracker(self.clock, self.bus))
         self.store: TraderStore | None = None
+        self.exit_code = 1  # until the run ends normally (what the heartbeat's stop stamp records)
+        self.action_log = ActionLogger(self.settings.run.log_hold_sample_every)
         self._last_stream_health: tuple[object, ...] | None = None
         self.dashboard: Dashboard | None = None  # bound by the caller (``build_dashboard``), served by ``run``
 
@@ -108,12 +117,20 @@ class TraderApp:
             if self.dashboard is not None:  # first up, last down: the page sees startup and the stop
                 await self.dashboard.start()
                 stack.push_async_callback(self.dashboard.stop)
-            self.store = TraderStore(self.settings.run.db, self.clock)
+            database = self.options.db_url or self.settings.run.db
+            if database is None:
+                raise ValueError("RunOptions needs db_url (or settings with [run] db)")
+            self.store = TraderStore(database, self.clock)
             stack.callback(self.store.close)
             store = self.store
             store.attach(self.bus)
             for entry in self.state.lifecycle.history:
                 store.save_status(entry)
+            heartbeat = RunHeartbeat(store.engine)
+            await heartbeat.start()
+            stack.callback(lambda: heartbeat.finish(self.exit_code))  # runs before the store closes
+            beating = asyncio.create_task(heartbeat.run(), name="heartbeat")
+            stack.callback(beating.cancel)
             connection = self.options.connection
             if connection is None:
                 config = SimulatorConfig(
@@ -131,6 +148,7 @@ class TraderApp:
             feed = await self._start_feed(stack, rest, connection, stop)
             core = self._build_core(rest, feed)
             await core.load_fees()  # fee schedules of the selected markets, before any order reserves cash
+            core.executor.journal = store.commit_order  # each order durable before its create is sent
             await restore_orders(core.ledger, store)
             recal = Recalibrator(
                 core,
@@ -184,7 +202,9 @@ class TraderApp:
                     with contextlib.suppress(asyncio.CancelledError, Exception):
                         await task
                 await self._shutdown(core)
-        return 0
+            report = self.state.stop_report
+            self.exit_code = 0 if report is None or report.ok else STILL_RESTING_EXIT
+        return self.exit_code
 
     # ------------------------------------------------------------------ startup
     async def _check_exchange(self, rest: KalshiRestClient) -> None:
@@ -207,6 +227,17 @@ class TraderApp:
                 f"the exchange refused the API key (check --key-id and --key-file): {exc}"
             ) from None
         tracker.complete(InitStep.CREDENTIALS, f"balance {display_dollars(balance.balance)}")
+        await self._adopt_rate_limits(rest)
+
+    async def _adopt_rate_limits(self, rest: KalshiRestClient) -> None:
+        """Pace by the buckets the exchange reports for this account, not by a configured tier."""
+        try:
+            limits = await rest.account_limits()
+        except ExchangeError as exc:
+            log.warning("run.rate_limits_unread keeping=%s error=%s", rest.pacer.config.tier.value, exc)
+            return
+        rest.pacer.adopt_limits(limits.read, limits.write)
+        log.info("run.rate_limits tier=%s read=%s write=%s", limits.usage_tier, limits.read, limits.write)
 
     async def _start_feed(
         self,
@@ -220,7 +251,7 @@ class TraderApp:
             tickers=markets.tickers,
             series_tickers=markets.series,
             event_tickers=markets.events,
-            top_n=markets.top_n or None,
+            top_n=markets.top_n,  # 0: only the named tickers
             closing_window_s=markets.closing_window_s,
         )
         feed = MarketDataFeed(
@@ -232,12 +263,19 @@ class TraderApp:
             ),
             clock=self.clock,
             on_event=self._on_stream_event,
+            bus=self.bus,
         )
         stack.push_async_callback(feed.stop)
         self.state.feed = feed
         tracker = self.state.tracker
         tracker.begin(InitStep.STREAM_CONNECTED)
         selection = await start_feed(feed, connection, self.options.url_setting)
+        if selection.missing:
+            names = ", ".join(selection.missing)
+            raise StartupError(f"--markets {names}: not listed on the exchange at {connection.rest_url}")
+        if not selection.tickers:
+            skipped = ", ".join(f"{m.ticker} ({m.reason})" for m in selection.skipped if m.ticker in markets.tickers)
+            raise StartupError("no markets to trade" + (f": {skipped}" if skipped else ""))
         await wait_live(feed, connection, stop)
         tracker.complete(InitStep.STREAM_CONNECTED, f"{len(selection.tickers)} markets selected")
         tracker.begin(InitStep.SUBSCRIPTIONS)
@@ -344,10 +382,10 @@ class TraderApp:
                 continue
             if state is TraderState.STOPPING or not (due or reason or state is TraderState.PAUSED):
                 continue
+            last = now  # the interval runs from start to start: a slow pass does not stretch it
             await self._calibrate(
                 core, recal, reason or ("resume" if state is TraderState.PAUSED else "scheduled")
             )
-            last = self.clock.now_ms()
 
     async def _calibrate(self, core: TraderCore, recal: Recalibrator, reason: str) -> None:
         core.live.clear_resync()
@@ -394,17 +432,10 @@ class TraderApp:
         lifecycle = self.state.lifecycle
         if lifecycle.can_move(TraderState.STOPPING):
             lifecycle.move(TraderState.STOPPING, "stop requested")
-        core.reduce_only = True
-        cancelled = 0
-        for order in list(core.ledger.live_orders()):
-            if order.purpose is not OrderPurpose.EXTERNAL and order.order_id is not None:
-                await core.executor.cancel(order.client_order_id)
-                cancelled += 1
-        flattened = 0
-        if self.settings.run.flatten_on_stop:
-            flattened = len(await core.flatten("stop"))
+        report = await stop_trading(core, flatten=self.settings.run.flatten_on_stop)
+        self.state.stop_report = report
         await core.groups.stop()
-        lifecycle.note(f"stopped: cancelled {cancelled} orders, flattened {flattened} positions")
+        lifecycle.move(TraderState.STOPPED, report.summary())
 
     def resume(self) -> None:
         """The operator's resume (``kill -USR1 <pid>`` on ``kalshiflow run``)."""
@@ -454,16 +485,4 @@ class TraderApp:
             self.state.lifecycle.note(f"last action: {action.action} {action.ticker} -> {action.result}")
         actor = self.state.actor
         observation = {} if actor is None else actor.named_observation(action, SCHEMA_V1.names)
-        log.info(
-            "trader_action",
-            extra={
-                "ticker": action.ticker,
-                "action": action.action,
-                "price": None if action.price is None else action.price.dollars_str(),
-                "size": action.size.fp_str(),
-                "result": action.result_text,
-                "reason": action.reason,
-                "client_order_id": action.client_order_id,
-                "observation": json.dumps(observation),
-            },
-        )
+        self.action_log(action, observation)

@@ -1,29 +1,97 @@
 """``kalshiflow status``: the trader's last known state, read from the store.
 
-It answers whether or not the trader is running: status, cash, positions (``ticker`` and signed
-``position_fp``, as Kalshi writes them), resting orders and the last calibration.
+It answers whether or not the trader is running: whether the last run is running, stopped cleanly
+or not running since its last heartbeat (crashed: ``kill -9``, power loss), its last status, cash,
+positions (``ticker`` and signed ``position_fp``, as Kalshi writes them), resting orders and the
+last calibration. Money is shown as the live view shows it (``$10,000.00``). A SQLite database
+that does not exist is reported, never created.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import socket
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 from kalshiflow.clock import SystemClock
-from kalshiflow.domain.units import Count, Money, Price
+from kalshiflow.commands.heartbeat import STALE_AFTER_S, wall_ms
+from kalshiflow.domain.units import Count, Money, Price, display_dollars
+from kalshiflow.store.db import normalize_url
 from kalshiflow.store.trader_repo import TraderStore
+from kalshiflow.store.trader_runs import StoredRun, read_last_run
+
+
+class MissingDatabaseError(FileNotFoundError):
+    """``status`` was pointed at a SQLite file that does not exist."""
+
+
+class RunState(StrEnum):
+    NEVER = "never ran"
+    RUNNING = "running"
+    STOPPED = "stopped"
+    CRASHED = "crashed"
+
+
+def run_state(run: StoredRun | None, now_ms: int, pid_alive: bool | None) -> RunState:
+    """Pure: a stop stamp means stopped; a live process (or a fresh heartbeat when the process
+    cannot be checked from here) means running; anything else did not stop cleanly."""
+    if run is None:
+        return RunState.NEVER
+    if run.stopped_ms is not None:
+        return RunState.STOPPED
+    fresh = now_ms - run.heartbeat_ms <= STALE_AFTER_S * 1000
+    if pid_alive is False or not fresh:
+        return RunState.CRASHED
+    return RunState.RUNNING
+
+
+def _pid_alive(run: StoredRun) -> bool | None:
+    """Whether the run's process still exists; None when it ran on another host."""
+    if run.host != socket.gethostname():
+        return None
+    try:
+        os.kill(run.pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def check_exists(db_url: str) -> None:
+    url = normalize_url(db_url)
+    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
+        raise MissingDatabaseError(f"no database at {url.database} (check --db / KALSHIFLOW_DB)")
 
 
 def read_status(db_url: str) -> dict[str, Any]:
+    check_exists(db_url)
     store = TraderStore(db_url, SystemClock())
     try:
         history = store.status_history(limit=1)
         cash = store.last_cash()
         calibration = store.last_calibration()
+        run = read_last_run(store.engine)
+        state = run_state(run, wall_ms(), None if run is None else _pid_alive(run))
         return {
+            "run": None
+            if run is None
+            else {
+                "state": state.value,
+                "pid": run.pid,
+                "started_ms": run.started_ms,
+                "heartbeat_ms": run.heartbeat_ms,
+                "stopped_ms": run.stopped_ms,
+                "exit_code": run.exit_code,
+            },
             "status": None
             if not history
             else {"status": history[0].status, "result": history[0].result_text, "ts_ms": history[0].ts_ms},
+            "cash": None if cash is None else display_dollars(Money(cash.cash_e6)),
             "cash_dollars": None if cash is None else Money(cash.cash_e6).dollars_str(),
             "positions": [
                 {
@@ -62,14 +130,39 @@ def read_status(db_url: str) -> dict[str, Any]:
         store.close()
 
 
+def _stamp(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _run_line(run: dict[str, Any] | None) -> str:
+    if run is None:
+        return "never ran"
+    state = RunState(run["state"])
+    if state is RunState.STOPPED:
+        code = "" if run["exit_code"] in (0, None) else f", exit code {run['exit_code']}"
+        return f"stopped at {_stamp(run['stopped_ms'])} (started {_stamp(run['started_ms'])}{code})"
+    if state is RunState.RUNNING:
+        return f"running since {_stamp(run['started_ms'])} (pid {run['pid']})"
+    return (
+        f"not running since {_stamp(run['heartbeat_ms'])} (crashed: no clean stop recorded; "
+        f"pid {run['pid']}, started {_stamp(run['started_ms'])})"
+    )
+
+
 def format_status(status: dict[str, Any]) -> str:
     lines = []
     state = status["status"]
-    lines.append("status: " + ("never ran" if state is None else f"{state['status']} ({state['result']})"))
-    lines.append(f"cash: {'unknown' if status['cash_dollars'] is None else '$' + status['cash_dollars']}")
+    if status["run"] is None and state is None:
+        lines.append("status: never ran")
+    else:
+        lines.append(f"trader: {_run_line(status['run'])}")
+        if state is not None:
+            lines.append(f"last state: {state['status']} at {_stamp(state['ts_ms'])} ({state['result']})")
+    lines.append(f"cash: {status['cash'] or 'unknown'}")
     lines.append(f"positions: {len(status['positions'])}")
     lines.extend(
-        f"  {p['ticker']}  {p['position_fp']}  cost ${p['cost_basis_dollars']}" for p in status["positions"]
+        f"  {p['ticker']}  {p['position_fp']}  cost {display_dollars(Money.parse(p['cost_basis_dollars']))}"
+        for p in status["positions"]
     )
     lines.append(f"resting orders: {len(status['resting_orders'])}")
     lines.extend(

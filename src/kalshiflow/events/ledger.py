@@ -134,6 +134,9 @@ class OrderChanged:
 class FillBooked:
     fill: FillData
     order: OrderSnapshot | None  # None: a fill of an order this trader does not know (yet)
+    # True: a fill from before this run's first sync, recorded on its order and in the store but
+    # not booked (the exchange's balance and positions the first sync takes already include it).
+    historical: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,4 +158,10 @@ class SettlementBooked:
 
 
 LedgerEvent = OrderChanged | FillBooked | PositionChanged | CashChanged | SettlementBooked
-LEDGER_EVENT_TYPES: tuple[type, ...] = (OrderChanged, FillBooked, PositionChanged, CashChanged, SettlementBooked)
+LEDGER_EVENT_TYPES: tuple[type, ...] = (
+    OrderChanged,
+    FillBooked,
+    PositionChanged,
+    CashChanged,
+    SettlementBooked,
+)

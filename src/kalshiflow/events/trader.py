@@ -21,6 +21,7 @@ class TraderState(StrEnum):
     CALIBRATING = "calibrating"
     PAUSED = "paused"
     STOPPING = "stopping"
+    STOPPED = "stopped"  # written last by a clean stop: ``status`` tells it from a crash
 
 
 class CalibrationStep(StrEnum):
@@ -173,10 +174,17 @@ class StreamHealth:
 
 @dataclass(frozen=True, slots=True)
 class BookChanged:
-    """A market's book changed (a delta or a snapshot was applied)."""
+    """A market's book changed (a snapshot, a delta or an invalidation), with its YES touch then.
+
+    The touch travels with the event so a subscriber reading it later (the observation's rolling
+    history) sees the book as it was at this change, not as it is when it gets round to it.
+    """
 
     ticker: str
     ts_ms: int
+    valid: bool
+    yes_bid: Price | None
+    yes_ask: Price | None
 
 
 TRADER_EVENT_TYPES: tuple[type, ...] = (

@@ -90,6 +90,11 @@ class _Bucket:
         self.streak_429 = 0
         self.lock = asyncio.Lock()
 
+    def resize(self, spec: BucketSpec, utilization_pct: int) -> None:
+        self.rate_per_s = max(1, spec.refill_per_s * utilization_pct // 100)
+        self.capacity = max(1, spec.capacity * utilization_pct // 100)
+        self.level_milli = min(self.level_milli, self.capacity * _MILLI)
+
     def refill(self, now_ms: int) -> None:
         elapsed = now_ms - self.last_ms
         if elapsed > 0:
@@ -121,6 +126,22 @@ class Pacer:
         self._rng = random.Random(f"pacer/{self.config.seed}")
         self.waited_s = 0.0  # total time spent waiting, for metrics
         self.rate_limited = 0  # 429s seen
+
+    def adopt_limits(self, read: BucketSpec, write: BucketSpec) -> None:
+        """Size the buckets from the exchange's own answer (``GET /account/limits``) instead of the
+        configured tier, keeping ``utilization_pct`` headroom. Tokens already spent stay spent: a
+        bucket's level is clamped to its new capacity, never refilled by the change."""
+        now = self._clock.now_ms()
+        sizes: dict[BucketName, BucketSpec] = {"read": read, "write": write}
+        for name, spec in sizes.items():
+            bucket = self._buckets[name]
+            bucket.refill(now)
+            bucket.resize(spec, self.config.utilization_pct)
+
+    def bucket_size(self, bucket: BucketName) -> tuple[int, int]:
+        """(refill per second, capacity) the pacer allows itself for ``bucket``."""
+        b = self._buckets[bucket]
+        return b.rate_per_s, b.capacity
 
     def tokens_available(self, bucket: BucketName) -> float:
         b = self._buckets[bucket]

@@ -5,7 +5,8 @@ The client is composed from one transport and three groups of endpoints, each in
 * ``rest_transport`` -- pacing, signing, error classification, read retries, pagination;
 * ``rest_market`` -- exchange status, markets, order books, events;
 * ``rest_portfolio`` -- balance, positions, orders, fills, settlements, order groups;
-* ``rest_orders`` -- V2 order mutations and resolution of ambiguous creates.
+* ``rest_orders`` -- V2 order mutations and resolution of ambiguous creates;
+* ``rest_account`` -- queue positions, API limits, endpoint costs, scheduled fee changes.
 
 Use it as an async context manager so the keep-alive pool is closed::
 
@@ -20,12 +21,13 @@ from collections.abc import Callable
 from kalshiflow.clock import Clock, SystemClock
 from kalshiflow.exchange.environments import ExchangeConnection
 from kalshiflow.exchange.ratelimit import Pacer, PacerConfig
+from kalshiflow.exchange.rest_account import AccountEndpoints
 from kalshiflow.exchange.rest_market import MarketEndpoints
 from kalshiflow.exchange.rest_orders import OrderEndpoints, uuid4_text
 from kalshiflow.exchange.rest_transport import RestSettings
 
 
-class KalshiRestClient(MarketEndpoints, OrderEndpoints):
+class KalshiRestClient(MarketEndpoints, OrderEndpoints, AccountEndpoints):
     """Async REST client: every read paced and retried, every write sent at most once."""
 
     @classmethod

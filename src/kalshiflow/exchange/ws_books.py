@@ -24,6 +24,8 @@ from kalshiflow.exchange.ws_models import OrderbookDelta, OrderbookSnapshot
 from kalshiflow.exchange.ws_sequence import BookGate, SequenceTracker, SeqVerdict
 from kalshiflow.exchange.ws_status import StreamMetrics
 
+_NEXT = SeqVerdict.NEXT
+
 
 class BookSink(Protocol):
     """Where orderbook messages go, synchronously, in arrival order (a BookStore, or a test dict)."""
@@ -91,7 +93,8 @@ class BookFeed:
         verdict = self._check(delta.sid, delta.seq)
         if verdict is None:
             return
-        if verdict.is_anomaly or not self.gate.accepts_delta(delta.ticker):
+        # NEXT (nearly every delta) is tested by identity before the anomaly property is read.
+        if (verdict is not _NEXT and verdict.is_anomaly) or not self.gate.accepts_delta(delta.ticker):
             self.metrics.deltas_skipped += 1
             return
         if self.sink.on_delta(delta):

@@ -6,10 +6,13 @@ neither ``yes`` nor ``no``) becomes a ``MalformedFrame`` with a reason; a well-f
 type we do not model becomes an ``UnknownMessage``. Nothing here raises for bad input.
 
 Prices, counts and money are parsed exactly (``Price``/``Count``/``Money``): a value that does not
-fit its unit is malformed, never rounded. Orderbook deltas take a hand-written fast path here
-because they are almost all of the traffic; every other frame goes through the field-checked
-builders of ``ws_parse_data`` (channel data) and ``ws_parse_replies`` (command replies), which
-share the ``ws_parse_fields`` reader.
+fit its unit is malformed, never rounded. Orderbook deltas take a fast path here because they are
+almost all of the traffic: ``msgspec`` decodes the frame straight into a typed struct of just the
+fields a delta needs (types checked in C, other fields skipped unread), about a quarter of the cost
+of building a dict with ``json.loads``. Anything that path cannot take -- another message type, a
+missing or mistyped field, a bad price -- goes through the field-checked builders of
+``ws_parse_data`` (channel data) and ``ws_parse_replies`` (command replies), which share the
+``ws_parse_fields`` reader and name what is wrong, exactly as before.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ import json
 import time
 from collections.abc import Callable
 from typing import Any, Final
+
+import msgspec
 
 from kalshiflow.domain.units import Count, FixedPointError, Price
 from kalshiflow.exchange.ws_models import MalformedFrame, OrderbookDelta, UnknownMessage, WsMessage
@@ -44,46 +49,62 @@ def _cached(cache: dict[str, Any], parse: Callable[[str], Any], text: str) -> An
     return value
 
 
-def _fast_delta(raw: dict[str, Any], now_ns: int) -> OrderbookDelta | None:
-    """The hot path: a well-formed delta without per-field error bookkeeping; None -> slow path."""
+class _DeltaBody(msgspec.Struct):
+    """The ``msg`` fields of an ``orderbook_delta`` the book needs; the rest is skipped unread."""
+
+    market_ticker: str
+    side: str
+    price_dollars: str
+    delta_fp: str
+    ts_ms: int | None = None
+    client_order_id: str | None = None
+
+
+class _DeltaFrame(msgspec.Struct, tag_field="type", tag="orderbook_delta"):
+    sid: int
+    seq: int
+    msg: _DeltaBody
+
+
+_decode_delta: Final = msgspec.json.Decoder(_DeltaFrame).decode
+
+
+def _fast_delta(frame: str | bytes, now_ns: int) -> OrderbookDelta | None:
+    """The hot path: a well-formed delta decoded in one typed pass; None -> the general path."""
     try:
-        msg = raw["msg"]
-        sid, seq, ticker = raw["sid"], raw["seq"], msg["market_ticker"]
-        ts_ms, client_order_id = msg.get("ts_ms"), msg.get("client_order_id")
-        if (
-            type(sid) is not int
-            or type(seq) is not int
-            or type(ticker) is not str
-            or not (ts_ms is None or type(ts_ms) is int)
-            or not (client_order_id is None or type(client_order_id) is str)
-        ):
-            return None
+        raw = _decode_delta(frame)
+        msg = raw.msg
+        price = _price_cache.get(msg.price_dollars)
+        if price is None:
+            price = _cached(_price_cache, Price.parse, msg.price_dollars)
+        size = _count_cache.get(msg.delta_fp)
+        if size is None:
+            size = _cached(_count_cache, Count.parse, msg.delta_fp)
         return OrderbookDelta(
-            sid,
-            seq,
-            ticker,
-            OUTCOME[msg["side"]],
-            _cached(_price_cache, Price.parse, msg["price_dollars"]),
-            _cached(_count_cache, Count.parse, msg["delta_fp"]),
-            ts_ms,
-            client_order_id,
+            raw.sid,
+            raw.seq,
+            msg.market_ticker,
+            OUTCOME[msg.side],
+            price,
+            size,
+            msg.ts_ms,
+            msg.client_order_id,
             now_ns,
         )
-    except (KeyError, TypeError, FixedPointError):
+    except (msgspec.DecodeError, KeyError, FixedPointError):  # ValidationError is a DecodeError
         return None
 
 
 def parse_frame(frame: str | bytes, received_ns: int | None = None) -> WsMessage:
     """Turn one frame into a message; bad input becomes ``MalformedFrame``, never an exception."""
     now_ns = time.monotonic_ns() if received_ns is None else received_ns
+    fast = _fast_delta(frame, now_ns)
+    if fast is not None:
+        return fast
     try:
         raw = json.loads(frame)
     except (ValueError, RecursionError):
         return MalformedFrame("not JSON", _excerpt(frame), now_ns)
-    if type(raw) is dict and raw.get("type") == "orderbook_delta":
-        fast = _fast_delta(raw, now_ns)
-        if fast is not None:
-            return fast
     try:
         env = Fields(raw, "frame")
         msg_type = env.string("type")

@@ -32,6 +32,11 @@ class SeqVerdict(StrEnum):
         return self in (SeqVerdict.GAP, SeqVerdict.STALE)
 
 
+# Members bound to module names: an enum member read through its class is a descriptor lookup, and
+# ``observe`` runs once per orderbook message.
+_FIRST, _NEXT, _GAP, _STALE = SeqVerdict.FIRST, SeqVerdict.NEXT, SeqVerdict.GAP, SeqVerdict.STALE
+
+
 class SequenceTracker:
     """The last ``seq`` seen per sid of the current connection."""
 
@@ -42,14 +47,14 @@ class SequenceTracker:
         last = self._last.get(sid)
         if last is None:
             self._last[sid] = seq
-            return SeqVerdict.FIRST
+            return _FIRST
         if seq == last + 1:
             self._last[sid] = seq
-            return SeqVerdict.NEXT
+            return _NEXT
         if seq > last:
             self._last[sid] = seq
-            return SeqVerdict.GAP
-        return SeqVerdict.STALE
+            return _GAP
+        return _STALE
 
     def forget(self, sid: int) -> None:
         self._last.pop(sid, None)

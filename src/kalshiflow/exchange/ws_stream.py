@@ -135,6 +135,7 @@ class KalshiStream:
         self._end: StreamError | None = None
         self._last_error: StreamError | None = None
         self._last_rx = 0.0
+        self._rx_seen = 0  # messages_received when the watchdog last saw traffic
         self._waiters: list[asyncio.Future[None]] = []
         self._runner: asyncio.Task[None] | None = None
         self._connected_once = False
@@ -328,7 +329,6 @@ class KalshiStream:
     async def _read(self, conn: ClientConnection) -> None:
         try:
             async for frame in conn:
-                self._last_rx = self._now()
                 try:
                     self._on_message(parse_frame(frame))
                 except Exception:  # a sink bug must not kill the reader; distrust every book instead
@@ -342,6 +342,11 @@ class KalshiStream:
         while True:
             await asyncio.sleep(cfg.watchdog_interval_s)
             now = self._now()
+            # Liveness from the frame count, not a clock read per frame (the reader's hot path):
+            # any frame since the last look means the connection was alive within this interval.
+            if self.metrics.messages_received != self._rx_seen:
+                self._rx_seen = self.metrics.messages_received
+                self._last_rx = now
             self._channel_queue.flush_notice()
             self._commands.expire_snapshot_requests(now)
             overdue = self._gate.overdue(now)
@@ -383,17 +388,24 @@ class KalshiStream:
         elif isinstance(msg, UnknownMessage):
             self.metrics.unknown_messages += 1
             log.info("ws.unknown_message type=%s", msg.msg_type)
+            if msg.sid is not None and msg.seq is not None:
+                # A type we do not model (``event_fee_update`` on the lifecycle channel, say) still
+                # takes a number of its sid's sequence; skipping it would fake a gap.
+                self._in_sequence(msg.sid, msg.seq)
 
     def _on_channel(self, msg: Any) -> None:
-        if isinstance(msg, _SEQUENCED_CHANNEL_TYPES):
-            verdict = self._seq.observe(msg.sid, msg.seq)
-            if verdict.is_anomaly:
-                self.metrics.gaps += verdict is SeqVerdict.GAP
-                self.metrics.stale_messages += verdict is SeqVerdict.STALE
-                channel = self._registry.channel_of(msg.sid)
-                self._channel_queue.put(
-                    ChannelNotice(NoticeKind.GAP, channel, 1, f"seq {verdict.value} on sid {msg.sid}")
-                )
-                if verdict is SeqVerdict.STALE:
-                    return  # a duplicate is not handed on twice
+        if isinstance(msg, _SEQUENCED_CHANNEL_TYPES) and not self._in_sequence(msg.sid, msg.seq):
+            return  # a duplicate is not handed on twice
         self._channel_queue.put(msg)
+
+    def _in_sequence(self, sid: int, seq: int) -> bool:
+        """Check ``seq`` on ``sid``; report a gap or duplicate; False for a duplicate (drop it)."""
+        verdict = self._seq.observe(sid, seq)
+        if verdict.is_anomaly:
+            self.metrics.gaps += verdict is SeqVerdict.GAP
+            self.metrics.stale_messages += verdict is SeqVerdict.STALE
+            channel = self._registry.channel_of(sid)
+            self._channel_queue.put(
+                ChannelNotice(NoticeKind.GAP, channel, 1, f"seq {verdict.value} on sid {sid}")
+            )
+        return verdict is not SeqVerdict.STALE

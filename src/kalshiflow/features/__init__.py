@@ -1,7 +1,9 @@
 """Observations for policies: the versioned feature schema, per-market history and the one
-function that computes an observation, shared by live trading and training (ARCHITECTURE §7)."""
+function that computes an observation, shared by live trading and training (ARCHITECTURE §7);
+``MarketObservation`` keeps the same values current per market at the cost of what changed."""
 
 from kalshiflow.features.compute import ObservationScales, compute_observation
+from kalshiflow.features.incremental import MarketObservation
 from kalshiflow.features.market_state import MarketHistory
 from kalshiflow.features.schema import SCHEMA_V1, FeatureSchema, FeatureSpec, SchemaError
 
@@ -10,6 +12,7 @@ __all__ = [
     "FeatureSchema",
     "FeatureSpec",
     "MarketHistory",
+    "MarketObservation",
     "ObservationScales",
     "SchemaError",
     "compute_observation",

@@ -30,11 +30,14 @@ from typing import Final, Protocol
 
 from kalshiflow.domain.orders import OutcomeSide
 from kalshiflow.domain.units import PRICE_SCALE, Price
+from kalshiflow.events.trader import BookChanged
 
 HORIZON_MS: Final = 300_000  # the longest window any feature reads
 RESOLUTION_MS: Final = 100
 _COMPACT_AT: Final = 4_096  # dead prefix length that triggers a list compaction
 _YES: Final = OutcomeSide.YES
+_WINDOWS_MS: Final = (10_000, 60_000, 300_000)
+_FOREVER: Final = 2**62
 
 
 class TouchView(Protocol):
@@ -84,6 +87,7 @@ class MarketHistory:
         "last_update_ms",
         "ticker",
         "updates",
+        "version",
     )
 
     def __init__(self, ticker: str) -> None:
@@ -97,6 +101,10 @@ class MarketHistory:
         self._head = 0
         self.updates = 0
         self.last_update_ms: int | None = None
+        # Bumped whenever a windowed figure other than the update counts could change (a sample
+        # appended, the newest sample's mid or spread rewritten, old samples dropped): an
+        # incremental observation recomputes those figures only when this or the clock moved.
+        self.version = 0
 
     def __len__(self) -> int:
         return len(self._t) - self._head
@@ -117,6 +125,15 @@ class MarketHistory:
         self.record_touch(mid, spread, now_ms)
         return True
 
+    def record_change(self, change: BookChanged) -> bool:
+        """``record`` from a published ``BookChanged`` (it carries the touch at the time of the change)."""
+        if not change.valid:
+            return False
+        b = 0 if change.yes_bid is None else int(change.yes_bid)
+        a = PRICE_SCALE if change.yes_ask is None else int(change.yes_ask)
+        self.record_touch(b + a, 2 * (a - b), change.ts_ms)
+        return True
+
     def record_touch(self, mid_x2: int, spread_x2: int, now_ms: int) -> None:
         """``record`` from already computed doubled mid and spread (replays and tests)."""
         self.updates += 1
@@ -126,6 +143,8 @@ class MarketHistory:
             now_ms = max(now_ms, t[last])
             if now_ms - t[last] < RESOLUTION_MS and last > self._head:
                 # Overwrite the newest sample: redo its increment against the one before it.
+                if mid_x2 != mids[last] or spread_x2 != self._spread[last]:
+                    self.version += 1
                 prev = last - 1
                 step = mid_x2 - mids[prev]
                 self._sq[last] = self._sq[prev] + step * step
@@ -134,6 +153,7 @@ class MarketHistory:
                 self._n[last] = self.updates
                 # the area up to ``t[last]`` used the previous sample's mid, which did not change
             else:
+                self.version += 1
                 step = mid_x2 - mids[last]
                 t.append(now_ms)
                 mids.append(mid_x2)
@@ -142,6 +162,7 @@ class MarketHistory:
                 self._n.append(self.updates)
                 self._area.append(self._area[last] + mids[last] * (now_ms - t[last]))
         else:
+            self.version += 1
             t.append(now_ms)
             mids.append(mid_x2)
             self._spread.append(spread_x2)
@@ -157,6 +178,9 @@ class MarketHistory:
         head = self._head
         while head + 1 < len(t) and t[head + 1] <= cutoff_ms:
             head += 1
+        if head == self._head:
+            return
+        self.version += 1
         self._head = head
         if head >= _COMPACT_AT:
             for column in (self._t, self._mid, self._spread, self._sq, self._n, self._area):
@@ -212,6 +236,43 @@ class MarketHistory:
         i = self._at(start)
         total_start = area[i] + mids[i] * (start - t[i])
         return total_end - total_start, end - start
+
+    def windows_x2(self, now_ms: int) -> tuple[tuple[int, int, int, int, int, int, int, int, int], int]:
+        """The per-window figures of the observation in one pass, and until when they hold.
+
+        Figures: ``mid_change_x2`` over 10 s, 60 s, 300 s, ``squared_moves_x4`` over the same,
+        ``spread_change_x2`` over 60 s, and the update count *before* the 10 s and 60 s windows
+        (``updates - before`` is ``updates_in``); each exactly what the single-window method returns.
+
+        They depend on ``now`` only through the sample in force at each window's start, so they stay
+        the same for every later ``now`` below the returned ``valid_until_ms`` (the first time a
+        window start reaches the next sample) as long as ``version`` does not change.
+        """
+        if self.empty:
+            return (0, 0, 0, 0, 0, 0, 0, 0, 0), _FOREVER
+        t, mids, sq, n, head = self._t, self._mid, self._sq, self._n, self._head
+        starts = (now_ms - 10_000, now_ms - 60_000, now_ms - 300_000)
+        at10, at60, at300 = (self._at(start) for start in starts)
+        valid_until = _FOREVER
+        for at, start, window in zip((at10, at60, at300), starts, _WINDOWS_MS, strict=True):
+            if at + 1 < len(t):
+                valid_until = min(valid_until, t[at + 1] + window)
+            if head == 0 and t[0] > start:  # the "tracking began inside the window" case ends then
+                valid_until = min(valid_until, t[0] + window)
+        first_t = t[head]
+        mid, total_sq = mids[-1], sq[-1]
+        figures = (
+            mid - mids[at10],
+            mid - mids[at60],
+            mid - mids[at300],
+            total_sq - sq[at10],
+            total_sq - sq[at60],
+            total_sq - sq[at300],
+            self._spread[-1] - self._spread[at60],
+            0 if first_t > starts[0] and head == 0 else n[at10],
+            0 if first_t > starts[1] and head == 0 else n[at60],
+        )
+        return figures, valid_until
 
     def latest_mid_x2(self) -> int | None:
         return None if self.empty else self._mid[-1]

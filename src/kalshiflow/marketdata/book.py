@@ -15,10 +15,18 @@ Invariants this book keeps:
   queries (the dashboard may show its last state) but must not be used for a decision; callers
   check ``valid`` first. A fresh book is invalid until its first snapshot.
 * **Fast path.** Each ladder is a dict ``price -> size`` plus an ascending list of its prices whose
-  last element is the cached best bid. A delta that changes the size of an existing level (the
-  common case) is one dict lookup and one store; a level appearing or disappearing also touches the
-  sorted list (a bisect plus a memmove of a few pointers; popping the best is O(1)). No method here
-  does I/O or reads a clock: the caller passes ``now_ms`` so the book stays pure and testable.
+  last element is the best bid. A delta that changes the size of an existing level (the common
+  case) is one dict lookup and one store, and needs no grid check (only on-grid prices ever enter a
+  ladder); a level appearing or disappearing also touches the sorted list (a bisect plus a memmove
+  of a few pointers; popping the best is O(1)). ``BookStore.apply_delta`` inlines that common case
+  (see there), so it must keep these same rules.
+* **Top of book is validated once.** The best bid and best ask of each side are kept as ready
+  ``Price`` values, rebuilt only when a ladder's best price changes (a level above the best
+  appears, the best disappears, a snapshot): reading them is an attribute read, not a ``Price``
+  construction per call.
+* **No clock.** No method here does I/O or reads a clock: the snapshot's caller passes ``now_ms``.
+  A delta carries no time; the store stamps the times its consumers need (the dirty set, the
+  change hook), so the book stays pure and testable.
 """
 
 from __future__ import annotations
@@ -38,16 +46,25 @@ Level = tuple[Price, Count]
 
 AWAITING_SNAPSHOT: Final = "awaiting snapshot"
 _YES: Final = OutcomeSide.YES
+_NO_TOUCH: Final[tuple[None, None]] = (None, None)
 
 
 @lru_cache(maxsize=128)
-def tradable_prices(grid: PriceGrid) -> frozenset[int]:
-    """The grid's tradable prices as a set, so on-grid checks on the delta path are one hash lookup."""
-    return frozenset(int(p) for p in grid.tradable)
+def tradable_prices(grid: PriceGrid) -> dict[int, tuple[Price, Price]]:
+    """Each tradable price of the grid -> (it, its complement ``1 - it``) as validated ``Price``.
+
+    Built once per grid: on-grid checks on the delta path are one hash lookup, and the touch cache
+    looks its ``Price`` values up here instead of constructing them (about 0.5 µs each).
+    """
+    return {int(p): (Price(int(p)), Price(PRICE_SCALE - int(p))) for p in grid.tradable}
 
 
-class _Ladder:
-    """Bids of one leg: aggregate size per price and the prices in ascending order (best last)."""
+class BidLadder:
+    """Bids of one leg: aggregate size per price and the prices in ascending order (best last).
+
+    Mutated only by ``OrderBook`` and by ``BookStore.apply_delta``'s inlined resize of an existing
+    level; everything else reads it.
+    """
 
     __slots__ = ("prices", "sizes")
 
@@ -73,35 +90,39 @@ class OrderBook:
     """
 
     __slots__ = (
+        "_best_ask_no",
+        "_best_ask_yes",
+        "_best_bid_no",
+        "_best_bid_yes",
         "_invalid_reason",
-        "_no",
         "_tradable",
-        "_valid",
-        "_yes",
-        "deltas_applied",
         "grid",
-        "last_update_ms",
+        "no_bids",
+        "snapshot_ms",
         "snapshots_applied",
         "ticker",
+        "valid",
+        "yes_bids",
     )
 
     def __init__(self, ticker: str, grid: PriceGrid) -> None:
         self.ticker = ticker
         self.grid = grid
         self._tradable = tradable_prices(grid)
-        self._yes = _Ladder()
-        self._no = _Ladder()
-        self._valid = False
+        self.yes_bids = BidLadder()
+        self.no_bids = BidLadder()
+        # A plain attribute, not a property: it is read on every delta and every decision. Only
+        # this class sets it; a valid book is one whose last snapshot applied cleanly since.
+        self.valid = False
         self._invalid_reason: str | None = AWAITING_SNAPSHOT
-        self.deltas_applied = 0
+        self._best_bid_yes: Price | None = None
+        self._best_bid_no: Price | None = None
+        self._best_ask_yes: Price | None = None
+        self._best_ask_no: Price | None = None
         self.snapshots_applied = 0
-        self.last_update_ms: int | None = None  # clock time of the last snapshot or applied delta
+        self.snapshot_ms: int | None = None  # clock time of the last snapshot
 
     # ------------------------------------------------------------------ validity
-    @property
-    def valid(self) -> bool:
-        return self._valid
-
     @property
     def invalid_reason(self) -> str | None:
         """Why the book may not be used (None while it is valid)."""
@@ -112,9 +133,9 @@ class OrderBook:
 
         The first reason is kept: it names the root cause, later ones are consequences of it.
         """
-        if not self._valid:
+        if not self.valid:
             return False
-        self._valid = False
+        self.valid = False
         self._invalid_reason = reason
         return True
 
@@ -130,19 +151,31 @@ class OrderBook:
         yes_sizes, yes_error = self._ladder_from_levels(yes, "yes")
         no_sizes, no_error = self._ladder_from_levels(no, "no")
         self.snapshots_applied += 1
-        self.last_update_ms = now_ms
+        self.snapshot_ms = now_ms
         error = yes_error or no_error
         if error is not None:
-            self._yes.clear()
-            self._no.clear()
-            self._valid = False
+            self.yes_bids.clear()
+            self.no_bids.clear()
+            self._refresh_touch()
+            self.valid = False
             self._invalid_reason = f"bad snapshot: {error}"
             return False
-        self._yes.replace(yes_sizes)
-        self._no.replace(no_sizes)
-        self._valid = True
+        self.yes_bids.replace(yes_sizes)
+        self.no_bids.replace(no_sizes)
+        self._refresh_touch()
+        self.valid = True
         self._invalid_reason = None
         return True
+
+    def _refresh_touch(self, side: OutcomeSide | None = None) -> None:
+        """Rebuild the cached best prices after the best price of ``side``'s ladder (None: both)
+        changed; each ``Price`` is validated here once instead of on every read."""
+        if side is not OutcomeSide.NO:
+            yes = self.yes_bids.prices
+            self._best_bid_yes, self._best_ask_no = self._tradable[yes[-1]] if yes else _NO_TOUCH
+        if side is not _YES:
+            no = self.no_bids.prices
+            self._best_bid_no, self._best_ask_yes = self._tradable[no[-1]] if no else _NO_TOUCH
 
     def _ladder_from_levels(
         self, levels: Iterable[tuple[int, int]], leg: str
@@ -158,24 +191,29 @@ class OrderBook:
             sizes[int(price)] = int(size)
         return sizes, None
 
-    def apply_delta(self, side: OutcomeSide, price: int, delta: int, now_ms: int) -> bool:
+    def apply_delta(self, side: OutcomeSide, price: int, delta: int) -> bool:
         """Add ``delta`` to the ``side`` ladder at ``price`` (the side's own leg price).
 
         Returns True when applied. Returns False without touching the ladders when the book is
         invalid, or when the delta is an integrity error (off-grid price, size would go negative);
         the latter invalidates the book with the reason. A level reaching exactly 0 disappears.
         """
-        if not self._valid:
+        if not self.valid:
             return False
-        if price not in self._tradable:
-            return self._integrity_error(f"{side} delta at off-grid price {price}")
-        ladder = self._yes if side is _YES else self._no
+        ladder = self.yes_bids if side is _YES else self.no_bids
         sizes = ladder.sizes
         old = sizes.get(price)
         if old is None:
+            if price not in self._tradable:
+                return self._integrity_error(f"{side} delta at off-grid price {price}")
             if delta > 0:
                 sizes[price] = delta
-                insort(ladder.prices, price)
+                prices = ladder.prices
+                if not prices or price > prices[-1]:
+                    prices.append(price)
+                    self._refresh_touch(side)
+                else:
+                    insort(prices, price)
             elif delta < 0:
                 return self._integrity_error(f"{side} delta {delta} at empty level {price}")
         else:
@@ -187,35 +225,32 @@ class OrderBook:
                 prices = ladder.prices
                 if prices[-1] == price:
                     prices.pop()
+                    self._refresh_touch(side)
                 else:
                     del prices[bisect_left(prices, price)]
             else:
                 return self._integrity_error(f"{side} delta {delta} at level {price} of size {old}")
-        self.deltas_applied += 1
-        self.last_update_ms = now_ms
         return True
 
     def _integrity_error(self, reason: str) -> bool:
-        self._valid = False
+        self.valid = False
         self._invalid_reason = reason
         return False
 
     # ------------------------------------------------------------------ top of book
-    def _bids(self, side: OutcomeSide) -> _Ladder:
-        return self._yes if side is _YES else self._no
+    def _bids(self, side: OutcomeSide) -> BidLadder:
+        return self.yes_bids if side is _YES else self.no_bids
 
-    def _offers(self, side: OutcomeSide) -> _Ladder:
+    def _offers(self, side: OutcomeSide) -> BidLadder:
         """The ladder whose bids are ``side``'s offers (a NO bid at q is a YES offer at 1 - q)."""
-        return self._no if side is _YES else self._yes
+        return self.no_bids if side is _YES else self.yes_bids
 
     def best_bid(self, side: OutcomeSide) -> Price | None:
-        prices = self._bids(side).prices
-        return Price(prices[-1]) if prices else None
+        return self._best_bid_yes if side is _YES else self._best_bid_no
 
     def best_ask(self, side: OutcomeSide) -> Price | None:
         """Cheapest offer of ``side``: 1 - best bid of the other leg."""
-        prices = self._offers(side).prices
-        return Price(PRICE_SCALE - prices[-1]) if prices else None
+        return self._best_ask_yes if side is _YES else self._best_ask_no
 
     def best_bid_size(self, side: OutcomeSide) -> Count:
         ladder = self._bids(side)
@@ -231,14 +266,14 @@ class OrderBook:
         None when either ladder is empty; zero or negative only if the book is locked or crossed
         (see ``is_crossed``), which a consistent exchange feed never produces.
         """
-        yes, no = self._yes.prices, self._no.prices
+        yes, no = self.yes_bids.prices, self.no_bids.prices
         if not yes or not no:
             return None
         return Price(PRICE_SCALE - yes[-1] - no[-1])
 
     def is_crossed(self) -> bool:
         """True when best YES bid + best NO bid >= $1 (locked or crossed)."""
-        yes, no = self._yes.prices, self._no.prices
+        yes, no = self.yes_bids.prices, self.no_bids.prices
         return bool(yes) and bool(no) and yes[-1] + no[-1] >= PRICE_SCALE
 
     def mid_x2(self, side: OutcomeSide) -> int | None:
@@ -310,7 +345,7 @@ class OrderBook:
         and are replaced by the next snapshot, so copy what must outlive the call. Check ``valid``
         first, as for every other query.
         """
-        yes, no = self._yes, self._no
+        yes, no = self.yes_bids, self.no_bids
         return yes.prices, yes.sizes, no.prices, no.sizes
 
     def ladder(self, side: OutcomeSide) -> tuple[Level, ...]:
@@ -320,8 +355,8 @@ class OrderBook:
         return tuple((Price(p), Count(sizes[p])) for p in ladder.prices)
 
     def __repr__(self) -> str:
-        state = "valid" if self._valid else f"invalid: {self._invalid_reason}"
+        state = "valid" if self.valid else f"invalid: {self._invalid_reason}"
         return (
             f"OrderBook({self.ticker!r}, {state}, yes={self.best_bid(OutcomeSide.YES)!r}"
-            f"x{len(self._yes.prices)}, no={self.best_bid(OutcomeSide.NO)!r}x{len(self._no.prices)})"
+            f"x{len(self.yes_bids.prices)}, no={self.best_bid(OutcomeSide.NO)!r}x{len(self.no_bids.prices)})"
         )

@@ -37,6 +37,7 @@ from typing import Protocol
 
 from kalshiflow.clock import Clock
 from kalshiflow.domain.grid import PriceGrid
+from kalshiflow.events.bus import EventBus
 from kalshiflow.exchange.auth import RequestSigner
 from kalshiflow.exchange.errors import ExchangeError
 from kalshiflow.exchange.models_market import Market
@@ -178,10 +179,11 @@ class MarketDataFeed:
         clock: Clock,
         recorder: Recorder | None = None,
         on_event: Callable[[StreamEvent], None] | None = None,
+        bus: EventBus | None = None,
     ) -> None:
         self.config = config
         self.recorder = recorder
-        self.books = BookStore(clock, on_integrity_error=self._on_integrity_error)
+        self.books = BookStore(clock, on_integrity_error=self._on_integrity_error, bus=bus)
         sink = self.books if recorder is None else RecordingSink(self.books, recorder)
         self.stream = KalshiStream(stream_config, signer, sink, clock)
         self._markets = markets

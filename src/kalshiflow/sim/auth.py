@@ -97,6 +97,10 @@ class KeyRegistry:
     def unregister(self, key_id: str) -> None:
         self._keys.pop(key_id, None)
 
+    def keys_of(self, account_id: str) -> list[str]:
+        """Key ids registered to ``account_id``, in registration order."""
+        return [k for k, entry in self._keys.items() if entry.account_id == account_id]
+
     def __contains__(self, key_id: object) -> bool:
         return key_id in self._keys
 

@@ -91,6 +91,20 @@ class Ladder:
             return iter(())
         return (e[1] for e in level.queue if _live(e))
 
+    def ahead_of(self, order: SimOrder, price: int) -> int:
+        """Contracts (0.01) of live orders queued before ``order`` at ``price``: what must trade or
+        leave before it fills (price-time priority). Linear in the level's queue length."""
+        level = self.levels.get(price)
+        if level is None:
+            return 0
+        ahead = 0
+        for entry in level.queue:
+            if entry[1] is order:
+                return ahead
+            if _live(entry):
+                ahead += entry[1].remaining_count
+        return ahead
+
     def descending(self) -> Iterator[tuple[int, int]]:
         """(price, size) from the best bid down."""
         for price in reversed(self.prices):

@@ -23,7 +23,7 @@ from kalshiflow.domain.orders import (
     UpdateReason,
 )
 from kalshiflow.domain.units import Count, Price
-from kalshiflow.sim import errors
+from kalshiflow.sim import errors, order_groups
 from kalshiflow.sim.book import Book
 from kalshiflow.sim.events import (
     BookDelta,
@@ -34,6 +34,7 @@ from kalshiflow.sim.events import (
 from kalshiflow.sim.positions import closable, opening_cost_per_contract
 from kalshiflow.sim.state import (
     Account,
+    FeeChange,
     OrderGroup,
     Position,
     SimEvent,
@@ -80,6 +81,8 @@ class EngineCore:
         self.listeners: list[Listener] = []
         self.pending_group_triggers: set[str] = set()
         self.expirations: list[tuple[int, str]] = []  # heap of (expiration_ms, order_id)
+        self.fee_changes: list[FeeChange] = []  # every change ever scheduled (see fee_schedule.py)
+        self.pending_fee_changes: list[FeeChange] = []  # not yet in force, by scheduled time
         self._priority = 0
         # Resting orders per (account, market, side): reservations and reduce-only room look here
         # instead of scanning an account's whole order history.
@@ -147,6 +150,12 @@ class EngineCore:
             raise errors.not_found("order", order_id)
         return order
 
+    def queue_position(self, order: SimOrder) -> int:
+        """Contracts ahead of a resting order at its price, from the real queue it waits in."""
+        book = self.books[order.ticker]
+        ladder = book.yes if order.side is BookSide.BID else book.no
+        return ladder.ahead_of(order, order.book_price)
+
     def _index_resting(self, order: SimOrder) -> None:
         key = (order.account_id, order.ticker, order.side)
         same_side = self._resting_by_key.get(key)
@@ -184,13 +193,19 @@ class EngineCore:
         own = opening_cost_per_contract(order.side, price)
         return own * opening + self._fee(order.ticker, True, own, opening)
 
-    def _series_of(self, ticker: str) -> SimSeries:
-        return self.series[self.events[self.markets[ticker].event_ticker].series_ticker]
+    def fee_schedule(self, event_ticker: str) -> tuple[FeeType, Fraction]:
+        """The fee type and multiplier in force for an event: its overrides, else its series'."""
+        event = self.events[event_ticker]
+        series = self.series[event.series_ticker]
+        fee_type = series.fee_type if event.fee_type_override is None else event.fee_type_override
+        mult = (
+            series.fee_multiplier if event.fee_multiplier_override is None else event.fee_multiplier_override
+        )
+        return fee_type, mult
 
     def _fee(self, ticker: str, is_taker: bool, own_price: int, size: int) -> int:
-        series = self._series_of(ticker)
-        mult = series.fee_multiplier
-        return _cached_fee(series.fee_type, is_taker, own_price, size, mult.numerator, mult.denominator)
+        fee_type, mult = self.fee_schedule(self.markets[ticker].event_ticker)
+        return _cached_fee(fee_type, is_taker, own_price, size, mult.numerator, mult.denominator)
 
     # ----------------------------------------------------------------- resting and cancelling
     def _rest(self, order: SimOrder, book: Book, now: int) -> None:
@@ -249,8 +264,7 @@ class EngineCore:
         )
         self._unindex_resting(order)
         order.updated_ms = now
-        if reason is not UpdateReason.CREATED:
-            order.last_update_reason = reason
+        order.last_update_reason = reason  # a plain cancel has none: never keep an earlier update's
         if self.listeners:
             self.emit(OrderEvent(order, reason, now))
 
@@ -286,11 +300,7 @@ class EngineCore:
 
     # ----------------------------------------------------------------- order groups (see order_groups.py)
     def _count_group_fill(self, group_id: str, size: int, now: int) -> None:
-        from kalshiflow.sim.order_groups import count_fill
-
-        count_fill(self, group_id, size, now)
+        order_groups.count_fill(self, group_id, size, now)
 
     def _trigger_pending_groups(self, now: int) -> None:
-        from kalshiflow.sim.order_groups import trigger_pending
-
-        trigger_pending(self, now)
+        order_groups.trigger_pending(self, now)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from kalshiflow.domain.orders import BookSide, OutcomeSide, UpdateReason
 
 if TYPE_CHECKING:
-    from kalshiflow.sim.state import Fill, OrderGroup, Position, SimMarket, SimOrder
+    from kalshiflow.sim.state import Fill, OrderGroup, Position, SimEvent, SimMarket, SimOrder
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +82,14 @@ class OrderGroupEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class EventFeeUpdate:
+    """An event's fee overrides changed (``event_fee_update`` on ``market_lifecycle_v2``)."""
+
+    event: SimEvent
+    ts_ms: int
+
+
+@dataclass(frozen=True, slots=True)
 class BalanceEvent:
     account_id: str
     ts_ms: int
@@ -95,5 +103,6 @@ EngineEvent = (
     | PositionEvent
     | LifecycleEvent
     | OrderGroupEvent
+    | EventFeeUpdate
     | BalanceEvent
 )

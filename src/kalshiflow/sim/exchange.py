@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 
 from kalshiflow.clock import Clock
 from kalshiflow.domain.ratelimits import Tier
+from kalshiflow.sim.api_keys import ApiKeyBook
 from kalshiflow.sim.auth import KeyRegistry
+from kalshiflow.sim.candles import CandleRecorder
 from kalshiflow.sim.engine import Engine
 from kalshiflow.sim.faults import FaultConfig, FaultInjector
 from kalshiflow.sim.ratelimit import AccountRateLimiters
@@ -21,6 +23,7 @@ class SimExchange:
     engine: Engine
     clock: Clock
     keys: KeyRegistry = field(default_factory=KeyRegistry)
+    api_keys: ApiKeyBook = field(default_factory=ApiKeyBook)  # names and scopes of /api_keys keys
     limiters: AccountRateLimiters | None = None
     faults: FaultInjector = field(default_factory=FaultInjector)
     max_skew_ms: int = 30_000
@@ -29,11 +32,17 @@ class SimExchange:
         True  # answer legacy V1 order mutations with 410, as Kalshi does since June 2026
     )
 
+    candles: CandleRecorder | None = None  # created with the exchange: it must see every event
+    # Data older than now minus this moves to /historical/* (None: everything stays live).
+    historical_retention_ms: int | None = None
+
     def auth_now_ms(self) -> int:
         """Now for signature freshness: the wall clock behind a server, not the market's fast clock."""
         return (self.auth_clock or self.clock).now_ms()
 
     def __post_init__(self) -> None:
+        if self.candles is None:
+            self.candles = CandleRecorder(self.engine)
         if self.limiters is None:
             self.limiters = AccountRateLimiters(self.clock, Tier.BASIC)
 

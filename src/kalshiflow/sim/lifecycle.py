@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from kalshiflow.domain.orders import UpdateReason
 from kalshiflow.domain.settlement import MarketResult, settlement_payout, yes_settlement_value
 from kalshiflow.domain.units import Count, Money, Price
-from kalshiflow.sim import errors
+from kalshiflow.sim import errors, fee_schedule
 from kalshiflow.sim.events import BalanceEvent, LifecycleEvent, PositionEvent
 from kalshiflow.sim.state import MarketStatus, Position, Settlement, SimMarket
 
@@ -46,6 +46,7 @@ def _move(engine: Engine, market: SimMarket, status: MarketStatus, now: int, eve
 
 def advance(engine: Engine, now: int) -> None:
     """Apply every time-driven change due at ``now``."""
+    fee_schedule.apply_due(engine, now)
     expire_orders(engine, now)
     for market in engine.markets.values():
         status = market.status

@@ -8,15 +8,38 @@ when the match completes, so one incoming order never half-applies.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import Protocol
 
+from kalshiflow.clock import Clock
 from kalshiflow.domain.orders import UpdateReason
 from kalshiflow.sim import errors
-from kalshiflow.sim.events import OrderGroupEvent
-from kalshiflow.sim.state import OrderGroup
+from kalshiflow.sim.events import EngineEvent, OrderGroupEvent
+from kalshiflow.sim.state import Account, OrderGroup, SimMarket, SimOrder
 
-if TYPE_CHECKING:
-    from kalshiflow.sim.engine_core import EngineCore as Engine
+
+class Engine(Protocol):
+    """What order groups need of the engine. A protocol, so that the engine core can call into this
+    module (fills count toward a group's window) without the two modules importing each other."""
+
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def groups(self) -> dict[str, OrderGroup]: ...
+    @property
+    def orders(self) -> dict[str, SimOrder]: ...
+    @property
+    def markets(self) -> dict[str, SimMarket]: ...
+    @property
+    def pending_group_triggers(self) -> set[str]: ...
+    @property
+    def listeners(self) -> list[Callable[[EngineEvent], None]]: ...
+
+    def new_id(self) -> str: ...
+    def account(self, account_id: str) -> Account: ...
+    def emit(self, event: EngineEvent) -> None: ...
+    def cancel_resting(self, order: SimOrder, reason: UpdateReason, now: int) -> int: ...
+
 
 WINDOW_MS = 15_000
 MIN_LIMIT = 100  # 1 contract, in 0.01 contracts

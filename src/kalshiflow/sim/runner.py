@@ -160,6 +160,10 @@ def build_simulation(
     market_clock = MarketClock(clock)
     sim = SimExchange.create(market_clock, seed=config.seed, faults=config.faults)
     sim.auth_clock = auth_clock or clock
+    if auth_clock is None and config.speed > 1:
+        # Signatures are checked against the shared fast clock (an embedded simulator whose client
+        # signs with that clock): the allowed skew is still 30 s of *wall* time.
+        sim.max_skew_ms = round(sim.max_skew_ms * config.speed)
     profile = config.profile or MarketProfile()
     model = MarketModel(
         sim.engine,

@@ -66,6 +66,24 @@ class SimEvent:
     mutually_exclusive: bool = False
     created_ms: int = 0
     updated_ms: int = 0
+    fee_type_override: FeeType | None = None  # None: the series' fee type applies
+    fee_multiplier_override: Fraction | None = None  # None: the series' multiplier applies
+
+
+@dataclass(frozen=True, slots=True)
+class FeeChange:
+    """A scheduled change of fees: a series' type and multiplier, or an event's overrides.
+
+    ``event_ticker`` None means a series change (``fee_type``/``fee_multiplier`` both set); for an
+    event, a None ``fee_type``/``fee_multiplier`` clears that override (the series' value applies).
+    """
+
+    change_id: str
+    series_ticker: str
+    event_ticker: str | None
+    fee_type: FeeType | None
+    fee_multiplier: Fraction | None
+    scheduled_ms: int
 
 
 @dataclass(slots=True)
@@ -218,6 +236,18 @@ class Position:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class SubaccountTransfer:
+    """Cash moved between two sub-accounts of one user (numbers: 0 primary, 1-63 numbered)."""
+
+    transfer_id: str
+    client_transfer_id: str
+    from_subaccount: int
+    to_subaccount: int
+    amount: int  # Money
+    created_ms: int
+
+
 @dataclass(slots=True)
 class Account:
     account_id: str
@@ -230,6 +260,7 @@ class Account:
     client_order_ids: set[str] = field(default_factory=set)
     order_ids: list[str] = field(default_factory=list)  # creation order
     updated_ms: int = 0
+    transfers: list[SubaccountTransfer] = field(default_factory=list)  # kept on the primary account
 
     def reserved(self, orders: dict[str, SimOrder]) -> int:
         return sum(orders[oid].reserved for oid in self.order_ids if orders[oid].is_resting)

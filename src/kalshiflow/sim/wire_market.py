@@ -104,8 +104,10 @@ def event(e: SimEvent, series: SimSeries | None, markets: list[JsonObject] | Non
         "product_metadata": None,
         "settlement_sources": [],
         "last_updated_ts": wire.ts(e.updated_ms or e.created_ms),
-        "fee_type_override": None,
-        "fee_multiplier_override": None,
+        "fee_type_override": None if e.fee_type_override is None else e.fee_type_override.value,
+        "fee_multiplier_override": (
+            None if e.fee_multiplier_override is None else float(e.fee_multiplier_override)
+        ),
         "exchange_index": 0,
     }
     if markets is not None:

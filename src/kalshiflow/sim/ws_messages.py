@@ -180,9 +180,10 @@ def fill(record: Fill) -> Payload:
     return msg
 
 
-def market_position(user_id: str, ticker_name: str, position: Position) -> Payload:
-    """``position_fee_cost_dollars`` is the fees paid while building the position (no finer split kept)."""
-    return {
+def market_position(user_id: str, ticker_name: str, position: Position, subaccount: int = 0) -> Payload:
+    """``position_fee_cost_dollars`` is the fees paid while building the position (no finer split kept);
+    ``subaccount`` is named only for a numbered sub-account."""
+    msg: Payload = {
         "user_id": user_id,
         "market_ticker": ticker_name,
         "position_fp": Count(position.position).fp_str(),
@@ -192,9 +193,14 @@ def market_position(user_id: str, ticker_name: str, position: Position) -> Paylo
         "position_fee_cost_dollars": Money(position.fees_paid if position.position else 0).dollars_str(),
         "volume_fp": Count(position.volume).fp_str(),
     }
+    if subaccount:
+        msg["subaccount"] = subaccount
+    return msg
 
 
-def user_order(order: SimOrder, user_id: str) -> Payload:
+def user_order(order: SimOrder, user_id: str, reason: UpdateReason) -> Payload:
+    """The order as it stands after one update; ``reason`` is that update's own reason (omitted for a
+    creation or a plain cancel), never a reason left over from an earlier update of the order."""
     legacy_side, _ = legacy_side_action(order.side)
     msg: Payload = {
         "order_id": order.order_id,
@@ -227,8 +233,8 @@ def user_order(order: SimOrder, user_id: str) -> Payload:
     if order.expiration_ms is not None:
         msg["expiration_time"] = rfc3339(order.expiration_ms)
         msg["expiration_ts_ms"] = order.expiration_ms
-    if order.last_update_reason is not UpdateReason.CREATED:
-        msg["last_update_reason"] = order.last_update_reason.value
+    if reason is not UpdateReason.CREATED:
+        msg["last_update_reason"] = reason.value
     return msg
 
 
@@ -293,6 +299,16 @@ def event_lifecycle(event: SimEvent) -> Payload:
         "subtitle": event.sub_title,
         "collateral_return_type": "MECNET" if event.mutually_exclusive else "",
         "series_ticker": event.series_ticker,
+    }
+
+
+def event_fee_update(event: SimEvent) -> Payload:
+    """An event's fee overrides after a scheduled change; ``null`` means cleared (series applies)."""
+    mult = event.fee_multiplier_override
+    return {
+        "event_ticker": event.event_ticker,
+        "fee_type_override": None if event.fee_type_override is None else event.fee_type_override.value,
+        "fee_multiplier_override": None if mult is None else float(mult),
     }
 
 

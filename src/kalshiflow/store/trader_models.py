@@ -170,3 +170,22 @@ class TraderStatusRow(Base):
     result_text: Mapped[str] = mapped_column(Text)
     duration_ms: Mapped[int | None] = mapped_column(BigInteger)
     previous_status_ms: Mapped[int | None] = mapped_column(BigInteger)  # time in the previous status
+
+
+class TraderRunRow(Base):
+    """One ``kalshiflow run`` process: its heartbeat and, after a clean stop, when it stopped.
+
+    ``kalshiflow status`` tells running / stopped / crashed from it: a run without ``stopped_ms``
+    whose process is gone (or whose heartbeat is old) did not stop cleanly. Times are wall-clock
+    epoch milliseconds (the trader's own clock may run faster than wall time in the simulator).
+    """
+
+    __tablename__ = "trader_runs"
+
+    id: Mapped[int] = mapped_column(BigIntPk, primary_key=True, autoincrement=True)
+    pid: Mapped[int] = mapped_column(Integer)
+    host: Mapped[str] = mapped_column(String(255))
+    started_ms: Mapped[int] = mapped_column(BigInteger)
+    heartbeat_ms: Mapped[int] = mapped_column(BigInteger)
+    stopped_ms: Mapped[int | None] = mapped_column(BigInteger)
+    exit_code: Mapped[int | None] = mapped_column(Integer)

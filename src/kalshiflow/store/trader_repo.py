@@ -44,6 +44,7 @@ from kalshiflow.events.ledger import (
     FillBooked,
     LedgerEvent,
     OrderChanged,
+    OrderSnapshot,
     PositionChanged,
     SettlementBooked,
 )
@@ -82,6 +83,13 @@ from kalshiflow.store.trader_reads import (
 )
 
 log = logging.getLogger(__name__)
+
+
+COMMIT_TIMEOUT_S: Final = 10.0  # how long ``commit_order`` waits for the writer
+
+
+class StoreWriteError(RuntimeError):
+    """A row that had to be durable before the trader went on could not be committed."""
 
 
 class RowKind(StrEnum):
@@ -214,6 +222,25 @@ class TraderStore:
         except Exception:
             self._listener_errors += 1
             log.exception("trader_store.event_failed", extra={"event": type(event).__name__})
+
+    async def commit_order(self, order: OrderSnapshot) -> None:
+        """Commit one order's row now, off the event loop, and return once it is durable.
+
+        The executor awaits this before a create leaves the process (issue 8): a crash at any point
+        after the send finds the order in the store. The row goes through the one writer thread
+        (never dropped, committed with whatever else is queued, no second connection contending
+        for SQLite's write lock); only the wait is synchronous. Raises ``StoreWriteError`` when the
+        row could not be committed, so the order is not sent.
+        """
+        row = rows.order_row(OrderChanged(order, order.created_ms))  # copied now, on the loop thread
+        failed_before = self._writer.metrics().items_write_failed
+        try:
+            self._writer.put_always(_Op(RowKind.ORDER, row))
+        except RuntimeError as exc:  # the store is closing
+            raise StoreWriteError(str(exc)) from None
+        committed = await asyncio.to_thread(self._writer.flush, COMMIT_TIMEOUT_S)
+        if not committed or self._writer.metrics().items_write_failed != failed_before:
+            raise StoreWriteError(f"order {order.client_order_id} not committed to the store")
 
     def save_calibration(self, report: object) -> bool:
         """Queue a calibration report and its drift events (contract: ``store.trader_rows``)."""

@@ -43,6 +43,7 @@ from kalshiflow.trader.exit_rules.base import ExitDecision, ExitReason, ExitRule
 from kalshiflow.trader.exit_rules.entries import EntryReferences
 from kalshiflow.trader.exit_rules.registry import EXIT_RULES, PRICE_RULES, TIME_RULES, evaluate_exits
 from kalshiflow.trader.risk.counters import RiskCounters
+from kalshiflow.trader.risk.daily_pnl import DailyRealized
 from kalshiflow.trader.risk.gate import check_order
 from kalshiflow.trader.risk.kill_switch import kill_switch_reason
 from kalshiflow.trader.risk.types import (
@@ -59,6 +60,7 @@ from kalshiflow.trader.state.live_updates import LiveUpdates
 from kalshiflow.trader.state.orders import OrderPurpose
 
 log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class CoreConfig:
@@ -107,7 +109,7 @@ class TraderCore:
         self.markets: dict[str, Market] = dict(markets)
         # Each market's fee schedule: the ledger's reservations and the exit rules' fee estimates.
         self.fees = fees or FeeSchedule()
-        self.ledger = Ledger(self.fees, self.bus)
+        self.ledger = Ledger(self.fees, self.bus, own_prefix=self.config.execution.client_order_id_prefix)
         self.executor = OrderExecutor(
             rest, self.ledger, clock, config=self.config.execution, on_result=self._on_execution
         )
@@ -123,11 +125,13 @@ class TraderCore:
         self._peak_equity = Money(0)
         self._views: dict[str, MarketView] = {}
         self._views_stale = True  # set whenever ``markets`` changes
-        self._day_start_realized = Money(0)
+        self._daily = DailyRealized()
         self.calibrating = False  # a calibration evaluates every exit rule itself
         self._filled_since_tick: set[str] = set()
         self._fill_wake = asyncio.Event()
-        self._fills = self.bus.subscribe("core.exits", [FillBooked], max_queue=10_000, on_ready=self._on_fills)
+        self._fills = self.bus.subscribe(
+            "core.exits", [FillBooked], max_queue=10_000, on_ready=self._on_fills
+        )
         self.entries = EntryReferences()  # exit price at entry, per position (price-space exits)
         self._stop_loss_ms: dict[str, int] = {}  # last stop loss per market (re-entry cooldown)
 
@@ -136,13 +140,14 @@ class TraderCore:
         """Create or reuse order groups, then run the startup calibration."""
         await self.groups.start()
         cycle = await self.calibrate()
-        self._day_start_realized = self._realized()
         self.entries.adopt({p.ticker: p.position for p in self.ledger.open_positions()})
         return cycle
 
     async def load_fees(self) -> int:
-        """Read the fee schedule of every market not resolved yet (none read when all are known)."""
+        """Read the fee schedule of every market not resolved yet, then apply the scheduled fee
+        changes now due (so fees are followed live, one calibration behind at most)."""
         resolved = await self.fees.load(self.rest, self.markets.values())
+        resolved += await self.fees.follow_changes(self.rest, self.clock.now_ms())
         if resolved:
             self._views_stale = True
         return resolved
@@ -386,7 +391,7 @@ class TraderCore:
         equity = Money(self.ledger.cash + self.ledger.reserved + cost + unrealized)
         self._peak_equity = Money(max(self._peak_equity, equity))
         return PnlView(
-            daily_realized=Money(self._realized() - self._day_start_realized),
+            daily_realized=self._daily.of(self.clock.now_ms(), self._realized()),
             unrealized=Money(unrealized),
             equity=equity,
             peak_equity=self._peak_equity,
@@ -411,6 +416,12 @@ class TraderCore:
         order = self.ledger.orders.get(result.client_order_id)
         if order is None or result.error_code is None:
             return
-        self._errors_ms.setdefault(order.ticker, []).append(result.ts_ms)
+        errors = self._errors_ms.setdefault(order.ticker, [])
+        errors.append(result.ts_ms)
+        # Only errors that can still trip or hold the breaker matter; older ones are forgotten.
+        limits = self.config.risk
+        horizon = result.ts_ms - (limits.circuit_breaker_window_s + limits.circuit_breaker_cooldown_s) * 1000
+        while errors and errors[0] < horizon:
+            errors.pop(0)
         if result.order_group_id is not None and result.error_code == "order_group_triggered":
             self.groups.on_create_refused(result.order_group_id, result.ts_ms)

@@ -127,8 +127,7 @@ class TradingSession:
         await core.load_fees()
         await core.groups.start()
         await self._recal.run_once("startup")
-        observer = self.observer = MarketObserver(core, config.scales)
-        self.books.on_change = observer.on_book_change
+        self.observer = MarketObserver(core, config.scales)
         self.actor = Actor(
             self.books,
             core,

@@ -176,7 +176,6 @@ class BacktestSession:
         await core.groups.start()
         await recal.run_once("startup")
         observer = LiveObserver(core, self.settings)
-        books.on_change = observer.on_book_change
         policy = build_policy(self.spec, self.seed)
         actor = Actor(
             books,

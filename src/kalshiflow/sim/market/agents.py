@@ -3,9 +3,10 @@
 * Makers quote a ladder around their own belief: the inside level ``half`` away from the centre
   (belief shifted against inventory), rounded outward onto the grid, deeper levels ``gap`` apart
   and larger; at most ``max_position`` contracts of exposure per side.
-* Uninformed takers value YES at their (lagged) belief plus a private logit noise and an optimism
-  toward YES that is strongest on longshots; they buy YES when that beats the ask, NO when it is
-  below the bid. Their order sizes follow Becker's trade-size buckets.
+* Uninformed takers have no information of their own: they value YES at the market's mid (their
+  lagged belief on a one-sided book) plus a private noise and an optimism toward YES that is
+  strongest on longshots; they buy YES when that beats the ask, NO when it is below the bid. Their
+  order sizes follow Becker's trade-size buckets.
 * The informed trader knows the true probability and takes only mispricing beyond its edge.
 
 The model (``model.py``) turns these wishes into engine orders; nothing here touches the engine.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import math
 import random
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from typing import Final
 
@@ -24,20 +26,7 @@ from kalshiflow.domain.units import COUNT_SCALE, PRICE_SCALE
 from kalshiflow.sim.market.profile import CrowdConfig
 
 CENT: Final = PRICE_SCALE // 100
-_P_EDGE: Final = 1e-4
 SIZE_BUCKETS: Final = ((1, 1), (2, 10), (11, 100), (101, 1_000), (1_001, 10_000))
-
-
-def logit(p: float) -> float:
-    p = min(1.0 - _P_EDGE, max(_P_EDGE, p))
-    return math.log(p / (1.0 - p))
-
-
-def sigmoid(x: float) -> float:
-    if x >= 0:
-        return 1.0 / (1.0 + math.exp(-x))
-    e = math.exp(x)
-    return e / (1.0 + e)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +35,17 @@ class Quote:
     level: int
     yes_price: int  # $0.0001 on the market's grid
     count: int  # 0.01 contracts
+
+
+_LEVELS: dict[int, tuple[PriceGrid, tuple[int, ...]]] = {}
+
+
+def tradable_levels(grid: PriceGrid) -> tuple[int, ...]:
+    """The grid's tradable prices, computed once per grid object (quoting asks for them a lot)."""
+    cached = _LEVELS.get(id(grid))
+    if cached is None or cached[0] is not grid:
+        cached = _LEVELS[id(grid)] = (grid, tuple(int(p) for p in grid.tradable))
+    return cached[1]
 
 
 def maker_quotes(
@@ -62,7 +62,7 @@ def maker_quotes(
 ) -> list[Quote]:
     """The ladder a maker wants to show (bids below and asks above its centre, never crossing it)."""
     centre = belief * PRICE_SCALE - skew_cents_per_100 * CENT * position_contracts / 100.0
-    lo, hi = grid.tradable[0], grid.tradable[-1]
+    prices = tradable_levels(grid)
     quotes: list[Quote] = []
     for side in (BookSide.BID, BookSide.ASK):
         if one_side is not None and side is not one_side:
@@ -71,43 +71,38 @@ def maker_quotes(
             continue
         if side is BookSide.ASK and position_contracts <= -max_position:
             continue
-        previous: int | None = None
+        index: int | None = None
         for level in range(levels):
             offset = (half_cents + level * gap_cents) * CENT
             if side is BookSide.BID:
-                raw = math.floor(centre - offset)
-                if raw < lo:
-                    break
-                price = int(grid.nearest(raw, "down"))
-                if previous is not None and price >= previous:
-                    step = grid.step_down(previous)
-                    if step is None:
-                        break
-                    price = int(step)
-                if price >= centre:
+                i = bisect_right(prices, math.floor(centre - offset)) - 1  # at or below
+                if index is not None:
+                    i = min(i, index - 1)
+                if i < 0 or prices[i] >= centre:
                     break
             else:
-                raw = math.ceil(centre + offset)
-                if raw > hi:
+                i = bisect_left(prices, math.ceil(centre + offset))  # at or above
+                if index is not None:
+                    i = max(i, index + 1)
+                if i >= len(prices) or prices[i] <= centre:
                     break
-                price = int(grid.nearest(raw, "up"))
-                if previous is not None and price <= previous:
-                    step = grid.step_up(previous)
-                    if step is None:
-                        break
-                    price = int(step)
-                if price <= centre:
-                    break
-            previous = price
+            index = i
             contracts = size_contracts * (1.6**level)
-            quotes.append(Quote(side, level, price, max(1, round(contracts)) * COUNT_SCALE))
+            quotes.append(Quote(side, level, prices[i], max(1, round(contracts)) * COUNT_SCALE))
     return quotes
 
 
 def taker_valuation(q: float, rng: random.Random, crowd: CrowdConfig) -> float:
-    """An uninformed taker's value of YES: belief + optimism toward YES longshots + private noise."""
-    optimism = crowd.yes_optimism * (1.0 - q) ** crowd.longshot_power
-    return sigmoid(logit(q) + optimism + rng.gauss(0.0, crowd.valuation_sd))
+    """An uninformed taker's value of YES: belief + optimism toward YES longshots + private noise.
+
+    The noise is symmetric in probability (sd ``valuation_sd``·√(q(1−q))), so by itself it buys
+    neither side more; the optimism -- ``yes_optimism``·(1 − q)^power in logit units, applied to
+    first order (times q(1−q)), i.e. small probabilities overstated -- tilts the flow toward YES
+    longshots.
+    """
+    spread = q * (1.0 - q)
+    optimism: float = crowd.yes_optimism * (1.0 - q) ** crowd.longshot_power * spread
+    return q + optimism + rng.gauss(0.0, crowd.valuation_sd * math.sqrt(spread))
 
 
 def uninformed_size(rng: random.Random, shares: tuple[float, ...]) -> int:

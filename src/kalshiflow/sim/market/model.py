@@ -38,11 +38,10 @@ from kalshiflow.domain.units import COUNT_SCALE, PRICE_SCALE, Money
 from kalshiflow.sim import lifecycle
 from kalshiflow.sim.engine import Engine, OrderRequest
 from kalshiflow.sim.errors import ExchangeError
-from kalshiflow.sim.events import LifecycleEvent
 from kalshiflow.sim.market import agents
+from kalshiflow.sim.market.makers import MIN_REQUOTE_S, MakerDesk
 from kalshiflow.sim.market.outcome import EventOutcome, OutcomeSpec, Payoff, normal_inv
 from kalshiflow.sim.market.profile import DEFAULT_ARCHETYPES, MarketProfile
-from kalshiflow.sim.market.quoting import apply_quotes, deep_orders
 from kalshiflow.sim.market.state import EventState, Kind, MakerSlot, MarketOutcome, MarketState
 from kalshiflow.sim.market_clock import MarketClock
 from kalshiflow.sim.state import MarketStatus, SimMarket
@@ -54,10 +53,8 @@ N_MAKER_ACCOUNTS: Final = 8
 MAKER_BALANCE: Final = Money.dollars(100_000_000)
 TAKER_BALANCE: Final = Money.dollars(100_000_000)
 TAKER_NEWS_LAG_MS: Final = 120_000
-NEWS_WIDEN_MS: Final = 300_000
+PUBLIC_NEWS_MS: Final = 900_000  # after a shock, takers value the market at the news for 15 minutes
 BURST_DECAY_MS: Final = 600_000
-NOISE_PERSISTENCE: Final = 0.97
-MIN_REQUOTE_S: Final = 5.0
 HeapEntry = tuple[int, int, int, str, int, int]  # (time, seq, kind, key, slot, version)
 
 
@@ -90,6 +87,7 @@ class MarketModel:
         self.taker_account = self._account("taker", TAKER_BALANCE)
         self.informed_account = self._account("informed", TAKER_BALANCE)
         self.deep_account = self._account("deep", MAKER_BALANCE)
+        self.makers = MakerDesk(self.engine, self.crowd, self.maker_accounts, self.deep_account)
         self.events: dict[str, EventState] = {}
         self.markets: dict[str, MarketState] = {}
         self.outcomes: dict[str, MarketOutcome] = {}
@@ -101,7 +99,6 @@ class MarketModel:
         self._seq = 0
         self._refills = 0
         self._known_markets = 0
-        self._noise: dict[tuple[int, str], float] = {}  # (maker, event) -> belief error in probit units
         self._adopt_rng = random.Random(f"market-{seed}-adopt")
 
     # ----------------------------------------------------------------- public
@@ -129,10 +126,8 @@ class MarketModel:
             self._push(listed.outcome.resolve_ms, Kind.RESOLVE, ticker)
         fresh = [listing for listing in listed.listings if listing.market.ticker not in self.engine.markets]
         for listing in fresh:
-            self.engine.add_market(listing.series, listing.event, listing.market)
+            self.engine.add_market(listing.series, listing.event, listing.market)  # announces "created"
             self.listings_added += 1
-            if self.engine.listeners:
-                self.engine.emit(LifecycleEvent(listing.market, "created", now_ms))
         lifecycle.advance(self.engine, now_ms)  # open them, so their first quotes can rest at once
         for listing in fresh:
             self._adopt(self.engine.markets[listing.market.ticker], listing.payoff, event, now_ms)
@@ -185,6 +180,7 @@ class MarketModel:
         size = direction * probit_shift * sd
         outcome.x += size
         outcome.jumps.append((now, size))
+        state.public_news_ms = now  # a shock is public: takers price off the news, not the book
         self._on_news(state.event.ticker, now)
 
     # ----------------------------------------------------------------- scheduling
@@ -228,7 +224,7 @@ class MarketModel:
             )
         for slot in range(len(state.makers)):  # quotes go up as the market lists
             self._push(now_ms, Kind.MAKER, market.ticker, slot)
-        self._place_deep_orders(state)
+        self.makers.place_deep_orders(state)
         self._schedule_taker(state, now_ms)
         self._schedule_informed(state, now_ms)
 
@@ -310,12 +306,14 @@ class MarketModel:
             return
         outcome = state.event.outcome
         state.q = outcome.true_probability(state.payoff, now)
+        self.makers.prune_deep_orders(state, state.q)  # markets nobody quotes keep them clean too
         book = self.engine.books[ticker]
         ask, bid = book.best_yes_ask(), book.best_yes_bid()
-        if ask is not None and bid is not None:  # no edge of their own: they start from the price
+        shocked = state.public_news_ms is not None and now - state.public_news_ms < PUBLIC_NEWS_MS
+        if ask is not None and bid is not None and not shocked:  # no edge of their own: the price
             believed = (ask + bid) / 2 / PRICE_SCALE
         else:
-            x_view, sd = outcome.view(now, TAKER_NEWS_LAG_MS)
+            x_view, sd = outcome.view(now, 0 if shocked else TAKER_NEWS_LAG_MS)
             believed = state.payoff.probability(x_view, sd)
         rng = state.rng
         value = agents.taker_valuation(believed, rng, self.crowd)
@@ -406,109 +404,10 @@ class MarketModel:
             return
         pace_s = slot.requote_s
         if self.participants_active:
-            pace_s = min(pace_s, self._requote(state, slot, now))
+            pace_s = max(MIN_REQUOTE_S, min(pace_s, self.makers.requote(state, slot, now, self.markets)))
         slot.version += 1
         delay_ms = 1 + round(state.rng.expovariate(1.0 / (pace_s * 1000)))
         self._push(now + delay_ms, Kind.MAKER, ticker, slot_index, slot.version)
-
-    def _requote(self, state: MarketState, slot: MakerSlot, now: int) -> float:
-        """Re-quote; returns how soon (sim seconds) the true price is expected to move a cent, so a
-        maker watches a volatile market (near its close, say) more closely than a quiet one."""
-        crowd = self.crowd
-        outcome = state.event.outcome
-        state.q = outcome.true_probability(state.payoff, now)
-        x_view, sd = outcome.view(now, slot.news_lag_ms)
-        key = (slot.account, state.event.ticker)
-        noise = self._noise.get(key)
-        if noise is None:
-            noise = state.rng.gauss(0.0, crowd.maker_belief_noise)
-        else:
-            noise = NOISE_PERSISTENCE * noise + math.sqrt(1 - NOISE_PERSISTENCE**2) * state.rng.gauss(
-                0.0, crowd.maker_belief_noise
-            )
-        self._noise[key] = noise
-        belief = state.payoff.probability(x_view + noise * sd, sd)
-        half = slot.half_cents + state.archetype.vol_spread * belief * (1.0 - belief)
-        if slot.heard_news_ms is not None and 0 <= now - slot.heard_news_ms < NEWS_WIDEN_MS:
-            half *= crowd.news_widen
-        account_id = self.maker_accounts[slot.account]
-        held = self.engine.accounts[account_id].positions.get(state.market.ticker)
-        position = held.position / COUNT_SCALE if held is not None else 0.0
-        pace_s = self._pace_s(state, x_view, sd)
-        quoted = (round(belief * 1000), round(half * 10), round(position))
-        if quoted == slot.last_quoted and self._all_resting(slot):
-            return pace_s  # nothing moved: leave the orders (and their priority) alone
-        slot.last_quoted = quoted
-        quotes = agents.maker_quotes(
-            state.market.grid,
-            belief,
-            half,
-            slot.levels,
-            slot.gap_cents,
-            slot.size_contracts,
-            position,
-            crowd.maker_skew_cents_per_100,
-            crowd.maker_max_position,
-            slot.one_side,
-        )
-        cap_bid, floor_ask = self._ladder_bounds(state)
-        apply_quotes(self.engine, account_id, state.market, slot.orders, quotes, cap_bid, floor_ask)
-        return pace_s
-
-    def _all_resting(self, slot: MakerSlot) -> bool:
-        orders = self.engine.orders
-        return all(orders[order_id].is_resting for order_id in slot.orders.values())
-
-    @staticmethod
-    def _pace_s(state: MarketState, x_view: float, sd: float) -> float:
-        """Expected sim seconds until the price moves a cent (fast near the money and the close)."""
-        edge = state.payoff.lower if state.payoff.lower is not None else state.payoff.upper
-        z = (edge - x_view) / sd if edge is not None and sd > 0 else 0.0
-        cents_per_sqrt_s = 100 * math.exp(-z * z / 2) / math.sqrt(2 * math.pi)
-        cents_per_sqrt_s *= state.event.outcome.spec.sigma_per_sqrt_h / (max(sd, 1e-6) * 60)
-        return max(MIN_REQUOTE_S, 1.0 / max(cents_per_sqrt_s, 1e-9) ** 2)
-
-    def _ladder_bounds(self, state: MarketState) -> tuple[int | None, int | None]:
-        """On a strike ladder, no bid above a lower strike's ask and no ask below a higher strike's
-        bid: a maker never posts a riskless arbitrage across the event."""
-        lower = state.payoff.lower
-        if lower is None or state.payoff.upper is not None or len(state.event.markets) < 2:
-            return None, None
-        cap_bid: int | None = None
-        floor_ask: int | None = None
-        for ticker in state.event.markets:
-            sibling = self.markets.get(ticker)
-            if sibling is None or sibling is state or sibling.payoff.upper is not None:
-                continue
-            other = sibling.payoff.lower
-            if other is None or not sibling.market.is_trading:
-                continue
-            book = self.engine.books[ticker]
-            if other < lower:
-                ask = book.best_yes_ask()
-                if ask is not None and (cap_bid is None or ask < cap_bid):
-                    cap_bid = ask
-            elif other > lower:
-                bid = book.best_yes_bid()
-                if bid is not None and (floor_ask is None or bid > floor_ask):
-                    floor_ask = bid
-        return cap_bid, floor_ask
-
-    def _place_deep_orders(self, state: MarketState) -> None:
-        for side, price, contracts in deep_orders(state.rng, state.archetype, state.market.grid, state.q):
-            request = OrderRequest(
-                ticker=state.market.ticker,
-                side=side,
-                yes_price=price,
-                count=contracts * COUNT_SCALE,
-                time_in_force=TimeInForce.GOOD_TILL_CANCELED,
-                self_trade_prevention=SelfTradePrevention.TAKER_AT_CROSS,
-                post_only=True,
-            )
-            try:
-                self.engine.create_order(self.deep_account, request)
-            except ExchangeError:
-                continue
 
     def _on_close(self, ticker: str, now: int) -> None:
         state = self.markets.get(ticker)
@@ -553,8 +452,7 @@ class MarketModel:
             event = state.event
             if all(t not in self.markets for t in event.markets):
                 self.events.pop(event.ticker, None)
-                for maker in range(len(self.maker_accounts)):
-                    self._noise.pop((maker, event.ticker), None)
+                self.makers.forget_event(event.ticker)
 
     def _refill(self, now: int) -> None:
         target = self.keep_alive_markets

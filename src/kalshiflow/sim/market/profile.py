@@ -111,10 +111,11 @@ class CrowdConfig:
     * ``maker_refill_s`` (3.0): how soon a maker re-quotes after one of its orders traded.
     * ``news_widen`` (1.5): half-spread multiplier for 5 minutes after a maker hears news.
     * ``level_gap_cents`` ((1, 4)): distance between a maker's levels.
-    * ``valuation_sd`` (0.5): sd, in logit units, of an uninformed taker's private valuation.
-    * ``yes_optimism`` (0.3): logit shift toward YES of uninformed valuations, scaled by
-      ``(1 − q)^longshot_power`` so that it is strongest on YES longshots: the favourite–longshot
-      bias (a small overstatement of small probabilities).
+    * ``valuation_sd`` (0.1): sd of an uninformed taker's private valuation, in probability per
+      unit of √(q(1−q)) (5¢ at 50¢, 2¢ at 5¢).
+    * ``yes_optimism`` (0.3): logit shift toward YES of uninformed valuations (applied to first
+      order), scaled by ``(1 − q)^longshot_power`` so that it is strongest on YES longshots: the
+      favourite–longshot bias (a small overstatement of small probabilities).
     * ``longshot_power`` (2.0): see ``yes_optimism``.
     * ``size_shares`` ((0.08, 0.27, 0.42, 0.20, 0.03)): uninformed orders of 1, 2–10, 11–100,
       101–1,000 and 1,001–10,000 contracts (Becker's trade-size buckets, before fills split them).
@@ -133,7 +134,7 @@ class CrowdConfig:
     maker_refill_s: float = 3.0
     news_widen: float = 1.5
     level_gap_cents: tuple[int, int] = (1, 4)
-    valuation_sd: float = 0.5
+    valuation_sd: float = 0.1
     yes_optimism: float = 0.3
     longshot_power: float = 2.0
     size_shares: tuple[float, float, float, float, float] = (0.08, 0.27, 0.42, 0.20, 0.03)
@@ -164,9 +165,9 @@ DEFAULT_ARCHETYPES: dict[str, Archetype] = {
         close_early_h=(0.0, 0.0),
         news_per_h=0.2,
         news_share=0.15,
-        makers=(2, 4),
-        half_spread_cents=(0.5, 1.5),
-        vol_spread=6.0,
+        makers=(3, 5),
+        half_spread_cents=(0.4, 1.2),
+        vol_spread=2.5,
         levels=(1, 4),
         level_size=(50.0, 2_000.0),
         requote_s=30.0,

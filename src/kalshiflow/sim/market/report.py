@@ -46,9 +46,9 @@ class ReportOptions:
     archetype's lifetime, so short runs settle many markets) and the ``profile``."""
 
     seed: int = 1
-    hours: float = 12.0
-    markets: int = 300
-    life_scale: float = 0.1
+    hours: float = 8.0
+    markets: int = 360
+    life_scale: float = 0.05
     profile: MarketProfile | None = None
 
 

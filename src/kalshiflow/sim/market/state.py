@@ -45,7 +45,7 @@ class MakerSlot:
     orders: dict[tuple[BookSide, int], str] = field(default_factory=dict)
     version: int = 0
     heard_news_ms: int | None = None
-    last_quoted: tuple[int, int, int] | None = None  # (centre, half, position) in 0.1¢ and contracts
+    last_quoted: tuple[tuple[BookSide, int], ...] | None = None  # (side, price) of the last quotes shown
 
 
 @dataclass(slots=True)
@@ -65,8 +65,10 @@ class MarketState:
     rng: random.Random
     listed_ms: int
     makers: list[MakerSlot] = field(default_factory=list)
+    deep_orders: list[str] = field(default_factory=list)  # the deep-book account's resting orders
     q: float = 0.5  # true probability at the last model event on this market
     last_news_ms: int | None = None
+    public_news_ms: int | None = None  # last ``MarketModel.shock``: news everyone heard at once
     taker_version: int = 0
     informed_version: int = 0
 

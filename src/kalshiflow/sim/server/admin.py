@@ -1,7 +1,9 @@
 """The simulator's own control API under ``/sim/admin``: faults, accounts, market lifecycle.
 
 Not part of Kalshi's API, so it has no Kalshi auth (the simulator binds 127.0.0.1) and no rate
-limits or injected faults. It changes state only through the engine's own operations where they
+limits or injected faults. Because a page open in the user's browser could otherwise post to it
+cross-site, requests with a foreign ``Origin`` (403) and bodies that are not ``application/json``
+(415) are refused before any handler runs. It changes state only through the engine's own operations where they
 exist (lifecycle functions emit the same events a scheduled transition would), and keeps money
 bookkeeping explicit: a balance edit moves the difference through ``engine.deposits`` so that
 "balances + reserved + escrow = deposits - fees" stays checkable.
@@ -10,7 +12,9 @@ bookkeeping explicit: a balance edit moves the difference through ``engine.depos
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Mapping
+from fractions import Fraction
 from typing import Final
 
 from pydantic import ValidationError
@@ -18,9 +22,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from kalshiflow.domain.fees import FeeType
 from kalshiflow.domain.settlement import MarketResult
 from kalshiflow.domain.units import Money
-from kalshiflow.sim import lifecycle, wire
+from kalshiflow.sim import fee_schedule, lifecycle, wire
 from kalshiflow.sim.errors import ExchangeError, not_found
 from kalshiflow.sim.events import BalanceEvent, PositionEvent
 from kalshiflow.sim.exchange import SimExchange
@@ -29,13 +34,48 @@ from kalshiflow.sim.wire import JsonObject
 log = logging.getLogger(__name__)
 
 PREFIX: Final = "/sim/admin"
+_DECIMAL_TEXT: Final = re.compile(r"[0-9]{1,4}(?:\.[0-9]{1,6})?", re.ASCII)
 AdminHandler = Callable[[SimExchange, Request, Mapping[str, object]], tuple[int, JsonObject]]
+
+
+def _same_origin(request: Request) -> bool:
+    """No ``Origin`` (a script, curl, the trader's tests) or the simulator's own origin.
+
+    Browsers send ``Origin`` on every cross-site POST/PUT/DELETE, including the "simple" ones that
+    skip the CORS preflight; refusing foreign origins is what stops a web page from editing
+    balances or injecting faults through the user's browser.
+    """
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    host = request.headers.get("host", "")
+    return origin in (f"http://{host}", f"https://{host}")
+
+
+def _is_json(request: Request) -> bool:
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    return media_type == "application/json"
+
+
+def _refusal(request: Request, raw_body: bytes) -> tuple[int, JsonObject] | None:
+    """Why a request may not reach the admin API (403 foreign origin, 415 non-JSON body), if it may not."""
+    if not _same_origin(request):
+        log.warning("sim.admin.refused_origin path=%s", request.url.path)
+        return 403, wire.error_body("forbidden", "cross-origin requests to the admin API are refused")
+    if raw_body and not _is_json(request):
+        # text/plain and form bodies are what a cross-site form or no-cors fetch can send.
+        return 415, wire.error_body("unsupported_media_type", "admin request bodies must be application/json")
+    return None
 
 
 def _admin(sim: SimExchange, handler: AdminHandler, fields: frozenset[str]) -> Callable[[Request], object]:
     async def endpoint(request: Request) -> Response:
+        raw_body = await request.body()
+        refused = _refusal(request, raw_body)
+        if refused is not None:
+            return JSONResponse(refused[1], status_code=refused[0])
         try:
-            body = wire.parse_object(wire.parse_json(await request.body()), fields)
+            body = wire.parse_object(wire.parse_json(raw_body), fields)
             status, reply = handler(sim, request, body)
         except ExchangeError as err:
             status, reply = err.status, wire.error_body(err.code, err.message, err.details)
@@ -204,6 +244,34 @@ def _exchange(sim: SimExchange, request: Request, body: Mapping[str, object]) ->
     return 200, {"exchange_active": engine.exchange_active, "trading_active": engine.trading_active}
 
 
+def _fee_change(sim: SimExchange, request: Request, body: Mapping[str, object]) -> tuple[int, JsonObject]:
+    """Schedule a series fee change or an event override change (null clears an override)."""
+    raw_type, raw_mult = body.get("fee_type"), body.get("fee_multiplier")
+    try:
+        fee_type = None if raw_type is None else FeeType(str(raw_type))
+    except ValueError:
+        raise wire.bad(f"fee_type must be one of: {', '.join(t.value for t in FeeType)}") from None
+    if raw_mult is not None and not (isinstance(raw_mult, str) and _DECIMAL_TEXT.fullmatch(raw_mult)):
+        raise wire.bad('fee_multiplier must be a decimal string such as "0.5"')
+    scheduled_s = wire.opt_int(body, "scheduled_ts", 0, 10**11)
+    change = fee_schedule.schedule(
+        sim.engine,
+        series_ticker=wire.opt_str(body, "series_ticker"),
+        event_ticker=wire.opt_str(body, "event_ticker"),
+        fee_type=fee_type,
+        fee_multiplier=None if raw_mult is None else Fraction(raw_mult),
+        scheduled_ms=sim.engine.clock.now_ms() if scheduled_s is None else scheduled_s * 1000,
+    )
+    return 201, {"id": change.change_id, "scheduled_ts": wire.ts(change.scheduled_ms)}
+
+
+def _historical(sim: SimExchange, request: Request, body: Mapping[str, object]) -> tuple[int, JsonObject]:
+    """Set (or with null clear) the retention after which data moves to ``/historical/*``."""
+    retention_s = wire.opt_int(body, "retention_s", 0, 10**10)
+    sim.historical_retention_ms = None if retention_s is None else retention_s * 1000
+    return 200, {"retention_s": retention_s}
+
+
 def _state(sim: SimExchange, request: Request, body: Mapping[str, object]) -> tuple[int, JsonObject]:
     engine = sim.engine
     accounts = [
@@ -269,6 +337,13 @@ def admin_routes(sim: SimExchange) -> list[BaseRoute]:
         r("/faults/reset", _reset_faults, "POST"),
         r("/faults/ws_disconnect", _ws_disconnect, "POST"),
         r("/faults/schedule", _schedule, "POST", _SCHEDULE_FIELDS),
+        r("/historical", _historical, "POST", frozenset({"retention_s"})),
+        r(
+            "/fee_changes",
+            _fee_change,
+            "POST",
+            frozenset({"series_ticker", "event_ticker", "fee_type", "fee_multiplier", "scheduled_ts"}),
+        ),
         r(
             "/accounts",
             _add_account,

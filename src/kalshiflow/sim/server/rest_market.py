@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from kalshiflow.sim import wire
+from kalshiflow.sim import history, wire
 from kalshiflow.sim import wire_market as wm
 from kalshiflow.sim.errors import not_found
 from kalshiflow.sim.server import rest_query as q
@@ -36,7 +36,7 @@ def _markets(call: Call) -> Reply:
     engine, query = call.sim.engine, call.query
     status = q.choice(query, "status", STATUS_FILTERS)
     events, tickers = q.csv_set(query, "event_ticker"), q.csv_set(query, "tickers")
-    series = query.get("series_ticker")
+    series, cutoff = query.get("series_ticker"), call.historical_cutoff_ms
     selected = [
         m
         for m in engine.markets.values()
@@ -45,6 +45,7 @@ def _markets(call: Call) -> Reply:
         and (tickers is None or m.ticker in tickers)
         and (not series or engine.events[m.event_ticker].series_ticker == series)
         and q.in_ts_range(m.close_ms, query, "min_close_ts", "max_close_ts")
+        and not history.market_archived(m, cutoff)
     ]
     page, cursor = q.paginate(selected, query)
     return 200, {"markets": [_market_json(call, m.ticker) for m in page], "cursor": cursor}
@@ -79,11 +80,11 @@ def _orderbooks(call: Call) -> Reply:
 
 
 def _trades(call: Call) -> Reply:
-    query, ticker = call.query, call.query.get("ticker")
+    query, ticker, cutoff = call.query, call.query.get("ticker"), call.historical_cutoff_ms
     selected = [
         t
         for t in reversed(call.sim.engine.trades)
-        if (not ticker or t.ticker == ticker) and q.in_ts_range(t.ts_ms, query)
+        if (not ticker or t.ticker == ticker) and q.in_ts_range(t.ts_ms, query) and t.ts_ms >= cutoff
     ]
     page, cursor = q.paginate(selected, query)
     return 200, {"trades": [wm.trade(t) for t in page], "cursor": cursor}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from kalshiflow.sim import wire
+from kalshiflow.sim import subaccounts, wire
 from kalshiflow.sim import wire_portfolio as wp
 from kalshiflow.sim.engine import Engine
 from kalshiflow.sim.errors import ExchangeError
@@ -25,14 +25,17 @@ V1_GONE_BODY: Final = wire.error_body(
 )
 
 
-def _create_one(engine: Engine, account_id: str, body: object) -> JsonObject:
-    result = engine.create_order(account_id, wire.parse_create(body))
+def _create_one(engine: Engine, primary: str, body: object) -> JsonObject:
+    """Create in the sub-account the body names (0 when it names none); it must exist."""
+    req = wire.parse_create(body)
+    account = subaccounts.account(engine, primary, req.subaccount)
+    result = engine.create_order(account.account_id, req)
     return wp.create_response(result.order, result.fills, result.ts_ms)
 
 
-def _cancel_one(engine: Engine, account_id: str, order_id: str) -> JsonObject:
-    order = engine.own_order(account_id, order_id)
-    reduced_by = engine.cancel_order(account_id, order.order_id)
+def _cancel_one(engine: Engine, primary: str, order_id: str) -> JsonObject:
+    order = subaccounts.own_order(engine, primary, order_id)
+    reduced_by = engine.cancel_order(order.account_id, order.order_id)
     return wp.cancel_response(order, reduced_by, engine.clock.now_ms())
 
 
@@ -48,11 +51,11 @@ def _cancel(call: Call) -> Reply:
 def _amend(call: Call) -> Reply:
     engine, account_id = call.sim.engine, call.account.account_id
     req = wire.parse_amend(call.body)
-    order = engine.own_order(account_id, call.param("order_id"))
+    order = subaccounts.own_order(engine, account_id, call.param("order_id"))
     if req.client_order_id is not None and req.client_order_id != order.client_order_id:
         raise wire.bad("client_order_id does not match the order", "order_id_and_client_order_id_mismatch")
     result = engine.amend_order(
-        account_id,
+        order.account_id,
         order.order_id,
         req.ticker,
         req.side,
@@ -66,7 +69,8 @@ def _amend(call: Call) -> Reply:
 def _decrease(call: Call) -> Reply:
     engine, account_id = call.sim.engine, call.account.account_id
     reduce_by, reduce_to = wire.parse_decrease(call.body)
-    order = engine.decrease_order(account_id, call.param("order_id"), reduce_by, reduce_to)
+    owned = subaccounts.own_order(engine, account_id, call.param("order_id"))
+    order = engine.decrease_order(owned.account_id, owned.order_id, reduce_by, reduce_to)
     return 200, wp.decrease_response(order, engine.clock.now_ms())
 
 
@@ -114,8 +118,8 @@ def _batch_cancel(call: Call) -> Reply:
 
 
 def _cancel_all(call: Call) -> Reply:
-    subaccount = wire.query_opt_int(call.query, "subaccount")
-    call.sim.engine.cancel_all(call.account.account_id, subaccount)
+    for account in call.accounts_for(omitted_means_all=True):
+        call.sim.engine.cancel_all(account.account_id)
     return 204, None
 
 

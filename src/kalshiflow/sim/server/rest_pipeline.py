@@ -32,7 +32,7 @@ from starlette.routing import BaseRoute, Match, Route
 from starlette.types import Receive, Scope, Send
 
 from kalshiflow.domain.ratelimits import classify
-from kalshiflow.sim import wire
+from kalshiflow.sim import api_keys, subaccounts, wire
 from kalshiflow.sim.auth import AuthError, verify_request
 from kalshiflow.sim.errors import ExchangeError
 from kalshiflow.sim.exchange import SimExchange
@@ -65,8 +65,18 @@ class Call:
 
     @property
     def account(self) -> Account:
+        """The caller's primary account (sub-account 0)."""
         assert self.account_id is not None, "private endpoints always authenticate"
         return self.sim.engine.account(self.account_id)
+
+    def accounts_for(self, *, omitted_means_all: bool) -> list[Account]:
+        """The engine accounts the ``subaccount`` query selects: the one named, or when it is
+        omitted all of the user's (``omitted_means_all``) or the primary one."""
+        engine, primary = self.sim.engine, self.account.account_id
+        number = wire.query_opt_int(self.query, "subaccount")
+        if number is None and omitted_means_all:
+            return [subaccounts.account(engine, primary, n) for n in subaccounts.numbers(engine, primary)]
+        return [subaccounts.account(engine, primary, number or 0)]
 
     def param(self, name: str) -> str:
         return str(self.request.path_params[name])
@@ -74,6 +84,12 @@ class Call:
     @property
     def query(self) -> dict[str, str]:
         return dict(self.request.query_params)
+
+    @property
+    def historical_cutoff_ms(self) -> int:
+        """Settled markets, fills, trades and finished orders older than this are historical."""
+        retention = self.sim.historical_retention_ms
+        return 0 if retention is None else max(0, self.now_ms - retention)
 
     @property
     def lag_cutoff_ms(self) -> int:
@@ -118,6 +134,12 @@ def _authenticate(sim: SimExchange, request: Request, access: Access) -> str | N
     return verify_request(
         sim.keys, request.headers, request.method, request.url.path, sim.auth_now_ms(), sim.max_skew_ms
     )
+
+
+def _key_allows(sim: SimExchange, request: Request) -> bool:
+    """The signing key's scopes (keys made through ``/api_keys`` may be narrower than full access)."""
+    scopes = sim.api_keys.info(request.headers.get("kalshi-access-key", "")).scopes
+    return api_keys.allows(scopes, request.method, request.url.path.removeprefix(PREFIX))
 
 
 async def _read_body(request: Request) -> bytes:
@@ -165,6 +187,8 @@ def _endpoint(sim: SimExchange, handler: Handler, access: Access) -> Callable[[R
             account_id = _authenticate(sim, request, access)
         except AuthError as err:
             return _json(401, wire.error_body(err.code, err.message))
+        if account_id is not None and not _key_allows(sim, request):
+            return _json(403, wire.error_body("forbidden", "the API key's scopes do not allow this request"))
         try:
             body = wire.parse_json(await _read_body(request))
         except ExchangeError as err:

@@ -12,21 +12,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Final
 
-from kalshiflow.sim import order_groups, wire
+from kalshiflow.sim import history, order_groups, subaccounts, wire
 from kalshiflow.sim import wire_portfolio as wp
 from kalshiflow.sim.engine import Engine
 from kalshiflow.sim.errors import not_found
 from kalshiflow.sim.positions import apply_fill
 from kalshiflow.sim.server import rest_query as q
 from kalshiflow.sim.server.rest_pipeline import Call, Handler, Reply, Spec
-from kalshiflow.sim.state import Account, Position
+from kalshiflow.sim.state import Account, Fill, Position, SimOrder
 
 _ORDER_STATUSES: Final = ("resting", "canceled", "executed")
 
 
 # ------------------------------------------------------------------------------ portfolio reads
 def _balance(call: Call) -> Reply:
-    engine, account = call.sim.engine, call.account
+    engine, (account,) = call.sim.engine, call.accounts_for(omitted_means_all=False)
     value = 0
     for ticker, pos in account.positions.items():
         book = engine.books.get(ticker)
@@ -49,7 +49,7 @@ def _visible_position(call: Call, account: Account, ticker: str, pos: Position) 
 
 
 def _positions(call: Call) -> Reply:
-    engine, query, account = call.sim.engine, call.query, call.account
+    engine, query, (account,) = call.sim.engine, call.query, call.accounts_for(omitted_means_all=False)
     filters = q.csv_set(query, "count_filter") or set()
     if not filters <= {"position", "total_traded"}:
         raise wire.bad("count_filter accepts position and total_traded")
@@ -78,6 +78,23 @@ def _positions(call: Call) -> Reply:
     }
 
 
+def _newest_first_orders(call: Call) -> list[SimOrder]:
+    """The selected sub-accounts' orders, newest first (creation order within one account)."""
+    engine, accounts = call.sim.engine, call.accounts_for(omitted_means_all=True)
+    if len(accounts) == 1:
+        return [engine.orders[oid] for oid in reversed(accounts[0].order_ids)]
+    merged = [engine.orders[oid] for a in accounts for oid in a.order_ids]
+    return sorted(merged, key=lambda o: (o.created_ms, o.priority), reverse=True)
+
+
+def _newest_first_fills(call: Call) -> list[Fill]:
+    accounts = call.accounts_for(omitted_means_all=True)
+    if len(accounts) == 1:
+        return list(reversed(accounts[0].fills))
+    indexed = [(f.ts_ms, i, n, f) for n, a in enumerate(accounts) for i, f in enumerate(a.fills)]
+    return [f for *_, f in sorted(indexed, key=lambda row: (row[0], row[1], row[2]), reverse=True)]
+
+
 def _orders(call: Call) -> Reply:
     engine, query, account = call.sim.engine, call.query, call.account
     status = q.choice(query, "status", _ORDER_STATUSES)
@@ -85,8 +102,9 @@ def _orders(call: Call) -> Reply:
     cutoff = call.lag_cutoff_ms
     selected = [
         o
-        for o in (engine.orders[oid] for oid in reversed(account.order_ids))
+        for o in _newest_first_orders(call)
         if o.created_ms <= cutoff
+        and not history.order_archived(o, call.historical_cutoff_ms)
         and (not status or o.status.value == status)
         and (tickers is None or o.ticker in tickers)
         and (events is None or engine.markets[o.ticker].event_ticker in events)
@@ -98,19 +116,19 @@ def _orders(call: Call) -> Reply:
 
 def _order(call: Call) -> Reply:
     order_id = call.param("order_id")
-    order = call.sim.engine.own_order(call.account.account_id, order_id)
+    order = subaccounts.own_order(call.sim.engine, call.account.account_id, order_id)
     if order.created_ms > call.lag_cutoff_ms:
         raise not_found("order", order_id)
     return 200, {"order": wp.order(order, call.account.user_id)}
 
 
 def _fills(call: Call) -> Reply:
-    query, account = call.query, call.account
+    query = call.query
     ticker, order_id, cutoff = query.get("ticker"), query.get("order_id"), call.lag_cutoff_ms
     selected = [
         f
-        for f in reversed(account.fills)
-        if f.ts_ms <= cutoff
+        for f in _newest_first_fills(call)
+        if call.historical_cutoff_ms <= f.ts_ms <= cutoff
         and (not ticker or f.ticker == ticker)
         and (not order_id or f.order_id == order_id)
         and q.in_ts_range(f.ts_ms, query)
@@ -122,9 +140,10 @@ def _fills(call: Call) -> Reply:
 def _settlements(call: Call) -> Reply:
     query, ticker = call.query, call.query.get("ticker")
     event_ticker = query.get("event_ticker")
+    settled = [s for a in call.accounts_for(omitted_means_all=True) for s in a.settlements]
     selected = [
         s
-        for s in reversed(call.account.settlements)
+        for s in sorted(reversed(settled), key=lambda s: s.settled_ms, reverse=True)
         if (not ticker or s.ticker == ticker)
         and (not event_ticker or s.event_ticker == event_ticker)
         and q.in_ts_range(s.settled_ms, query)
@@ -134,19 +153,31 @@ def _settlements(call: Call) -> Reply:
 
 
 # ------------------------------------------------------------------------------ order groups
+def _group_owner(call: Call) -> str:
+    """The engine account (sub-account) holding the group, if it is the caller's; else the
+    caller's primary account, which then answers 404 like any unknown group."""
+    primary = call.account.account_id
+    group = call.sim.engine.groups.get(call.param("group_id"))
+    if group is not None and subaccounts.primary_of(group.account_id) == primary:
+        return group.account_id
+    return primary
+
+
 def _group_create(call: Call) -> Reply:
     limit, subaccount = wire.parse_group_limit(call.body, allow_subaccount=True)
-    group = order_groups.create_group(call.sim.engine, call.account.account_id, limit, subaccount)
+    owner = subaccounts.account(call.sim.engine, call.account.account_id, subaccount).account_id
+    group = order_groups.create_group(call.sim.engine, owner, limit, subaccount)
     return 201, {"order_group_id": group.group_id, "subaccount": group.subaccount, "exchange_index": 0}
 
 
 def _groups(call: Call) -> Reply:
-    groups = order_groups.list_groups(call.sim.engine, call.account.account_id)
+    accounts = call.accounts_for(omitted_means_all=True)
+    groups = [g for a in accounts for g in order_groups.list_groups(call.sim.engine, a.account_id)]
     return 200, {"order_groups": [wp.order_group(g) for g in groups]}
 
 
 def _group(call: Call) -> Reply:
-    group = order_groups.own_group(call.sim.engine, call.account.account_id, call.param("group_id"))
+    group = order_groups.own_group(call.sim.engine, _group_owner(call), call.param("group_id"))
     return 200, wp.order_group_detail(group, sorted(group.order_ids))
 
 
@@ -154,7 +185,7 @@ def _group_action(action: Callable[[Engine, str, str], None]) -> Handler:
     """A handler applying ``action(engine, account_id, group_id)`` and answering an empty 200."""
 
     def handler(call: Call) -> Reply:
-        action(call.sim.engine, call.account.account_id, call.param("group_id"))
+        action(call.sim.engine, _group_owner(call), call.param("group_id"))
         return 200, {}
 
     return handler
@@ -162,7 +193,7 @@ def _group_action(action: Callable[[Engine, str, str], None]) -> Handler:
 
 def _group_limit(call: Call) -> Reply:
     limit, _ = wire.parse_group_limit(call.body, allow_subaccount=False)
-    order_groups.update_limit(call.sim.engine, call.account.account_id, call.param("group_id"), limit)
+    order_groups.update_limit(call.sim.engine, _group_owner(call), call.param("group_id"), limit)
     return 200, {}
 
 

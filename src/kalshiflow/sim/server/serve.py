@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
+import logging
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -18,6 +20,34 @@ from starlette.types import ASGIApp
 from kalshiflow.sim.server.ws import HeartbeatWebSocketProtocol
 
 HEARTBEAT_INTERVAL_S = 10.0  # Kalshi pings every 10 s with payload "heartbeat"
+
+log = logging.getLogger(__name__)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` only accepts connections from this machine (``localhost`` included)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything
+
+
+def warn_if_exposed(host: str) -> bool:
+    """Warn loudly when the simulator listens beyond loopback; returns whether it does.
+
+    The admin API has no authentication: anyone who can reach the port can change balances,
+    settle markets and inject faults.
+    """
+    if is_loopback(host):
+        return False
+    log.warning(
+        "sim.server.exposed host=%s: the simulator (and its unauthenticated /sim/admin API) is "
+        "reachable from other machines; bind 127.0.0.1 unless that is intended",
+        host,
+    )
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +73,7 @@ async def running_server(
     app: ASGIApp, host: str = "127.0.0.1", port: int = 0
 ) -> AsyncIterator[ServerAddress]:
     """Serve ``app`` until the context exits; yields the bound address."""
+    warn_if_exposed(host)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     # Accepted sockets inherit this on Linux. Without it, a response written as headers + body

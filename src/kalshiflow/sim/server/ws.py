@@ -234,7 +234,9 @@ class CommandHandler:
                 )
                 continue
             self.hub.unsubscribe(sub)
-            self.session.send_control(render.reply("unsubscribed", command_id, sid=sid, seq=sub.seq or None))
+            # AsyncAPI requires ``seq`` (>= 1) on every ``unsubscribed``: a channel without sequence
+            # numbers (ticker, fill, ...) or a sequenced one that has sent nothing yet reports 1.
+            self.session.send_control(render.reply("unsubscribed", command_id, sid=sid, seq=max(sub.seq, 1)))
 
     # ----------------------------------------------------------------- update_subscription
     def _update(self, params: dict[str, Any], command_id: int | None) -> None:

@@ -22,10 +22,12 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from kalshiflow.sim import subaccounts
 from kalshiflow.sim import ws_messages as render
 from kalshiflow.sim.events import (
     BookDelta,
     EngineEvent,
+    EventFeeUpdate,
     FillEvent,
     LifecycleEvent,
     OrderEvent,
@@ -305,12 +307,12 @@ class WsHub:
             record = event.fill
             self._private(FILL, record.account_id, record.ticker, lambda: render.fill(record))
         elif isinstance(event, OrderEvent):
-            order = event.order
+            order, reason = event.order, event.reason
             self._private(
                 USER_ORDERS,
                 order.account_id,
                 order.ticker,
-                lambda: render.user_order(order, self.engine.accounts[order.account_id].user_id),
+                lambda: render.user_order(order, self.engine.accounts[order.account_id].user_id, reason),
             )
         elif isinstance(event, PositionEvent):
             position_event = event
@@ -322,6 +324,7 @@ class WsHub:
                     self.engine.accounts[position_event.account_id].user_id,
                     position_event.ticker,
                     position_event.position,
+                    subaccounts.number_of(position_event.account_id),
                 ),
             )
         elif isinstance(event, OrderGroupEvent):
@@ -331,6 +334,9 @@ class WsHub:
             )
         elif isinstance(event, LifecycleEvent):
             self._on_lifecycle(event)
+        elif isinstance(event, EventFeeUpdate):
+            subs = list(self._index.all_markets.get(LIFECYCLE, ()))
+            self._broadcast(subs, "event_fee_update", render.event_fee_update(event.event))
 
     def _broadcast(self, subs: list[Subscription], msg_type: str, body: render.Payload) -> None:
         if not subs:
@@ -342,8 +348,9 @@ class WsHub:
     def _private(
         self, channel: str, account_id: str, ticker: str | None, render_body: Callable[[], render.Payload]
     ) -> None:
-        """Send to the owner's subscriptions; rendering happens only if someone listens."""
-        subs = self._index.by_key.get((channel, account_id))
+        """Send to the owner's subscriptions (a sub-account's events go to its user's sessions);
+        rendering happens only if someone listens."""
+        subs = self._index.by_key.get((channel, subaccounts.primary_of(account_id)))
         if not subs:
             return
         wanted = [s for s in subs if ticker is None or s.wants(ticker)]
@@ -367,7 +374,8 @@ class WsHub:
             if yes_terms not in bodies:
                 bodies[yes_terms] = render.orderbook_delta(delta, market_id, yes_terms)
                 serialised[yes_terms] = render.dumps(bodies[yes_terms])
-            if delta.account_id is not None and delta.account_id == sub.session.account_id:
+            owner = None if delta.account_id is None else subaccounts.primary_of(delta.account_id)
+            if owner is not None and owner == sub.session.account_id:
                 own = render.own_delta_fields(bodies[yes_terms], delta.client_order_id, delta.subaccount)
                 sub.session.send_data(sub, "orderbook_delta", render.dumps(own))
             else:

@@ -30,10 +30,13 @@ class DriftKind(StrEnum):
     SETTLEMENT = "settlement"  # a settlement booked (news, not disagreement)
     ORDER_RESOLVED = "order_resolved"  # a pending/unknown order found on the exchange (news)
     ORDER_GONE = "order_gone"  # a pending/unknown order not found after N reads: rejected
+    INITIAL_SYNC = "initial_sync"  # the first sync of a fresh ledger took the exchange's cash/position
 
 
 # Kinds that mean "the ledger had learned something the exchange knew first" rather than "it was wrong".
-NEWS_KINDS: frozenset[DriftKind] = frozenset({DriftKind.SETTLEMENT, DriftKind.ORDER_RESOLVED})
+NEWS_KINDS: frozenset[DriftKind] = frozenset(
+    {DriftKind.SETTLEMENT, DriftKind.ORDER_RESOLVED, DriftKind.INITIAL_SYNC}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +55,16 @@ class DriftEvent:
     @property
     def is_drift(self) -> bool:
         return self.kind not in NEWS_KINDS
+
+    @property
+    def count_e2(self) -> int:
+        """``contracts`` as the store's column (0.01 contract units)."""
+        return int(self.contracts)
+
+    @property
+    def money_e6(self) -> int:
+        """``money`` as the store's column ($0.000001 units)."""
+        return int(self.money)
 
 
 @dataclass(frozen=True, slots=True)

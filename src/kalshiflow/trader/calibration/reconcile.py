@@ -204,6 +204,7 @@ class Reconciler:
             misses_to_give_up=self.config.not_found_misses_before_gone,
             read_lag_grace_ms=self.read_lag_grace_ms,
             baseline=self.ledger.synced_at_ms is None and not self.ledger.fills,
+            first_sync=self.ledger.synced_at_ms is None,
         )
         cash_before = self.ledger.cash
         outcome = apply_snapshot(self.ledger, snap, activity, policy, self.seen_settlements, t0)

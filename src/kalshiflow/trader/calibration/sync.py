@@ -67,6 +67,9 @@ class SyncPolicy:
     misses_to_give_up: int
     read_lag_grace_ms: int
     baseline: bool  # first pass of a fresh ledger: history is already in the balance, only mark it seen
+    # The ledger never took the exchange's cash yet: what the first overwrite of cash and positions
+    # changes is the baseline being taken, not disagreement (``DriftKind.INITIAL_SYNC``).
+    first_sync: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +130,10 @@ def apply_snapshot(
     due_fills = sorted((f for f in snap.fills if f.ts_ms <= t0), key=lambda f: (f.ts_ms, f.trade_id))
     due_settlements = sorted((s for s in snap.settlements if s.settled_ms <= t0), key=lambda s: s.settled_ms)
     if policy.baseline:
-        ledger.trade_ids.update(f.trade_id for f in due_fills)
+        # Already in the balance and positions; recorded on the orders restored from the store (so
+        # an order that filled while the trader was down is not "cancelled outside") and stored.
+        for fill in due_fills:
+            ledger.note_fill(fill_data(fill))
         seen_settlements.update((s.ticker, s.settled_ms) for s in due_settlements)
     else:
         events += _book_fills(ledger, due_fills)
@@ -136,10 +142,10 @@ def apply_snapshot(
     events += _sync_resting(ledger, resting, hot, now_ms)
     unlinked = {f.ticker for f in snap.fills if ledger.order_by_exchange_id(f.order_id) is None}
     events += _sync_missing(ledger, resting, hot, unlinked, policy, t0, now_ms)
-    events += _sync_positions(ledger, snap.positions, hot, now_ms)
+    events += _sync_positions(ledger, snap.positions, hot, now_ms, policy.first_sync)
     cash_deferred = bool(hot) or activity.cash_changed
     if not cash_deferred:
-        events += _sync_cash(ledger, snap.balance, resting, now_ms)
+        events += _sync_cash(ledger, snap.balance, resting, now_ms, policy.first_sync)
     return SyncOutcome(
         events=tuple(events),
         hot_tickers=frozenset(hot),
@@ -233,7 +239,9 @@ def _sync_resting(ledger: Ledger, resting: dict[str, Order], hot: set[str], now_
             now_ms=now_ms,
             order_group_id=ex.order_group_id,
         )
-        if local is None:
+        if local is None and ledger.is_own(ex.client_order_id):
+            kind, detail = DriftKind.ORDER_RESOLVED, "order of ours (client_order_id prefix) found resting"
+        elif local is None:
             kind, detail = DriftKind.EXTERNAL_ORDER, "resting order placed outside the trader; adopted"
         elif was_in_flight:
             kind, detail = DriftKind.ORDER_RESOLVED, "in-flight order found resting"
@@ -322,7 +330,7 @@ def _count_miss(ledger: Ledger, order: TrackedOrder, misses: int, now_ms: int) -
 
 
 def _sync_positions(
-    ledger: Ledger, positions: tuple[MarketPosition, ...], hot: set[str], now_ms: int
+    ledger: Ledger, positions: tuple[MarketPosition, ...], hot: set[str], now_ms: int, first_sync: bool
 ) -> list[DriftEvent]:
     events = []
     exchange = {p.ticker: p for p in positions}
@@ -341,7 +349,7 @@ def _sync_positions(
         ledger.overwrite_position(ticker, ex_pos, Money(ex_exposure + fee_part), now_ms, exposure=ex_exposure)
         events.append(
             DriftEvent(
-                DriftKind.POSITION,
+                DriftKind.INITIAL_SYNC if first_sync else DriftKind.POSITION,
                 ticker,
                 contracts=Count(ex_pos - old_pos),
                 money=Money(ex_exposure - old_exposure),
@@ -364,7 +372,9 @@ def _kept_fee_part(old_position: int, old_fees: int, new_position: int) -> int:
     return old_fees * min(abs(new_position), abs(old_position)) // abs(old_position)
 
 
-def _sync_cash(ledger: Ledger, balance: Balance, resting: dict[str, Order], now_ms: int) -> list[DriftEvent]:
+def _sync_cash(
+    ledger: Ledger, balance: Balance, resting: dict[str, Order], now_ms: int, first_sync: bool
+) -> list[DriftEvent]:
     unseen_reserved = sum(
         o.reserved for o in ledger.live_orders() if o.order_id is None or o.order_id not in resting
     )
@@ -375,7 +385,7 @@ def _sync_cash(ledger: Ledger, balance: Balance, resting: dict[str, Order], now_
         return []
     return [
         DriftEvent(
-            DriftKind.CASH,
+            DriftKind.INITIAL_SYNC if first_sync else DriftKind.CASH,
             "",
             money=drift,
             before=before.dollars_str(6),

@@ -3,8 +3,9 @@
 Why it exists: the exchange may act on a create and lose the answer. The executor is the one place
 that turns a send and its outcome into ledger calls, so the invariants of ARCHITECTURE §3 hold:
 
-* An order is recorded in the ledger (``pending``, with a fresh ``client_order_id``) *before* the
-  create is sent; a crash after that point leaves a trace that ``resolve_unknown`` can follow.
+* An order is recorded in the ledger (``pending``, with a fresh ``client_order_id``) and committed
+  to the store (``journal``, awaited) *before* the create is sent; a crash after that point leaves
+  a trace that ``resolve_unknown`` can follow. A failed journal write means the order is not sent.
 * A ``client_order_id`` is generated here, once, and never sent twice: nothing in this module
   re-sends a create. An ambiguous outcome leaves the order ``unknown`` until a read finds it.
 * A single "not found" read never kills an order: the ledger counts consecutive misses and gives
@@ -25,9 +26,10 @@ happen in synchronous ledger calls after each await, so every change is atomic o
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
@@ -36,6 +38,7 @@ from typing import Final, Protocol
 from kalshiflow.clock import Clock
 from kalshiflow.domain.orders import BookSide, TimeInForce
 from kalshiflow.domain.units import Count, Price
+from kalshiflow.events.ledger import OrderSnapshot
 from kalshiflow.exchange.errors import ErrorKind, ExchangeError
 from kalshiflow.exchange.models_orders import AmendResult, CancelResult, CreateOrderResult, NewOrder
 from kalshiflow.exchange.models_portfolio import Order
@@ -178,6 +181,9 @@ class OrderExecutor:
         # The owner's own bookkeeping (the core's circuit breaker and group manager) runs at once;
         # observers read the same results from the ledger's bus.
         self.on_result = on_result
+        # Commits an order's row durably before its create is sent (``TraderStore.commit_order``):
+        # a crash right after the send still leaves the order in the store for the next run.
+        self.journal: Callable[[OrderSnapshot], Awaitable[None]] | None = None
 
     # ------------------------------------------------------------------ place
     async def place(self, intent: OrderIntent) -> ExecutionResult:
@@ -208,14 +214,30 @@ class OrderExecutor:
             order_group_id=intent.order_group_id,
         )
         self._ledger.record_pending(order)  # raises if the id was ever used: nothing is sent then
-        order.sent_ms = now
         self._sending.add(client_order_id)
+        if self.journal is not None:
+            try:
+                await self.journal(order.snapshot())
+            except asyncio.CancelledError:  # stopped before the send: it never left the process
+                self._sending.discard(client_order_id)
+                self._ledger.on_rejected(client_order_id, "never sent: stopped", self._clock.now_ms())
+                raise
+            except Exception as err:  # not durable, so not sent: the order never leaves the process
+                self._sending.discard(client_order_id)
+                now = self._clock.now_ms()
+                detail = f"journal write failed: {err}"
+                self._ledger.on_rejected(client_order_id, detail, now)
+                return self._emit(order, ExecOutcome.REJECTED, detail, now)
+        order.sent_ms = self._clock.now_ms()
         try:
             answer = await self._rest.place(request)
         except ExchangeError as err:
             return self._create_failed(order, err)
         except WireFormatError as err:
             return self._unknown(order, f"unreadable create answer: {err}")
+        except asyncio.CancelledError:  # stopped mid-send: the exchange may have it; a read decides
+            self._ledger.on_unknown(client_order_id, "stopped while the create was out", self._clock.now_ms())
+            raise
         finally:
             self._sending.discard(client_order_id)
         now = self._clock.now_ms()
@@ -313,6 +335,51 @@ class OrderExecutor:
                 order_group_id=order.order_group_id,
             )
         return self._emit(order, ExecOutcome.CANCELED, f"reduced by {answer.reduced_by.fp_str()}", now)
+
+    async def cancel_confirmed(
+        self, client_order_id: str, attempts: int = 3, backoff_s: float = 0.2
+    ) -> ExecutionResult:
+        """Cancel and read the order back until the exchange shows it no longer resting.
+
+        Used at stop (issue 8): a cancel answered with a 5xx may or may not have taken effect, so
+        only the read decides. An order without an exchange id is looked up by ``client_order_id``
+        first. Bounded: after ``attempts`` the result is ``FAILED`` when the order is still live.
+        """
+        order = self._ledger.orders.get(client_order_id)
+        if order is None:
+            raise KeyError(f"unknown client_order_id {client_order_id}")
+        for attempt in range(attempts):
+            if attempt:
+                await self._clock.sleep(backoff_s * attempt)
+            if order.is_terminal:
+                break
+            if order.order_id is None:
+                await self._find(order)
+                if order.order_id is None:
+                    continue
+            result = await self.cancel(client_order_id)
+            if not order.is_terminal or result.outcome is not ExecOutcome.CANCELED:
+                await self._read_back(order, result.outcome, result.detail)
+        now = self._clock.now_ms()
+        if order.is_live:
+            return self._emit(order, ExecOutcome.FAILED, f"still {order.state} after {attempts} attempts", now)
+        return self._emit(order, ExecOutcome.CANCELED, f"confirmed {order.state}", now)
+
+    async def _find(self, order: TrackedOrder) -> None:
+        """Look an order without an exchange id up by ``client_order_id`` (one read of its market)."""
+        try:
+            seen = await self._rest.orders(ticker=order.ticker)
+        except (ExchangeError, WireFormatError):
+            return
+        now = self._clock.now_ms()
+        found = [o for o in seen if o.client_order_id == order.client_order_id]
+        if found:
+            apply_order_view(self._ledger, found[0], now)
+        elif order.sent_ms is None and order.state is OrderState.PENDING:
+            self._ledger.on_rejected(order.client_order_id, "never sent", now)
+        elif now - (order.sent_ms or order.created_ms) >= self.config.stale_pending_s * 1000:
+            # Old enough that the read path has caught up: not on the exchange, so nothing rests.
+            self._ledger.on_not_found(order.client_order_id, now, 1)
 
     async def amend(self, client_order_id: str, yes_price: Price, total_count: Count) -> ExecutionResult:
         """New YES price and new *total* count (filled + wanted remaining); the order is read back."""

@@ -1,7 +1,8 @@
 """The trader's lifecycle: one state at a time, legal transitions only, and a readable history.
 
 States: ``initializing -> (calibrating ->) trading <-> calibrating``, ``trading/calibrating -> paused -> trading``,
-any state ``-> stopping`` (terminal). An illegal transition is a bug and raises. Calibration has
+any state ``-> stopping -> stopped`` (terminal; ``stopped`` is written last, so ``status`` can tell
+a clean stop from a crash). An illegal transition is a bug and raises. Calibration has
 named sub-steps (``calibrating -> syncing state``, ``-> closing positions``, ``-> monitoring
 markets``, ``-> cash recovery``) that are recorded in the history like states, so the console
 reads as in ARCHITECTURE section 5:
@@ -31,7 +32,8 @@ TRANSITIONS: dict[TraderState, frozenset[TraderState]] = {
     TraderState.TRADING: frozenset({TraderState.CALIBRATING, TraderState.PAUSED, TraderState.STOPPING}),
     TraderState.CALIBRATING: frozenset({TraderState.TRADING, TraderState.PAUSED, TraderState.STOPPING}),
     TraderState.PAUSED: frozenset({TraderState.TRADING, TraderState.CALIBRATING, TraderState.STOPPING}),
-    TraderState.STOPPING: frozenset(),
+    TraderState.STOPPING: frozenset({TraderState.STOPPED}),
+    TraderState.STOPPED: frozenset(),
 }
 
 REDUCE_ONLY_STATES = frozenset({TraderState.INITIALIZING, TraderState.CALIBRATING, TraderState.PAUSED})
@@ -57,7 +59,7 @@ class Lifecycle:
 
     @property
     def is_stopping(self) -> bool:
-        return self.state is TraderState.STOPPING
+        return self.state in (TraderState.STOPPING, TraderState.STOPPED)
 
     def time_in_state_ms(self) -> int:
         return self._clock.now_ms() - self.since_ms

@@ -15,7 +15,9 @@ Positions carry a cost basis that *includes* fees paid to open them, so P&L figu
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -36,6 +38,35 @@ from kalshiflow.events.ledger import (
 from kalshiflow.events.ledger import FillData as FillData
 from kalshiflow.events.ledger import SettlementData as SettlementData
 from kalshiflow.trader.state.orders import OrderPurpose, OrderState, TrackedOrder
+
+MAX_UNMATCHED_ORDERS = 1_000  # order ids whose historical fills wait for their order to be linked
+HISTORY_LIMIT = 2_000  # finished orders and fills kept in memory (the store keeps all of them)
+
+
+class TradeIds(AbstractSet[str]):
+    """The trade ids seen, for idempotent booking: a set that forgets its oldest beyond ``limit``."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._ids: dict[str, None] = {}
+
+    def __contains__(self, trade_id: object) -> bool:
+        return trade_id in self._ids
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._ids)
+
+    def add(self, trade_id: str) -> None:
+        self._ids[trade_id] = None
+        if len(self._ids) > self._limit:
+            del self._ids[next(iter(self._ids))]
+
+    def update(self, trade_ids: Iterable[str]) -> None:
+        for trade_id in trade_ids:
+            self.add(trade_id)
 
 
 class LedgerError(RuntimeError):
@@ -79,6 +110,8 @@ class Ledger:
         self,
         fee_terms_of: Callable[[str], tuple[FeeType, Fraction]] | None = None,
         bus: EventBus | None = None,
+        own_prefix: str | None = None,
+        history_limit: int = HISTORY_LIMIT,
     ) -> None:
         self.cash: Money = ZERO_MONEY
         self.synced_cash: Money | None = None
@@ -86,12 +119,22 @@ class Ledger:
         self.positions: dict[str, PositionRecord] = {}
         self.orders: dict[str, TrackedOrder] = {}  # by client_order_id
         self.by_order_id: dict[str, str] = {}  # order_id -> client_order_id
-        self.trade_ids: set[str] = set()
-        self.fills: list[FillData] = []
+        # History is bounded (issue 8: memory grew ~4 KB per order): the newest ``history_limit``
+        # finished orders and fills are kept, and ten times as many trade ids (the dedupe window
+        # for fills delivered twice, by the stream and by REST, spans far fewer than that).
+        self._history_limit = history_limit
+        self.trade_ids: TradeIds = TradeIds(10 * history_limit)
+        self.fills: deque[FillData] = deque(maxlen=history_limit)
+        self._finished: dict[str, None] = {}  # client_order_ids of terminal orders, oldest first
         self.settlements: list[SettlementData] = []
         self.bus = bus or EventBus()  # every change is published here as a frozen value
         self._live: dict[str, dict[str, TrackedOrder]] = {}  # ticker -> client_order_id -> order
         self._fee_terms_of = fee_terms_of or (lambda _ticker: (FeeType.QUADRATIC, Fraction(1)))
+        # ``client_order_id`` prefix of this trader's orders: one found on the exchange is ours
+        # (a previous run placed it), tracked and cancelled like any other, never "external".
+        self._own_prefix = own_prefix
+        # Historical fills (``note_fill``) of an order id the ledger cannot link yet, by order id.
+        self._unmatched: dict[str, list[FillData]] = {}
 
     # ------------------------------------------------------------------ queries
     def position(self, ticker: str) -> PositionRecord:
@@ -121,6 +164,10 @@ class Ledger:
 
     def _track_live(self, order: TrackedOrder) -> None:
         self._live.setdefault(order.ticker, {})[order.client_order_id] = order
+
+    def is_own(self, client_order_id: str | None) -> bool:
+        """Whether an order with this ``client_order_id`` was placed by this trader (any run)."""
+        return bool(self._own_prefix and client_order_id and client_order_id.startswith(self._own_prefix))
 
     def order_by_exchange_id(self, order_id: str) -> TrackedOrder | None:
         cid = self.by_order_id.get(order_id)
@@ -187,8 +234,9 @@ class Ledger:
         """A definitive refusal: nothing happened on the exchange."""
         order = self._order(client_order_id)
         if order.move(OrderState.REJECTED, now_ms, reason):
-            self._release(order, order.reserved)
+            released = self._release(order, order.reserved)
             self._order_changed(order, now_ms)
+            self._announce_release(released, now_ms)
         return order
 
     def on_unknown(self, client_order_id: str, reason: str, now_ms: int) -> TrackedOrder:
@@ -211,8 +259,9 @@ class Ledger:
             if order.state is OrderState.PENDING:
                 order.move(OrderState.UNKNOWN, now_ms)
             order.move(OrderState.REJECTED, now_ms, detail)
-            self._release(order, order.reserved)
+            released = self._release(order, order.reserved)
             self._order_changed(order, now_ms)
+            self._announce_release(released, now_ms)
         return order
 
     def on_exchange_order(
@@ -241,7 +290,7 @@ class Ledger:
                 side=side,
                 yes_price=yes_price,
                 count=initial,
-                purpose=OrderPurpose.EXTERNAL,
+                purpose=OrderPurpose.OPEN if self.is_own(client_order_id) else OrderPurpose.EXTERNAL,
                 created_ms=now_ms,
                 order_group_id=order_group_id,
             )
@@ -265,6 +314,7 @@ class Ledger:
             self._release(order, order.reserved)
             order.reserved = self._reservation(order, order.remaining)
             self.cash = Money(self.cash - order.reserved)
+            self._cash_changed(now_ms, CashCause.RESERVATION)
         return order
 
     def on_canceled(self, client_order_id: str, now_ms: int) -> TrackedOrder:
@@ -317,6 +367,45 @@ class Ledger:
         self._cash_changed(fill.ts_ms, CashCause.FILL)
         return True
 
+    def note_fill(self, fill: FillData) -> bool:
+        """Record a fill that happened before this ledger's first sync, without booking it.
+
+        Its effect is already in the balance and positions the first sync takes from the exchange,
+        so cash and positions are not touched; but the order it belongs to (restored from the store)
+        learns it filled, and the fill is announced (``FillBooked(historical=True)``) so the store
+        writes it. A fill of an order id not linked yet is announced at once (without its order) and
+        applied to its order once that is linked (a read resolving an order in flight). Returns
+        False when this ``trade_id`` was already seen.
+        """
+        if fill.trade_id in self.trade_ids:
+            return False
+        self.trade_ids.add(fill.trade_id)
+        self.fills.append(fill)
+        order = self.order_by_exchange_id(fill.order_id)
+        if order is None and fill.client_order_id:
+            order = self.orders.get(fill.client_order_id)
+        if order is None:
+            # Stored now (the account's fill, even if its order is not known yet: a previous run may
+            # have finished that order before it died); the order learns it once it is linked.
+            self._publish(FillBooked(fill, None, historical=True))
+            waiting = self._unmatched.setdefault(fill.order_id, [])
+            if len(self._unmatched) <= MAX_UNMATCHED_ORDERS:
+                waiting.append(fill)
+            else:
+                del self._unmatched[fill.order_id]
+            return True
+        self._link(order, fill.order_id)
+        self._note_on_order(order, fill)
+        return True
+
+    def _note_on_order(self, order: TrackedOrder, fill: FillData) -> None:
+        order.trade_ids.append(fill.trade_id)
+        order.fees = Money(order.fees + fill.fee)
+        order.booked = Count(order.booked + fill.count)
+        filled = Count(max(order.filled, order.booked))
+        self._progress(order, filled, Count(max(0, order.count - filled)), fill.ts_ms)
+        self._publish(FillBooked(fill, order.snapshot(), historical=True))
+
     def apply_settlement(self, settlement: SettlementData) -> None:
         # The record stays (flat): its realized P&L counts toward the day's P&L and the kill switch.
         pos = self.positions.get(settlement.ticker)
@@ -365,6 +454,8 @@ class Ledger:
         if order.order_id is None:
             order.order_id = order_id
         self.by_order_id[order_id] = order.client_order_id
+        for fill in self._unmatched.pop(order_id, ()):
+            self._note_on_order(order, fill)
 
     def _progress(
         self, order: TrackedOrder, filled: Count, remaining: Count, now_ms: int, canceled: bool = False
@@ -382,15 +473,24 @@ class Ledger:
         else:
             state = OrderState.RESTING
         order.remaining = Count(0) if state in (OrderState.CANCELED, OrderState.FILLED) else remaining
+        released = Money(0)
         if state in (OrderState.CANCELED, OrderState.FILLED):
-            self._release(order, order.reserved)
+            released = self._release(order, order.reserved)
         order.move(state, now_ms)
         self._order_changed(order, now_ms)
+        self._announce_release(released, now_ms)
 
-    def _release(self, order: TrackedOrder, amount: Money) -> None:
-        amount = Money(min(order.reserved, amount))
+    def _release(self, order: TrackedOrder, amount: Money) -> Money:
+        """Give back cash held for ``order``; returns how much (for ``_announce_release``)."""
+        amount = Money(max(0, min(order.reserved, amount)))
         order.reserved = Money(order.reserved - amount)
         self.cash = Money(self.cash + amount)
+        return amount
+
+    def _announce_release(self, released: Money, now_ms: int) -> None:
+        """A release changes cash like a fill does, so it is announced (the store's cash follows)."""
+        if released:
+            self._cash_changed(now_ms, CashCause.RESERVATION)
 
     def _release_for_fill(self, order: TrackedOrder, pos: PositionRecord, size: Count) -> Money:
         """Cash the exchange frees for this fill: what its opening part costs at the limit (+ taker fee)."""
@@ -430,6 +530,18 @@ class Ledger:
         if order.purpose is OrderPurpose.CLOSE and order.ticker in self.positions:
             # A close starting or ending changes the position's closing reason: say so.
             self._position_changed(self.positions[order.ticker], ts_ms)
+        if order.is_terminal:
+            self._retire(order)
+
+    def _retire(self, order: TrackedOrder) -> None:
+        """A finished order becomes history; beyond ``history_limit`` the oldest is forgotten."""
+        self._finished[order.client_order_id] = None
+        while len(self._finished) > self._history_limit:
+            oldest = next(iter(self._finished))
+            del self._finished[oldest]
+            gone = self.orders.pop(oldest, None)
+            if gone is not None and gone.order_id is not None and self.by_order_id.get(gone.order_id) == oldest:
+                del self.by_order_id[gone.order_id]
 
     def _position_changed(self, pos: PositionRecord, ts_ms: int) -> None:
         if self.bus.has_subscribers(PositionChanged):

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
@@ -43,6 +44,8 @@ from kalshiflow.trader.state.ledger import FillData, Ledger
 from kalshiflow.trader.state.orders import TrackedOrder
 
 log = logging.getLogger(__name__)
+
+RECENT_LIMIT: Final = 100  # resync notices and position mismatches kept in memory
 
 # Exchange order status -> the status word ``Ledger.on_exchange_order`` understands.
 REST_STATUS: Final = {
@@ -155,8 +158,9 @@ class LiveUpdates:
         self._on_resync = on_resync
         self._on_mismatch = on_mismatch
         self.needs_resync = False
-        self.resyncs: list[ResyncNeeded] = []
-        self.mismatches: list[PositionMismatch] = []
+        # The latest ones only (bounded memory; counts and the log keep the whole story).
+        self.resyncs: deque[ResyncNeeded] = deque(maxlen=RECENT_LIMIT)
+        self.mismatches: deque[PositionMismatch] = deque(maxlen=RECENT_LIMIT)
         self.fills_booked = 0
         self.fills_duplicate = 0
 
