@@ -32,6 +32,9 @@ SEED = 8  # the kill points
 SIM_SEED = 0  # a market the rule-based policy trades at once (some seeds give it nothing to do)
 KILLS = 3
 ACTIVE = """
+[run]
+paper = false            # it must send orders to be killed while sending them
+policy = "rules:signal"  # the signal rules trade often (the cost-aware default seldom does)
 [risk]
 per_market_min_interval_s = 0
 kill_switch_enabled = false

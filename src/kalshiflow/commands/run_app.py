@@ -90,6 +90,7 @@ class AppState:
     actions: list[TraderAction] = field(default_factory=list)
     first_trading_ms: int | None = None
     stop_report: StopReport | None = None  # what the stop did (printed on exit)
+    degraded: str | None = None  # why the trader cannot see the exchange right now (None: healthy)
 
 
 class TraderApp:
@@ -449,6 +450,7 @@ class TraderApp:
             return
         status = feed.stream.status()
         error = "" if status.last_error is None else str(status.last_error)
+        self._note_degraded(status.state is ConnectionState.LIVE, status.state.value, error)
         metrics = status.metrics
         key = (status.state, metrics.gaps, metrics.resyncs, len(status.invalid_books), error)
         if key == self._last_stream_health:
@@ -464,6 +466,16 @@ class TraderApp:
                 detail=f"{status.state.value}{': ' + error if error else ''}",
             )
         )
+
+    def _note_degraded(self, live: bool, state: str, error: str) -> None:
+        """Show a lost stream at once (checked every tick), not a minute later at the next calibration."""
+        if not live and self.state.degraded is None and self.state.tracker.ready:
+            reason = f"market data stream {state.replace('_', ' ')}" + (f" ({error})" if error else "")
+            self.state.degraded = reason
+            self.state.lifecycle.note(f"degraded: {reason}")
+        elif live and self.state.degraded is not None:
+            self.state.degraded = None
+            self.state.lifecycle.note("market data stream live again")
 
     def _on_stream_event(self, event: StreamEvent) -> None:
         core = self.state.core

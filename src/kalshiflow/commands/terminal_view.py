@@ -61,6 +61,7 @@ def render(state: AppState, console_lines: int | None = None, *, width: int = 80
     header = Text.assemble(
         ("kalshiflow ", "bold"),
         (life.state.value, "bold green" if life.state.value == "trading" else "bold yellow"),
+        (" (degraded)" if state.degraded else "", "bold red"),
         f" for {_duration(life.time_in_state_ms())}, up {_duration(now - started)}  ",
         (state.rest_url, "dim"),
     )

@@ -44,6 +44,7 @@ from kalshiflow.events.ledger import (
     PositionChanged,
     SettlementBooked,
 )
+from kalshiflow.exchange.errors import ExchangeError
 from kalshiflow.exchange.models_market import ExchangeStatus, Market, Orderbook
 from kalshiflow.exchange.models_portfolio import Balance, Fill, MarketPosition, Order, Settlement
 from kalshiflow.exchange.rest import KalshiRestClient
@@ -219,7 +220,7 @@ class Reconciler:
                 self.rest.markets(missing), self.rest.orderbooks(missing)
             )
         except Exception as exc:
-            reason = f"reading markets of adopted positions failed: {type(exc).__name__}: {exc}"
+            reason = f"reading markets of adopted positions failed: {_first_cause(exc)}"
             steps.add("check markets", started, False, reason)
             return self._failed(steps, t0, calls_before, reason, outcome)
         tops.update({t: TopOfBook.of_rest_book(b) for t, b in extra_books.items()})
@@ -387,7 +388,11 @@ def _first_cause(exc: BaseException) -> str:
         exc = exc.exceptions[0]
     if isinstance(exc, TimeoutError):
         return "timed out"
-    return f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, ExchangeError):
+        return str(exc)  # already says what failed, in words an operator reads
+    if isinstance(exc, OSError):
+        return f"connection failed: {exc.strerror or exc}"
+    return f"{type(exc).__name__}: {exc}"  # unexpected: the type is the useful part
 
 
 def _fetched_detail(snap: ExchangeSnapshot, markets: list[Market]) -> str:
