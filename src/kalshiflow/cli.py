@@ -22,6 +22,7 @@ from rich.console import Console
 from kalshiflow.commands.backtest.command import run_backtest_command
 from kalshiflow.commands.backtest.runner import BacktestUsageError
 from kalshiflow.commands.record import RecordOptions, RecordUsageError, run_record, split_tickers
+from kalshiflow.commands.train import TrainUsageError, run_train_command
 from kalshiflow.domain.units import FixedPointError, Money
 from kalshiflow.sim.market.profile import MarketProfile, ProfileError, load_profile
 from kalshiflow.sim.market.report_cmd import render as render_report
@@ -198,6 +199,22 @@ def backtest(
     try:
         run_backtest_command(policy, seeds, hours, markets, jobs, out_dir, config, out)
     except BacktestUsageError as exc:
+        _fail(str(exc))
+
+
+@app.command()
+def train(
+    out_dir: Annotated[Path, typer.Option("--out", help="Model directory to write (policy spec mlp:OUT).")],
+    timesteps: Annotated[int, typer.Option(min=1, help="Environment steps (decisions) in total.")] = 100_000,
+    seed: Annotated[int, typer.Option(help="Seed of PPO and of the environments.")] = 0,
+    envs: Annotated[int, typer.Option(min=1, help="Parallel environments (processes when > 1).")] = 2,
+    episode_s: Annotated[float, typer.Option(min=1.0, help="Simulated seconds per episode.")] = 1800.0,
+    markets: Annotated[int, typer.Option(min=1, help="Markets live at any time in each simulator.")] = 4,
+) -> None:
+    """Train a PPO policy on the simulator (extra 'rl') and export it for mlp:OUT."""
+    try:
+        run_train_command(timesteps, seed, out_dir, envs, episode_s, markets, out)
+    except TrainUsageError as exc:
         _fail(str(exc))
 
 

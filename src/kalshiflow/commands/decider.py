@@ -1,86 +1,34 @@
 """The policy and the observation function of a live trader, built from the settings.
 
-The observation is the schema v1 vector of ``features.compute_observation`` -- the same values
-training uses -- from the market's newest book, its rolling history (fed from the ``BookChanged``
-events the book store publishes on every snapshot, delta and invalidation; each carries the touch
-of that moment, and every queued one is applied before an observation), the ledger's position, cash and resting orders in
-that market, and the configured scales (bankroll, max position). It is kept per market by
-``features.incremental.MarketObservation``, which recomputes only what changed (bit-identical
-values); the returned vector is reused on the next call for that market (the actor copies it).
+The observer itself is ``trader.decisions.observer.MarketObserver`` (shared with the backtest and
+the training environment, which may not import the composition layer); here it gets the scales of
+the settings (bankroll, max position per market).
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Sequence
-
 from kalshiflow.clock import Clock
 from kalshiflow.config import Settings
-from kalshiflow.events.bus import Missed
-from kalshiflow.events.trader import BookChanged
-from kalshiflow.features import SCHEMA_V1, MarketHistory, ObservationScales
-from kalshiflow.features.incremental import MarketObservation
-from kalshiflow.marketdata.book import OrderBook
+from kalshiflow.features import SCHEMA_V1, ObservationScales
 from kalshiflow.marketdata.feed import MarketDataFeed
 from kalshiflow.policy.registry import load_policy
 from kalshiflow.trader.core import TraderCore
 from kalshiflow.trader.decisions.actor import Observe, PolicyLike
+from kalshiflow.trader.decisions.observer import MarketObserver
 
-log = logging.getLogger(__name__)
 
-
-class LiveObserver:
-    """Keeps each market's history current and computes observations on demand."""
+class LiveObserver(MarketObserver):
+    """``MarketObserver`` with the scales of the settings (bankroll, max position per market)."""
 
     def __init__(self, core: TraderCore, settings: Settings) -> None:
-        self.core = core
-        # Book changes arrive on the bus; they are folded into the histories on the next loop turn
-        # and, at the latest, right before an observation (so none is ever observed stale).
-        self.changes = core.books.bus.subscribe(
-            "observer.history", [BookChanged], max_queue=1_000_000, on_ready=self.catch_up
-        )
-        self.schema = SCHEMA_V1
-        self.scales = ObservationScales(
-            bankroll=settings.run.bankroll_dollars,
-            max_position=settings.risk.max_position_contracts_per_market,
-        )
-        self.histories: dict[str, MarketHistory] = {}
-        self.observations: dict[str, MarketObservation] = {}
+        super().__init__(core, observation_scales(settings))
 
-    def catch_up(self) -> None:
-        """Record every queued book change in its market's history, in order."""
-        histories = self.histories
-        for change in self.changes.drain():
-            if isinstance(change, BookChanged):
-                history = histories.get(change.ticker)
-                if history is None:
-                    history = histories[change.ticker] = MarketHistory(change.ticker)
-                history.record_change(change)
-            elif isinstance(change, Missed):
-                log.error("observer.book_changes_missed", extra={"count": change.count})
 
-    def observe(self, ticker: str, book: OrderBook) -> Sequence[float] | None:
-        self.catch_up()
-        core = self.core
-        market = core.market_views().get(ticker)
-        if market is None:
-            return None
-        history = self.histories.get(ticker)
-        if history is None:
-            history = self.histories[ticker] = MarketHistory(ticker)
-        observation = self.observations.get(ticker)
-        if observation is None:
-            observation = self.observations[ticker] = MarketObservation()
-        return observation.observe(
-            book,
-            history,
-            market,
-            core.position_views().get(ticker),
-            core.cash_view(),
-            core.ledger.live_orders(ticker),
-            core.clock.now_ms(),
-            self.scales,
-        )
+def observation_scales(settings: Settings) -> ObservationScales:
+    return ObservationScales(
+        bankroll=settings.run.bankroll_dollars,
+        max_position=settings.risk.max_position_contracts_per_market,
+    )
 
 
 def build_decider(

@@ -1,0 +1,157 @@
+"""The gymnasium environment: the trader's decisions on the in-process simulator, one step each.
+
+Why this shape. Live, the actor decides once for every market whose book changed, on the newest
+book, through the risk gate and execution. The environment keeps exactly that cadence and path
+(``TradingSession``): a step is one such decision. Its observation is the schema-v1 vector the
+live observer computes for that market (float64, bit for bit what ``run`` would feed a policy);
+its action is one of the five policy actions, priced and sent by the actor (touch price, or
+post-only inside the touch with ``passive=True``) and subject to every risk check; its reward is
+the change in mark-to-market equity after fees since the previous step, in dollars divided by
+``reward_scale_dollars`` (a float derived from exact ``Money``). Between decisions the simulator
+runs on its own clock in steps of ``step_ms``: participants trade, exits and calibration run.
+
+Episodes. ``reset`` draws a simulator seed from ``seeds`` with the environment's seeded
+``np_random`` (or takes ``options["sim_seed"]``) and starts a fresh session; an episode is
+truncated after ``episode_s`` simulated seconds (never terminated: the market goes on). The same
+seed and the same actions give the same episode. Training seeds (default 1000-1999) are disjoint
+from the evaluation seeds the backtest uses (1-999).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any, Final
+
+import gymnasium as gym
+import numpy as np
+import numpy.typing as npt
+from gymnasium import spaces
+
+from kalshiflow.features import SCHEMA_V1
+from kalshiflow.policy.base import Action, Decision
+from kalshiflow.policy.export_tools import DEFAULT_ACTION_MAP
+from kalshiflow.train.session import SessionConfig, TradingSession
+
+ENV_ID: Final = "kalshiflow/Trading-v1"
+TRAIN_SEEDS: Final = range(1000, 2000)
+_MONEY_PER_DOLLAR: Final = 1_000_000
+
+Obs = npt.NDArray[np.float64]
+
+
+class TradingEnv(gym.Env[Obs, np.int64]):
+    """One trader on one seeded simulated exchange; see the module docstring."""
+
+    metadata: dict[str, Any] = {"render_modes": []}  # noqa: RUF012  # gymnasium's class attribute
+
+    def __init__(
+        self,
+        seeds: Sequence[int] = TRAIN_SEEDS,
+        episode_s: float = 1_800.0,
+        config: SessionConfig | None = None,
+        *,
+        passive: bool = False,
+        reward_scale_dollars: float = 1.0,
+    ) -> None:
+        if not seeds:
+            raise ValueError("TradingEnv needs at least one simulator seed")
+        self.seeds = tuple(int(s) for s in seeds)
+        self.episode_ms = round(episode_s * 1000)
+        self.config = config or SessionConfig()
+        self.passive = passive
+        self.reward_scale = reward_scale_dollars * _MONEY_PER_DOLLAR
+        self.actions: tuple[Action, ...] = DEFAULT_ACTION_MAP
+        self.observation_space = spaces.Box(
+            low=np.asarray(SCHEMA_V1.lows, dtype=np.float64),
+            high=np.asarray(SCHEMA_V1.highs, dtype=np.float64),
+            dtype=np.float64,
+        )
+        self.action_space = spaces.Discrete(len(self.actions))
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._session: TradingSession | None = None
+        self._queue: list[tuple[str, int]] = []
+        self._current: tuple[str, int] | None = None
+        self._last_obs: Obs = np.zeros(SCHEMA_V1.size, dtype=np.float64)
+        self._equity = 0
+        self._end_ms = 0
+        self.sim_seed: int | None = None
+
+    # ------------------------------------------------------------------ gymnasium API
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Obs, dict[str, Any]]:
+        super().reset(seed=seed)
+        self._close_session()
+        sim_seed = (options or {}).get("sim_seed")
+        if sim_seed is None:
+            sim_seed = self.seeds[int(self.np_random.integers(len(self.seeds)))]
+        self.sim_seed = int(sim_seed)
+        loop = self._loop = asyncio.new_event_loop()
+        session = self._session = loop.run_until_complete(TradingSession.start(self.sim_seed, self.config))
+        self._end_ms = session.now_ms() + self.episode_ms
+        self._queue = []
+        self._current = None
+        self._equity = int(session.equity())
+        loop.run_until_complete(self._next_observation())
+        return self._last_obs.copy(), self._info()
+
+    def step(self, action: np.int64 | int) -> tuple[Obs, float, bool, bool, dict[str, Any]]:
+        session, loop = self._session, self._loop
+        if session is None or loop is None:
+            raise RuntimeError("call reset() before step()")
+        chosen = self.actions[int(action)]
+        if self._current is not None:
+            ticker, first_ms = self._current
+            decision = Decision(chosen, "agent", passive=self.passive and chosen is not Action.HOLD)
+            loop.run_until_complete(session.act(ticker, first_ms, decision))
+        truncated = loop.run_until_complete(self._next_observation())
+        equity = int(session.equity())
+        reward = (equity - self._equity) / self.reward_scale
+        self._equity = equity
+        return self._last_obs.copy(), reward, False, truncated, self._info()
+
+    def close(self) -> None:
+        self._close_session()
+
+    # ------------------------------------------------------------------ internals
+    async def _next_observation(self) -> bool:
+        """Move to the next market the actor would decide on; True when the episode's time is up."""
+        session = self._session
+        assert session is not None
+        self._current = None
+        while True:
+            while self._queue:
+                ticker, first_ms = self._queue.pop(0)
+                observation = await session.prepare(ticker)
+                if observation is not None:
+                    self._current = (ticker, first_ms)
+                    self._last_obs = np.asarray(observation, dtype=np.float64)
+                    return False
+            await session.after_decisions()
+            if session.now_ms() >= self._end_ms:
+                return True
+            session.advance()
+            self._queue = session.dirty()
+
+    def _info(self) -> dict[str, Any]:
+        session = self._session
+        return {
+            "sim_seed": self.sim_seed,
+            "ticker": None if self._current is None else self._current[0],
+            "now_ms": None if session is None else session.now_ms(),
+            "equity_dollars": self._equity / _MONEY_PER_DOLLAR,
+        }
+
+    def _close_session(self) -> None:
+        session, loop = self._session, self._loop
+        self._session = self._loop = None
+        if loop is None:
+            return
+        if session is not None:
+            loop.run_until_complete(session.aclose())
+        loop.close()
+
+
+def register() -> None:
+    """Register ``kalshiflow/Trading-v1`` with gymnasium (idempotent), for ``gym.make`` and vector envs."""
+    if ENV_ID not in gym.registry:
+        gym.register(id=ENV_ID, entry_point="kalshiflow.train.env:TradingEnv")

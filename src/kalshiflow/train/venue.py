@@ -1,0 +1,175 @@
+"""The simulated market in process, reached by the trader through its real client code.
+
+Why this exists: a backtest must run the trader exactly as ``run`` does -- the same REST client,
+the same wire parsing, the same ledger and books -- but with no sockets and no waiting, so hours
+of trading take seconds. ``SimVenue`` puts together:
+
+* a ``HeadlessMarket`` (engine + participants on a manual clock, deterministic by seed);
+* the simulator's own REST application (``build_app``) reached through ``httpx.ASGITransport``:
+  every order the trader sends is signed, routed, matched and answered by the real server code;
+* a session of the simulator's own WebSocket hub (``WsHub``) whose outgoing frames are read
+  straight from its outbox and parsed by the client's ``parse_frame`` -- the frames a socket would
+  carry, minus the socket -- feeding the ``BookStore`` and the core's ``LiveUpdates``;
+* ``VenueClock``, the trader's clock: ``now_ms`` is the market's simulated time, and ``sleep``
+  (rate-limit pacing, retry backoff) advances the market while the trader waits, as it would live.
+
+The venue's time moves only when the driver calls ``advance_to`` or the trader sleeps; both end
+with ``pump()``, which delivers every queued frame in order.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable
+from typing import Final
+
+import httpx
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+
+from kalshiflow.domain.ratelimits import Tier
+from kalshiflow.domain.units import Money
+from kalshiflow.exchange.auth import RequestSigner, generate_key_pair
+from kalshiflow.exchange.ratelimit import Pacer, PacerConfig
+from kalshiflow.exchange.rest import KalshiRestClient
+from kalshiflow.exchange.ws_models import ChannelMessage, OrderbookDelta, OrderbookSnapshot, StreamEvent
+from kalshiflow.exchange.ws_parse import parse_frame
+from kalshiflow.marketdata.bookstore import BookStore
+from kalshiflow.sim.exchange import SimExchange
+from kalshiflow.sim.market.headless import HeadlessMarket
+from kalshiflow.sim.market.profile import MarketProfile
+from kalshiflow.sim.ratelimit import AccountRateLimiters
+from kalshiflow.sim.server.app import build_app
+from kalshiflow.sim.server.ws_hub import (
+    FILL,
+    ORDER_GROUPS,
+    ORDERBOOK,
+    POSITIONS,
+    USER_ORDERS,
+    Close,
+    Session,
+    Subscription,
+    WsHub,
+)
+
+TRADER_ACCOUNT: Final = "backtest-trader"  # the account name is part of every seeded run
+REST_URL: Final = "http://venue.invalid/trade-api/v2"
+PRIVATE: Final = (FILL, USER_ORDERS, POSITIONS, ORDER_GROUPS)
+
+
+@functools.cache
+def _trader_key() -> tuple[RSAPrivateKey, bytes]:
+    """One RSA key per process (generating one costs ~0.1 s; the key proves nothing in a backtest)."""
+    private_pem, public_pem = generate_key_pair()
+    key = serialization.load_pem_private_key(private_pem, password=None)
+    assert isinstance(key, RSAPrivateKey)
+    return key, public_pem
+
+
+class VenueClock:
+    """The trader's clock in a backtest: simulated time; sleeping lets the market run meanwhile."""
+
+    def __init__(self, venue: SimVenue) -> None:
+        self._venue = venue
+
+    def now_ms(self) -> int:
+        return self._venue.market.now_ms()
+
+    async def sleep(self, seconds: float) -> None:
+        self._venue.advance_to(self.now_ms() + max(0, round(seconds * 1000)))
+
+
+class SimVenue:
+    """A seeded simulated exchange in process, with the trader's account, REST client and stream."""
+
+    def __init__(
+        self,
+        seed: int,
+        n_markets: int,
+        balance: Money,
+        profile: MarketProfile | None = None,
+    ) -> None:
+        self.market = HeadlessMarket(seed, n_markets, profile)
+        self.engine = self.market.engine
+        self.clock = VenueClock(self)
+        self.sim = SimExchange(
+            engine=self.engine,
+            clock=self.market.clock,
+            limiters=AccountRateLimiters(self.market.clock, Tier.PRESTIGE),
+        )
+        key, public_pem = _trader_key()
+        self.sim.register_account(TRADER_ACCOUNT, public_pem, int(balance), TRADER_ACCOUNT)
+        self.hub = WsHub(self.sim)
+        self.session: Session = self.hub.open_session(TRADER_ACCOUNT)
+        self.rest = KalshiRestClient(
+            REST_URL,
+            RequestSigner(TRADER_ACCOUNT, key),
+            clock=self.clock,
+            pacer=Pacer(self.clock, PacerConfig(tier=Tier.PRESTIGE)),
+            transport=httpx.ASGITransport(app=build_app(self.sim)),
+        )
+        self.books: BookStore | None = None
+        self.on_event: Callable[[StreamEvent], None] | None = None
+        self.on_advanced: Callable[[int], None] | None = None
+        self._book_sub: Subscription | None = None
+        self.frames = 0
+
+    # ------------------------------------------------------------------ wiring
+    def connect(
+        self, books: BookStore, tickers: Iterable[str], on_event: Callable[[StreamEvent], None]
+    ) -> None:
+        """Subscribe ``orderbook_delta`` for ``tickers`` (snapshots first) and the private channels."""
+        self.books = books
+        self.on_event = on_event
+        tickers = list(tickers)
+        sub = Subscription(self.session.new_sid(), ORDERBOOK, self.session, set(tickers))
+        self.hub.subscribe(sub)
+        self._book_sub = sub
+        for ticker in tickers:
+            self.hub.send_snapshot(sub, ticker)
+        for channel in PRIVATE:
+            self.hub.subscribe(Subscription(self.session.new_sid(), channel, self.session, None))
+        self.pump()
+
+    def watch(self, tickers: Iterable[str]) -> None:
+        """Add markets to the book subscription (snapshots first), as the feed's refresh would."""
+        if self._book_sub is None:
+            return
+        for ticker in self.hub.add_markets(self._book_sub, tickers):
+            self.hub.send_snapshot(self._book_sub, ticker)
+        self.pump()
+
+    # ------------------------------------------------------------------ time and frames
+    def advance_to(self, target_ms: int) -> None:
+        self.market.advance_to(target_ms)
+        self.pump()
+        if self.on_advanced is not None:
+            self.on_advanced(self.market.now_ms())
+
+    def pump(self) -> int:
+        """Deliver every queued frame: books first-hand, everything else to ``on_event``."""
+        outbox = self.session.outbox
+        items = outbox._items  # the socket writer's queue, read synchronously
+        delivered = 0
+        books = self.books
+        while items:
+            is_data, item = items.popleft()
+            if is_data:
+                outbox._data -= 1
+            if isinstance(item, Close):
+                raise RuntimeError(f"the venue closed the trader's stream: {item.reason}")
+            message = parse_frame(item)
+            delivered += 1
+            if isinstance(message, OrderbookDelta):
+                if books is not None:
+                    books.apply_delta(message)
+            elif isinstance(message, OrderbookSnapshot):
+                if books is not None:
+                    books.apply_snapshot(message)
+            elif isinstance(message, ChannelMessage) and self.on_event is not None:
+                self.on_event(message)
+        self.frames += delivered
+        return delivered
+
+    async def aclose(self) -> None:
+        await self.rest.aclose()
