@@ -14,8 +14,9 @@ import ast
 from pathlib import Path
 
 import pytest
+from tests.paths import REPO
 
-SRC = Path(__file__).resolve().parents[2] / "src" / "kalshiflow"
+SRC = REPO / "src" / "kalshiflow"
 
 LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"clock", "domain"}),

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from tests.trader_scenarios.conftest import alice_key, bob_key, env
+from tests.trader.scenarios.conftest import alice_key, bob_key, env
 
 __all__ = ["alice_key", "bob_key", "env"]

@@ -10,8 +10,8 @@ there, and denials do not crowd out the actions that did something.
 from __future__ import annotations
 
 from rich.console import Console
-from tests.trader_restart.test_restore_orders import hold
-from tests.trader_scenarios.scenario_kit import Scenario, buy, scenario_config
+from tests.commands.restart.test_restore_orders import hold
+from tests.trader.scenarios.scenario_kit import Scenario, buy, scenario_config
 
 from kalshiflow.commands.run_app import AppState
 from kalshiflow.commands.terminal_view import render

@@ -1,7 +1,7 @@
 """On a recorded simulator session no feature is constant and no two features duplicate each other.
 
 The engine runs in-process on a manual clock with its synthetic participants for three simulated
-hours (tests/sim_market/sim_harness.py). Its ``BookDelta`` events are then replayed, as the stream
+hours (tests/sim/market/sim_harness.py). Its ``BookDelta`` events are then replayed, as the stream
 client would deliver them (``OrderbookDelta``), into a ``BookStore`` and a ``MarketHistory`` per
 market. Every 5 s of clock time the actor's view is observed for every market with a valid book.
 A small scripted trader buys at the touch, rests and reprices orders and closes positions in half
@@ -16,7 +16,7 @@ from itertools import combinations
 
 import pytest
 from tests.features.features_kit import SCALES
-from tests.sim_market.sim_harness import build_market
+from tests.sim.market.sim_harness import build_market
 
 from kalshiflow.clock import ManualClock
 from kalshiflow.domain.fees import trade_fee

@@ -13,7 +13,7 @@ import random
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.sim_engine.engine_kit import ASK, BID, GTC, IOC, T0, make_market, request, yes_price
+from tests.sim.engine.engine_kit import ASK, BID, GTC, IOC, T0, make_market, request, yes_price
 
 from kalshiflow.clock import ManualClock
 from kalshiflow.domain.orders import OutcomeSide

@@ -4,14 +4,15 @@ simulator seeds disjoint from the seeds it was evaluated on, and decides as it d
 from __future__ import annotations
 
 import json
-from pathlib import Path
+
+from tests.paths import REPO
 
 from kalshiflow.features import SCHEMA_V1
 from kalshiflow.policy.base import Action
 from kalshiflow.policy.mlp import load_mlp_policy
 from kalshiflow.policy.registry import load_policy
 
-MODEL = Path(__file__).resolve().parents[2] / "models" / "ppo"
+MODEL = REPO / "models" / "ppo"
 
 
 def test_shipped_model_is_small_and_loads_on_schema_v1() -> None:
