@@ -220,10 +220,10 @@ async def _main(options: RunOptions, console: Console, view: bool, board: Dashbo
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1):
             loop.remove_signal_handler(sig)
         for line in app.state.lifecycle.console(3):
-            console.print(line)
+            console.print(line, markup=False)  # status text is data: '[run]' is not a style
         report = app.state.stop_report
         if report is not None:
-            console.print(f"summary: {report.summary()}")
+            console.print(f"summary: {report.summary()}", markup=False)
 
 
 async def _show(
@@ -235,7 +235,7 @@ async def _show(
         while not stop.is_set():
             history = list(state.lifecycle.history)
             for entry in history[seen:]:
-                console.print(entry.console_line())
+                console.print(entry.console_line(), markup=False)
             seen = len(history)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 0.5)
