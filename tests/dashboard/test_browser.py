@@ -139,7 +139,8 @@ async def test_page_reconnects_when_the_trader_restarts(tmp_path: Path, monkeypa
             await page.goto(trader.url)
             await _wait_live(page)
         await page.wait_for_function("!window.__kf.state.connected")
-        assert (await page.text_content("#conn")) == "offline"
+        # The indicator is rendered after the state changes: wait for the page to say it.
+        await page.wait_for_function("document.getElementById('conn').textContent === 'offline'")
         snapshots = await page.evaluate("window.__kf.state.snapshots")
         async with running_trader(second_dir, monkeypatch, port=port) as again:
             await again.wait_trading()
