@@ -107,3 +107,15 @@ async def test_a_failing_consumer_does_not_reach_the_publisher() -> None:
     bus.publish(Tick(1))  # must not raise
     await asyncio.sleep(0)
     bus.publish(Tick(2))
+
+
+def test_routes_is_one_live_table_that_follows_subscribe_and_close() -> None:
+    bus = EventBus()
+    routes = bus.routes  # a hot path keeps this object and tests membership on it
+    assert Tick not in routes
+    sub = bus.subscribe("s", [Tick])
+    assert routes is bus.routes
+    assert routes[Tick] == (sub,)
+    sub.close()
+    assert Tick not in routes
+    assert not bus.has_subscribers(Tick)

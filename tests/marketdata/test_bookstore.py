@@ -117,6 +117,31 @@ def test_no_event_is_built_when_nobody_subscribed() -> None:
     assert store.bus.published == 0
 
 
+def test_publishing_stops_when_the_last_subscriber_closes_and_dirty_marking_goes_on() -> None:
+    store, clock = store_with("A", "B")
+    changes = store.bus.subscribe("test", [BookChanged])
+    assert store.on_delta(delta("A", YES, 3_000, 100))
+    changes.close()
+    clock.advance(0.001)
+    assert store.on_delta(delta("A", YES, 3_000, 100))  # A already dirty: nothing to stamp
+    assert store.on_delta(delta("B", YES, 3_000, 100))  # B turns dirty at the new time
+    assert store.bus.published == 1
+    assert store.drain_dirty_since() == [("A", T0), ("B", T0 + 1)]
+    assert store.metrics().deltas_applied == 3
+
+
+def test_a_market_re_registered_while_dirty_stays_pending_once() -> None:
+    store, clock = store_with("A")
+    assert store.on_delta(delta("A", YES, 3_000, 100))
+    book = store.register("A", PriceGrid.named("deci_cent"))  # a fresh book, the change still pending
+    clock.advance(1)
+    assert store.apply_snapshot(snap("A", yes=((4_000, 100),)))
+    assert book.valid
+    assert store.drain_dirty_since() == [("A", T0)]
+    assert store.on_delta(delta("A", YES, 4_000, 100))
+    assert store.drain_dirty_since() == [("A", T0 + 1_000)]
+
+
 def test_messages_for_unknown_tickers_are_counted_and_ignored() -> None:
     store, _ = store_with("A")
     assert not store.apply_delta(delta("NOPE", YES, 4_000, 1))

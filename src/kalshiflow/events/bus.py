@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -178,6 +178,16 @@ class EventBus:
         return bool(self._routes.get(event_type))
 
     @property
+    def routes(self) -> Mapping[type, tuple[Subscription, ...]]:
+        """The live routing table, event type -> its subscriptions (only types somebody listens to).
+
+        The same object for the bus's lifetime (updated in place on every subscribe and close), so
+        a hot path may keep it and test ``event_type in routes`` instead of calling
+        ``has_subscribers``. Read-only.
+        """
+        return self._routes
+
+    @property
     def subscriptions(self) -> tuple[Subscription, ...]:
         return tuple(self._subscriptions)
 
@@ -192,4 +202,6 @@ class EventBus:
         for subscription in self._subscriptions:
             for event_type in subscription.types:
                 routes.setdefault(event_type, []).append(subscription)
-        self._routes = {event_type: tuple(subs) for event_type, subs in routes.items()}
+        # In place, not rebound: ``routes`` hands out this very dict.
+        self._routes.clear()
+        self._routes.update({event_type: tuple(subs) for event_type, subs in routes.items()})

@@ -96,6 +96,7 @@ class OrderBook:
         "_best_bid_yes",
         "_invalid_reason",
         "_tradable",
+        "dirty",
         "grid",
         "no_bids",
         "snapshot_ms",
@@ -121,6 +122,7 @@ class OrderBook:
         self._best_ask_no: Price | None = None
         self.snapshots_applied = 0
         self.snapshot_ms: int | None = None  # clock time of the last snapshot
+        self.dirty = False  # the store's: changed since its consumer last drained it
 
     # ------------------------------------------------------------------ validity
     @property
@@ -200,20 +202,25 @@ class OrderBook:
         """
         if not self.valid:
             return False
-        ladder = self.yes_bids if side is _YES else self.no_bids
+        yes = side is _YES
+        ladder = self.yes_bids if yes else self.no_bids
         sizes = ladder.sizes
         old = sizes.get(price)
         if old is None:
-            if price not in self._tradable:
-                return self._integrity_error(f"{side} delta at off-grid price {price}")
             if delta > 0:
+                touch = self._tradable.get(price)
+                if touch is None:
+                    return self._integrity_error(f"{side} delta at off-grid price {price}")
                 sizes[price] = delta
                 prices = ladder.prices
                 if not prices or price > prices[-1]:
                     prices.append(price)
-                    self._refresh_touch(side)
+                    # A new best: its touch comes straight from the grid table (no re-read).
+                    self._set_touch(yes, touch)
                 else:
                     insort(prices, price)
+            elif price not in self._tradable:
+                return self._integrity_error(f"{side} delta at off-grid price {price}")
             elif delta < 0:
                 return self._integrity_error(f"{side} delta {delta} at empty level {price}")
         else:
@@ -225,12 +232,19 @@ class OrderBook:
                 prices = ladder.prices
                 if prices[-1] == price:
                     prices.pop()
-                    self._refresh_touch(side)
+                    self._set_touch(yes, self._tradable[prices[-1]] if prices else _NO_TOUCH)
                 else:
                     del prices[bisect_left(prices, price)]
             else:
                 return self._integrity_error(f"{side} delta {delta} at level {price} of size {old}")
         return True
+
+    def _set_touch(self, yes: bool, touch: tuple[Price, Price] | tuple[None, None]) -> None:
+        """The best bid of one ladder changed: store it and the other side's ask it implies."""
+        if yes:
+            self._best_bid_yes, self._best_ask_no = touch
+        else:
+            self._best_bid_no, self._best_ask_yes = touch
 
     def _integrity_error(self, reason: str) -> bool:
         self.valid = False
