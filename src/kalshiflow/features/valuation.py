@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 from typing import Protocol
 
 from kalshiflow.domain.fees import FeeType, trade_fee
@@ -142,9 +143,26 @@ def exit_price(position: int, book: BookView) -> Price | None:
     return book.best_bid(side)
 
 
+def taker_fee(fee_type: FeeType, multiplier: Fraction, price: int, count: int) -> Money:
+    """``trade_fee`` of a taker fill, memoised: the same exact ``Money``, ~0.35 µs instead of ~10.
+
+    The fee is a pure function of a handful of integers, but ``trade_fee`` computes it in
+    ``Fraction`` arithmetic; the decision path asks for it three times per order (exposure, cash
+    reserve, the ledger's reservation), always for the few (price, size) pairs a trader uses. The
+    key holds the multiplier as its two integers because hashing a ``Fraction`` costs more than
+    the lookup itself.
+    """
+    return _taker_fee(fee_type, multiplier.numerator, multiplier.denominator, int(price), int(count))
+
+
+@lru_cache(maxsize=65_536)
+def _taker_fee(fee_type: FeeType, numerator: int, denominator: int, price: int, count: int) -> Money:
+    return trade_fee(fee_type, True, Price(price), Count(count), Fraction(numerator, denominator))
+
+
 def estimated_exit_fee(market: MarketView, price: Price, count: Count) -> Money:
     """Taker fee of selling ``count`` at ``price``: a close crosses, so it pays the taker rate."""
-    return trade_fee(market.fee_type, True, price, count, market.fee_multiplier)
+    return taker_fee(market.fee_type, market.fee_multiplier, price, count)
 
 
 def pnl_pct(unrealized: int, cost_basis: int) -> Fraction | None:

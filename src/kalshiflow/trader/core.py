@@ -23,7 +23,7 @@ from kalshiflow.events.bus import EventBus
 from kalshiflow.events.ledger import FillBooked
 from kalshiflow.exchange.models_market import Market
 from kalshiflow.exchange.rest import KalshiRestClient
-from kalshiflow.features.valuation import CashView, MarketView, PositionView, value_position
+from kalshiflow.features.valuation import CashView, MarketView, PositionView
 from kalshiflow.marketdata.bookstore import BookStore
 from kalshiflow.trader.calibration.reconcile import Reconciler
 from kalshiflow.trader.calibration.report import CalibrationReport
@@ -58,6 +58,7 @@ from kalshiflow.trader.state.fees import FeeSchedule
 from kalshiflow.trader.state.ledger import Ledger
 from kalshiflow.trader.state.live_updates import LiveUpdates
 from kalshiflow.trader.state.orders import OrderPurpose
+from kalshiflow.trader.state.position_views import PositionViews
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +134,8 @@ class TraderCore:
             "core.exits", [FillBooked], max_queue=10_000, on_ready=self._on_fills
         )
         self.entries = EntryReferences()  # exit price at entry, per position (price-space exits)
+        # Position views and their valuations, kept current by the ledger's events (not per call).
+        self.position_index = PositionViews(self.ledger, self.bus, clock, self.entries.reference)
         self._stop_loss_ms: dict[str, int] = {}  # last stop loss per market (re-entry cooldown)
 
     # ------------------------------------------------------------------ lifecycle entry points
@@ -141,6 +144,7 @@ class TraderCore:
         await self.groups.start()
         cycle = await self.calibrate()
         self.entries.adopt({p.ticker: p.position for p in self.ledger.open_positions()})
+        self.position_index.refresh([p.ticker for p in self.ledger.open_positions()])
         return cycle
 
     async def load_fees(self) -> int:
@@ -233,7 +237,9 @@ class TraderCore:
             await self.executor.cancel(order.client_order_id)
         return stale
 
-    async def _apply_exits(self, decisions: list[ExitDecision] | tuple[ExitDecision, ...]) -> list[CloseResult]:
+    async def _apply_exits(
+        self, decisions: list[ExitDecision] | tuple[ExitDecision, ...]
+    ) -> list[CloseResult]:
         """Close what the rules decided; a stop loss starts the market's re-entry cooldown."""
         now = self.clock.now_ms()
         for decision in decisions:
@@ -262,6 +268,7 @@ class TraderCore:
             position = self.ledger.positions.get(ticker)
             book = self.books.book(ticker)
             self.entries.update(ticker, 0 if position is None else int(position.position), book)
+        self.position_index.refresh(touched)  # their entry references moved
         self._filled_since_tick |= touched
         if self._filled_since_tick:
             self._fill_wake.set()
@@ -320,19 +327,9 @@ class TraderCore:
         return added
 
     # ------------------------------------------------------------------ views for rules and risk
-    def position_views(self) -> dict[str, PositionView]:
-        now = self.clock.now_ms()
-        return {
-            p.ticker: PositionView(
-                p.ticker,
-                p.position,
-                p.cost_basis,
-                now if p.opened_at_ms is None else p.opened_at_ms,
-                p.fees_paid,
-                self.entries.reference(p.ticker),
-            )
-            for p in self.ledger.open_positions()
-        }
+    def position_views(self) -> Mapping[str, PositionView]:
+        """Open positions by ticker (``PositionViews``: current, not rebuilt per call; read-only)."""
+        return self.position_index.views()
 
     def market_views(self) -> dict[str, MarketView]:
         # Built once per change of the market set, not per decision: the decision path reads it
@@ -349,58 +346,43 @@ class TraderCore:
         return CashView(self.ledger.cash, self.ledger.reserved)
 
     def risk_context(self, ticker: str) -> RiskContext:
-        views = self.market_views()
-        positions = self.position_views()
-        resting_open = Count(
-            sum(o.remaining for o in self.ledger.live_orders(ticker) if o.purpose is OrderPurpose.OPEN)
-        )
-        total_open = Count(
-            sum(o.remaining for o in self.ledger.live_orders() if o.purpose is OrderPurpose.OPEN)
-        )
+        # Every figure here is kept current as the ledger changes (``LedgerTotals``, ``PositionViews``),
+        # so building the context reads sums instead of looping over orders and positions.
+        totals = self.ledger.totals
         state = MarketRiskState(
             last_order_at_ms=self._last_order_ms.get(ticker),
             error_times_ms=tuple(self._errors_ms.get(ticker, ())),
-            resting_open_contracts=resting_open,
+            resting_open_contracts=Count(totals.open_contracts_in.get(ticker, 0)),
             being_closed=self.closer.is_closing(ticker),
             last_stop_loss_ms=self._stop_loss_ms.get(ticker),
         )
         return RiskContext(
-            market=views.get(ticker),
+            market=self.market_views().get(ticker),
             book=self.books.book(ticker),
-            positions=positions,
+            positions=self.position_views(),
             cash=self.cash_view(),
             pnl=self.pnl_view(),
             market_state=state,
-            total_resting_open_contracts=total_open,
+            total_resting_open_contracts=Count(totals.open_contracts),
             reduce_only_mode=self.reduce_only,
             manual_kill_switch=self.manual_kill_switch,
+            held_cost=Money(totals.held_cost),
+            held_contracts=Count(totals.held_contracts),
         )
 
     def pnl_view(self) -> PnlView:
-        unrealized = 0
-        views = self.market_views()
-        for pos in self.position_views().values():
-            book = self.books.book(pos.ticker)
-            market = views.get(pos.ticker)
-            if book is None or market is None:
-                continue
-            valuation = value_position(pos, book, market)
-            if valuation is not None:
-                unrealized += valuation.unrealized
-        cost = sum(p.cost_basis for p in self.ledger.open_positions())
-        equity = Money(self.ledger.cash + self.ledger.reserved + cost + unrealized)
+        unrealized = self.position_index.unrealized(self.books, self.market_views())
+        totals = self.ledger.totals
+        equity = Money(self.ledger.cash + totals.reserved + totals.held_cost + unrealized)
         self._peak_equity = Money(max(self._peak_equity, equity))
         return PnlView(
-            daily_realized=self._daily.of(self.clock.now_ms(), self._realized()),
+            daily_realized=self._daily.of(self.clock.now_ms(), Money(totals.realized)),
             unrealized=Money(unrealized),
             equity=equity,
             peak_equity=self._peak_equity,
         )
 
     # ------------------------------------------------------------------ internals
-    def _realized(self) -> Money:
-        return Money(sum(p.realized_pnl for p in self.ledger.positions.values()))
-
     def kill_switch_text(self) -> str | None:
         """Why the kill switch is on (the operator's, or a breached limit), None when it is off."""
         if self.manual_kill_switch is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+from collections.abc import Callable
 
 from tests.sim.engine.engine_kit import TICKER
 
@@ -75,8 +76,17 @@ def place(
     ledger.on_acknowledged(cid, order.order_id, Count(order.fill_count), Count(order.remaining_count), now)
 
 
-def walk(engine: Engine, ledger: Ledger, seed: int, steps: int = 300) -> list[int]:
-    """The random walk; returns the steps after which the ledger's cash differed from the exchange's."""
+def walk(
+    engine: Engine,
+    ledger: Ledger,
+    seed: int,
+    steps: int = 300,
+    after_step: Callable[[Ledger], None] | None = None,
+) -> list[int]:
+    """The random walk; returns the steps after which the ledger's cash differed from the exchange's.
+
+    ``after_step(ledger)`` (optional) runs after every step, to check an invariant along the way.
+    """
     rng = random.Random(seed)
     off: list[int] = []
     for n in range(steps):
@@ -112,4 +122,6 @@ def walk(engine: Engine, ledger: Ledger, seed: int, steps: int = 300) -> list[in
             off.append(n)
         engine_pos = account.positions.get(TICKER)
         assert ledger.position(TICKER).position == (engine_pos.position if engine_pos else 0)
+        if after_step is not None:
+            after_step(ledger)
     return off

@@ -32,8 +32,7 @@ class ExposureLimit:
         cost = opening_cost(intent, ctx.position_of(intent.ticker), ctx.market)
         if cost == 0:
             return None
-        held = sum(int(p.cost_basis) for p in ctx.positions.values() if p.position != 0)
-        after = Money(held + ctx.cash.reserved + cost)
+        after = Money(ctx.cost_held() + ctx.cash.reserved + cost)
         if after <= limits.max_total_exposure_dollars:
             return None
         return deny(

@@ -56,8 +56,7 @@ class TotalPositionLimit:
         opened = opening_count(intent, ctx.position_of(intent.ticker))
         if opened == 0:
             return None
-        held = sum(abs(int(p.position)) for p in ctx.positions.values())
-        after = held + ctx.total_resting_open_contracts + opened
+        after = ctx.contracts_held() + ctx.total_resting_open_contracts + opened
         if after <= limits.max_total_position_contracts:
             return None
         return deny(

@@ -165,10 +165,25 @@ class RiskContext:
     total_resting_open_contracts: Count = ZERO_COUNT
     reduce_only_mode: bool = False  # trader calibrating or paused (ARCHITECTURE §3)
     manual_kill_switch: str | None = None  # who engaged the operator's kill switch, when it is on
+    # Sums over ``positions`` the trader keeps as running totals; None: summed from ``positions``.
+    held_cost: Money | None = None  # cost basis of every open position
+    held_contracts: Count | None = None  # |position| summed over every market
 
     def position_of(self, ticker: str) -> int:
         held = self.positions.get(ticker)
         return 0 if held is None else int(held.position)
+
+    def cost_held(self) -> int:
+        """Cost basis of every open position ($0.000001), fees to open included."""
+        if self.held_cost is not None:
+            return int(self.held_cost)
+        return sum(int(p.cost_basis) for p in self.positions.values() if p.position != 0)
+
+    def contracts_held(self) -> int:
+        """``|position|`` summed over every market (0.01 contract)."""
+        if self.held_contracts is not None:
+            return int(self.held_contracts)
+        return sum(abs(int(p.position)) for p in self.positions.values())
 
 
 class RiskCheck(Protocol):

@@ -16,90 +16,30 @@ Positions carry a cost basis that *includes* fees paid to open them, so P&L figu
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
-from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
+from collections.abc import Callable
 from fractions import Fraction
 
-from kalshiflow.domain.fees import FeeType, trade_fee
-from kalshiflow.domain.netting import closable, net_fill, opening_cost_per_contract
+from kalshiflow.domain.fees import FeeType
+from kalshiflow.domain.netting import net_fill
 from kalshiflow.domain.orders import BookSide
-from kalshiflow.domain.units import ZERO_COUNT, ZERO_MONEY, Count, Money, Price
+from kalshiflow.domain.units import ZERO_MONEY, Count, Money, Price
 from kalshiflow.events.bus import EventBus
-from kalshiflow.events.ledger import (
-    CashCause,
-    CashChanged,
-    FillBooked,
-    OrderChanged,
-    PositionChanged,
-    PositionSnapshot,
-    SettlementBooked,
-)
+from kalshiflow.events.ledger import CashCause, FillBooked, SettlementBooked
 from kalshiflow.events.ledger import FillData as FillData
 from kalshiflow.events.ledger import SettlementData as SettlementData
 from kalshiflow.trader.state.orders import OrderPurpose, OrderState, TrackedOrder
+from kalshiflow.trader.state.publishing import LedgerPublisher
+from kalshiflow.trader.state.records import PositionRecord as PositionRecord
+from kalshiflow.trader.state.records import TradeIds as TradeIds
+from kalshiflow.trader.state.reservations import release_for_fill, reservation
+from kalshiflow.trader.state.totals import LedgerTotals
 
 MAX_UNMATCHED_ORDERS = 1_000  # order ids whose historical fills wait for their order to be linked
 HISTORY_LIMIT = 2_000  # finished orders and fills kept in memory (the store keeps all of them)
 
 
-class TradeIds(AbstractSet[str]):
-    """The trade ids seen, for idempotent booking: a set that forgets its oldest beyond ``limit``."""
-
-    def __init__(self, limit: int) -> None:
-        self._limit = limit
-        self._ids: dict[str, None] = {}
-
-    def __contains__(self, trade_id: object) -> bool:
-        return trade_id in self._ids
-
-    def __len__(self) -> int:
-        return len(self._ids)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._ids)
-
-    def add(self, trade_id: str) -> None:
-        self._ids[trade_id] = None
-        if len(self._ids) > self._limit:
-            del self._ids[next(iter(self._ids))]
-
-    def update(self, trade_ids: Iterable[str]) -> None:
-        for trade_id in trade_ids:
-            self.add(trade_id)
-
-
 class LedgerError(RuntimeError):
     """A misuse of the ledger (a bug in the caller), never an exchange condition."""
-
-
-@dataclass(slots=True)
-class PositionRecord:
-    ticker: str
-    position: Count = ZERO_COUNT  # signed: + YES, - NO
-    cost_basis: Money = ZERO_MONEY  # of the open position, fees to open it included
-    exposure: Money = ZERO_MONEY  # the same without fees: Kalshi's market_exposure, for reconciliation
-    realized_pnl: Money = ZERO_MONEY  # after fees
-    fees_paid: Money = ZERO_MONEY
-    opened_at_ms: int | None = None
-    last_fill_ms: int | None = None
-
-    @property
-    def is_open(self) -> bool:
-        return self.position != 0
-
-    def snapshot(self, closing_reason: str | None = None) -> PositionSnapshot:
-        return PositionSnapshot(
-            self.ticker,
-            self.position,
-            self.cost_basis,
-            self.exposure,
-            self.realized_pnl,
-            self.fees_paid,
-            self.opened_at_ms,
-            self.last_fill_ms,
-            closing_reason,
-        )
 
 
 class Ledger:
@@ -128,6 +68,9 @@ class Ledger:
         self._finished: dict[str, None] = {}  # client_order_ids of terminal orders, oldest first
         self.settlements: list[SettlementData] = []
         self.bus = bus or EventBus()  # every change is published here as a frozen value
+        self._events = LedgerPublisher(self.bus)
+        # Sums the risk gate and the views read on every decision, kept at each change (O(1) reads).
+        self.totals = LedgerTotals()
         self._live: dict[str, dict[str, TrackedOrder]] = {}  # ticker -> client_order_id -> order
         self._fee_terms_of = fee_terms_of or (lambda _ticker: (FeeType.QUADRATIC, Fraction(1)))
         # ``client_order_id`` prefix of this trader's orders: one found on the exchange is ours
@@ -175,7 +118,8 @@ class Ledger:
 
     @property
     def reserved(self) -> Money:
-        return Money(sum(o.reserved for o in self.live_orders()))
+        """Cash held back by live orders: a running total (``totals``), not a loop over them."""
+        return Money(self.totals.reserved)
 
     # ------------------------------------------------------------------ orders
     def record_pending(self, order: TrackedOrder) -> None:
@@ -315,6 +259,7 @@ class Ledger:
             order.reserved = self._reservation(order, order.remaining)
             self.cash = Money(self.cash - order.reserved)
             self._cash_changed(now_ms, CashCause.RESERVATION)
+        self._count(order)  # adopted or re-reserved after its last change was announced
         return order
 
     def on_canceled(self, client_order_id: str, now_ms: int) -> TrackedOrder:
@@ -337,7 +282,8 @@ class Ledger:
         pos = self.positions.setdefault(fill.ticker, PositionRecord(fill.ticker))
         release = ZERO_MONEY
         if order is not None:
-            release = self._release_for_fill(order, pos, fill.count)
+            release = release_for_fill(order, pos.position, fill.count, self._fee_terms_of)
+            order.reserved = Money(order.reserved - release)
         result = net_fill(pos.position, pos.cost_basis, fill.side, fill.yes_price, fill.count)
         exposure = net_fill(pos.position, pos.exposure, fill.side, fill.yes_price, fill.count).cost
         fee_on_close = fill.fee * result.closed // fill.count if fill.count else 0
@@ -492,41 +438,23 @@ class Ledger:
         if released:
             self._cash_changed(now_ms, CashCause.RESERVATION)
 
-    def _release_for_fill(self, order: TrackedOrder, pos: PositionRecord, size: Count) -> Money:
-        """Cash the exchange frees for this fill: what its opening part costs at the limit (+ taker fee)."""
-        if size >= order.remaining:
-            amount = order.reserved
-        else:
-            opening = size - min(size, closable(pos.position, order.side))
-            amount = self._cost_with_fee(order, opening) if opening > 0 else Money(0)
-        amount = Money(min(order.reserved, amount))
-        order.reserved = Money(order.reserved - amount)
-        return amount
-
     def _reservation(self, order: TrackedOrder, size: Count) -> Money:
-        """Cash held back for the part of a new order that would open exposure."""
-        if order.reduce_only:  # the exchange never lets it open exposure, so it holds nothing back
-            return Money(0)
-        room = closable(self.position(order.ticker).position, order.side)
-        for other in self.live_orders(order.ticker):
-            if other is not order and other.side is order.side:
-                room -= other.remaining
-        opening = size - max(0, min(size, room))
-        return self._cost_with_fee(order, opening) if opening > 0 else Money(0)
+        """Cash held back for the part of a new order that would open exposure (``reservations``)."""
+        position = self.position(order.ticker).position
+        return reservation(order, size, position, self.live_orders(order.ticker), self._fee_terms_of)
 
-    def _cost_with_fee(self, order: TrackedOrder, contracts: int) -> Money:
-        own = opening_cost_per_contract(order.side, order.yes_price)
-        fee_type, multiplier = self._fee_terms_of(order.ticker)
-        fee = trade_fee(fee_type, True, Price(own), Count(contracts), multiplier)
-        return Money(own * contracts + fee)
+    # ------------------------------------------------------------------ events and totals
+    def _count(self, order: TrackedOrder) -> None:
+        """Bring ``totals`` up to date with ``order`` (live: still in the live index)."""
+        live = order.is_live and order.client_order_id in self._live.get(order.ticker, ())
+        self.totals.count_order(order, live)
 
-    # ------------------------------------------------------------------ events (frozen values)
     def _publish(self, event: object) -> None:
-        self.bus.publish(event)
+        self._events.publish(event)
 
     def _order_changed(self, order: TrackedOrder, ts_ms: int) -> None:
-        if self.bus.has_subscribers(OrderChanged):  # a snapshot costs; skip it when nobody reads it
-            self.bus.publish(OrderChanged(order.snapshot(), ts_ms))
+        self._count(order)
+        self._events.order_changed(order, ts_ms)
         if order.purpose is OrderPurpose.CLOSE and order.ticker in self.positions:
             # A close starting or ending changes the position's closing reason: say so.
             self._position_changed(self.positions[order.ticker], ts_ms)
@@ -540,15 +468,19 @@ class Ledger:
             oldest = next(iter(self._finished))
             del self._finished[oldest]
             gone = self.orders.pop(oldest, None)
-            if gone is not None and gone.order_id is not None and self.by_order_id.get(gone.order_id) == oldest:
+            if (
+                gone is not None
+                and gone.order_id is not None
+                and self.by_order_id.get(gone.order_id) == oldest
+            ):
                 del self.by_order_id[gone.order_id]
 
     def _position_changed(self, pos: PositionRecord, ts_ms: int) -> None:
-        if self.bus.has_subscribers(PositionChanged):
-            self.bus.publish(PositionChanged(pos.snapshot(self.closing_reason(pos.ticker)), ts_ms))
+        self.totals.count_position(pos)
+        self._events.position_changed(pos, self.closing_reason, ts_ms)
 
     def _cash_changed(self, ts_ms: int, cause: CashCause) -> None:
-        self.bus.publish(CashChanged(self.cash, ts_ms, cause))
+        self._events.cash_changed(self.cash, ts_ms, cause)
 
     def closing_reason(self, ticker: str) -> str | None:
         """The reason of the live closing order in ``ticker``, if a close is under way."""
