@@ -24,26 +24,14 @@ import time
 from decimal import Decimal
 
 from bench_decision_path import quantiles
-from decision_rig import build_rig, forget_placed
+from decision_rig import attach_subscribers, build_rig, forget_placed
 from kalshiflow.domain.orders import OutcomeSide
 from kalshiflow.domain.units import Count, Money
-from kalshiflow.events.bus import EventBus, Subscription
-from kalshiflow.events.ledger import LEDGER_EVENT_TYPES
-from kalshiflow.events.trader import TRADER_EVENT_TYPES
 from kalshiflow.features import SCHEMA_V1
 from kalshiflow.policy.hold import HoldPolicy
 from kalshiflow.trader.decisions.actor import Actor
 
 TARGET_P99_US = 300.0
-
-
-def attach_subscribers(bus: EventBus, n: int) -> list[Subscription]:
-    """``n`` consumers that keep up: each drains its queue on the loop turn after events arrive."""
-    subs: list[Subscription] = []
-    for i in range(n):
-        types = (*LEDGER_EVENT_TYPES, *TRADER_EVENT_TYPES)
-        subs.append(bus.subscribe(f"bench-{i}", types, max_queue=100_000, on_ready=lambda i=i: subs[i].drain()))
-    return subs
 
 
 async def run(args: argparse.Namespace) -> list[int]:

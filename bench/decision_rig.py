@@ -23,6 +23,9 @@ from kalshiflow.config import Settings, load_settings
 from kalshiflow.domain.grid import PriceGrid
 from kalshiflow.domain.orders import BookSide, OutcomeSide
 from kalshiflow.domain.units import PRICE_SCALE, Count, Money, Price
+from kalshiflow.events.bus import EventBus, Subscription
+from kalshiflow.events.ledger import LEDGER_EVENT_TYPES
+from kalshiflow.events.trader import TRADER_EVENT_TYPES
 from kalshiflow.exchange.models_market import Market, MarketStatus
 from kalshiflow.exchange.models_orders import CreateOrderResult, NewOrder
 from kalshiflow.exchange.ws_models import OrderbookDelta, OrderbookSnapshot
@@ -164,7 +167,10 @@ def market(ticker: str, grid: PriceGrid, now_ms: int) -> Market:
 
 
 def build_rig(n_markets: int, seed: int, throttle_s: int = 0) -> Rig:
-    """Books from snapshots, a real TraderCore on a stub venue, a LiveObserver hooked to the store."""
+    """Books from snapshots, a real TraderCore on a stub venue, a LiveObserver hooked to the store.
+
+    One bus for the store and the core, as ``TraderApp`` wires them: a subscriber to every event
+    type (``attach_subscribers``) sees the book changes too."""
     rng = random.Random(seed)
     base = load_settings(environ={})
     settings = base.model_copy(
@@ -172,7 +178,8 @@ def build_rig(n_markets: int, seed: int, throttle_s: int = 0) -> Rig:
     )
     clock = SystemClock()
     now = clock.now_ms()
-    books = BookStore(clock)
+    bus = EventBus()
+    books = BookStore(clock, bus=bus)
     models = []
     markets = {}
     for i in range(n_markets):
@@ -189,7 +196,7 @@ def build_rig(n_markets: int, seed: int, throttle_s: int = 0) -> Rig:
         calibration=settings.calibration,
         order_groups=settings.order_groups,
     )
-    core = TraderCore(venue, clock, books, markets, config)  # type: ignore[arg-type]  # stub venue
+    core = TraderCore(venue, clock, books, markets, config, bus=bus)  # type: ignore[arg-type]  # stub venue
     core.ledger.overwrite_cash(CASH, now)
     observer = LiveObserver(core, settings)
     # 300 s of history at 100 ms resolution before the snapshot, so every window is populated.
@@ -203,6 +210,32 @@ def build_rig(n_markets: int, seed: int, throttle_s: int = 0) -> Rig:
         books.apply_snapshot(model.snapshot())  # its BookChanged reaches the history at the first observe
     books.drain_dirty_since()
     return Rig(settings, clock, books, core, venue, observer, models)
+
+
+def attach_subscribers(bus: EventBus, n: int) -> list[Subscription]:
+    """``n`` consumers of every ledger and trader event type (the book changes included) that keep
+    up: each drains its queue on the loop turn after events arrive, as the view, the logs, metrics
+    and the dashboard would. The caller must yield to the loop between samples (outside timing)."""
+    subs: list[Subscription] = []
+    for i in range(n):
+        types = (*LEDGER_EVENT_TYPES, *TRADER_EVENT_TYPES)
+        subs.append(bus.subscribe(f"bench-{i}", types, max_queue=100_000, on_ready=lambda i=i: subs[i].drain()))
+    return subs
+
+
+def hold_positions(rig: Rig, n: int) -> list[int]:
+    """A YES position of 5 contracts in each of the first ``n`` markets (a balanced, a YES-leaning
+    and a NO-leaning mix), bought at the best bid: marked at the bid it is down by the exit fee
+    only, far from the stop loss and the take profit, so the reactive exits run on every change of
+    these markets (they are among the busiest) without closing them."""
+    now = rig.clock.now_ms()
+    held = list(range(min(n, len(rig.models))))
+    for i in held:
+        model = rig.models[i]
+        bid = model.best[OutcomeSide.YES]
+        contracts = Count.contracts(5)
+        rig.core.ledger.overwrite_position(model.ticker, contracts, Money(bid * int(contracts)), now)
+    return held
 
 
 def preload_ledger(core: TraderCore, n: int, now_ms: int) -> None:

@@ -135,7 +135,9 @@ class TraderCore:
         )
         self.entries = EntryReferences()  # exit price at entry, per position (price-space exits)
         # Position views and their valuations, kept current by the ledger's events (not per call).
-        self.position_index = PositionViews(self.ledger, self.bus, clock, self.entries.reference)
+        self.position_index = PositionViews(
+            self.ledger, self.bus, clock, books, self.market_views, self.entries.reference
+        )
         self._stop_loss_ms: dict[str, int] = {}  # last stop loss per market (re-entry cooldown)
 
     # ------------------------------------------------------------------ lifecycle entry points
@@ -371,7 +373,7 @@ class TraderCore:
         )
 
     def pnl_view(self) -> PnlView:
-        unrealized = self.position_index.unrealized(self.books, self.market_views())
+        unrealized = self.position_index.unrealized()
         totals = self.ledger.totals
         equity = Money(self.ledger.cash + totals.reserved + totals.held_cost + unrealized)
         self._peak_equity = Money(max(self._peak_equity, equity))

@@ -48,7 +48,10 @@ class CircuitBreaker:
     def check(
         self, intent: OrderIntent, ctx: RiskContext, limits: RiskLimits, now_ms: int
     ) -> RiskDecision | None:
-        state = breaker_state(ctx.market_state.error_times_ms, now_ms, limits)
+        errors = ctx.market_state.error_times_ms
+        if not errors:  # the common case: no error ever, nothing to work out
+            return None
+        state = breaker_state(errors, now_ms, limits)
         if not state.is_open or state.closes_at_ms is None:
             return None
         return deny(

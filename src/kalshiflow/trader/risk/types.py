@@ -16,8 +16,16 @@ from enum import StrEnum
 from typing import Protocol
 
 from kalshiflow.domain.orders import Action, OutcomeSide
-from kalshiflow.domain.units import ZERO_COUNT, ZERO_MONEY, Count, Money, Price, notional
-from kalshiflow.features.valuation import BookView, CashView, MarketView, PositionView, estimated_exit_fee
+from kalshiflow.domain.units import (
+    MONEY_PER_PRICE_COUNT,
+    PRICE_SCALE,
+    ZERO_COUNT,
+    ZERO_MONEY,
+    Count,
+    Money,
+    Price,
+)
+from kalshiflow.features.valuation import BookView, CashView, MarketView, PositionView, taker_fee
 from kalshiflow.policy.base import Action as PolicyAction
 from kalshiflow.trader.config import RiskLimits
 
@@ -28,23 +36,34 @@ class TradeAction(StrEnum):
     BUY_NO = "buy_no"
     SELL_NO = "sell_no"
 
+    # The three properties read a table keyed by the member's value (a str lookup) instead of
+    # comparing with other members: each risk check asks for them, and an enum class attribute
+    # lookup plus tuple membership cost several times more.
     @property
     def side(self) -> OutcomeSide:
-        return OutcomeSide.YES if self in (TradeAction.BUY_YES, TradeAction.SELL_YES) else OutcomeSide.NO
+        return _TERMS[self._value_][0]
 
     @property
     def action(self) -> Action:
-        return Action.BUY if self in (TradeAction.BUY_YES, TradeAction.BUY_NO) else Action.SELL
+        return _TERMS[self._value_][1]
 
     @property
     def direction(self) -> int:
         """+1 when the order moves the net position toward YES, -1 toward NO."""
-        return 1 if self in (TradeAction.BUY_YES, TradeAction.SELL_NO) else -1
+        return _TERMS[self._value_][2]
 
     @classmethod
     def for_policy_action(cls, action: PolicyAction) -> TradeAction | None:
         """The order a policy's action asks for, None for HOLD (the four trades share their values)."""
         return None if action is PolicyAction.HOLD else cls(action.value)
+
+
+_TERMS: dict[str, tuple[OutcomeSide, Action, int]] = {
+    "buy_yes": (OutcomeSide.YES, Action.BUY, 1),
+    "sell_yes": (OutcomeSide.YES, Action.SELL, -1),
+    "buy_no": (OutcomeSide.NO, Action.BUY, -1),
+    "sell_no": (OutcomeSide.NO, Action.SELL, 1),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,10 +87,13 @@ class OrderIntent:
 
 def opening_count(intent: OrderIntent, position: int) -> Count:
     """Contracts of ``intent`` that add exposure given the current signed ``position``."""
-    delta = intent.position_delta
+    return Count(_opening(intent.position_delta, position))
+
+
+def _opening(delta: int, position: int) -> int:
     if position == 0 or (position > 0) == (delta > 0):
-        return Count(abs(delta))
-    return Count(max(0, abs(delta) - abs(position)))
+        return abs(delta)
+    return max(0, abs(delta) - abs(position))
 
 
 def reduces(intent: OrderIntent, position: int) -> bool:
@@ -82,11 +104,19 @@ def reduces(intent: OrderIntent, position: int) -> bool:
 
 def opening_cost(intent: OrderIntent, position: int, market: MarketView) -> Money:
     """Cash the opening part could take: notional at the acquired side's price plus the taker fee."""
-    opened = opening_count(intent, position)
+    delta = intent.position_delta
+    opened = _opening(delta, position)
     if opened == 0:
         return Money(0)
-    price = intent.yes_price if intent.position_delta > 0 else intent.yes_price.complement()
-    return Money(notional(price, opened) + estimated_exit_fee(market, price, opened))
+    # The price of the side acquired, as a plain int: the intent's price was validated when the
+    # intent was built, so the intermediates skip ``Price``/``Count`` (two checks each).
+    price = (
+        int(intent.price)
+        if (intent.action.side is OutcomeSide.YES) == (delta > 0)
+        else PRICE_SCALE - intent.price
+    )
+    fee = taker_fee(market.fee_type, market.fee_multiplier, price, opened)
+    return Money(price * opened * MONEY_PER_PRICE_COUNT + fee)
 
 
 class RiskReason(StrEnum):

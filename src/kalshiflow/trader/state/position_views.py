@@ -6,8 +6,10 @@ fresh dict of ``PositionView`` and re-valued every position with exact ``Fractio
 the largest step of the decision path, growing with the number of positions. Here a view is
 rebuilt only for a market whose position changed -- told by the ledger's ``PositionChanged``
 events, drained before every read, so a read never sees a stale view -- or whose entry reference
-changed (``refresh``). A position's unrealized P&L is recomputed only when its view, its market
-view or its exit price (the best bid of the side held) changed since it was last valued.
+changed (``refresh``). A position's unrealized P&L is recomputed only when its position changed,
+its book changed (the store's ``BookChanged`` events, noted on the loop turn after they happen and
+again before every read) or the market views were rebuilt (fees, statuses); the total is a running
+sum of those parts, so a read costs O(changed positions), not O(positions).
 
 The views are ``PositionView(ticker, position, cost basis, opened at, fees paid, entry exit
 price)`` for the ledger's open positions, in the ledger's order, exactly as before; a position with
@@ -23,27 +25,46 @@ from kalshiflow.clock import Clock
 from kalshiflow.domain.units import Price
 from kalshiflow.events.bus import EventBus, Missed
 from kalshiflow.events.ledger import PositionChanged
-from kalshiflow.features.valuation import BookView, MarketView, PositionView, exit_price, value_position
+from kalshiflow.events.trader import BookChanged
+from kalshiflow.features.valuation import BookView, MarketView, PositionView, value_position
 from kalshiflow.trader.state.ledger import Ledger
 
 
-class BookLookup(Protocol):
+class BookSource(Protocol):
+    """The part of ``BookStore`` read here: each market's book and the bus its changes go to."""
+
+    @property
+    def bus(self) -> EventBus: ...
+
     def book(self, ticker: str) -> BookView | None: ...
 
 
 class PositionViews:
     def __init__(
-        self, ledger: Ledger, bus: EventBus, clock: Clock, entry_reference: Callable[[str], Price | None]
+        self,
+        ledger: Ledger,
+        bus: EventBus,
+        clock: Clock,
+        books: BookSource,
+        market_views: Callable[[], Mapping[str, MarketView]],
+        entry_reference: Callable[[str], Price | None],
     ) -> None:
         self._ledger = ledger
         self._clock = clock
+        self._books = books
+        self._market_views = market_views
         self._reference = entry_reference
         # Unbounded in practice (one event per position change); a lost event means a full rebuild.
         self._changes = bus.subscribe("core.position_views", [PositionChanged], max_queue=100_000)
+        self._book_changes = books.bus.subscribe(
+            "core.position_valuations", [BookChanged], max_queue=100_000, on_ready=self._note_book_changes
+        )
         self._views: dict[str, PositionView] = {}
         self._undated: set[str] = set()  # open positions without an opening time: dated per read
-        # ticker -> (view, market view, exit price, unrealized) of its last valuation
-        self._valued: dict[str, tuple[PositionView, MarketView, Price | None, int]] = {}
+        self._valued: dict[str, int] = {}  # ticker -> unrealized of its last valuation
+        self._unrealized = 0  # sum of ``_valued``
+        self._stale: set[str] = set()  # positions to re-value before the next read
+        self._markets_seen: Mapping[str, MarketView] | None = None
         self.rebuild()
 
     def views(self) -> Mapping[str, PositionView]:
@@ -65,31 +86,45 @@ class PositionViews:
                 self._views[ticker] = self._view(ticker)
 
     def rebuild(self) -> None:
-        """Every view from the ledger (start, and after lost events)."""
+        """Every view from the ledger (start, and after lost events); every position re-valued."""
         self._views, self._undated = {}, set()
         for pos in self._ledger.open_positions():
             self._views[pos.ticker] = self._view(pos.ticker)
+        self._valued, self._unrealized = {}, 0
+        self._stale = set(self._views)
 
-    def unrealized(self, books: BookLookup, markets: Mapping[str, MarketView]) -> int:
+    def unrealized(self) -> int:
         """Unrealized P&L after the estimated exit fee, summed over open positions with a book, a
-        market view and a bid to exit into; each position is re-valued only when an input moved."""
-        total = 0
-        valued = self._valued
-        for ticker, view in self.views().items():
-            book = books.book(ticker)
-            market = markets.get(ticker)
-            if book is None or market is None:
-                continue
-            price = exit_price(view.position, book)
-            last = valued.get(ticker)
-            if last is not None and last[0] is view and last[1] is market and last[2] == price:
-                total += last[3]
+        market view and a bid to exit into ($0.000001); only positions whose inputs moved are re-valued."""
+        self.views()
+        self._note_book_changes()
+        markets = self._market_views()
+        if markets is not self._markets_seen:  # rebuilt: fees or statuses may have changed
+            self._markets_seen = markets
+            self._stale.update(self._views)
+        for ticker in self._stale:
+            self._unrealized -= self._valued.pop(ticker, 0)
+            view, book, market = self._views.get(ticker), self._books.book(ticker), markets.get(ticker)
+            if view is None or book is None or market is None:
                 continue
             valuation = value_position(view, book, market)
-            unrealized = 0 if valuation is None else int(valuation.unrealized)
-            valued[ticker] = (view, market, price, unrealized)
-            total += unrealized
-        return total
+            value = 0 if valuation is None else int(valuation.unrealized)
+            self._valued[ticker] = value
+            self._unrealized += value
+        self._stale.clear()
+        return self._unrealized
+
+    def _note_book_changes(self) -> None:
+        """A changed book re-values its position (if one is held) at the next read."""
+        if not len(self._book_changes):
+            return
+        views, stale = self._views, self._stale
+        for item in self._book_changes.drain():
+            if isinstance(item, BookChanged):
+                if item.ticker in views:
+                    stale.add(item.ticker)
+            elif isinstance(item, Missed):
+                stale.update(views)
 
     def _catch_up(self) -> None:
         changed: set[str] = set()
@@ -98,14 +133,13 @@ class PositionViews:
                 changed.add(item.position.ticker)
             elif isinstance(item, Missed):
                 self.rebuild()
-                self._valued.clear()
                 return
         opened = False
         for ticker in changed:
+            self._stale.add(ticker)
             pos = self._ledger.positions.get(ticker)
             if pos is None or pos.position == 0:
                 self._views.pop(ticker, None)
-                self._valued.pop(ticker, None)
                 self._undated.discard(ticker)
             else:
                 opened = opened or ticker not in self._views
