@@ -48,7 +48,7 @@ from kalshiflow.features.compute import (
     _order_features,
     _vwap_gap,
 )
-from kalshiflow.features.market_state import MarketHistory
+from kalshiflow.features.market_state import MarketHistory, WindowFigures
 from kalshiflow.features.schema import SCHEMA_V1
 from kalshiflow.features.valuation import CashView, MarketView, OrderView, PositionView, value_position
 from kalshiflow.marketdata.book import OrderBook
@@ -76,13 +76,16 @@ class MarketObservation:
     __slots__ = (
         "_age",
         "_asks",
+        "_bases",
         "_bids",
         "_book",
         "_cash",
         "_close",
         "_depth_asks",
         "_depth_bids",
+        "_figures",
         "_mean_key",
+        "_no_orders_stored",
         "_no_totals",
         "_position",
         "_prices",
@@ -114,6 +117,8 @@ class MarketObservation:
         self._yes_totals: tuple[int, int] | None = None
         self._no_totals: tuple[int, int] | None = None
         self._window_key: tuple[MarketHistory, int] | None = None
+        self._bases: WindowFigures = (0, 0, 0, 0, 0, 0, 0, 0, 0)
+        self._figures: WindowFigures | None = None
         self._window_from = 0
         self._window_until = 0
         self._mean_key: tuple[tuple[MarketHistory, int], int] | None = None
@@ -123,6 +128,7 @@ class MarketObservation:
         self._cash: tuple[int, int] | None = None
         self._position: tuple[object, ...] | None = None
         self._age: tuple[int, int] | None = None
+        self._no_orders_stored = False  # the constant no-orders group is already in place
 
     def _store(self, start: int, values: Sequence[float], step: int = 1) -> None:
         """Write a group's values at ``start``, ``start + step``, ...; each clipped into its spec's
@@ -133,6 +139,12 @@ class MarketObservation:
             lo, hi = lows[i], highs[i]
             out[i] = lo if not value >= lo else hi if value > hi else value
             i += step
+
+    def _put(self, i: int, value: float) -> None:
+        """``_store`` of one value: the groups refreshed on every call write through this (no
+        tuple, no loop)."""
+        lo, hi = _LOWS[i], _HIGHS[i]
+        self.values[i] = lo if not value >= lo else hi if value > hi else value
 
     def observe(
         self,
@@ -158,8 +170,10 @@ class MarketObservation:
             orders: list[float] = []
             _order_features(resting_orders, yes_bid, yes_ask, now_ms, int(scales.max_position), orders)
             self._store(_ORDERS, orders)
-        else:
+            self._no_orders_stored = False
+        elif not self._no_orders_stored:  # constant values: written once, not per call
             self._store(_ORDERS, _NO_ORDERS)
+            self._no_orders_stored = True
         return self.values
 
     # ------------------------------------------------------------------ book (26 features)
@@ -168,8 +182,9 @@ class MarketObservation:
         yes_prices, yes_sizes, no_prices, no_sizes = book.raw_ladders()
         bid_prices = yes_prices[:-11:-1]  # best 10, best first
         no_top = no_prices[:-11:-1]
-        bid_sizes = [yes_sizes[p] for p in bid_prices]
-        ask_sizes = [no_sizes[p] for p in no_top]
+        # ``map`` over the dict's bound lookup: the C loop, no comprehension frame per side.
+        bid_sizes = list(map(yes_sizes.__getitem__, bid_prices))
+        ask_sizes = list(map(no_sizes.__getitem__, no_top))
         b = bid_prices[0] if bid_prices else 0
         a = PRICE_SCALE - no_top[0] if no_top else PRICE_SCALE
         bs = bid_sizes[0] if bid_sizes else 0
@@ -184,44 +199,66 @@ class MarketObservation:
             self._touch = touch
             mid_x2 = a + b
             micro = (b * as_ + a * bs) / (bs + as_) if bs + as_ else mid_x2 / 2
-            self._store(_MICRO, (micro / _P, (micro - mid_x2 / 2) / _P))
+            self._put(_MICRO, micro / _P)
+            self._put(_MICRO + 1, (micro - mid_x2 / 2) / _P)
         bids, asks = (bid_prices, bid_sizes), (no_top, ask_sizes)
         bids_changed, asks_changed = bids != self._bids, asks != self._asks
         if bids_changed:
             self._bids = bids
-            cum_bid = self._depth_bids = _cumulative(bid_sizes)
-            self._store(_DEPTH, _depths(cum_bid), step=2)
-            self._store(_VWAP, (_vwap_gap(bid_prices[:5], bid_sizes[:5], b, 1),))
+            self._depth_bids = self._depth_side(bid_sizes, _DEPTH)
+            self._put(_VWAP, _vwap_gap(bid_prices[:5], bid_sizes[:5], b, 1))
         if asks_changed:
             self._asks = asks
-            cum_ask = self._depth_asks = _cumulative(ask_sizes)
-            self._store(_DEPTH + 1, _depths(cum_ask), step=2)
+            self._depth_asks = self._depth_side(ask_sizes, _DEPTH + 1)
             ask_prices = [PRICE_SCALE - p for p in no_top[:5]]
-            self._store(_VWAP + 1, (_vwap_gap(ask_prices, ask_sizes[:5], a, -1),))
+            self._put(_VWAP + 1, _vwap_gap(ask_prices, ask_sizes[:5], a, -1))
         if bids_changed or asks_changed:
-            self._store(_IMBALANCE, _imbalances(self._depth_bids, self._depth_asks))
+            cum_bid, cum_ask = self._depth_bids, self._depth_asks
+            i = _IMBALANCE
+            for n in (1, 3, 5, 10):
+                bid, ask = cum_bid[n], cum_ask[n]
+                total = bid + ask
+                self._put(i, (bid - ask) / total if total else 0.0)
+                i += 1
         # A delta moves its own side's total and maybe its level count: each side refreshes alone.
         yes_totals = (sum(yes_sizes.values()), len(yes_prices))
         if yes_totals != self._yes_totals:
             self._yes_totals = yes_totals
-            self._store(_DEPTH_ALL, (_log_ratio(yes_totals[0] / COUNT_SCALE, _INV_LOG_DEPTH_ALL),))
-            self._store(_LEVELS, (_log_ratio(yes_totals[1], _INV_LOG_LEVELS),))
+            self._put(_DEPTH_ALL, _log_ratio(yes_totals[0] / COUNT_SCALE, _INV_LOG_DEPTH_ALL))
+            self._put(_LEVELS, _log_ratio(yes_totals[1], _INV_LOG_LEVELS))
         no_totals = (sum(no_sizes.values()), len(no_prices))
         if no_totals != self._no_totals:
             self._no_totals = no_totals
-            self._store(_DEPTH_ALL + 1, (_log_ratio(no_totals[0] / COUNT_SCALE, _INV_LOG_DEPTH_ALL),))
-            self._store(_LEVELS + 1, (_log_ratio(no_totals[1], _INV_LOG_LEVELS),))
+            self._put(_DEPTH_ALL + 1, _log_ratio(no_totals[0] / COUNT_SCALE, _INV_LOG_DEPTH_ALL))
+            self._put(_LEVELS + 1, _log_ratio(no_totals[1], _INV_LOG_LEVELS))
         return b, a
+
+    def _depth_side(self, sizes: list[int], first: int) -> list[int]:
+        """One side's depth at 1, 3, 5, 10 levels (stored interleaved with the other side's, from
+        ``first``); returns its cumulative sizes at 0..10 levels (a short ladder repeats its total)."""
+        cum = list(accumulate(sizes, initial=0))
+        cum += [cum[-1]] * (10 - len(sizes))
+        i = first
+        for n in (1, 3, 5, 10):
+            depth = cum[n] / COUNT_SCALE
+            self._put(i, math.log1p(depth) * _INV_LOG_DEPTH if depth > 0 else 0.0)
+            i += 2
+        return cum
 
     # ------------------------------------------------------------------ dynamics (12 features)
     def _dynamics_features(self, history: MarketHistory, market: MarketView, now_ms: int) -> None:
-        # The window figures change only when the history does or a window's start crosses the
-        # next sample (samples are >= 100 ms apart): a clock tick inside that span reuses them.
+        # The window figures are the newest sample minus a base per window; the bases change only
+        # when old samples go (``base_version``) or a window's start crosses the next sample (they
+        # are >= 100 ms apart), so a new or rewritten newest sample costs a subtraction, not a search.
         key = (history, history.version)
-        if key != self._window_key or not self._window_from <= now_ms < self._window_until:
-            self._window_key = key
-            figures, self._window_until = history.windows_x2(now_ms)
+        base_key = (history, history.base_version)
+        if base_key != self._window_key or not self._window_from <= now_ms < self._window_until:
+            self._window_key = base_key
+            self._bases, self._window_until = history.window_bases(now_ms)
             self._window_from = now_ms
+        figures = history.figures_x2(self._bases)
+        if figures != self._figures:
+            self._figures = figures
             m10, m60, m300, s10, s60, s300, spread60, before10, before60 = figures
             self._rate_bases = (before10, before60)
             self._store(
@@ -235,7 +272,7 @@ class MarketObservation:
                     math.sqrt(s300) / _P2,
                 ),
             )
-            self._store(_SPREAD_CHANGE, (spread60 / _P2,))
+            self._put(_SPREAD_CHANGE, spread60 / _P2)
         # The time-weighted mean moves with every millisecond.
         mean_key = (key, now_ms)
         if mean_key != self._mean_key:
@@ -246,28 +283,21 @@ class MarketObservation:
             else:
                 num, den = history.mean_mid_x2(now_ms, 300_000)
                 mean_gap = (latest * den - num) / (den * _P2)
-            self._store(_MEAN, (mean_gap,))
+            self._put(_MEAN, mean_gap)
         # The update counts move with every book change; only their window bases are cached.
         updates = history.updates
         before10, before60 = self._rate_bases
-        self._store(
-            _RATES,
-            (
-                _log_ratio((updates - before10) / 10.0, _INV_LOG_RATE),
-                _log_ratio((updates - before60) / 60.0, _INV_LOG_RATE),
-            ),
-        )
+        self._put(_RATES, _log_ratio((updates - before10) / 10.0, _INV_LOG_RATE))
+        self._put(_RATES + 1, _log_ratio((updates - before60) / 60.0, _INV_LOG_RATE))
         since = (now_ms, history.last_update_ms)
         if since != self._since:
             self._since = since
             last = history.last_update_ms
-            self._store(
-                _SINCE, (1.0 if last is None else _log_ratio((now_ms - last) / 1000.0, _INV_LOG_HOUR),)
-            )
+            self._put(_SINCE, 1.0 if last is None else _log_ratio((now_ms - last) / 1000.0, _INV_LOG_HOUR))
         close = (now_ms, market.close_time_ms)
         if close != self._close:
             self._close = close
-            self._store(_CLOSE, (_log_ratio((market.close_time_ms - now_ms) / 1000.0, _INV_LOG_30D),))
+            self._put(_CLOSE, _log_ratio((market.close_time_ms - now_ms) / 1000.0, _INV_LOG_30D))
 
     # ------------------------------------------------------------------ portfolio (8 features)
     def _portfolio_features(
@@ -312,7 +342,7 @@ class MarketObservation:
         age = (now_ms, position.opened_at_ms)
         if age != self._age:
             self._age = age
-            self._store(_AGE, (_log_ratio((now_ms - position.opened_at_ms) / 1000.0, _INV_LOG_7D),))
+            self._put(_AGE, _log_ratio((now_ms - position.opened_at_ms) / 1000.0, _INV_LOG_7D))
 
 
 def _spread_features(book: OrderBook, b: int, a: int) -> tuple[float, float, float]:
@@ -322,28 +352,3 @@ def _spread_features(book: OrderBook, b: int, a: int) -> tuple[float, float, flo
     levels = grid.levels
     steps = bisect_left(levels, a) - bisect_left(levels, b)
     return (a - b) / _P, _log_ratio(steps, _INV_LOG_LEVELS), tick / 100.0
-
-
-def _cumulative(sizes: list[int]) -> list[int]:
-    """Cumulative size at 0..10 levels; a ladder shorter than 10 repeats its total."""
-    cum = list(accumulate(sizes, initial=0))
-    return cum + [cum[-1]] * (10 - len(sizes))
-
-
-def _depths(cum: list[int]) -> tuple[float, float, float, float]:
-    """One side's depth at 1, 3, 5, 10 levels (stored interleaved with the other side's)."""
-    return (
-        _log_ratio(cum[1] / COUNT_SCALE, _INV_LOG_DEPTH),
-        _log_ratio(cum[3] / COUNT_SCALE, _INV_LOG_DEPTH),
-        _log_ratio(cum[5] / COUNT_SCALE, _INV_LOG_DEPTH),
-        _log_ratio(cum[10] / COUNT_SCALE, _INV_LOG_DEPTH),
-    )
-
-
-def _imbalances(cum_bid: list[int], cum_ask: list[int]) -> tuple[float, ...]:
-    out = []
-    for n in (1, 3, 5, 10):
-        bid, ask = cum_bid[n], cum_ask[n]
-        total = bid + ask
-        out.append((bid - ask) / total if total else 0.0)
-    return tuple(out)

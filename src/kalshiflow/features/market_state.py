@@ -38,6 +38,7 @@ _COMPACT_AT: Final = 4_096  # dead prefix length that triggers a list compaction
 _YES: Final = OutcomeSide.YES
 _WINDOWS_MS: Final = (10_000, 60_000, 300_000)
 _FOREVER: Final = 2**62
+WindowFigures = tuple[int, int, int, int, int, int, int, int, int]
 
 
 class TouchView(Protocol):
@@ -84,6 +85,7 @@ class MarketHistory:
         "_spread",
         "_sq",
         "_t",
+        "base_version",
         "last_update_ms",
         "ticker",
         "updates",
@@ -105,6 +107,10 @@ class MarketHistory:
         # appended, the newest sample's mid or spread rewritten, old samples dropped): an
         # incremental observation recomputes those figures only when this or the clock moved.
         self.version = 0
+        # Bumped only when the samples that can be a window's base move: the first sample, old
+        # samples dropped (or compacted away). Appending or rewriting the newest sample never does:
+        # a window start lies before it, so the bases of ``window_bases`` stay valid.
+        self.base_version = 0
 
     def __len__(self) -> int:
         return len(self._t) - self._head
@@ -163,6 +169,7 @@ class MarketHistory:
                 self._area.append(self._area[last] + mids[last] * (now_ms - t[last]))
         else:
             self.version += 1
+            self.base_version += 1
             t.append(now_ms)
             mids.append(mid_x2)
             self._spread.append(spread_x2)
@@ -181,6 +188,7 @@ class MarketHistory:
         if head == self._head:
             return
         self.version += 1
+        self.base_version += 1
         self._head = head
         if head >= _COMPACT_AT:
             for column in (self._t, self._mid, self._spread, self._sq, self._n, self._area):
@@ -237,7 +245,7 @@ class MarketHistory:
         total_start = area[i] + mids[i] * (start - t[i])
         return total_end - total_start, end - start
 
-    def windows_x2(self, now_ms: int) -> tuple[tuple[int, int, int, int, int, int, int, int, int], int]:
+    def windows_x2(self, now_ms: int) -> tuple[WindowFigures, int]:
         """The per-window figures of the observation in one pass, and until when they hold.
 
         Figures: ``mid_change_x2`` over 10 s, 60 s, 300 s, ``squared_moves_x4`` over the same,
@@ -248,6 +256,17 @@ class MarketHistory:
         the same for every later ``now`` below the returned ``valid_until_ms`` (the first time a
         window start reaches the next sample) as long as ``version`` does not change.
         """
+        bases, valid_until = self.window_bases(now_ms)
+        return self.figures_x2(bases), valid_until
+
+    def window_bases(self, now_ms: int) -> tuple[WindowFigures, int]:
+        """What ``windows_x2`` subtracts from the newest sample, and until when it holds.
+
+        (2 x mid at the 10 s, 60 s, 300 s window starts, the squared-move totals there, 2 x spread
+        at the 60 s start, the update counts before the 10 s and 60 s windows). They hold for every
+        ``now`` below ``valid_until_ms`` while ``base_version`` does not change, however the newest
+        sample changes meanwhile: that is what lets an observation redo only the subtraction.
+        """
         if self.empty:
             return (0, 0, 0, 0, 0, 0, 0, 0, 0), _FOREVER
         t, mids, sq, n, head = self._t, self._mid, self._sq, self._n, self._head
@@ -257,22 +276,41 @@ class MarketHistory:
         for at, start, window in zip((at10, at60, at300), starts, _WINDOWS_MS, strict=True):
             if at + 1 < len(t):
                 valid_until = min(valid_until, t[at + 1] + window)
+            else:  # the base is the newest sample: a sample appended from now on is crossed then
+                valid_until = min(valid_until, now_ms + window)
             if head == 0 and t[0] > start:  # the "tracking began inside the window" case ends then
                 valid_until = min(valid_until, t[0] + window)
         first_t = t[head]
-        mid, total_sq = mids[-1], sq[-1]
-        figures = (
-            mid - mids[at10],
-            mid - mids[at60],
-            mid - mids[at300],
-            total_sq - sq[at10],
-            total_sq - sq[at60],
-            total_sq - sq[at300],
-            self._spread[-1] - self._spread[at60],
+        bases = (
+            mids[at10],
+            mids[at60],
+            mids[at300],
+            sq[at10],
+            sq[at60],
+            sq[at300],
+            self._spread[at60],
             0 if first_t > starts[0] and head == 0 else n[at10],
             0 if first_t > starts[1] and head == 0 else n[at60],
         )
-        return figures, valid_until
+        return bases, valid_until
+
+    def figures_x2(self, bases: WindowFigures) -> WindowFigures:
+        """``windows_x2``'s figures from its bases and the newest sample (zeros with no history)."""
+        if self.empty:
+            return (0, 0, 0, 0, 0, 0, 0, 0, 0)
+        mid, total_sq, spread = self._mid[-1], self._sq[-1], self._spread[-1]
+        m10, m60, m300, s10, s60, s300, spread60, before10, before60 = bases
+        return (
+            mid - m10,
+            mid - m60,
+            mid - m300,
+            total_sq - s10,
+            total_sq - s60,
+            total_sq - s300,
+            spread - spread60,
+            before10,
+            before60,
+        )
 
     def latest_mid_x2(self) -> int | None:
         return None if self.empty else self._mid[-1]
