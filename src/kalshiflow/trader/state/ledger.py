@@ -11,6 +11,11 @@ fills move cash by their exact amounts. Reconciliation compares the estimate wit
 records the difference as drift and takes the exchange's figure.
 
 Positions carry a cost basis that *includes* fees paid to open them, so P&L figures are after fees.
+
+This module is the state machine of the money; its parts live beside it: ``records`` (the position
+record, the trade ids seen), ``order_index`` (which orders exist and are live, bounded history),
+``reservations`` (the cash the exchange holds back, pure arithmetic), ``publishing`` (the frozen
+events on the bus) and ``totals`` (running sums the risk gate reads, updated at each change).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from kalshiflow.events.bus import EventBus
 from kalshiflow.events.ledger import CashCause, FillBooked, SettlementBooked
 from kalshiflow.events.ledger import FillData as FillData
 from kalshiflow.events.ledger import SettlementData as SettlementData
+from kalshiflow.trader.state.order_index import OrderIndex
 from kalshiflow.trader.state.orders import OrderPurpose, OrderState, TrackedOrder
 from kalshiflow.trader.state.publishing import LedgerPublisher
 from kalshiflow.trader.state.records import PositionRecord as PositionRecord
@@ -57,21 +63,20 @@ class Ledger:
         self.synced_cash: Money | None = None
         self.synced_at_ms: int | None = None
         self.positions: dict[str, PositionRecord] = {}
-        self.orders: dict[str, TrackedOrder] = {}  # by client_order_id
-        self.by_order_id: dict[str, str] = {}  # order_id -> client_order_id
+        # Which orders exist and which are live (``OrderIndex``); its two maps are read directly.
         # History is bounded (issue 8: memory grew ~4 KB per order): the newest ``history_limit``
         # finished orders and fills are kept, and ten times as many trade ids (the dedupe window
         # for fills delivered twice, by the stream and by REST, spans far fewer than that).
-        self._history_limit = history_limit
+        self.index = OrderIndex(history_limit)
+        self.orders: dict[str, TrackedOrder] = self.index.orders  # by client_order_id
+        self.by_order_id: dict[str, str] = self.index.by_order_id  # order_id -> client_order_id
         self.trade_ids: TradeIds = TradeIds(10 * history_limit)
         self.fills: deque[FillData] = deque(maxlen=history_limit)
-        self._finished: dict[str, None] = {}  # client_order_ids of terminal orders, oldest first
         self.settlements: list[SettlementData] = []
         self.bus = bus or EventBus()  # every change is published here as a frozen value
         self._events = LedgerPublisher(self.bus)
         # Sums the risk gate and the views read on every decision, kept at each change (O(1) reads).
         self.totals = LedgerTotals()
-        self._live: dict[str, dict[str, TrackedOrder]] = {}  # ticker -> client_order_id -> order
         self._fee_terms_of = fee_terms_of or (lambda _ticker: (FeeType.QUADRATIC, Fraction(1)))
         # ``client_order_id`` prefix of this trader's orders: one found on the exchange is ours
         # (a previous run placed it), tracked and cancelled like any other, never "external".
@@ -87,34 +92,15 @@ class Ledger:
         return [p for p in self.positions.values() if p.is_open]
 
     def live_orders(self, ticker: str | None = None) -> list[TrackedOrder]:
-        """Orders still in flight, oldest first. An index keeps this independent of history length:
-        finished orders leave it the next time it is read (an order never comes back to life)."""
-        if ticker is not None:
-            return self._live_in(ticker)
-        return [o for t in list(self._live) for o in self._live_in(t)]
-
-    def _live_in(self, ticker: str) -> list[TrackedOrder]:
-        index = self._live.get(ticker)
-        if not index:
-            return []
-        live = [o for o in index.values() if o.is_live]
-        if len(live) != len(index):
-            for order in [o for o in index.values() if not o.is_live]:
-                del index[order.client_order_id]
-            if not index:
-                del self._live[ticker]
-        return live
-
-    def _track_live(self, order: TrackedOrder) -> None:
-        self._live.setdefault(order.ticker, {})[order.client_order_id] = order
+        """Orders still in flight (in ``ticker``, or all), oldest first (``OrderIndex.live``)."""
+        return self.index.live(ticker)
 
     def is_own(self, client_order_id: str | None) -> bool:
         """Whether an order with this ``client_order_id`` was placed by this trader (any run)."""
         return bool(self._own_prefix and client_order_id and client_order_id.startswith(self._own_prefix))
 
     def order_by_exchange_id(self, order_id: str) -> TrackedOrder | None:
-        cid = self.by_order_id.get(order_id)
-        return None if cid is None else self.orders.get(cid)
+        return self.index.by_exchange_id(order_id)
 
     @property
     def reserved(self) -> Money:
@@ -131,7 +117,7 @@ class Ledger:
         order.reserved = self._reservation(order, order.count)
         self.cash = Money(self.cash - order.reserved)
         self.orders[order.client_order_id] = order
-        self._track_live(order)
+        self.index.track_live(order)
         self._order_changed(order, order.created_ms)
         if order.reserved:
             self._cash_changed(order.created_ms, CashCause.RESERVATION)
@@ -161,7 +147,7 @@ class Ledger:
         self.orders[order.client_order_id] = order
         if order.order_id is not None:
             self.by_order_id[order.order_id] = order.client_order_id
-        self._track_live(order)
+        self.index.track_live(order)
         self._order_changed(order, max(order.updated_ms, order.created_ms))
 
     def on_acknowledged(
@@ -240,7 +226,7 @@ class Ledger:
             )
             order.remaining = initial
             self.orders[order.client_order_id] = order
-            self._track_live(order)
+            self.index.track_live(order)
             if status == "resting":  # the exchange holds cash back for it, so the estimate must too
                 order.remaining = remaining
                 order.reserved = self._reservation(order, remaining)
@@ -446,8 +432,7 @@ class Ledger:
     # ------------------------------------------------------------------ events and totals
     def _count(self, order: TrackedOrder) -> None:
         """Bring ``totals`` up to date with ``order`` (live: still in the live index)."""
-        live = order.is_live and order.client_order_id in self._live.get(order.ticker, ())
-        self.totals.count_order(order, live)
+        self.totals.count_order(order, self.index.counts_as_live(order))
 
     def _publish(self, event: object) -> None:
         self._events.publish(event)
@@ -459,21 +444,7 @@ class Ledger:
             # A close starting or ending changes the position's closing reason: say so.
             self._position_changed(self.positions[order.ticker], ts_ms)
         if order.is_terminal:
-            self._retire(order)
-
-    def _retire(self, order: TrackedOrder) -> None:
-        """A finished order becomes history; beyond ``history_limit`` the oldest is forgotten."""
-        self._finished[order.client_order_id] = None
-        while len(self._finished) > self._history_limit:
-            oldest = next(iter(self._finished))
-            del self._finished[oldest]
-            gone = self.orders.pop(oldest, None)
-            if (
-                gone is not None
-                and gone.order_id is not None
-                and self.by_order_id.get(gone.order_id) == oldest
-            ):
-                del self.by_order_id[gone.order_id]
+            self.index.retire(order)
 
     def _position_changed(self, pos: PositionRecord, ts_ms: int) -> None:
         self.totals.count_position(pos)
@@ -484,7 +455,4 @@ class Ledger:
 
     def closing_reason(self, ticker: str) -> str | None:
         """The reason of the live closing order in ``ticker``, if a close is under way."""
-        for order in self._live.get(ticker, {}).values():
-            if order.purpose is OrderPurpose.CLOSE and order.is_live:
-                return order.close_reason
-        return None
+        return self.index.closing_reason(ticker)
