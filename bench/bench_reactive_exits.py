@@ -29,6 +29,7 @@ from kalshiflow.domain.orders import OutcomeSide
 from kalshiflow.domain.units import Count, Money
 from kalshiflow.features import SCHEMA_V1
 from kalshiflow.policy.hold import HoldPolicy
+from kalshiflow.trader.config import PriceExitMetric
 from kalshiflow.trader.decisions.actor import Actor
 
 TARGET_P99_US = 300.0
@@ -37,8 +38,12 @@ TARGET_P99_US = 300.0
 async def run(args: argparse.Namespace) -> list[int]:
     rig = build_rig(args.markets, args.seed)
     core = rig.core
-    # A stop loss every held position is past at once (bought at the ask, marked at the bid).
-    exit_rules = core.config.exit_rules.model_copy(update={"stop_loss_pct": Decimal("0.001")})
+    # A stop loss every held position is past at once (bought at the ask, marked at the bid): the
+    # pnl% metric (the default measures the exit price's move from entry, where such a position
+    # sits at 0 and never stops out).
+    exit_rules = core.config.exit_rules.model_copy(
+        update={"price_exit_metric": PriceExitMetric.PCT, "stop_loss_pct": Decimal("0.001")}
+    )
     core.config = dataclasses.replace(core.config, exit_rules=exit_rules)
     attach_subscribers(core.bus, args.subscribers)
     now = rig.clock.now_ms()
