@@ -21,6 +21,7 @@ import contextlib
 import logging
 import os
 import signal
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -45,7 +46,7 @@ from kalshiflow.exchange.ratelimit import Backoff
 from kalshiflow.exchange.rest import KalshiRestClient
 from kalshiflow.exchange.rest_transport import RestSettings
 from kalshiflow.exchange.ws_connect import StreamConfig
-from kalshiflow.marketdata.discovery import DiscoveryConfig
+from kalshiflow.marketdata.discovery import DiscoveryConfig, MarketSelection
 from kalshiflow.marketdata.feed import FeedConfig, FeedProgress, MarketDataFeed
 from kalshiflow.marketdata.recorder import Recorder
 from kalshiflow.sim.runner import SimulatorConfig
@@ -145,6 +146,21 @@ def connection_from(options: RecordOptions, environ: Mapping[str, str]) -> Excha
     return connection
 
 
+def check_selection(selection: MarketSelection, options: RecordOptions, connection: ExchangeConnection) -> None:
+    """Warn on stderr about each named ticker the exchange does not list; refuse an empty selection.
+
+    Recording zero markets until Ctrl-C looks like a working recorder that writes nothing, so an
+    empty selection is a usage error (exit 2) raised before the session is opened.
+    """
+    where = f"the exchange at {connection.rest_url}"
+    if not selection.tickers:
+        named = ", ".join(selection.missing or options.markets)
+        detail = f"--markets {named}: not listed on {where}" if named else f"no open market on {where}"
+        raise RecordUsageError(f"nothing to record: {detail}")
+    for ticker in selection.missing:
+        print(f"warning: --markets {ticker}: not listed on {where}; not recorded", file=sys.stderr)
+
+
 def progress_line(p: FeedProgress) -> str:
     return (
         f"{p.elapsed_s:5.0f}s  {p.connection.value:<12} {p.messages_per_s:8.0f} msg/s  "
@@ -224,9 +240,10 @@ async def _record(
                 recorder=recorder,
             )
             stack.push_async_callback(feed.stop)
-            selection = await start_feed(feed, connection, url_setting)
-            if selection.missing:
-                console.print(f"not listed: {', '.join(selection.missing)}")
+            exchange = connection
+            selection = await start_feed(
+                feed, exchange, url_setting, lambda found: check_selection(found, options, exchange)
+            )
             console.print(f"recording {len(selection.tickers)} markets into session {recorder.session_id}")
             await wait_live(feed, connection, stop)
             await _show_progress(feed, console, stop, options.duration_s)
