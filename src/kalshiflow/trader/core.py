@@ -34,8 +34,9 @@ from kalshiflow.trader.config import (
     RiskLimits,
 )
 from kalshiflow.trader.execution.closing import CloseResult, PositionCloser
-from kalshiflow.trader.execution.in_flight import ExecutionConfig, ExecutionResult, OrderExecutor
-from kalshiflow.trader.execution.in_flight import OrderIntent as ExecIntent
+from kalshiflow.trader.execution.in_flight import OrderExecutor
+from kalshiflow.trader.execution.intents import ExecutionConfig, ExecutionResult
+from kalshiflow.trader.execution.intents import OrderIntent as ExecIntent
 from kalshiflow.trader.execution.open_orders import StaleOrder, stale_open_orders
 from kalshiflow.trader.execution.order_groups import OrderGroupManager
 from kalshiflow.trader.exit_rules.base import ExitDecision, ExitReason, ExitRule
