@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import signal
 import sys
 import time
@@ -40,6 +39,7 @@ from kalshiflow.commands.startup import (
     start_feed,
     wait_live,
 )
+from kalshiflow.config import SettingsError, load_settings, process_environ
 from kalshiflow.exchange.auth import KeyConfigError
 from kalshiflow.exchange.environments import ConnectionConfigError, Environment, ExchangeConnection
 from kalshiflow.exchange.ratelimit import Backoff
@@ -173,21 +173,14 @@ def run_record(
     options: RecordOptions, console: Console, *, environ: Mapping[str, str] | None = None
 ) -> RecordSummary:
     """The command's body: validate, record until the duration or a signal, print the summary."""
-    env = os.environ if environ is None else environ
+    env = process_environ() if environ is None else environ
     if not logging.getLogger().handlers:
         # Retries and reconnects show in the progress line; only errors deserve their own lines.
         logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
     discovery = discovery_config(options)
     connection = None if wants_embedded_sim(options, env) else connection_from(options, env)
     url_setting = "KALSHIFLOW_URL" if not options.url and env.get("KALSHIFLOW_URL") else "--url"
-    if options.db_url or env.get(DB_ENV, "").strip():
-        db_url = paths.db_url(options.db_url, None, env, paths.DEFAULT_DATA_DIR)
-    else:  # the default database lives in the data directory, like run's and status's
-        try:
-            directory = paths.prepare_data_dir(paths.data_dir(None, env))
-        except paths.DataDirError as exc:
-            raise RecordUsageError(str(exc)) from None
-        db_url = paths.db_url(None, None, env, directory)
+    db_url = record_db_url(options, env)
     db_from_env = not options.db_url and bool(env.get(DB_ENV, "").strip())
     summary = asyncio.run(_record(options, discovery, connection, url_setting, db_url, db_from_env, console))
     console.print(
@@ -196,6 +189,23 @@ def run_record(
         f"dropped {summary.dropped}  duration {summary.duration_s:.1f}s"
     )
     return summary
+
+
+def record_db_url(options: RecordOptions, env: Mapping[str, str]) -> str:
+    """``--db``, then ``KALSHIFLOW_DB``, then the settings' ``[run] db`` (``KALSHIFLOW_RUN__DB``;
+    record takes no settings file), then ``<data dir>/kalshiflow.db``: as ``run`` and ``status``."""
+    try:
+        settings_db = load_settings(None, env).run.db
+    except SettingsError as exc:
+        raise RecordUsageError(str(exc)) from None
+    directory = paths.data_dir(None, env)
+    url = paths.db_url(options.db_url, settings_db, env, directory)
+    if url == paths.db_url(None, None, {}, directory):  # the default lives in the data directory
+        try:
+            paths.prepare_data_dir(directory)
+        except paths.DataDirError as exc:
+            raise RecordUsageError(str(exc)) from None
+    return url
 
 
 def _open_recorder(db_url: str, from_env: bool, clock: SystemClock) -> Recorder:
