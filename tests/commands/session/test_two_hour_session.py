@@ -280,6 +280,17 @@ async def quiesce_and_converge(s: Session) -> None:
         raise AssertionError(f"{exc}: {ledger_vs_engine(s.engine, s.account_id, s.core.ledger)}") from None
 
 
+async def stop_app(driver: IdleClockDriver, app: TraderApp, runner: asyncio.Task[int]) -> None:
+    """The stop's own work (cancels, reads back) runs on the clock; closing the sockets and the
+    simulator's server waits on the wall: time keeps moving until the app returned."""
+    await driver.run_until(
+        lambda: runner.done() or app.state.lifecycle.state is TraderState.STOPPED,
+        10 * 60,
+        "the trader stopped",
+    )
+    await driver.wall_until(runner.done, WALL_HANG_GUARD_S, "the app closed")
+
+
 def stream_reconnecting(app: TraderApp, stop: asyncio.Event) -> Callable[[], bool]:
     """Work the clock waits for: a stream reconnecting (its backoff is wall time) before the stop."""
 
@@ -324,6 +335,7 @@ async def test_two_simulated_hours_trade_calibrate_exit_and_stay_consistent(
         [handle] = handles
         async with admin_for(handle) as admin:
             s = Session(app, handle, probe, admin, driver)
+            finished = False
             try:
                 await s.at(20 * 60)
                 await s.forced_disconnect()  # on top of the random WS faults
@@ -336,16 +348,14 @@ async def test_two_simulated_hours_trade_calibrate_exit_and_stay_consistent(
                 await s.at(SESSION_S)
                 assert not runner.done(), runner
                 await quiesce_and_converge(s)
+                finished = True
             finally:
                 stop.set()
-                # The stop's own work (cancels, reads back) runs on the clock; closing the sockets
-                # and the simulator's server waits on the wall: time keeps moving until it is done.
-                await driver.run_until(
-                    lambda: runner.done() or app.state.lifecycle.state is TraderState.STOPPED,
-                    10 * 60,
-                    "the trader stopped",
-                )
-                await driver.wall_until(runner.done, WALL_HANG_GUARD_S, "the app closed")
+                try:
+                    await stop_app(driver, app, runner)
+                except AssertionError:
+                    if finished:  # else the failure that got here is the one to report
+                        raise
             rc = runner.result()
         wall = time.monotonic() - wall0
 
