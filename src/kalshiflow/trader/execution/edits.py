@@ -47,24 +47,28 @@ class LiveOrderEdits:
         self.on_result = on_result
 
     # ------------------------------------------------------------------ cancel and amend
-    async def cancel(self, client_order_id: str) -> ExecutionResult:
-        """Cancel a live order. A 404 means it is already done: the order is re-read and applied."""
+    def _order(self, client_order_id: str) -> TrackedOrder:
+        """The tracked order; an id the ledger never saw is a caller's bug (``KeyError``)."""
         order = self._ledger.orders.get(client_order_id)
         if order is None:
             raise KeyError(f"unknown client_order_id {client_order_id}")
-        blocked = self._not_actionable(order)
-        if blocked is not None:
-            return blocked
-        assert order.order_id is not None
+        return order
+
+    async def cancel(self, client_order_id: str) -> ExecutionResult:
+        """Cancel a live order. A 404 means it is already done: the order is re-read and applied."""
+        target = self._editable(client_order_id)
+        if isinstance(target, ExecutionResult):
+            return target
+        order, order_id = target
         try:
-            answer = await self._rest.cancel_order(order.order_id)
+            answer = await self._rest.cancel_order(order_id)
         except ExchangeError as err:
             return await self._mutation_failed(order, err)
         now = self._clock.now_ms()
         if order.is_live:
             filled = Count(max(order.filled, order.count - answer.reduced_by))
             self._ledger.on_exchange_order(
-                order_id=order.order_id,
+                order_id=order_id,
                 client_order_id=order.client_order_id,
                 ticker=order.ticker,
                 side=order.side,
@@ -87,9 +91,7 @@ class LiveOrderEdits:
         only the read decides. An order without an exchange id is looked up by ``client_order_id``
         first. Bounded: after ``attempts`` the result is ``FAILED`` when the order is still live.
         """
-        order = self._ledger.orders.get(client_order_id)
-        if order is None:
-            raise KeyError(f"unknown client_order_id {client_order_id}")
+        order = self._order(client_order_id)
         for attempt in range(attempts):
             if attempt:
                 await self._clock.sleep(backoff_s * attempt)
@@ -127,18 +129,24 @@ class LiveOrderEdits:
 
     async def amend(self, client_order_id: str, yes_price: Price, total_count: Count) -> ExecutionResult:
         """New YES price and new *total* count (filled + wanted remaining); the order is read back."""
-        order = self._ledger.orders.get(client_order_id)
-        if order is None:
-            raise KeyError(f"unknown client_order_id {client_order_id}")
+        target = self._editable(client_order_id)
+        if isinstance(target, ExecutionResult):
+            return target
+        order, order_id = target
+        try:
+            await self._rest.amend_order(order_id, order.ticker, order.side, yes_price, total_count)
+        except ExchangeError as err:
+            return await self._mutation_failed(order, err)
+        return await self._read_back(order, ExecOutcome.AMENDED, "amended")
+
+    def _editable(self, client_order_id: str) -> tuple[TrackedOrder, str] | ExecutionResult:
+        """The order and its exchange id, or the result that says why it cannot be edited now."""
+        order = self._order(client_order_id)
         blocked = self._not_actionable(order)
         if blocked is not None:
             return blocked
         assert order.order_id is not None
-        try:
-            await self._rest.amend_order(order.order_id, order.ticker, order.side, yes_price, total_count)
-        except ExchangeError as err:
-            return await self._mutation_failed(order, err)
-        return await self._read_back(order, ExecOutcome.AMENDED, "amended")
+        return order, order.order_id
 
     def _not_actionable(self, order: TrackedOrder) -> ExecutionResult | None:
         now = self._clock.now_ms()
