@@ -16,6 +16,8 @@ import pytest
 from hypothesis import HealthCheck, settings
 from tests.paths import REPO
 
+pytest_plugins = ("tests.loopback_sim",)  # fixtures shared by several test packages
+
 settings.register_profile(
     "ci",
     derandomize=True,

@@ -7,7 +7,6 @@ unreadable key file, port in use). Error messages name the flag and what to fix;
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -23,6 +22,7 @@ from kalshiflow.commands.backtest.command import run_backtest_command
 from kalshiflow.commands.backtest.runner import BacktestUsageError
 from kalshiflow.commands.record import RecordOptions, RecordUsageError, run_record, split_tickers
 from kalshiflow.commands.train import TrainUsageError, run_train_command
+from kalshiflow.config import process_environ
 from kalshiflow.domain.units import FixedPointError, Money
 from kalshiflow.sim.market.profile import MarketProfile, ProfileError, load_profile
 from kalshiflow.sim.market.report_cmd import render as render_report
@@ -377,7 +377,7 @@ def run(
         dashboard_port=dashboard_port,
     )
     try:
-        code = run_trader(flags, out, os.environ)
+        code = run_trader(flags, out, process_environ())
     except RunUsageError as exc:
         _fail(str(exc))
     raise typer.Exit(code)
@@ -404,8 +404,8 @@ def ctl(
     try:
         reply = send_control(
             parsed,
-            url or os.environ.get("KALSHIFLOW_DASHBOARD_URL", DEFAULT_URL),
-            token or os.environ.get("KALSHIFLOW_DASHBOARD_TOKEN"),
+            url or process_environ().get("KALSHIFLOW_DASHBOARD_URL", DEFAULT_URL),
+            token or process_environ().get("KALSHIFLOW_DASHBOARD_TOKEN"),
             ticker,
         )
     except CtlError as exc:
@@ -431,11 +431,12 @@ def status(
     from kalshiflow.config import SettingsError, load_settings
     from kalshiflow.store.db import DatabaseConfigError, DatabaseUnavailableError
 
+    environ = process_environ()
     try:
-        settings_db = load_settings(config, os.environ).run.db if config else None
+        settings_db = load_settings(config, environ).run.db  # [run] db: the file or KALSHIFLOW_RUN__DB
     except SettingsError as exc:
         _fail(str(exc))
-    url = paths.db_url(db, settings_db, os.environ, paths.data_dir(data_dir, os.environ))
+    url = paths.db_url(db, settings_db, environ, paths.data_dir(data_dir, environ))
     try:
         snapshot = read_status(url)
     except MissingDatabaseError as exc:

@@ -84,6 +84,12 @@ class ManualClock:
         self._sleepers.append((deadline, waiter))
         await waiter
 
+    def next_deadline_ms(self) -> int | None:
+        """The earliest time a sleeper waits for (None: nobody sleeps); a driver that advances the
+        clock only when the program is idle moves it here, so every timer fires at its own time."""
+        deadlines = [deadline for deadline, waiter in self._sleepers if not waiter.done()]
+        return min(deadlines) if deadlines else None
+
     @property
     def sleepers(self) -> int:
         """How many tasks are waiting on this clock (lets tests advance only once everyone sleeps)."""

@@ -147,6 +147,17 @@ class _Toml(PydanticBaseSettingsSource):
         return dict(self._data)
 
 
+def process_environ() -> Mapping[str, str]:
+    """The process environment: the one place that reads it (library layers get values as parameters).
+
+    Besides the settings' ``KALSHIFLOW_SECTION__KEY`` variables, the commands read these documented
+    names from the mapping returned here: ``KALSHIFLOW_DB`` (the database; ``[run] db``),
+    ``KALSHIFLOW_DATA_DIR``, ``KALSHIFLOW_EXCHANGE`` / ``_URL`` / ``_KEY_ID`` / ``_KEY_FILE`` and
+    ``KALSHI_PRIVATE_KEY`` (the connection), ``KALSHIFLOW_DASHBOARD_*`` and ``KALSHIFLOW_WEBHOOK_URL``.
+    """
+    return os.environ
+
+
 def load_settings(
     path: str | Path | None = None,
     environ: Mapping[str, str] | None = None,
@@ -154,7 +165,7 @@ def load_settings(
 ) -> Settings:
     """Defaults, then the TOML file, then ``KALSHIFLOW_SECTION__KEY`` variables, then ``overrides``."""
     data: dict[str, dict[str, Any]] = {} if path is None else _read_toml(Path(path))
-    env = os.environ if environ is None else environ
+    env = process_environ() if environ is None else environ
     _check_environment(env)
 
     class _Loaded(Settings):

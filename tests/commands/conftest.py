@@ -1,7 +1,9 @@
-"""Fixtures of the command tests: the scenario simulator (Alice, Bob, loopback) for the view tests."""
+"""Fixtures of the command tests: the scenario simulator (Alice, Bob, loopback) of the view and
+restart tests; every test that uses it ends with the scenario invariants (ledger == exchange, no
+client_order_id twice, limits)."""
 
 from __future__ import annotations
 
-from tests.trader.scenarios.conftest import alice_key, bob_key, env
+from tests.trader.scenarios.conftest import env
 
-__all__ = ["alice_key", "bob_key", "env"]
+__all__ = ["env"]

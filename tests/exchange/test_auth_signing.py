@@ -332,8 +332,8 @@ def test_key_loads_from_environment_variable(
     value = key_pair[0].decode()
     if flatten_newlines:
         value = value.replace("\n", "\\n")
-    monkeypatch.setenv("KALSHI_PRIVATE_KEY", value)
-    loaded = load_private_key(pem_env_var="KALSHI_PRIVATE_KEY")
+    monkeypatch.setenv("KALSHI_PRIVATE_KEY", "ignored: the library reads only what it is given")
+    loaded = load_private_key(pem_env_var="KALSHI_PRIVATE_KEY", environ={"KALSHI_PRIVATE_KEY": value})
     assert loaded.private_numbers() == private_key.private_numbers()
 
 
@@ -342,10 +342,9 @@ def test_file_path_wins_over_environment(
 ) -> None:
     path = tmp_path / "key.pem"
     path.write_bytes(key_pair[0])
-    monkeypatch.setenv("KALSHI_PRIVATE_KEY", "garbage")
-    assert (
-        load_private_key(str(path), "KALSHI_PRIVATE_KEY").private_numbers() == private_key.private_numbers()
-    )
+    variables = {"KALSHI_PRIVATE_KEY": "garbage"}
+    loaded = load_private_key(str(path), "KALSHI_PRIVATE_KEY", environ=variables)
+    assert loaded.private_numbers() == private_key.private_numbers()
 
 
 def test_missing_key_file_names_the_setting(tmp_path: Path) -> None:
@@ -360,10 +359,9 @@ def test_directory_as_key_file_names_the_setting(tmp_path: Path) -> None:
         load_private_key(str(tmp_path))
 
 
-def test_unset_environment_variable_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("KALSHI_PRIVATE_KEY", raising=False)
+def test_unset_environment_variable_names_it() -> None:
     with pytest.raises(KeyConfigError, match=r"^KALSHI_PRIVATE_KEY: environment variable is not set"):
-        load_private_key(pem_env_var="KALSHI_PRIVATE_KEY")
+        load_private_key(pem_env_var="KALSHI_PRIVATE_KEY", environ={})
 
 
 def test_nothing_configured_is_an_error() -> None:
@@ -376,9 +374,8 @@ def test_bad_key_error_never_includes_key_material(
 ) -> None:
     # A real key, truncated: clearly secret-bearing and unparseable.
     corrupted = key_pair[0].decode()[:-200]
-    monkeypatch.setenv("KALSHI_PRIVATE_KEY", corrupted)
     with pytest.raises(KeyConfigError) as excinfo:
-        load_private_key(pem_env_var="KALSHI_PRIVATE_KEY")
+        load_private_key(pem_env_var="KALSHI_PRIVATE_KEY", environ={"KALSHI_PRIVATE_KEY": corrupted})
     assert str(excinfo.value) == "KALSHI_PRIVATE_KEY: not a PEM RSA private key"
     assert excinfo.value.__cause__ is None
     assert excinfo.value.__suppress_context__

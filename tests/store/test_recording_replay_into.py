@@ -148,8 +148,6 @@ def test_default_db_url_reads_kalshiflow_db() -> None:
     assert db.default_db_url({"KALSHIFLOW_DB": " sqlite:///x.db "}) == "sqlite:///x.db"
 
 
-def test_default_db_url_defaults_to_the_process_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_default_db_url_reads_only_the_variables_it_is_given(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KALSHIFLOW_DB", "postgresql+psycopg://u@h/d")
-    assert db.default_db_url() == "postgresql+psycopg://u@h/d"
-    monkeypatch.delenv("KALSHIFLOW_DB")
-    assert db.default_db_url() == db.DEFAULT_DB_URL
+    assert db.default_db_url({}) == db.DEFAULT_DB_URL

@@ -19,8 +19,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import signal
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -39,13 +39,14 @@ from kalshiflow.commands.startup import (
     start_feed,
     wait_live,
 )
+from kalshiflow.config import SettingsError, load_settings, process_environ
 from kalshiflow.exchange.auth import KeyConfigError
 from kalshiflow.exchange.environments import ConnectionConfigError, Environment, ExchangeConnection
 from kalshiflow.exchange.ratelimit import Backoff
 from kalshiflow.exchange.rest import KalshiRestClient
 from kalshiflow.exchange.rest_transport import RestSettings
 from kalshiflow.exchange.ws_connect import StreamConfig
-from kalshiflow.marketdata.discovery import DiscoveryConfig
+from kalshiflow.marketdata.discovery import DiscoveryConfig, MarketSelection
 from kalshiflow.marketdata.feed import FeedConfig, FeedProgress, MarketDataFeed
 from kalshiflow.marketdata.recorder import Recorder
 from kalshiflow.sim.runner import SimulatorConfig
@@ -145,6 +146,21 @@ def connection_from(options: RecordOptions, environ: Mapping[str, str]) -> Excha
     return connection
 
 
+def check_selection(selection: MarketSelection, options: RecordOptions, connection: ExchangeConnection) -> None:
+    """Warn on stderr about each named ticker the exchange does not list; refuse an empty selection.
+
+    Recording zero markets until Ctrl-C looks like a working recorder that writes nothing, so an
+    empty selection is a usage error (exit 2) raised before the session is opened.
+    """
+    where = f"the exchange at {connection.rest_url}"
+    if not selection.tickers:
+        named = ", ".join(selection.missing or options.markets)
+        detail = f"--markets {named}: not listed on {where}" if named else f"no open market on {where}"
+        raise RecordUsageError(f"nothing to record: {detail}")
+    for ticker in selection.missing:
+        print(f"warning: --markets {ticker}: not listed on {where}; not recorded", file=sys.stderr)
+
+
 def progress_line(p: FeedProgress) -> str:
     return (
         f"{p.elapsed_s:5.0f}s  {p.connection.value:<12} {p.messages_per_s:8.0f} msg/s  "
@@ -157,21 +173,14 @@ def run_record(
     options: RecordOptions, console: Console, *, environ: Mapping[str, str] | None = None
 ) -> RecordSummary:
     """The command's body: validate, record until the duration or a signal, print the summary."""
-    env = os.environ if environ is None else environ
+    env = process_environ() if environ is None else environ
     if not logging.getLogger().handlers:
         # Retries and reconnects show in the progress line; only errors deserve their own lines.
         logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
     discovery = discovery_config(options)
     connection = None if wants_embedded_sim(options, env) else connection_from(options, env)
     url_setting = "KALSHIFLOW_URL" if not options.url and env.get("KALSHIFLOW_URL") else "--url"
-    if options.db_url or env.get(DB_ENV, "").strip():
-        db_url = paths.db_url(options.db_url, None, env, paths.DEFAULT_DATA_DIR)
-    else:  # the default database lives in the data directory, like run's and status's
-        try:
-            directory = paths.prepare_data_dir(paths.data_dir(None, env))
-        except paths.DataDirError as exc:
-            raise RecordUsageError(str(exc)) from None
-        db_url = paths.db_url(None, None, env, directory)
+    db_url = record_db_url(options, env)
     db_from_env = not options.db_url and bool(env.get(DB_ENV, "").strip())
     summary = asyncio.run(_record(options, discovery, connection, url_setting, db_url, db_from_env, console))
     console.print(
@@ -180,6 +189,23 @@ def run_record(
         f"dropped {summary.dropped}  duration {summary.duration_s:.1f}s"
     )
     return summary
+
+
+def record_db_url(options: RecordOptions, env: Mapping[str, str]) -> str:
+    """``--db``, then ``KALSHIFLOW_DB``, then the settings' ``[run] db`` (``KALSHIFLOW_RUN__DB``;
+    record takes no settings file), then ``<data dir>/kalshiflow.db``: as ``run`` and ``status``."""
+    try:
+        settings_db = load_settings(None, env).run.db
+    except SettingsError as exc:
+        raise RecordUsageError(str(exc)) from None
+    directory = paths.data_dir(None, env)
+    url = paths.db_url(options.db_url, settings_db, env, directory)
+    if url == paths.db_url(None, None, {}, directory):  # the default lives in the data directory
+        try:
+            paths.prepare_data_dir(directory)
+        except paths.DataDirError as exc:
+            raise RecordUsageError(str(exc)) from None
+    return url
 
 
 def _open_recorder(db_url: str, from_env: bool, clock: SystemClock) -> Recorder:
@@ -224,9 +250,10 @@ async def _record(
                 recorder=recorder,
             )
             stack.push_async_callback(feed.stop)
-            selection = await start_feed(feed, connection, url_setting)
-            if selection.missing:
-                console.print(f"not listed: {', '.join(selection.missing)}")
+            exchange = connection
+            selection = await start_feed(
+                feed, exchange, url_setting, lambda found: check_selection(found, options, exchange)
+            )
             console.print(f"recording {len(selection.tickers)} markets into session {recorder.session_id}")
             await wait_live(feed, connection, stop)
             await _show_progress(feed, console, stop, options.duration_s)

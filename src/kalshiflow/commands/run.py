@@ -20,10 +20,11 @@ from typing import Any
 from rich.console import Console, RenderableType
 from rich.live import Live
 
+from kalshiflow.commands.app_state import AppState
 from kalshiflow.commands.dashboard_wiring import build_dashboard
 from kalshiflow.commands.decider import build_decider
 from kalshiflow.commands.paths import SIM_DIR, DataDirError, data_dir, db_url, log_path, prepare_data_dir
-from kalshiflow.commands.run_app import AppState, RunOptions, TraderApp
+from kalshiflow.commands.run_app import RunOptions, TraderApp
 from kalshiflow.commands.startup import StartupError
 from kalshiflow.commands.terminal_view import render
 from kalshiflow.config import SettingsError, load_settings

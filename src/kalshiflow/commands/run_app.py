@@ -8,6 +8,9 @@ calibration (no trading unless it passes: the trader waits in ``paused`` and ret
 the policy. Then three tasks run until a stop request: the actor (decisions on changed markets),
 the calibration timer (every ``interval_s`` and on triggers) and the view. Stopping cancels resting
 orders, optionally flattens, deletes or keeps order groups per config, flushes the store, exit 0.
+
+The calibration timer (``calibration_timer.py``) and the stream-health monitor (``stream_health.py``)
+are their own modules; ``AppState`` (``app_state.py``) is what all of them and the view share.
 """
 
 from __future__ import annotations
@@ -16,25 +19,27 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from kalshiflow.clock import Clock, ScaledClock, SystemClock
 from kalshiflow.commands.action_log import ActionLogger
+from kalshiflow.commands.app_state import AppState
+from kalshiflow.commands.calibration_timer import CalibrationTimer
 from kalshiflow.commands.heartbeat import RunHeartbeat
 from kalshiflow.commands.startup import StartupError, embedded_simulator, start_feed, wait_live
+from kalshiflow.commands.stream_health import StreamHealthMonitor
 from kalshiflow.config import Settings
 from kalshiflow.dashboard.server import Dashboard
 from kalshiflow.domain.units import display_dollars
 from kalshiflow.events.bus import EventBus, Missed, Subscription
-from kalshiflow.events.trader import ActionResult, StreamHealth
+from kalshiflow.events.trader import ActionResult
 from kalshiflow.exchange.environments import ExchangeConnection
 from kalshiflow.exchange.errors import ExchangeError
 from kalshiflow.exchange.models_market import Market
 from kalshiflow.exchange.rest import KalshiRestClient
 from kalshiflow.exchange.ws_connect import StreamConfig
 from kalshiflow.exchange.ws_models import StreamEvent
-from kalshiflow.exchange.ws_status import ConnectionState
 from kalshiflow.features import SCHEMA_V1
 from kalshiflow.marketdata.discovery import DiscoveryConfig
 from kalshiflow.marketdata.feed import FeedConfig, MarketDataFeed
@@ -44,15 +49,16 @@ from kalshiflow.trader.core import CoreConfig, TraderCore
 from kalshiflow.trader.decisions.actor import Actor, Observe, PolicyLike, TraderAction
 from kalshiflow.trader.lifecycle.init_tracker import InitStep, InitTracker
 from kalshiflow.trader.lifecycle.recalibration import Recalibrator
-from kalshiflow.trader.lifecycle.shutdown import StopReport, stop_trading
+from kalshiflow.trader.lifecycle.shutdown import stop_trading
 from kalshiflow.trader.lifecycle.states import Lifecycle, TraderState
 from kalshiflow.trader.state.restore import restore_orders
 
 log = logging.getLogger(__name__)
 
+__all__ = ["AppState", "DeciderFactory", "RunOptions", "TraderApp"]  # AppState: its readers import it here
+
 PRIVATE_CHANNELS = ("fill", "user_orders", "market_positions", "order_group_updates")
 STILL_RESTING_EXIT = 1  # exit code when a stop could not confirm every cancel
-TICK_S = 1.0  # the calibration timer's resolution, in the trader's clock seconds
 
 DeciderFactory = Callable[[Settings, TraderCore, MarketDataFeed, Clock], tuple[PolicyLike, Observe]]
 
@@ -76,23 +82,6 @@ class RunOptions:
     db_url: str | None = None  # resolved by ``commands.paths.db_url``; None: the settings' ``[run] db``
 
 
-@dataclass
-class AppState:
-    """What the view and ``status`` read: the parts once they exist."""
-
-    lifecycle: Lifecycle
-    tracker: InitTracker
-    core: TraderCore | None = None
-    feed: MarketDataFeed | None = None
-    actor: Actor | None = None
-    recal: Recalibrator | None = None
-    rest_url: str = ""
-    actions: list[TraderAction] = field(default_factory=list)
-    first_trading_ms: int | None = None
-    stop_report: StopReport | None = None  # what the stop did (printed on exit)
-    degraded: str | None = None  # why the trader cannot see the exchange right now (None: healthy)
-
-
 class TraderApp:
     def __init__(
         self, options: RunOptions, decider_factory: DeciderFactory, clock: Clock | None = None
@@ -107,11 +96,14 @@ class TraderApp:
         self.bus = EventBus()  # the one bus every part publishes on and every observer reads
         lifecycle = Lifecycle(self.clock, bus=self.bus)
         self.state = AppState(lifecycle, InitTracker(self.clock, self.bus))
+        self.health = StreamHealthMonitor(self.state, self.bus, self.clock)
+        self.calibration = CalibrationTimer(self.settings, self.state, self.clock, self.health)
         self.store: TraderStore | None = None
         self.exit_code = 1  # until the run ends normally (what the heartbeat's stop stamp records)
         self.action_log = ActionLogger(self.settings.run.log_hold_sample_every)
-        self._last_stream_health: tuple[object, ...] | None = None
-        self.dashboard: Dashboard | None = None  # bound by the caller (``build_dashboard``), served by ``run``
+        self.dashboard: Dashboard | None = (
+            None  # bound by the caller (``build_dashboard``), served by ``run``
+        )
 
     async def run(self, stop: asyncio.Event, on_ready: Callable[[AppState], None] | None = None) -> int:
         async with contextlib.AsyncExitStack() as stack:
@@ -186,7 +178,7 @@ class TraderApp:
                 on_ready(self.state)
             tasks = [
                 asyncio.create_task(actor.run(), name="actor"),
-                asyncio.create_task(self._calibration_loop(core, recal), name="calibration"),
+                asyncio.create_task(self.calibration.run(core, recal), name="calibration"),
                 asyncio.create_task(self._watch_actions(actions), name="actions"),
                 asyncio.create_task(core.run_exit_timer(), name="exits"),
             ]
@@ -275,7 +267,9 @@ class TraderApp:
             names = ", ".join(selection.missing)
             raise StartupError(f"--markets {names}: not listed on the exchange at {connection.rest_url}")
         if not selection.tickers:
-            skipped = ", ".join(f"{m.ticker} ({m.reason})" for m in selection.skipped if m.ticker in markets.tickers)
+            skipped = ", ".join(
+                f"{m.ticker} ({m.reason})" for m in selection.skipped if m.ticker in markets.tickers
+            )
             raise StartupError("no markets to trade" + (f": {skipped}" if skipped else ""))
         await wait_live(feed, connection, stop)
         tracker.complete(InitStep.STREAM_CONNECTED, f"{len(selection.tickers)} markets selected")
@@ -355,65 +349,6 @@ class TraderApp:
         return policy, observe
 
     # ------------------------------------------------------------------ running
-    async def _calibration_loop(self, core: TraderCore, recal: Recalibrator) -> None:
-        interval_ms = self.settings.calibration.interval_s * 1000
-        last = self.clock.now_ms()
-        seen_triggers: set[str] = set()
-        while True:
-            await self.clock.sleep(TICK_S)
-            self._publish_stream_health()
-            state = self.state.lifecycle.state
-            now = self.clock.now_ms()
-            due = now - last >= interval_ms
-            triggered = {g.order_group_id for g in core.groups.triggered()}
-            if triggered - seen_triggers:
-                recal.request("order group triggered")
-            seen_triggers = triggered
-            reason = recal.trigger_reason or ("stream resync" if core.live.needs_resync else None)
-            actor = self.state.actor
-            if (
-                actor is not None
-                and state is TraderState.TRADING
-                and actor.metrics.consecutive_errors >= self.settings.run.pause_after_errors
-            ):
-                recal.pause(f"{actor.metrics.consecutive_errors} decisions failed in a row (see the log)")
-                actor.metrics.consecutive_errors = 0
-                continue
-            if state is TraderState.PAUSED and not (recal.resume_due() or recal.operator_requested):
-                continue
-            if state is TraderState.STOPPING or not (due or reason or state is TraderState.PAUSED):
-                continue
-            last = now  # the interval runs from start to start: a slow pass does not stretch it
-            await self._calibrate(
-                core, recal, reason or ("resume" if state is TraderState.PAUSED else "scheduled")
-            )
-
-    async def _calibrate(self, core: TraderCore, recal: Recalibrator, reason: str) -> None:
-        core.live.clear_resync()
-        feed = self.state.feed
-        if feed is not None and feed.selection is not None:  # markets the feed's refresh added
-            core.add_markets(m for m in feed.selection.markets if isinstance(m, Market))
-        try:
-            received = feed.stream.metrics.messages_received if feed is not None else 0
-            actor = self.state.actor
-            deferred = actor.metrics.deferred if actor is not None else 0
-            stale = actor.metrics.stale_decisions if actor is not None else 0
-            cycle = await recal.run_once(reason)
-            if feed is not None:  # what kept arriving (and updating books) while we calibrated
-                recal.stats.events_during_last = feed.stream.metrics.messages_received - received
-            if actor is not None:
-                recal.stats.deferred_during_last = actor.metrics.deferred - deferred
-                recal.stats.stale_during_last = actor.metrics.stale_decisions - stale
-            if cycle.report.ok:
-                self.state.tracker.portfolio_synced()
-        except (ExchangeError, OSError, TimeoutError) as exc:
-            log.warning("calibration.error %s", exc)
-            recal.stats.consecutive_failures += 1
-            if self.state.lifecycle.state is TraderState.CALIBRATING:
-                recal.pause(f"error: {exc}")
-        if self.state.lifecycle.state is TraderState.TRADING and self.state.first_trading_ms is None:
-            self.state.first_trading_ms = self.clock.now_ms()
-
     async def _supervise(self, stop: asyncio.Event, tasks: list[asyncio.Task[None]]) -> None:
         stopper = asyncio.ensure_future(stop.wait())
         try:
@@ -443,39 +378,9 @@ class TraderApp:
         if self.state.recal is not None:
             self.state.recal.resume("operator")
 
-    def _publish_stream_health(self) -> None:
-        """The ``stream`` event, whenever the stream's health changed since the last tick."""
-        feed = self.state.feed
-        if feed is None:
-            return
-        status = feed.stream.status()
-        error = "" if status.last_error is None else str(status.last_error)
-        self._note_degraded(status.state is ConnectionState.LIVE, status.state.value, error)
-        metrics = status.metrics
-        key = (status.state, metrics.gaps, metrics.resyncs, len(status.invalid_books), error)
-        if key == self._last_stream_health:
-            return
-        self._last_stream_health = key
-        self.bus.publish(
-            StreamHealth(
-                ts_ms=self.clock.now_ms(),
-                connected=status.state is ConnectionState.LIVE,
-                gaps=metrics.gaps,
-                resyncs=metrics.resyncs,
-                invalid_books=len(status.invalid_books),
-                detail=f"{status.state.value}{': ' + error if error else ''}",
-            )
-        )
-
     def _note_degraded(self, live: bool, state: str, error: str) -> None:
-        """Show a lost stream at once (checked every tick), not a minute later at the next calibration."""
-        if not live and self.state.degraded is None and self.state.tracker.ready:
-            reason = f"market data stream {state.replace('_', ' ')}" + (f" ({error})" if error else "")
-            self.state.degraded = reason
-            self.state.lifecycle.note(f"degraded: {reason}")
-        elif live and self.state.degraded is not None:
-            self.state.degraded = None
-            self.state.lifecycle.note("market data stream live again")
+        """Kept for callers of the app (see ``StreamHealthMonitor.note_degraded``)."""
+        self.health.note_degraded(live, state, error)
 
     def _on_stream_event(self, event: StreamEvent) -> None:
         core = self.state.core

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from kalshiflow.clock import Clock
@@ -51,10 +52,18 @@ def simulator_data_dir(stack: contextlib.ExitStack | contextlib.AsyncExitStack, 
 
 
 async def start_feed(
-    feed: MarketDataFeed, connection: ExchangeConnection, url_setting: str
+    feed: MarketDataFeed,
+    connection: ExchangeConnection,
+    url_setting: str,
+    accept: Callable[[MarketSelection], None] | None = None,
 ) -> MarketSelection:
+    """Discover and start ``feed``; ``accept`` sees the selection first and may refuse it (by raising
+    ``StartupError``) before anything is subscribed or recorded."""
     try:
-        return await feed.start()
+        selection = await feed.discover()
+        if accept is not None:
+            accept(selection)
+        return await feed.start(selection)
     except AuthError as exc:
         raise StartupError(
             f"the exchange refused the API key (check --key-id and --key-file): {exc}"

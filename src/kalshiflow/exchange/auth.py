@@ -23,6 +23,8 @@ from __future__ import annotations
 import base64
 import contextlib
 import os
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Final
 
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -36,6 +38,9 @@ HEADER_SIGNATURE: Final = "KALSHI-ACCESS-SIGNATURE"
 
 KEY_FILE_SETTING: Final = "--key-file"
 KEY_SIZE_BITS: Final = 2048
+
+
+_NO_VARIABLES: Final[Mapping[str, str]] = MappingProxyType({})
 
 
 class KeyConfigError(ValueError):
@@ -57,8 +62,8 @@ def _read_key_file(path: str, setting: str) -> bytes:
         raise KeyConfigError(f"{where}: cannot read file ({exc.strerror})") from None
 
 
-def _read_key_env(name: str) -> bytes:
-    value = os.environ.get(name)
+def _read_key_env(name: str, environ: Mapping[str, str]) -> bytes:
+    value = environ.get(name)
     if value is None or not value.strip():
         raise KeyConfigError(f"{name}: environment variable is not set or empty")
     # .env files and CI secrets often flatten the PEM's newlines to a literal "\n".
@@ -84,8 +89,11 @@ def load_private_key(
     pem_env_var: str | None = None,
     *,
     path_setting: str = KEY_FILE_SETTING,
+    environ: Mapping[str, str] = _NO_VARIABLES,
 ) -> RSAPrivateKey:
-    """Load a PKCS#1 or PKCS#8 PEM RSA private key from ``path`` or, failing that, ``$pem_env_var``.
+    """Load a PKCS#1 or PKCS#8 PEM RSA private key from ``path`` or, failing that, the variable
+    ``pem_env_var`` of ``environ`` (the variables the composition layer read; this module never reads
+    the process environment itself).
 
     ``path`` wins when both are given. ``path_setting`` is how the path was configured, used in
     error messages.
@@ -93,7 +101,7 @@ def load_private_key(
     if path is not None:
         return _parse_private_key(_read_key_file(path, path_setting), f"{path_setting} {path}")
     if pem_env_var is not None:
-        return _parse_private_key(_read_key_env(pem_env_var), pem_env_var)
+        return _parse_private_key(_read_key_env(pem_env_var, environ), pem_env_var)
     raise KeyConfigError(
         f"no private key configured: pass {path_setting} or set the key's environment variable"
     )

@@ -18,9 +18,8 @@ setting to fix; the key's content is never stored here, only where to read it.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Final
@@ -135,10 +134,14 @@ class ExchangeConnection:
     key_file: str | None = None
     key_env: str = KEY_PEM_ENV
     key_file_setting: str = KEY_FILE_SETTING
+    key_pem: str | None = field(default=None, repr=False)  # the value of ``key_env`` the caller read
 
     def signer(self) -> RequestSigner:
         """Load the private key now; ``KeyConfigError`` names ``--key-file`` or the variable."""
-        key = load_private_key(self.key_file, self.key_env, path_setting=self.key_file_setting)
+        variables = {} if self.key_pem is None else {self.key_env: self.key_pem}
+        key = load_private_key(
+            self.key_file, self.key_env, path_setting=self.key_file_setting, environ=variables
+        )
         return RequestSigner(self.key_id, key)
 
     @classmethod
@@ -148,10 +151,14 @@ class ExchangeConnection:
         url: str | None = None,
         key_id: str | None = None,
         key_file: str | None = None,
-        environ: Mapping[str, str] | None = None,
+        environ: Mapping[str, str] = MappingProxyType({}),
     ) -> ExchangeConnection:
-        """Flags first, then ``KALSHIFLOW_*`` variables, then defaults; validated."""
-        env = os.environ if environ is None else environ
+        """Flags first, then the ``KALSHIFLOW_*`` variables of ``environ``, then defaults; validated.
+
+        ``environ`` is what the composition layer read (``kalshiflow.config.process_environ``); this
+        library never reads the process environment itself.
+        """
+        env = environ
         names = SettingNames(
             exchange="--exchange" if exchange else "KALSHIFLOW_EXCHANGE",
             url="--url" if url else "KALSHIFLOW_URL",
@@ -190,6 +197,7 @@ class ExchangeConnection:
             key_id=key_id.strip(),
             key_file=key_file,
             key_file_setting=names.key_file,
+            key_pem=env.get(KEY_PEM_ENV) if key_file is None else None,
         )
 
 

@@ -10,7 +10,8 @@ The client is composed from one transport and three groups of endpoints, each in
 
 Use it as an async context manager so the keep-alive pool is closed::
 
-    async with KalshiRestClient.from_connection(ExchangeConnection.from_settings()) as client:
+    connection = ExchangeConnection.from_settings("demo", key_id="...", key_file="key.pem")
+    async with KalshiRestClient.from_connection(connection) as client:
         markets = await client.list_markets(status="open")
 """
 

@@ -205,13 +205,15 @@ class MarketDataFeed:
         self.pinned: Callable[[], Iterable[str]] | None = None
 
     # ------------------------------------------------------------------ lifecycle
-    async def start(self) -> MarketSelection:
-        """Discover, register, open the recording session, connect and subscribe.
+    async def start(self, selection: MarketSelection | None = None) -> MarketSelection:
+        """Discover (unless ``selection`` was discovered already), register, open the recording
+        session, connect and subscribe.
 
         Raises the REST client's ``ExchangeError`` when the market list cannot be read (wrong URL,
         wrong key): nothing has been connected or recorded then.
         """
-        selection = await self.discover()
+        if selection is None:
+            selection = await self.discover()
         self.selection = selection
         tickers = list(selection.tickers)
         if self.recorder is not None:

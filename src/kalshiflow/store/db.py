@@ -17,7 +17,6 @@ traceback deep inside the first write.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
@@ -46,11 +45,10 @@ class DatabaseUnavailableError(RuntimeError):
     """The ``--db`` URL is well formed but the database cannot be opened or reached."""
 
 
-def default_db_url(environ: Mapping[str, str] | None = None) -> str:
-    """The ``--db`` URL when no flag names one: ``KALSHIFLOW_DB`` if set and not blank, else
-    ``DEFAULT_DB_URL``. ``environ`` defaults to ``os.environ``; the URL is not checked here."""
-    env = os.environ if environ is None else environ
-    return env.get(DB_ENV, "").strip() or DEFAULT_DB_URL
+def default_db_url(environ: Mapping[str, str]) -> str:
+    """The ``--db`` URL when no flag names one: ``KALSHIFLOW_DB`` of ``environ`` (the variables the
+    composition layer read) if set and not blank, else ``DEFAULT_DB_URL``; the URL is not checked."""
+    return environ.get(DB_ENV, "").strip() or DEFAULT_DB_URL
 
 
 def redact_url(url: str | URL) -> str:

@@ -10,7 +10,6 @@ gate) and ``flatten()``. It holds no trading logic of its own: rules live in ``e
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -35,8 +34,9 @@ from kalshiflow.trader.config import (
     RiskLimits,
 )
 from kalshiflow.trader.execution.closing import CloseResult, PositionCloser
-from kalshiflow.trader.execution.in_flight import ExecutionConfig, ExecutionResult, OrderExecutor
-from kalshiflow.trader.execution.in_flight import OrderIntent as ExecIntent
+from kalshiflow.trader.execution.in_flight import OrderExecutor
+from kalshiflow.trader.execution.intents import ExecutionConfig, ExecutionResult
+from kalshiflow.trader.execution.intents import OrderIntent as ExecIntent
 from kalshiflow.trader.execution.open_orders import StaleOrder, stale_open_orders
 from kalshiflow.trader.execution.order_groups import OrderGroupManager
 from kalshiflow.trader.exit_rules.base import ExitDecision, ExitReason, ExitRule
@@ -253,13 +253,25 @@ class TraderCore:
         """Run ``exit_tick`` every ``time_rules_interval_s``, and at once after a fill of ours."""
         interval_s = self.config.exit_rules.time_rules_interval_s
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._fill_wake.wait(), timeout=interval_s)
+            await self._fill_or_tick(interval_s)
             self._fill_wake.clear()
             try:
                 await self.exit_tick()
             except Exception:  # one failed pass must not end the timer; calibration covers the gap
                 log.exception("exits.tick_failed")
+
+    async def _fill_or_tick(self, seconds: float) -> None:
+        """Return after ``seconds`` of the trader's clock (not the wall's: a manual or scaled clock
+        runs the time rules at its own pace), or at once when a fill of ours wakes the timer."""
+        if self._fill_wake.is_set():
+            return
+        tick = asyncio.ensure_future(self.clock.sleep(seconds))
+        fill = asyncio.ensure_future(self._fill_wake.wait())
+        try:
+            await asyncio.wait({tick, fill}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            tick.cancel()
+            fill.cancel()
 
     def _on_fills(self) -> None:
         touched: set[str] = set()

@@ -14,7 +14,7 @@ import pytest
 from kalshiflow.commands.backtest.metrics import run_pnl, summarize
 from kalshiflow.commands.backtest.session import BacktestSession, RunRecord
 from kalshiflow.commands.backtest.venue import TRADER_ACCOUNT
-from kalshiflow.config import Settings
+from kalshiflow.config import Settings, load_settings
 
 HOURS = 0.08  # ~5 simulated minutes
 MARKETS = 6
@@ -76,11 +76,18 @@ def test_fills_carry_mid_true_probability_and_markouts() -> None:
 
 
 def test_positions_opened_in_a_run_carry_their_exit_price_at_entry() -> None:
-    session, record = _run("random", 5)
+    # The price exits are off, so what the policy opens is still held at the end (max hold is an
+    # hour); with them on, seed 5's one position is stopped out and there is nothing to check.
+    settings = load_settings(
+        environ={}, overrides={"exit_rules": {"take_profit_enabled": False, "stop_loss_enabled": False}}
+    )
+    session = BacktestSession("random", 5, HOURS, settings, n_markets=MARKETS)
+    record = asyncio.run(session.run())
     assert session.core is not None
     views = session.core.position_views()
     opened = {f.ticker for f in record.fills if f.purpose == "open"}
     held = [v for t, v in views.items() if t in opened]
+    assert held, "the run must end holding a position it opened"
     assert all(v.entry_exit_price is not None for v in held)
 
 

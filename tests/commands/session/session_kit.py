@@ -1,8 +1,8 @@
 """Helpers of the two-hour session test: the whole ``TraderApp`` against its embedded simulator.
 
 The app runs exactly as ``kalshiflow run`` runs it (``RunOptions(connection=None)``: the embedded
-simulator on loopback with synthetic participants, sharing the app's fast ``ScaledClock``). The
-only test seams are:
+simulator on loopback with synthetic participants, sharing the app's clock, here the test's
+``ManualClock`` driven by ``tests.idle_clock.IdleClockDriver``). The only test seams are:
 
 * ``capture_simulator``: wraps the app's ``embedded_simulator`` call to add fault injection to the
   simulator's config and to keep the handle, so the test can read the engine (the exchange's truth)

@@ -118,10 +118,9 @@ def test_key_from_file_or_pem_variable_signs(tmp_path: Path, monkeypatch: pytest
     path.write_bytes(key.private_pem)
     by_file = ExchangeConnection.from_settings(key_id="k-7", key_file=str(path), environ={})
     assert by_file.signer().key_id == "k-7"
-    monkeypatch.setenv("KALSHI_PRIVATE_KEY", key.private_pem.decode())
-    monkeypatch.setenv("KALSHIFLOW_KEY_ID", "k-7")
-    monkeypatch.delenv("KALSHIFLOW_KEY_FILE", raising=False)
-    by_env = ExchangeConnection.from_settings()
+    variables = {"KALSHI_PRIVATE_KEY": key.private_pem.decode(), "KALSHIFLOW_KEY_ID": "k-7"}
+    monkeypatch.setenv("KALSHIFLOW_KEY_ID", "not-read")  # the library reads only what it is given
+    by_env = ExchangeConnection.from_settings(environ=variables)
     assert by_env.key_file is None
     assert by_env.signer().key_id == "k-7"
     assert "PRIVATE KEY" not in repr(by_env)

@@ -109,6 +109,40 @@ def test_ctrl_c_flushes_the_session_and_exits_zero(tmp_path: Path) -> None:
     assert session.messages_seen >= 2
 
 
+def test_no_named_ticker_left_exits_2_with_one_line_before_recording(tmp_path: Path) -> None:
+    db_url = f"sqlite:///{tmp_path}/r.db"
+    proc = subprocess.run(
+        [*_command(), "record", "--markets", "NOPE-1,NOPE-2", "--duration", "30", "--db", db_url],
+        capture_output=True,
+        text=True,
+        env=_clean_env(COLUMNS="300"),
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "NOPE-1" in lines[0], lines
+    assert "NOPE-2" in lines[0], lines
+    assert "Traceback" not in proc.stderr
+    assert "recording" not in proc.stdout
+    assert list_sessions(db_url) == [], "nothing is recorded when no market is left"
+
+
+def test_an_unknown_ticker_beside_others_is_warned_about_by_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db_url = f"sqlite:///{tmp_path}/r.db"
+    options = RecordOptions(
+        exchange="sim", markets=("NOPE-1",), series=("KXBTCD",), top=1, db_url=db_url, duration_s=1
+    )
+    summary = run_record(options, Console(file=io.StringIO()), environ={})
+    assert summary.markets == 1
+    assert "warning: --markets NOPE-1: not listed" in capsys.readouterr().err
+    (session,) = list_sessions(db_url)
+    assert "NOPE-1" not in session.markets
+
+
 def test_demo_without_a_key_is_a_usage_error_in_a_subprocess(tmp_path: Path) -> None:
     proc = subprocess.run(
         [*_command(), "record", "--exchange", "demo", "--db", f"sqlite:///{tmp_path}/r.db"],

@@ -26,7 +26,7 @@ from kalshiflow.marketdata.book import OrderBook
 from kalshiflow.marketdata.bookstore import BookStore
 from kalshiflow.policy.base import Policy
 from kalshiflow.trader.core import OpenResult, TraderCore
-from kalshiflow.trader.execution.in_flight import ExecOutcome
+from kalshiflow.trader.execution.intents import ExecOutcome
 from kalshiflow.trader.risk.types import TradeAction
 
 log = logging.getLogger(__name__)

@@ -20,7 +20,8 @@ from kalshiflow.domain.grid import PriceGrid
 from kalshiflow.domain.orders import Action, BookSide, OutcomeSide, TimeInForce, intent_to_v2
 from kalshiflow.domain.units import Count, Price
 from kalshiflow.features.valuation import BookView
-from kalshiflow.trader.execution.in_flight import ExecOutcome, ExecutionResult, OrderExecutor, OrderIntent
+from kalshiflow.trader.execution.in_flight import OrderExecutor
+from kalshiflow.trader.execution.intents import ExecOutcome, ExecutionResult, OrderIntent
 from kalshiflow.trader.exit_rules.base import ClosingOrderView, ExitDecision
 from kalshiflow.trader.state.ledger import Ledger
 from kalshiflow.trader.state.orders import OrderPurpose, TrackedOrder

@@ -1,4 +1,4 @@
-"""Orders in flight: place, cancel, amend and resolve, with every outcome applied to the ledger.
+"""Orders in flight: place and resolve, with every outcome applied to the ledger.
 
 Why it exists: the exchange may act on a create and lose the answer. The executor is the one place
 that turns a send and its outcome into ledger calls, so the invariants of ARCHITECTURE §3 hold:
@@ -19,150 +19,62 @@ processing (the client has already retried it with backoff), so it is a rejectio
 ambiguous kind is ``unknown`` -- including a connection that was never established, to keep one
 simple rule. A 2xx answer that cannot be parsed is ``unknown`` too: the order probably exists.
 
-Every decision comes back as an ``ExecutionResult`` (a frozen value), also passed to ``on_result``
-listeners (the order-group manager watches for ``order_group_triggered`` refusals). State changes
-happen in synchronous ledger calls after each await, so every change is atomic on the event loop.
+Cancel, confirmed cancel and amend of live orders, and the reporting of every decision, are
+``edits.LiveOrderEdits`` (this executor's base); the values (``OrderIntent``, ``ExecOutcome``,
+``ExecutionResult``, ``ExecutionConfig``, the venue protocol, ``CREATE_OUTCOMES``) are
+``intents.py``'s. Every decision comes back as an ``ExecutionResult`` (a frozen value), also passed
+to ``on_result`` listeners (the order-group manager watches for ``order_group_triggered``
+refusals). State changes happen in synchronous ledger calls after each await, so every change is
+atomic on the event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from enum import StrEnum
-from types import MappingProxyType
-from typing import Final, Protocol
+from collections.abc import Awaitable, Callable
+from typing import Final
 
 from kalshiflow.clock import Clock
-from kalshiflow.domain.orders import BookSide, TimeInForce
-from kalshiflow.domain.units import Count, Price
 from kalshiflow.events.ledger import OrderSnapshot
-from kalshiflow.exchange.errors import ErrorKind, ExchangeError
-from kalshiflow.exchange.models_orders import AmendResult, CancelResult, CreateOrderResult, NewOrder
+from kalshiflow.exchange.errors import ExchangeError
+from kalshiflow.exchange.models_orders import NewOrder
 from kalshiflow.exchange.models_portfolio import Order
 from kalshiflow.exchange.models_wire import WireFormatError
+from kalshiflow.trader.execution.edits import LiveOrderEdits
+from kalshiflow.trader.execution.intents import (
+    CREATE_OUTCOMES,
+    ExecOutcome,
+    ExecutionConfig,
+    ExecutionResult,
+    ExecutionVenue,
+    OrderIntent,
+)
 from kalshiflow.trader.state.ledger import Ledger
 from kalshiflow.trader.state.live_updates import apply_order_view
-from kalshiflow.trader.state.orders import OrderPurpose, OrderState, TrackedOrder
+from kalshiflow.trader.state.orders import OrderState, TrackedOrder
 
-log = logging.getLogger(__name__)
+__all__ = [  # the vocabulary is defined in ``intents``; its users may import it from here too
+    "CREATE_OUTCOMES",
+    "ExecOutcome",
+    "ExecutionConfig",
+    "ExecutionResult",
+    "ExecutionVenue",
+    "OrderExecutor",
+    "OrderIntent",
+]
 
 GROUP_TRIGGERED_CODE: Final = "order_group_triggered"
-
-
-class ExecutionVenue(Protocol):
-    """The slice of the REST client the executor uses (``KalshiRestClient`` satisfies it)."""
-
-    async def place(self, order: NewOrder) -> CreateOrderResult: ...
-
-    async def orders(self, *, ticker: str | None = None) -> list[Order]: ...
-
-    async def order(self, order_id: str) -> Order: ...
-
-    async def cancel_order(self, order_id: str) -> CancelResult: ...
-
-    async def amend_order(
-        self, order_id: str, ticker: str, side: BookSide, price: Price, total_count: Count
-    ) -> AmendResult: ...
-
-
-class ExecOutcome(StrEnum):
-    PLACED = "placed"  # the exchange answered the create; the ledger holds its state
-    REJECTED = "rejected"  # definitive refusal: nothing happened on the exchange
-    UNKNOWN = "unknown"  # ambiguous: the order may exist; it stays in flight until a read resolves it
-    RESOLVED = "resolved"  # a read found an order in flight and the ledger took the exchange's view
-    NOT_FOUND = "not_found"  # a read missed an order in flight (one more consecutive miss)
-    GAVE_UP = "gave_up"  # enough consecutive misses: the order is taken as never placed (rejected)
-    CANCELED = "canceled"  # the cancel took effect
-    ALREADY_GONE = "already_gone"  # nothing left to cancel/amend (filled, canceled); state re-read
-    AMENDED = "amended"  # the amend took effect and the order was read back
-    UNRESOLVED = "unresolved"  # could not act or read now (no order id yet, read failed); try later
-    FAILED = "failed"  # a cancel or amend was refused; the order is unchanged
-
-
-CREATE_OUTCOMES: Final[Mapping[ErrorKind, ExecOutcome]] = MappingProxyType(
-    {
-        ErrorKind.REJECTED: ExecOutcome.REJECTED,
-        ErrorKind.NOT_FOUND: ExecOutcome.REJECTED,  # unknown market or order group
-        ErrorKind.AUTH: ExecOutcome.REJECTED,
-        ErrorKind.RATE_LIMITED: ExecOutcome.REJECTED,  # refused before processing, retries spent
-        ErrorKind.AMBIGUOUS: ExecOutcome.UNKNOWN,
-    }
-)
-
-
-@dataclass(frozen=True, slots=True)
-class OrderIntent:
-    """What to place. ``yes_price`` is the YES price (a bid buys YES, an ask buys NO).
-
-    A ``CLOSE`` needs a ``close_reason`` and is always sent reduce-only; IOC is for aggressive closes.
-    """
-
-    ticker: str
-    side: BookSide
-    yes_price: Price
-    count: Count
-    purpose: OrderPurpose = OrderPurpose.OPEN
-    close_reason: str | None = None
-    reduce_only: bool = False
-    order_group_id: str | None = None
-    time_in_force: TimeInForce = TimeInForce.GOOD_TILL_CANCELED
-    post_only: bool = False
-
-    def __post_init__(self) -> None:
-        if self.purpose is OrderPurpose.EXTERNAL:
-            raise ValueError("the trader never places EXTERNAL orders")
-        if self.purpose is OrderPurpose.CLOSE and not self.close_reason:
-            raise ValueError("a closing order needs a close_reason")
-
-    @property
-    def sends_reduce_only(self) -> bool:
-        return self.reduce_only or self.purpose is OrderPurpose.CLOSE
-
-
-@dataclass(frozen=True, slots=True)
-class ExecutionResult:
-    """One decision of the executor, as data for logs, tests, the dashboard and the group manager."""
-
-    client_order_id: str
-    outcome: ExecOutcome
-    detail: str
-    ts_ms: int
-    state: OrderState | None = None  # the ledger state after the decision
-    order_id: str | None = None
-    error_code: str | None = None  # the exchange's error.code when it refused
-    order_group_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ExecutionConfig:
-    """Knobs of the executor.
-
-    * ``client_order_id_prefix`` ("kf-"): marks our orders on a shared account.
-    * ``not_found_misses_before_gone`` (3, reads): consecutive misses before an order in flight is
-      taken as never placed (mirror of ``CalibrationConfig.not_found_misses_before_gone``).
-    * ``stale_pending_s`` (10, seconds): a ``pending`` order this old that no send is waiting on
-      (the process died between recording and sending, or mid-send) is resolved like ``unknown``.
-    """
-
-    client_order_id_prefix: str = "kf-"
-    not_found_misses_before_gone: int = 3
-    stale_pending_s: int = 10
-
-    def __post_init__(self) -> None:
-        if self.not_found_misses_before_gone < 1:
-            raise ValueError("not_found_misses_before_gone must be >= 1")
-        if self.stale_pending_s < 0:
-            raise ValueError("stale_pending_s must be >= 0")
 
 
 def uuid4_hex() -> str:
     return uuid.uuid4().hex
 
 
-class OrderExecutor:
+class OrderExecutor(LiveOrderEdits):
+    """Places orders and resolves the ones whose create has no definitive answer; the edits of live
+    orders (cancel, confirmed cancel, amend) and the reporting of results are ``LiveOrderEdits``'."""
+
     def __init__(
         self,
         rest: ExecutionVenue,
@@ -172,15 +84,9 @@ class OrderExecutor:
         config: ExecutionConfig | None = None,
         on_result: Callable[[ExecutionResult], None] | None = None,
     ) -> None:
-        self._rest = rest
-        self._ledger = ledger
-        self._clock = clock
+        super().__init__(rest, ledger, clock, config or ExecutionConfig(), on_result)
         self._new_id = id_factory
-        self.config = config or ExecutionConfig()
         self._sending: set[str] = set()  # creates awaiting their answer: not "stale pending"
-        # The owner's own bookkeeping (the core's circuit breaker and group manager) runs at once;
-        # observers read the same results from the ledger's bus.
-        self.on_result = on_result
         # Commits an order's row durably before its create is sent (``TraderStore.commit_order``):
         # a crash right after the send still leaves the order in the store for the next run.
         self.journal: Callable[[OrderSnapshot], Awaitable[None]] | None = None
@@ -303,155 +209,3 @@ class OrderExecutor:
         if order.is_terminal:  # the ledger gave up on it (rejected)
             return self._emit(order, ExecOutcome.GAVE_UP, order.detail, now)
         return self._emit(order, ExecOutcome.NOT_FOUND, f"miss {order.not_found_reads} of {misses}", now)
-
-    # ------------------------------------------------------------------ cancel and amend
-    async def cancel(self, client_order_id: str) -> ExecutionResult:
-        """Cancel a live order. A 404 means it is already done: the order is re-read and applied."""
-        order = self._ledger.orders.get(client_order_id)
-        if order is None:
-            raise KeyError(f"unknown client_order_id {client_order_id}")
-        blocked = self._not_actionable(order)
-        if blocked is not None:
-            return blocked
-        assert order.order_id is not None
-        try:
-            answer = await self._rest.cancel_order(order.order_id)
-        except ExchangeError as err:
-            return await self._mutation_failed(order, err)
-        now = self._clock.now_ms()
-        if order.is_live:
-            filled = Count(max(order.filled, order.count - answer.reduced_by))
-            self._ledger.on_exchange_order(
-                order_id=order.order_id,
-                client_order_id=order.client_order_id,
-                ticker=order.ticker,
-                side=order.side,
-                yes_price=order.yes_price,
-                status="canceled",
-                filled=filled,
-                remaining=Count(0),
-                initial=order.count,
-                now_ms=now,
-                order_group_id=order.order_group_id,
-            )
-        return self._emit(order, ExecOutcome.CANCELED, f"reduced by {answer.reduced_by.fp_str()}", now)
-
-    async def cancel_confirmed(
-        self, client_order_id: str, attempts: int = 3, backoff_s: float = 0.2
-    ) -> ExecutionResult:
-        """Cancel and read the order back until the exchange shows it no longer resting.
-
-        Used at stop (issue 8): a cancel answered with a 5xx may or may not have taken effect, so
-        only the read decides. An order without an exchange id is looked up by ``client_order_id``
-        first. Bounded: after ``attempts`` the result is ``FAILED`` when the order is still live.
-        """
-        order = self._ledger.orders.get(client_order_id)
-        if order is None:
-            raise KeyError(f"unknown client_order_id {client_order_id}")
-        for attempt in range(attempts):
-            if attempt:
-                await self._clock.sleep(backoff_s * attempt)
-            if order.is_terminal:
-                break
-            if order.order_id is None:
-                await self._find(order)
-                if order.order_id is None:
-                    continue
-            result = await self.cancel(client_order_id)
-            if not order.is_terminal or result.outcome is not ExecOutcome.CANCELED:
-                await self._read_back(order, result.outcome, result.detail)
-        now = self._clock.now_ms()
-        if order.is_live:
-            return self._emit(order, ExecOutcome.FAILED, f"still {order.state} after {attempts} attempts", now)
-        return self._emit(order, ExecOutcome.CANCELED, f"confirmed {order.state}", now)
-
-    async def _find(self, order: TrackedOrder) -> None:
-        """Look an order without an exchange id up by ``client_order_id`` (one read of its market)."""
-        try:
-            seen = await self._rest.orders(ticker=order.ticker)
-        except (ExchangeError, WireFormatError):
-            return
-        now = self._clock.now_ms()
-        found = [o for o in seen if o.client_order_id == order.client_order_id]
-        if found:
-            apply_order_view(self._ledger, found[0], now)
-        elif order.sent_ms is None and order.state is OrderState.PENDING:
-            self._ledger.on_rejected(order.client_order_id, "never sent", now)
-        elif now - (order.sent_ms or order.created_ms) >= self.config.stale_pending_s * 1000:
-            # Old enough that the read path has caught up: not on the exchange, so nothing rests.
-            self._ledger.on_not_found(order.client_order_id, now, 1)
-
-    async def amend(self, client_order_id: str, yes_price: Price, total_count: Count) -> ExecutionResult:
-        """New YES price and new *total* count (filled + wanted remaining); the order is read back."""
-        order = self._ledger.orders.get(client_order_id)
-        if order is None:
-            raise KeyError(f"unknown client_order_id {client_order_id}")
-        blocked = self._not_actionable(order)
-        if blocked is not None:
-            return blocked
-        assert order.order_id is not None
-        try:
-            await self._rest.amend_order(order.order_id, order.ticker, order.side, yes_price, total_count)
-        except ExchangeError as err:
-            return await self._mutation_failed(order, err)
-        return await self._read_back(order, ExecOutcome.AMENDED, "amended")
-
-    def _not_actionable(self, order: TrackedOrder) -> ExecutionResult | None:
-        now = self._clock.now_ms()
-        if order.is_terminal:
-            return self._emit(order, ExecOutcome.ALREADY_GONE, f"already {order.state}", now)
-        if order.order_id is None:
-            return self._emit(order, ExecOutcome.UNRESOLVED, "no exchange order id yet; resolve first", now)
-        return None
-
-    async def _mutation_failed(self, order: TrackedOrder, err: ExchangeError) -> ExecutionResult:
-        if err.kind is ErrorKind.NOT_FOUND:  # nothing resting under that id: filled or canceled
-            return await self._read_back(order, ExecOutcome.ALREADY_GONE, "not resting")
-        now = self._clock.now_ms()
-        if err.kind is ErrorKind.AMBIGUOUS:
-            self._ledger.on_unknown(order.client_order_id, err.message, now)
-            return self._emit(order, ExecOutcome.UNKNOWN, err.message, now)
-        return self._emit(order, ExecOutcome.FAILED, err.message, now, err.code)
-
-    async def _read_back(self, order: TrackedOrder, outcome: ExecOutcome, detail: str) -> ExecutionResult:
-        assert order.order_id is not None
-        try:
-            seen = await self._rest.order(order.order_id)
-        except (ExchangeError, WireFormatError) as err:
-            now = self._clock.now_ms()
-            return self._emit(order, outcome, f"{detail}; read-back failed: {err}", now)
-        now = self._clock.now_ms()
-        apply_order_view(self._ledger, seen, now)
-        return self._emit(order, outcome, f"{detail}; now {seen.status}", now)
-
-    # ------------------------------------------------------------------ results
-    def _emit(
-        self,
-        order: TrackedOrder,
-        outcome: ExecOutcome,
-        detail: str,
-        now: int,
-        error_code: str | None = None,
-    ) -> ExecutionResult:
-        result = ExecutionResult(
-            client_order_id=order.client_order_id,
-            outcome=outcome,
-            detail=detail,
-            ts_ms=now,
-            state=order.state,
-            order_id=order.order_id,
-            error_code=error_code,
-            order_group_id=order.order_group_id,
-        )
-        log.info(
-            "order.%s client_order_id=%s ticker=%s state=%s detail=%s",
-            outcome.value,
-            order.client_order_id,
-            order.ticker,
-            order.state.value,
-            detail,
-        )
-        if self.on_result is not None:
-            self.on_result(result)
-        self._ledger.bus.publish(result)
-        return result
