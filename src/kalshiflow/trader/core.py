@@ -108,7 +108,10 @@ class TraderCore:
         self.books = books
         self.markets: dict[str, Market] = dict(markets)
         # Each market's fee schedule: the ledger's reservations and the exit rules' fee estimates.
-        self.fees = fees or FeeSchedule()
+        # Scheduled fee changes take effect on this clock, at their time (``FeeSchedule``).
+        self.fees = fees or FeeSchedule(clock=clock)
+        if self.fees.clock is None:
+            self.fees.clock = clock
         self.ledger = Ledger(self.fees, self.bus, own_prefix=self.config.execution.client_order_id_prefix)
         self.executor = OrderExecutor(
             rest, self.ledger, clock, config=self.config.execution, on_result=self._on_execution
@@ -125,6 +128,7 @@ class TraderCore:
         self._peak_equity = Money(0)
         self._views: dict[str, MarketView] = {}
         self._views_stale = True  # set whenever ``markets`` changes
+        self._views_fees = -1  # the fee schedule's version the views were built with
         self._daily = DailyRealized()
         self.calibrating = False  # a calibration evaluates every exit rule itself
         self._filled_since_tick: set[str] = set()
@@ -144,8 +148,8 @@ class TraderCore:
         return cycle
 
     async def load_fees(self) -> int:
-        """Read the fee schedule of every market not resolved yet, then apply the scheduled fee
-        changes now due (so fees are followed live, one calibration behind at most)."""
+        """Read the fee schedule of every market not resolved yet, then learn the scheduled fee
+        changes: those due apply now, the others at their time on the trader's clock."""
         resolved = await self.fees.load(self.rest, self.markets.values())
         resolved += await self.fees.follow_changes(self.rest, self.clock.now_ms())
         if resolved:
@@ -337,7 +341,10 @@ class TraderCore:
     def market_views(self) -> dict[str, MarketView]:
         # Built once per change of the market set, not per decision: the decision path reads it
         # several times and its cost grows with the number of markets.
-        if self._views_stale or len(self._views) != len(self.markets):
+        # A fee change that fell due since (read by ``version``) rebuilds them too.
+        fees_version = self.fees.version
+        if self._views_stale or len(self._views) != len(self.markets) or fees_version != self._views_fees:
+            self._views_fees = fees_version
             self._views = {
                 t: MarketView(t, m.status, m.close_time_ms, m.grid, *self.fees(t))
                 for t, m in self.markets.items()
