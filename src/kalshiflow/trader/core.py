@@ -39,6 +39,7 @@ from kalshiflow.trader.execution.in_flight import ExecutionConfig, ExecutionResu
 from kalshiflow.trader.execution.in_flight import OrderIntent as ExecIntent
 from kalshiflow.trader.execution.open_orders import StaleOrder, stale_open_orders
 from kalshiflow.trader.execution.order_groups import OrderGroupManager
+from kalshiflow.trader.execution.queue_positions import QueueConfig, QueueTracker
 from kalshiflow.trader.exit_rules.base import ExitDecision, ExitReason, ExitRule
 from kalshiflow.trader.exit_rules.entries import EntryReferences
 from kalshiflow.trader.exit_rules.registry import EXIT_RULES, PRICE_RULES, TIME_RULES, evaluate_exits
@@ -72,6 +73,7 @@ class CoreConfig:
     order_groups: OrderGroupConfig = field(default_factory=OrderGroupConfig)
     execution: ExecutionConfig = field(default_factory=ExecutionConfig)
     open_orders: OpenOrdersConfig = field(default_factory=OpenOrdersConfig)
+    queue: QueueConfig = field(default_factory=QueueConfig)
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,8 @@ class TraderCore:
         self.groups = OrderGroupManager(rest, self.config.order_groups, clock)
         self.live = LiveUpdates(self.ledger, clock, on_group_update=self.groups.on_group_update)
         self.reconciler = Reconciler(rest, self.ledger, clock, self.config.calibration)
+        # Queue positions of the resting orders, for the view and the dashboard (its own task: ``run``).
+        self.queue = QueueTracker(rest, self.ledger, books, self.bus, clock, self.config.queue)
         self.risk_counters = RiskCounters()
         self.reduce_only = False  # the lifecycle sets it while calibrating or paused
         self.manual_kill_switch: str | None = None  # who engaged the operator's kill switch
