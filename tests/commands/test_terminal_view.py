@@ -104,7 +104,7 @@ async def test_the_view_grows_with_the_terminal(env: Scenario) -> None:
 async def test_a_resting_order_shows_a_dash_until_its_queue_position_is_read(env: Scenario) -> None:
     state = await busy_state(env)
     assert state.core is not None
-    state.core.queue.ahead.clear()
+    state.core.queue.positions.clear()
     lines = screen(state, 80, 24)
     [order_line] = [line for line in lines if line.startswith(env.tickers[1]) and "resting" in line]
     assert order_line.split()[4] == "-"

@@ -147,7 +147,7 @@ def _orders(state: AppState, limit: int) -> Table:
     orders = core.ledger.live_orders()
     shown = orders if len(orders) <= limit else orders[: max(0, limit - 1)]
     for order in shown:
-        ahead = core.queue.ahead.get(order.client_order_id)
+        ahead = core.queue.ahead_of(order.client_order_id)
         table.add_row(
             order.ticker,
             order.side.value,

@@ -116,7 +116,8 @@ def read_due(
 
 
 class QueueTracker:
-    """``ahead[client_order_id]`` -> contracts ahead of that resting order, as last read."""
+    """``positions[client_order_id]`` -> the last answer for that resting order (what was
+    published); ``ahead_of(client_order_id)`` -> its contracts ahead, None until first read."""
 
     def __init__(
         self,
@@ -133,11 +134,19 @@ class QueueTracker:
         self.bus = bus
         self.clock = clock
         self.config = config or QueueConfig()
-        self.ahead: dict[str, Count] = {}
+        self.positions: dict[str, QueuePositionChanged] = {}
         self.reads = 0
         self.failures = 0
         self._seen: dict[str, Seen] = {}
         self._last_read_ms: int | None = None
+
+    @property
+    def ahead(self) -> dict[str, Count]:
+        return {cid: p.ahead for cid, p in self.positions.items()}
+
+    def ahead_of(self, client_order_id: str) -> Count | None:
+        known = self.positions.get(client_order_id)
+        return None if known is None else known.ahead
 
     def resting(self) -> list[TrackedOrder]:
         """Our orders the exchange has acknowledged as resting."""
@@ -183,18 +192,20 @@ class QueueTracker:
                 self._seen.pop(cid, None)
                 continue
             self._seen[cid] = current[cid]
-            if self.ahead.get(cid) != answer.ahead:
-                self.ahead[cid] = answer.ahead
+            if self.ahead_of(cid) != answer.ahead:
+                event = QueuePositionChanged(now, cid, order_id, order.ticker, answer.ahead)
+                self.positions[cid] = event
                 changed += 1
-                self.bus.publish(QueuePositionChanged(now, cid, order_id, order.ticker, answer.ahead))
+                self.bus.publish(event)
         return changed
 
     def _forget(self, resting: list[TrackedOrder]) -> None:
         """Drop what is known of orders that no longer rest."""
         live = {o.client_order_id for o in resting}
-        for known in (self.ahead, self._seen):
-            for cid in [c for c in known if c not in live]:
-                del known[cid]
+        for cid in [c for c in self.positions if c not in live]:
+            del self.positions[cid]
+        for cid in [c for c in self._seen if c not in live]:
+            del self._seen[cid]
 
     async def run(self) -> None:
         """Look every ``check_s`` (wall time) and read when due; never ends on a failed pass."""
