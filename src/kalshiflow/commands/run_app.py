@@ -50,7 +50,8 @@ from kalshiflow.trader.state.restore import restore_orders
 
 log = logging.getLogger(__name__)
 
-PRIVATE_CHANNELS = ("fill", "user_orders", "market_positions", "order_group_updates")
+# With ``market_lifecycle_v2`` (all markets) for ``event_fee_update``: fee overrides pushed live.
+PRIVATE_CHANNELS = ("fill", "user_orders", "market_positions", "order_group_updates", "market_lifecycle_v2")
 STILL_RESTING_EXIT = 1  # exit code when a stop could not confirm every cancel
 TICK_S = 1.0  # the calibration timer's resolution, in the trader's clock seconds
 

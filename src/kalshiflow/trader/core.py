@@ -23,6 +23,7 @@ from kalshiflow.events.bus import EventBus
 from kalshiflow.events.ledger import FillBooked
 from kalshiflow.exchange.models_market import Market
 from kalshiflow.exchange.rest import KalshiRestClient
+from kalshiflow.exchange.ws_models import EventFeeUpdate
 from kalshiflow.features.valuation import CashView, MarketView, PositionView, value_position
 from kalshiflow.marketdata.bookstore import BookStore
 from kalshiflow.trader.calibration.reconcile import Reconciler
@@ -120,7 +121,9 @@ class TraderCore:
         )
         self.closer = PositionCloser(self.executor, self.ledger, clock)
         self.groups = OrderGroupManager(rest, self.config.order_groups, clock)
-        self.live = LiveUpdates(self.ledger, clock, on_group_update=self.groups.on_group_update)
+        self.live = LiveUpdates(
+            self.ledger, clock, on_group_update=self.groups.on_group_update, on_fee_update=self._on_fee_update
+        )
         self.reconciler = Reconciler(rest, self.ledger, clock, self.config.calibration)
         # Queue positions of the resting orders, for the view and the dashboard (its own task: ``run``).
         self.queue = QueueTracker(rest, self.ledger, books, self.bus, clock, self.config.queue)
@@ -421,6 +424,14 @@ class TraderCore:
 
     def _kill_switch_on(self) -> bool:
         return self.kill_switch_text() is not None
+
+    def _on_fee_update(self, update: EventFeeUpdate) -> None:
+        """An event's fee overrides pushed by the exchange: in force at once (``FeeSchedule``)."""
+        changed = self.fees.apply_override(
+            update.event_ticker, update.fee_type_override, update.fee_multiplier_override
+        )
+        if changed:
+            log.info("fees.pushed event %s: %d markets changed", update.event_ticker, changed)
 
     def _on_execution(self, result: ExecutionResult) -> None:
         """Exchange errors feed the per-market circuit breaker; a refused group trigger the manager."""

@@ -1,6 +1,7 @@
 """A fee change scheduled mid-run takes effect at its time on the trader's clock, not at the next
 calibration: orders before it pay (and are expected to pay) the old fee, orders after it the new
-one, and the fee the trader expects is what the exchange charges on each fill.
+one, and the fee the trader expects is what the exchange charges on each fill. An event override the
+exchange pushes (``event_fee_update``) applies as soon as it arrives.
 
 The clock only moves when the test moves it, and nothing recalibrates between the change's time
 and the orders after it: the trader learnt of the change (pending) at a calibration before.
@@ -11,6 +12,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from tests.trader.scenarios.scenario_kit import ALICE, Scenario, buy, scenario_config
+from tests.waiting import until
 
 from kalshiflow.domain.fees import FeeType, trade_fee
 from kalshiflow.domain.orders import OutcomeSide
@@ -93,3 +95,45 @@ async def test_a_scheduled_series_fee_change_applies_at_its_time_for_risk_views_
     assert _last_fill_fee(env) == (expected_maker, False)
     await env.calibrate()
     assert core.ledger.orders[order.client_order_id].fees == expected_maker  # what the ledger booked
+
+
+async def test_an_event_override_pushed_by_the_exchange_applies_at_once_without_a_read(env: Scenario) -> None:
+    """A change the trader could not have read ahead (set to apply at once, after its last
+    calibration) reaches it as ``event_fee_update`` on ``market_lifecycle_v2``."""
+    ticker = env.tickers[0]
+    env.quote(ticker)
+    core = await env.new_core(scenario_config(), stream=True)
+    assert env.stream is not None
+    await env.stream.subscribe(["market_lifecycle_v2"])
+    engine = env.sim.engine
+    event_ticker = engine.markets[ticker].event_ticker
+    fee_schedule.schedule(
+        engine,
+        series_ticker=None,
+        event_ticker=event_ticker,
+        fee_type=FeeType.FLAT,
+        fee_multiplier=Fraction(1, 2),
+        scheduled_ms=env.clock.now_ms(),
+    )
+    await until(lambda: core.fees(ticker) == (FeeType.FLAT, Fraction(1, 2)), 10, "the pushed override")
+    assert core.fees.pending == ()  # not learnt from a read
+    view = core.market_views()[ticker]
+    assert (view.fee_type, view.fee_multiplier) == (FeeType.FLAT, Fraction(1, 2))
+
+    ask = env.ask_of(ticker, OutcomeSide.YES)
+    expected = _expected(env, ticker, ask, 4, is_taker=True)
+    assert expected != trade_fee(DEFAULT_FEE_TERMS[0], True, ask, Count.contracts(4), DEFAULT_FEE_TERMS[1])
+    await env.hold(ticker, OutcomeSide.YES, 4)
+    assert _last_fill_fee(env) == (expected, True)
+
+    # Cleared again: the series' terms are back.
+    fee_schedule.schedule(
+        engine,
+        series_ticker=None,
+        event_ticker=event_ticker,
+        fee_type=None,
+        fee_multiplier=None,
+        scheduled_ms=env.clock.now_ms(),
+    )
+    await until(lambda: core.fees(ticker) == DEFAULT_FEE_TERMS, 10, "the pushed clearing")
+    assert core.fees(ticker) == engine.fee_schedule(event_ticker)

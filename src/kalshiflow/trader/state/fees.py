@@ -193,6 +193,13 @@ class FeeSchedule:
                 touched |= self._apply_series_change(change)
             else:
                 touched |= self._apply_event_change(change)
+        changed = self._recompute(touched)
+        if changed:
+            log.info("fees.changed %d markets at %d", changed, now_ms)
+        return changed
+
+    def _recompute(self, touched: Iterable[str]) -> int:
+        """New terms for the markets of the events in ``touched``; returns how many changed."""
         changed = 0
         for event_ticker in sorted(touched):
             terms = self._combine_known(event_ticker)
@@ -200,7 +207,7 @@ class FeeSchedule:
             if terms is None:  # its series was never read: resolved afresh by the next ``load``
                 self._by_event.pop(event_ticker, None)
                 for ticker in tickers:
-                    del self._by_ticker[ticker]
+                    self._by_ticker.pop(ticker, None)
                 changed += len(tickers)
                 continue
             self._by_event[event_ticker] = terms
@@ -210,8 +217,24 @@ class FeeSchedule:
                     changed += 1
         if changed:
             self._version += 1
-            log.info("fees.changed %d markets at %d", changed, now_ms)
         return changed
+
+    def apply_override(
+        self, event_ticker: str, fee_type_override: str | None, multiplier_override: Fraction | None
+    ) -> int:
+        """An event's overrides as the exchange pushed them (``event_fee_update``): in force now,
+        for the markets of the event if it is traded; returns how many markets changed. It may
+        repeat a scheduled change already applied (nothing changes then) or bring one this
+        schedule did not know of yet."""
+        if event_ticker not in self._event_series:
+            return 0
+        try:
+            fee_type = None if fee_type_override is None else FeeType(fee_type_override)
+        except ValueError:
+            self.failures[event_ticker] = f"event_fee_update: unknown fee type {fee_type_override!r}"
+            return 0
+        self._overrides[event_ticker] = (fee_type, multiplier_override)
+        return self._recompute({event_ticker})
 
     def _apply_series_change(self, change: SeriesFeeChange) -> frozenset[str]:
         series = self._series.get(change.series_ticker)

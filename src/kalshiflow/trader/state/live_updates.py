@@ -11,7 +11,8 @@ the ledger. This module is the adapter between them, and the one place that maps
 * a ``market_positions`` update is only *compared* with the ledger: a difference is reported as a
   ``PositionMismatch`` value, never written. It may be transient (the position message can precede
   the fill message), and overwriting is reconciliation's job, which knows what is newer;
-* an ``order_group_updates`` message is forwarded to the order-group manager;
+* an ``order_group_updates`` message is forwarded to the order-group manager, an
+  ``event_fee_update`` (``market_lifecycle_v2``) to the fee schedule;
 * a ``ChannelNotice`` (reconnect, gap, overflow, terminal error) means messages may be lost: it
   raises ``needs_resync`` and reports a ``ResyncNeeded`` value; reconciliation clears it.
 
@@ -33,6 +34,7 @@ from kalshiflow.domain.units import Count
 from kalshiflow.exchange.models_portfolio import Fill, Order
 from kalshiflow.exchange.ws_models import (
     ChannelNotice,
+    EventFeeUpdate,
     FillMessage,
     MarketPositionUpdate,
     OrderGroupUpdate,
@@ -149,12 +151,14 @@ class LiveUpdates:
         clock: Clock,
         *,
         on_group_update: Callable[[OrderGroupUpdate], None] | None = None,
+        on_fee_update: Callable[[EventFeeUpdate], None] | None = None,
         on_resync: Callable[[ResyncNeeded], None] | None = None,
         on_mismatch: Callable[[PositionMismatch], None] | None = None,
     ) -> None:
         self._ledger = ledger
         self._clock = clock
         self._on_group_update = on_group_update
+        self._on_fee_update = on_fee_update
         self._on_resync = on_resync
         self._on_mismatch = on_mismatch
         self.needs_resync = False
@@ -178,6 +182,9 @@ class LiveUpdates:
         elif isinstance(event, OrderGroupUpdate):
             if self._on_group_update is not None:
                 self._on_group_update(event)
+        elif isinstance(event, EventFeeUpdate):
+            if self._on_fee_update is not None:
+                self._on_fee_update(event)
         elif isinstance(event, ChannelNotice):
             self._notice(event)
 
