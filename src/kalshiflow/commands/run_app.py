@@ -304,6 +304,7 @@ class TraderApp:
             calibration=s.calibration,
             order_groups=s.order_groups,
             open_orders=s.open_orders,
+            queue=s.queue_positions,
         )
         core = TraderCore(rest, self.clock, feed.books, markets, config, bus=self.bus)
         feed.pinned = lambda: (

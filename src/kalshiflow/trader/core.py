@@ -33,6 +33,7 @@ from kalshiflow.trader.config import (
     ExitRulesConfig,
     OpenOrdersConfig,
     OrderGroupConfig,
+    QueuePositionsConfig,
     RiskLimits,
 )
 from kalshiflow.trader.execution.closing import CloseResult, PositionCloser
@@ -40,7 +41,7 @@ from kalshiflow.trader.execution.in_flight import ExecutionConfig, ExecutionResu
 from kalshiflow.trader.execution.in_flight import OrderIntent as ExecIntent
 from kalshiflow.trader.execution.open_orders import StaleOrder, stale_open_orders
 from kalshiflow.trader.execution.order_groups import OrderGroupManager
-from kalshiflow.trader.execution.queue_positions import QueueConfig, QueueTracker
+from kalshiflow.trader.execution.queue_positions import QueueTracker
 from kalshiflow.trader.exit_rules.base import ExitDecision, ExitReason, ExitRule
 from kalshiflow.trader.exit_rules.entries import EntryReferences
 from kalshiflow.trader.exit_rules.registry import EXIT_RULES, PRICE_RULES, TIME_RULES, evaluate_exits
@@ -74,7 +75,7 @@ class CoreConfig:
     order_groups: OrderGroupConfig = field(default_factory=OrderGroupConfig)
     execution: ExecutionConfig = field(default_factory=ExecutionConfig)
     open_orders: OpenOrdersConfig = field(default_factory=OpenOrdersConfig)
-    queue: QueueConfig = field(default_factory=QueueConfig)
+    queue: QueuePositionsConfig = field(default_factory=QueuePositionsConfig)
 
 
 @dataclass(frozen=True)

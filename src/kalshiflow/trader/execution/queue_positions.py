@@ -6,7 +6,7 @@ markets asked about, one request); the trader cannot compute it, since the book 
 price, not who is first. A read costs rate-limit tokens, so the tracker reads only when the answer
 can have changed and never on the decision path (its own task, ``run``):
 
-* a short timer (``check_s``) looks, only while orders rest, whether a read is due -- a look reads
+* a short timer (``[queue_positions] check_s``) looks, only while orders rest, whether a read is due -- a look reads
   nothing from the exchange, only the ledger and the local books;
 * a read is due when a resting order has no known position yet, when the aggregate size at a
   resting order's price level fell since the last read (fills or cancels there: the only way
@@ -36,6 +36,7 @@ from kalshiflow.events.trader import QueuePositionChanged
 from kalshiflow.exchange.errors import ExchangeError
 from kalshiflow.exchange.models_account import QueuePosition
 from kalshiflow.marketdata.bookstore import BookStore
+from kalshiflow.trader.config import QueuePositionsConfig
 from kalshiflow.trader.state.ledger import Ledger
 from kalshiflow.trader.state.orders import OrderState, TrackedOrder
 
@@ -43,16 +44,6 @@ log = logging.getLogger(__name__)
 
 RESTING: Final = frozenset({OrderState.RESTING, OrderState.PARTIALLY_FILLED})
 TICKERS_PER_READ: Final = 50  # markets per request: keeps the query string short
-
-
-@dataclass(frozen=True)
-class QueueConfig:
-    """``check_s`` (1.0 s wall time): how often the tracker looks whether a read is due, while
-    orders rest, and the least time between two reads; ``max_age_s`` (15 s): the oldest an answer
-    may get while orders rest."""
-
-    check_s: float = 1.0
-    max_age_s: float = 15.0
 
 
 class QueueSource(Protocol):
@@ -94,7 +85,7 @@ def read_due(
     seen: Mapping[str, Seen],
     last_read_ms: int | None,
     now_ms: int,
-    config: QueueConfig,
+    config: QueuePositionsConfig,
 ) -> bool:
     """Whether a read can change what is known (pure: ``resting`` is how each resting order looks
     now, ``seen`` how it looked at the last read that listed it)."""
@@ -126,14 +117,14 @@ class QueueTracker:
         books: BookStore,
         bus: EventBus,
         clock: Clock,
-        config: QueueConfig | None = None,
+        config: QueuePositionsConfig | None = None,
     ) -> None:
         self.rest = rest
         self.ledger = ledger
         self.books = books
         self.bus = bus
         self.clock = clock
-        self.config = config or QueueConfig()
+        self.config = config or QueuePositionsConfig()
         self.positions: dict[str, QueuePositionChanged] = {}
         self.reads = 0
         self.failures = 0
