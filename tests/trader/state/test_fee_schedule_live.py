@@ -93,3 +93,22 @@ async def test_a_pushed_override_applies_at_once_and_an_unknown_type_keeps_the_t
     assert schedule.apply_override("KXA-1", "brand_new_fees", Fraction(1)) == 0
     assert schedule("A-X") == (FeeType.QUADRATIC, Fraction(3))
     assert "KXA-1" in schedule.failures
+
+
+async def test_a_withdrawn_change_never_applies_and_a_moved_one_applies_at_its_new_time() -> None:
+    clock = ManualClock()
+    t0 = clock.now_ms()
+    source = _source()
+    schedule = FeeSchedule(clock=clock)
+    await schedule.load(source, MARKETS)
+    source.series_changes = [SeriesFeeChange("s1", "KXA", FeeType.FLAT, Fraction(1, 2), t0 + 30_000)]
+    source.event_changes = [EventFeeChange("e1", "KXC-1", "KXC", None, None, t0 + 30_000)]
+    await schedule.follow_changes(source, t0)
+    source.series_changes = []  # withdrawn before its time
+    source.event_changes = [EventFeeChange("e1", "KXC-1", "KXC", None, None, t0 + 90_000)]  # moved
+    await schedule.follow_changes(source, t0 + 10_000)
+    clock.set_ms(t0 + 60_000)
+    assert schedule("A-X") == (FeeType.QUADRATIC, Fraction(1))
+    assert schedule("C-X") == (FeeType.FLAT, Fraction(2))
+    clock.set_ms(t0 + 90_000)
+    assert schedule("C-X") == (FeeType.QUADRATIC_WITH_MAKER_FEES, Fraction(3, 2))

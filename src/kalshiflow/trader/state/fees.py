@@ -22,10 +22,13 @@ override changes, each with its ``scheduled_ts``); only event overrides are also
 (``event_fee_update`` on ``market_lifecycle_v2``, §11), and a push arrives after the fact, so the
 scheduled lists are the one source that covers both and lets the switch happen on time.
 ``follow_changes`` (called at every calibration) reads both lists, applies what is due and keeps
-the rest as pending, with the series it will need already read; the pending changes then take
+the rest as pending (a change no longer listed is withdrawn; a listed one's latest time and terms
+are kept), with the series it will need already read; the pending changes then take
 effect when the trader's clock reaches their ``scheduled_ts``: the first lookup at or after that
 time applies them (synchronously, no read on that path), so the ledger's reservations, the risk
-checks and the policies' fee estimates switch at that moment, not at the next calibration.
+checks and the policies' fee estimates switch at that moment, not at the next calibration. A
+pushed ``event_fee_update`` goes to ``apply_override`` and is in force at once: it covers an
+override set without notice, or announced after the last calibration.
 ``version`` moves whenever any market's terms change, so a cache of terms (the core's market
 views) knows to rebuild. Each change is applied once (by id, in scheduled order); a change of a
 fee type this client does not know is skipped (the old terms stay, the failure is recorded).
@@ -162,13 +165,15 @@ class FeeSchedule:
             series_changes = await rest.series_fee_changes(show_historical=True)
             event_changes = await rest.event_fee_changes()
             every: list[FeeChange] = [*series_changes, *event_changes]
-            waiting = {c.change_id for c in self._pending}
-            fresh = [c for c in every if c.change_id not in self._applied and c.change_id not in waiting]
-            await self._read_series_for(rest, fresh)
+            listed = {c.change_id: c for c in every}
+            waiting = [listed[c.change_id] for c in self._pending if c.change_id in listed]
+            known = self._applied | {c.change_id for c in waiting}
+            fresh = [c for c in listed.values() if c.change_id not in known]
+            await self._read_series_for(rest, [*waiting, *fresh])
         except (ExchangeError, ValueError, OSError, TimeoutError) as exc:
             log.warning("fees.changes_unread: %s", exc)
             return 0
-        self._pending = sorted([*self._pending, *fresh], key=lambda c: c.scheduled_ms)  # stable
+        self._pending = sorted([*waiting, *fresh], key=lambda c: c.scheduled_ms)  # stable
         return self.advance(now_ms)
 
     async def _read_series_for(self, rest: FeeSource, changes: list[FeeChange]) -> None:
