@@ -14,7 +14,10 @@ the ledger. This module is the adapter between them, and the one place that maps
 * an ``order_group_updates`` message is forwarded to the order-group manager, an
   ``event_fee_update`` (``market_lifecycle_v2``) to the fee schedule;
 * a ``ChannelNotice`` (reconnect, gap, overflow, terminal error) means messages may be lost: it
-  raises ``needs_resync`` and reports a ``ResyncNeeded`` value; reconciliation clears it.
+  raises ``needs_resync`` and reports a ``ResyncNeeded`` value; reconciliation clears it. A notice
+  about ``market_lifecycle_v2`` alone is only logged: the ledger reads nothing from it, and a fee
+  push lost there is recovered by the next calibration's fee-change reads, so it must not stop
+  new exposure.
 
 Every handler is synchronous (no await), so each message is applied atomically.
 """
@@ -46,6 +49,8 @@ from kalshiflow.trader.state.ledger import FillData, Ledger
 from kalshiflow.trader.state.orders import TrackedOrder
 
 log = logging.getLogger(__name__)
+
+LIFECYCLE_CHANNEL: Final = "market_lifecycle_v2"  # subscribed for ``event_fee_update`` only
 
 RECENT_LIMIT: Final = 100  # resync notices and position mismatches kept in memory
 
@@ -226,6 +231,13 @@ class LiveUpdates:
             self._on_mismatch(mismatch)
 
     def _notice(self, notice: ChannelNotice) -> None:
+        if notice.channel == LIFECYCLE_CHANNEL:
+            log.warning(
+                "live.lifecycle_notice kind=%s count=%d (fee changes are read again at the next calibration)",
+                notice.kind.value,
+                notice.count,
+            )
+            return
         resync = ResyncNeeded(
             notice.kind.value, notice.channel, notice.count, notice.detail, self._clock.now_ms()
         )
