@@ -10,7 +10,8 @@ key when there is one -- so a typo never silently falls back to a default. Conne
 
 Sections (see each model for every field, its default and unit): ``[run]`` (this module),
 ``[markets]``, ``[exit_rules]`` (ExitRulesConfig), ``[risk]`` (RiskLimits), ``[calibration]``
-(CalibrationConfig), ``[order_groups]`` (OrderGroupConfig), ``[open_orders]`` (OpenOrdersConfig).
+(CalibrationConfig), ``[order_groups]`` (OrderGroupConfig), ``[open_orders]`` (OpenOrdersConfig),
+``[queue_positions]`` (QueuePositionsConfig).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from kalshiflow.trader.config import (
     ExitRulesConfig,
     OpenOrdersConfig,
     OrderGroupConfig,
+    QueuePositionsConfig,
     RiskLimits,
 )
 
@@ -122,6 +124,7 @@ class Settings(BaseSettings):
     calibration: CalibrationConfig = Field(default_factory=CalibrationConfig)
     order_groups: OrderGroupConfig = Field(default_factory=OrderGroupConfig)
     open_orders: OpenOrdersConfig = Field(default_factory=OpenOrdersConfig)
+    queue_positions: QueuePositionsConfig = Field(default_factory=QueuePositionsConfig)
 
 
 class _Environment(EnvSettingsSource):

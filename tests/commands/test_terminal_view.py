@@ -33,10 +33,12 @@ async def busy_state(env: Scenario) -> AppState:
     held, resting = env.tickers[0], env.tickers[1]
     env.quote(held)
     env.quote(resting)
+    env.bid(resting, OutcomeSide.NO, "0.20", 7)  # ahead of the trader's resting order
     core = await env.new_core(scenario_config(), stream=False)
     await hold(env, held, OutcomeSide.YES, 3)
     placed = await core.open_position(resting, buy(OutcomeSide.NO), Price.parse("0.20"), Count.contracts(2))
     assert placed.execution is not None
+    assert await core.queue.refresh() == 1  # what the tracker's task does while the order rests
     life = Lifecycle(env.clock)
     recal = Recalibrator(
         core, life, env.clock, pause_after_errors=5, resume_backoff_s=30, drift_recalibrate=Money.dollars(1)
@@ -74,6 +76,8 @@ async def test_the_view_fits_80_by_24_with_everything_that_matters(env: Scenario
     assert "calibration" in text
     assert "history line 29" in text  # the newest status entries
     assert "resting" in text and "2.00" in text  # the resting order  # noqa: PT018
+    [order_line] = [line for line in lines if line.startswith(env.tickers[1]) and "resting" in line]
+    assert order_line.split()[4] == "7.00"  # the contracts ahead of it in the queue
     assert "BUY_NO" in text  # an action that did something is not crowded out by denials
     assert "throttled" in text  # denials are summed up in one line
     assert text.count("denied:throttled") <= 1
@@ -95,3 +99,12 @@ async def test_the_view_grows_with_the_terminal(env: Scenario) -> None:
     assert len(large) <= 50
     assert all(len(line) <= 140 for line in large)
     assert sum("history line" in line for line in large) > sum("history line" in line for line in small)
+
+
+async def test_a_resting_order_shows_a_dash_until_its_queue_position_is_read(env: Scenario) -> None:
+    state = await busy_state(env)
+    assert state.core is not None
+    state.core.queue.positions.clear()
+    lines = screen(state, 80, 24)
+    [order_line] = [line for line in lines if line.startswith(env.tickers[1]) and "resting" in line]
+    assert order_line.split()[4] == "-"

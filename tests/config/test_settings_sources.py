@@ -82,3 +82,14 @@ def test_an_unknown_key_in_a_file_suggests_the_closest_valid_key(tmp_path: Path)
 def test_lists_come_from_the_environment_as_json_and_plain_variables_are_not_sections() -> None:
     settings = load_settings(environ={"KALSHIFLOW_MARKETS__TICKERS": '["A", "B"]', "KALSHIFLOW_DB": "sqlite:///x"})
     assert settings.markets.tickers == ("A", "B")
+
+
+def test_queue_position_timing_is_a_section_of_its_own(tmp_path: Path) -> None:
+    path = tmp_path / "kf.toml"
+    path.write_text("[queue_positions]\ncheck_s = 2.5\n")
+    settings = load_settings(path, {"KALSHIFLOW_QUEUE_POSITIONS__MAX_AGE_S": "30"})
+    assert (settings.queue_positions.check_s, settings.queue_positions.max_age_s) == (2.5, 30.0)
+    path.write_text("[queue_positions]\ncheck_s = 0\n")
+    with pytest.raises(SettingsError) as info:
+        load_settings(path, environ={})
+    assert "queue_positions.check_s" in str(info.value)

@@ -27,17 +27,21 @@ from kalshiflow.commands.run_app import AppState, RunOptions, TraderApp
 from kalshiflow.config import Settings, load_settings
 from kalshiflow.dashboard.hub import HubConfig
 from kalshiflow.dashboard.server import Dashboard, DashboardConfig
-from kalshiflow.domain.orders import OutcomeSide
+from kalshiflow.domain.orders import BookSide, OutcomeSide, SelfTradePrevention, TimeInForce
+from kalshiflow.domain.units import Count, Money, Price
 from kalshiflow.exchange.environments import ExchangeConnection
 from kalshiflow.features import SCHEMA_V1
 from kalshiflow.marketdata.book import OrderBook
 from kalshiflow.marketdata.feed import MarketDataFeed
 from kalshiflow.policy.base import Action, Decision
+from kalshiflow.sim.engine import OrderRequest
 from kalshiflow.sim.runner import SimHandle, SimulatorConfig
 from kalshiflow.trader.core import TraderCore
 from kalshiflow.trader.decisions.actor import Observe, PolicyLike
+from kalshiflow.trader.risk.types import TradeAction
 
 TOKEN = "test-token-0123456789"
+QUEUE_AHEAD_ACCOUNT = "queue-ahead"  # an account of the simulator whose order rests ahead of the trader's
 
 
 class BuyOnce:
@@ -81,6 +85,8 @@ def trader_settings(db: str) -> Settings:
                 "cash_recovery_enabled": False,
                 "stuck_enabled": False,
             },
+            # A resting order a test places (``rest_behind``) stays where it was put.
+            "open_orders": {"ttl_s": 3600, "max_behind_ticks": 10_000},
             "risk": {
                 "require_two_sided_book": False,
                 "max_spread_cents": 100,
@@ -123,6 +129,43 @@ class Trader:
         await until(lambda: held() or self._crashed(), 30, "a position from the trader's buy")
         assert self.state.core is not None
         return self.state.core.ledger.open_positions()[0].ticker
+
+    async def rest_behind(self, ahead_contracts: int) -> tuple[str, str]:
+        """The trader rests a YES bid of one contract 5 ticks below the touch behind another
+        account's ``ahead_contracts`` there; returns (ticker, client_order_id) once the tracker
+        has read its queue position."""
+        core = self.state.core
+        assert core is not None
+
+        def below_touch(ticker: str) -> Price | None:
+            book = core.books.book(ticker)
+            bid = None if book is None or not book.valid else book.best_bid(OutcomeSide.YES)
+            return None if bid is None else core.markets[ticker].grid.step_down(int(bid), 5)
+
+        await until(lambda: any(below_touch(t) for t in core.markets), 30, "a market with room below its bid")
+        ticker = next(t for t in sorted(core.markets) if below_touch(t))
+        price = below_touch(ticker)
+        assert price is not None
+        engine = self.sim.sim.engine
+        if QUEUE_AHEAD_ACCOUNT not in engine.accounts:
+            engine.add_account(QUEUE_AHEAD_ACCOUNT, Money.dollars(1_000))
+        engine.create_order(
+            QUEUE_AHEAD_ACCOUNT,
+            OrderRequest(
+                ticker=ticker,
+                side=BookSide.BID,
+                yes_price=int(price),
+                count=int(Count.contracts(ahead_contracts)),
+                time_in_force=TimeInForce.GOOD_TILL_CANCELED,
+                self_trade_prevention=SelfTradePrevention.TAKER_AT_CROSS,
+            ),
+        )
+        placed = await core.open_position(ticker, TradeAction.BUY_YES, price, Count.contracts(1), post_only=True)
+        assert placed.execution is not None, placed.decision
+        assert placed.execution.error_code is None, placed.execution
+        cid = placed.execution.client_order_id
+        await until(lambda: core.queue.ahead_of(cid) is not None or self._crashed(), 30, "a queue position read")
+        return ticker, cid
 
     def _crashed(self) -> bool:
         if self.task is not None and self.task.done():

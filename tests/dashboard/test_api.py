@@ -20,10 +20,11 @@ import jsonschema
 import pytest
 import websockets
 from prometheus_client.parser import text_string_to_metric_families
-from tests.dashboard.dashboard_kit import TOKEN, Trader, running_trader
+from tests.dashboard.dashboard_kit import QUEUE_AHEAD_ACCOUNT, TOKEN, Trader, running_trader
 from tests.waiting import until
 
 from kalshiflow.dashboard.hub import HubConfig
+from kalshiflow.domain.units import Count
 from kalshiflow.events.trader import TraderState
 
 pytestmark = pytest.mark.timeout(120)
@@ -265,3 +266,42 @@ async def test_a_client_that_never_reads_is_bounded_and_resynced(trader: Trader)
         assert life.state is not TraderState.STOPPING
     finally:
         stuck.close()
+
+
+async def test_a_resting_order_carries_its_queue_position_in_rest_and_websocket(
+    trader: Trader, http: httpx.AsyncClient
+) -> None:
+    """``/api/orders`` and the snapshot carry the tracker's answer; a change arrives as a
+    ``queue_position`` message valid against its schema."""
+    await trader.wait_position()
+    core = trader.state.core
+    assert core is not None
+    _, cid = await trader.rest_behind(7)
+    ahead = core.queue.ahead_of(cid)
+    assert ahead is not None
+    assert ahead >= Count.contracts(7)  # the other account's order rests there first
+
+    [item] = [o for o in (await http.get("/api/orders")).json() if o["client_order_id"] == cid]
+    assert (item["queue_ahead"], item["queue_ahead_fp"]) == (int(ahead), ahead.fp_str())
+    assert item["state"] == "resting"
+
+    schemas = (await http.get("/api/schemas")).json()
+    assert schemas["queue_position"]["properties"]["ahead"]["type"] == "integer"
+    [snapshot] = await _messages(trader.url, 1)
+    jsonschema.validate(snapshot["data"], schemas["snapshot"])
+    [row] = [q for q in snapshot["data"]["queue"] if q["client_order_id"] == cid]
+    assert row["ahead"] == int(ahead)
+
+    # The order ahead is cancelled: the tracker reads again and the page is told.
+    engine = trader.sim.sim.engine
+    async with websockets.connect(trader.url.replace("http", "ws") + "/ws") as ws:
+        for order_id in list(engine.account(QUEUE_AHEAD_ACCOUNT).order_ids):
+            engine.cancel_order(QUEUE_AHEAD_ACCOUNT, order_id)
+        while True:
+            frame = json.loads(await ws.recv())
+            updates = [m for m in (frame if isinstance(frame, list) else [frame]) if m["type"] == "queue_position"]
+            if any(m["data"]["client_order_id"] == cid for m in updates):
+                break
+    [update] = [m for m in updates if m["data"]["client_order_id"] == cid]
+    jsonschema.validate(update["data"], schemas["queue_position"])
+    assert update["data"]["ahead"] < int(ahead)

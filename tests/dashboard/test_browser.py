@@ -3,7 +3,8 @@
 What a person sees: the page loads and validates everything it receives against the served
 schemas; the status console grows when a calibration runs and its copy button copies exactly the
 console's text; the trader's position appears after its fill and a close shows its closing reason
-in the row; pause and resume work with the token and are refused without it; the page reconnects
+in the row; a resting order's row shows the contracts ahead of it in the queue and follows a change;
+pause and resume work with the token and are refused without it; the page reconnects
 when the trader restarts. A screenshot of every tab (desktop and phone) is saved under tmp_path.
 """
 
@@ -14,7 +15,8 @@ from typing import Any
 
 import pytest
 from tests.dashboard.browser_kit import PHONE, browser_page, require_chromium
-from tests.dashboard.dashboard_kit import TOKEN, running_trader
+from tests.dashboard.dashboard_kit import QUEUE_AHEAD_ACCOUNT, TOKEN, running_trader
+from tests.waiting import until
 
 from kalshiflow.events.trader import TraderState
 
@@ -28,6 +30,7 @@ CALIBRATED_ON_REQUEST = """() => {
   return start > 0 && after.some((l) => l.includes('calibrating -> syncing state'))
     && after.some((l) => l.includes('calibration ok'));
 }"""
+CELL_SHOWS = "([selector, text]) => { const td = document.querySelector(selector); return td !== null && td.textContent === text; }"
 TABS = ("status", "positions", "orders", "fills", "actions", "systems", "charts", "controls")
 
 
@@ -147,4 +150,38 @@ async def test_page_reconnects_when_the_trader_restarts(tmp_path: Path, monkeypa
             await page.wait_for_function(f"window.__kf.state.connected && window.__kf.state.snapshots > {snapshots}")
             await page.wait_for_function("document.getElementById('state').textContent === 'trading'")
             assert (await page.text_content("#conn")) == "live"
+            await _no_invalid_messages(page)
+
+
+async def test_the_orders_table_shows_the_queue_position_of_a_resting_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running_trader(tmp_path, monkeypatch) as trader:
+        await trader.wait_trading()
+        _, cid = await trader.rest_behind(7)
+        core = trader.state.core
+        assert core is not None
+        before = core.queue.ahead_of(cid)
+        assert before is not None
+        cell = f"#orders tr[data-order='{cid}'] td.ahead"
+        async with browser_page(tmp_path, trader.url) as page:
+            await page.goto(trader.url)
+            await _wait_live(page)
+            await page.click("#tabs button[data-tab=orders]")
+            await page.wait_for_function(CELL_SHOWS, arg=[cell, before.fp_str()])
+
+            # The order ahead goes: the tracker reads the new position and the cell follows.
+            engine = trader.sim.sim.engine
+            for order_id in list(engine.account(QUEUE_AHEAD_ACCOUNT).order_ids):
+                engine.cancel_order(QUEUE_AHEAD_ACCOUNT, order_id)
+
+            def moved() -> bool:
+                now = core.queue.ahead_of(cid)
+                return now is not None and now < before
+
+            await until(moved, 30, "the queue position after the cancel ahead")
+            after = core.queue.ahead_of(cid)
+            assert after is not None
+            await page.wait_for_function(CELL_SHOWS, arg=[cell, after.fp_str()])
+            await page.screenshot(path=str(tmp_path / "tab-orders-queue.png"), full_page=True)
             await _no_invalid_messages(page)

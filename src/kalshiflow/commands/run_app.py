@@ -57,7 +57,8 @@ log = logging.getLogger(__name__)
 
 __all__ = ["AppState", "DeciderFactory", "RunOptions", "TraderApp"]  # AppState: its readers import it here
 
-PRIVATE_CHANNELS = ("fill", "user_orders", "market_positions", "order_group_updates")
+# With ``market_lifecycle_v2`` (all markets) for ``event_fee_update``: fee overrides pushed live.
+PRIVATE_CHANNELS = ("fill", "user_orders", "market_positions", "order_group_updates", "market_lifecycle_v2")
 STILL_RESTING_EXIT = 1  # exit code when a stop could not confirm every cancel
 
 DeciderFactory = Callable[[Settings, TraderCore, MarketDataFeed, Clock], tuple[PolicyLike, Observe]]
@@ -181,6 +182,7 @@ class TraderApp:
                 asyncio.create_task(self.calibration.run(core, recal), name="calibration"),
                 asyncio.create_task(self._watch_actions(actions), name="actions"),
                 asyncio.create_task(core.run_exit_timer(), name="exits"),
+                asyncio.create_task(core.queue.run(), name="queue-positions"),
             ]
             if self.options.duration_s is not None:
                 tasks.append(
@@ -296,6 +298,7 @@ class TraderApp:
             calibration=s.calibration,
             order_groups=s.order_groups,
             open_orders=s.open_orders,
+            queue=s.queue_positions,
         )
         core = TraderCore(rest, self.clock, feed.books, markets, config, bus=self.bus)
         feed.pinned = lambda: (

@@ -3,7 +3,7 @@
 A pure function of ``AppState`` and the terminal's size to a rich renderable, so it can be tested
 without a terminal (``Console(width=80, height=24)``). It fits the terminal and grows with it
 (issue 8): a fixed head (state, time in state and total uptime, money, last calibration) and four
-lists -- positions, resting orders, the actions that did something, the status console -- that
+lists -- positions, resting orders (with the contracts ahead of each in its queue), the actions that did something, the status console -- that
 share the remaining rows, each keeping a minimum. Tickers are never cut (rows would look alike);
 long free text is. Denials are summed up in one line instead of one row each.
 """
@@ -142,15 +142,18 @@ def _positions(state: AppState, limit: int) -> Table:
 def _orders(state: AppState, limit: int) -> Table:
     core = state.core
     assert core is not None
-    table = _table("resting orders", ("ticker", "side", "left", "price", "state", "purpose"))
+    # "ahead": contracts the exchange fills before the order at its price ("-" until first read).
+    table = _table("resting orders", ("ticker", "side", "left", "price", "ahead", "state", "purpose"))
     orders = core.ledger.live_orders()
     shown = orders if len(orders) <= limit else orders[: max(0, limit - 1)]
     for order in shown:
+        ahead = core.queue.ahead_of(order.client_order_id)
         table.add_row(
             order.ticker,
             order.side.value,
             order.remaining.fp_str(),
             order.yes_price.dollars_str(),
+            "-" if ahead is None else ahead.fp_str(),
             order.state.value,
             order.close_reason or order.purpose.value,
         )

@@ -7,7 +7,9 @@ Routes:
 * ``WS /ws`` a snapshot on connect, then messages as they happen, each frame either one message
   (the snapshot) or a JSON array of messages (see ``dashboard.hub``).
 * ``GET /api/status|positions|orders|fills|history|calibrations|schemas``, ``GET /healthz``,
-  ``GET /metrics`` (Prometheus text format).
+  ``GET /metrics`` (Prometheus text format). ``/api/orders`` gives each live order with
+  ``queue_ahead`` (contracts ahead of it in its price level's queue, 0.01 contract units, with
+  ``queue_ahead_fp``), null until the first read.
 * ``POST /api/control/{pause|resume|close|flatten|kill_on|kill_off|calibrate}`` with the token
   header (``close`` takes ``{"ticker": ...}``): 401 without a valid token, 403 from a foreign
   Origin, 400 on bad input; nothing changes on a refusal.
@@ -95,7 +97,16 @@ def build_app(hub: DashboardHub, controls: TraderControls, token: str, metrics: 
 
     async def orders(request: Request) -> Response:
         core = parts.core
-        return _json(() if core is None else views.live_orders(core))
+        if core is None:
+            return JSONResponse([])
+        items = []
+        for order in views.live_orders(core):
+            item = jsonable(order)
+            ahead = core.queue.ahead_of(order.client_order_id)  # None until first read
+            item["queue_ahead"] = None if ahead is None else int(ahead)  # 0.01 contract units
+            item["queue_ahead_fp"] = None if ahead is None else ahead.fp_str()
+            items.append(item)
+        return JSONResponse(items)
 
     async def fills(request: Request) -> Response:
         return _json(tuple(hub.fills))

@@ -48,6 +48,7 @@ from kalshiflow.events.trader import (
     ActionResult,
     CalibrationCompleted,
     InitializationStep,
+    QueuePositionChanged,
     RiskDenied,
     StatusEntry,
     StreamHealth,
@@ -68,6 +69,7 @@ FORWARDED: tuple[type, ...] = (
     CalibrationCompleted,
     InitializationStep,
     StreamHealth,
+    QueuePositionChanged,
 )
 COUNTED: tuple[type, ...] = (RiskDenied,)  # metrics only: the denied decision itself is forwarded
 
@@ -224,6 +226,7 @@ class DashboardHub:
             portfolio=None if core is None else views.portfolio(core, rows, now),
             positions=rows,
             orders=() if core is None else views.live_orders(core),
+            queue=() if core is None else views.queue_positions(core),
             fills=tuple(self.fills),
             actions=tuple(self.actions),
             counts=self.counts(now),

@@ -22,6 +22,7 @@ from kalshiflow.events.schema import all_schemas, json_schema
 from kalshiflow.events.trader import (
     CalibrationCompleted,
     InitializationStep,
+    QueuePositionChanged,
     StatusEntry,
     StreamHealth,
     TraderAction,
@@ -147,6 +148,7 @@ class Snapshot:
     portfolio: PortfolioSummary | None
     positions: tuple[PositionRow, ...]
     orders: tuple[OrderSnapshot, ...]  # live orders
+    queue: tuple[QueuePositionChanged, ...]  # the last queue position read of each resting order
     fills: tuple[FillData, ...]  # recent, oldest first
     actions: tuple[TraderAction, ...]  # recent decisions that were not holds, oldest first
     counts: ActionCounts

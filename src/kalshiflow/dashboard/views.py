@@ -25,7 +25,7 @@ from kalshiflow.dashboard.messages import (
 from kalshiflow.domain.orders import OutcomeSide
 from kalshiflow.domain.units import Money
 from kalshiflow.events.ledger import OrderSnapshot
-from kalshiflow.events.trader import InitializationStep, StatusEntry, StreamHealth
+from kalshiflow.events.trader import InitializationStep, QueuePositionChanged, StatusEntry, StreamHealth
 from kalshiflow.features.valuation import value_position
 from kalshiflow.marketdata.feed import MarketDataFeed
 from kalshiflow.trader.config import PriceExitMetric
@@ -135,6 +135,11 @@ def portfolio(core: TraderCore, rows: tuple[PositionRow, ...], now_ms: int) -> P
 
 def live_orders(core: TraderCore) -> tuple[OrderSnapshot, ...]:
     return tuple(sorted((o.snapshot() for o in core.ledger.live_orders()), key=lambda o: o.created_ms))
+
+
+def queue_positions(core: TraderCore) -> tuple[QueuePositionChanged, ...]:
+    """The last queue position read of each resting order (orders never read yet have none)."""
+    return tuple(core.queue.positions[cid] for cid in sorted(core.queue.positions))
 
 
 def market_top(core: TraderCore, ticker: str, now_ms: int) -> MarketTop:

@@ -23,6 +23,7 @@ from kalshiflow.events.trader import (
     BookChanged,
     CalibrationCompleted,
     InitializationStep,
+    QueuePositionChanged,
     RiskDenied,
     StatusEntry,
     StreamHealth,
@@ -46,6 +47,7 @@ EVENT_NAMES: Final[Mapping[type, str]] = {
     StreamHealth: "stream",
     RiskDenied: "risk_denial",
     BookChanged: "book_changed",
+    QueuePositionChanged: "queue_position",
 }
 
 _UNITS: Final[Mapping[type, str]] = {

@@ -1,5 +1,5 @@
 """What the trader publishes beside its ledger: decisions, risk denials, lifecycle, calibration,
-initialization, stream health and book changes.
+initialization, stream health, book changes and the queue positions of its resting orders.
 
 Defined once, here, for every consumer (store, terminal view, logs, metrics, dashboard); the JSON
 Schema of each is generated from these classes (``events.schema``). All values are frozen; money and
@@ -187,6 +187,23 @@ class BookChanged:
     yes_ask: Price | None
 
 
+@dataclass(frozen=True, slots=True)
+class QueuePositionChanged:
+    """Where a resting order of ours stands in its price level's queue (the ``queue_position``
+    event), published when the exchange's answer differs from the last one.
+
+    ``ahead`` is what the exchange reports (``queue_position_fp``): the contracts at the order's
+    price that fill before it under price-time priority. It only shrinks while the order rests at
+    that price (fills and cancels ahead); 0 means the next taker at that price fills this order.
+    """
+
+    ts_ms: int  # the trader's clock when the answer was read
+    client_order_id: str
+    order_id: str
+    ticker: str
+    ahead: Count
+
+
 TRADER_EVENT_TYPES: tuple[type, ...] = (
     StatusEntry,
     TraderAction,
@@ -195,4 +212,5 @@ TRADER_EVENT_TYPES: tuple[type, ...] = (
     InitializationStep,
     StreamHealth,
     BookChanged,
+    QueuePositionChanged,
 )

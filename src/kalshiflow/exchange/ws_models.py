@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from fractions import Fraction
 
 from kalshiflow.domain.orders import BookSide, OutcomeSide
 from kalshiflow.domain.units import Count, Money, Price
@@ -112,6 +113,20 @@ class EventLifecycle:
     subtitle: str
     collateral_return_type: str
     series_ticker: str
+    received_ns: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class EventFeeUpdate:
+    """``event_fee_update`` (on ``market_lifecycle_v2``): an event's fee overrides now in force;
+    None clears an override (the series' fee applies). ``fee_type_override`` stays the wire text
+    (a type this client does not know is still delivered); the multiplier is exact."""
+
+    sid: int
+    seq: int
+    event_ticker: str
+    fee_type_override: str | None
+    fee_multiplier_override: Fraction | None
     received_ns: int = 0
 
 
@@ -277,6 +292,7 @@ ChannelMessage = (
     | PublicTrade
     | MarketLifecycle
     | EventLifecycle
+    | EventFeeUpdate
     | FillMessage
     | UserOrderUpdate
     | MarketPositionUpdate

@@ -9,10 +9,12 @@ take ``ws_parse``'s fast path and come here only when that path cannot decide.
 from __future__ import annotations
 
 from collections.abc import Callable
+from fractions import Fraction
 from typing import Final
 
 from kalshiflow.domain.units import Count, Price
 from kalshiflow.exchange.ws_models import (
+    EventFeeUpdate,
     EventLifecycle,
     FillMessage,
     Level,
@@ -144,6 +146,30 @@ def _event_lifecycle(env: Fields, body: Fields, now_ns: int) -> EventLifecycle:
     )
 
 
+def _event_fee_update(env: Fields, body: Fields, now_ns: int) -> EventFeeUpdate:
+    return EventFeeUpdate(
+        sid=env.integer("sid"),
+        seq=env.integer("seq"),
+        event_ticker=body.string("event_ticker"),
+        fee_type_override=body.opt_string("fee_type_override"),
+        fee_multiplier_override=_opt_multiplier(body, "fee_multiplier_override"),
+        received_ns=now_ns,
+    )
+
+
+def _opt_multiplier(body: Fields, name: str) -> Fraction | None:
+    """A JSON number as an exact fraction (its decimal text, not the binary float): 1.5 -> 3/2."""
+    value = body.obj.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise BadFrame(f"{body.where}.{name} is not a number")
+    result = Fraction(repr(value)) if isinstance(value, float) else Fraction(value)
+    if result < 0:
+        raise BadFrame(f"{body.where}.{name} is negative")
+    return result
+
+
 def _fill(env: Fields, body: Fields, now_ns: int) -> FillMessage:
     return FillMessage(
         sid=env.integer("sid"),
@@ -226,6 +252,7 @@ DATA: Final[dict[str, Callable[[Fields, Fields, int], WsMessage]]] = {
     "trade": _trade,
     "market_lifecycle_v2": _lifecycle,
     "event_lifecycle": _event_lifecycle,
+    "event_fee_update": _event_fee_update,
     "fill": _fill,
     "user_order": _user_order,
     "market_position": _position,

@@ -41,6 +41,7 @@ from kalshiflow.exchange.ws_consumer import ChannelQueue
 from kalshiflow.exchange.ws_models import (
     ChannelNotice,
     ErrorReply,
+    EventFeeUpdate,
     EventLifecycle,
     FillMessage,
     MalformedFrame,
@@ -83,12 +84,13 @@ _CHANNEL_TYPES = (
     PublicTrade,
     MarketLifecycle,
     EventLifecycle,
+    EventFeeUpdate,
     FillMessage,
     UserOrderUpdate,
     MarketPositionUpdate,
     OrderGroupUpdate,
 )
-_SEQUENCED_CHANNEL_TYPES = (PublicTrade, MarketLifecycle, EventLifecycle, OrderGroupUpdate)
+_SEQUENCED_CHANNEL_TYPES = (PublicTrade, MarketLifecycle, EventLifecycle, EventFeeUpdate, OrderGroupUpdate)
 
 
 class StreamClosed(RuntimeError):

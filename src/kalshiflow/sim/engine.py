@@ -22,7 +22,7 @@ from kalshiflow.domain.orders import (
     TimeInForce,
     UpdateReason,
 )
-from kalshiflow.sim import errors
+from kalshiflow.sim import errors, fee_schedule
 from kalshiflow.sim.events import (
     OrderEvent,
 )
@@ -70,6 +70,9 @@ class Engine(MatchingEngine):
     # ----------------------------------------------------------------- order entry
     def create_order(self, account_id: str, req: OrderRequest) -> OrderResult:
         now = self.clock.now_ms()
+        # A fee change due by now is in force for this order's fills and reservation, whether or
+        # not the lifecycle tick has run since its time.
+        fee_schedule.apply_due(self, now)
         account = self.account(account_id)
         market = self._check_tradable(req.ticker, now)
         count = self._validate_create(account, market, req, now)
@@ -181,6 +184,7 @@ class Engine(MatchingEngine):
         if not order.is_resting:
             raise errors.not_found("resting order", order_id)
         now = self.clock.now_ms()
+        fee_schedule.apply_due(self, now)  # as in ``create_order``
         market = self._check_tradable(ticker, now)
         if not self._on_grid(market, yes_price):
             raise errors.invalid_price()

@@ -22,7 +22,7 @@ from kalshiflow.sim.events import EventFeeUpdate
 from kalshiflow.sim.state import FeeChange
 
 if TYPE_CHECKING:
-    from kalshiflow.sim.engine import Engine
+    from kalshiflow.sim.engine_core import EngineCore as Engine
 
 MAX_MULTIPLIER = Fraction(100)
 

@@ -242,6 +242,21 @@ class OpenOrdersConfig(BaseModel):
     passive_improve_ticks: int = Field(default=1, ge=0)
 
 
+class QueuePositionsConfig(BaseModel):
+    """How the trader keeps its resting orders' queue positions current (``execution.queue_positions``).
+
+    * ``check_s`` (1.0, seconds of wall time, > 0): how often, while orders rest, the tracker looks
+      whether a read is due (a look reads nothing from the exchange), and the least time between
+      two reads.
+    * ``max_age_s`` (15.0, seconds, > 0): the oldest an answer may get while its order rests.
+    """
+
+    model_config = _FROZEN
+
+    check_s: float = Field(default=1.0, gt=0)
+    max_age_s: float = Field(default=15.0, gt=0)
+
+
 class CalibrationConfig(BaseModel):
     """How often and how strictly the trader reconciles with the exchange (ARCHITECTURE §3).
 

@@ -22,6 +22,7 @@ from kalshiflow.events.bus import EventBus
 from kalshiflow.events.ledger import FillBooked
 from kalshiflow.exchange.models_market import Market
 from kalshiflow.exchange.rest import KalshiRestClient
+from kalshiflow.exchange.ws_models import EventFeeUpdate
 from kalshiflow.features.valuation import CashView, MarketView, PositionView
 from kalshiflow.marketdata.bookstore import BookStore
 from kalshiflow.trader.calibration.reconcile import Reconciler
@@ -31,6 +32,7 @@ from kalshiflow.trader.config import (
     ExitRulesConfig,
     OpenOrdersConfig,
     OrderGroupConfig,
+    QueuePositionsConfig,
     RiskLimits,
 )
 from kalshiflow.trader.execution.closing import CloseResult, PositionCloser
@@ -39,6 +41,7 @@ from kalshiflow.trader.execution.intents import ExecutionConfig, ExecutionResult
 from kalshiflow.trader.execution.intents import OrderIntent as ExecIntent
 from kalshiflow.trader.execution.open_orders import StaleOrder, stale_open_orders
 from kalshiflow.trader.execution.order_groups import OrderGroupManager
+from kalshiflow.trader.execution.queue_positions import QueueTracker
 from kalshiflow.trader.exit_rules.base import ExitDecision, ExitReason, ExitRule
 from kalshiflow.trader.exit_rules.entries import EntryReferences
 from kalshiflow.trader.exit_rules.registry import EXIT_RULES, PRICE_RULES, TIME_RULES, evaluate_exits
@@ -73,6 +76,7 @@ class CoreConfig:
     order_groups: OrderGroupConfig = field(default_factory=OrderGroupConfig)
     execution: ExecutionConfig = field(default_factory=ExecutionConfig)
     open_orders: OpenOrdersConfig = field(default_factory=OpenOrdersConfig)
+    queue: QueuePositionsConfig = field(default_factory=QueuePositionsConfig)
 
 
 @dataclass(frozen=True)
@@ -109,15 +113,22 @@ class TraderCore:
         self.books = books
         self.markets: dict[str, Market] = dict(markets)
         # Each market's fee schedule: the ledger's reservations and the exit rules' fee estimates.
-        self.fees = fees or FeeSchedule()
+        # Scheduled fee changes take effect on this clock, at their time (``FeeSchedule``).
+        self.fees = fees or FeeSchedule(clock=clock)
+        if self.fees.clock is None:
+            self.fees.clock = clock
         self.ledger = Ledger(self.fees, self.bus, own_prefix=self.config.execution.client_order_id_prefix)
         self.executor = OrderExecutor(
             rest, self.ledger, clock, config=self.config.execution, on_result=self._on_execution
         )
         self.closer = PositionCloser(self.executor, self.ledger, clock)
         self.groups = OrderGroupManager(rest, self.config.order_groups, clock)
-        self.live = LiveUpdates(self.ledger, clock, on_group_update=self.groups.on_group_update)
+        self.live = LiveUpdates(
+            self.ledger, clock, on_group_update=self.groups.on_group_update, on_fee_update=self._on_fee_update
+        )
         self.reconciler = Reconciler(rest, self.ledger, clock, self.config.calibration)
+        # Queue positions of the resting orders, for the view and the dashboard (its own task: ``run``).
+        self.queue = QueueTracker(rest, self.ledger, books, self.bus, clock, self.config.queue)
         self.risk_counters = RiskCounters()
         self.reduce_only = False  # the lifecycle sets it while calibrating or paused
         self.manual_kill_switch: str | None = None  # who engaged the operator's kill switch
@@ -126,6 +137,7 @@ class TraderCore:
         self._peak_equity = Money(0)
         self._views: dict[str, MarketView] = {}
         self._views_stale = True  # set whenever ``markets`` changes
+        self._views_fees = -1  # the fee schedule's version the views were built with
         self._daily = DailyRealized()
         self.calibrating = False  # a calibration evaluates every exit rule itself
         self._filled_since_tick: set[str] = set()
@@ -150,8 +162,8 @@ class TraderCore:
         return cycle
 
     async def load_fees(self) -> int:
-        """Read the fee schedule of every market not resolved yet, then apply the scheduled fee
-        changes now due (so fees are followed live, one calibration behind at most)."""
+        """Read the fee schedule of every market not resolved yet, then learn the scheduled fee
+        changes: those due apply now, the others at their time on the trader's clock."""
         resolved = await self.fees.load(self.rest, self.markets.values())
         resolved += await self.fees.follow_changes(self.rest, self.clock.now_ms())
         if resolved:
@@ -348,7 +360,10 @@ class TraderCore:
     def market_views(self) -> dict[str, MarketView]:
         # Built once per change of the market set, not per decision: the decision path reads it
         # several times and its cost grows with the number of markets.
-        if self._views_stale or len(self._views) != len(self.markets):
+        # A fee change that fell due since (read by ``version``) rebuilds them too.
+        fees_version = self.fees.version
+        if self._views_stale or len(self._views) != len(self.markets) or fees_version != self._views_fees:
+            self._views_fees = fees_version
             self._views = {
                 t: MarketView(t, m.status, m.close_time_ms, m.grid, *self.fees(t))
                 for t, m in self.markets.items()
@@ -406,6 +421,14 @@ class TraderCore:
 
     def _kill_switch_on(self) -> bool:
         return self.kill_switch_text() is not None
+
+    def _on_fee_update(self, update: EventFeeUpdate) -> None:
+        """An event's fee overrides pushed by the exchange: in force at once (``FeeSchedule``)."""
+        changed = self.fees.apply_override(
+            update.event_ticker, update.fee_type_override, update.fee_multiplier_override
+        )
+        if changed:
+            log.info("fees.pushed event %s: %d markets changed", update.event_ticker, changed)
 
     def _on_execution(self, result: ExecutionResult) -> None:
         """Exchange errors feed the per-market circuit breaker; a refused group trigger the manager."""

@@ -22,6 +22,7 @@ from kalshiflow.domain.fees import FeeType
 from kalshiflow.exchange.auth import RequestSigner, generate_key_pair
 from kalshiflow.exchange.ws_models import (
     ChannelNotice,
+    EventFeeUpdate,
     FillMessage,
     MarketLifecycle,
     NoticeKind,
@@ -196,22 +197,23 @@ async def test_slow_consumer_overflow_is_counted_and_reported(
     assert notices[0].count == stream.status().metrics.queue_overflows
 
 
-async def test_an_unmodelled_sequenced_message_takes_its_seq_so_no_gap_is_reported(
+async def test_event_fee_update_is_delivered_in_the_lifecycle_sequence_without_a_gap(
     sim: SimExchange, make_stream: MakeStream
 ) -> None:
-    """``event_fee_update`` shares the lifecycle sid's sequence; the client does not model it."""
+    """``event_fee_update`` shares the lifecycle sid's sequence: delivered typed, in order."""
     stream, _ = await make_stream()
     await stream.wait_live()
     assert "market_lifecycle_v2" in await stream.subscribe(["market_lifecycle_v2"])
     engine = sim.engine
     ticker = next(t for t, m in engine.markets.items() if m.is_trading)
+    event_ticker = engine.markets[ticker].event_ticker
     lifecycle.deactivate(engine, ticker)  # seq 1
     fee_schedule.schedule(  # seq 2: event_fee_update
         engine,
         series_ticker=None,
-        event_ticker=engine.markets[ticker].event_ticker,
+        event_ticker=event_ticker,
         fee_type=FeeType.FLAT,
-        fee_multiplier=Fraction(1),
+        fee_multiplier=Fraction(3, 2),
         scheduled_ms=engine.clock.now_ms(),
     )
     lifecycle.activate(engine, ticker)  # seq 3
@@ -219,5 +221,12 @@ async def test_an_unmodelled_sequenced_message_takes_its_seq_so_no_gap_is_report
     while sum(isinstance(m, MarketLifecycle) for m in received) < 2:
         received.append(await asyncio.wait_for(stream.events.get(), 5))
     metrics = stream.status().metrics
-    assert (metrics.unknown_messages, metrics.gaps) == (1, 0)
+    assert (metrics.unknown_messages, metrics.gaps) == (0, 0)
+    [update] = [m for m in received if isinstance(m, EventFeeUpdate)]
+    assert (update.seq, update.event_ticker, update.fee_type_override, update.fee_multiplier_override) == (
+        2,
+        event_ticker,
+        "flat",
+        Fraction(3, 2),
+    )
     assert not any(isinstance(m, ChannelNotice) for m in received)

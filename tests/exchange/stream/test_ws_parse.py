@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from fractions import Fraction
 
 import pytest
 
@@ -10,6 +11,7 @@ from kalshiflow.domain.orders import BookSide, OutcomeSide
 from kalshiflow.domain.units import Count, Money, Price
 from kalshiflow.exchange.ws_models import (
     ErrorReply,
+    EventFeeUpdate,
     FillMessage,
     MalformedFrame,
     OkReply,
@@ -110,6 +112,37 @@ def test_order_group_update_limit_is_optional() -> None:
         )
     )
     assert msg == OrderGroupUpdate(1, 4, "triggered", "g", None, 7, msg.received_ns)
+
+
+@pytest.mark.parametrize(
+    ("body", "fee_type", "multiplier"),
+    [
+        (  # the AsyncAPI's two examples: an override set, an override cleared
+            {"event_ticker": "KXBTCD-26MAY2018", "fee_type_override": "quadratic", "fee_multiplier_override": 1},
+            "quadratic",
+            Fraction(1),
+        ),
+        ({"event_ticker": "KXBTCD-26MAY2018", "fee_type_override": None, "fee_multiplier_override": None}, None, None),
+        (  # a JSON number is read from its decimal text: 0.1 is exactly 1/10, not the binary float
+            {"event_ticker": "KXBTCD-26MAY2018", "fee_type_override": "flat", "fee_multiplier_override": 0.1},
+            "flat",
+            Fraction(1, 10),
+        ),
+    ],
+)
+def test_event_fee_update_parses_exact_overrides(
+    body: dict[str, object], fee_type: str | None, multiplier: Fraction | None
+) -> None:
+    msg = parse_frame(_frame("event_fee_update", body, sid=5, seq=9))
+    assert msg == EventFeeUpdate(5, 9, "KXBTCD-26MAY2018", fee_type, multiplier, msg.received_ns)
+
+
+@pytest.mark.parametrize("multiplier", ["1.5", True, -1])
+def test_an_event_fee_update_with_a_bad_multiplier_is_malformed(multiplier: object) -> None:
+    body = {"event_ticker": "E", "fee_type_override": "flat", "fee_multiplier_override": multiplier}
+    msg = parse_frame(_frame("event_fee_update", body, sid=5, seq=9))
+    assert isinstance(msg, MalformedFrame)
+    assert "fee_multiplier_override" in msg.reason
 
 
 def test_replies_parse_into_their_types() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from fractions import Fraction
 
 import pytest
 from tests.exchange.client.exchange_client_kit import Key
@@ -13,7 +14,7 @@ from tests.waiting import until
 
 from kalshiflow.domain.orders import BookSide
 from kalshiflow.domain.units import Count, Money, Price
-from kalshiflow.exchange.ws_models import ChannelNotice, MarketPositionUpdate, NoticeKind
+from kalshiflow.exchange.ws_models import ChannelNotice, EventFeeUpdate, MarketPositionUpdate, NoticeKind
 from kalshiflow.exchange.ws_status import BackoffPolicy
 from kalshiflow.exchange.ws_stream import KalshiStream, StreamConfig
 from kalshiflow.trader.execution.in_flight import OrderIntent
@@ -97,4 +98,25 @@ def test_channel_notice_flags_resync(desk: Desk, kind: NoticeKind) -> None:
     assert updates.needs_resync
     assert seen[0].reason == kind.value
     updates.clear_resync()
+    assert not updates.needs_resync
+
+
+@pytest.mark.parametrize("kind", [NoticeKind.GAP, NoticeKind.TERMINAL_ERROR])
+def test_a_notice_about_the_lifecycle_channel_alone_does_not_stop_trading(desk: Desk, kind: NoticeKind) -> None:
+    """It carries only fee pushes for the trader; the next calibration reads the fee changes."""
+    seen: list[ResyncNeeded] = []
+    updates = LiveUpdates(desk.ledger, desk.clock, on_resync=seen.append)
+    updates.handle(ChannelNotice(kind, "market_lifecycle_v2", 1, "test"))
+    assert not updates.needs_resync
+    assert seen == []
+    updates.handle(ChannelNotice(NoticeKind.OVERFLOW, None, 1, "test"))  # may have dropped fills
+    assert updates.needs_resync
+
+
+def test_a_pushed_fee_update_goes_to_its_handler(desk: Desk) -> None:
+    pushed: list[EventFeeUpdate] = []
+    updates = LiveUpdates(desk.ledger, desk.clock, on_fee_update=pushed.append)
+    update = EventFeeUpdate(5, 9, "KXBTCD-26MAY2018", "flat", Fraction(1, 2))
+    updates.handle(update)
+    assert pushed == [update]
     assert not updates.needs_resync

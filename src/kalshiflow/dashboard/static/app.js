@@ -25,6 +25,7 @@ export const state = {
   portfolio: null,
   positions: new Map(),
   orders: new Map(),
+  queue: new Map(), // client_order_id -> last queue_position of a resting order (contracts ahead)
   fills: [],
   actions: [],
   counts: null,
@@ -47,6 +48,7 @@ function applySnapshot(snap) {
   state.portfolio = snap.portfolio;
   state.positions = new Map(snap.positions.map((row) => [row.ticker, row]));
   state.orders = new Map(snap.orders.map((o) => [o.client_order_id, o]));
+  state.queue = new Map(snap.queue.map((q) => [q.client_order_id, q]));
   state.fills = snap.fills.slice(-KEEP_FILLS);
   state.actions = snap.actions.slice(-KEEP_ACTIONS);
   state.counts = snap.counts;
@@ -114,8 +116,12 @@ const HANDLERS = {
   order_update: (msg) => {
     const order = msg.order;
     if (LIVE_ORDER_STATES.has(order.state)) state.orders.set(order.client_order_id, order);
-    else state.orders.delete(order.client_order_id);
+    else {
+      state.orders.delete(order.client_order_id);
+      state.queue.delete(order.client_order_id);
+    }
   },
+  queue_position: (msg) => { state.queue.set(msg.client_order_id, msg); },
   fill: (msg) => {
     state.fills.push(msg.fill);
     if (state.fills.length > KEEP_FILLS) state.fills.shift();

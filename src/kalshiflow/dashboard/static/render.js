@@ -135,11 +135,13 @@ function renderOrders(state) {
     cell(fmt.price(o.yes_price)),
     cell(fmt.count(o.count)),
     cell(fmt.count(o.filled)),
+    cell(state.queue.has(o.client_order_id) ? fmt.count(state.queue.get(o.client_order_id).ahead) : "-", "ahead"),
     cell(o.state),
     cell(o.purpose),
     cell(o.close_reason || ""),
     cell(fmt.duration(now - o.created_ms)),
   ]);
+  orders.forEach((o, i) => { $("orders").tBodies[0].rows[i].dataset.order = o.client_order_id; });
 }
 
 function renderFills(state) {

@@ -11,9 +11,13 @@ the ledger. This module is the adapter between them, and the one place that maps
 * a ``market_positions`` update is only *compared* with the ledger: a difference is reported as a
   ``PositionMismatch`` value, never written. It may be transient (the position message can precede
   the fill message), and overwriting is reconciliation's job, which knows what is newer;
-* an ``order_group_updates`` message is forwarded to the order-group manager;
+* an ``order_group_updates`` message is forwarded to the order-group manager, an
+  ``event_fee_update`` (``market_lifecycle_v2``) to the fee schedule;
 * a ``ChannelNotice`` (reconnect, gap, overflow, terminal error) means messages may be lost: it
-  raises ``needs_resync`` and reports a ``ResyncNeeded`` value; reconciliation clears it.
+  raises ``needs_resync`` and reports a ``ResyncNeeded`` value; reconciliation clears it. A notice
+  about ``market_lifecycle_v2`` alone is only logged: the ledger reads nothing from it, and a fee
+  push lost there is recovered by the next calibration's fee-change reads, so it must not stop
+  new exposure.
 
 Every handler is synchronous (no await), so each message is applied atomically.
 """
@@ -33,6 +37,7 @@ from kalshiflow.domain.units import Count
 from kalshiflow.exchange.models_portfolio import Fill, Order
 from kalshiflow.exchange.ws_models import (
     ChannelNotice,
+    EventFeeUpdate,
     FillMessage,
     MarketPositionUpdate,
     OrderGroupUpdate,
@@ -44,6 +49,8 @@ from kalshiflow.trader.state.ledger import FillData, Ledger
 from kalshiflow.trader.state.orders import TrackedOrder
 
 log = logging.getLogger(__name__)
+
+LIFECYCLE_CHANNEL: Final = "market_lifecycle_v2"  # subscribed for ``event_fee_update`` only
 
 RECENT_LIMIT: Final = 100  # resync notices and position mismatches kept in memory
 
@@ -149,12 +156,14 @@ class LiveUpdates:
         clock: Clock,
         *,
         on_group_update: Callable[[OrderGroupUpdate], None] | None = None,
+        on_fee_update: Callable[[EventFeeUpdate], None] | None = None,
         on_resync: Callable[[ResyncNeeded], None] | None = None,
         on_mismatch: Callable[[PositionMismatch], None] | None = None,
     ) -> None:
         self._ledger = ledger
         self._clock = clock
         self._on_group_update = on_group_update
+        self._on_fee_update = on_fee_update
         self._on_resync = on_resync
         self._on_mismatch = on_mismatch
         self.needs_resync = False
@@ -178,6 +187,9 @@ class LiveUpdates:
         elif isinstance(event, OrderGroupUpdate):
             if self._on_group_update is not None:
                 self._on_group_update(event)
+        elif isinstance(event, EventFeeUpdate):
+            if self._on_fee_update is not None:
+                self._on_fee_update(event)
         elif isinstance(event, ChannelNotice):
             self._notice(event)
 
@@ -219,6 +231,13 @@ class LiveUpdates:
             self._on_mismatch(mismatch)
 
     def _notice(self, notice: ChannelNotice) -> None:
+        if notice.channel == LIFECYCLE_CHANNEL:
+            log.warning(
+                "live.lifecycle_notice kind=%s count=%d (fee changes are read again at the next calibration)",
+                notice.kind.value,
+                notice.count,
+            )
+            return
         resync = ResyncNeeded(
             notice.kind.value, notice.channel, notice.count, notice.detail, self._clock.now_ms()
         )
