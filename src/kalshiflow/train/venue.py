@@ -139,6 +139,18 @@ class SimVenue:
             self.hub.send_snapshot(self._book_sub, ticker)
         self.pump()
 
+    # ------------------------------------------------------------------ what the market knows
+    def true_probability(self, ticker: str) -> float | None:
+        """The simulator's true probability of YES (None when unknown); a recording knows none."""
+        return self.market.model.true_probability(ticker)
+
+    def settlement_value(self, ticker: str) -> float | None:
+        """The market's YES payout in dollars once determined, else None."""
+        market = self.engine.markets.get(ticker)
+        if market is None or market.settlement_value is None:
+            return None
+        return int(market.settlement_value) / 10_000
+
     # ------------------------------------------------------------------ time and frames
     def advance_to(self, target_ms: int) -> None:
         self.market.advance_to(target_ms)
