@@ -194,10 +194,24 @@ def backtest(
         Path | None, typer.Option("--out", help="Directory for report.html, report.json and PNGs.")
     ] = None,
     config: Annotated[Path | None, typer.Option(help="TOML settings (exit rules, risk, run).")] = None,
+    sessions: Annotated[
+        str | None,
+        typer.Option(
+            metavar="PATH",
+            help="Replay recorded sessions instead of seeds: a SQLite file or database URL as 'record' "
+            "writes (PATH#1,3-5 selects sessions).",
+        ),
+    ] = None,
+    session_ids: Annotated[
+        str | None, typer.Option(help="With --sessions: the sessions to replay (1,3-5); default all.")
+    ] = None,
 ) -> None:
-    """Run policies through the real trader core against the simulated market, seed by seed."""
+    """Run policies through the real trader core against the simulated market seed by seed, or against
+    recorded sessions (--sessions)."""
     try:
-        run_backtest_command(policy, seeds, hours, markets, jobs, out_dir, config, out)
+        run_backtest_command(
+            policy, seeds, hours, markets, jobs, out_dir, config, out, sessions=sessions, session_ids=session_ids
+        )
     except BacktestUsageError as exc:
         _fail(str(exc))
 

@@ -83,10 +83,13 @@ class _Chosen:
 class TradingSession:
     """The trader on a seeded simulated market; build with ``await TradingSession.start(...)``."""
 
-    def __init__(self, seed: int, config: SessionConfig, policy: Policy | None = None) -> None:
+    def __init__(
+        self, seed: int, config: SessionConfig, policy: Policy | None = None, venue: SimVenue | None = None
+    ) -> None:
+        """``venue``: another in-process exchange (a recorded session's); default the seeded simulator."""
         self.seed = seed
         self.config = config
-        self.venue = SimVenue(seed, config.n_markets, config.balance)
+        self.venue = venue if venue is not None else SimVenue(seed, config.n_markets, config.balance)
         self.clock = self.venue.clock
         self.bus = EventBus()
         self.books = BookStore(self.clock)
@@ -101,9 +104,11 @@ class TradingSession:
         self._prepared: tuple[str, Sequence[float]] | None = None
 
     @classmethod
-    async def start(cls, seed: int, config: SessionConfig, policy: Policy | None = None) -> TradingSession:
+    async def start(
+        cls, seed: int, config: SessionConfig, policy: Policy | None = None, venue: SimVenue | None = None
+    ) -> TradingSession:
         """Connect, calibrate at startup and return a session ready to trade (inside the event loop)."""
-        session = cls(seed, config, policy)
+        session = cls(seed, config, policy, venue)
         await session._start()
         return session
 

@@ -17,15 +17,19 @@ from __future__ import annotations
 
 import asyncio
 import html
+import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
 from kalshiflow.commands.backtest.metrics import PolicySummary, summarize
-from kalshiflow.commands.backtest.report import write_report
-from kalshiflow.commands.backtest.runner import BacktestUsageError, parse_seeds
+from kalshiflow.commands.backtest.report import render_text, write_report
+from kalshiflow.commands.backtest.runner import BacktestUsageError, parse_policies, parse_seeds
 from kalshiflow.commands.backtest.session import STARTING_BALANCE, BacktestSession, RunRecord
 from kalshiflow.config import Settings
 from kalshiflow.domain.orders import OutcomeSide
@@ -80,7 +84,7 @@ def parse_sessions(path: str, session_ids: str | None = None) -> SessionSource:
     try:
         engine = db.open_engine(url)
     except (db.DatabaseConfigError, db.DatabaseUnavailableError) as exc:
-        raise BacktestUsageError(f"--sessions: {exc}") from None
+        raise BacktestUsageError(f"--sessions: {str(exc).replace(' --db', '')}") from None
     try:
         try:
             infos = list_sessions(engine)
@@ -231,3 +235,42 @@ def _add_fill_model(out_dir: Path) -> None:
     section = f"<h2>Recorded sessions: fill model assumptions</h2><ul>{items}</ul>"
     text = page.read_text()
     page.write_text(text.replace("</body>", section + "</body>", 1))
+
+
+def run_recorded_command(
+    policy: str,
+    sessions: str,
+    session_ids: str | None,
+    settings: Settings,
+    jobs: int | None,
+    out_dir: Path | None,
+    console: Console,
+) -> None:
+    """``backtest --sessions``: check the flags, run with a progress bar, print the table and files."""
+    options = RecordedOptions(
+        policies=parse_policies(policy),
+        source=parse_sessions(sessions, session_ids),
+        settings=settings,
+        jobs=jobs if jobs is not None else max(1, min(2, os.cpu_count() or 1)),
+        out_dir=out_dir,
+    )
+    total = len(options.policies) * len(options.source.sessions)
+    with Progress(
+        TextColumn("backtest (recorded sessions)"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("", total=total)
+
+        def done(record: RunRecord) -> None:
+            progress.update(task, advance=1, description=f"{record.policy} session {record.seed}")
+
+        summaries, files = backtest_recorded(options, done)
+    console.print("recorded sessions: open positions at the end are marked to the last mid", highlight=False)
+    console.print(render_text(summaries), highlight=False)
+    for path in files:
+        console.print(f"wrote {path}")

@@ -311,4 +311,3 @@ class BacktestSession:
                 if valuation is not None:
                     pnl += int(valuation.unrealized)
             rec.per_market[ticker] = Money(pnl)
-
