@@ -96,6 +96,7 @@ OPS = st.one_of(
     st.tuples(st.just("delta"), st.just(OutcomeSide.YES), YES_PRICES, st.integers(-3_000, 3_000)),
     st.tuples(st.just("delta"), st.just(OutcomeSide.NO), NO_PRICES, st.integers(-3_000, 3_000)),
     st.tuples(st.just("remove"), st.sampled_from([OutcomeSide.YES, OutcomeSide.NO]), st.just(0), st.just(0)),
+    st.tuples(st.just("ours"), st.just(OutcomeSide.YES), st.just(0), st.integers(-3_000, 3_000)),
 )
 
 
@@ -165,6 +166,8 @@ def test_the_engine_fills_us_as_the_model_says(
                 continue
             price = max(ladder)
             change = -ladder[price]
+        elif kind == "ours":  # a change at the level we rest at (size ahead of or behind us)
+            price = our_price
         before_filled = order.fill_count
         ahead = _queue_ahead(engine, order) if order.is_resting else 0
         remaining = order.remaining_count
@@ -210,3 +213,87 @@ def test_the_engine_fills_us_as_the_model_says(
     spent = BALANCE - account.balance - order.reserved
     assert spent == order.taker_fill_cost + order.taker_fees + order.maker_fill_cost + order.maker_fees
     assert order.fill_count == order.initial_count - order.remaining_count
+
+
+# ---------------------------------------------------------------------------- the rules by example
+def _bid(engine: Engine, price: int, contracts: int) -> SimOrder:
+    request = OrderRequest(
+        TICKER,
+        BookSide.BID,
+        price,
+        contracts * 100,
+        TimeInForce.GOOD_TILL_CANCELED,
+        SelfTradePrevention.MAKER,
+    )
+    return engine.create_order(TRADER, request).order
+
+
+def _book(yes_cents: dict[int, int], no_cents: dict[int, int]) -> tuple[Engine, Tape]:
+    engine, tape = _venue()
+    tape.snapshot(
+        TICKER,
+        [(c * 100, n * 100) for c, n in sorted(yes_cents.items())],
+        [(c * 100, n * 100) for c, n in sorted(no_cents.items())],
+    )
+    return engine, tape
+
+
+def test_a_crossing_order_walks_the_recorded_levels_and_rests_the_rest() -> None:
+    engine, tape = _book({40: 10}, {55: 3, 54: 4})  # YES asks: 45c x 3, 46c x 4
+    order = _bid(engine, 46_00, 10)
+    assert order.fill_count == 7_00  # 3 at 45c, 4 at 46c, then no more depth
+    assert order.taker_fill_cost == 45_00 * 3_00 + 46_00 * 4_00
+    assert order.remaining_count == 3_00  # rests at 46c, alone
+    tape.delta(TICKER, OutcomeSide.NO, 54_00, 2_00)  # the recording refills 46c: it meets our bid
+    assert order.fill_count == 9_00
+    assert tape.shown(TICKER, OutcomeSide.NO, 55_00) == 0  # depth we took is not regenerated
+
+
+def test_partial_decreases_at_our_level_move_us_up_but_never_fill_us() -> None:
+    engine, tape = _book({40: 10}, {50: 5})
+    order = _bid(engine, 40_00, 5)
+    tape.delta(TICKER, OutcomeSide.YES, 40_00, 10_00)  # 10 join behind us
+    tape.delta(TICKER, OutcomeSide.YES, 40_00, -15_00)  # 15 leave, 5 stay: 10 ahead + 5 behind cancelled
+    assert order.fill_count == 0
+    assert _queue_ahead(engine, order) == 0
+    assert tape.shown(TICKER, OutcomeSide.YES, 40_00) == 5_00
+
+
+def test_decreases_below_the_touch_are_cancels_from_the_back() -> None:
+    engine, tape = _book({40: 10, 39: 10}, {50: 5})
+    order = _bid(engine, 39_00, 5)
+    tape.delta(TICKER, OutcomeSide.YES, 39_00, -8_00)  # not the touch: cancels behind us first
+    assert _queue_ahead(engine, order) == 2_00  # the level shrank below our queue ahead
+    assert order.fill_count == 0
+
+
+def test_a_removed_touch_trades_through_the_queue_ahead_then_us() -> None:
+    engine, tape = _book({40: 10}, {50: 5})
+    order = _bid(engine, 40_00, 5)
+    tape.delta(TICKER, OutcomeSide.YES, 40_00, 3_00)  # 3 behind us
+    tape.delta(TICKER, OutcomeSide.YES, 40_00, -13_00)  # the level is gone: 13 traded
+    assert order.fill_count == 3_00  # 10 ahead first, then 3 of our 5 (queue_fill(10, 5, 13))
+    assert queue_fill(10_00, 5_00, 13_00) == (3_00, 0)
+    assert not order.taker_fill_cost  # a maker fill
+    assert order.maker_fill_cost == 40_00 * 3_00
+
+
+def test_a_removed_touch_with_nothing_behind_us_does_not_fill_us() -> None:
+    engine, tape = _book({40: 10}, {50: 5})
+    order = _bid(engine, 40_00, 5)
+    tape.delta(TICKER, OutcomeSide.YES, 40_00, -10_00)
+    assert order.fill_count == 0  # what traded was the queue ahead of us (conservative)
+    assert order.is_resting
+
+
+def test_a_frozen_market_ignores_deltas_until_its_next_snapshot() -> None:
+    engine, tape = _book({40: 10}, {50: 5})
+    order = _bid(engine, 40_00, 5)
+    tape.freeze([TICKER])
+    tape.delta(TICKER, OutcomeSide.YES, 40_00, -10_00)
+    tape.delta(TICKER, OutcomeSide.NO, 60_00, 50_00)  # would cross us: ignored while frozen
+    assert order.fill_count == 0
+    assert tape.metrics.deltas_ignored == 2
+    tape.snapshot(TICKER, [(40_00, 4_00)], [(50_00, 5_00)])  # a resync cancels, never trades
+    assert order.fill_count == 0
+    assert tape.shown(TICKER, OutcomeSide.YES, 40_00) == 4_00
