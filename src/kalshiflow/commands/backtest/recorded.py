@@ -79,7 +79,12 @@ def parse_sessions(path: str, session_ids: str | None = None) -> SessionSource:
     """Open PATH, list its sessions and keep those selected that hold messages; one-line errors."""
     path, _, fragment = path.partition("#")
     selection = session_ids or fragment or None
-    wanted = set(parse_seeds(selection)) if selection else None
+    try:
+        wanted = set(parse_seeds(selection)) if selection else None
+    except BacktestUsageError:
+        raise BacktestUsageError(
+            f"--session-ids {selection!r}: write session ids as 1-5, 7 or 1,4,9-12"
+        ) from None
     url = _database_url(path.strip())
     try:
         engine = db.open_engine(url)
