@@ -95,9 +95,11 @@ def test_an_episode_ends_with_the_recording_and_rewards_follow_equity(recorded: 
             assert env.observation_space.contains(obs)
             obs, reward, _, truncated, info = env.step(int(rng.integers(0, 5)))
             total += reward
-        venue = env._session.venue if env._session is not None else None
-        assert isinstance(venue, RecordedVenue)
-        assert info["now_ms"] >= venue.end_ms
+        database = db.open_engine(recorded.url)
+        span = recording_span(database, recorded.session_id)
+        database.dispose()
+        assert span is not None
+        assert info["now_ms"] >= span.start_ms + span.duration_ms  # the whole recording was replayed
         assert total == pytest.approx(info["equity_dollars"] - start, abs=1e-9)
     finally:
         env.close()
