@@ -12,6 +12,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
+from sqlalchemy import insert, select
 from tests.store.store_kit import BACKENDS
 from tests.train.recorded_kit import Recorded, recorded_session
 
@@ -22,6 +23,7 @@ from kalshiflow.marketdata.replay import RecordedInvalidation, ReplayReader
 from kalshiflow.policy.base import Action, Decision
 from kalshiflow.policy.random_policy import RandomPolicy
 from kalshiflow.store import db
+from kalshiflow.store.models import BookDeltaRow, GapReason, RecordingGapRow
 from kalshiflow.train.recorded_env import (
     RECORDED_ENV_ID,
     RecordedTradingEnv,
@@ -244,3 +246,55 @@ def test_the_recorded_environment_registers_and_steps_under_the_vector_api(recor
 def test_sessions_are_required() -> None:
     with pytest.raises(ValueError, match="at least one"):
         RecordedTradingEnv([])
+
+
+def test_a_gap_in_the_recording_pauses_every_market_until_its_next_snapshot(tmp_path: Path) -> None:
+    with recorded_session("sqlite", str(tmp_path), minutes=4.0) as rec:
+        database = db.open_engine(rec.url)
+        try:
+            span = recording_span(database, rec.session_id)
+            assert span is not None
+            # A gap (messages lost) in the middle of the session; the recording has no snapshot after it.
+            with database.begin() as connection:
+                deltas = BookDeltaRow.__table__
+                middle = connection.execute(
+                    select(deltas.c.seq_no, deltas.c.received_ns)
+                    .where(deltas.c.session_id == rec.session_id)
+                    .order_by(deltas.c.seq_no)
+                    .offset(100)
+                    .limit(1)
+                ).one()
+                connection.execute(
+                    insert(RecordingGapRow.__table__).values(
+                        session_id=rec.session_id,
+                        after_seq_no=middle.seq_no,
+                        dropped_count=3,
+                        reason=GapReason.BUFFER_OVERFLOW.value,
+                        at_ms=span.time_ms(middle.received_ns),
+                    )
+                )
+            gap_ms = span.time_ms(middle.received_ns)
+            validity: list[tuple[int, int]] = []
+
+            async def live() -> None:
+                session = await start_recorded_session(
+                    database, rec.session_id, CONFIG, RandomPolicy(SCHEMA_V1, 3)
+                )
+
+                def count_valid(now_ms: int) -> None:
+                    books = [session.books.book(t) for t in session.books.tickers]
+                    validity.append((now_ms, sum(1 for b in books if b is not None and b.valid)))
+
+                session.venue.on_advanced = count_valid
+                try:
+                    assert isinstance(session.venue, RecordedVenue)
+                    await session.run_actor(session.venue.end_ms)
+                finally:
+                    await session.aclose()
+
+            asyncio.run(live())
+        finally:
+            database.dispose()
+    assert all(valid > 0 for ms, valid in validity if ms < gap_ms)
+    assert not any(valid for ms, valid in validity if ms > gap_ms)  # no snapshot follows the gap
+    assert len([ms for ms, _ in validity if ms > gap_ms]) > 10
