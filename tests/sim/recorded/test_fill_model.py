@@ -297,3 +297,13 @@ def test_a_frozen_market_ignores_deltas_until_its_next_snapshot() -> None:
     tape.snapshot(TICKER, [(40_00, 4_00)], [(50_00, 5_00)])  # a resync cancels, never trades
     assert order.fill_count == 0
     assert tape.shown(TICKER, OutcomeSide.YES, 40_00) == 4_00
+
+
+def test_a_snapshot_that_empties_our_level_cancels_it_and_does_not_fill_us() -> None:
+    engine, tape = _book({40: 10}, {50: 5})
+    order = _bid(engine, 40_00, 5)
+    tape.delta(TICKER, OutcomeSide.YES, 40_00, 3_00)  # 3 behind us: a removal by a delta would fill 3
+    tape.snapshot(TICKER, [(39_00, 10_00)], [(50_00, 5_00)])
+    assert order.fill_count == 0
+    assert tape.shown(TICKER, OutcomeSide.YES, 40_00) == 0
+    assert tape.shown(TICKER, OutcomeSide.YES, 39_00) == 10_00

@@ -29,7 +29,8 @@ priority is the queue, and its fee and position code is the exchange's):
      rest. That is the book trading through our price.
 
    A snapshot (or the first snapshot after a gap or an invalidation) re-synchronises every level
-   with adds and cancels from the back only: a resynchronisation never fills us.
+   with adds and cancels from the back only: it never trades at a level (a level it adds across a
+   resting order of ours fills that order, as any recorded order arriving across our price does).
 
 Units are the domain's integers throughout: prices in $0.0001 of the ladder's own leg, sizes in
 0.01 contract.

@@ -96,18 +96,24 @@ class Tape:
 
     # ------------------------------------------------------------------ recorded messages
     def snapshot(self, ticker: str, yes: Sequence[tuple[int, int]], no: Sequence[tuple[int, int]]) -> None:
-        """Resynchronise every level of ``ticker`` to a recorded snapshot (never a trade)."""
+        """Resynchronise every level of ``ticker`` to a recorded snapshot: adds and cancels, no trade.
+
+        Every decrease of both ladders goes first, then every increase, so the recorded ladders
+        never cross on the way (only an added level across a resting order of ours can match it).
+        """
         if ticker not in self.engine.markets:
             return
         ladders = self.recorded.setdefault(ticker, {OutcomeSide.YES: {}, OutcomeSide.NO: {}})
-        for side, levels in ((OutcomeSide.YES, yes), (OutcomeSide.NO, no)):
+        targets = {
+            OutcomeSide.YES: {int(p): int(n) for p, n in yes if int(n) > 0},
+            OutcomeSide.NO: {int(p): int(n) for p, n in no if int(n) > 0},
+        }
+        for side, target in targets.items():
             ladder = ladders[side]
-            target = {int(price): int(size) for price, size in levels if int(size) > 0}
-            # Decreases first, then increases: the two ladders never cross on the way.
-            for price in sorted(
-                set(ladder) - set(target) | {p for p in target if target[p] < ladder.get(p, 0)}
-            ):
-                self._change(ticker, side, price, ladder.get(price, 0), target.get(price, 0), False, True)
+            for price in sorted(p for p in set(ladder) | set(target) if target.get(p, 0) < ladder.get(p, 0)):
+                self._change(ticker, side, price, ladder[price], target.get(price, 0), False, True)
+        for side, target in targets.items():
+            ladder = ladders[side]
             for price in sorted(p for p in target if target[p] > ladder.get(p, 0)):
                 self._change(ticker, side, price, ladder.get(price, 0), target[price], False, True)
             ladders[side] = target
