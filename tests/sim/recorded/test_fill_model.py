@@ -156,6 +156,11 @@ def test_the_engine_fills_us_as_the_model_says(
     taken = sum(f.count for f in fills)
     assert taken <= crossable  # a crossing order never takes more than the recorded depth
     assert taken == min(our_count, crossable)  # ... and takes all it may (walking the levels)
+    asks = sorted((10_000 - price, size) for price, size in tape.recorded[TICKER][OutcomeSide.NO].items())
+    by_price: dict[int, int] = {}
+    for fill in fills:
+        by_price[fill.yes_price] = by_price.get(fill.yes_price, 0) + fill.count
+    assert sorted(by_price.items()) == walk_depth(asks, our_price, our_count)  # level by level
     if order.is_resting:
         # We join the back of our level: everything recorded there is ahead of us.
         assert _queue_ahead(engine, order) == tape.recorded[TICKER][OutcomeSide.YES].get(our_price, 0)
