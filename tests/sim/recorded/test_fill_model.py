@@ -312,3 +312,30 @@ def test_a_snapshot_that_empties_our_level_cancels_it_and_does_not_fill_us() -> 
     assert order.fill_count == 0
     assert tape.shown(TICKER, OutcomeSide.YES, 40_00) == 0
     assert tape.shown(TICKER, OutcomeSide.YES, 39_00) == 10_00
+
+
+def test_an_order_sent_during_a_freeze_gets_no_fill_from_the_stale_recorded_depth() -> None:
+    engine, tape = _book({40: 10}, {55: 3, 54: 4})  # YES asks: 45c x 3, 46c x 4
+    tape.freeze([TICKER])
+    order = _bid(engine, 99_00, 10)  # a closing order a time rule sends during the pause: crosses all
+    assert order.fill_count == 0  # the recorded depth before the freeze is no longer offered
+    assert order.is_resting
+    assert tape.shown(TICKER, OutcomeSide.NO, 55_00) == 0
+    assert tape.shown(TICKER, OutcomeSide.YES, 40_00) == 0
+    tape.snapshot(TICKER, [(40_00, 10_00)], [(55_00, 3_00)])  # the market resumes from its snapshot
+    assert order.fill_count == 3_00  # the snapshot's 45c ask arrives across our resting bid: it fills
+    assert tape.shown(TICKER, OutcomeSide.YES, 40_00) == 10_00
+    assert tape.shown(TICKER, OutcomeSide.NO, 54_00) == 0  # 46c is gone in the snapshot, not restored
+
+
+def test_our_resting_order_keeps_its_place_across_a_freeze() -> None:
+    engine, tape = _book({40: 10}, {50: 5})
+    order = _bid(engine, 40_00, 5)  # 10 ahead of us
+    tape.freeze([TICKER])
+    assert order.is_resting  # our orders stay at the exchange: the recording only lost sight
+    assert _queue_ahead(engine, order) == 0  # the stale depth ahead of us is gone with the rest
+    tape.snapshot(TICKER, [(40_00, 12_00)], [(50_00, 5_00)])
+    assert _queue_ahead(engine, order) == 0  # the snapshot's size at our price joins behind us
+    assert tape.shown(TICKER, OutcomeSide.YES, 40_00) == 12_00
+    tape.delta(TICKER, OutcomeSide.YES, 40_00, -12_00)  # the level trades away: we are first
+    assert order.fill_count == 5_00

@@ -53,7 +53,10 @@ FILL_MODEL_NOTES: Final = (
     "entirely is a trade of its size, which fills us beyond the queue ahead.",
     "A recorded order arriving on the other side at a price that crosses ours fills us at our price.",
     "Fees, positions and cash are the simulator exchange's (Kalshi's quadratic fee schedule).",
-    "Gaps and invalidations in the recording pause trading in those markets until their next snapshot.",
+    "Gaps and invalidations in the recording freeze those markets until their next snapshot: all recorded "
+    "depth is withdrawn, so orders sent meanwhile fill against nothing recorded; our resting orders keep "
+    "their place and the snapshot's size at their price queues behind them (optimistic by at most the "
+    "queue ahead at the freeze).",
     "Recordings carry no results: open positions at the end are marked to the last mid.",
 )
 

@@ -1,7 +1,7 @@
 """The fill model of recorded sessions, as pure functions: what a recording says about our fills.
 
 A recording holds depth only (snapshots and per-level deltas of both bid ladders), no trades and
-not our orders. Replaying it against our orders needs three rules; they are written here once,
+not our orders. Replaying it against our orders needs four rules; they are written here once,
 property-tested, and carried out by the simulator's matching engine (``tape.py`` mirrors the
 recorded book into the engine as resting orders of a *tape* account, so the engine's price-time
 priority is the queue, and its fee and position code is the exchange's):
@@ -31,6 +31,18 @@ priority is the queue, and its fee and position code is the exchange's):
    A snapshot (or the first snapshot after a gap or an invalidation) re-synchronises every level
    with adds and cancels from the back only: it never trades at a level (a level it adds across a
    resting order of ours fills that order, as any recorded order arriving across our price does).
+4. **Frozen markets** (a gap or an invalidation in the recording, until the market's next
+   snapshot): the recording no longer says what is there, so the market offers **no recorded
+   liquidity**. All recorded depth is withdrawn at the freeze and nothing recorded trades; an order
+   sent during the freeze (e.g. a time rule's closing order) fills against nothing recorded -- it
+   rests, or an immediate-or-cancel order is cancelled. The next snapshot restores the depth from
+   empty (adds only; a level it adds across a resting order of ours fills it, as in rule 3).
+   **Our resting orders keep their place** at the exchange (a gap in our recording does not cancel
+   orders at Kalshi): they neither fill nor move during the freeze, and the snapshot's size at their
+   price joins *behind* them, because the engine's queue can only be appended to. Their queue
+   position after a freeze is therefore optimistic by at most the recorded queue that was ahead of
+   them when the freeze began; the alternative (cancelling our orders at a freeze) would show the
+   trader cancellations the real exchange never makes.
 
 Units are the domain's integers throughout: prices in $0.0001 of the ladder's own leg, sizes in
 0.01 contract.

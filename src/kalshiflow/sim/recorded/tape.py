@@ -9,8 +9,12 @@ own orders. How each change is split into adds, cancels (front or back of the qu
 ``fill_model.plan_level_change``; a trade is an immediate-or-cancel order of ``TAPE_TAKER`` against
 that level, which the engine fills in price-time priority -- the queue ahead of our order first.
 
-Invalid stretches of the recording (a gap or an invalidation) freeze the market's tape: its deltas
-are ignored until the next snapshot, which resynchronises every level (adds and cancels only).
+Invalid stretches of the recording (a gap or an invalidation) freeze the market's tape: its resting
+depth is cancelled at once (``seal``) and its deltas are ignored until the next snapshot, which
+restores every level from empty (adds only). While frozen the market offers no recorded liquidity:
+an order sent then (a time rule's closing order, say) rests or expires unfilled instead of filling
+against depth the recording no longer vouches for. Our own resting orders stay where they are (see
+the fill model's docstring for what that means for their queue position).
 Markets are listed active with a close time the caller chooses (recordings carry no lifecycle).
 """
 
@@ -39,6 +43,7 @@ class TapeMetrics:
     levels_cancelled: int = 0
     trades: int = 0
     deltas_ignored: int = 0  # while frozen, or before the market's first snapshot
+    seals: int = 0  # freezes that withdrew a market's recorded depth
 
 
 def _book_side(side: OutcomeSide) -> BookSide:
@@ -65,7 +70,7 @@ class Tape:
     def list_market(self, ticker: str, grid: PriceGrid, close_ms: int) -> None:
         """List ``ticker`` active until ``close_ms`` (again: a re-registration keeps the listing)."""
         if ticker in self.engine.markets:
-            self.frozen.add(ticker)  # the feed re-registers on resubscribe: wait for the snapshot
+            self.freeze([ticker])  # the feed re-registers on resubscribe: wait for the snapshot
             return
         now = self.engine.clock.now_ms()
         series_ticker = ticker.split("-", 1)[0]
@@ -91,8 +96,27 @@ class Tape:
         self.frozen.add(ticker)
 
     def freeze(self, tickers: Iterable[str]) -> None:
-        """Stop following these markets until their next snapshot (a gap or an invalidation)."""
-        self.frozen.update(t for t in tickers if t in self.engine.markets)
+        """Stop following these markets until their next snapshot (a gap or an invalidation), and
+        withdraw their recorded depth so nothing fills against it meanwhile (``seal``)."""
+        for ticker in tickers:
+            if ticker in self.engine.markets and ticker not in self.frozen:
+                self.frozen.add(ticker)
+                self._seal(ticker)
+
+    def _seal(self, ticker: str) -> None:
+        """Cancel every tape order resting in ``ticker`` and forget its recorded ladders: the next
+        snapshot restores the depth from empty. Orders of other accounts are left as they are."""
+        ladders = self.recorded.get(ticker)
+        if ladders is None:
+            return  # no snapshot yet: the tape rests nothing there
+        book = self.engine.books[ticker]
+        for ladder in (book.yes, book.no):
+            for price in [p for p, _ in ladder.descending()]:
+                resting = [o for o in ladder.orders_at(price) if o.account_id == TAPE_MAKER]
+                self._cancel(resting, sum(o.remaining_count for o in resting))
+        ladders[OutcomeSide.YES] = {}
+        ladders[OutcomeSide.NO] = {}
+        self.metrics.seals += 1
 
     # ------------------------------------------------------------------ recorded messages
     def snapshot(self, ticker: str, yes: Sequence[tuple[int, int]], no: Sequence[tuple[int, int]]) -> None:
