@@ -166,6 +166,11 @@ class RecordedVenue(SimVenue):
     def settlement_value(self, ticker: str) -> float | None:
         return None  # recordings carry no market results
 
+    def listing_version(self) -> int | None:
+        """The number of markets listed: a recording only ever adds markets, all active until a
+        day past its end (``CLOSE_AFTER_END_MS``), so the open list changes only when one is added."""
+        return len(self.engine.markets)
+
     def connect(
         self, books: BookStore, tickers: Iterable[str], on_event: Callable[[StreamEvent], None]
     ) -> None:

@@ -155,6 +155,11 @@ class SimVenue:
         """The simulator's true probability of YES (None when unknown); a recording knows none."""
         return self.market.model.true_probability(ticker)
 
+    def listing_version(self) -> int | None:
+        """A number that changes whenever ``list_markets(status="open")`` could answer differently,
+        or None when the venue cannot tell (the simulator opens and closes markets as it runs)."""
+        return None
+
     def settlement_value(self, ticker: str) -> float | None:
         """The market's YES payout in dollars once determined, else None."""
         market = self.engine.markets.get(ticker)
