@@ -135,13 +135,18 @@ class RecordedVenue(SimVenue):
         key, public_pem = _trader_key()
         self.sim.register_account(TRADER_ACCOUNT, public_pem, int(balance), TRADER_ACCOUNT)
         self.hub = WsHub(self.sim)
+        # Nothing in this process asks for candlesticks (the REST client has no such call, and a
+        # recording has no simulated participants reading them): the recorder would only bucket
+        # every recorded change for nobody.
+        if self.sim.candles is not None:
+            self.engine.remove_listener(self.sim.candles.on_event)
         self.session: Session = self.hub.open_session(TRADER_ACCOUNT)
         self.rest = KalshiRestClient(
             REST_URL,
             RequestSigner(TRADER_ACCOUNT, key),
             clock=self.clock,
             pacer=Pacer(self.clock, PacerConfig(tier=Tier.PRESTIGE)),
-            transport=httpx.ASGITransport(app=build_app(self.sim)),
+            transport=httpx.ASGITransport(app=build_app(self.sim, self.hub)),
         )
         self.books: BookStore | None = None
         self.on_event = None

@@ -117,7 +117,7 @@ class SimVenue:
             RequestSigner(TRADER_ACCOUNT, key),
             clock=self.clock,
             pacer=Pacer(self.clock, PacerConfig(tier=Tier.PRESTIGE)),
-            transport=httpx.ASGITransport(app=build_app(self.sim)),
+            transport=httpx.ASGITransport(app=build_app(self.sim, self.hub)),
         )
         self.books: BookStore | None = None
         self.on_event: Callable[[StreamEvent], None] | None = None
