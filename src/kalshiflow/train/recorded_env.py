@@ -30,6 +30,7 @@ from kalshiflow.features import SCHEMA_V1
 from kalshiflow.policy.base import Action, Decision, Policy
 from kalshiflow.policy.export_tools import DEFAULT_ACTION_MAP
 from kalshiflow.store import db
+from kalshiflow.trader.risk.daily_pnl import DAY_MS
 from kalshiflow.train.env import Obs
 from kalshiflow.train.recorded_venue import RecordedVenue, recording_span
 from kalshiflow.train.session import SessionConfig, TradingSession
@@ -62,6 +63,7 @@ class RecordedTradingEnv(gym.Env[Obs, np.int64]):
         *,
         passive: bool = False,
         reward_scale_dollars: float = 1.0,
+        incremental_mark: bool = True,
     ) -> None:
         if not sessions:
             raise ValueError("RecordedTradingEnv needs at least one (database URL, session id)")
@@ -70,6 +72,8 @@ class RecordedTradingEnv(gym.Env[Obs, np.int64]):
         self.config = config or SessionConfig()
         self.passive = passive
         self.reward_scale = reward_scale_dollars * _MONEY_PER_DOLLAR
+        self.incremental_mark = incremental_mark
+        self._mark_key: tuple[int, int] | None = None
         self.actions: tuple[Action, ...] = DEFAULT_ACTION_MAP
         self.observation_space = spaces.Box(
             low=np.asarray(SCHEMA_V1.lows, dtype=np.float64),
@@ -84,6 +88,7 @@ class RecordedTradingEnv(gym.Env[Obs, np.int64]):
         self._current: tuple[str, int] | None = None
         self._last_obs: Obs = np.zeros(SCHEMA_V1.size, dtype=np.float64)
         self._equity = 0
+        self._equity_now = 0
         self._end_ms = 0
         self.session_id: int | None = None
 
@@ -112,7 +117,8 @@ class RecordedTradingEnv(gym.Env[Obs, np.int64]):
             self._end_ms = min(self._end_ms, session.now_ms() + self.episode_ms)
         self._queue = []
         self._current = None
-        self._equity = int(session.equity())
+        self._mark_key = None
+        self._equity = self._mark(session)
         loop.run_until_complete(self._next_observation())
         return self._last_obs.copy(), self._info()
 
@@ -126,7 +132,7 @@ class RecordedTradingEnv(gym.Env[Obs, np.int64]):
             decision = Decision(chosen, "agent", passive=self.passive and chosen is not Action.HOLD)
             loop.run_until_complete(session.act(ticker, first_ms, decision))
         truncated = loop.run_until_complete(self._next_observation())
-        equity = int(session.equity())
+        equity = self._mark(session)
         reward = (equity - self._equity) / self.reward_scale
         self._equity = equity
         return self._last_obs.copy(), reward, False, truncated, self._info()
@@ -156,6 +162,23 @@ class RecordedTradingEnv(gym.Env[Obs, np.int64]):
                 return True
             session.advance()
             self._queue = session.dirty()
+
+    def _mark(self, session: TradingSession) -> int:
+        """The trader's equity (Money), recomputed only when it may have changed.
+
+        The mark depends on the ledger, the books and the markets, which change only when the
+        trader learns something -- a frame or a REST response, or a book the venue invalidated
+        (``state_version``); ``pnl_view`` also reads the UTC day (its daily realized P&L starts at
+        a day's first reading), so a new day recomputes too. Otherwise the last mark is the value
+        ``pnl_view`` would return, and skipping it changes no state: its peak update would be a
+        no-op. ``incremental_mark=False`` recomputes every step (the tests compare the two).
+        """
+        venue = session.venue
+        key = (venue.state_version(), session.now_ms() // DAY_MS)
+        if not self.incremental_mark or key != self._mark_key:
+            self._mark_key = key
+            self._equity_now = int(session.equity())
+        return self._equity_now
 
     def _info(self) -> dict[str, Any]:
         session = self._session

@@ -25,7 +25,6 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Final
 
-import httpx
 from sqlalchemy import Engine as DbEngine
 from sqlalchemy import func, select
 
@@ -54,7 +53,14 @@ from kalshiflow.sim.server.app import build_app
 from kalshiflow.sim.server.ws_hub import Session, Subscription, WsHub
 from kalshiflow.store import db
 from kalshiflow.store.models import BookDeltaRow, BookSnapshotRow
-from kalshiflow.train.venue import REST_URL, TRADER_ACCOUNT, SimVenue, VenueClock, _trader_key
+from kalshiflow.train.venue import (
+    REST_URL,
+    TRADER_ACCOUNT,
+    CountingTransport,
+    SimVenue,
+    VenueClock,
+    _trader_key,
+)
 
 OPENING_MS: Final = 1_000  # the recording's first second (subscription snapshots) is applied up front
 CLOSE_AFTER_END_MS: Final = 86_400_000  # markets stay open a day past the recording's end
@@ -141,18 +147,20 @@ class RecordedVenue(SimVenue):
         if self.sim.candles is not None:
             self.engine.remove_listener(self.sim.candles.on_event)
         self.session: Session = self.hub.open_session(TRADER_ACCOUNT)
+        self.transport = CountingTransport(build_app(self.sim, self.hub))
         self.rest = KalshiRestClient(
             REST_URL,
             RequestSigner(TRADER_ACCOUNT, key),
             clock=self.clock,
             pacer=Pacer(self.clock, PacerConfig(tier=Tier.PRESTIGE)),
-            transport=httpx.ASGITransport(app=build_app(self.sim, self.hub)),
+            transport=self.transport,
         )
         self.books: BookStore | None = None
         self.on_event = None
         self.on_advanced = None
         self._book_sub: Subscription | None = None
         self.frames = 0
+        self.invalidations = 0  # the trader's books invalidated first-hand (no frame says so)
         self.end_ms = span.start_ms + span.duration_ms
         self._close_ms = self.end_ms + CLOSE_AFTER_END_MS
         self._reader = ReplayReader(database, span.session.id)
@@ -170,6 +178,9 @@ class RecordedVenue(SimVenue):
 
     def settlement_value(self, ticker: str) -> float | None:
         return None  # recordings carry no market results
+
+    def state_version(self) -> int:
+        return super().state_version() + self.invalidations
 
     def listing_version(self) -> int | None:
         """The number of markets listed: a recording only ever adds markets, all active until a
@@ -253,6 +264,7 @@ class RecordedVenue(SimVenue):
             return
         self.pump()
         self.books.invalidate(held, reason)
+        self.invalidations += 1
         self._invalid.update(held)
 
     def _resume(self, ticker: str) -> None:
@@ -265,6 +277,7 @@ class RecordedVenue(SimVenue):
         frozen = [t for t in tickers if t in self.tape.frozen]
         if frozen and self.books is not None:
             self.books.invalidate(frozen, "recording: no snapshot yet")
+            self.invalidations += 1
             self._invalid.update(frozen)
 
 

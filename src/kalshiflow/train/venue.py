@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable
-from typing import Final
+from typing import Any, Final
 
 import httpx
 from cryptography.hazmat.primitives import serialization
@@ -59,6 +59,19 @@ PRIVATE: Final = (FILL, USER_ORDERS, POSITIONS, ORDER_GROUPS)
 
 
 TRADER_KEY_BITS: Final = 1024  # in process only: signing cost grows ~cubically with the key size
+
+
+class CountingTransport(httpx.ASGITransport):
+    """The simulator's application in process, counting the requests sent to it: every change the
+    trader learns of arrives as a frame or as a REST response (``SimVenue.state_version``)."""
+
+    def __init__(self, app: Any) -> None:
+        super().__init__(app=app)
+        self.requests = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests += 1
+        return await super().handle_async_request(request)
 
 
 @functools.cache
@@ -111,13 +124,14 @@ class SimVenue:
         key, public_pem = _trader_key()
         self.sim.register_account(TRADER_ACCOUNT, public_pem, int(balance), TRADER_ACCOUNT)
         self.hub = WsHub(self.sim)
+        self.transport = CountingTransport(build_app(self.sim, self.hub))
         self.session: Session = self.hub.open_session(TRADER_ACCOUNT)
         self.rest = KalshiRestClient(
             REST_URL,
             RequestSigner(TRADER_ACCOUNT, key),
             clock=self.clock,
             pacer=Pacer(self.clock, PacerConfig(tier=Tier.PRESTIGE)),
-            transport=httpx.ASGITransport(app=build_app(self.sim, self.hub)),
+            transport=self.transport,
         )
         self.books: BookStore | None = None
         self.on_event: Callable[[StreamEvent], None] | None = None
@@ -154,6 +168,12 @@ class SimVenue:
     def true_probability(self, ticker: str) -> float | None:
         """The simulator's true probability of YES (None when unknown); a recording knows none."""
         return self.market.model.true_probability(ticker)
+
+    def state_version(self) -> int:
+        """A number that changes whenever what the trader knows of its account, books or markets
+        may have changed: it learns only from frames and REST responses. Equal numbers mean its
+        equity mark is unchanged (at the same UTC day), so an environment need not recompute it."""
+        return self.frames + self.transport.requests
 
     def listing_version(self) -> int | None:
         """A number that changes whenever ``list_markets(status="open")`` could answer differently,
