@@ -126,12 +126,7 @@ class RecordedTradingEnv(gym.Env[Obs, np.int64]):
         session, loop = self._session, self._loop
         if session is None or loop is None:
             raise RuntimeError("call reset() before step()")
-        chosen = self.actions[int(action)]
-        if self._current is not None:
-            ticker, first_ms = self._current
-            decision = Decision(chosen, "agent", passive=self.passive and chosen is not Action.HOLD)
-            loop.run_until_complete(session.act(ticker, first_ms, decision))
-        truncated = loop.run_until_complete(self._next_observation())
+        truncated = loop.run_until_complete(self._act_and_observe(session, self.actions[int(action)]))
         equity = self._mark(session)
         reward = (equity - self._equity) / self.reward_scale
         self._equity = equity
@@ -144,6 +139,15 @@ class RecordedTradingEnv(gym.Env[Obs, np.int64]):
         self._engines.clear()
 
     # ------------------------------------------------------------------ internals
+    async def _act_and_observe(self, session: TradingSession, chosen: Action) -> bool:
+        """One step inside the loop: the decision on the current market, then the next observation
+        (one ``run_until_complete`` a step instead of two: the loop's entry costs as much as a frame)."""
+        if self._current is not None:
+            ticker, first_ms = self._current
+            decision = Decision(chosen, "agent", passive=self.passive and chosen is not Action.HOLD)
+            await session.act(ticker, first_ms, decision)
+        return await self._next_observation()
+
     async def _next_observation(self) -> bool:
         """Move to the next market the actor would decide on; True when the episode's time is up."""
         session = self._session
