@@ -194,10 +194,24 @@ def backtest(
         Path | None, typer.Option("--out", help="Directory for report.html, report.json and PNGs.")
     ] = None,
     config: Annotated[Path | None, typer.Option(help="TOML settings (exit rules, risk, run).")] = None,
+    sessions: Annotated[
+        str | None,
+        typer.Option(
+            metavar="PATH",
+            help="Replay recorded sessions instead of seeds: a SQLite file or database URL as 'record' "
+            "writes (PATH#1,3-5 selects sessions).",
+        ),
+    ] = None,
+    session_ids: Annotated[
+        str | None, typer.Option(help="With --sessions: the sessions to replay (1,3-5); default all.")
+    ] = None,
 ) -> None:
-    """Run policies through the real trader core against the simulated market, seed by seed."""
+    """Run policies through the real trader core against the simulated market seed by seed, or against
+    recorded sessions (--sessions)."""
     try:
-        run_backtest_command(policy, seeds, hours, markets, jobs, out_dir, config, out)
+        run_backtest_command(
+            policy, seeds, hours, markets, jobs, out_dir, config, out, sessions=sessions, session_ids=session_ids
+        )
     except BacktestUsageError as exc:
         _fail(str(exc))
 
@@ -210,10 +224,23 @@ def train(
     envs: Annotated[int, typer.Option(min=1, help="Parallel environments (processes when > 1).")] = 2,
     episode_s: Annotated[float, typer.Option(min=1.0, help="Simulated seconds per episode.")] = 1800.0,
     markets: Annotated[int, typer.Option(min=1, help="Markets live at any time in each simulator.")] = 4,
+    sessions: Annotated[
+        str | None,
+        typer.Option(
+            metavar="PATH",
+            help="Train on recorded sessions instead of the simulator: a SQLite file or database URL as "
+            "'record' writes (PATH#1,3-5 selects sessions).",
+        ),
+    ] = None,
+    session_ids: Annotated[
+        str | None, typer.Option(help="With --sessions: the sessions to train on (1,3-5); default all.")
+    ] = None,
 ) -> None:
-    """Train a PPO policy on the simulator (extra 'rl') and export it for mlp:OUT."""
+    """Train a PPO policy on the simulator or on recorded sessions (extra 'rl') and export it for mlp:OUT."""
     try:
-        run_train_command(timesteps, seed, out_dir, envs, episode_s, markets, out)
+        run_train_command(
+            timesteps, seed, out_dir, envs, episode_s, markets, out, sessions=sessions, session_ids=session_ids
+        )
     except TrainUsageError as exc:
         _fail(str(exc))
 

@@ -18,7 +18,7 @@ from kalshiflow.domain.fees import (
     post_to_balance,
     trade_fee,
 )
-from kalshiflow.domain.units import MONEY_SCALE, PRICE_SCALE, Count, Money, Price, notional
+from kalshiflow.domain.units import COUNT_SCALE, MONEY_SCALE, PRICE_SCALE, Count, Money, Price, notional
 
 fee_types = st.sampled_from(list(FeeType))
 sides = st.booleans()  # is_taker
@@ -273,3 +273,21 @@ def test_direct_member_precision_posts_the_fee_to_the_hundredth_of_a_cent() -> N
     assert posted == PostedCash(
         Money.parse("-5.1751"), Money.parse("0.00005"), Money(0), Money.parse("0.00005")
     )
+
+
+@given(
+    st.sampled_from(list(FeeType)),
+    st.booleans(),
+    st.integers(0, PRICE_SCALE),
+    st.integers(0, 10**9),
+    st.fractions(min_value=0, max_value=10, max_denominator=1_000),
+)
+def test_the_fee_is_the_ceiling_of_the_exact_rational_fee(
+    fee_type: FeeType, is_taker: bool, price: int, count: int, multiplier: Fraction
+) -> None:
+    """The integer-ratio arithmetic equals the rational formula, rounded up to $0.0001."""
+    exact = (
+        fee_rate(fee_type, is_taker) * multiplier * count * price * (PRICE_SCALE - price) * MONEY_SCALE
+    ) / (COUNT_SCALE * PRICE_SCALE * PRICE_SCALE * FEE_GRANULARITY)
+    expected = -((-exact.numerator) // exact.denominator) * FEE_GRANULARITY
+    assert trade_fee(fee_type, is_taker, Price(price), Count(count), multiplier) == expected

@@ -1,7 +1,10 @@
-"""The body of ``kalshiflow train``: PPO on the simulator, exported to ``mlp:OUT``.
+"""The body of ``kalshiflow train``: PPO on the simulator or on recorded sessions, exported to ``mlp:OUT``.
 
 Needs the optional extra ``rl`` (torch CPU, stable-baselines3): without it the command says how to
-install it instead of failing on an import.
+install it instead of failing on an import. ``--sessions PATH [--session-ids 1,3-5]`` (or
+``PATH#1,3-5``) trains over recorded sessions with ``RecordedTradingEnv``; the flags are read by the
+backtest's own parser (``parse_sessions``), so they take the same values and fail with the same
+one-line messages -- and they are checked before the extra, so a wrong path is reported as such.
 """
 
 from __future__ import annotations
@@ -10,14 +13,66 @@ from pathlib import Path
 
 from rich.console import Console
 
+from kalshiflow.commands.backtest.recorded import parse_sessions
+from kalshiflow.commands.backtest.runner import BacktestUsageError
+from kalshiflow.store.db import redact_url
+from kalshiflow.train.ppo import TrainConfig
+
 
 class TrainUsageError(ValueError):
     """A flag value or a missing extra; the message says what to do."""
 
 
+def train_config(
+    timesteps: int,
+    seed: int,
+    envs: int,
+    episode_s: float,
+    markets: int,
+    sessions: str | None = None,
+    session_ids: str | None = None,
+) -> TrainConfig:
+    """The run the flags describe; ``TrainUsageError`` (one line) for bad session flags."""
+    recorded: tuple[tuple[str, int], ...] = ()
+    if sessions is not None:
+        try:
+            source = parse_sessions(sessions, session_ids)
+        except BacktestUsageError as exc:
+            raise TrainUsageError(str(exc)) from None
+        recorded = tuple((source.url, session_id) for session_id, _ in source.sessions)
+    elif session_ids is not None:
+        raise TrainUsageError("--session-ids: only with --sessions PATH")
+    return TrainConfig(
+        timesteps=timesteps, seed=seed, envs=envs, episode_s=episode_s, n_markets=markets, sessions=recorded
+    )
+
+
+def _describe(config: TrainConfig) -> str:
+    if config.sessions:
+        url = redact_url(config.sessions[0][0])
+        ids = ", ".join(str(session_id) for _, session_id in config.sessions)
+        data = f"recorded sessions {ids} of {url}"
+    else:
+        data = f"{config.n_markets} markets, simulator seeds {config.seed_low}-{config.seed_high - 1}"
+    return (
+        f"PPO: {config.timesteps:,} steps, seed {config.seed}, {config.envs} env(s), "
+        f"{config.episode_s:g} s episodes, {data}"
+    )
+
+
 def run_train_command(
-    timesteps: int, seed: int, out_dir: Path, envs: int, episode_s: float, markets: int, console: Console
+    timesteps: int,
+    seed: int,
+    out_dir: Path,
+    envs: int,
+    episode_s: float,
+    markets: int,
+    console: Console,
+    *,
+    sessions: str | None = None,
+    session_ids: str | None = None,
 ) -> Path:
+    config = train_config(timesteps, seed, envs, episode_s, markets, sessions, session_ids)
     try:
         import stable_baselines3  # noqa: F401
         import torch  # noqa: F401
@@ -25,13 +80,9 @@ def run_train_command(
         raise TrainUsageError(
             "training needs the extra 'rl' (torch CPU, stable-baselines3): pip install -e '.[rl]'"
         ) from None
-    from kalshiflow.train.ppo import TrainConfig, train
+    from kalshiflow.train.ppo import train
 
-    config = TrainConfig(timesteps=timesteps, seed=seed, envs=envs, episode_s=episode_s, n_markets=markets)
-    console.print(
-        f"PPO: {timesteps:,} steps, seed {seed}, {envs} env(s), {markets} markets, "
-        f"{episode_s:g} s episodes, simulator seeds {config.seed_low}-{config.seed_high - 1}"
-    )
+    console.print(_describe(config))
     manifest = train(config, out_dir)
     console.print(f"wrote {manifest} (policy spec mlp:{out_dir}); logs: tensorboard --logdir {out_dir / 'logs'}")
     return manifest

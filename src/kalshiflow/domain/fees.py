@@ -58,6 +58,9 @@ _RATES: Final[dict[FeeType, tuple[Fraction, Fraction]]] = {
 }
 
 
+_FEE_DENOMINATOR: Final = COUNT_SCALE * PRICE_SCALE * PRICE_SCALE * FEE_GRANULARITY
+
+
 def fee_rate(fee_type: FeeType, is_taker: bool) -> Fraction:
     taker, maker = _RATES[fee_type]
     return taker if is_taker else maker
@@ -73,13 +76,16 @@ def trade_fee(
     """Fee for one fill of ``count`` contracts at ``price``, rounded up to $0.0001."""
     if count < 0 or not 0 <= price <= PRICE_SCALE:
         raise ValueError(f"fee of an impossible fill: {count!r} at {price!r}")
-    rate = fee_rate(fee_type, is_taker) * multiplier
-    if rate == 0 or count == 0:
+    rate = fee_rate(fee_type, is_taker)
+    # The rate as one integer ratio, without Fraction arithmetic: this runs for every fill and for
+    # every position valuation, and the ceiling of an unreduced ratio equals the reduced one's.
+    rate_num = rate.numerator * multiplier.numerator
+    if rate_num == 0 or count == 0:
         return Money(0)
     # dollars = rate * (count/100) * (price/1e4) * ((1e4-price)/1e4); Money = dollars * 1e6
-    exact = rate * int(count) * int(price) * (PRICE_SCALE - int(price)) * MONEY_SCALE
-    exact /= COUNT_SCALE * PRICE_SCALE * PRICE_SCALE
-    return Money(div_round_up(exact.numerator, exact.denominator * FEE_GRANULARITY) * FEE_GRANULARITY)
+    exact_num = rate_num * int(count) * int(price) * (PRICE_SCALE - int(price)) * MONEY_SCALE
+    exact_den = rate.denominator * multiplier.denominator * _FEE_DENOMINATOR
+    return Money(div_round_up(exact_num, exact_den) * FEE_GRANULARITY)
 
 
 @dataclass(frozen=True, slots=True)

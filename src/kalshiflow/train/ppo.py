@@ -15,7 +15,11 @@ Why these choices:
   (``tensorboard --logdir OUT/logs``); ``learning_curve.png`` is drawn from the CSV.
 
 Simulator seeds trained on are ``TRAIN_SEEDS`` (1000-1999), disjoint from the backtest's evaluation
-seeds (1-999); they are recorded in the manifest with the whole training config.
+seeds (1-999); they are recorded in the manifest with the whole training config. With ``sessions``
+(recording database URL, session id) the environments are ``RecordedTradingEnv`` over those
+recorded sessions instead (each episode one session drawn by the environment's seeded
+``np_random``, truncated at ``episode_s`` or the recording's end); the manifest names the sessions,
+with credentials redacted from the URLs.
 """
 
 from __future__ import annotations
@@ -28,8 +32,10 @@ from typing import Any
 
 from kalshiflow.domain.units import Count, Money
 from kalshiflow.features import ObservationScales
+from kalshiflow.store.db import redact_url
 from kalshiflow.train.env import TRAIN_SEEDS, TradingEnv
 from kalshiflow.train.export import export_ppo
+from kalshiflow.train.recorded_env import RecordedTradingEnv
 from kalshiflow.train.session import SessionConfig
 
 
@@ -46,6 +52,8 @@ class TrainConfig:
       ``gamma`` (0.995), ``ent_coef`` (0.01): PPO's hyperparameters.
     * ``passive`` (False): trades rest post-only inside the touch instead of crossing.
     * ``bankroll_dollars`` (1000), ``max_position_contracts`` (50): observation scales, as ``run``'s.
+    * ``sessions`` (empty): recorded sessions ``(database URL, session id)`` to train on instead of
+      the simulator (``n_markets`` and the simulator seeds then play no part).
     """
 
     timesteps: int
@@ -65,6 +73,7 @@ class TrainConfig:
     passive: bool = False
     bankroll_dollars: int = 1_000
     max_position_contracts: int = 50
+    sessions: tuple[tuple[str, int], ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
     def scales(self) -> ObservationScales:
@@ -74,8 +83,12 @@ class TrainConfig:
         return SessionConfig(scales=self.scales(), n_markets=self.n_markets)
 
 
-def make_env(config: TrainConfig) -> TradingEnv:
+def make_env(config: TrainConfig) -> TradingEnv | RecordedTradingEnv:
     """One environment of the run (module-level so ``SubprocVecEnv`` can pickle its factory)."""
+    if config.sessions:
+        return RecordedTradingEnv(
+            config.sessions, episode_s=config.episode_s, config=config.session(), passive=config.passive
+        )
     return TradingEnv(
         seeds=range(config.seed_low, config.seed_high),
         episode_s=config.episode_s,
@@ -119,10 +132,12 @@ def train(config: TrainConfig, out_dir: Path, *, progress_bar: bool = True) -> P
         started = time.perf_counter()
         model.learn(total_timesteps=config.timesteps, progress_bar=progress_bar)
         elapsed = time.perf_counter() - started
+        recorded = [[redact_url(url), session_id] for url, session_id in config.sessions]
         training = {
             "algorithm": "PPO (stable-baselines3)",
-            "config": {**asdict(config), "net_arch": list(config.net_arch)},
-            "simulator_seeds": [config.seed_low, config.seed_high],
+            "config": {**asdict(config), "net_arch": list(config.net_arch), "sessions": recorded},
+            "simulator_seeds": None if recorded else [config.seed_low, config.seed_high],
+            "recorded_sessions": recorded or None,
             "timesteps_done": int(model.num_timesteps),
             "wall_seconds": round(elapsed, 1),
             "steps_per_second": round(model.num_timesteps / elapsed, 1) if elapsed > 0 else None,

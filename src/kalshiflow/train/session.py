@@ -83,10 +83,13 @@ class _Chosen:
 class TradingSession:
     """The trader on a seeded simulated market; build with ``await TradingSession.start(...)``."""
 
-    def __init__(self, seed: int, config: SessionConfig, policy: Policy | None = None) -> None:
+    def __init__(
+        self, seed: int, config: SessionConfig, policy: Policy | None = None, venue: SimVenue | None = None
+    ) -> None:
+        """``venue``: another in-process exchange (a recorded session's); default the seeded simulator."""
         self.seed = seed
         self.config = config
-        self.venue = SimVenue(seed, config.n_markets, config.balance)
+        self.venue = venue if venue is not None else SimVenue(seed, config.n_markets, config.balance)
         self.clock = self.venue.clock
         self.bus = EventBus()
         self.books = BookStore(self.clock)
@@ -98,17 +101,21 @@ class TradingSession:
         self.observer: MarketObserver
         self._recal: Recalibrator
         self._next_exit = self._next_calib = 0
+        self._listed: int | None = None  # the venue's listing_version at the last market listing
         self._prepared: tuple[str, Sequence[float]] | None = None
 
     @classmethod
-    async def start(cls, seed: int, config: SessionConfig, policy: Policy | None = None) -> TradingSession:
+    async def start(
+        cls, seed: int, config: SessionConfig, policy: Policy | None = None, venue: SimVenue | None = None
+    ) -> TradingSession:
         """Connect, calibrate at startup and return a session ready to trade (inside the event loop)."""
-        session = cls(seed, config, policy)
+        session = cls(seed, config, policy, venue)
         await session._start()
         return session
 
     async def _start(self) -> None:
         venue, clock, config = self.venue, self.clock, self.config
+        self._listed = venue.listing_version()
         listed = await venue.rest.list_markets(status="open")
         markets = {m.ticker: m for m in listed}
         for market in markets.values():
@@ -196,13 +203,16 @@ class TradingSession:
             venue.pump()
             self._next_exit = now + self._exit_every_ms
         if now >= self._next_calib:
-            listed = await venue.rest.list_markets(status="open")
-            fresh = [m for m in listed if m.ticker not in core.markets]
-            for market in fresh:
-                self.books.register(market.ticker, market.grid)
-            if fresh:
-                core.add_markets(fresh)
-                venue.watch(m.ticker for m in fresh)
+            listing = venue.listing_version()
+            if listing is None or listing != self._listed:  # else no market can be new: no call
+                self._listed = listing
+                listed = await venue.rest.list_markets(status="open")
+                fresh = [m for m in listed if m.ticker not in core.markets]
+                for market in fresh:
+                    self.books.register(market.ticker, market.grid)
+                if fresh:
+                    core.add_markets(fresh)
+                    venue.watch(m.ticker for m in fresh)
             await self._recal.run_once("scheduled")
             venue.pump()
             self._next_calib = now + self.config.calibration_interval_s * 1000

@@ -8,6 +8,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from kalshiflow.commands.backtest.recorded import run_recorded_command
 from kalshiflow.commands.backtest.report import render_text
 from kalshiflow.commands.backtest.runner import (
     BacktestOptions,
@@ -29,12 +30,23 @@ def run_backtest_command(
     out_dir: Path | None,
     config: Path | None,
     console: Console,
+    sessions: str | None = None,
+    session_ids: str | None = None,
 ) -> None:
-    """Raises ``BacktestUsageError`` naming the flag for anything wrong before the first run."""
+    """Raises ``BacktestUsageError`` naming the flag for anything wrong before the first run.
+
+    With ``sessions`` (a recording database) the runs are over recorded sessions instead of seeds
+    (``commands.backtest.recorded``); ``seeds``, ``hours`` and ``markets`` do not apply then.
+    """
     try:
         settings = load_settings(config)
     except SettingsError as exc:
         raise BacktestUsageError(str(exc)) from None
+    if sessions is not None:
+        run_recorded_command(policy, sessions, session_ids, settings, jobs, out_dir, console)
+        return
+    if session_ids is not None:
+        raise BacktestUsageError("--session-ids: only with --sessions PATH")
     options = BacktestOptions(
         policies=parse_policies(policy),
         seeds=parse_seeds(seeds),

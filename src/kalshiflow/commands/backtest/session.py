@@ -251,7 +251,7 @@ class BacktestSession:
                 purpose=purpose,
                 close_reason=reason,
                 mid=self._pre_mid.get(fill.ticker),
-                true_probability=venue.market.model.true_probability(fill.ticker),
+                true_probability=venue.true_probability(fill.ticker),
             )
             self.record.fills.append(record)
             self.record.fees_paid = Money(self.record.fees_paid + fill.fee)
@@ -285,11 +285,10 @@ class BacktestSession:
             if mid is not None:
                 record.markouts.setdefault(horizon, mid)
         self._pending.clear()
-        model = venue.market.model
         for record in rec.fills:
-            value = _settlement_value(venue, record.ticker)
+            value = venue.settlement_value(record.ticker)
             if value is None:
-                value = model.true_probability(record.ticker)
+                value = venue.true_probability(record.ticker)
             if value is not None:
                 record.markouts["settle"] = value
         metrics = actor.metrics
@@ -312,10 +311,3 @@ class BacktestSession:
                 if valuation is not None:
                     pnl += int(valuation.unrealized)
             rec.per_market[ticker] = Money(pnl)
-
-
-def _settlement_value(venue: SimVenue, ticker: str) -> float | None:
-    market = venue.engine.markets.get(ticker)
-    if market is None or market.settlement_value is None:
-        return None
-    return int(market.settlement_value) / 10_000

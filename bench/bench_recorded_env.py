@@ -1,0 +1,81 @@
+"""Training environment throughput over a recorded session: env steps/s, single process.
+
+    PYTHONPATH=src:. python bench/bench_recorded_env.py [--minutes 30] [--markets 4 20] [--seed 1000]
+                                                          [--repeat 3]
+
+Records ``--minutes`` simulated minutes of the seeded simulator's books into a temporary SQLite
+database (``record_simulated_session``, the ``record`` library path), then runs one episode of
+``RecordedTradingEnv`` over the whole session per action mode: ``hold`` (replay, observation and the
+loop only) and ``random`` (uniform over the five actions: orders, fills, cancels and closes through
+the real trader core and the simulator's exchange). A step is one decision on a market whose
+recorded book changed. Each figure is repeated ``--repeat`` times; the median is printed with the
+load average at the time, as steps per wall second and per CPU second of this process (the latter
+moves less with the load of other processes on a shared machine). Say how busy the machine was.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from kalshiflow.commands.record_sim import record_simulated_session
+from kalshiflow.train.recorded_env import RecordedTradingEnv
+
+
+def run_episode(url: str, session_id: int, mode: str, seed: int) -> tuple[int, float, float, float]:
+    env = RecordedTradingEnv([(url, session_id)])
+    rng = np.random.default_rng(seed)
+    _, info = env.reset(seed=0)
+    start_ms = info["now_ms"]
+    steps = 0
+    started, cpu_started = time.perf_counter(), time.process_time()
+    while True:
+        action = 0 if mode == "hold" else int(rng.integers(0, 5))
+        *_, truncated, info = env.step(action)
+        steps += 1
+        if truncated:
+            break
+    elapsed = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started
+    simulated_s = (info["now_ms"] - start_ms) / 1000
+    env.close()
+    return steps, elapsed, simulated_s, cpu
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--minutes", type=float, default=30.0)
+    parser.add_argument("--markets", type=int, nargs="+", default=[4, 20])
+    parser.add_argument("--seed", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    print(f"cpus {os.cpu_count()}, load average {os.getloadavg()[0]:.2f}")
+    print(
+        f"{'markets':>8}{'messages':>9}{'mode':>8}{'steps':>8}{'wall s':>8}{'sim s/s':>9}{'steps/s':>9}"
+        f"{'cpu s':>8}{'steps/cpu s':>12}  load"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        for markets in args.markets:
+            url = f"sqlite:///{Path(tmp) / f'rec-{markets}.db'}"
+            recording = record_simulated_session(url, args.seed, args.minutes, n_markets=markets)
+            for mode in ("hold", "random"):
+                runs = [run_episode(url, recording.session_id, mode, args.seed) for _ in range(args.repeat)]
+                steps = runs[0][0]
+                wall = statistics.median(r[1] for r in runs)
+                cpu = statistics.median(r[3] for r in runs)
+                simulated = runs[0][2]
+                print(
+                    f"{markets:>8}{recording.messages:>9}{mode:>8}{steps:>8}{wall:>8.2f}"
+                    f"{simulated / wall:>9.0f}{steps / wall:>9.0f}{cpu:>8.2f}{steps / cpu:>12.0f}"
+                    f"  {os.getloadavg()[0]:.2f}"
+                )
+
+
+if __name__ == "__main__":
+    main()

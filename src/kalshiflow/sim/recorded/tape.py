@@ -1,0 +1,243 @@
+"""Mirror a recorded book into the simulator's engine, so the engine's matching is the fill model.
+
+Why the engine: the trader must meet the exchange it meets live -- orders, cancels, amends, order
+groups, fees, positions, balances, settlement and the private stream, all as the simulator serves
+them -- and only the *other participants* must come from the recording. ``Tape`` keeps the recorded
+ladders of every market and, for each recorded change, adds or removes resting orders of the tape
+account (``TAPE_MAKER``) so the engine's book shows the recorded depth, minus what we took, plus our
+own orders. How each change is split into adds, cancels (front or back of the queue) and trades is
+``fill_model.plan_level_change``; a trade is an immediate-or-cancel order of ``TAPE_TAKER`` against
+that level, which the engine fills in price-time priority -- the queue ahead of our order first.
+
+Invalid stretches of the recording (a gap or an invalidation) freeze the market's tape: its resting
+depth is cancelled at once (``seal``) and its deltas are ignored until the next snapshot, which
+restores every level from empty (adds only). While frozen the market offers no recorded liquidity:
+an order sent then (a time rule's closing order, say) rests or expires unfilled instead of filling
+against depth the recording no longer vouches for. Our own resting orders stay where they are (see
+the fill model's docstring for what that means for their queue position).
+Markets are listed active with a close time the caller chooses (recordings carry no lifecycle).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from kalshiflow.domain.fees import FeeType
+from kalshiflow.domain.grid import PriceGrid
+from kalshiflow.domain.orders import BookSide, OutcomeSide, SelfTradePrevention, TimeInForce
+from kalshiflow.domain.units import PRICE_SCALE
+from kalshiflow.sim.engine import Engine, OrderRequest
+from kalshiflow.sim.recorded.fill_model import LevelPlan, plan_level_change
+from kalshiflow.sim.state import MarketStatus, SimEvent, SimMarket, SimOrder, SimSeries
+
+TAPE_MAKER: Final = "recorded-book"  # rests the recorded depth
+TAPE_TAKER: Final = "recorded-trades"  # trades what the recording removed at the touch
+TAPE_BALANCE: Final = 10**18  # Money units: the recording's participants never run out of cash
+
+
+@dataclass(slots=True)
+class TapeMetrics:
+    levels_added: int = 0
+    levels_cancelled: int = 0
+    trades: int = 0
+    deltas_ignored: int = 0  # while frozen, or before the market's first snapshot
+    seals: int = 0  # freezes that withdrew a market's recorded depth
+
+
+def _book_side(side: OutcomeSide) -> BookSide:
+    """A bid on the YES ladder is a YES bid; a bid on the NO ladder is an ask of YES."""
+    return BookSide.BID if side is OutcomeSide.YES else BookSide.ASK
+
+
+def _yes_price(side: OutcomeSide, price: int) -> int:
+    return price if side is OutcomeSide.YES else PRICE_SCALE - price
+
+
+class Tape:
+    """The recorded participants of one engine; call in recording order."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        engine.add_account(TAPE_MAKER, TAPE_BALANCE)
+        engine.add_account(TAPE_TAKER, TAPE_BALANCE)
+        self.recorded: dict[str, dict[OutcomeSide, dict[int, int]]] = {}
+        self.frozen: set[str] = set()
+        self.metrics = TapeMetrics()
+
+    # ------------------------------------------------------------------ markets
+    def list_market(self, ticker: str, grid: PriceGrid, close_ms: int) -> None:
+        """List ``ticker`` active until ``close_ms`` (again: a re-registration keeps the listing)."""
+        if ticker in self.engine.markets:
+            self.freeze([ticker])  # the feed re-registers on resubscribe: wait for the snapshot
+            return
+        now = self.engine.clock.now_ms()
+        series_ticker = ticker.split("-", 1)[0]
+        event_ticker = ticker.rsplit("-", 1)[0] if "-" in ticker else ticker
+        self.engine.add_market(
+            SimSeries(series_ticker, series_ticker, fee_type=FeeType.QUADRATIC),
+            SimEvent(event_ticker, series_ticker, event_ticker, created_ms=now, updated_ms=now),
+            SimMarket(
+                ticker=ticker,
+                event_ticker=event_ticker,
+                market_id=f"recorded-{ticker}",
+                title=ticker,
+                yes_sub_title="",
+                no_sub_title="",
+                grid=grid,
+                open_ms=now,
+                close_ms=close_ms,
+                created_ms=now,
+                status=MarketStatus.ACTIVE,
+                updated_ms=now,
+            ),
+        )
+        self.frozen.add(ticker)
+
+    def freeze(self, tickers: Iterable[str]) -> None:
+        """Stop following these markets until their next snapshot (a gap or an invalidation), and
+        withdraw their recorded depth so nothing fills against it meanwhile (``seal``)."""
+        for ticker in tickers:
+            if ticker in self.engine.markets and ticker not in self.frozen:
+                self.frozen.add(ticker)
+                self._seal(ticker)
+
+    def _seal(self, ticker: str) -> None:
+        """Cancel every tape order resting in ``ticker`` and forget its recorded ladders: the next
+        snapshot restores the depth from empty. Orders of other accounts are left as they are."""
+        ladders = self.recorded.get(ticker)
+        if ladders is None:
+            return  # no snapshot yet: the tape rests nothing there
+        book = self.engine.books[ticker]
+        for ladder in (book.yes, book.no):
+            for price in [p for p, _ in ladder.descending()]:
+                resting = [o for o in ladder.orders_at(price) if o.account_id == TAPE_MAKER]
+                self._cancel(resting, sum(o.remaining_count for o in resting))
+        ladders[OutcomeSide.YES] = {}
+        ladders[OutcomeSide.NO] = {}
+        self.metrics.seals += 1
+
+    # ------------------------------------------------------------------ recorded messages
+    def snapshot(self, ticker: str, yes: Sequence[tuple[int, int]], no: Sequence[tuple[int, int]]) -> None:
+        """Resynchronise every level of ``ticker`` to a recorded snapshot: adds and cancels, no trade.
+
+        Every decrease of both ladders goes first, then every increase, so the recorded ladders
+        never cross on the way (only an added level across a resting order of ours can match it).
+        """
+        if ticker not in self.engine.markets:
+            return
+        ladders = self.recorded.setdefault(ticker, {OutcomeSide.YES: {}, OutcomeSide.NO: {}})
+        targets = {
+            OutcomeSide.YES: {int(p): int(n) for p, n in yes if int(n) > 0},
+            OutcomeSide.NO: {int(p): int(n) for p, n in no if int(n) > 0},
+        }
+        for side, target in targets.items():
+            ladder = ladders[side]
+            for price in sorted(p for p in set(ladder) | set(target) if target.get(p, 0) < ladder.get(p, 0)):
+                self._change(ticker, side, price, ladder[price], target.get(price, 0), False, True)
+        for side, target in targets.items():
+            ladder = ladders[side]
+            for price in sorted(p for p in target if target[p] > ladder.get(p, 0)):
+                self._change(ticker, side, price, ladder.get(price, 0), target[price], False, True)
+            ladders[side] = target
+        self.frozen.discard(ticker)
+
+    def delta(self, ticker: str, side: OutcomeSide, price: int, delta: int) -> None:
+        """One recorded level change (``price`` in the ladder's own leg, ``delta`` signed)."""
+        ladders = self.recorded.get(ticker)
+        if ladders is None or ticker in self.frozen:
+            self.metrics.deltas_ignored += 1
+            return
+        ladder = ladders[side]
+        before = ladder.get(price, 0)
+        after = max(0, before + delta)
+        at_touch = before > 0 and price == max(ladder)
+        if after > 0:
+            ladder[price] = after
+        else:
+            ladder.pop(price, None)
+        self._change(ticker, side, price, before, after, at_touch, False)
+
+    # ------------------------------------------------------------------ the engine
+    def _tape_orders(self, ticker: str, side: OutcomeSide, price: int) -> list[SimOrder]:
+        book = self.engine.books[ticker]
+        ladder = book.yes if side is OutcomeSide.YES else book.no
+        return [o for o in ladder.orders_at(price) if o.account_id == TAPE_MAKER]
+
+    def shown(self, ticker: str, side: OutcomeSide, price: int) -> int:
+        """Tape size resting at a level now (the recorded size minus what we took)."""
+        return sum(o.remaining_count for o in self._tape_orders(ticker, side, price))
+
+    def _change(
+        self,
+        ticker: str,
+        side: OutcomeSide,
+        price: int,
+        before: int,
+        after: int,
+        at_touch: bool,
+        resync: bool,
+    ) -> None:
+        orders = self._tape_orders(ticker, side, price)
+        shown = min(before, sum(o.remaining_count for o in orders))
+        plan = plan_level_change(before, after, shown, at_touch=at_touch, resync=resync)
+        self._apply(ticker, side, price, plan, orders)
+
+    def _apply(
+        self, ticker: str, side: OutcomeSide, price: int, plan: LevelPlan, orders: list[SimOrder]
+    ) -> None:
+        engine = self.engine
+        if plan.add:
+            engine.create_order(
+                TAPE_MAKER, self._request(ticker, _book_side(side), _yes_price(side, price), plan.add)
+            )
+            self.metrics.levels_added += 1
+        if plan.cancel_front:
+            self._cancel(orders, plan.cancel_front)
+        if plan.cancel_back:
+            self._cancel(list(reversed(orders)), plan.cancel_back)
+        if plan.trade:
+            taker_side = BookSide.ASK if side is OutcomeSide.YES else BookSide.BID
+            engine.create_order(
+                TAPE_TAKER,
+                self._request(
+                    ticker, taker_side, _yes_price(side, price), plan.trade, TimeInForce.IMMEDIATE_OR_CANCEL
+                ),
+            )
+            self.metrics.trades += 1
+            # The level is gone from the recording: whatever the trade left of the tape goes too.
+            rest = self._tape_orders(ticker, side, price)
+            self._cancel(rest, sum(o.remaining_count for o in rest))
+
+    def _cancel(self, orders: list[SimOrder], amount: int) -> None:
+        engine = self.engine
+        for order in orders:
+            if amount <= 0:
+                break
+            if not order.is_resting:
+                continue
+            if order.remaining_count <= amount:
+                amount -= order.remaining_count
+                engine.cancel_order(TAPE_MAKER, order.order_id)
+            else:
+                engine.decrease_order(TAPE_MAKER, order.order_id, amount, None)
+                amount = 0
+            self.metrics.levels_cancelled += 1
+
+    @staticmethod
+    def _request(
+        ticker: str,
+        side: BookSide,
+        yes_price: int,
+        count: int,
+        tif: TimeInForce = TimeInForce.GOOD_TILL_CANCELED,
+    ) -> OrderRequest:
+        return OrderRequest(
+            ticker=ticker,
+            side=side,
+            yes_price=yes_price,
+            count=count,
+            time_in_force=tif,
+            self_trade_prevention=SelfTradePrevention.MAKER,
+        )
