@@ -196,8 +196,9 @@ class TradingSession:
             venue.pump()
             self._next_exit = now + self._exit_every_ms
         if now >= self._next_calib:
-            listed = await venue.rest.list_markets(status="open")
-            fresh = [m for m in listed if m.ticker not in core.markets]
+            known = core.markets
+            listed = await venue.rest.list_markets(status="open") if venue.lists_unknown_market(known) else []
+            fresh = [m for m in listed if m.ticker not in known]
             for market in fresh:
                 self.books.register(market.ticker, market.grid)
             if fresh:

@@ -212,7 +212,8 @@ class BacktestSession:
                 self._collect(fills.drain(), venue, core)
                 next_exit = now + exit_every
             if now >= next_calib:
-                self._add_new_markets(core, books, venue, await venue.rest.list_markets(status="open"))
+                if venue.lists_unknown_market(core.markets):
+                    self._add_new_markets(core, books, venue, await venue.rest.list_markets(status="open"))
                 await recal.run_once("scheduled")
                 venue.pump()
                 self._collect(fills.drain(), venue, core)
