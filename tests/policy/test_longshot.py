@@ -56,3 +56,14 @@ def test_spec_overrides_thresholds_and_refuses_unknown_keys() -> None:
         load_policy("longshot:band=0.2", SCHEMA_V1)
     with pytest.raises(PolicyLoadError, match="min_mid < max_mid"):
         load_policy("longshot:max_mid=0.01", SCHEMA_V1)
+
+
+def test_round_trip_buys_the_yes_back_passively_and_fast_markets_are_left_alone() -> None:
+    round_trip = LongshotMakerPolicy(SCHEMA_V1, LongshotConfig(round_trip=True, max_volatility=0.02))
+    held = observation(features(**{**LONGSHOT, "position": -0.1}))
+    assert (round_trip.decide(held).action, round_trip.decide(held).passive) == (Action.SELL_NO, True)
+    assert decide(position=-0.1)[0] is Action.BUY_NO  # the default keeps it to settlement
+    fast = observation(features(**{**LONGSHOT, "volatility_300s": 0.05}))
+    assert round_trip.decide(fast).reason == LongshotReason.FAST_MARKET
+    assert POLICY.decide(fast).reason == LongshotReason.SELL_LONGSHOT
+    assert load_policy("longshot:round_trip=1", SCHEMA_V1).decide(held).action is Action.SELL_NO

@@ -16,13 +16,15 @@ Decision, first rule that applies:
 2. an order of ours already rests in this market -> HOLD ``order_resting`` (one quote at a time;
    the trader cancels it when its time to live runs out or the book leaves it behind);
 3. holding YES (bought by an exit or by hand) -> SELL_YES passively (``unwind``): this policy only
-   ever wants NO;
+   ever wants NO; holding NO with ``round_trip`` -> SELL_NO passively (``unwind``: buy the YES
+   back at or inside the YES bid);
 4. the NO position is already ``max_position_fraction`` of the per-market limit -> HOLD
    ``position_cap``;
 5. within ``no_new_exposure_s`` of the close -> HOLD ``near_close``;
 6. YES mid outside [``min_mid``, ``max_mid``] -> HOLD ``price_out_of_band`` (below: the fee and
    the tick are most of what is left to win; above: the optimism is small);
-7. spread below ``min_spread_ticks`` -> HOLD ``no_room``;
+7. spread below ``min_spread_ticks`` -> HOLD ``no_room``; realized volatility over 300 s above
+   ``max_volatility`` -> HOLD ``fast_market``;
 8. otherwise BUY_NO passively (``sell_longshot``): a post-only bid on the NO side, i.e. an offer of
    YES at or inside the YES ask.
 
@@ -47,6 +49,7 @@ FEATURES = (
     "time_to_close",
     "position",
     "resting_count",
+    "volatility_300s",
 )
 _EPS = 1e-9
 _TICK_EPS = 1e-6
@@ -61,6 +64,7 @@ class LongshotReason(StrEnum):
     NEAR_CLOSE = "near_close"
     PRICE_OUT_OF_BAND = "price_out_of_band"
     NO_ROOM = "no_room"
+    FAST_MARKET = "fast_market"
     SELL_LONGSHOT = "sell_longshot"
 
 
@@ -73,6 +77,10 @@ class LongshotConfig:
         nothing more is offered.
     no_new_exposure_s: 900 -- seconds before the close after which nothing is opened.
     min_spread_ticks: 1 -- narrowest spread, in grid ticks, at which to quote.
+    max_volatility: 1.0 -- highest realized volatility of the mid over 300 s (dollars) at which to
+        quote: fast markets are where informed flow picks a resting quote off.
+    round_trip: False -- holding NO, buy the YES back passively (a post-only NO offer at or inside
+        the NO ask) instead of holding it to settlement.
     """
 
     min_mid: float = 0.05
@@ -80,6 +88,8 @@ class LongshotConfig:
     max_position_fraction: float = 0.5
     no_new_exposure_s: float = 900.0
     min_spread_ticks: float = 1.0
+    round_trip: bool = False
+    max_volatility: float = 1.0
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.min_mid < self.max_mid <= 1.0:
@@ -124,6 +134,8 @@ class LongshotMakerPolicy:
         position = observation[i["position"]]
         if position > _EPS:
             return Decision(Action.SELL_YES, LongshotReason.UNWIND, passive=True)
+        if position < -_EPS and cfg.round_trip:
+            return Decision(Action.SELL_NO, LongshotReason.UNWIND, passive=True)
         if -position >= cfg.max_position_fraction - _EPS:
             return Decision(Action.HOLD, LongshotReason.POSITION_CAP)
         if ttc <= self._no_new_ttc:
@@ -134,4 +146,6 @@ class LongshotMakerPolicy:
         spread_ticks = observation[i["spread"]] / tick
         if spread_ticks < cfg.min_spread_ticks - _TICK_EPS:
             return Decision(Action.HOLD, LongshotReason.NO_ROOM)
+        if observation[i["volatility_300s"]] > cfg.max_volatility:
+            return Decision(Action.HOLD, LongshotReason.FAST_MARKET)
         return Decision(Action.BUY_NO, LongshotReason.SELL_LONGSHOT, (mid, spread_ticks), passive=True)

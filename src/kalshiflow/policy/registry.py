@@ -65,7 +65,8 @@ def _longshot_config(spec: str, argument: str) -> LongshotConfig:
             values[key.strip()] = float(value)
         except ValueError:
             raise PolicyLoadError(f"policy spec {spec!r}: {key.strip()} needs a number") from None
+    flags = {name for name, f in LongshotConfig.__dataclass_fields__.items() if f.type in (bool, "bool")}
     try:
-        return LongshotConfig(**values)
+        return LongshotConfig(**{k: (v != 0.0 if k in flags else v) for k, v in values.items()})  # type: ignore[arg-type]
     except ValueError as exc:
         raise PolicyLoadError(f"policy spec {spec!r}: {exc}") from None

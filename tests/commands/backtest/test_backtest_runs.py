@@ -12,6 +12,7 @@ import asyncio
 import pytest
 
 from kalshiflow.commands.backtest.metrics import run_pnl, summarize
+from kalshiflow.commands.backtest.runner import BacktestOptions, run_all
 from kalshiflow.commands.backtest.session import BacktestSession, RunRecord
 from kalshiflow.commands.backtest.venue import TRADER_ACCOUNT
 from kalshiflow.config import Settings
@@ -92,3 +93,21 @@ def test_paper_mode_decides_and_records_but_sends_nothing() -> None:
     assert record.fills == []
     assert session.venue is not None
     assert session.venue.engine.accounts[TRADER_ACCOUNT].balance == 10_000 * 1_000_000
+
+
+def test_runs_spread_over_processes_give_the_one_process_result_in_seed_order() -> None:
+    def figures(jobs: int) -> list[tuple[str, int, int, list[tuple[int, str, int]]]]:
+        options = BacktestOptions(["random", "longshot"], [3, 1, 2], 0.03, markets=4, jobs=jobs)
+        runs = run_all(options)
+        return [
+            (spec, r.seed, int(run_pnl(r)), [(f.ts_ms, f.ticker, int(f.yes_price)) for f in r.fills])
+            for spec in options.policies
+            for r in runs[spec]
+        ]
+
+    one, two = figures(1), figures(2)
+    assert [(spec, seed) for spec, seed, *_ in two] == [
+        (spec, seed) for spec in ("random", "longshot") for seed in (3, 1, 2)
+    ]
+    assert any(fills for *_, fills in one)
+    assert two == one
