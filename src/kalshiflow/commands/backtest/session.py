@@ -27,7 +27,7 @@ from kalshiflow.commands.backtest.venue import SimVenue
 from kalshiflow.commands.decider import LiveObserver
 from kalshiflow.config import Settings
 from kalshiflow.domain.orders import BookSide, OutcomeSide
-from kalshiflow.domain.units import ZERO_MONEY, Money, Price
+from kalshiflow.domain.units import COUNT_SCALE, MONEY_SCALE, ZERO_MONEY, Money, Price
 from kalshiflow.events.bus import EventBus
 from kalshiflow.events.ledger import FillBooked
 from kalshiflow.exchange.models_market import Market
@@ -89,6 +89,10 @@ class RunRecord:
     state_ms: Counter[str] = field(default_factory=Counter)
     per_market: dict[str, Money] = field(default_factory=dict)  # realized + marked P&L per ticker
     fees_paid: Money = ZERO_MONEY
+    # Equity change with open positions valued at the simulator's true probability (what holding
+    # them to settlement is worth in expectation, no exit fee) instead of the exit price: separates
+    # a policy's edge from what liquidating its inventory at the end would cost. Dollars, a statistic.
+    pnl_at_true_dollars: float = 0.0
 
 
 def build_policy(spec: str, seed: int) -> Policy:
@@ -304,6 +308,7 @@ class BacktestSession:
             elif order.purpose is OrderPurpose.CLOSE:
                 rec.close_orders += 1
                 rec.exit_reasons[order.close_reason or "unknown"] += 1
+        rec.pnl_at_true_dollars = _pnl_at_true(core, venue) - int(rec.start_equity) / MONEY_SCALE
         views, positions = core.market_views(), core.position_views()
         for ticker, position in core.ledger.positions.items():
             pnl = int(position.realized_pnl)  # after fees
@@ -313,6 +318,25 @@ class BacktestSession:
                 if valuation is not None:
                     pnl += int(valuation.unrealized)
             rec.per_market[ticker] = Money(pnl)
+
+
+def _pnl_at_true(core: TraderCore, venue: SimVenue) -> float:
+    """Equity in dollars with each open position at the settlement value (when determined) or the
+    true probability of the side held."""
+    ledger = core.ledger
+    dollars = (int(ledger.cash) + int(ledger.reserved)) / MONEY_SCALE
+    for ticker, position in ledger.positions.items():
+        contracts = int(position.position) / COUNT_SCALE
+        if not contracts:
+            continue
+        q = _settlement_value(venue, ticker)
+        if q is None:
+            q = venue.market.model.true_probability(ticker)
+        if q is None:  # no longer modelled: at its cost, as the exit-price mark would skip it too
+            dollars += int(position.cost_basis) / MONEY_SCALE
+            continue
+        dollars += contracts * q if contracts > 0 else -contracts * (1.0 - q)
+    return dollars
 
 
 def _settlement_value(venue: SimVenue, ticker: str) -> float | None:
