@@ -25,11 +25,12 @@ from typing import Final
 
 import httpx
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from kalshiflow.domain.ratelimits import Tier
 from kalshiflow.domain.units import Money
-from kalshiflow.exchange.auth import RequestSigner, generate_key_pair
+from kalshiflow.exchange.auth import RequestSigner
 from kalshiflow.exchange.ratelimit import Pacer, PacerConfig
 from kalshiflow.exchange.rest import KalshiRestClient
 from kalshiflow.exchange.ws_models import ChannelMessage, OrderbookDelta, OrderbookSnapshot, StreamEvent
@@ -57,12 +58,18 @@ REST_URL: Final = "http://venue.invalid/trade-api/v2"
 PRIVATE: Final = (FILL, USER_ORDERS, POSITIONS, ORDER_GROUPS)
 
 
+VENUE_KEY_BITS: Final = 1024
+
+
 @functools.cache
 def _trader_key() -> tuple[RSAPrivateKey, bytes]:
-    """One RSA key per process (generating one costs ~0.1 s; the key proves nothing in a backtest)."""
-    private_pem, public_pem = generate_key_pair()
-    key = serialization.load_pem_private_key(private_pem, password=None)
-    assert isinstance(key, RSAPrivateKey)
+    """One RSA key per process, 1024 bits: the key proves nothing in process, and every request is
+    signed with it (0.4 ms a signature instead of 1.2 ms at 2048 bits; the signing, the headers and
+    the server's verification are the same code as live)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=VENUE_KEY_BITS)
+    public_pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     return key, public_pem
 
 
