@@ -318,7 +318,7 @@ def run(
         str | None, typer.Option(help="PEM private key file (env KALSHIFLOW_KEY_FILE or KALSHI_PRIVATE_KEY).")
     ] = None,
     policy: Annotated[
-        str | None, typer.Option(help="hold, rules, rules:signal, mm, random or mlp:PATH (default rules).")
+        str | None, typer.Option(help="hold, rules, rules:signal, mm, longshot, random or mlp:PATH (default rules).")
     ] = None,
     paper: Annotated[
         bool | None,

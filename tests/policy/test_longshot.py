@@ -67,3 +67,10 @@ def test_round_trip_buys_the_yes_back_passively_and_fast_markets_are_left_alone(
     assert round_trip.decide(fast).reason == LongshotReason.FAST_MARKET
     assert POLICY.decide(fast).reason == LongshotReason.SELL_LONGSHOT
     assert load_policy("longshot:round_trip=1", SCHEMA_V1).decide(held).action is Action.SELL_NO
+
+
+def test_markets_closing_too_late_are_left_alone_when_asked() -> None:
+    soon = LongshotMakerPolicy(SCHEMA_V1, LongshotConfig(max_close_s=4 * 3600))
+    assert soon.decide(observation(features(**LONGSHOT))).reason == LongshotReason.FAR_CLOSE  # a day away
+    in_two_hours = observation(features(**{**LONGSHOT, "time_to_close": normalised_time_to_close(7200)}))
+    assert soon.decide(in_two_hours).reason == LongshotReason.SELL_LONGSHOT

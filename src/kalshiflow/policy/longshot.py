@@ -20,7 +20,8 @@ Decision, first rule that applies:
    back at or inside the YES bid);
 4. the NO position is already ``max_position_fraction`` of the per-market limit -> HOLD
    ``position_cap``;
-5. within ``no_new_exposure_s`` of the close -> HOLD ``near_close``;
+5. within ``no_new_exposure_s`` of the close -> HOLD ``near_close``; more than ``max_close_s``
+   from it -> HOLD ``far_close``;
 6. YES mid outside [``min_mid``, ``max_mid``] -> HOLD ``price_out_of_band`` (below: the fee and
    the tick are most of what is left to win; above: the optimism is small);
 7. spread below ``min_spread_ticks`` -> HOLD ``no_room``; realized volatility over 300 s above
@@ -62,6 +63,7 @@ class LongshotReason(StrEnum):
     UNWIND = "unwind"
     POSITION_CAP = "position_cap"
     NEAR_CLOSE = "near_close"
+    FAR_CLOSE = "far_close"
     PRICE_OUT_OF_BAND = "price_out_of_band"
     NO_ROOM = "no_room"
     FAST_MARKET = "fast_market"
@@ -79,6 +81,8 @@ class LongshotConfig:
     min_spread_ticks: 1 -- narrowest spread, in grid ticks, at which to quote.
     max_volatility: 1.0 -- highest realized volatility of the mid over 300 s (dollars) at which to
         quote: fast markets are where informed flow picks a resting quote off.
+    max_close_s: 30 days -- quote only markets that close within this many seconds: the edge is
+        paid at settlement, so a market that settles soon pays it soon and frees the capital.
     round_trip: False -- holding NO, buy the YES back passively (a post-only NO offer at or inside
         the NO ask) instead of holding it to settlement.
     """
@@ -90,6 +94,7 @@ class LongshotConfig:
     min_spread_ticks: float = 1.0
     round_trip: bool = False
     max_volatility: float = 1.0
+    max_close_s: float = 30 * 24 * 3600.0
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.min_mid < self.max_mid <= 1.0:
@@ -110,6 +115,7 @@ class LongshotMakerPolicy:
         self._index = {name: schema.index(name) for name in FEATURES}
         self._size = schema.size
         self._no_new_ttc = normalised_time_to_close(self.config.no_new_exposure_s)
+        self._far_ttc = normalised_time_to_close(self.config.max_close_s)
 
     @property
     def name(self) -> str:
@@ -140,6 +146,8 @@ class LongshotMakerPolicy:
             return Decision(Action.HOLD, LongshotReason.POSITION_CAP)
         if ttc <= self._no_new_ttc:
             return Decision(Action.HOLD, LongshotReason.NEAR_CLOSE)
+        if ttc > self._far_ttc:
+            return Decision(Action.HOLD, LongshotReason.FAR_CLOSE)
         mid = observation[i["mid"]]
         if not cfg.min_mid <= mid <= cfg.max_mid:
             return Decision(Action.HOLD, LongshotReason.PRICE_OUT_OF_BAND)
