@@ -13,7 +13,14 @@ from kalshiflow.policy.registry import load_policy
 from kalshiflow.policy.rules import normalised_time_to_close
 
 POLICY = LongshotMakerPolicy(SCHEMA_V1)
-LONGSHOT = {"mid": 0.15, "spread": 0.02, "yes_bid": 0.14, "yes_ask": 0.16}
+# A YES longshot in a quiet market that closes in two hours (within the default max_close_s).
+LONGSHOT = {
+    "mid": 0.15,
+    "spread": 0.02,
+    "yes_bid": 0.14,
+    "yes_ask": 0.16,
+    "time_to_close": normalised_time_to_close(7200),
+}
 
 
 def decide(**named: float) -> tuple[Action, str, bool]:
@@ -65,12 +72,14 @@ def test_round_trip_buys_the_yes_back_passively_and_fast_markets_are_left_alone(
     assert decide(position=-0.1)[0] is Action.BUY_NO  # the default keeps it to settlement
     fast = observation(features(**{**LONGSHOT, "volatility_300s": 0.05}))
     assert round_trip.decide(fast).reason == LongshotReason.FAST_MARKET
-    assert POLICY.decide(fast).reason == LongshotReason.SELL_LONGSHOT
+    assert POLICY.decide(fast).reason == LongshotReason.FAST_MARKET
+    anything = LongshotMakerPolicy(SCHEMA_V1, LongshotConfig(max_volatility=1.0))
+    assert anything.decide(fast).reason == LongshotReason.SELL_LONGSHOT
     assert load_policy("longshot:round_trip=1", SCHEMA_V1).decide(held).action is Action.SELL_NO
 
 
-def test_markets_closing_too_late_are_left_alone_when_asked() -> None:
-    soon = LongshotMakerPolicy(SCHEMA_V1, LongshotConfig(max_close_s=4 * 3600))
-    assert soon.decide(observation(features(**LONGSHOT))).reason == LongshotReason.FAR_CLOSE  # a day away
-    in_two_hours = observation(features(**{**LONGSHOT, "time_to_close": normalised_time_to_close(7200)}))
-    assert soon.decide(in_two_hours).reason == LongshotReason.SELL_LONGSHOT
+def test_markets_that_settle_later_than_max_close_s_are_left_alone() -> None:
+    a_day_away = observation(features(**{**LONGSHOT, "time_to_close": normalised_time_to_close(86_400)}))
+    assert POLICY.decide(a_day_away).reason == LongshotReason.FAR_CLOSE
+    patient = LongshotMakerPolicy(SCHEMA_V1, LongshotConfig(max_close_s=2 * 86_400))
+    assert patient.decide(a_day_away).reason == LongshotReason.SELL_LONGSHOT

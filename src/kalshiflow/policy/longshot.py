@@ -79,9 +79,9 @@ class LongshotConfig:
         nothing more is offered.
     no_new_exposure_s: 900 -- seconds before the close after which nothing is opened.
     min_spread_ticks: 1 -- narrowest spread, in grid ticks, at which to quote.
-    max_volatility: 1.0 -- highest realized volatility of the mid over 300 s (dollars) at which to
+    max_volatility: 0.02 -- highest realized volatility of the mid over 300 s (dollars) at which to
         quote: fast markets are where informed flow picks a resting quote off.
-    max_close_s: 30 days -- quote only markets that close within this many seconds: the edge is
+    max_close_s: 14,400 (4 h) -- quote only markets that close within this many seconds: the edge is
         paid at settlement, so a market that settles soon pays it soon and frees the capital.
     round_trip: False -- holding NO, buy the YES back passively (a post-only NO offer at or inside
         the NO ask) instead of holding it to settlement.
@@ -93,8 +93,8 @@ class LongshotConfig:
     no_new_exposure_s: float = 900.0
     min_spread_ticks: float = 1.0
     round_trip: bool = False
-    max_volatility: float = 1.0
-    max_close_s: float = 30 * 24 * 3600.0
+    max_volatility: float = 0.02
+    max_close_s: float = 4 * 3600.0
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.min_mid < self.max_mid <= 1.0:

@@ -115,7 +115,7 @@ def test_runs_spread_over_processes_give_the_one_process_result_in_seed_order() 
 
 
 def test_held_to_settlement_pnl_values_open_positions_at_the_true_probability() -> None:
-    session, record = _run("longshot", 4)
+    session, record = _run("longshot:max_close_s=2592000+max_volatility=1", 4)
     assert session.core is not None
     assert session.venue is not None
     ledger, model = session.core.ledger, session.venue.market.model
