@@ -54,9 +54,8 @@ class RunSettings(BaseModel):
 
     * ``policy`` ("rules"): a policy spec (``hold``, ``rules``, ``rules:signal``, ``mm``,
       ``longshot``, ``random``, ``mlp:PATH``). ``rules`` has the best held-out P&L after fees under
-      the default settings (+0.00: it almost never trades); ``longshot`` held to settlement has a
-      better mean but needs the exits off and does not beat ``hold`` beyond its interval (README
-      "Backtests").
+      the default settings (+0.00: it almost never trades); no policy beats ``hold`` beyond its
+      interval (README "Backtests").
     * ``paper`` (true): paper mode -- the trader connects, calibrates and decides, records every
       decision with its price, and sends no order. On by default because no policy beat ``hold``
       after fees in the held-out backtest (README "Policies"); set ``paper = false`` to trade.
