@@ -184,7 +184,7 @@ def sim_report(
 @app.command()
 def backtest(
     policy: Annotated[
-        str, typer.Option(metavar="SPEC[,SPEC...]", help="Policies: hold, random, rules, mlp:PATH.")
+        str, typer.Option(metavar="SPEC[,SPEC...]", help="Policies: hold, random, rules, mm, longshot, mlp:PATH.")
     ] = "hold,random,rules",
     seeds: Annotated[str, typer.Option(help="Simulator seeds: 1-20, 7 or 1,4,9-12.")] = "1-5",
     hours: Annotated[float, typer.Option(min=0.01, help="Simulated hours per run.")] = 2.0,
