@@ -1,6 +1,7 @@
 """Sweep of the price-space exit thresholds (and the old pnl% rule) through ``kalshiflow backtest``.
 
-Usage: ``PYTHONPATH=src python bench/sweep_exits.py [--seeds 1-4] [--hours 1] [--policies random,rules]``.
+Usage: ``PYTHONPATH=src python bench/sweep_exits.py [--seeds 1-4] [--hours 1] [--policies random,rules]
+[--only "move 2/2;no tp/sl/max-hold"]``.
 Prints, per exit setting and policy, P&L after fees (mean ± 95% CI over seeds), fills and exit
 reasons. The defaults of ``ExitRulesConfig`` are chosen from this table (README, "Exits").
 """
@@ -21,6 +22,7 @@ SETTINGS = {
     "move 10/10": {"take_profit_cents": "10", "stop_loss_cents": "10"},
     "move 6/6 scaled": {"take_profit_cents": "6", "stop_loss_cents": "6", "scale_to_range": True},
     "no tp/sl": {"take_profit_enabled": False, "stop_loss_enabled": False},
+    "no tp/sl/max-hold": {"take_profit_enabled": False, "stop_loss_enabled": False, "max_hold_enabled": False},
 }
 
 
@@ -45,7 +47,8 @@ def main() -> None:
             d = s.decomposition
             reasons = ", ".join(f"{k} {v}" for k, v in s.exit_reasons.items())
             print(
-                f"{name:<18} {s.policy:<8} P&L ${s.pnl_mean:+7.2f} ± {s.pnl_ci95:5.2f}  fills {s.fills:5d}  "
+                f"{name:<18} {s.policy:<8} P&L ${s.pnl_mean:+7.2f} ± {s.pnl_ci95:5.2f}  "
+                f"held ${s.pnl_at_true_mean:+7.2f} ± {s.pnl_at_true_ci95:5.2f}  fills {s.fills:5d}  "
                 f"fee {d.fee:.2f}¢ spread {d.spread_vs_mid or 0:+.2f}¢ settle-edge {d.markouts['settle'] or 0:+.2f}¢"
                 f"  exits: {reasons}",
                 flush=True,

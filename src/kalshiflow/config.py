@@ -54,7 +54,10 @@ class SettingsError(ValueError):
 class RunSettings(BaseModel):
     """How the trader runs.
 
-    * ``policy`` ("rules"): ``hold``, ``rules`` or ``mlp:PATH``.
+    * ``policy`` ("rules"): a policy spec (``hold``, ``rules``, ``rules:signal``, ``mm``,
+      ``longshot``, ``random``, ``mlp:PATH``). ``rules`` has the best held-out P&L after fees under
+      the default settings (+0.00: it almost never trades); no policy beats ``hold`` beyond its
+      interval (README "Backtests").
     * ``paper`` (true): paper mode -- the trader connects, calibrates and decides, records every
       decision with its price, and sends no order. On by default because no policy beat ``hold``
       after fees in the held-out backtest (README "Policies"); set ``paper = false`` to trade.

@@ -99,11 +99,8 @@ class TradingEnv(gym.Env[Obs, np.int64]):
         if session is None or loop is None:
             raise RuntimeError("call reset() before step()")
         chosen = self.actions[int(action)]
-        if self._current is not None:
-            ticker, first_ms = self._current
-            decision = Decision(chosen, "agent", passive=self.passive and chosen is not Action.HOLD)
-            loop.run_until_complete(session.act(ticker, first_ms, decision))
-        truncated = loop.run_until_complete(self._next_observation())
+        decision = Decision(chosen, "agent", passive=self.passive and chosen is not Action.HOLD)
+        truncated = loop.run_until_complete(self._act_and_observe(session, decision))
         equity = int(session.equity())
         reward = (equity - self._equity) / self.reward_scale
         self._equity = equity
@@ -113,6 +110,14 @@ class TradingEnv(gym.Env[Obs, np.int64]):
         self._close_session()
 
     # ------------------------------------------------------------------ internals
+    async def _act_and_observe(self, session: TradingSession, decision: Decision) -> bool:
+        """The chosen action on the current market, then the next observation: one trip through
+        the event loop per step (each ``run_until_complete`` costs a task and a loop cycle)."""
+        if self._current is not None:
+            ticker, first_ms = self._current
+            await session.act(ticker, first_ms, decision)
+        return await self._next_observation()
+
     async def _next_observation(self) -> bool:
         """Move to the next market the actor would decide on; True when the episode's time is up."""
         session = self._session

@@ -203,11 +203,16 @@ class TradingSession:
             venue.pump()
             self._next_exit = now + self._exit_every_ms
         if now >= self._next_calib:
+            known = core.markets
             listing = venue.listing_version()
-            if listing is None or listing != self._listed:  # else no market can be new: no call
+            if listing is None:  # the venue cannot version its listing: ask the engine in process
+                due = venue.lists_unknown_market(known)
+            else:  # else no market can be new: no call
+                due = listing != self._listed
                 self._listed = listing
+            if due:
                 listed = await venue.rest.list_markets(status="open")
-                fresh = [m for m in listed if m.ticker not in core.markets]
+                fresh = [m for m in listed if m.ticker not in known]
                 for market in fresh:
                     self.books.register(market.ticker, market.grid)
                 if fresh:

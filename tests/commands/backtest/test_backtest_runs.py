@@ -12,6 +12,7 @@ import asyncio
 import pytest
 
 from kalshiflow.commands.backtest.metrics import run_pnl, summarize
+from kalshiflow.commands.backtest.runner import BacktestOptions, run_all
 from kalshiflow.commands.backtest.session import BacktestSession, RunRecord
 from kalshiflow.commands.backtest.venue import TRADER_ACCOUNT
 from kalshiflow.config import Settings, load_settings
@@ -46,6 +47,7 @@ def test_hold_never_trades_and_ends_where_it_started() -> None:
     assert record.fills == []
     assert record.orders_sent == 0
     assert run_pnl(record) == 0
+    assert record.pnl_at_true_dollars == 0.0
     assert record.decisions > 0  # it was asked: the actor ran on book changes
     assert sum(record.state_ms.values()) == round(HOURS * 3_600_000)
 
@@ -99,3 +101,37 @@ def test_paper_mode_decides_and_records_but_sends_nothing() -> None:
     assert record.fills == []
     assert session.venue is not None
     assert session.venue.engine.accounts[TRADER_ACCOUNT].balance == 10_000 * 1_000_000
+
+
+def test_runs_spread_over_processes_give_the_one_process_result_in_seed_order() -> None:
+    def figures(jobs: int) -> list[tuple[str, int, int, list[tuple[int, str, int]]]]:
+        options = BacktestOptions(["random", "longshot"], [3, 1, 2], 0.03, markets=4, jobs=jobs)
+        runs = run_all(options)
+        return [
+            (spec, r.seed, int(run_pnl(r)), [(f.ts_ms, f.ticker, int(f.yes_price)) for f in r.fills])
+            for spec in options.policies
+            for r in runs[spec]
+        ]
+
+    one, two = figures(1), figures(2)
+    assert [(spec, seed) for spec, seed, *_ in two] == [
+        (spec, seed) for spec in ("random", "longshot") for seed in (3, 1, 2)
+    ]
+    assert any(fills for *_, fills in one)
+    assert two == one
+
+
+def test_held_to_settlement_pnl_values_open_positions_at_the_true_probability() -> None:
+    session, record = _run("longshot:max_close_s=2592000+max_volatility=1", 4)
+    assert session.core is not None
+    assert session.venue is not None
+    ledger, model = session.core.ledger, session.venue.market.model
+    open_no = {t: -int(p.position) / 100 for t, p in ledger.positions.items() if int(p.position) < 0}
+    assert open_no, "the longshot seller should end the run holding NO"
+    expected = (int(ledger.cash) + int(ledger.reserved) - int(record.start_equity)) / 1_000_000
+    for ticker, contracts in open_no.items():
+        q = model.true_probability(ticker)
+        assert q is not None
+        expected += contracts * (1.0 - q)
+    assert record.pnl_at_true_dollars == pytest.approx(expected, abs=1e-9)
+    assert record.pnl_at_true_dollars != float(run_pnl(record)) / 1_000_000

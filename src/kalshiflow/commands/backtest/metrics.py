@@ -118,6 +118,9 @@ class PolicySummary:
     pnl_dollars: list[float]
     pnl_mean: float
     pnl_ci95: float
+    pnl_at_true_mean: float  # open positions at the true probability instead of the exit price
+    pnl_at_true_ci95: float
+    pnl_at_true: list[float]
     sharpe: float | None
     max_drawdown_dollars: float  # worst over seeds
     orders: int
@@ -136,6 +139,7 @@ class PolicySummary:
 def summarize(policy: str, runs: Sequence[RunRecord]) -> PolicySummary:
     pnls = [run_pnl(r) / MONEY_SCALE for r in runs]
     mean, half = mean_ci95(pnls)
+    true_mean, true_half = mean_ci95([r.pnl_at_true_dollars for r in runs])
     fills = [f for r in runs for f in r.fills]
     contracts = sum(f.count for f in fills)
     maker = sum(f.count for f in fills if not f.is_taker)
@@ -156,6 +160,9 @@ def summarize(policy: str, runs: Sequence[RunRecord]) -> PolicySummary:
         pnl_dollars=pnls,
         pnl_mean=mean,
         pnl_ci95=half,
+        pnl_at_true_mean=true_mean,
+        pnl_at_true_ci95=true_half,
+        pnl_at_true=[r.pnl_at_true_dollars for r in runs],
         sharpe=sharpe(pnls),
         max_drawdown_dollars=max((max_drawdown(r.equity) / MONEY_SCALE for r in runs), default=0.0),
         orders=orders,
@@ -181,6 +188,9 @@ def as_json(summary: PolicySummary) -> dict[str, Any]:
         "pnl_dollars": summary.pnl_dollars,
         "pnl_mean_dollars": summary.pnl_mean,
         "pnl_ci95_dollars": summary.pnl_ci95,
+        "pnl_at_true_dollars": [round(v, 6) for v in summary.pnl_at_true],
+        "pnl_at_true_mean_dollars": summary.pnl_at_true_mean,
+        "pnl_at_true_ci95_dollars": summary.pnl_at_true_ci95,
         "sharpe_per_run": summary.sharpe,
         "max_drawdown_dollars": summary.max_drawdown_dollars,
         "orders": summary.orders,

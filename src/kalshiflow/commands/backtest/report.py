@@ -30,7 +30,7 @@ def render_text(summaries: Sequence[PolicySummary]) -> str:
     """The headline table for the terminal."""
     lines = [
         f"{'policy':<18}{'P&L $ (95% CI)':>24}{'Sharpe':>8}{'fills':>7}{'maker':>7}"
-        f"{'fee¢':>7}{'sprd¢':>7}{'10s¢':>7}{'60s¢':>7}{'settle¢':>9}{'maxDD $':>9}"
+        f"{'fee¢':>7}{'sprd¢':>7}{'10s¢':>7}{'60s¢':>7}{'settle¢':>9}{'maxDD $':>9}{'held $ (95% CI)':>18}"
     ]
     for s in summaries:
         d = s.decomposition
@@ -39,6 +39,7 @@ def render_text(summaries: Sequence[PolicySummary]) -> str:
             f"{'n/a' if s.maker_share is None else f'{s.maker_share:.0%}':>7}{d.fee:>7.2f}"
             f"{_fmt(d.spread_vs_mid):>7}{_fmt(d.markouts['10s']):>7}{_fmt(d.markouts['60s']):>7}"
             f"{_fmt(d.markouts['settle']):>9}{s.max_drawdown_dollars:>9.2f}"
+            f"{f'{s.pnl_at_true_mean:+.2f} ± {s.pnl_at_true_ci95:.2f}':>18}"
         )
     return "\n".join(lines)
 
@@ -108,6 +109,7 @@ def _html(summaries: Sequence[PolicySummary], title: str) -> str:
             "markout 10 s ¢/c",
             "60 s",
             "settle",
+            "P&L $ held to settlement (open positions at the true probability) ± 95%",
         ],
         [
             [
@@ -125,6 +127,7 @@ def _html(summaries: Sequence[PolicySummary], title: str) -> str:
                 _fmt(s.decomposition.spread_vs_mid),
                 _fmt(s.decomposition.spread_vs_true),
                 *(_fmt(s.decomposition.markouts[h]) for h in HORIZONS),
+                f"{s.pnl_at_true_mean:+.2f} ± {s.pnl_at_true_ci95:.2f}",
             ]
             for s in summaries
         ],
