@@ -225,7 +225,8 @@ class TraderApp:
         await self._adopt_rate_limits(rest)
 
     async def _adopt_rate_limits(self, rest: KalshiRestClient) -> None:
-        """Pace by the buckets the exchange reports for this account, not by a configured tier."""
+        """Pace by the buckets and prices the exchange reports for this account, not by a configured
+        tier and the built-in cost table."""
         try:
             limits = await rest.account_limits()
         except ExchangeError as exc:
@@ -233,6 +234,13 @@ class TraderApp:
             return
         rest.pacer.adopt_limits(limits.read, limits.write)
         log.info("run.rate_limits tier=%s read=%s write=%s", limits.usage_tier, limits.read, limits.write)
+        try:
+            costs = await rest.endpoint_costs()
+        except ExchangeError as exc:
+            log.warning("run.endpoint_costs_unread keeping=built-in error=%s", exc)
+            return
+        rest.pacer.adopt_costs(costs.default_cost, costs.costs)
+        log.info("run.endpoint_costs default=%s priced=%s", costs.default_cost, len(costs.costs))
 
     async def _start_feed(
         self,

@@ -117,8 +117,8 @@ _WRITE_SHARDABLE: Final = EndpointCost("write", DEFAULT_COST, shardable=True)
 _LEGACY_MUTATION: Final = EndpointCost("write", 100)
 _LEGACY_CANCEL: Final = EndpointCost("write", 20)
 _MUTATING_METHODS: Final = frozenset({"POST", "PUT", "DELETE", "PATCH"})
-# Literal path segments under /portfolio/orders that are not order ids.
-_V1_ORDER_COLLECTION_WORDS: Final = frozenset({"batched", "queue_positions"})
+# Literal path segments under /portfolio/orders that are not order ids (a route, not a ``{order_id}``).
+ORDER_COLLECTION_WORDS: Final = frozenset({"batched", "queue_positions"})
 
 
 def normalize_path(path: str) -> str:
@@ -170,9 +170,9 @@ def _classify_v1_orders(verb: str, rest: tuple[str, ...]) -> EndpointCost:
             return EndpointCost("write", 100, per_item=True)
         case ("batched",), "DELETE":
             return EndpointCost("write", 20, per_item=True)
-        case (word,), "GET" if word not in _V1_ORDER_COLLECTION_WORDS:
+        case (word,), "GET" if word not in ORDER_COLLECTION_WORDS:
             return EndpointCost("read", 2)
-        case (word,), "DELETE" if word not in _V1_ORDER_COLLECTION_WORDS:
+        case (word,), "DELETE" if word not in ORDER_COLLECTION_WORDS:
             return _LEGACY_CANCEL
         case (_, "amend" | "decrease"), "POST":
             return _LEGACY_MUTATION

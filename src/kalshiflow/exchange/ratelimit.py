@@ -19,12 +19,24 @@ Invariants:
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
 from kalshiflow.clock import Clock
-from kalshiflow.domain.ratelimits import TIER_LIMITS, BucketName, BucketSpec, Tier, classify
+from kalshiflow.domain.ratelimits import (
+    ORDER_COLLECTION_WORDS,
+    TIER_LIMITS,
+    BucketName,
+    BucketSpec,
+    EndpointCost,
+    Tier,
+    classify,
+    normalize_path,
+)
 
 _MILLI: Final = 1_000
 
@@ -126,6 +138,9 @@ class Pacer:
         self._rng = random.Random(f"pacer/{self.config.seed}")
         self.waited_s = 0.0  # total time spent waiting, for metrics
         self.rate_limited = 0  # 429s seen
+        # The exchange's own prices (``adopt_costs``): None until it answered, then every request is
+        # priced by them -- its default for endpoints it does not list -- instead of the built-in table.
+        self._priced: tuple[int, tuple[tuple[str, re.Pattern[str], int], ...]] | None = None
 
     def adopt_limits(self, read: BucketSpec, write: BucketSpec) -> None:
         """Size the buckets from the exchange's own answer (``GET /account/limits``) instead of the
@@ -137,6 +152,31 @@ class Pacer:
             bucket = self._buckets[name]
             bucket.refill(now)
             bucket.resize(spec, self.config.utilization_pct)
+
+    def adopt_costs(self, default_cost: int, costs: Mapping[tuple[str, str], int]) -> None:
+        """Price requests by the exchange's answer (``GET /account/endpoint_costs``): ``costs`` by
+        (METHOD, path template such as ``/portfolio/events/orders/{order_id}``), ``default_cost``
+        for every endpoint it does not list. Which bucket pays, and whether a batch pays per item,
+        stay the built-in classification's: the answer carries prices only."""
+        if default_cost < 0 or any(c < 0 for c in costs.values()):
+            raise ValueError("endpoint costs must be >= 0")
+        patterns = tuple(
+            (method.upper(), _template_pattern(template), cost) for (method, template), cost in costs.items()
+        )
+        self._priced = (default_cost, patterns)
+
+    def cost_of(self, method: str, path: str) -> EndpointCost:
+        """The bucket and price of one request: the built-in table, repriced by the exchange's
+        answer once adopted."""
+        cost = classify(method, path)
+        if self._priced is None:
+            return cost
+        default, patterns = self._priced
+        verb, bare = method.upper(), normalize_path(path)
+        # A linear scan: the exchange lists a handful of non-default endpoints, and a request costs
+        # milliseconds on the wire; an id in the path keeps a cache from paying off.
+        tokens = next((c for m, rx, c in patterns if m == verb and rx.fullmatch(bare)), default)
+        return cost if tokens == cost.tokens else dataclasses.replace(cost, tokens=tokens)
 
     def bucket_size(self, bucket: BucketName) -> tuple[int, int]:
         """(refill per second, capacity) the pacer allows itself for ``bucket``."""
@@ -157,7 +197,7 @@ class Pacer:
 
     async def acquire(self, method: str, path: str, batch_items: int = 0) -> float:
         """Wait until the request's bucket can pay, then pay; returns the seconds waited."""
-        cost = classify(method, path)
+        cost = self.cost_of(method, path)
         bucket = self._buckets[cost.bucket]
         tokens = min(cost.total(batch_items), bucket.capacity)  # an oversize batch waits for a full bucket
         waited = 0.0
@@ -188,3 +228,14 @@ class Pacer:
 
     def on_success(self, method: str, path: str) -> None:
         self._buckets[classify(method, path).bucket].streak_429 = 0
+
+
+# One path segment for a ``{name}``, but never a literal route word: ``/portfolio/orders/batched`` is
+# its own endpoint, not the order ``batched``.
+_PARAM: Final = "(?!(?:{})(?:/|$))[^/]+".format("|".join(sorted(ORDER_COLLECTION_WORDS)))
+
+
+def _template_pattern(template: str) -> re.Pattern[str]:
+    """``/portfolio/orders/{order_id}`` -> a pattern matching one path segment per ``{name}``."""
+    parts = re.split(r"\{[^/{}]+\}", normalize_path(template))
+    return re.compile(_PARAM.join(re.escape(p) for p in parts))

@@ -172,3 +172,26 @@ async def test_adopted_limits_resize_the_buckets_without_refunding_spent_tokens(
     prestige = TIER_LIMITS[Tier.PRESTIGE]
     pacer.adopt_limits(prestige.read, prestige.write)
     assert pacer.tokens_available("write") == 0  # growing the bucket refunds nothing
+
+
+async def test_adopted_endpoint_costs_reprice_requests_by_their_path_template() -> None:
+    """The exchange's answer wins over the built-in table: listed templates at their price, every
+    other endpoint at its default; the bucket stays the built-in one."""
+    clock = ManualClock()
+    pacer = _pacer(clock)  # Basic write: 100/s, capacity 100
+    pacer.adopt_costs(5, {("DELETE", "/portfolio/events/orders/{order_id}"): 25})
+    assert pacer.cost_of(*CANCEL).tokens == 25  # built-in: 2
+    assert pacer.cost_of(*CREATE).tokens == 5  # not listed: the default (built-in: 10)
+    assert pacer.cost_of(*READ) == pacer.cost_of("GET", "/markets")  # prefix and query ignored
+    assert pacer.cost_of(*READ).bucket == "read"
+    assert pacer.cost_of("DELETE", "/portfolio/events/orders/abc/extra").tokens == 5  # one segment only
+    for _ in range(4):
+        assert await pacer.acquire(*CANCEL) == 0.0
+    assert pacer.tokens_available("write") == 0  # 4 x 25 of 100
+    task = asyncio.create_task(pacer.acquire(*CREATE))
+    await _settle()
+    assert not task.done()
+    clock.advance(0.05)  # 5 tokens at 100/s
+    assert await task == pytest.approx(0.05)
+    with pytest.raises(ValueError, match="endpoint costs"):
+        pacer.adopt_costs(-1, {})

@@ -61,6 +61,27 @@ async def test_endpoint_costs_agree_with_the_shared_cost_table(env: ClientEnv) -
         assert cost == cost_of(method, path)
 
 
+async def test_a_pacer_priced_by_the_exchanges_answer_bills_what_the_simulator_bills(env: ClientEnv) -> None:
+    """The simulator's answer, adopted, prices concrete requests (ids in the path, query strings)
+    as the shared cost table the simulator's buckets charge: template matching is what connects them."""
+    costs = await env.alice.endpoint_costs()
+    pacer = env.alice.pacer
+    pacer.adopt_costs(costs.default_cost, costs.costs)
+    requests = [
+        ("POST", "/trade-api/v2/portfolio/events/orders"),
+        ("DELETE", "/trade-api/v2/portfolio/events/orders/0f3c-9a"),
+        ("POST", "/trade-api/v2/portfolio/events/orders/0f3c-9a/amend"),
+        ("POST", "/trade-api/v2/portfolio/events/orders/batched"),
+        ("DELETE", "/trade-api/v2/portfolio/orders/abc"),
+        ("POST", "/trade-api/v2/portfolio/orders"),
+        ("GET", "/trade-api/v2/portfolio/orders/abc"),
+        ("GET", "/trade-api/v2/markets?limit=5"),
+        ("GET", "/trade-api/v2/portfolio/orders/queue_positions"),
+    ]
+    for method, path in requests:
+        assert pacer.cost_of(method, path).tokens == cost_of(method, path), (method, path)
+
+
 async def test_fee_changes_are_read_with_exact_multipliers(env: ClientEnv) -> None:
     engine = env.sim.engine
     event_ticker = engine.markets[env.cent_ticker].event_ticker
