@@ -164,8 +164,11 @@ def sim_report(
     hours: Annotated[float, typer.Option(min=0.01, help="Simulated hours to run.")] = 8.0,
     markets: Annotated[int, typer.Option(min=1, help="Markets live at any time.")] = 360,
     out_dir: Annotated[
-        Path, typer.Option("--out", help="Directory for report.json and the PNG plots.")
-    ] = Path("sim-report"),
+        Path | None,
+        typer.Option(
+            "--out", help="Directory for report.json and the PNG plots (default: <data dir>/sim-report)."
+        ),
+    ] = None,
     life_scale: Annotated[
         float, typer.Option(min=0.001, help="Multiplies market lifetimes (short lives settle more markets).")
     ] = 0.05,
@@ -173,7 +176,10 @@ def sim_report(
 ) -> None:
     """Run the simulated market headless and report how it compares with real Kalshi."""
     try:
-        report, files = run_sim_report(seed, hours, markets, out_dir, life_scale, profile)
+        from kalshiflow.commands import paths
+
+        target = out_dir if out_dir is not None else paths.data_dir(None, os.environ) / paths.SIM_REPORT_DIR
+        report, files = run_sim_report(seed, hours, markets, target, life_scale, profile)
     except (ProfileError, OSError) as exc:
         _fail(str(exc))
     out.print(render_report(report), highlight=False)

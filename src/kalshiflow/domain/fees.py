@@ -73,13 +73,16 @@ def trade_fee(
     """Fee for one fill of ``count`` contracts at ``price``, rounded up to $0.0001."""
     if count < 0 or not 0 <= price <= PRICE_SCALE:
         raise ValueError(f"fee of an impossible fill: {count!r} at {price!r}")
-    rate = fee_rate(fee_type, is_taker) * multiplier
-    if rate == 0 or count == 0:
+    rate = fee_rate(fee_type, is_taker)
+    if rate == 0 or multiplier == 0 or count == 0:
         return Money(0)
-    # dollars = rate * (count/100) * (price/1e4) * ((1e4-price)/1e4); Money = dollars * 1e6
-    exact = rate * int(count) * int(price) * (PRICE_SCALE - int(price)) * MONEY_SCALE
-    exact /= COUNT_SCALE * PRICE_SCALE * PRICE_SCALE
-    return Money(div_round_up(exact.numerator, exact.denominator * FEE_GRANULARITY) * FEE_GRANULARITY)
+    # dollars = rate * (count/100) * (price/1e4) * ((1e4-price)/1e4); Money = dollars * 1e6.
+    # Exact in integers: ceil(a/b) does not depend on reducing a/b first (and Fraction arithmetic
+    # here was the simulator's hottest path).
+    contracts, p = int(count), int(price)
+    numerator = rate.numerator * multiplier.numerator * contracts * p * (PRICE_SCALE - p) * MONEY_SCALE
+    denominator = rate.denominator * multiplier.denominator * COUNT_SCALE * PRICE_SCALE * PRICE_SCALE
+    return Money(div_round_up(numerator, denominator * FEE_GRANULARITY) * FEE_GRANULARITY)
 
 
 @dataclass(frozen=True, slots=True)
