@@ -25,6 +25,8 @@ from kalshiflow.commands.record import RecordOptions, RecordUsageError, run_reco
 from kalshiflow.commands.train import TrainUsageError, run_train_command
 from kalshiflow.domain.units import FixedPointError, Money
 from kalshiflow.sim.market.profile import MarketProfile, ProfileError, load_profile
+from kalshiflow.sim.market.report import DEFAULT_HOURS as DEFAULT_REPORT_HOURS
+from kalshiflow.sim.market.report import DEFAULT_MARKETS as DEFAULT_REPORT_MARKETS
 from kalshiflow.sim.market.report_cmd import render as render_report
 from kalshiflow.sim.market.report_cmd import sim_report as run_sim_report
 from kalshiflow.sim.runner import (
@@ -161,8 +163,8 @@ def sim(
 @app.command("sim-report")
 def sim_report(
     seed: Annotated[int, typer.Option(help="Seed of the simulated market.")] = 1,
-    hours: Annotated[float, typer.Option(min=0.01, help="Simulated hours to run.")] = 8.0,
-    markets: Annotated[int, typer.Option(min=1, help="Markets live at any time.")] = 360,
+    hours: Annotated[float, typer.Option(min=0.01, help="Simulated hours to run.")] = DEFAULT_REPORT_HOURS,
+    markets: Annotated[int, typer.Option(min=1, help="Markets live at any time.")] = DEFAULT_REPORT_MARKETS,
     out_dir: Annotated[
         Path | None,
         typer.Option(

@@ -47,6 +47,11 @@ def render(report: dict[str, Any]) -> str:
     if liquid.get("n"):
         shares = "  ".join(f"{k}¢ {v:.0%}" for k, v in liquid["share"].items())
         lines.append(f"liquid spreads: {shares}  median {liquid['median_cents']:.1f}¢")
+    thin = report.get("not_two_sided_thin", {})
+    if thin:
+        real = report.get("real", {}).get("not_two_sided_share")
+        kalshi = f"  (Kalshi {real:.0%})" if real is not None else ""
+        lines.append("thin books not two-sided: " + "  ".join(f"{a} {v:.0%}" for a, v in thin.items()) + kalshi)
     lines.append("trade sizes: " + "  ".join(f"{k}: {v:.0%}" for k, v in report["trade_sizes"].items()))
     err = report["mid_minus_true_probability"]
     if err:
