@@ -27,6 +27,7 @@ from kalshiflow.sim.market.profile import Archetype
 from kalshiflow.sim.state import SimMarket
 
 SIZE_SLACK = 0.35  # a resting order within ±35% of the wanted size is left alone (keeps priority)
+LAZY_INSIDE_CENTS = 1  # the inside quote may rest this far behind the price its maker wants
 DEEP_DISTANCE_CENTS = 8
 
 
@@ -139,9 +140,9 @@ def _place(
                 self_trade_prevention=SelfTradePrevention.TAKER_AT_CROSS,
             )
             orders[key] = engine.create_order(account_id, request).order.order_id
-        elif abs(order.yes_price - price) > quote.level * CENT or (
+        elif _moves(order.yes_price, price, quote) or (
             abs(order.remaining_count - quote.size) > SIZE_SLACK * quote.size
-        ):  # deeper levels stay put through small moves (fewer messages, queue priority kept)
+        ):
             engine.amend_order(
                 account_id, order.order_id, ticker, quote.side, price, order.fill_count + quote.size
             )
@@ -149,6 +150,17 @@ def _place(
         old = orders.pop(key, None)
         if old is not None:
             _cancel(engine, account_id, old)
+
+
+def _moves(resting: int, wanted: int, quote: Quote) -> bool:
+    """Whether a resting order at ``resting`` must move to ``wanted``. Deeper levels stay put through
+    moves of up to their level in cents; the inside level stays one cent *behind* its wanted price
+    (less aggressive: it never rests where its owner would not quote) rather than chase every tick.
+    Fewer messages, queue priority kept -- and the engine's amend is most of the market's cost."""
+    if quote.level > 0:
+        return abs(resting - wanted) > quote.level * CENT
+    behind = wanted - resting if quote.side is BookSide.BID else resting - wanted
+    return not 0 <= behind <= LAZY_INSIDE_CENTS * CENT
 
 
 def _cancel(engine: Engine, account_id: str, order_id: str) -> None:
