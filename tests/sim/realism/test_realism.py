@@ -22,6 +22,9 @@ from kalshiflow.sim.market.realdata import RealMarket, load_real_market
 from kalshiflow.sim.market.report import ReportOptions, run_market, summarize
 
 SEED = 1
+# About a minute of CPU for the module's one market run: on a machine shared with other work the
+# suite's default 120 s per test (which the fixture's setup counts against) is not enough.
+pytestmark = pytest.mark.timeout(600)
 
 
 def _short_lived() -> MarketProfile:
