@@ -25,6 +25,8 @@ from kalshiflow.commands.train import TrainUsageError, run_train_command
 from kalshiflow.config import process_environ
 from kalshiflow.domain.units import FixedPointError, Money
 from kalshiflow.sim.market.profile import MarketProfile, ProfileError, load_profile
+from kalshiflow.sim.market.report import DEFAULT_HOURS as DEFAULT_REPORT_HOURS
+from kalshiflow.sim.market.report import DEFAULT_MARKETS as DEFAULT_REPORT_MARKETS
 from kalshiflow.sim.market.report_cmd import render as render_report
 from kalshiflow.sim.market.report_cmd import sim_report as run_sim_report
 from kalshiflow.sim.runner import (
@@ -161,11 +163,14 @@ def sim(
 @app.command("sim-report")
 def sim_report(
     seed: Annotated[int, typer.Option(help="Seed of the simulated market.")] = 1,
-    hours: Annotated[float, typer.Option(min=0.01, help="Simulated hours to run.")] = 8.0,
-    markets: Annotated[int, typer.Option(min=1, help="Markets live at any time.")] = 360,
+    hours: Annotated[float, typer.Option(min=0.01, help="Simulated hours to run.")] = DEFAULT_REPORT_HOURS,
+    markets: Annotated[int, typer.Option(min=1, help="Markets live at any time.")] = DEFAULT_REPORT_MARKETS,
     out_dir: Annotated[
-        Path, typer.Option("--out", help="Directory for report.json and the PNG plots.")
-    ] = Path("sim-report"),
+        Path | None,
+        typer.Option(
+            "--out", help="Directory for report.json and the PNG plots (default: <data dir>/sim-report)."
+        ),
+    ] = None,
     life_scale: Annotated[
         float, typer.Option(min=0.001, help="Multiplies market lifetimes (short lives settle more markets).")
     ] = 0.05,
@@ -173,7 +178,10 @@ def sim_report(
 ) -> None:
     """Run the simulated market headless and report how it compares with real Kalshi."""
     try:
-        report, files = run_sim_report(seed, hours, markets, out_dir, life_scale, profile)
+        from kalshiflow.commands import paths
+
+        target = out_dir if out_dir is not None else paths.data_dir(None, process_environ()) / paths.SIM_REPORT_DIR
+        report, files = run_sim_report(seed, hours, markets, target, life_scale, profile, process_environ())
     except (ProfileError, OSError) as exc:
         _fail(str(exc))
     out.print(render_report(report), highlight=False)

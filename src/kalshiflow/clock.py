@@ -94,3 +94,65 @@ class ManualClock:
     def sleepers(self) -> int:
         """How many tasks are waiting on this clock (lets tests advance only once everyone sleeps)."""
         return sum(1 for _, waiter in self._sleepers if not waiter.done())
+
+
+class FollowingClock:
+    """Another party's time -- an exchange's -- read off a local clock: ``anchor + rate × elapsed``.
+
+    The trader's market time must be the exchange's: against a simulator at ``--speed 20`` a market
+    closes twenty times sooner than the wall clock says. Something that watches the exchange's own
+    timestamps (``exchange.exchange_clock``) tells this clock where it is and how fast it runs
+    (``follow``); until then, or once it finds the two coincide (real Kalshi), it is the local clock
+    itself (``follow_local``). ``now_ms`` never goes backwards once the first estimate is in (the
+    exchange's first reading may be behind the provisional local time: a simulator started in the
+    past); when a later correction would, time holds until the estimate catches up. ``sleep`` waits
+    the local time the estimated rate takes.
+
+    ``local`` stays the wall clock everything signs requests with (``signing_clock``): signature
+    freshness is about real time, whatever the market's.
+    """
+
+    def __init__(self, local: Clock) -> None:
+        self.local = local
+        self.rate = 1.0
+        self.following = False  # False: the local clock's time
+        self._anchor_ms = 0
+        self._anchor_local_ms = 0
+        self._last_ms = 0
+        self._provisional = True  # no estimate yet: the local time read so far binds nothing
+
+    def _estimated(self) -> None:
+        if self._provisional:  # the exchange's first reading replaces the provisional local time
+            self._provisional = False
+            self._last_ms = 0
+
+    def follow(self, anchor_ms: int, anchor_local_ms: int, rate: float) -> None:
+        """From now on, time is ``anchor_ms`` at local ``anchor_local_ms``, running ``rate`` times as fast."""
+        if rate <= 0:
+            raise ValueError("a followed clock must run forwards")
+        self._estimated()
+        self._anchor_ms, self._anchor_local_ms, self.rate = anchor_ms, anchor_local_ms, rate
+        self.following = True
+
+    def follow_local(self) -> None:
+        self._estimated()
+        self.rate = 1.0
+        self.following = False
+
+    def now_ms(self) -> int:
+        local = self.local.now_ms()
+        now = (
+            self._anchor_ms + round(self.rate * (local - self._anchor_local_ms)) if self.following else local
+        )
+        if now < self._last_ms:
+            return self._last_ms
+        self._last_ms = now
+        return now
+
+    async def sleep(self, seconds: float) -> None:
+        await self.local.sleep(seconds / self.rate)
+
+
+def signing_clock(clock: Clock) -> Clock:
+    """The clock request signatures are stamped with: the local (wall) clock behind a followed one."""
+    return clock.local if isinstance(clock, FollowingClock) else clock

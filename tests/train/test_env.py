@@ -102,7 +102,7 @@ def test_environment_observations_equal_the_live_actor_path_bit_for_bit() -> Non
             await session.aclose()
 
     orders_sent = asyncio.run(live())
-    assert len(policy.seen) > 30
+    assert len(policy.seen) > 20  # makers chase fewer ticks since issue 9: fewer book changes
     assert orders_sent > 0  # the stream includes our own orders, fills and position features
     env = TradingEnv(seeds=(9,), episode_s=600.0, config=SHORT)
     try:

@@ -2,8 +2,8 @@
 by ``run``, ``status`` and ``record``.
 
 The data directory (``--data-dir``, else ``KALSHIFLOW_DATA_DIR``, else ``./.kalshiflow``) holds the
-default database (``kalshiflow.db``), the logs and the embedded simulator's files (``sim/``), so a
-command writes nothing else into the working directory. The database is, in this order: the
+default database (``kalshiflow.db``), the logs, the embedded simulator's files (``sim/``) and the
+realism report (``sim-report/``), so a command writes nothing else into the working directory. The database is, in this order: the
 ``--db`` flag, ``KALSHIFLOW_DB``, the settings file's ``[run] db``, ``sqlite:///<data dir>/kalshiflow.db``.
 A data directory that cannot be used is one ``DataDirError`` line naming ``--data-dir``.
 """
@@ -23,6 +23,7 @@ DATA_DIR_ENV: Final = "KALSHIFLOW_DATA_DIR"
 DB_FILE: Final = "kalshiflow.db"
 LOG_FILE: Final = "kalshiflow.log"
 SIM_DIR: Final = "sim"
+SIM_REPORT_DIR: Final = "sim-report"  # ``sim-report``'s default --out, inside the data directory
 
 
 class DataDirError(ValueError):

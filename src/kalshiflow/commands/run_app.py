@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from kalshiflow.clock import Clock, ScaledClock, SystemClock
+from kalshiflow.clock import Clock, FollowingClock, ScaledClock, SystemClock
 from kalshiflow.commands.action_log import ActionLogger
 from kalshiflow.commands.app_state import AppState
 from kalshiflow.commands.calibration_timer import CalibrationTimer
@@ -36,6 +36,7 @@ from kalshiflow.events.bus import EventBus, Missed, Subscription
 from kalshiflow.events.trader import ActionResult
 from kalshiflow.exchange.environments import ExchangeConnection
 from kalshiflow.exchange.errors import ExchangeError
+from kalshiflow.exchange.exchange_clock import follow_exchange
 from kalshiflow.exchange.models_market import Market
 from kalshiflow.exchange.rest import KalshiRestClient
 from kalshiflow.exchange.ws_connect import StreamConfig
@@ -89,10 +90,14 @@ class TraderApp:
     ) -> None:
         self.options = options
         self.settings = options.settings
-        # --speed scales time only with the embedded simulator; an external exchange (a running
-        # simulator included) is traded on the wall clock, which is also what requests are signed with.
-        embedded_speed = options.sim_speed if options.connection is None else 1.0
-        self.clock = clock or (SystemClock() if embedded_speed == 1.0 else ScaledClock(embedded_speed))
+        # --speed scales time only with the embedded simulator; against an external exchange (a
+        # running simulator included) market time is the exchange's own (read from its timestamps,
+        # the wall clock on Kalshi) and requests are signed with the wall clock behind it.
+        if options.connection is not None:
+            self.clock = clock or FollowingClock(SystemClock())
+        else:
+            speed = options.sim_speed
+            self.clock = clock or (SystemClock() if speed == 1.0 else ScaledClock(speed))
         self.decider_factory = decider_factory
         self.bus = EventBus()  # the one bus every part publishes on and every observer reads
         lifecycle = Lifecycle(self.clock, bus=self.bus)
@@ -138,6 +143,8 @@ class TraderApp:
             self.state.rest_url = connection.rest_url
             rest = KalshiRestClient.from_connection(connection, clock=self.clock)
             stack.push_async_callback(rest.aclose)
+            if isinstance(self.clock, FollowingClock):
+                stack.callback((await follow_exchange(self.clock, rest.user_data_timestamp)).cancel)
             await self._check_exchange(rest)
             feed = await self._start_feed(stack, rest, connection, stop)
             core = self._build_core(rest, feed)

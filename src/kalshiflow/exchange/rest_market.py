@@ -36,6 +36,10 @@ class MarketEndpoints(RestTransport):
     async def exchange_status(self) -> ExchangeStatus:
         return ExchangeStatus.from_wire(await self._get("/exchange/status"))
 
+    async def user_data_timestamp(self) -> int:
+        """The exchange's ``as_of_time`` (Unix ms): its own clock, as ``exchange_clock`` reads it."""
+        return Fields(await self._get("/exchange/user_data_timestamp"), "UserDataTimestamp").time_ms("as_of_time")
+
     async def markets(
         self,
         *,

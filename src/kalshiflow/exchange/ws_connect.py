@@ -16,7 +16,7 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI
 
-from kalshiflow.clock import Clock
+from kalshiflow.clock import Clock, signing_clock
 from kalshiflow.exchange.auth import RequestSigner
 from kalshiflow.exchange.ws_status import BackoffPolicy, ErrorKind, StreamError, StreamMetrics
 
@@ -64,7 +64,7 @@ async def open_connection(
 ) -> ClientConnection:
     """Open the connection with freshly signed headers; failures raise ``ConnectFailed``."""
     url = config.url
-    headers = signer.headers("GET", urlsplit(url).path, clock.now_ms())
+    headers = signer.headers("GET", urlsplit(url).path, signing_clock(clock).now_ms())
     try:
         return await websockets.connect(
             url,

@@ -19,6 +19,7 @@ from kalshiflow.config import Settings, load_settings
 
 HOURS = 0.08  # ~5 simulated minutes
 MARKETS = 6
+SEED = 6  # a market where the random policy trades in five minutes (seed 5's six are thin now)
 
 
 def _run(spec: str, seed: int) -> tuple[BacktestSession, RunRecord]:
@@ -27,8 +28,8 @@ def _run(spec: str, seed: int) -> tuple[BacktestSession, RunRecord]:
 
 
 def test_same_seed_gives_the_same_run_fill_for_fill() -> None:
-    _, first = _run("random", 5)
-    _, second = _run("random", 5)
+    _, first = _run("random", SEED)
+    _, second = _run("random", SEED)
     assert first.fills, "the random policy should trade in five minutes"
     assert [(f.ts_ms, f.ticker, f.yes_price, f.count, f.fee) for f in first.fills] == [
         (f.ts_ms, f.ticker, f.yes_price, f.count, f.fee) for f in second.fills
@@ -37,8 +38,8 @@ def test_same_seed_gives_the_same_run_fill_for_fill() -> None:
 
 
 def test_another_seed_gives_another_market() -> None:
-    _, first = _run("random", 5)
-    _, other = _run("random", 6)
+    _, first = _run("random", SEED)
+    _, other = _run("random", SEED + 1)
     assert [(f.ticker, f.yes_price) for f in first.fills] != [(f.ticker, f.yes_price) for f in other.fills]
 
 
@@ -67,7 +68,7 @@ def test_ledger_ends_equal_to_the_exchange_account(spec: str) -> None:
 
 
 def test_fills_carry_mid_true_probability_and_markouts() -> None:
-    _, record = _run("random", 5)
+    _, record = _run("random", SEED)
     summary = summarize("random", [record])
     assert summary.fills == len(record.fills)
     assert all(f.true_probability is not None for f in record.fills)
@@ -79,11 +80,11 @@ def test_fills_carry_mid_true_probability_and_markouts() -> None:
 
 def test_positions_opened_in_a_run_carry_their_exit_price_at_entry() -> None:
     # The price exits are off, so what the policy opens is still held at the end (max hold is an
-    # hour); with them on, seed 5's one position is stopped out and there is nothing to check.
+    # hour); with them on, the one position is stopped out and there is nothing to check.
     settings = load_settings(
         environ={}, overrides={"exit_rules": {"take_profit_enabled": False, "stop_loss_enabled": False}}
     )
-    session = BacktestSession("random", 5, HOURS, settings, n_markets=MARKETS)
+    session = BacktestSession("random", SEED, HOURS, settings, n_markets=MARKETS)
     record = asyncio.run(session.run())
     assert session.core is not None
     views = session.core.position_views()
@@ -94,7 +95,7 @@ def test_positions_opened_in_a_run_carry_their_exit_price_at_entry() -> None:
 
 
 def test_paper_mode_decides_and_records_but_sends_nothing() -> None:
-    session = BacktestSession("random", 5, HOURS, Settings(), n_markets=MARKETS, paper=True)
+    session = BacktestSession("random", SEED, HOURS, Settings(), n_markets=MARKETS, paper=True)
     record = asyncio.run(session.run())
     assert record.paper > 0
     assert record.orders_sent == 0

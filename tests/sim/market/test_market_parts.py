@@ -163,3 +163,23 @@ def test_sim_report_prints_and_writes_json_and_plots(tmp_path: Path) -> None:
     assert report["ladder"]["book_violations"] == 0
     for name in ("calibration.png", "spreads.png", "trade_sizes.png", "returns.png"):
         assert (out / name).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_sim_report_writes_into_the_data_directory_by_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without ``--out`` the report lands in ``<data dir>/sim-report``, nothing in the working dir."""
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.delenv("KALSHIFLOW_DATA_DIR", raising=False)
+    args = ["sim-report", "--seed", "3", "--hours", "0.2", "--markets", "10", "--life-scale", "0.05"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert [p.name for p in work.iterdir()] == [".kalshiflow"]
+    assert (work / ".kalshiflow" / "sim-report" / "report.json").is_file()
+    elsewhere = tmp_path / "data"
+    monkeypatch.setenv("KALSHIFLOW_DATA_DIR", str(elsewhere))
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert (elsewhere / "sim-report" / "report.json").is_file()

@@ -17,8 +17,7 @@ from __future__ import annotations
 import math
 import random
 from bisect import bisect_left, bisect_right
-from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 from kalshiflow.domain.grid import PriceGrid
 from kalshiflow.domain.orders import BookSide
@@ -29,12 +28,13 @@ CENT: Final = PRICE_SCALE // 100
 SIZE_BUCKETS: Final = ((1, 1), (2, 10), (11, 100), (101, 1_000), (1_001, 10_000))
 
 
-@dataclass(frozen=True, slots=True)
-class Quote:
+class Quote(NamedTuple):
+    """One order a maker wants to show (a tuple: makers build hundreds of thousands an hour)."""
+
     side: BookSide
     level: int
     yes_price: int  # $0.0001 on the market's grid
-    count: int  # 0.01 contracts
+    size: int  # 0.01 contracts (not ``count``: that is a tuple method)
 
 
 _LEVELS: dict[int, tuple[PriceGrid, tuple[int, ...]]] = {}

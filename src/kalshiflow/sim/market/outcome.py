@@ -100,6 +100,10 @@ class EventOutcome:
     jumps: list[tuple[int, float]] = field(default_factory=list)  # (time, size) of news so far
     _next_news: int = 0
     _next_step_ms: int = 0
+    _tail_from: int = -1  # ``_tail_var`` is the variance of news[_tail_from:] (cached: hot path)
+    _tail_var: float = 0.0
+    _sd_key: tuple[int, int, int] = (-1, -1, -1)  # (now, next news, next step) of ``_sd``
+    _sd: float = 0.0
 
     @classmethod
     def start(cls, spec: OutcomeSpec, rng: random.Random) -> EventOutcome:
@@ -145,15 +149,24 @@ class EventOutcome:
     def remaining_sd(self, now_ms: int, unheard_since_ms: int | None = None) -> float:
         """Standard deviation of ``X_T`` given the path so far (plus news after ``unheard_since_ms``
         that someone has not heard yet)."""
+        key = (now_ms, self._next_news, self._next_step_ms)
+        if unheard_since_ms is None and key == self._sd_key:
+            return self._sd  # the same question as the last one (a re-quote asks it twice)
         drawn_to = min(self._next_step_ms - self.step_ms, self.spec.resolve_ms)
         dt_h = max(0.0, (self.spec.resolve_ms - max(drawn_to, self.spec.start_ms)) / MS_PER_HOUR)
         if now_ms >= self.spec.resolve_ms:
             dt_h = 0.0
         var = self.spec.sigma_per_sqrt_h**2 * dt_h
-        var += sum(item.sd**2 for item in self.spec.news[self._next_news :])
+        if self._tail_from != self._next_news:
+            self._tail_var = sum(item.sd**2 for item in self.spec.news[self._next_news :])
+            self._tail_from = self._next_news
+        var += self._tail_var
         if unheard_since_ms is not None:
             var += sum(self._news_sd(at) ** 2 for at, _ in self.jumps if at > unheard_since_ms)
-        return math.sqrt(var)
+            return math.sqrt(var)
+        self._sd_key = key
+        self._sd = math.sqrt(var)
+        return self._sd
 
     def _news_sd(self, at_ms: int) -> float:
         for item in self.spec.news:

@@ -67,7 +67,9 @@ class Archetype:
       cents, per unit of the market's price volatility (largest near 50¢).
     * ``levels``: levels per side a maker shows; ``level_size``: contracts at the inside level.
     * ``requote_s``: mean sim seconds between a maker's routine re-quotes.
-    * ``one_sided_share``: chance a maker quotes only one side of a market.
+    * ``one_sided_share``: chance a maker quotes only one side of a market. Thin archetypes
+      (weather, politics) are quoted by one or two mostly one-sided makers with little deep book,
+      so their books are two-sided about as rarely as himagna16's (38% of snapshots).
     * ``taker_per_min``, ``informed_per_min``: uninformed and informed taker arrivals per market.
     * ``deep_orders``: resting orders far from the touch per market; ``lottery_share``: chance a
       market carries 1–2¢ lottery bids on both legs.
@@ -219,11 +221,11 @@ DEFAULT_ARCHETYPES: dict[str, Archetype] = {
         levels=(1, 3),
         level_size=(10.0, 500.0),
         requote_s=120.0,
-        one_sided_share=0.4,
+        one_sided_share=0.85,  # thin books: two-sided in about 38% of snapshots, as himagna16's
         taker_per_min=0.25,
         informed_per_min=0.05,
-        deep_orders=(1, 4),
-        lottery_share=0.4,
+        deep_orders=(0, 1),
+        lottery_share=0.0,
         quiet_hours=(4, 11),
     ),
     "politics": Archetype(
@@ -239,17 +241,17 @@ DEFAULT_ARCHETYPES: dict[str, Archetype] = {
         close_early_h=(0.5, 6.0),
         news_per_h=0.15,
         news_share=0.6,
-        makers=(1, 3),
+        makers=(1, 2),
         half_spread_cents=(1.0, 3.0),
         vol_spread=5.0,
         levels=(1, 3),
         level_size=(10.0, 800.0),
         requote_s=90.0,
-        one_sided_share=0.3,
+        one_sided_share=0.85,  # thin books, as weather
         taker_per_min=0.5,
         informed_per_min=0.05,
-        deep_orders=(1, 3),
-        lottery_share=0.4,
+        deep_orders=(0, 1),
+        lottery_share=0.0,
         quiet_hours=(6, 12),
     ),
     "long_dated": Archetype(

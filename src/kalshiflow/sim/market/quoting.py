@@ -18,7 +18,7 @@ import math
 import random
 
 from kalshiflow.domain.grid import PriceGrid
-from kalshiflow.domain.orders import BookSide, SelfTradePrevention, TimeInForce
+from kalshiflow.domain.orders import BookSide, OrderStatus, SelfTradePrevention, TimeInForce
 from kalshiflow.domain.units import PRICE_SCALE
 from kalshiflow.sim.engine import Engine, OrderRequest
 from kalshiflow.sim.errors import ExchangeError
@@ -27,6 +27,7 @@ from kalshiflow.sim.market.profile import Archetype
 from kalshiflow.sim.state import SimMarket
 
 SIZE_SLACK = 0.35  # a resting order within ±35% of the wanted size is left alone (keeps priority)
+LAZY_INSIDE_CENTS = 1  # the inside quote may rest this far behind the price its maker wants
 DEEP_DISTANCE_CENTS = 8
 
 
@@ -90,21 +91,28 @@ def _others_best(
     engine: Engine, market: SimMarket, orders: dict[tuple[BookSide, int], str]
 ) -> tuple[int | None, int | None]:
     """(best YES ask, best YES bid) of every *other* account (this maker's own orders left out)."""
-    own: dict[tuple[BookSide, int], int] = {}
+    own_asks: dict[int, int] = {}  # NO-ladder price -> this maker's size there
+    own_bids: dict[int, int] = {}  # YES-ladder price -> this maker's size there
+    all_orders = engine.orders
     for (side, _), order_id in orders.items():
-        order = engine.orders.get(order_id)
-        if order is not None and order.is_resting:
-            key = (side, order.yes_price)
-            own[key] = own.get(key, 0) + order.remaining_count
+        order = all_orders.get(order_id)
+        if order is not None and order.status is OrderStatus.RESTING:
+            if side is BookSide.ASK:
+                price = PRICE_SCALE - order.yes_price
+                own_asks[price] = own_asks.get(price, 0) + order.remaining_count
+            else:
+                own_bids[order.yes_price] = own_bids.get(order.yes_price, 0) + order.remaining_count
     book = engine.books[market.ticker]
     best_ask: int | None = None
+    levels = book.no.levels
     for no_price in reversed(book.no.prices):
-        if book.no.size_at(no_price) > own.get((BookSide.ASK, PRICE_SCALE - no_price), 0):
+        if levels[no_price].total > own_asks.get(no_price, 0):
             best_ask = PRICE_SCALE - no_price
             break
     best_bid: int | None = None
+    levels = book.yes.levels
     for yes_price in reversed(book.yes.prices):
-        if book.yes.size_at(yes_price) > own.get((BookSide.BID, yes_price), 0):
+        if levels[yes_price].total > own_bids.get(yes_price, 0):
             best_bid = yes_price
             break
     return best_ask, best_bid
@@ -127,21 +135,32 @@ def _place(
                 ticker=ticker,
                 side=quote.side,
                 yes_price=price,
-                count=quote.count,
+                count=quote.size,
                 time_in_force=TimeInForce.GOOD_TILL_CANCELED,
                 self_trade_prevention=SelfTradePrevention.TAKER_AT_CROSS,
             )
             orders[key] = engine.create_order(account_id, request).order.order_id
-        elif abs(order.yes_price - price) > quote.level * CENT or (
-            abs(order.remaining_count - quote.count) > SIZE_SLACK * quote.count
-        ):  # deeper levels stay put through small moves (fewer messages, queue priority kept)
+        elif _moves(order.yes_price, price, quote) or (
+            abs(order.remaining_count - quote.size) > SIZE_SLACK * quote.size
+        ):
             engine.amend_order(
-                account_id, order.order_id, ticker, quote.side, price, order.fill_count + quote.count
+                account_id, order.order_id, ticker, quote.side, price, order.fill_count + quote.size
             )
     except ExchangeError:
         old = orders.pop(key, None)
         if old is not None:
             _cancel(engine, account_id, old)
+
+
+def _moves(resting: int, wanted: int, quote: Quote) -> bool:
+    """Whether a resting order at ``resting`` must move to ``wanted``. Deeper levels stay put through
+    moves of up to their level in cents; the inside level stays one cent *behind* its wanted price
+    (less aggressive: it never rests where its owner would not quote) rather than chase every tick.
+    Fewer messages, queue priority kept -- and the engine's amend is most of the market's cost."""
+    if quote.level > 0:
+        return abs(resting - wanted) > quote.level * CENT
+    behind = wanted - resting if quote.side is BookSide.BID else resting - wanted
+    return not 0 <= behind <= LAZY_INSIDE_CENTS * CENT
 
 
 def _cancel(engine: Engine, account_id: str, order_id: str) -> None:

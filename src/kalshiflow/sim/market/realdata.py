@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
-import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -47,10 +47,11 @@ class RealMarket:
     trade_size_shares: dict[str, float]
 
 
-def find_data_dir(start: Path | None = None) -> Path | None:
-    """``$KALSHIFLOW_MARKET_DATA``, else ``shared/market-data`` beside the repository (searched
-    upward from ``start``, the working directory and this file)."""
-    env = os.environ.get(DATA_ENV)
+def find_data_dir(start: Path | None = None, environ: Mapping[str, str] | None = None) -> Path | None:
+    """``$KALSHIFLOW_MARKET_DATA`` (in ``environ``, which the composition layer reads), else
+    ``shared/market-data`` beside the repository (searched upward from ``start``, the working
+    directory and this file)."""
+    env = (environ or {}).get(DATA_ENV)
     if env:
         return Path(env)
     origins = [p for p in (start, Path.cwd(), Path(__file__).resolve()) if p is not None]

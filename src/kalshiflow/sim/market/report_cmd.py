@@ -7,6 +7,7 @@ terminal. Everything measured is in ``report.py``; the real-market reference is 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +17,18 @@ from kalshiflow.sim.market.report import ReportOptions, run_market, summarize, w
 
 
 def sim_report(
-    seed: int, hours: float, markets: int, out_dir: Path, life_scale: float, profile_path: Path | None
+    seed: int,
+    hours: float,
+    markets: int,
+    out_dir: Path,
+    life_scale: float,
+    profile_path: Path | None,
+    environ: Mapping[str, str] | None = None,
 ) -> tuple[dict[str, Any], list[Path]]:
     """Run, measure and write the report; returns it with the files written."""
     profile = load_profile(profile_path) if profile_path is not None else None
     options = ReportOptions(seed=seed, hours=hours, markets=markets, life_scale=life_scale, profile=profile)
-    data_dir = find_data_dir()
+    data_dir = find_data_dir(environ=environ)
     real = load_real_market(data_dir) if data_dir is not None else None
     report = summarize(run_market(options), real)
     return report, write_report(report, out_dir)
@@ -47,6 +54,11 @@ def render(report: dict[str, Any]) -> str:
     if liquid.get("n"):
         shares = "  ".join(f"{k}¢ {v:.0%}" for k, v in liquid["share"].items())
         lines.append(f"liquid spreads: {shares}  median {liquid['median_cents']:.1f}¢")
+    thin = report.get("not_two_sided_thin", {})
+    if thin:
+        real = report.get("real", {}).get("not_two_sided_share")
+        kalshi = f"  (Kalshi {real:.0%})" if real is not None else ""
+        lines.append("thin books not two-sided: " + "  ".join(f"{a} {v:.0%}" for a, v in thin.items()) + kalshi)
     lines.append("trade sizes: " + "  ".join(f"{k}: {v:.0%}" for k, v in report["trade_sizes"].items()))
     err = report["mid_minus_true_probability"]
     if err:
