@@ -44,6 +44,7 @@ from kalshiflow.trader.execution.order_groups import OrderGroupManager
 from kalshiflow.trader.execution.queue_positions import QueueTracker
 from kalshiflow.trader.exit_rules.base import ExitDecision, ExitReason, ExitRule
 from kalshiflow.trader.exit_rules.entries import EntryReferences
+from kalshiflow.trader.exit_rules.reactive import QuietMarkets, price_rule_inputs
 from kalshiflow.trader.exit_rules.registry import EXIT_RULES, PRICE_RULES, TIME_RULES, evaluate_exits
 from kalshiflow.trader.risk.counters import RiskCounters
 from kalshiflow.trader.risk.daily_pnl import DailyRealized
@@ -151,6 +152,8 @@ class TraderCore:
             self.ledger, self.bus, clock, books, self.market_views, self.entries.reference
         )
         self._stop_loss_ms: dict[str, int] = {}  # last stop loss per market (re-entry cooldown)
+        self._quiet_exits = QuietMarkets()  # held markets whose price rules last decided nothing
+        self._cash_view = CashView(self.ledger.cash, self.ledger.reserved)
 
     # ------------------------------------------------------------------ lifecycle entry points
     async def start(self) -> CalibrationCycle:
@@ -221,7 +224,17 @@ class TraderCore:
         position = self.ledger.positions.get(ticker)
         if position is None or position.position == 0 or self.closer.is_closing(ticker):
             return []
+        # Most book changes leave the held side's bid alone: the rules would decide nothing again.
+        inputs = price_rule_inputs(
+            self.position_views().get(ticker),
+            self.market_views().get(ticker),
+            self.books.book(ticker),
+            self.config.exit_rules,
+        )
+        if self._quiet_exits.unchanged(ticker, inputs):
+            return []
         decisions = self.exit_decisions((ticker,), PRICE_RULES)
+        self._quiet_exits.record(ticker, inputs, bool(decisions))
         return await self._apply_exits(decisions) if decisions else []
 
     async def exit_tick(self) -> list[CloseResult]:
@@ -372,7 +385,12 @@ class TraderCore:
         return self._views
 
     def cash_view(self) -> CashView:
-        return CashView(self.ledger.cash, self.ledger.reserved)
+        # Reused while cash and reservations are unchanged: a decision reads it up to three times
+        # (observation, exits, risk context) and it changes only when an order or fill moves money.
+        cash, reserved, view = self.ledger.cash, self.ledger.totals.reserved, self._cash_view
+        if view.available != cash or view.reserved != reserved:
+            view = self._cash_view = CashView(cash, Money(reserved))
+        return view
 
     def risk_context(self, ticker: str) -> RiskContext:
         # Every figure here is kept current as the ledger changes (``LedgerTotals``, ``PositionViews``),
