@@ -47,7 +47,7 @@ from kalshiflow.trader.exit_rules.entries import EntryReferences
 from kalshiflow.trader.exit_rules.reactive import QuietMarkets, price_rule_inputs
 from kalshiflow.trader.exit_rules.registry import EXIT_RULES, PRICE_RULES, TIME_RULES, evaluate_exits
 from kalshiflow.trader.risk.counters import RiskCounters
-from kalshiflow.trader.risk.daily_pnl import DailyRealized
+from kalshiflow.trader.risk.daily_pnl import DAY_MS, DailyRealized
 from kalshiflow.trader.risk.gate import check_order
 from kalshiflow.trader.risk.kill_switch import kill_switch_reason
 from kalshiflow.trader.risk.types import (
@@ -140,6 +140,8 @@ class TraderCore:
         self._views_stale = True  # set whenever ``markets`` changes
         self._views_fees = -1  # the fee schedule's version the views were built with
         self._daily = DailyRealized()
+        self._pnl_key: tuple[int, int, int, int] | None = None  # pnl_view's inputs when last built
+        self._pnl = PnlView()
         self.calibrating = False  # a calibration evaluates every exit rule itself
         self._filled_since_tick: set[str] = set()
         self._fill_wake = asyncio.Event()
@@ -420,14 +422,21 @@ class TraderCore:
     def pnl_view(self) -> PnlView:
         unrealized = self.position_index.unrealized()
         totals = self.ledger.totals
-        equity = Money(self.ledger.cash + totals.reserved + totals.held_cost + unrealized)
+        equity = self.ledger.cash + totals.reserved + totals.held_cost + unrealized
+        now_ms = self.clock.now_ms()
+        # The same view while its inputs are unchanged (the peak then cannot move either): every
+        # opening order reads it, and between fills and book moves of held markets it stays put.
+        key = (unrealized, equity, totals.realized, now_ms // DAY_MS)
+        if key == self._pnl_key:
+            return self._pnl
         self._peak_equity = Money(max(self._peak_equity, equity))
-        return PnlView(
-            daily_realized=self._daily.of(self.clock.now_ms(), Money(totals.realized)),
+        self._pnl_key, self._pnl = key, PnlView(
+            daily_realized=self._daily.of(now_ms, Money(totals.realized)),
             unrealized=Money(unrealized),
-            equity=equity,
+            equity=Money(equity),
             peak_equity=self._peak_equity,
         )
+        return self._pnl
 
     # ------------------------------------------------------------------ internals
     def kill_switch_text(self) -> str | None:
