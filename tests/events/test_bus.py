@@ -97,6 +97,25 @@ async def test_on_ready_runs_on_the_next_loop_turn_not_inside_publish() -> None:
     assert drained == [[Tick(1), Tick(2)]]
 
 
+async def test_every_ready_consumer_runs_on_the_next_turn_in_the_order_it_became_ready() -> None:
+    """The bus schedules one wake-up per loop turn for all its ready subscriptions (not one each);
+    each consumer still runs once, after the publisher, in the order its queue filled, and again
+    when its queue fills again."""
+    bus = EventBus()
+    ran: list[tuple[str, list[object]]] = []
+    a = bus.subscribe("a", [Other], on_ready=lambda: ran.append(("a", a.drain())))
+    b = bus.subscribe("b", [Tick], on_ready=lambda: ran.append(("b", b.drain())))
+    c = bus.subscribe("c", [Tick, Other], on_ready=lambda: ran.append(("c", c.drain())))
+    bus.publish(Tick(1))  # b and c become ready
+    bus.publish(Other(2))  # a becomes ready (c already is)
+    assert ran == []
+    await asyncio.sleep(0)
+    assert ran == [("b", [Tick(1)]), ("c", [Tick(1), Other(2)]), ("a", [Other(2)])]
+    bus.publish(Tick(3))
+    await asyncio.sleep(0)
+    assert ran[3:] == [("b", [Tick(3)]), ("c", [Tick(3)])]
+
+
 async def test_a_failing_consumer_does_not_reach_the_publisher() -> None:
     bus = EventBus()
 

@@ -42,9 +42,10 @@ class Missed:
 class Subscription:
     """A bounded queue of events of the types it subscribed to, for one consumer.
 
-    ``on_ready`` (optional) is scheduled with ``loop.call_soon`` when the queue goes from empty to
+    ``on_ready`` (optional) is scheduled on the event loop when the queue goes from empty to
     non-empty, so a synchronous consumer learns there is work without a task of its own and without
-    running inside the publisher's call.
+    running inside the publisher's call (the bus runs every ready subscription's ``on_ready`` from
+    one ``call_soon``, in the order they became ready).
     """
 
     def __init__(
@@ -130,12 +131,7 @@ class Subscription:
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
         if self._on_ready is not None and not self._wake_scheduled:
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:  # no loop (a synchronous test): the consumer drains when it flushes
-                return
-            self._wake_scheduled = True
-            loop.call_soon(self._ready)
+            self._wake_scheduled = self.bus._schedule_ready(self)
 
     def _ready(self) -> None:
         self._wake_scheduled = False
@@ -153,6 +149,8 @@ class EventBus:
         self._routes: dict[type, tuple[Subscription, ...]] = {}
         self._subscriptions: list[Subscription] = []
         self.published = 0
+        self._ready: list[Subscription] = []  # woken subscriptions whose ``on_ready`` is due
+        self._ready_loop: asyncio.AbstractEventLoop | None = None  # where the pending flush runs
 
     def subscribe(
         self,
@@ -190,6 +188,29 @@ class EventBus:
     @property
     def subscriptions(self) -> tuple[Subscription, ...]:
         return tuple(self._subscriptions)
+
+    def _schedule_ready(self, subscription: Subscription) -> bool:
+        """Run ``subscription``'s ``on_ready`` on the next loop turn; False with no running loop (a
+        synchronous caller: the consumer drains when it flushes).
+
+        One ``call_soon`` per bus and loop turn, not one per subscription: an event reaches every
+        subscriber of its type, and a handle per subscriber and event was most of a publish's cost.
+        """
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return False
+        self._ready.append(subscription)
+        if self._ready_loop is not loop:  # no flush pending on this loop yet
+            self._ready_loop = loop
+            loop.call_soon(self._flush_ready)
+        return True
+
+    def _flush_ready(self) -> None:
+        self._ready_loop = None
+        ready, self._ready = self._ready, []
+        for subscription in ready:
+            subscription._ready()
 
     def _remove(self, subscription: Subscription) -> None:
         if subscription in self._subscriptions:

@@ -26,7 +26,7 @@ from typing import Protocol
 from kalshiflow.domain.fees import FeeType, trade_fee
 from kalshiflow.domain.grid import PriceGrid
 from kalshiflow.domain.orders import BookSide, OutcomeSide
-from kalshiflow.domain.units import ZERO_MONEY, Count, Money, Price, notional
+from kalshiflow.domain.units import MONEY_PER_PRICE_COUNT, ZERO_MONEY, Count, Money, Price, notional
 from kalshiflow.exchange.models_market import MarketStatus
 
 
@@ -193,6 +193,21 @@ def value_position(position: PositionView, book: BookView, market: MarketView) -
         unrealized=unrealized,
         pnl_pct=pnl_pct(unrealized, position.cost_basis),
     )
+
+
+def unrealized_at_exit(position: PositionView, book: BookView, market: MarketView) -> int | None:
+    """``value_position(...).unrealized`` alone, in $0.000001; None where that valuation is None.
+
+    The same integers, without building the ``Valuation`` and its exact ``Fraction`` pnl%: the
+    running unrealized total re-values a held market on every change of its book, and the kill
+    switch reads only this sum.
+    """
+    price = exit_price(position.position, book)
+    if price is None:
+        return None
+    count = abs(int(position.position))
+    fee = taker_fee(market.fee_type, market.fee_multiplier, price, count)
+    return int(price) * count * MONEY_PER_PRICE_COUNT - fee - position.cost_basis
 
 
 def format_pct(value: Fraction | None) -> str:

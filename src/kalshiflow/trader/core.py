@@ -44,9 +44,10 @@ from kalshiflow.trader.execution.order_groups import OrderGroupManager
 from kalshiflow.trader.execution.queue_positions import QueueTracker
 from kalshiflow.trader.exit_rules.base import ExitDecision, ExitReason, ExitRule
 from kalshiflow.trader.exit_rules.entries import EntryReferences
+from kalshiflow.trader.exit_rules.reactive import QuietMarkets, price_rule_inputs
 from kalshiflow.trader.exit_rules.registry import EXIT_RULES, PRICE_RULES, TIME_RULES, evaluate_exits
 from kalshiflow.trader.risk.counters import RiskCounters
-from kalshiflow.trader.risk.daily_pnl import DailyRealized
+from kalshiflow.trader.risk.daily_pnl import DAY_MS, DailyRealized
 from kalshiflow.trader.risk.gate import check_order
 from kalshiflow.trader.risk.kill_switch import kill_switch_reason
 from kalshiflow.trader.risk.types import (
@@ -139,6 +140,8 @@ class TraderCore:
         self._views_stale = True  # set whenever ``markets`` changes
         self._views_fees = -1  # the fee schedule's version the views were built with
         self._daily = DailyRealized()
+        self._pnl_key: tuple[int, int, int, int] | None = None  # pnl_view's inputs when last built
+        self._pnl = PnlView()
         self.calibrating = False  # a calibration evaluates every exit rule itself
         self._filled_since_tick: set[str] = set()
         self._fill_wake = asyncio.Event()
@@ -151,6 +154,8 @@ class TraderCore:
             self.ledger, self.bus, clock, books, self.market_views, self.entries.reference
         )
         self._stop_loss_ms: dict[str, int] = {}  # last stop loss per market (re-entry cooldown)
+        self._quiet_exits = QuietMarkets()  # held markets whose price rules last decided nothing
+        self._cash_view = CashView(self.ledger.cash, self.ledger.reserved)
 
     # ------------------------------------------------------------------ lifecycle entry points
     async def start(self) -> CalibrationCycle:
@@ -221,7 +226,17 @@ class TraderCore:
         position = self.ledger.positions.get(ticker)
         if position is None or position.position == 0 or self.closer.is_closing(ticker):
             return []
+        # Most book changes leave the held side's bid alone: the rules would decide nothing again.
+        inputs = price_rule_inputs(
+            self.position_views().get(ticker),
+            self.market_views().get(ticker),
+            self.books.book(ticker),
+            self.config.exit_rules,
+        )
+        if self._quiet_exits.unchanged(ticker, inputs):
+            return []
         decisions = self.exit_decisions((ticker,), PRICE_RULES)
+        self._quiet_exits.record(ticker, inputs, bool(decisions))
         return await self._apply_exits(decisions) if decisions else []
 
     async def exit_tick(self) -> list[CloseResult]:
@@ -372,7 +387,12 @@ class TraderCore:
         return self._views
 
     def cash_view(self) -> CashView:
-        return CashView(self.ledger.cash, self.ledger.reserved)
+        # Reused while cash and reservations are unchanged: a decision reads it up to three times
+        # (observation, exits, risk context) and it changes only when an order or fill moves money.
+        cash, reserved, view = self.ledger.cash, self.ledger.totals.reserved, self._cash_view
+        if view.available != cash or view.reserved != reserved:
+            view = self._cash_view = CashView(cash, Money(reserved))
+        return view
 
     def risk_context(self, ticker: str) -> RiskContext:
         # Every figure here is kept current as the ledger changes (``LedgerTotals``, ``PositionViews``),
@@ -402,14 +422,21 @@ class TraderCore:
     def pnl_view(self) -> PnlView:
         unrealized = self.position_index.unrealized()
         totals = self.ledger.totals
-        equity = Money(self.ledger.cash + totals.reserved + totals.held_cost + unrealized)
+        equity = self.ledger.cash + totals.reserved + totals.held_cost + unrealized
+        now_ms = self.clock.now_ms()
+        # The same view while its inputs are unchanged (the peak then cannot move either): every
+        # opening order reads it, and between fills and book moves of held markets it stays put.
+        key = (unrealized, equity, totals.realized, now_ms // DAY_MS)
+        if key == self._pnl_key:
+            return self._pnl
         self._peak_equity = Money(max(self._peak_equity, equity))
-        return PnlView(
-            daily_realized=self._daily.of(self.clock.now_ms(), Money(totals.realized)),
+        self._pnl_key, self._pnl = key, PnlView(
+            daily_realized=self._daily.of(now_ms, Money(totals.realized)),
             unrealized=Money(unrealized),
-            equity=equity,
+            equity=Money(equity),
             peak_equity=self._peak_equity,
         )
+        return self._pnl
 
     # ------------------------------------------------------------------ internals
     def kill_switch_text(self) -> str | None:

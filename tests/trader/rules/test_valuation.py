@@ -16,6 +16,7 @@ from kalshiflow.features.valuation import (
     format_pct,
     held_side,
     pnl_pct,
+    unrealized_at_exit,
     value_position,
 )
 from kalshiflow.marketdata.book import OrderBook
@@ -98,3 +99,16 @@ def test_pnl_pct_is_an_exact_fraction() -> None:
 )
 def test_format_pct(value: Fraction | None, text: str) -> None:
     assert format_pct(value) == text
+
+
+@pytest.mark.parametrize("side", SIDES)
+@pytest.mark.parametrize("held_bid", ["0.01", "0.33", "0.60", "0.99", None])
+@pytest.mark.parametrize(("contracts", "cost"), [(1, "0.10"), (7, "3.15"), (100, "50.00")])
+def test_unrealized_at_exit_is_the_valuations_unrealized(
+    side: OutcomeSide, held_bid: str | None, contracts: int, cost: str
+) -> None:
+    """The running unrealized total's shortcut: the same integer, None exactly where there is no valuation."""
+    held, ob = position(side, contracts, cost), held_book(side, held_bid, "0.30")
+    valuation = value_position(held, ob, market())
+    expected = None if valuation is None else int(valuation.unrealized)
+    assert unrealized_at_exit(held, ob, market()) == expected

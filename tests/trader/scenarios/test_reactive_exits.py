@@ -3,6 +3,8 @@ actor) and after fills of ours; time rules on the short timer. No ``calibrate()`
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import pytest
 from tests.trader.scenarios.scenario_kit import Scenario, scenario_config
 
@@ -13,7 +15,8 @@ from kalshiflow.features.schema import SCHEMA_V1
 from kalshiflow.policy.hold import HoldPolicy
 from kalshiflow.trader.core import TraderCore
 from kalshiflow.trader.decisions.actor import Actor
-from kalshiflow.trader.exit_rules.base import ExitReason
+from kalshiflow.trader.exit_rules.base import ExitDecision, ExitReason, ExitRule
+from kalshiflow.trader.exit_rules.registry import EXIT_RULES
 from kalshiflow.trader.state.orders import OrderPurpose, TrackedOrder
 
 SIDES = pytest.mark.parametrize("side", [OutcomeSide.YES, OutcomeSide.NO], ids=["yes", "no"])
@@ -82,6 +85,39 @@ async def test_a_change_that_triggers_nothing_places_nothing_and_a_close_is_not_
     [first] = await core.react_to_book(ticker)
     assert first.outcome == "placed"
     assert await core.react_to_book(ticker) == []  # one closing order per market at a time
+
+
+async def test_a_change_behind_the_held_bid_skips_the_price_rules_and_a_move_of_that_bid_does_not(
+    env: Scenario,
+) -> None:
+    """The price rules read only the held side's bid of the book: a change elsewhere cannot make
+    them fire, so it is not evaluated again; the bid moving is (and closes here)."""
+    ticker = env.tickers[0]
+    env.quote(ticker)
+    core = await env.new_core(scenario_config(stop_loss_pct=20), stream=True)
+    await env.hold(ticker, OutcomeSide.YES, 5)
+    await env.sync_books()
+    assert await core.react_to_book(ticker) == []  # evaluated: nothing to do
+    evaluated: list[tuple[str, ...]] = []
+    real = core.exit_decisions
+
+    def counting(
+        tickers: Iterable[str] | None = None, rules: tuple[ExitRule, ...] = EXIT_RULES
+    ) -> list[ExitDecision]:
+        evaluated.append(tuple(tickers or ()))
+        return real(tickers, rules)
+
+    core.exit_decisions = counting  # type: ignore[method-assign]
+    env.bid(ticker, OutcomeSide.YES, "0.40", 5)  # behind the touch: the held bid stays 0.44
+    await env.sync_books()
+    assert await core.react_to_book(ticker) == []
+    assert evaluated == []
+    env.cancel_bob(ticker)
+    env.bid(ticker, OutcomeSide.YES, "0.30", 5)
+    await env.sync_books()
+    [close] = await core.react_to_book(ticker)
+    assert (close.outcome, close.reason) == ("placed", ExitReason.STOP_LOSS.value)
+    assert evaluated == [(ticker,)]
 
 
 async def test_no_reactive_exit_while_a_calibration_runs(env: Scenario) -> None:

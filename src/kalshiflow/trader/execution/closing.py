@@ -64,7 +64,9 @@ class PositionCloser:
         return views
 
     def is_closing(self, ticker: str) -> bool:
-        return any(o.ticker == ticker for o in self._closes())
+        # The market's own live orders (the ledger indexes them by ticker), not every live order:
+        # the decision path asks this twice per decision (reactive exits, risk context).
+        return any(o.purpose is OrderPurpose.CLOSE for o in self._ledger.live_orders(ticker))
 
     # ------------------------------------------------------------------ actions
     async def apply(self, decisions: Iterable[ExitDecision]) -> list[CloseResult]:

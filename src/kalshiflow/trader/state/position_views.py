@@ -26,7 +26,7 @@ from kalshiflow.domain.units import Price
 from kalshiflow.events.bus import EventBus, Missed
 from kalshiflow.events.ledger import PositionChanged
 from kalshiflow.events.trader import BookChanged
-from kalshiflow.features.valuation import BookView, MarketView, PositionView, value_position
+from kalshiflow.features.valuation import BookView, MarketView, PositionView, unrealized_at_exit
 from kalshiflow.trader.state.ledger import Ledger
 
 
@@ -107,8 +107,7 @@ class PositionViews:
             view, book, market = self._views.get(ticker), self._books.book(ticker), markets.get(ticker)
             if view is None or book is None or market is None:
                 continue
-            valuation = value_position(view, book, market)
-            value = 0 if valuation is None else int(valuation.unrealized)
+            value = unrealized_at_exit(view, book, market) or 0
             self._valued[ticker] = value
             self._unrealized += value
         self._stale.clear()
