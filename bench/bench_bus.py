@@ -28,6 +28,9 @@ def snapshot() -> OrderSnapshot:
     )  # fmt: skip
 
 
+BID, ASK = Price(4_900), Price(5_100)  # the touch a book change carries
+
+
 def measure(subscribers: int, events: int, build: bool) -> list[float]:
     bus = EventBus()
     subs = [
@@ -41,7 +44,7 @@ def measure(subscribers: int, events: int, build: bool) -> list[float]:
         start = clock()
         if build:
             for i in range(ROUND):
-                publish(BookChanged("KX-T1", i))
+                publish(BookChanged("KX-T1", i, True, BID, ASK))
         else:
             for _ in range(ROUND):
                 publish(order_event)
