@@ -10,13 +10,18 @@ one-line messages -- and they are checked before the extra, so a wrong path is r
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
 from kalshiflow.commands.backtest.recorded import parse_sessions
 from kalshiflow.commands.backtest.runner import BacktestUsageError
 from kalshiflow.store.db import redact_url
-from kalshiflow.train.ppo import TrainConfig
+
+if TYPE_CHECKING:  # the training modules import gymnasium, which a plain install has not got
+    from kalshiflow.train.ppo import TrainConfig
+
+RL_EXTRA_MISSING = "training needs the extra 'rl' (torch CPU, stable-baselines3): pip install -e '.[rl]'"
 
 
 class TrainUsageError(ValueError):
@@ -42,6 +47,10 @@ def train_config(
         recorded = tuple((source.url, session_id) for session_id, _ in source.sessions)
     elif session_ids is not None:
         raise TrainUsageError("--session-ids: only with --sessions PATH")
+    try:
+        from kalshiflow.train.ppo import TrainConfig
+    except ImportError:
+        raise TrainUsageError(RL_EXTRA_MISSING) from None
     return TrainConfig(
         timesteps=timesteps, seed=seed, envs=envs, episode_s=episode_s, n_markets=markets, sessions=recorded
     )
@@ -77,9 +86,7 @@ def run_train_command(
         import stable_baselines3  # noqa: F401
         import torch  # noqa: F401
     except ImportError:
-        raise TrainUsageError(
-            "training needs the extra 'rl' (torch CPU, stable-baselines3): pip install -e '.[rl]'"
-        ) from None
+        raise TrainUsageError(RL_EXTRA_MISSING) from None
     from kalshiflow.train.ppo import train
 
     console.print(_describe(config))
