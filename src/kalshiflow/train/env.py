@@ -40,24 +40,14 @@ _MONEY_PER_DOLLAR: Final = 1_000_000
 Obs = npt.NDArray[np.float64]
 
 
-class TradingEnv(gym.Env[Obs, np.int64]):
-    """One trader on one seeded simulated exchange; see the module docstring."""
+class SessionEnv(gym.Env[Obs, np.int64]):
+    """What every trading environment shares: the spaces, the step, the decision cadence and the
+    reward. A subclass says where an episode's session comes from (``_start_session``) and what
+    names it in ``info`` (``_source_info``)."""
 
     metadata: dict[str, Any] = {"render_modes": []}  # noqa: RUF012  # gymnasium's class attribute
 
-    def __init__(
-        self,
-        seeds: Sequence[int] = TRAIN_SEEDS,
-        episode_s: float = 1_800.0,
-        config: SessionConfig | None = None,
-        *,
-        passive: bool = False,
-        reward_scale_dollars: float = 1.0,
-    ) -> None:
-        if not seeds:
-            raise ValueError("TradingEnv needs at least one simulator seed")
-        self.seeds = tuple(int(s) for s in seeds)
-        self.episode_ms = round(episode_s * 1000)
+    def __init__(self, config: SessionConfig | None, *, passive: bool, reward_scale_dollars: float) -> None:
         self.config = config or SessionConfig()
         self.passive = passive
         self.reward_scale = reward_scale_dollars * _MONEY_PER_DOLLAR
@@ -75,22 +65,30 @@ class TradingEnv(gym.Env[Obs, np.int64]):
         self._last_obs: Obs = np.zeros(SCHEMA_V1.size, dtype=np.float64)
         self._equity = 0
         self._end_ms = 0
-        self.sim_seed: int | None = None
+
+    # ------------------------------------------------------------------ what a subclass provides
+    async def _start_session(self, options: dict[str, Any]) -> tuple[TradingSession, int]:
+        """A fresh, calibrated session for the next episode and the time (ms) its episode ends."""
+        raise NotImplementedError
+
+    def _source_info(self) -> dict[str, Any]:
+        """What names the episode's market in ``info`` (a simulator seed, a recorded session)."""
+        raise NotImplementedError
+
+    def _mark(self, session: TradingSession) -> int:
+        """The trader's mark-to-market equity (Money) after this step."""
+        return int(session.equity())
 
     # ------------------------------------------------------------------ gymnasium API
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Obs, dict[str, Any]]:
         super().reset(seed=seed)
         self._close_session()
-        sim_seed = (options or {}).get("sim_seed")
-        if sim_seed is None:
-            sim_seed = self.seeds[int(self.np_random.integers(len(self.seeds)))]
-        self.sim_seed = int(sim_seed)
         loop = self._loop = asyncio.new_event_loop()
-        session = self._session = loop.run_until_complete(TradingSession.start(self.sim_seed, self.config))
-        self._end_ms = session.now_ms() + self.episode_ms
+        session, self._end_ms = loop.run_until_complete(self._start_session(options or {}))
+        self._session = session
         self._queue = []
         self._current = None
-        self._equity = int(session.equity())
+        self._equity = self._mark(session)
         loop.run_until_complete(self._next_observation())
         return self._last_obs.copy(), self._info()
 
@@ -98,10 +96,8 @@ class TradingEnv(gym.Env[Obs, np.int64]):
         session, loop = self._session, self._loop
         if session is None or loop is None:
             raise RuntimeError("call reset() before step()")
-        chosen = self.actions[int(action)]
-        decision = Decision(chosen, "agent", passive=self.passive and chosen is not Action.HOLD)
-        truncated = loop.run_until_complete(self._act_and_observe(session, decision))
-        equity = int(session.equity())
+        truncated = loop.run_until_complete(self._act_and_observe(session, self.actions[int(action)]))
+        equity = self._mark(session)
         reward = (equity - self._equity) / self.reward_scale
         self._equity = equity
         return self._last_obs.copy(), reward, False, truncated, self._info()
@@ -110,11 +106,12 @@ class TradingEnv(gym.Env[Obs, np.int64]):
         self._close_session()
 
     # ------------------------------------------------------------------ internals
-    async def _act_and_observe(self, session: TradingSession, decision: Decision) -> bool:
+    async def _act_and_observe(self, session: TradingSession, chosen: Action) -> bool:
         """The chosen action on the current market, then the next observation: one trip through
         the event loop per step (each ``run_until_complete`` costs a task and a loop cycle)."""
         if self._current is not None:
             ticker, first_ms = self._current
+            decision = Decision(chosen, "agent", passive=self.passive and chosen is not Action.HOLD)
             await session.act(ticker, first_ms, decision)
         return await self._next_observation()
 
@@ -140,7 +137,7 @@ class TradingEnv(gym.Env[Obs, np.int64]):
     def _info(self) -> dict[str, Any]:
         session = self._session
         return {
-            "sim_seed": self.sim_seed,
+            **self._source_info(),
             "ticker": None if self._current is None else self._current[0],
             "now_ms": None if session is None else session.now_ms(),
             "equity_dollars": self._equity / _MONEY_PER_DOLLAR,
@@ -154,6 +151,37 @@ class TradingEnv(gym.Env[Obs, np.int64]):
         if session is not None:
             loop.run_until_complete(session.aclose())
         loop.close()
+
+
+class TradingEnv(SessionEnv):
+    """One trader on one seeded simulated exchange; see the module docstring."""
+
+    def __init__(
+        self,
+        seeds: Sequence[int] = TRAIN_SEEDS,
+        episode_s: float = 1_800.0,
+        config: SessionConfig | None = None,
+        *,
+        passive: bool = False,
+        reward_scale_dollars: float = 1.0,
+    ) -> None:
+        if not seeds:
+            raise ValueError("TradingEnv needs at least one simulator seed")
+        super().__init__(config, passive=passive, reward_scale_dollars=reward_scale_dollars)
+        self.seeds = tuple(int(s) for s in seeds)
+        self.episode_ms = round(episode_s * 1000)
+        self.sim_seed: int | None = None
+
+    async def _start_session(self, options: dict[str, Any]) -> tuple[TradingSession, int]:
+        sim_seed = options.get("sim_seed")
+        if sim_seed is None:
+            sim_seed = self.seeds[int(self.np_random.integers(len(self.seeds)))]
+        self.sim_seed = int(sim_seed)
+        session = await TradingSession.start(self.sim_seed, self.config)
+        return session, session.now_ms() + self.episode_ms
+
+    def _source_info(self) -> dict[str, Any]:
+        return {"sim_seed": self.sim_seed}
 
 
 def register() -> None:

@@ -17,26 +17,20 @@ and the same actions give the same episode. Database engines are opened once per
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from typing import Any, Final
 
 import gymnasium as gym
-import numpy as np
-from gymnasium import spaces
 from sqlalchemy import Engine as DbEngine
 
-from kalshiflow.features import SCHEMA_V1
-from kalshiflow.policy.base import Action, Decision, Policy
-from kalshiflow.policy.export_tools import DEFAULT_ACTION_MAP
+from kalshiflow.policy.base import Policy
 from kalshiflow.store import db
 from kalshiflow.trader.risk.daily_pnl import DAY_MS
-from kalshiflow.train.env import Obs
+from kalshiflow.train.env import SessionEnv
 from kalshiflow.train.recorded_venue import RecordedVenue, recording_span
 from kalshiflow.train.session import SessionConfig, TradingSession
 
 RECORDED_ENV_ID: Final = "kalshiflow/RecordedTrading-v1"
-_MONEY_PER_DOLLAR: Final = 1_000_000
 
 
 async def start_recorded_session(
@@ -50,10 +44,8 @@ async def start_recorded_session(
     return await TradingSession.start(session_id, config, policy, venue=venue)
 
 
-class RecordedTradingEnv(gym.Env[Obs, np.int64]):
+class RecordedTradingEnv(SessionEnv):
     """One trader on one recorded session at a time; see the module docstring."""
-
-    metadata: dict[str, Any] = {"render_modes": []}  # noqa: RUF012  # gymnasium's class attribute
 
     def __init__(
         self,
@@ -67,38 +59,17 @@ class RecordedTradingEnv(gym.Env[Obs, np.int64]):
     ) -> None:
         if not sessions:
             raise ValueError("RecordedTradingEnv needs at least one (database URL, session id)")
+        super().__init__(config, passive=passive, reward_scale_dollars=reward_scale_dollars)
         self.sessions = tuple((str(url), int(sid)) for url, sid in sessions)
         self.episode_ms = None if episode_s is None else round(episode_s * 1000)
-        self.config = config or SessionConfig()
-        self.passive = passive
-        self.reward_scale = reward_scale_dollars * _MONEY_PER_DOLLAR
         self.incremental_mark = incremental_mark
         self._mark_key: tuple[int, int] | None = None
-        self.actions: tuple[Action, ...] = DEFAULT_ACTION_MAP
-        self.observation_space = spaces.Box(
-            low=np.asarray(SCHEMA_V1.lows, dtype=np.float64),
-            high=np.asarray(SCHEMA_V1.highs, dtype=np.float64),
-            dtype=np.float64,
-        )
-        self.action_space = spaces.Discrete(len(self.actions))
-        self._engines: dict[str, DbEngine] = {}
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._session: TradingSession | None = None
-        self._queue: list[tuple[str, int]] = []
-        self._current: tuple[str, int] | None = None
-        self._last_obs: Obs = np.zeros(SCHEMA_V1.size, dtype=np.float64)
-        self._equity = 0
         self._equity_now = 0
-        self._end_ms = 0
+        self._engines: dict[str, DbEngine] = {}
         self.session_id: int | None = None
 
-    # ------------------------------------------------------------------ gymnasium API
-    def reset(
-        self, *, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[Obs, dict[str, Any]]:
-        super().reset(seed=seed)
-        self._close_session()
-        index = (options or {}).get("session")
+    async def _start_session(self, options: dict[str, Any]) -> tuple[TradingSession, int]:
+        index = options.get("session")
         if index is None:
             index = int(self.np_random.integers(len(self.sessions)))
         url, session_id = self.sessions[int(index)]
@@ -106,66 +77,23 @@ class RecordedTradingEnv(gym.Env[Obs, np.int64]):
         if database is None:
             database = self._engines[url] = db.open_engine(url)
         self.session_id = session_id
-        loop = self._loop = asyncio.new_event_loop()
-        session = self._session = loop.run_until_complete(
-            start_recorded_session(database, session_id, self.config)
-        )
+        session = await start_recorded_session(database, session_id, self.config)
         venue = session.venue
         assert isinstance(venue, RecordedVenue)
-        self._end_ms = venue.end_ms
+        end_ms = venue.end_ms
         if self.episode_ms is not None:
-            self._end_ms = min(self._end_ms, session.now_ms() + self.episode_ms)
-        self._queue = []
-        self._current = None
+            end_ms = min(end_ms, session.now_ms() + self.episode_ms)
         self._mark_key = None
-        self._equity = self._mark(session)
-        loop.run_until_complete(self._next_observation())
-        return self._last_obs.copy(), self._info()
+        return session, end_ms
 
-    def step(self, action: np.int64 | int) -> tuple[Obs, float, bool, bool, dict[str, Any]]:
-        session, loop = self._session, self._loop
-        if session is None or loop is None:
-            raise RuntimeError("call reset() before step()")
-        truncated = loop.run_until_complete(self._act_and_observe(session, self.actions[int(action)]))
-        equity = self._mark(session)
-        reward = (equity - self._equity) / self.reward_scale
-        self._equity = equity
-        return self._last_obs.copy(), reward, False, truncated, self._info()
+    def _source_info(self) -> dict[str, Any]:
+        return {"session_id": self.session_id}
 
     def close(self) -> None:
-        self._close_session()
+        super().close()
         for database in self._engines.values():
             database.dispose()
         self._engines.clear()
-
-    # ------------------------------------------------------------------ internals
-    async def _act_and_observe(self, session: TradingSession, chosen: Action) -> bool:
-        """One step inside the loop: the decision on the current market, then the next observation
-        (one ``run_until_complete`` a step instead of two: the loop's entry costs as much as a frame)."""
-        if self._current is not None:
-            ticker, first_ms = self._current
-            decision = Decision(chosen, "agent", passive=self.passive and chosen is not Action.HOLD)
-            await session.act(ticker, first_ms, decision)
-        return await self._next_observation()
-
-    async def _next_observation(self) -> bool:
-        """Move to the next market the actor would decide on; True when the episode's time is up."""
-        session = self._session
-        assert session is not None
-        self._current = None
-        while True:
-            while self._queue:
-                ticker, first_ms = self._queue.pop(0)
-                observation = await session.prepare(ticker)
-                if observation is not None:
-                    self._current = (ticker, first_ms)
-                    self._last_obs = np.asarray(observation, dtype=np.float64)
-                    return False
-            await session.after_decisions()
-            if session.now_ms() >= self._end_ms:
-                return True
-            session.advance()
-            self._queue = session.dirty()
 
     def _mark(self, session: TradingSession) -> int:
         """The trader's equity (Money), recomputed only when it may have changed.
@@ -183,24 +111,6 @@ class RecordedTradingEnv(gym.Env[Obs, np.int64]):
             self._mark_key = key
             self._equity_now = int(session.equity())
         return self._equity_now
-
-    def _info(self) -> dict[str, Any]:
-        session = self._session
-        return {
-            "session_id": self.session_id,
-            "ticker": None if self._current is None else self._current[0],
-            "now_ms": None if session is None else session.now_ms(),
-            "equity_dollars": self._equity / _MONEY_PER_DOLLAR,
-        }
-
-    def _close_session(self) -> None:
-        session, loop = self._session, self._loop
-        self._session = self._loop = None
-        if loop is None:
-            return
-        if session is not None:
-            loop.run_until_complete(session.aclose())
-        loop.close()
 
 
 def register_recorded() -> None:
