@@ -216,12 +216,22 @@ async def _main(options: RunOptions, console: Console, view: bool, board: Dashbo
         return await app.run(stop, on_ready)
     finally:
         stop.set()
+        printed: int | None = None
         with contextlib.suppress(asyncio.CancelledError):
-            await viewer
+            printed = await viewer
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1):
             loop.remove_signal_handler(sig)
-        for line in app.state.lifecycle.console(3):
-            console.print(line, markup=False)  # status text is data: '[run]' is not a style
+        # status text is data ('[run]' is not a style). Without the live view every line was
+        # printed as it came: print the ones the stop added, in order, and nothing twice; after
+        # the live view (gone from the screen), the last three, newest first, as its console showed.
+        history = app.state.lifecycle.history
+        lines = (
+            app.state.lifecycle.console(3)
+            if printed is None
+            else [entry.console_line() for entry in list(history)[printed:]]
+        )
+        for line in lines:
+            console.print(line, markup=False)
         report = app.state.stop_report
         if report is not None:
             console.print(f"summary: {report.summary()}", markup=False)
@@ -229,8 +239,9 @@ async def _main(options: RunOptions, console: Console, view: bool, board: Dashbo
 
 async def _show(
     state: AppState, console: Console, stop: asyncio.Event, ready: asyncio.Event, view: bool
-) -> None:
-    """The live view on a terminal; elsewhere one status line per state change."""
+) -> int | None:
+    """The live view on a terminal (returns None); elsewhere one status line per state change
+    (returns how many history entries it printed, so the stop's own lines follow without repeats)."""
     if not (view and console.is_terminal):
         seen = 0
         while not stop.is_set():
@@ -240,7 +251,8 @@ async def _show(
             seen = len(history)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 0.5)
-        return
+        return seen
+
     def frame() -> RenderableType:  # fits the terminal as it is now (it may have been resized)
         return render(state, width=console.size.width, height=console.size.height)
 
@@ -249,3 +261,4 @@ async def _show(
             live.update(frame())
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 0.5)
+    return None

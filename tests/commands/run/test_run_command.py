@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -66,6 +67,12 @@ def test_run_trades_the_embedded_simulator_then_stops_cleanly_and_status_reads_t
     assert "trading" in out
     assert "calibrating -> syncing state" in out
     assert "stopping" in out
+    # Without the live view each status line is printed once, as it happens, the stop's own last:
+    # no repeated lines, "stopping" before "stopped" (the live view's newest-first tail is not reprinted).
+    status_lines = [line for line in out.splitlines() if re.match(r"\d\d:\d\d:\d\d [AP]M  ", line)]
+    assert len(status_lines) == len(set(status_lines)), status_lines
+    states = [line.split()[2] for line in status_lines]
+    assert states[-2:] == ["stopping", "stopped"], states
     log_file = tmp_path / ".kalshiflow" / "kalshiflow.log"  # in the data directory
     assert log_file.exists()  # structured log lines
     log_lines = [json.loads(line) for line in log_file.read_text().splitlines()]
