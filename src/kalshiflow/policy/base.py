@@ -78,6 +78,26 @@ class SchemaLike(Protocol):
     def index(self, name: str) -> int: ...
 
 
+
+def feature_indices(schema: SchemaLike, features: Sequence[str], who: str) -> dict[str, int]:
+    """Each feature's index in ``schema``; a ``PolicyLoadError`` naming the ones it lacks.
+
+    Why here: every rule-based policy reads features by name and must refuse, at load, a schema
+    without them (one message for all, not a copy per policy)."""
+    missing = [name for name in features if name not in schema.names]
+    if missing:
+        raise PolicyLoadError(
+            f"{who} needs features {missing} that feature schema v{schema.version} "
+            f"({schema.hash[:12]}) does not have; use a schema that has them (v1) or another policy"
+        )
+    return {name: schema.index(name) for name in features}
+
+
+def check_size(observation: Sequence[float], size: int) -> None:
+    """A policy decides only on a vector of its schema's size (``ValueError`` otherwise)."""
+    if len(observation) != size:
+        raise ValueError(f"observation has {len(observation)} features, the schema has {size}")
+
 class Policy(Protocol):
     """A pure, deterministic map from one observation to a :class:`Decision`.
 

@@ -38,7 +38,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from kalshiflow.policy.base import Action, Decision, PolicyLoadError, SchemaLike
+from kalshiflow.policy.base import Action, Decision, SchemaLike, check_size, feature_indices
 from kalshiflow.policy.rules import normalised_time_to_close
 
 FEATURES = (
@@ -105,14 +105,9 @@ class LongshotConfig:
 
 class LongshotMakerPolicy:
     def __init__(self, schema: SchemaLike, config: LongshotConfig | None = None) -> None:
-        missing = [name for name in FEATURES if name not in schema.names]
-        if missing:
-            raise PolicyLoadError(
-                f"longshot policy needs features {missing} missing from schema v{schema.version}"
-            )
+        self._index = feature_indices(schema, FEATURES, "longshot policy")
         self.config = config or LongshotConfig()
         self._schema_hash = schema.hash
-        self._index = {name: schema.index(name) for name in FEATURES}
         self._size = schema.size
         self._no_new_ttc = normalised_time_to_close(self.config.no_new_exposure_s)
         self._far_ttc = normalised_time_to_close(self.config.max_close_s)
@@ -126,8 +121,7 @@ class LongshotMakerPolicy:
         return self._schema_hash
 
     def decide(self, observation: Sequence[float]) -> Decision:
-        if len(observation) != self._size:
-            raise ValueError(f"observation has {len(observation)} features, the schema has {self._size}")
+        check_size(observation, self._size)
         cfg, i = self.config, self._index
         ttc = observation[i["time_to_close"]]
         if ttc <= 0.0:

@@ -58,7 +58,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from kalshiflow.policy.base import Action, Decision, PolicyLoadError, SchemaLike
+from kalshiflow.policy.base import Action, Decision, SchemaLike, check_size, feature_indices
 
 # Inverse of the schema v1 normalisation of ``time_to_close``: log1p(seconds) / log1p(30 days).
 TIME_TO_CLOSE_SCALE_S = 30 * 24 * 3600
@@ -162,12 +162,7 @@ class RulePolicy:
     """Microprice + depth-imbalance policy with spread filter and position awareness."""
 
     def __init__(self, schema: SchemaLike, config: RuleConfig | None = None) -> None:
-        missing = [name for name in FEATURES if name not in schema.names]
-        if missing:
-            raise PolicyLoadError(
-                f"rule policy needs features {missing} that feature schema v{schema.version} "
-                f"({schema.hash[:12]}) does not have; use a schema that has them (v1) or another policy"
-            )
+        index = feature_indices(schema, FEATURES, "rule policy")
         self.config = config or RuleConfig()
         self._schema_hash = schema.hash
         (
@@ -182,7 +177,7 @@ class RulePolicy:
             self._i_ttc,
             self._i_pos,
             self._i_resting,
-        ) = (schema.index(name) for name in FEATURES)
+        ) = (index[name] for name in FEATURES)
         self._size = schema.size
         self._no_new_ttc = normalised_time_to_close(self.config.no_new_exposure_s)
         self._flatten_ttc = normalised_time_to_close(self.config.flatten_before_close_s)
@@ -196,8 +191,7 @@ class RulePolicy:
         return self._schema_hash
 
     def decide(self, observation: Sequence[float]) -> Decision:
-        if len(observation) != self._size:
-            raise ValueError(f"observation has {len(observation)} features, the schema has {self._size}")
+        check_size(observation, self._size)
         cfg = self.config
         ttc = observation[self._i_ttc]
         if ttc <= 0.0:
