@@ -7,54 +7,35 @@ unreadable key file, port in use). Error messages name the flag and what to fix;
 from __future__ import annotations
 
 import asyncio
-import signal
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from rich.console import Console
 
 from kalshiflow.commands.backtest.command import run_backtest_command
 from kalshiflow.commands.backtest.runner import BacktestUsageError
 from kalshiflow.commands.record import RecordOptions, RecordUsageError, run_record, split_tickers
+from kalshiflow.commands.simulator import ACCOUNT_FORMAT, SimulatorUsageError, serve, simulator_config
 from kalshiflow.commands.train import TrainUsageError, run_train_command
 from kalshiflow.config import process_environ
-from kalshiflow.domain.units import FixedPointError, Money
-from kalshiflow.sim.market.profile import MarketProfile, ProfileError, load_profile
+from kalshiflow.sim.market.profile import ProfileError
 from kalshiflow.sim.market.report import DEFAULT_HOURS as DEFAULT_REPORT_HOURS
 from kalshiflow.sim.market.report import DEFAULT_MARKETS as DEFAULT_REPORT_MARKETS
 from kalshiflow.sim.market.report_cmd import render as render_report
 from kalshiflow.sim.market.report_cmd import sim_report as run_sim_report
-from kalshiflow.sim.runner import (
-    AccountInfo,
-    AccountSpec,
-    SimulatorConfig,
-    SimulatorStartError,
-    run_simulator,
-)
-from kalshiflow.sim.server.serve import ServerAddress
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Kalshi trader and local simulator.")
 out = Console(soft_wrap=True, highlight=False)
 err = Console(stderr=True, soft_wrap=True, highlight=False)
 
-ACCOUNT_FORMAT = "KEY_ID:PUBLIC_KEY_PEM_PATH:BALANCE_DOLLARS"
 USAGE_ERROR = 2
 
 
 def _fail(message: str) -> NoReturn:
     err.print(f"[bold red]error:[/] {message}", markup=True)
     raise typer.Exit(USAGE_ERROR)
-
-
-def _dollars(amount: Money) -> str:
-    """``$10,000.00``: whole cents with thousands separators (more decimals only when needed)."""
-    whole, _, frac = amount.dollars_str(2).partition(".")
-    return f"${int(whole):,}.{frac}"
 
 
 def _version() -> str:
@@ -80,39 +61,6 @@ def main(
     """Kalshi trader and local simulator."""
 
 
-def parse_account(text: str) -> AccountSpec:
-    """``KEY_ID:PEM_PATH:BALANCE`` -> AccountSpec; ``ValueError`` names what is wrong with it.
-
-    The key id is what precedes the first colon and the balance what follows the last, so the path
-    may itself contain colons.
-    """
-    where = f"--account {text!r}"
-    key_id, sep1, rest = text.partition(":")
-    path_text, sep2, balance_text = rest.rpartition(":")
-    if not (sep1 and sep2 and key_id.strip() and path_text.strip() and balance_text.strip()):
-        raise ValueError(f"{where}: expected {ACCOUNT_FORMAT}, e.g. my-key:./key.pub.pem:10000")
-    try:
-        balance = Money.parse(balance_text.strip())
-    except FixedPointError:
-        raise ValueError(
-            f"{where}: balance {balance_text!r} is not a dollar amount (e.g. 10000 or 2500.50)"
-        ) from None
-    if balance < 0:
-        raise ValueError(f"{where}: balance must not be negative")
-    path = Path(path_text)
-    try:
-        pem = path.read_bytes()
-    except OSError as exc:
-        raise ValueError(f"{where}: cannot read public key file {path_text} ({exc.strerror})") from None
-    try:
-        public_key = serialization.load_pem_public_key(pem)
-    except (ValueError, UnsupportedAlgorithm):
-        raise ValueError(f"{where}: {path_text} is not a PEM public key (BEGIN PUBLIC KEY)") from None
-    if not isinstance(public_key, RSAPublicKey):
-        raise ValueError(f"{where}: {path_text} is not an RSA public key; Kalshi keys are RSA")
-    return AccountSpec(key_id.strip(), path, balance)
-
-
 @app.command()
 def sim(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
@@ -131,29 +79,9 @@ def sim(
 ) -> None:
     """Run the local Kalshi Trade API v2 simulator until Ctrl-C."""
     try:
-        market_profile = load_profile(profile) if profile is not None else MarketProfile()
-    except (ProfileError, OSError) as exc:
-        _fail(f"--profile: {exc}")
-    specs: list[AccountSpec] = []
-    for text in account or []:
-        try:
-            spec = parse_account(text)
-        except ValueError as exc:
-            _fail(str(exc))
-        specs.append(spec)
-    config = SimulatorConfig(
-        host=host,
-        port=port,
-        seed=seed,
-        n_markets=markets,
-        speed=speed,
-        data_dir=data_dir,
-        accounts=tuple(specs),
-        profile=market_profile,
-    )
-    try:
-        asyncio.run(_serve(config))
-    except SimulatorStartError as exc:
+        config = simulator_config(host, port, seed, markets, speed, data_dir, account or [], profile)
+        asyncio.run(serve(config, out, _version()))
+    except SimulatorUsageError as exc:
         _fail(str(exc))
     except KeyboardInterrupt:  # a Ctrl-C before the signal handlers were installed
         pass
@@ -313,31 +241,6 @@ def record(
         run_record(options, out)
     except RecordUsageError as exc:
         _fail(str(exc))
-
-
-async def _serve(config: SimulatorConfig) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-
-    def ready(address: ServerAddress, accounts: list[AccountInfo]) -> None:
-        out.print(f"[bold]kalshiflow simulator[/] {_version()}  seed {config.seed}  speed {config.speed:g}x")
-        out.print(f"REST  {address.rest_url}")
-        out.print(f"WS    {address.ws_url}")
-        for info in accounts:
-            line = f"account  key id {info.key_id}  balance {_dollars(info.balance)}"
-            if info.private_key_path is not None:
-                line += f"  private key {info.private_key_path}"
-            out.print(line)
-        out.print(f"markets listed: {config.n_markets}")
-        out.print("press Ctrl-C to stop")
-
-    try:
-        await run_simulator(config, ready=ready, stop=stop)
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
 
 
 @app.command()
