@@ -6,8 +6,8 @@ import os
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from kalshiflow.commands.backtest.progress import with_progress
 from kalshiflow.commands.backtest.recorded import run_recorded_command
 from kalshiflow.commands.backtest.report import render_text
 from kalshiflow.commands.backtest.runner import (
@@ -17,7 +17,6 @@ from kalshiflow.commands.backtest.runner import (
     parse_policies,
     parse_seeds,
 )
-from kalshiflow.commands.backtest.session import RunRecord
 from kalshiflow.config import SettingsError, load_settings
 
 
@@ -57,21 +56,9 @@ def run_backtest_command(
         out_dir=out_dir,
     )
     total = len(options.policies) * len(options.seeds)
-    with Progress(
-        TextColumn("backtest"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.description}"),
-        console=console,
-        transient=True,
-    ) as progress:
-        task = progress.add_task("", total=total)
-
-        def done(record: RunRecord) -> None:
-            progress.update(task, advance=1, description=f"{record.policy} seed {record.seed}")
-
-        summaries, files = backtest(options, done)
+    summaries, files = with_progress(
+        console, "backtest", "seed", total, lambda done: backtest(options, done)
+    )
     console.print(render_text(summaries), highlight=False)
     for path in files:
         console.print(f"wrote {path}")

@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Final
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from kalshiflow.commands.backtest.metrics import PolicySummary, summarize
+from kalshiflow.commands.backtest.progress import with_progress
 from kalshiflow.commands.backtest.report import render_text, write_report
 from kalshiflow.commands.backtest.runner import BacktestUsageError, parse_policies, parse_seeds
 from kalshiflow.commands.backtest.session import STARTING_BALANCE, BacktestSession, RunRecord
@@ -263,21 +263,9 @@ def run_recorded_command(
         out_dir=out_dir,
     )
     total = len(options.policies) * len(options.source.sessions)
-    with Progress(
-        TextColumn("backtest (recorded sessions)"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.description}"),
-        console=console,
-        transient=True,
-    ) as progress:
-        task = progress.add_task("", total=total)
-
-        def done(record: RunRecord) -> None:
-            progress.update(task, advance=1, description=f"{record.policy} session {record.seed}")
-
-        summaries, files = backtest_recorded(options, done)
+    summaries, files = with_progress(
+        console, "backtest (recorded sessions)", "session", total, lambda done: backtest_recorded(options, done)
+    )
     console.print("recorded sessions: open positions at the end are marked to the last mid", highlight=False)
     console.print(render_text(summaries), highlight=False)
     for path in files:
