@@ -37,7 +37,6 @@ RESOLUTION_MS: Final = 100
 _COMPACT_AT: Final = 4_096  # dead prefix length that triggers a list compaction
 _YES: Final = OutcomeSide.YES
 _WINDOWS_MS: Final = (10_000, 60_000, 300_000)
-_FOREVER: Final = 2**62
 WindowFigures = tuple[int, int, int, int, int, int, int, int, int]
 
 
@@ -79,13 +78,13 @@ class MarketHistory:
 
     __slots__ = (
         "_area",
+        "_cursors",
         "_head",
         "_mid",
         "_n",
         "_spread",
         "_sq",
         "_t",
-        "base_version",
         "last_update_ms",
         "ticker",
         "updates",
@@ -107,10 +106,8 @@ class MarketHistory:
         # appended, the newest sample's mid or spread rewritten, old samples dropped): an
         # incremental observation recomputes those figures only when this or the clock moved.
         self.version = 0
-        # Bumped only when the samples that can be a window's base move: the first sample, old
-        # samples dropped (or compacted away). Appending or rewriting the newest sample never does:
-        # a window start lies before it, so the bases of ``window_bases`` stay valid.
-        self.base_version = 0
+        # Where each of the observation's windows (10 s, 60 s, 300 s) last started: see ``_in_force``.
+        self._cursors = [0, 0, 0]
 
     def __len__(self) -> int:
         return len(self._t) - self._head
@@ -169,7 +166,6 @@ class MarketHistory:
                 self._area.append(self._area[last] + mids[last] * (now_ms - t[last]))
         else:
             self.version += 1
-            self.base_version += 1
             t.append(now_ms)
             mids.append(mid_x2)
             self._spread.append(spread_x2)
@@ -188,12 +184,12 @@ class MarketHistory:
         if head == self._head:
             return
         self.version += 1
-        self.base_version += 1
         self._head = head
         if head >= _COMPACT_AT:
             for column in (self._t, self._mid, self._spread, self._sq, self._n, self._area):
                 del column[:head]
             self._head = 0
+            self._cursors = [max(0, i - head) for i in self._cursors]
 
     def _at(self, time_ms: int) -> int:
         """Index of the sample in force at ``time_ms`` (the oldest held sample if none was yet)."""
@@ -245,72 +241,75 @@ class MarketHistory:
         total_start = area[i] + mids[i] * (start - t[i])
         return total_end - total_start, end - start
 
-    def windows_x2(self, now_ms: int) -> tuple[WindowFigures, int]:
-        """The per-window figures of the observation in one pass, and until when they hold.
+    # ------------------------------------------------------------------ the observation's windows
+    def _in_force(self, slot: int, time_ms: int) -> int:
+        """``_at(time_ms)`` found from where window ``slot`` last stood instead of by a search.
 
-        Figures: ``mid_change_x2`` over 10 s, 60 s, 300 s, ``squared_moves_x4`` over the same,
+        The observation asks for each window start on every call, and its clock only moves forward:
+        a start crosses a sample at most once per ``RESOLUTION_MS``, so the answer is the cursor or
+        the sample after it. A bisect of the ``array`` boxes an int per comparison (a dozen per
+        search); this reads one or two. Any other move (a longer jump, time going back) searches.
+        The result is always exactly ``_at``'s: the last held sample at or before ``time_ms``.
+        """
+        t, head = self._t, self._head
+        i = self._cursors[slot]
+        if i < head:  # its sample was dropped: the oldest held one is where a search would start
+            i = head
+        elif i > head and t[i] > time_ms:
+            i = self._at(time_ms)
+        n = len(t)
+        if i + 1 < n and t[i + 1] <= time_ms:
+            i += 1
+            if i + 1 < n and t[i + 1] <= time_ms:
+                i = bisect_right(t, time_ms, i) - 1
+        self._cursors[slot] = i
+        return i
+
+    def windows_x2(self, now_ms: int) -> WindowFigures:
+        """The observation's per-window figures in one call (zeros with no history).
+
+        ``mid_change_x2`` over 10 s, 60 s, 300 s, ``squared_moves_x4`` over the same,
         ``spread_change_x2`` over 60 s, and the update count *before* the 10 s and 60 s windows
-        (``updates - before`` is ``updates_in``); each exactly what the single-window method returns.
-
-        They depend on ``now`` only through the sample in force at each window's start, so they stay
-        the same for every later ``now`` below the returned ``valid_until_ms`` (the first time a
-        window start reaches the next sample) as long as ``version`` does not change.
+        (``updates - before`` is ``updates_in``): each exactly what the single-window method returns,
+        with the window starts found by ``_in_force`` rather than searched.
         """
-        bases, valid_until = self.window_bases(now_ms)
-        return self.figures_x2(bases), valid_until
-
-    def window_bases(self, now_ms: int) -> tuple[WindowFigures, int]:
-        """What ``windows_x2`` subtracts from the newest sample, and until when it holds.
-
-        (2 x mid at the 10 s, 60 s, 300 s window starts, the squared-move totals there, 2 x spread
-        at the 60 s start, the update counts before the 10 s and 60 s windows). They hold for every
-        ``now`` below ``valid_until_ms`` while ``base_version`` does not change, however the newest
-        sample changes meanwhile: that is what lets an observation redo only the subtraction.
-        """
-        if self.empty:
-            return (0, 0, 0, 0, 0, 0, 0, 0, 0), _FOREVER
-        t, mids, sq, n, head = self._t, self._mid, self._sq, self._n, self._head
-        starts = (now_ms - 10_000, now_ms - 60_000, now_ms - 300_000)
-        at10, at60, at300 = (self._at(start) for start in starts)
-        valid_until = _FOREVER
-        for at, start, window in zip((at10, at60, at300), starts, _WINDOWS_MS, strict=True):
-            if at + 1 < len(t):
-                valid_until = min(valid_until, t[at + 1] + window)
-            else:  # the base is the newest sample: a sample appended from now on is crossed then
-                valid_until = min(valid_until, now_ms + window)
-            if head == 0 and t[0] > start:  # the "tracking began inside the window" case ends then
-                valid_until = min(valid_until, t[0] + window)
-        first_t = t[head]
-        bases = (
-            mids[at10],
-            mids[at60],
-            mids[at300],
-            sq[at10],
-            sq[at60],
-            sq[at300],
-            self._spread[at60],
-            0 if first_t > starts[0] and head == 0 else n[at10],
-            0 if first_t > starts[1] and head == 0 else n[at60],
-        )
-        return bases, valid_until
-
-    def figures_x2(self, bases: WindowFigures) -> WindowFigures:
-        """``windows_x2``'s figures from its bases and the newest sample (zeros with no history)."""
         if self.empty:
             return (0, 0, 0, 0, 0, 0, 0, 0, 0)
-        mid, total_sq, spread = self._mid[-1], self._sq[-1], self._spread[-1]
-        m10, m60, m300, s10, s60, s300, spread60, before10, before60 = bases
+        start10, start60 = now_ms - 10_000, now_ms - 60_000
+        at10 = self._in_force(0, start10)
+        at60 = self._in_force(1, start60)
+        at300 = self._in_force(2, now_ms - 300_000)
+        mids, sq, n = self._mid, self._sq, self._n
+        mid, total_sq = mids[-1], sq[-1]
+        # Tracking began inside a window: every update counts (``updates_in``), none lies before it.
+        from_first = self._head == 0
+        first_t = self._t[self._head]
         return (
-            mid - m10,
-            mid - m60,
-            mid - m300,
-            total_sq - s10,
-            total_sq - s60,
-            total_sq - s300,
-            spread - spread60,
-            before10,
-            before60,
+            mid - mids[at10],
+            mid - mids[at60],
+            mid - mids[at300],
+            total_sq - sq[at10],
+            total_sq - sq[at60],
+            total_sq - sq[at300],
+            self._spread[-1] - self._spread[at60],
+            0 if from_first and first_t > start10 else n[at10],
+            0 if from_first and first_t > start60 else n[at60],
         )
+
+    def mean_mid_over_horizon_x2(self, now_ms: int) -> tuple[int, int]:
+        """``mean_mid_x2(now_ms, HORIZON_MS)`` with its window start found by ``_in_force``."""
+        if self.empty:
+            return 0, 1
+        t, mids, area = self._t, self._mid, self._area
+        last = len(t) - 1
+        end = max(now_ms, t[last])
+        start = max(end - HORIZON_MS, t[self._head])
+        if end <= start:
+            return mids[last], 1
+        total_end = area[last] + mids[last] * (end - t[last])
+        i = self._in_force(2, start)
+        total_start = area[i] + mids[i] * (start - t[i])
+        return total_end - total_start, end - start
 
     def latest_mid_x2(self) -> int | None:
         return None if self.empty else self._mid[-1]
