@@ -75,7 +75,7 @@ def test_time_never_goes_backwards_in_the_totals() -> None:
 
 
 def test_all_windows_in_one_pass_equal_the_single_window_figures() -> None:
-    """``windows_x2`` and ``mean_mid_over_horizon_x2`` follow window starts with cursors; whatever
+    """``windows_x2`` and ``mid_vs_mean_x2`` follow window starts with cursors; whatever
     order the queries come in (forward by a ms, jumps, back in time, across compactions) they must
     answer exactly what the searching single-window methods answer."""
     import random
@@ -84,7 +84,7 @@ def test_all_windows_in_one_pass_equal_the_single_window_figures() -> None:
     h = MarketHistory("X")
     now = T0
     assert h.windows_x2(now) == (0,) * 9
-    assert h.mean_mid_over_horizon_x2(now) == h.mean_mid_x2(now, HORIZON_MS)
+    assert h.mid_vs_mean_x2(now) is None
     for _ in range(12_000):
         now += rng.choice((0, 1, 1, 40, 99, 100, 101, 250, 3_000, 20_000, 400_000))
         h.record_touch(rng.randint(0, 20_000), rng.randint(0, 2_000), now)
@@ -95,4 +95,7 @@ def test_all_windows_in_one_pass_equal_the_single_window_figures() -> None:
             assert spread60 == h.spread_change_x2(query, 60_000)
             assert h.updates - before10 == h.updates_in(query, 10_000)
             assert h.updates - before60 == h.updates_in(query, 60_000)
-            assert h.mean_mid_over_horizon_x2(query) == h.mean_mid_x2(query, HORIZON_MS)
+            num, den = h.mean_mid_x2(query, HORIZON_MS)
+            latest = h.latest_mid_x2()
+            assert latest is not None
+            assert h.mid_vs_mean_x2(query) == (latest * den - num, den)

@@ -295,13 +295,8 @@ class MarketObservation:
         # The time-weighted mean moves with every millisecond and with the newest sample.
         if clock_moved or history.version != self._version:
             self._version = history.version
-            latest = history.latest_mid_x2()
-            if latest is None:
-                mean_gap = 0.0
-            else:
-                num, den = history.mean_mid_over_horizon_x2(now_ms)
-                mean_gap = (latest * den - num) / (den * _P2)
-            self._put(_MEAN, mean_gap)
+            gap = history.mid_vs_mean_x2(now_ms)
+            self._put(_MEAN, 0.0 if gap is None else gap[0] / (gap[1] * _P2))
         # The update counts move with every book change.
         updates = history.updates
         self._put(_RATES, _log_ratio((updates - figures[7]) / 10.0, _INV_LOG_RATE))

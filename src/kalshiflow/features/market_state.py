@@ -273,7 +273,7 @@ class MarketHistory:
         (``updates - before`` is ``updates_in``): each exactly what the single-window method returns,
         with the window starts found by ``_in_force`` rather than searched.
         """
-        if self.empty:
+        if len(self._t) == self._head:
             return (0, 0, 0, 0, 0, 0, 0, 0, 0)
         start10, start60 = now_ms - 10_000, now_ms - 60_000
         at10 = self._in_force(0, start10)
@@ -296,20 +296,25 @@ class MarketHistory:
             0 if from_first and first_t > start60 else n[at60],
         )
 
-    def mean_mid_over_horizon_x2(self, now_ms: int) -> tuple[int, int]:
-        """``mean_mid_x2(now_ms, HORIZON_MS)`` with its window start found by ``_in_force``."""
-        if self.empty:
-            return 0, 1
-        t, mids, area = self._t, self._mid, self._area
+    def mid_vs_mean_x2(self, now_ms: int) -> tuple[int, int] | None:
+        """The newest 2 x mid minus the time-weighted mean of 2 x mid over the horizon, as an exact
+        fraction (numerator, denominator): ``latest * den - num`` over ``den`` for ``(num, den) =
+        mean_mid_x2(now_ms, HORIZON_MS)``, with the window start found by ``_in_force``; None with
+        no history. The observation reads it on every clock move: one call, nothing searched."""
+        t = self._t
         last = len(t) - 1
-        end = max(now_ms, t[last])
+        if last < self._head:
+            return None
+        t_last, mid = t[last], self._mid[last]
+        end = now_ms if now_ms > t_last else t_last
         start = max(end - HORIZON_MS, t[self._head])
         if end <= start:
-            return mids[last], 1
-        total_end = area[last] + mids[last] * (end - t[last])
+            return 0, 1  # no elapsed time: the mean is the mid
         i = self._in_force(2, start)
-        total_start = area[i] + mids[i] * (start - t[i])
-        return total_end - total_start, end - start
+        area = self._area
+        num = area[last] + mid * (end - t_last) - area[i] - self._mid[i] * (start - t[i])
+        den = end - start
+        return mid * den - num, den
 
     def latest_mid_x2(self) -> int | None:
         return None if self.empty else self._mid[-1]
