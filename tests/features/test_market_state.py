@@ -75,7 +75,7 @@ def test_time_never_goes_backwards_in_the_totals() -> None:
 
 
 def test_all_windows_in_one_pass_equal_the_single_window_figures() -> None:
-    """``windows_x2`` and ``mid_vs_mean_x2`` follow window starts with cursors; whatever
+    """``windows_x2`` follows window starts with cursors; whatever
     order the queries come in (forward by a ms, jumps, back in time, across compactions) they must
     answer exactly what the searching single-window methods answer."""
     import random
@@ -83,13 +83,13 @@ def test_all_windows_in_one_pass_equal_the_single_window_figures() -> None:
     rng = random.Random(7)
     h = MarketHistory("X")
     now = T0
-    assert h.windows_x2(now) == (0,) * 9
-    assert h.mid_vs_mean_x2(now) is None
+    assert h.windows_x2(now) == ((0,) * 9, None)
     for _ in range(12_000):
         now += rng.choice((0, 1, 1, 40, 99, 100, 101, 250, 3_000, 20_000, 400_000))
         h.record_touch(rng.randint(0, 20_000), rng.randint(0, 2_000), now)
         for query in (now + rng.choice((0, 1, 5, 99, 9_000, 70_000, -50, -20_000)), now):
-            m10, m60, m300, s10, s60, s300, spread60, before10, before60 = h.windows_x2(query)
+            figures, mean_gap = h.windows_x2(query)
+            m10, m60, m300, s10, s60, s300, spread60, before10, before60 = figures
             assert (m10, m60, m300) == tuple(h.mid_change_x2(query, w) for w in (10_000, 60_000, 300_000))
             assert (s10, s60, s300) == tuple(h.squared_moves_x4(query, w) for w in (10_000, 60_000, 300_000))
             assert spread60 == h.spread_change_x2(query, 60_000)
@@ -98,4 +98,4 @@ def test_all_windows_in_one_pass_equal_the_single_window_figures() -> None:
             num, den = h.mean_mid_x2(query, HORIZON_MS)
             latest = h.latest_mid_x2()
             assert latest is not None
-            assert h.mid_vs_mean_x2(query) == (latest * den - num, den)
+            assert mean_gap == (latest * den - num, den)

@@ -81,6 +81,9 @@ _FLAT: Final = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
 # A side's best 10 prices (ascending) and their sizes.
 _Top = tuple[list[int], list[int]]
 _NO_TOP: Final[_Top] = ([], [0])  # equals no real side (an empty side has no sizes either)
+# A side's size in its best 1, 3, 5, 10 levels.
+_Depths = tuple[int, int, int, int]
+_NO_DEPTHS: Final[_Depths] = (-1, -1, -1, -1)  # equals no real depths: all are written first
 
 
 def _log_ratio(value: float, inv_log_max: float) -> float:
@@ -91,6 +94,7 @@ class MarketObservation:
     """The observation of one market, updated in place (see module docstring)."""
 
     __slots__ = (
+        "_balanced",
         "_book",
         "_cash",
         "_close_ms",
@@ -99,13 +103,14 @@ class MarketObservation:
         "_grid_points",
         "_history",
         "_ladders",
-        "_last_update",
+        "_levels",
         "_no_orders_stored",
         "_now_ms",
         "_position",
         "_position_key",
         "_prices",
         "_scales",
+        "_since_ms",
         "_tops",
         "_touch",
         "_version",
@@ -124,14 +129,16 @@ class MarketObservation:
         # Per side (YES bids, NO bids): a copy of the ladder, its best 10 levels, its depths.
         self._ladders: list[dict[int, int] | None] = [None, None]  # None equals no ladder
         self._tops: list[_Top] = [_NO_TOP, _NO_TOP]
-        self._depths: list[tuple[int, int, int, int]] = [(0, 0, 0, 0), (0, 0, 0, 0)]
+        self._depths: list[_Depths] = [_NO_DEPTHS, _NO_DEPTHS]
+        self._levels = [-1, -1]
+        self._balanced = (_NO_DEPTHS, _NO_DEPTHS)  # the depths the imbalances were written for
         self._grid_points: dict[int, tuple[int, int]] | None = None
         self._prices = (-1, -1)  # no real touch: written on the first call (both sides move then)
         self._touch: tuple[int, int, int, int] | None = None
         self._figures: WindowFigures | None = None
         self._now_ms: int | None = None
         self._version = -1
-        self._last_update: int | None = -1
+        self._since_ms: int | None = -1
         self._close_ms: int | None = None
         self._cash: CashView | None = None
         self._position: PositionView | None = None
@@ -220,10 +227,16 @@ class MarketObservation:
             micro = (b * as_ + a * bs) / (bs + as_) if bs + as_ else mid_x2 / 2
             self._put(_MICRO, micro / _P)
             self._put(_MICRO + 1, (micro - mid_x2 / 2) / _P)
+        # Each imbalance waits for its own pair of depths (a level deep in the best 10 moves only
+        # the wider ones).
+        bids, asks = self._depths
+        old_bids, old_asks = self._balanced
+        self._balanced = (bids, asks)
         i = _IMBALANCE
-        for bid, ask in zip(self._depths[0], self._depths[1], strict=True):
-            total = bid + ask
-            self._put(i, (bid - ask) / total if total else 0.0)
+        for bid, ask, old_bid, old_ask in zip(bids, asks, old_bids, old_asks, strict=True):
+            if bid != old_bid or ask != old_ask:
+                total = bid + ask
+                self._put(i, (bid - ask) / total if total else 0.0)
             i += 1
         return prices
 
@@ -237,7 +250,10 @@ class MarketObservation:
         is the same integer as ``nb x size - sum(p x s)``.
         """
         self._put(_DEPTH_ALL + which, _log_ratio(sum(sizes.values()) / COUNT_SCALE, _INV_LOG_DEPTH_ALL))
-        self._put(_LEVELS + which, _log_ratio(len(prices), _INV_LOG_LEVELS))
+        levels = len(prices)
+        if levels != self._levels[which]:  # a resize (most deltas) keeps the level count
+            self._levels[which] = levels
+            self._put(_LEVELS + which, _log_ratio(levels, _INV_LOG_LEVELS))
         best = prices[-10:]  # ascending: the best price last
         top = (best, list(map(sizes.__getitem__, best)))
         if top == self._tops[which]:
@@ -245,11 +261,13 @@ class MarketObservation:
         self._tops[which] = top
         best_sizes = top[1]
         depths = (best_sizes[-1] if best_sizes else 0, sum(best_sizes[-3:]), sum(best_sizes[-5:]), sum(best_sizes))
+        old_depths = self._depths[which]
         self._depths[which] = depths
         i = _DEPTH + which
-        for depth in depths:
-            contracts = depth / COUNT_SCALE
-            self._put(i, math.log1p(contracts) * _INV_LOG_DEPTH if contracts > 0 else 0.0)
+        for depth, old_depth in zip(depths, old_depths, strict=True):
+            if depth != old_depth:  # a level deep in the best 10 moves only the wider depths
+                contracts = depth / COUNT_SCALE
+                self._put(i, math.log1p(contracts) * _INV_LOG_DEPTH if contracts > 0 else 0.0)
             i += 2
         size = depths[2]
         if size:
@@ -276,7 +294,7 @@ class MarketObservation:
     def _dynamics_features(
         self, history: MarketHistory, market: MarketView, now_ms: int, clock_moved: bool
     ) -> None:
-        figures = history.windows_x2(now_ms)
+        figures, mean_gap = history.windows_x2(now_ms)
         if figures != self._figures:
             self._figures = figures
             m10, m60, m300, s10, s60, s300, spread60, _, _ = figures
@@ -295,16 +313,17 @@ class MarketObservation:
         # The time-weighted mean moves with every millisecond and with the newest sample.
         if clock_moved or history.version != self._version:
             self._version = history.version
-            gap = history.mid_vs_mean_x2(now_ms)
-            self._put(_MEAN, 0.0 if gap is None else gap[0] / (gap[1] * _P2))
+            self._put(_MEAN, 0.0 if mean_gap is None else mean_gap[0] / (mean_gap[1] * _P2))
         # The update counts move with every book change.
         updates = history.updates
         self._put(_RATES, _log_ratio((updates - figures[7]) / 10.0, _INV_LOG_RATE))
         self._put(_RATES + 1, _log_ratio((updates - figures[8]) / 60.0, _INV_LOG_RATE))
+        # Staleness: the time since the last update, which is 0 when the observation follows its delta.
         last = history.last_update_ms
-        if clock_moved or last != self._last_update:
-            self._last_update = last
-            self._put(_SINCE, 1.0 if last is None else _log_ratio((now_ms - last) / 1000.0, _INV_LOG_HOUR))
+        since_ms = None if last is None else now_ms - last
+        if since_ms != self._since_ms:
+            self._since_ms = since_ms
+            self._put(_SINCE, 1.0 if since_ms is None else _log_ratio(since_ms / 1000.0, _INV_LOG_HOUR))
         close_ms = market.close_time_ms
         if clock_moved or close_ms != self._close_ms:
             self._close_ms = close_ms

@@ -265,56 +265,54 @@ class MarketHistory:
         self._cursors[slot] = i
         return i
 
-    def windows_x2(self, now_ms: int) -> WindowFigures:
-        """The observation's per-window figures in one call (zeros with no history).
+    def windows_x2(self, now_ms: int) -> tuple[WindowFigures, tuple[int, int] | None]:
+        """Every windowed figure the observation reads, in one call: ``(figures, mean_gap)``.
 
-        ``mid_change_x2`` over 10 s, 60 s, 300 s, ``squared_moves_x4`` over the same,
+        ``figures``: ``mid_change_x2`` over 10 s, 60 s, 300 s, ``squared_moves_x4`` over the same,
         ``spread_change_x2`` over 60 s, and the update count *before* the 10 s and 60 s windows
-        (``updates - before`` is ``updates_in``): each exactly what the single-window method returns,
-        with the window starts found by ``_in_force`` rather than searched.
+        (``updates - before`` is ``updates_in``); zeros with no history. ``mean_gap``: the newest
+        2 x mid minus the time-weighted mean of 2 x mid over the horizon as an exact fraction
+        ``(latest * den - num, den)`` for ``(num, den) = mean_mid_x2(now_ms, HORIZON_MS)``; None
+        with no history. Each is exactly what the single-window method returns; the window starts
+        are found by ``_in_force`` (cursors), and the horizon's start serves both the 300 s figures
+        and the mean.
         """
-        if len(self._t) == self._head:
-            return (0, 0, 0, 0, 0, 0, 0, 0, 0)
-        start10, start60 = now_ms - 10_000, now_ms - 60_000
+        t = self._t
+        last = len(t) - 1
+        head = self._head
+        if last < head:
+            return (0, 0, 0, 0, 0, 0, 0, 0, 0), None
+        start10, start60, start300 = now_ms - 10_000, now_ms - 60_000, now_ms - HORIZON_MS
         at10 = self._in_force(0, start10)
         at60 = self._in_force(1, start60)
-        at300 = self._in_force(2, now_ms - 300_000)
+        at300 = self._in_force(2, start300)
         mids, sq, n = self._mid, self._sq, self._n
-        mid, total_sq = mids[-1], sq[-1]
+        mid, total_sq = mids[last], sq[last]
         # Tracking began inside a window: every update counts (``updates_in``), none lies before it.
-        from_first = self._head == 0
-        first_t = self._t[self._head]
-        return (
+        from_first = head == 0
+        first_t = t[head]
+        figures = (
             mid - mids[at10],
             mid - mids[at60],
             mid - mids[at300],
             total_sq - sq[at10],
             total_sq - sq[at60],
             total_sq - sq[at300],
-            self._spread[-1] - self._spread[at60],
+            self._spread[last] - self._spread[at60],
             0 if from_first and first_t > start10 else n[at10],
             0 if from_first and first_t > start60 else n[at60],
         )
-
-    def mid_vs_mean_x2(self, now_ms: int) -> tuple[int, int] | None:
-        """The newest 2 x mid minus the time-weighted mean of 2 x mid over the horizon, as an exact
-        fraction (numerator, denominator): ``latest * den - num`` over ``den`` for ``(num, den) =
-        mean_mid_x2(now_ms, HORIZON_MS)``, with the window start found by ``_in_force``; None with
-        no history. The observation reads it on every clock move: one call, nothing searched."""
-        t = self._t
-        last = len(t) - 1
-        if last < self._head:
-            return None
-        t_last, mid = t[last], self._mid[last]
+        # The mean runs from the horizon's start (or the first sample) to now (or the newest sample).
+        t_last = t[last]
         end = now_ms if now_ms > t_last else t_last
-        start = max(end - HORIZON_MS, t[self._head])
+        start = max(end - HORIZON_MS, first_t)
         if end <= start:
-            return 0, 1  # no elapsed time: the mean is the mid
-        i = self._in_force(2, start)
+            return figures, (0, 1)  # no elapsed time: the mean is the mid
+        i = at300 if start == start300 else self._in_force(2, start)
         area = self._area
-        num = area[last] + mid * (end - t_last) - area[i] - self._mid[i] * (start - t[i])
+        num = area[last] + mid * (end - t_last) - area[i] - mids[i] * (start - t[i])
         den = end - start
-        return mid * den - num, den
+        return figures, (mid * den - num, den)
 
     def latest_mid_x2(self) -> int | None:
         return None if self.empty else self._mid[-1]
