@@ -36,6 +36,8 @@ START_MS = 1_790_000_000_000
 GRIDS = ("linear_cent", "linear_cent", "tapered_deci_cent", "deci_cent")
 SIDES = (OutcomeSide.YES, OutcomeSide.NO)
 CLOCK_STEPS_MS = (0, 0, 0, 1, 1, 3, 20, 99, 100, 101, 250, 1_500, 12_000)
+# A busy market: a sample every ~100 ms for long stretches, so old samples are dropped and compacted.
+BUSY_CLOCK_STEPS_MS = (0, 1, 100, 100, 101, 150, 250)
 
 
 @dataclass
@@ -154,19 +156,29 @@ class _Market:
         self.market = MarketView(self.ticker, MarketStatus.ACTIVE, close, self.grid, fee_type, multiplier)
 
 
-def session(seed: int, steps: int) -> Iterator[Step]:
-    """``steps`` observations' inputs of a seeded session over four markets (see module docstring)."""
+def session(
+    seed: int,
+    steps: int,
+    markets: int = len(GRIDS),
+    clock_steps_ms: tuple[int, ...] = CLOCK_STEPS_MS,
+    one_cash_figure: bool = False,
+) -> Iterator[Step]:
+    """``steps`` observations' inputs of a seeded session over ``markets`` markets (see module
+    docstring); their grids cycle through ``GRIDS``, the clock moves by one of ``clock_steps_ms``
+    per step (and rarely past the history's horizon). ``one_cash_figure``: half the cash changes
+    move only the available or only the reserved amount (off for the golden stream, which must
+    stay the one its digest was taken on)."""
     rng = random.Random(seed)
     clock = ManualClock(START_MS)
     store = BookStore(clock)
     histories: dict[str, MarketHistory] = {}
-    markets: list[_Market] = []
-    for i, name in enumerate(GRIDS):
+    models: list[_Market] = []
+    for i in range(markets):
         ticker = f"KXOBS-{i}"
-        grid = PriceGrid.named(name)
+        grid = PriceGrid.named(GRIDS[i % len(GRIDS)])
         store.register(ticker, grid)
         histories[ticker] = MarketHistory(ticker)
-        markets.append(_Market(ticker, grid, rng))
+        models.append(_Market(ticker, grid, rng))
     changes = store.bus.subscribe("histories", [BookChanged], max_queue=1_000_000)
 
     def catch_up() -> None:  # as the live observer does before each observation
@@ -174,14 +186,14 @@ def session(seed: int, steps: int) -> Iterator[Step]:
             assert isinstance(change, BookChanged)
             histories[change.ticker].record_change(change)
 
-    for model in markets:
+    for model in models:
         store.apply_snapshot(model.fresh_ladders("full"))
     cash = CashView(Money.dollars(900), Money.dollars(15))
     for _ in range(steps):
-        step_ms = rng.choice(CLOCK_STEPS_MS) if rng.random() > 0.002 else 400_000
+        step_ms = rng.choice(clock_steps_ms) if rng.random() > 0.002 else 400_000
         clock.set_ms(clock.now_ms() + step_ms)
         now = clock.now_ms()
-        model = rng.choice(markets)
+        model = rng.choice(models)
         roll = rng.random()
         if roll < 0.80:
             store.apply_delta(model.delta())
@@ -193,7 +205,13 @@ def session(seed: int, steps: int) -> Iterator[Step]:
         elif roll < 0.825:
             store.invalidate([model.ticker], "seq gap")
         elif roll < 0.85:
-            cash = CashView(Money(rng.randint(0, 2_000_000_000)), Money(rng.randint(0, 50_000_000)))
+            if one_cash_figure and rng.random() < 0.5:  # a fill moves cash, a new order the reserve
+                if rng.random() < 0.5:
+                    cash = CashView(Money(rng.randint(0, 2_000_000_000)), cash.reserved)
+                else:
+                    cash = CashView(cash.available, Money(rng.randint(0, 50_000_000)))
+            else:
+                cash = CashView(Money(rng.randint(0, 2_000_000_000)), Money(rng.randint(0, 50_000_000)))
         elif roll < 0.90:
             model.portfolio_change(now)
         elif roll < 0.95:
