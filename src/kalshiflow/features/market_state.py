@@ -132,8 +132,8 @@ class MarketHistory:
         """``record`` from a published ``BookChanged`` (it carries the touch at the time of the change)."""
         if not change.valid:
             return False
-        b = 0 if change.yes_bid is None else int(change.yes_bid)
-        a = PRICE_SCALE if change.yes_ask is None else int(change.yes_ask)
+        b: int = 0 if change.yes_bid is None else change.yes_bid  # ``Price`` is an int: no conversion
+        a: int = PRICE_SCALE if change.yes_ask is None else change.yes_ask
         self.record_touch(b + a, 2 * (a - b), change.ts_ms)
         return True
 
@@ -173,7 +173,9 @@ class MarketHistory:
             self._n.append(self.updates)
             self._area.append(0)
         self.last_update_ms = now_ms
-        self._drop_before(now_ms - HORIZON_MS)
+        head = self._head
+        if head + 1 < len(t) and t[head + 1] <= now_ms - HORIZON_MS:  # checked here: rarely due
+            self._drop_before(now_ms - HORIZON_MS)
 
     def _drop_before(self, cutoff_ms: int) -> None:
         """Forget samples superseded before ``cutoff_ms``, keeping the one in force at the cutoff."""
