@@ -38,6 +38,7 @@ _COMPACT_AT: Final = 4_096  # dead prefix length that triggers a list compaction
 _YES: Final = OutcomeSide.YES
 _WINDOWS_MS: Final = (10_000, 60_000, 300_000)
 WindowFigures = tuple[int, int, int, int, int, int, int, int, int]
+_FOREVER: Final = 2**62
 
 
 class TouchView(Protocol):
@@ -79,6 +80,10 @@ class MarketHistory:
     __slots__ = (
         "_area",
         "_cursors",
+        "_figures",
+        "_figures_from",
+        "_figures_until",
+        "_figures_version",
         "_head",
         "_mid",
         "_n",
@@ -106,8 +111,14 @@ class MarketHistory:
         # appended, the newest sample's mid or spread rewritten, old samples dropped): an
         # incremental observation recomputes those figures only when this or the clock moved.
         self.version = 0
-        # Where each of the observation's windows (10 s, 60 s, 300 s) last started: see ``_in_force``.
-        self._cursors = [0, 0, 0]
+        # Where each of the observation's windows (10 s, 60 s, 300 s, and the mean's when it starts
+        # elsewhere) last started: see ``_in_force``.
+        self._cursors = [0, 0, 0, 0]
+        # ``windows_x2``'s figures, valid for the ``version`` and the clock range they were found for.
+        self._figures: WindowFigures = (0, 0, 0, 0, 0, 0, 0, 0, 0)
+        self._figures_version = -1
+        self._figures_from = 0
+        self._figures_until = 0
 
     def __len__(self) -> int:
         return len(self._t) - self._head
@@ -275,25 +286,62 @@ class MarketHistory:
         (``updates - before`` is ``updates_in``); zeros with no history. ``mean_gap``: the newest
         2 x mid minus the time-weighted mean of 2 x mid over the horizon as an exact fraction
         ``(latest * den - num, den)`` for ``(num, den) = mean_mid_x2(now_ms, HORIZON_MS)``; None
-        with no history. Each is exactly what the single-window method returns; the window starts
-        are found by ``_in_force`` (cursors), and the horizon's start serves both the 300 s figures
-        and the mean.
+        with no history. Each is exactly what the single-window method returns.
+
+        The figures read the newest sample and the sample in force at each window start; those
+        stay the same while ``version`` does and no window start reaches its next sample, so they
+        are kept (the same tuple is returned) until then. The mean moves with every millisecond and
+        is recomputed from the kept samples.
         """
+        if self._figures_version != self.version or not self._figures_from <= now_ms < self._figures_until:
+            self._find_windows(now_ms)
+        t = self._t
+        last = len(t) - 1
+        if last < self._head:
+            return self._figures, None
+        # The mean runs from the horizon's start (or the first sample) to now (or the newest sample).
+        t_last, mid = t[last], self._mid[last]
+        end = now_ms if now_ms > t_last else t_last
+        start = max(end - HORIZON_MS, t[self._head])
+        if end <= start:
+            return self._figures, (0, 1)  # no elapsed time: the mean is the mid
+        area = self._area
+        # The horizon's start is the 300 s window's (its cursor holds while the figures do); a
+        # clamped or earlier start has a cursor of its own.
+        i = self._cursors[2] if start == now_ms - HORIZON_MS else self._in_force(3, start)
+        num = area[last] + mid * (end - t_last) - area[i] - self._mid[i] * (start - t[i])
+        den = end - start
+        return self._figures, (mid * den - num, den)
+
+    def _find_windows(self, now_ms: int) -> None:
+        """Place the window cursors for ``now_ms``; keep the figures and until when they hold."""
+        self._figures_version, self._figures_from = self.version, now_ms
         t = self._t
         last = len(t) - 1
         head = self._head
         if last < head:
-            return (0, 0, 0, 0, 0, 0, 0, 0, 0), None
-        start10, start60, start300 = now_ms - 10_000, now_ms - 60_000, now_ms - HORIZON_MS
+            self._figures, self._figures_until = (0, 0, 0, 0, 0, 0, 0, 0, 0), _FOREVER
+            return
+        start10, start60 = now_ms - 10_000, now_ms - 60_000
         at10 = self._in_force(0, start10)
         at60 = self._in_force(1, start60)
-        at300 = self._in_force(2, start300)
+        at300 = self._in_force(2, now_ms - HORIZON_MS)
+        # Each base holds until its window start reaches the next sample (a new sample bumps
+        # ``version``); "tracking began inside the window" holds until the start reaches the first.
+        until = _FOREVER
+        for at, window_ms in ((at10, 10_000), (at60, 60_000), (at300, HORIZON_MS)):
+            if at < last:
+                until = min(until, t[at + 1] + window_ms)
+        first_t = t[head]
+        from_first = head == 0
+        if from_first:
+            for start, window_ms in ((start10, 10_000), (start60, 60_000)):
+                if first_t > start:
+                    until = min(until, first_t + window_ms)
+        self._figures_until = until
         mids, sq, n = self._mid, self._sq, self._n
         mid, total_sq = mids[last], sq[last]
-        # Tracking began inside a window: every update counts (``updates_in``), none lies before it.
-        from_first = head == 0
-        first_t = t[head]
-        figures = (
+        self._figures = (
             mid - mids[at10],
             mid - mids[at60],
             mid - mids[at300],
@@ -304,17 +352,6 @@ class MarketHistory:
             0 if from_first and first_t > start10 else n[at10],
             0 if from_first and first_t > start60 else n[at60],
         )
-        # The mean runs from the horizon's start (or the first sample) to now (or the newest sample).
-        t_last = t[last]
-        end = now_ms if now_ms > t_last else t_last
-        start = max(end - HORIZON_MS, first_t)
-        if end <= start:
-            return figures, (0, 1)  # no elapsed time: the mean is the mid
-        i = at300 if start == start300 else self._in_force(2, start)
-        area = self._area
-        num = area[last] + mid * (end - t_last) - area[i] - mids[i] * (start - t[i])
-        den = end - start
-        return figures, (mid * den - num, den)
 
     def latest_mid_x2(self) -> int | None:
         return None if self.empty else self._mid[-1]
