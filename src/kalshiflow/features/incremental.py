@@ -150,6 +150,13 @@ class MarketObservation:
         lo, hi = _LOWS[i], _HIGHS[i]
         self.values[i] = lo if not value >= lo else hi if value > hi else value
 
+    def _put_log(self, i: int, value: float, inv_log_max: float) -> None:
+        """``_put`` of ``log1p(value) / log1p(max)`` (0 for a value <= 0): the schema's log scale,
+        one call for the most common kind of feature."""
+        scaled = math.log1p(value) * inv_log_max if value > 0 else 0.0
+        lo, hi = _LOWS[i], _HIGHS[i]
+        self.values[i] = lo if not scaled >= lo else hi if scaled > hi else scaled
+
     def _store(self, start: int, values: Sequence[float]) -> None:
         """``_put`` of a group of consecutive features from ``start``."""
         out, lows, highs = self.values, _LOWS, _HIGHS
@@ -182,7 +189,7 @@ class MarketObservation:
         self._now_ms = now_ms
         yes_bid, yes_ask = self._book_features(book)
         self._dynamics_features(history, market, now_ms, clock_moved)
-        self._portfolio_features(book, market, position, cash, now_ms, clock_moved, scales)
+        self._portfolio_features(book, market, position, cash, yes_bid, yes_ask, now_ms, clock_moved, scales)
         if resting_orders:
             self._order_features(resting_orders, yes_bid, yes_ask, now_ms, int(scales.max_position))
             self._no_orders_stored = False
@@ -249,11 +256,11 @@ class MarketObservation:
         side's vwap gap is computed on the NO prices it comes from: ``-(a x size - sum((1 - p) x s))``
         is the same integer as ``nb x size - sum(p x s)``.
         """
-        self._put(_DEPTH_ALL + which, _log_ratio(sum(sizes.values()) / COUNT_SCALE, _INV_LOG_DEPTH_ALL))
+        self._put_log(_DEPTH_ALL + which, sum(sizes.values()) / COUNT_SCALE, _INV_LOG_DEPTH_ALL)
         levels = len(prices)
         if levels != self._levels[which]:  # a resize (most deltas) keeps the level count
             self._levels[which] = levels
-            self._put(_LEVELS + which, _log_ratio(levels, _INV_LOG_LEVELS))
+            self._put_log(_LEVELS + which, levels, _INV_LOG_LEVELS)
         best = prices[-10:]  # ascending: the best price last
         top = (best, list(map(sizes.__getitem__, best)))
         if top == self._tops[which]:
@@ -266,8 +273,7 @@ class MarketObservation:
         i = _DEPTH + which
         for depth, old_depth in zip(depths, old_depths, strict=True):
             if depth != old_depth:  # a level deep in the best 10 moves only the wider depths
-                contracts = depth / COUNT_SCALE
-                self._put(i, math.log1p(contracts) * _INV_LOG_DEPTH if contracts > 0 else 0.0)
+                self._put_log(i, depth / COUNT_SCALE, _INV_LOG_DEPTH)
             i += 2
         size = depths[2]
         if size:
@@ -316,18 +322,21 @@ class MarketObservation:
             self._put(_MEAN, 0.0 if mean_gap is None else mean_gap[0] / (mean_gap[1] * _P2))
         # The update counts move with every book change.
         updates = history.updates
-        self._put(_RATES, _log_ratio((updates - figures[7]) / 10.0, _INV_LOG_RATE))
-        self._put(_RATES + 1, _log_ratio((updates - figures[8]) / 60.0, _INV_LOG_RATE))
+        self._put_log(_RATES, (updates - figures[7]) / 10.0, _INV_LOG_RATE)
+        self._put_log(_RATES + 1, (updates - figures[8]) / 60.0, _INV_LOG_RATE)
         # Staleness: the time since the last update, which is 0 when the observation follows its delta.
         last = history.last_update_ms
         since_ms = None if last is None else now_ms - last
         if since_ms != self._since_ms:
             self._since_ms = since_ms
-            self._put(_SINCE, 1.0 if since_ms is None else _log_ratio(since_ms / 1000.0, _INV_LOG_HOUR))
+            if since_ms is None:
+                self._put(_SINCE, 1.0)
+            else:
+                self._put_log(_SINCE, since_ms / 1000.0, _INV_LOG_HOUR)
         close_ms = market.close_time_ms
         if clock_moved or close_ms != self._close_ms:
             self._close_ms = close_ms
-            self._put(_CLOSE, _log_ratio((close_ms - now_ms) / 1000.0, _INV_LOG_30D))
+            self._put_log(_CLOSE, (close_ms - now_ms) / 1000.0, _INV_LOG_30D)
 
     # ------------------------------------------------------------------ portfolio (8 features)
     def _portfolio_features(
@@ -336,27 +345,31 @@ class MarketObservation:
         market: MarketView,
         position: PositionView | None,
         cash: CashView,
+        yes_bid: int,
+        yes_ask: int,
         now_ms: int,
         clock_moved: bool,
         scales: ObservationScales,
     ) -> None:
-        bankroll = int(scales.bankroll)
         if cash is not self._cash:  # the trader reuses its view while cash and reservations stand
             self._cash = cash
+            bankroll = int(scales.bankroll)
             self._store(_CASH, (int(cash.available) / bankroll, int(cash.reserved) / bankroll))
-        held = 0 if position is None else int(position.position)
-        if position is None or held == 0:
+        if position is None or position.position == 0:
             if self._position_key != ():
                 self._position_key = ()
                 self._position = None
                 self._store(_POSITION, _FLAT)
             return
-        # The valuation reads the exit price (best bid of the side held) and the fee schedule; its
-        # fee is exact Fraction arithmetic, by far the dearest input here, so it waits for a change.
-        cost = int(position.cost_basis)
-        key = (held, cost, book.best_bid(_YES if held > 0 else _NO), market.fee_type, market.fee_multiplier)
+        # The valuation reads the position, the fee schedule (the market view) and the exit price
+        # (the touch price of the side held: the YES bid, or the YES ask = 1 - the NO bid); its fee is
+        # exact Fraction arithmetic, by far the dearest input here, so it waits for one to change.
+        held = int(position.position)
+        key = (position, market, yes_bid if held > 0 else yes_ask)
         if key != self._position_key:
             self._position_key = key
+            bankroll = int(scales.bankroll)
+            cost = int(position.cost_basis)
             at_exit = unrealized_at_exit(position, book, market)
             unrealized = -cost if at_exit is None else int(at_exit)  # no bid: worth $0
             self._store(
@@ -371,7 +384,7 @@ class MarketObservation:
             )
         if clock_moved or position is not self._position:
             self._position = position
-            self._put(_AGE, _log_ratio((now_ms - position.opened_at_ms) / 1000.0, _INV_LOG_7D))
+            self._put_log(_AGE, (now_ms - position.opened_at_ms) / 1000.0, _INV_LOG_7D)
 
     # ------------------------------------------------------------------ orders (6 features)
     def _order_features(

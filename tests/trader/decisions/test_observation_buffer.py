@@ -65,8 +65,10 @@ async def test_a_recorded_observation_stays_what_the_policy_saw_when_the_buffer_
     books.apply_delta(OrderbookDelta(1, 2, TICKER, OutcomeSide.YES, Price(4500), Count(700)))
     second = await actor.decide(TICKER, clock.now_ms())
 
-    assert first is not None and second is not None
-    assert first.observation is not None and second.observation is not None
+    assert first is not None
+    assert second is not None
+    assert first.observation is not None
+    assert second.observation is not None
     assert policy.seen[0] is policy.seen[1]  # the observer's buffer, reused in place
     yes_bid = SCHEMA_V1.index("yes_bid")
     assert first.observation[yes_bid] == 0.40  # what the policy saw then, not the buffer's 0.45 now
