@@ -7,16 +7,21 @@ side of the book, the clock moves in whole milliseconds, cash and positions chan
 This class keeps the previous values and recomputes a group of features only when one of its
 inputs differs from the last call:
 
-* one side of the book (its depths, total, level count, vwap gap): when its best 10 levels, total
-  size or level count changed; imbalances when either side did; touch prices, spread and tick when
-  a best price moved; the microprice when a best price or size did;
-* windowed mid changes, volatility, spread change: when those integer figures moved (their window
-  starts are followed by cursors, not searched: ``MarketHistory.windows_x2``); update rates on
-  every call (every book change moves them);
-* the mean-mid gap, time since update, time to close, position and order ages: only when the clock
-  moved (or the history, the last update or the close time did);
-* cash: when the cash view changed; position: when the position, its exit price or the fee
-  schedule changed; resting orders: recomputed when there are any (there rarely are).
+* one side of the book: when its ladder differs from the copy kept from the last call (one C-level
+  dict comparison; a delta moves one side). Then its total and level count; its depths and vwap
+  gap only if its best 10 levels moved; each depth and each imbalance only if its own integers did;
+  touch prices, spread and tick (from a table built once per grid) when a best price moved; the
+  microprice when a best price or size did;
+* windowed mid changes, volatility, spread change: when those integer figures moved
+  (``MarketHistory.windows_x2`` keeps them while its samples and window starts hold, and follows
+  window starts with cursors instead of searching); update rates on every call (every book
+  change moves them);
+* the mean-mid gap, time to close, position and order ages: when the clock moved (or the history
+  or the close time did); time since the last update: when that many milliseconds changed (0 when
+  the observation follows its delta);
+* cash: when the cash view changed; position: when its view, the market view (fee schedule) or
+  the touch price of the side held changed; resting orders: recomputed when there are any (they
+  are mutable and rare).
 
 Values are bit-identical to ``compute_observation`` (the reference): each group uses the same
 integer intermediates and the same float expressions, and the parity tests compare both, value

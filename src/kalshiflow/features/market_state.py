@@ -12,6 +12,13 @@ time-integral of the mid -- so every windowed figure is two lookups: a bisect fi
 force at ``now - window`` and the difference of the totals is the figure. All totals are exact
 integers (mids in half-units of $0.0001, times in ms); the caller converts to float once.
 
+Why cursors. The incremental observation asks for all its windows on every call, on a clock that
+only moves forward: ``windows_x2`` finds each window's start sample by moving a cursor from where
+it last stood (a start crosses a sample at most once per 100 ms) instead of bisecting the
+``array`` (which boxes an int per comparison), and keeps its figures while no start reaches its
+next sample and no sample changes. The single-window methods keep the plain bisect: they are the
+reference the observation's parity tests compare against.
+
 Columns are ``array('q')``, not lists: the garbage collector does not walk them, so thousands of
 markets' histories never turn a full collection into a long pause on the decision path.
 

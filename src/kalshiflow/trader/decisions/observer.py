@@ -54,7 +54,10 @@ class MarketObserver:
                 log.error("observer.book_changes_missed", extra={"count": change.count})
 
     def observe(self, ticker: str, book: OrderBook) -> Sequence[float] | None:
-        self.catch_up()
+        """The market's observation: its ``MarketObservation`` buffer, valid until the next call for
+        this market (copy it to keep it), or None for an unknown market or an invalid book."""
+        if self.changes:  # usually drained already by ``on_ready``: no list built for nothing
+            self.catch_up()
         core = self.core
         market = core.market_views().get(ticker)
         if market is None:
