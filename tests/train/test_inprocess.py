@@ -1,0 +1,129 @@
+"""The in-process plumbing (``Plumbing.DIRECT``) is the same environment as the full wire (``WIRE``):
+the same episode -- observations bit for bit, rewards, the trader's fills and the exchange's -- over a
+recorded session and over the seeded simulator, with seeded random actions that send orders which
+fill, rest and get cancelled."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+from tests.train.recorded_kit import Recorded, recorded_session
+
+from kalshiflow.domain.orders import OrderStatus
+from kalshiflow.train.env import SessionEnv, TradingEnv
+from kalshiflow.train.inprocess import InProcessRestClient, Plumbing
+from kalshiflow.train.recorded_env import RecordedTradingEnv
+from kalshiflow.train.session import SessionConfig
+from kalshiflow.train.venue import TRADER_ACCOUNT, SimVenue
+
+WIRE = SessionConfig(plumbing=Plumbing.WIRE)
+DIRECT = SessionConfig(plumbing=Plumbing.DIRECT)
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recorded]:
+    with recorded_session("sqlite", str(tmp_path_factory.mktemp("rec"))) as rec:
+        yield rec
+
+
+@dataclasses.dataclass
+class Episode:
+    observations: list[bytes]
+    rewards: list[float]
+    infos: list[dict[str, Any]]
+    ledger_fills: list[tuple[object, ...]]
+    exchange_fills: list[tuple[object, ...]]
+    order_states: list[tuple[object, ...]]
+    state_version: int
+
+
+def _play(env: SessionEnv, seed: int, steps: int) -> Episode:
+    """Uniform random actions (seeded) until the episode ends or ``steps`` were taken."""
+    rng = np.random.default_rng(seed)
+    obs, info = env.reset(seed=0)
+    observations, rewards, infos = [obs.tobytes()], [], [info]
+    try:
+        for _ in range(steps):
+            obs, reward, _, truncated, info = env.step(int(rng.integers(0, 5)))
+            observations.append(obs.tobytes())
+            rewards.append(reward)
+            infos.append(info)
+            if truncated:
+                break
+        session = env._session
+        assert session is not None
+        venue = session.venue
+        account = venue.engine.accounts[TRADER_ACCOUNT]
+        ledger_fills = [
+            (f.trade_id, f.order_id, f.ticker, f.side, f.yes_price, f.count, f.fee, f.is_taker, f.ts_ms, f.source)
+            for f in session.core.ledger.fills
+        ]
+        exchange_fills = [
+            (f.trade_id, f.order_id, f.ticker, f.side, f.yes_price, f.count, f.fee, f.is_taker, f.ts_ms)
+            for f in account.fills
+        ]
+        orders = venue.engine.orders
+        order_states = [
+            (o.order_id, o.ticker, o.side, o.yes_price, o.status, o.remaining_count, o.fill_count)
+            for o in (orders[i] for i in account.order_ids)
+        ]
+        version = venue.state_version()
+    finally:
+        env.close()
+    return Episode(observations, rewards, infos, ledger_fills, exchange_fills, order_states, version)
+
+
+def _assert_same(wire: Episode, direct: Episode) -> None:
+    assert direct.observations == wire.observations
+    assert direct.rewards == wire.rewards
+    assert direct.infos == wire.infos
+    assert direct.ledger_fills == wire.ledger_fills
+    assert direct.exchange_fills == wire.exchange_fills
+    assert direct.order_states == wire.order_states
+    assert direct.state_version == wire.state_version
+
+
+def _assert_traded(episode: Episode, *, passive: bool) -> None:
+    """The actions exercised the order paths: orders crossing the spread fill at once; passive
+    ones rest, some fill as makers, some are cancelled."""
+    takers = [f for f in episode.exchange_fills if f[7]]
+    makers = [f for f in episode.exchange_fills if not f[7]]
+    cancelled = [o for o in episode.order_states if o[4] is OrderStatus.CANCELED]
+    if passive:
+        assert makers and cancelled, (len(makers), len(cancelled))
+    else:
+        assert takers, len(takers)
+
+
+@pytest.mark.parametrize("passive", [False, True], ids=["aggressive", "passive"])
+def test_a_recorded_episode_is_the_same_over_the_wire_and_in_process(recorded: Recorded, passive: bool) -> None:
+    def env(config: SessionConfig) -> RecordedTradingEnv:
+        return RecordedTradingEnv([(recorded.url, recorded.session_id)], config=config, passive=passive)
+
+    wire = _play(env(WIRE), seed=7, steps=100_000)
+    direct = _play(env(DIRECT), seed=7, steps=100_000)
+    assert len(wire.observations) > 200
+    _assert_same(wire, direct)
+    _assert_traded(wire, passive=passive)
+
+
+@pytest.mark.parametrize("passive", [False, True], ids=["aggressive", "passive"])
+def test_a_simulator_episode_is_the_same_over_the_wire_and_in_process(passive: bool) -> None:
+    def env(config: SessionConfig) -> TradingEnv:
+        return TradingEnv(seeds=(1000,), episode_s=600.0, config=config, passive=passive)
+
+    wire = _play(env(WIRE), seed=11, steps=100_000)
+    direct = _play(env(DIRECT), seed=11, steps=100_000)
+    assert len(wire.observations) > 200
+    _assert_same(wire, direct)
+    _assert_traded(wire, passive=passive)
+
+
+def test_the_in_process_client_sends_nothing_over_http() -> None:
+    venue = SimVenue(1, 2, DIRECT.balance, plumbing=Plumbing.DIRECT)
+    assert isinstance(venue.rest, InProcessRestClient)
+    assert venue.transport is None
