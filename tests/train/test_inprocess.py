@@ -94,9 +94,10 @@ def _assert_traded(episode: Episode, *, passive: bool) -> None:
     makers = [f for f in episode.exchange_fills if not f[7]]
     cancelled = [o for o in episode.order_states if o[4] is OrderStatus.CANCELED]
     if passive:
-        assert makers and cancelled, (len(makers), len(cancelled))
+        assert makers
+        assert cancelled
     else:
-        assert takers, len(takers)
+        assert takers
 
 
 @pytest.mark.parametrize("passive", [False, True], ids=["aggressive", "passive"])
