@@ -30,6 +30,7 @@ import json
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from enum import Enum
+from typing import Final
 from urllib.parse import urlencode
 
 import httpx
@@ -41,8 +42,8 @@ from kalshiflow.exchange.errors import error_from_response, error_from_transport
 from kalshiflow.exchange.ratelimit import Pacer
 from kalshiflow.exchange.rest import KalshiRestClient
 from kalshiflow.exchange.ws_models import OrderbookDelta
-from kalshiflow.sim import wire
-from kalshiflow.sim.events import BookDelta, EngineEvent
+from kalshiflow.sim import subaccounts, wire
+from kalshiflow.sim.events import BookDelta, EngineEvent, FillEvent, OrderEvent, PositionEvent
 from kalshiflow.sim.exchange import SimExchange
 from kalshiflow.sim.server.rest import rest_specs
 from kalshiflow.sim.server.rest_pipeline import PREFIX, Reply, Spec, serve
@@ -177,6 +178,21 @@ class InProcessRestClient(KalshiRestClient):
         return serve(self._sim, spec.handler, request, self._account_id, parsed)
 
 
+_PRIVATE: Final = frozenset({OrderEvent, FillEvent, PositionEvent})
+
+
+def _owner(event: EngineEvent) -> str:
+    """The user (primary account) a private engine event belongs to, as the hub routes it."""
+    if isinstance(event, OrderEvent):
+        account = event.order.account_id
+    elif isinstance(event, FillEvent):
+        account = event.fill.account_id
+    else:
+        assert isinstance(event, PositionEvent)
+        account = event.account_id
+    return subaccounts.primary_of(account)
+
+
 class BookDeltas:
     """The engine's book changes of subscribed markets, typed, in order with the hub's frames.
 
@@ -190,6 +206,8 @@ class BookDeltas:
 
     def __init__(self, hub: WsHub, session: Session, books: Subscription) -> None:
         self._hub_on_event: Callable[[EngineEvent], None] = hub.on_event
+        self._sessions = hub.sessions
+        self._account = session.account_id
         self._outbox = session.outbox
         self._sub = books
         self.pending: deque[Delivery] = deque()
@@ -199,9 +217,13 @@ class BookDeltas:
         listeners[listeners.index(hub.on_event)] = self.on_event
 
     def on_event(self, event: EngineEvent) -> None:
-        self._hub_on_event(event)
-        if type(event) is not BookDelta:
+        if not isinstance(event, BookDelta):
+            if type(event) in _PRIVATE and self._only_session() and _owner(event) != self._account:
+                return  # another account's order, fill or position: nobody here listens for it
+            self._hub_on_event(event)
             return
+        if not self._only_session():
+            self._hub_on_event(event)  # another session may follow this book or its ticker
         tickers = self._sub.tickers
         if tickers is None or event.ticker not in tickers or not self._sub.active:
             return
@@ -216,6 +238,13 @@ class BookDeltas:
         self.pending.append(
             OrderbookDelta(self._sub.sid, self._sub.seq, event.ticker, event.side, price, count, event.ts_ms)
         )
+
+    def _only_session(self) -> bool:
+        """Whether the trader's session is the hub's only one: then the hub renders nothing for a
+        book change (the trader's book subscription is not in its index, nobody follows tickers or
+        trades) nor for another account's private events, and calling it can be skipped -- most
+        engine events of a replay are the tape accounts' orders and the deltas they cause."""
+        return len(self._sessions) == 1
 
     def take_frames(self) -> None:
         """Move the session's queued frames behind what is pending (they came first)."""
