@@ -7,6 +7,8 @@ recording instead of simulated traders. ``RecordedVenue`` is a ``SimVenue`` whos
 by a ``Tape`` (``sim/recorded``): every recorded snapshot and delta becomes resting orders, cancels
 and trades of the tape accounts, so the engine's matching carries out the documented fill model
 (``sim/recorded/fill_model.py``), with the exchange's own fees, positions and private stream.
+The trader reaches it through either plumbing of ``SimVenue`` (``train.inprocess``): the training
+environment's in-process one by default, the full wire for the backtest.
 
 Time. Snapshots carry no exchange time; every recorded message carries its local receive time
 (``received_ns``), so the replay clock is ``session start + (received_ns - first received_ns)``,

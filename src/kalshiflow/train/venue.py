@@ -13,6 +13,11 @@ of trading take seconds. ``SimVenue`` puts together:
 * ``VenueClock``, the trader's clock: ``now_ms`` is the market's simulated time, and ``sleep``
   (rate-limit pacing, retry backoff) advances the market while the trader waits, as it would live.
 
+That is ``Plumbing.WIRE`` (the backtest's). With ``Plumbing.DIRECT`` (the training environment's
+default) the same client code calls the simulator's handlers in process and book deltas reach the
+``BookStore`` typed (``train.inprocess``): no signing, no HTTP, no JSON for the bulk of the stream;
+the episode is the same (parity tests in ``tests/train/test_inprocess.py``).
+
 The venue's time moves only when the driver calls ``advance_to`` or the trader sleeps; both end
 with ``pump()``, which delivers every queued frame in order.
 """
