@@ -11,11 +11,15 @@ from typing import Any
 
 import numpy as np
 import pytest
+from starlette.routing import Match, Route
 from tests.train.recorded_kit import Recorded, recorded_session
 
 from kalshiflow.domain.orders import OrderStatus
+from kalshiflow.sim.server.app import build_app
+from kalshiflow.sim.server.rest import rest_specs
+from kalshiflow.sim.server.rest_pipeline import PREFIX
 from kalshiflow.train.env import SessionEnv, TradingEnv
-from kalshiflow.train.inprocess import InProcessRestClient, Plumbing
+from kalshiflow.train.inprocess import InProcessRestClient, Plumbing, RouteMiss, Router
 from kalshiflow.train.recorded_env import RecordedTradingEnv
 from kalshiflow.train.session import SessionConfig
 from kalshiflow.train.venue import TRADER_ACCOUNT, SimVenue
@@ -128,3 +132,28 @@ def test_the_in_process_client_sends_nothing_over_http() -> None:
     venue = SimVenue(1, 2, DIRECT.balance, plumbing=Plumbing.DIRECT)
     assert isinstance(venue.rest, InProcessRestClient)
     assert venue.transport is None
+
+
+def _sample(path: str) -> str:
+    return "/".join("x-1" if part.startswith("{") else part for part in path.split("/"))
+
+
+def test_the_in_process_router_picks_the_endpoint_the_http_app_routes_to() -> None:
+    """Every endpoint, with sample path parameters: the same route as Starlette's (literal segments
+    win over parameters), and unknown paths / other methods are the fallback's 404 / 405."""
+    venue = SimVenue(1, 2, DIRECT.balance, plumbing=Plumbing.WIRE)
+    routes = [r for r in build_app(venue.sim).router.routes if isinstance(r, Route)]
+    router = Router(rest_specs())
+
+    def starlette(method: str, path: str) -> str:
+        scope = {"type": "http", "method": method, "path": PREFIX + path}
+        return next(r.path for r in routes if r.matches(scope)[0] is Match.FULL)
+
+    for spec in rest_specs():
+        path = _sample(spec.path)
+        found = router.match(spec.method, path)
+        assert not isinstance(found, RouteMiss)
+        assert PREFIX + found[0].path == starlette(spec.method, path), (spec.method, path)
+    assert router.match("GET", "/no/such/endpoint") is RouteMiss.NO_PATH
+    assert starlette("GET", "/no/such/endpoint") == PREFIX + "/{path:path}"
+    assert router.match("PATCH", "/portfolio/balance") is RouteMiss.OTHER_METHOD

@@ -68,7 +68,14 @@ class _NoNetwork(httpx.AsyncBaseTransport):
         raise RuntimeError("the in-process REST client sends nothing over HTTP")
 
 
-class _Router:
+class RouteMiss(Enum):
+    """Why no endpoint serves a request (answered 404 and 405, as the HTTP app's fallback does)."""
+
+    NO_PATH = "no_path"
+    OTHER_METHOD = "other_method"
+
+
+class Router:
     """Which ``Spec`` serves a method and path, as the Starlette router matches them: specs in
     ``rest_specs`` order, a ``{param}`` segment matches one non-empty segment."""
 
@@ -79,8 +86,8 @@ class _Router:
             if not any(s.startswith("{") for s in segments):
                 self._literal.setdefault((spec.method, spec.path), spec)
 
-    def match(self, method: str, path: str) -> tuple[Spec, dict[str, str]] | bool | None:
-        """The spec and its path parameters; False: the path exists for other methods; None: no path."""
+    def match(self, method: str, path: str) -> tuple[Spec, dict[str, str]] | RouteMiss:
+        """The spec serving ``method`` on ``path`` (under ``PREFIX``) and its path parameters."""
         spec = self._literal.get((method, path))
         if spec is not None:
             return spec, {}
@@ -93,7 +100,7 @@ class _Router:
             if candidate.method == method:
                 return candidate, params
             other_method = True
-        return False if other_method else None
+        return RouteMiss.OTHER_METHOD if other_method else RouteMiss.NO_PATH
 
 
 def _params(segments: list[str], parts: list[str]) -> dict[str, str] | None:
@@ -126,7 +133,7 @@ class InProcessRestClient(KalshiRestClient):
         super().__init__(rest_url, None, clock=clock, pacer=pacer, transport=_NoNetwork())
         self._sim = sim
         self._account_id = account_id
-        self._router = _Router(rest_specs())
+        self._router = Router(rest_specs())
         self.requests = 0
 
     async def _send(
@@ -153,11 +160,10 @@ class InProcessRestClient(KalshiRestClient):
     ) -> Reply | None:
         full_path = PREFIX + path
         found = self._router.match(method, path)
-        if found is None:
+        if found is RouteMiss.NO_PATH:
             return 404, wire.error_body("not_found", f"no endpoint at {full_path}")
-        if found is False:
+        if found is RouteMiss.OTHER_METHOD:
             return 405, wire.error_body("method_not_allowed", f"{method} is not allowed on this endpoint")
-        assert not isinstance(found, bool)
         spec, path_params = found
         request = Request(
             {
