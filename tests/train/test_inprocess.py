@@ -15,6 +15,7 @@ from starlette.routing import Match, Route
 from tests.train.recorded_kit import Recorded, recorded_session
 
 from kalshiflow.domain.orders import OrderStatus
+from kalshiflow.marketdata.bookstore import BookStore
 from kalshiflow.sim.server.app import build_app
 from kalshiflow.sim.server.rest import rest_specs
 from kalshiflow.sim.server.rest_pipeline import PREFIX
@@ -157,3 +158,33 @@ def test_the_in_process_router_picks_the_endpoint_the_http_app_routes_to() -> No
     assert router.match("GET", "/no/such/endpoint") is RouteMiss.NO_PATH
     assert starlette("GET", "/no/such/endpoint") == PREFIX + "/{path:path}"
     assert router.match("PATCH", "/portfolio/balance") is RouteMiss.OTHER_METHOD
+
+
+def _watched_books(plumbing: Plumbing) -> tuple[list[tuple[object, ...]], int, list[str]]:
+    """Books of a venue that follows all but one market, then (``watch``) the last one too."""
+    venue = SimVenue(1000, 4, DIRECT.balance, plumbing=plumbing)
+    tickers = sorted(t for t, m in venue.engine.markets.items() if m.is_trading)
+    books = BookStore(venue.clock)
+    for ticker in tickers:
+        books.register(ticker, venue.engine.markets[ticker].grid)
+    private: list[str] = []
+    venue.connect(books, tickers[:-1], lambda message: private.append(type(message).__name__))
+    start = venue.clock.now_ms()
+    venue.advance_to(start + 60_000)
+    late = books.book(tickers[-1])
+    assert late is not None
+    assert not late.valid  # not followed yet: no snapshot, no deltas
+    venue.watch([tickers[-1]])
+    venue.advance_to(start + 180_000)
+    state: list[tuple[object, ...]] = []
+    for ticker in tickers:
+        book = books.book(ticker)
+        assert book is not None
+        state.append((ticker, book.valid, dict(book.yes_bids.sizes), dict(book.no_bids.sizes)))
+    return state, venue.frames, private
+
+
+def test_a_market_watched_later_gets_its_snapshot_and_deltas_in_both_plumbings() -> None:
+    wire, direct = _watched_books(Plumbing.WIRE), _watched_books(Plumbing.DIRECT)
+    assert direct == wire
+    assert all(valid for _, valid, _, _ in wire[0])
