@@ -1,7 +1,7 @@
 """Training environment throughput over a recorded session: env steps/s, single process.
 
     PYTHONPATH=src:. python bench/bench_recorded_env.py [--minutes 30] [--markets 4 20] [--seed 1000]
-                                                          [--repeat 3]
+                                                          [--repeat 3] [--plumbing direct wire]
 
 Records ``--minutes`` simulated minutes of the seeded simulator's books into a temporary SQLite
 database (``record_simulated_session``, the ``record`` library path), then runs one episode of
@@ -11,6 +11,9 @@ the real trader core and the simulator's exchange). A step is one decision on a 
 recorded book changed. Each figure is repeated ``--repeat`` times; the median is printed with the
 load average at the time, as steps per wall second and per CPU second of this process (the latter
 moves less with the load of other processes on a shared machine). Say how busy the machine was.
+``--plumbing``: how the trader reaches the replayed exchange (``train.inprocess``): ``direct`` (the
+environment's default: handlers called in process, typed book deltas) and/or ``wire`` (signed REST
+over the simulator's ASGI app, JSON frames); the runs of both are interleaved, run by run.
 """
 
 from __future__ import annotations
@@ -25,11 +28,15 @@ from pathlib import Path
 import numpy as np
 
 from kalshiflow.commands.record_sim import record_simulated_session
+from kalshiflow.train.inprocess import Plumbing
 from kalshiflow.train.recorded_env import RecordedTradingEnv
+from kalshiflow.train.session import SessionConfig
 
 
-def run_episode(url: str, session_id: int, mode: str, seed: int) -> tuple[int, float, float, float]:
-    env = RecordedTradingEnv([(url, session_id)])
+def run_episode(
+    url: str, session_id: int, mode: str, seed: int, plumbing: Plumbing
+) -> tuple[int, float, float, float]:
+    env = RecordedTradingEnv([(url, session_id)], config=SessionConfig(plumbing=plumbing))
     rng = np.random.default_rng(seed)
     _, info = env.reset(seed=0)
     start_ms = info["now_ms"]
@@ -54,27 +61,33 @@ def main() -> None:
     parser.add_argument("--markets", type=int, nargs="+", default=[4, 20])
     parser.add_argument("--seed", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--plumbing", nargs="+", choices=[p.value for p in Plumbing], default=["direct"])
     args = parser.parse_args()
+    plumbings = [Plumbing(p) for p in args.plumbing]
     print(f"cpus {os.cpu_count()}, load average {os.getloadavg()[0]:.2f}")
     print(
-        f"{'markets':>8}{'messages':>9}{'mode':>8}{'steps':>8}{'wall s':>8}{'sim s/s':>9}{'steps/s':>9}"
-        f"{'cpu s':>8}{'steps/cpu s':>12}  load"
+        f"{'markets':>8}{'messages':>9}{'mode':>8}{'plumbing':>9}{'steps':>8}{'wall s':>8}{'sim s/s':>9}"
+        f"{'steps/s':>9}{'cpu s':>8}{'steps/cpu s':>12}  load"
     )
     with tempfile.TemporaryDirectory() as tmp:
         for markets in args.markets:
             url = f"sqlite:///{Path(tmp) / f'rec-{markets}.db'}"
             recording = record_simulated_session(url, args.seed, args.minutes, n_markets=markets)
             for mode in ("hold", "random"):
-                runs = [run_episode(url, recording.session_id, mode, args.seed) for _ in range(args.repeat)]
-                steps = runs[0][0]
-                wall = statistics.median(r[1] for r in runs)
-                cpu = statistics.median(r[3] for r in runs)
-                simulated = runs[0][2]
-                print(
-                    f"{markets:>8}{recording.messages:>9}{mode:>8}{steps:>8}{wall:>8.2f}"
-                    f"{simulated / wall:>9.0f}{steps / wall:>9.0f}{cpu:>8.2f}{steps / cpu:>12.0f}"
-                    f"  {os.getloadavg()[0]:.2f}"
-                )
+                runs: dict[Plumbing, list[tuple[int, float, float, float]]] = {p: [] for p in plumbings}
+                for _ in range(args.repeat):
+                    for plumbing in plumbings:
+                        runs[plumbing].append(run_episode(url, recording.session_id, mode, args.seed, plumbing))
+                for plumbing, done in runs.items():
+                    steps = done[0][0]
+                    wall = statistics.median(r[1] for r in done)
+                    cpu = statistics.median(r[3] for r in done)
+                    simulated = done[0][2]
+                    print(
+                        f"{markets:>8}{recording.messages:>9}{mode:>8}{plumbing.value:>9}{steps:>8}{wall:>8.2f}"
+                        f"{simulated / wall:>9.0f}{steps / wall:>9.0f}{cpu:>8.2f}{steps / cpu:>12.0f}"
+                        f"  {os.getloadavg()[0]:.2f}"
+                    )
 
 
 if __name__ == "__main__":

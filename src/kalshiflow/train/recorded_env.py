@@ -40,7 +40,7 @@ async def start_recorded_session(
     span = recording_span(database, session_id)
     if span is None:
         raise LookupError(f"recording session {session_id} holds no messages")
-    venue = RecordedVenue(database, span, config.balance)
+    venue = RecordedVenue(database, span, config.balance, config.plumbing)
     return await TradingSession.start(session_id, config, policy, venue=venue)
 
 

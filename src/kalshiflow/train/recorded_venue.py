@@ -7,6 +7,8 @@ recording instead of simulated traders. ``RecordedVenue`` is a ``SimVenue`` whos
 by a ``Tape`` (``sim/recorded``): every recorded snapshot and delta becomes resting orders, cancels
 and trades of the tape accounts, so the engine's matching carries out the documented fill model
 (``sim/recorded/fill_model.py``), with the exchange's own fees, positions and private stream.
+The trader reaches it through either plumbing of ``SimVenue`` (``train.inprocess``): the training
+environment's in-process one by default, the full wire for the backtest.
 
 Time. Snapshots carry no exchange time; every recorded message carries its local receive time
 (``received_ns``), so the replay clock is ``session start + (received_ns - first received_ns)``,
@@ -31,9 +33,6 @@ from sqlalchemy import func, select
 from kalshiflow.clock import ManualClock
 from kalshiflow.domain.ratelimits import Tier
 from kalshiflow.domain.units import Money
-from kalshiflow.exchange.auth import RequestSigner
-from kalshiflow.exchange.ratelimit import Pacer, PacerConfig
-from kalshiflow.exchange.rest import KalshiRestClient
 from kalshiflow.exchange.ws_models import OrderbookDelta, OrderbookSnapshot, StreamEvent
 from kalshiflow.marketdata.bookstore import BookStore
 from kalshiflow.marketdata.replay import (
@@ -49,17 +48,12 @@ from kalshiflow.sim.exchange import SimExchange
 from kalshiflow.sim.market_clock import MarketClock
 from kalshiflow.sim.ratelimit import AccountRateLimiters
 from kalshiflow.sim.recorded.tape import Tape
-from kalshiflow.sim.server.app import build_app
-from kalshiflow.sim.server.ws_hub import Session, Subscription, WsHub
 from kalshiflow.store import db
 from kalshiflow.store.models import BookDeltaRow, BookSnapshotRow
+from kalshiflow.train.inprocess import Plumbing
 from kalshiflow.train.venue import (
-    REST_URL,
-    TRADER_ACCOUNT,
-    CountingTransport,
     SimVenue,
     VenueClock,
-    _trader_key,
 )
 
 OPENING_MS: Final = 1_000  # the recording's first second (subscription snapshots) is applied up front
@@ -126,7 +120,9 @@ class RecordedVenue(SimVenue):
     its own engine instead of a ``HeadlessMarket`` (``SimVenue.__init__`` is not called).
     """
 
-    def __init__(self, database: DbEngine, span: RecordingSpan, balance: Money) -> None:
+    def __init__(
+        self, database: DbEngine, span: RecordingSpan, balance: Money, plumbing: Plumbing = Plumbing.WIRE
+    ) -> None:
         self.span = span
         self.source = ManualClock(span.start_ms)
         market_clock = MarketClock(self.source)
@@ -138,28 +134,12 @@ class RecordedVenue(SimVenue):
             clock=market_clock,
             limiters=AccountRateLimiters(market_clock, Tier.PRESTIGE),
         )
-        key, public_pem = _trader_key()
-        self.sim.register_account(TRADER_ACCOUNT, public_pem, int(balance), TRADER_ACCOUNT)
-        self.hub = WsHub(self.sim)
         # Nothing in this process asks for candlesticks (the REST client has no such call, and a
         # recording has no simulated participants reading them): the recorder would only bucket
         # every recorded change for nobody.
         if self.sim.candles is not None:
             self.engine.remove_listener(self.sim.candles.on_event)
-        self.session: Session = self.hub.open_session(TRADER_ACCOUNT)
-        self.transport = CountingTransport(build_app(self.sim, self.hub))
-        self.rest = KalshiRestClient(
-            REST_URL,
-            RequestSigner(TRADER_ACCOUNT, key),
-            clock=self.clock,
-            pacer=Pacer(self.clock, PacerConfig(tier=Tier.PRESTIGE)),
-            transport=self.transport,
-        )
-        self.books: BookStore | None = None
-        self.on_event = None
-        self.on_advanced = None
-        self._book_sub: Subscription | None = None
-        self.frames = 0
+        self._plumb(balance, plumbing)
         self.invalidations = 0  # the trader's books invalidated first-hand (no frame says so)
         self.end_ms = span.start_ms + span.duration_ms
         self._close_ms = self.end_ms + CLOSE_AFTER_END_MS

@@ -34,6 +34,7 @@ from kalshiflow.trader.decisions.actor import Actor, TraderAction
 from kalshiflow.trader.decisions.observer import MarketObserver
 from kalshiflow.trader.lifecycle.recalibration import Recalibrator
 from kalshiflow.trader.lifecycle.states import Lifecycle, TraderState
+from kalshiflow.train.inprocess import Plumbing
 from kalshiflow.train.venue import SimVenue
 
 
@@ -51,6 +52,9 @@ class SessionConfig:
     * ``calibration_interval_s`` (60, s): time between periodic calibrations.
     * ``pause_after_errors`` (5), ``resume_backoff_s`` (30, s), ``drift_recalibrate`` ($1.00): the
       lifecycle's settings, as ``run`` has them.
+    * ``plumbing`` (``DIRECT``): how the trader reaches the in-process exchange -- its handlers
+      called in process and book deltas handed over typed, or the full wire (``WIRE``: signed HTTP
+      over ASGI, JSON frames); the same episode either way (``train.inprocess``).
     """
 
     core: CoreConfig = field(default_factory=CoreConfig)
@@ -65,6 +69,7 @@ class SessionConfig:
     pause_after_errors: int = 5
     resume_backoff_s: int = 30
     drift_recalibrate: Money = field(default_factory=lambda: Money.dollars(1))
+    plumbing: Plumbing = Plumbing.DIRECT
 
 
 class _Chosen:
@@ -89,7 +94,9 @@ class TradingSession:
         """``venue``: another in-process exchange (a recorded session's); default the seeded simulator."""
         self.seed = seed
         self.config = config
-        self.venue = venue if venue is not None else SimVenue(seed, config.n_markets, config.balance)
+        self.venue = (
+            venue if venue is not None else SimVenue(seed, config.n_markets, config.balance, plumbing=config.plumbing)
+        )
         self.clock = self.venue.clock
         self.bus = EventBus()
         self.books = BookStore(self.clock)

@@ -13,6 +13,11 @@ of trading take seconds. ``SimVenue`` puts together:
 * ``VenueClock``, the trader's clock: ``now_ms`` is the market's simulated time, and ``sleep``
   (rate-limit pacing, retry backoff) advances the market while the trader waits, as it would live.
 
+That is ``Plumbing.WIRE`` (the backtest's). With ``Plumbing.DIRECT`` (the training environment's
+default) the same client code calls the simulator's handlers in process and book deltas reach the
+``BookStore`` typed (``train.inprocess``): no signing, no HTTP, no JSON for the bulk of the stream;
+the episode is the same (parity tests in ``tests/train/test_inprocess.py``).
+
 The venue's time moves only when the driver calls ``advance_to`` or the trader sleeps; both end
 with ``pump()``, which delivers every queued frame in order.
 """
@@ -33,7 +38,13 @@ from kalshiflow.domain.units import Money
 from kalshiflow.exchange.auth import RequestSigner
 from kalshiflow.exchange.ratelimit import Pacer, PacerConfig
 from kalshiflow.exchange.rest import KalshiRestClient
-from kalshiflow.exchange.ws_models import ChannelMessage, OrderbookDelta, OrderbookSnapshot, StreamEvent
+from kalshiflow.exchange.ws_models import (
+    ChannelMessage,
+    OrderbookDelta,
+    OrderbookSnapshot,
+    StreamEvent,
+    WsMessage,
+)
 from kalshiflow.exchange.ws_parse import parse_frame
 from kalshiflow.marketdata.bookstore import BookStore
 from kalshiflow.sim.exchange import SimExchange
@@ -52,6 +63,7 @@ from kalshiflow.sim.server.ws_hub import (
     Subscription,
     WsHub,
 )
+from kalshiflow.train.inprocess import BookDeltas, InProcessRestClient, Plumbing
 
 TRADER_ACCOUNT: Final = "backtest-trader"  # the account name is part of every seeded run
 REST_URL: Final = "http://venue.invalid/trade-api/v2"
@@ -113,7 +125,10 @@ class SimVenue:
         n_markets: int,
         balance: Money,
         profile: MarketProfile | None = None,
+        plumbing: Plumbing = Plumbing.WIRE,
     ) -> None:
+        """``plumbing``: how the trader reaches the exchange (``train.inprocess``); the full wire by
+        default (the backtest), in process for the training environment."""
         self.market = HeadlessMarket(seed, n_markets, profile)
         self.engine = self.market.engine
         self.clock = VenueClock(self)
@@ -122,22 +137,31 @@ class SimVenue:
             clock=self.market.clock,
             limiters=AccountRateLimiters(self.market.clock, Tier.PRESTIGE),
         )
+        self._plumb(balance, plumbing)
+
+    def _plumb(self, balance: Money, plumbing: Plumbing) -> None:
+        """The trader's account, REST client and stream session on ``self.sim`` (set up by the
+        caller with its engine and clock), reached through ``plumbing``."""
         key, public_pem = _trader_key()
         self.sim.register_account(TRADER_ACCOUNT, public_pem, int(balance), TRADER_ACCOUNT)
+        self.plumbing = plumbing
         self.hub = WsHub(self.sim)
-        self.transport = CountingTransport(build_app(self.sim, self.hub))
         self.session: Session = self.hub.open_session(TRADER_ACCOUNT)
-        self.rest = KalshiRestClient(
-            REST_URL,
-            RequestSigner(TRADER_ACCOUNT, key),
-            clock=self.clock,
-            pacer=Pacer(self.clock, PacerConfig(tier=Tier.PRESTIGE)),
-            transport=self.transport,
-        )
+        self.transport: CountingTransport | None = None
+        self.rest: KalshiRestClient
+        pacer = Pacer(self.clock, PacerConfig(tier=Tier.PRESTIGE))
+        if plumbing is Plumbing.DIRECT:
+            self.rest = InProcessRestClient(self.sim, TRADER_ACCOUNT, clock=self.clock, pacer=pacer, rest_url=REST_URL)
+        else:
+            self.transport = CountingTransport(build_app(self.sim, self.hub))
+            self.rest = KalshiRestClient(
+                REST_URL, RequestSigner(TRADER_ACCOUNT, key), clock=self.clock, pacer=pacer, transport=self.transport
+            )
         self.books: BookStore | None = None
         self.on_event: Callable[[StreamEvent], None] | None = None
         self.on_advanced: Callable[[int], None] | None = None
         self._book_sub: Subscription | None = None
+        self._deltas: BookDeltas | None = None
         self.frames = 0
 
     # ------------------------------------------------------------------ wiring
@@ -149,7 +173,10 @@ class SimVenue:
         self.on_event = on_event
         tickers = list(tickers)
         sub = Subscription(self.session.new_sid(), ORDERBOOK, self.session, set(tickers))
-        self.hub.subscribe(sub)
+        if self.plumbing is Plumbing.DIRECT:
+            self._deltas = BookDeltas(self.hub, self.session, sub)
+        else:
+            self.hub.subscribe(sub)
         self._book_sub = sub
         for ticker in tickers:
             self.hub.send_snapshot(sub, ticker)
@@ -161,7 +188,9 @@ class SimVenue:
         """Add markets to the book subscription (snapshots first), as the feed's refresh would."""
         if self._book_sub is None:
             return
-        for ticker in self.hub.add_markets(self._book_sub, tickers):
+        deltas = self._deltas
+        added = self.hub.add_markets(self._book_sub, tickers) if deltas is None else deltas.add(tickers)
+        for ticker in added:
             self.hub.send_snapshot(self._book_sub, ticker)
         self.pump()
 
@@ -174,7 +203,11 @@ class SimVenue:
         """A number that changes whenever what the trader knows of its account, books or markets
         may have changed: it learns only from frames and REST responses. Equal numbers mean its
         equity mark is unchanged (at the same UTC day), so an environment need not recompute it."""
-        return self.frames + self.transport.requests
+        rest = self.rest
+        requests = rest.requests if isinstance(rest, InProcessRestClient) else 0
+        if self.transport is not None:
+            requests += self.transport.requests
+        return self.frames + requests
 
     def listing_version(self) -> int | None:
         """A number that changes whenever ``list_markets(status="open")`` could answer differently,
@@ -207,6 +240,8 @@ class SimVenue:
 
     def pump(self) -> int:
         """Deliver every queued frame: books first-hand, everything else to ``on_event``."""
+        if self._deltas is not None:
+            return self._pump_direct(self._deltas)
         outbox = self.session.outbox
         items = outbox._items  # the socket writer's queue, read synchronously
         delivered = 0
@@ -217,18 +252,44 @@ class SimVenue:
                 outbox._data -= 1
             if isinstance(item, Close):
                 raise RuntimeError(f"the venue closed the trader's stream: {item.reason}")
-            message = parse_frame(item)
             delivered += 1
-            if isinstance(message, OrderbookDelta):
-                if books is not None:
-                    books.apply_delta(message)
-            elif isinstance(message, OrderbookSnapshot):
-                if books is not None:
-                    books.apply_snapshot(message)
-            elif isinstance(message, ChannelMessage) and self.on_event is not None:
-                self.on_event(message)
+            self._deliver(parse_frame(item), books)
         self.frames += delivered
         return delivered
+
+    def _pump_direct(self, deltas: BookDeltas) -> int:
+        """``pump`` with typed book deltas: the same messages in the same order (``BookDeltas``);
+        what the trader does with one may queue more, delivered in this call too."""
+        pending = deltas.pending
+        books = self.books
+        delivered = 0
+        while True:
+            deltas.take_frames()
+            if not pending:
+                break
+            item = pending.popleft()
+            delivered += 1
+            if type(item) is OrderbookDelta:
+                if books is not None:
+                    books.apply_delta(item)
+                continue
+            assert isinstance(item, tuple)
+            frame = item[1]
+            if isinstance(frame, Close):
+                raise RuntimeError(f"the venue closed the trader's stream: {frame.reason}")
+            self._deliver(parse_frame(frame), books)
+        self.frames += delivered
+        return delivered
+
+    def _deliver(self, message: WsMessage, books: BookStore | None) -> None:
+        if isinstance(message, OrderbookDelta):
+            if books is not None:
+                books.apply_delta(message)
+        elif isinstance(message, OrderbookSnapshot):
+            if books is not None:
+                books.apply_snapshot(message)
+        elif isinstance(message, ChannelMessage) and self.on_event is not None:
+            self.on_event(message)
 
     async def aclose(self) -> None:
         await self.rest.aclose()

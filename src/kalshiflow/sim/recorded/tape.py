@@ -179,6 +179,11 @@ class Tape:
         at_touch: bool,
         resync: bool,
     ) -> None:
+        if after >= before:
+            # An increase only adds at the back, whatever rests there: no need to read the queue
+            # (about half of a replay's changes; ``plan_level_change`` gives the same plan).
+            self._apply(ticker, side, price, LevelPlan(add=after - before), [])
+            return
         orders = self._tape_orders(ticker, side, price)
         shown = min(before, sum(o.remaining_count for o in orders))
         plan = plan_level_change(before, after, shown, at_touch=at_touch, resync=resync)

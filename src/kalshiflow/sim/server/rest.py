@@ -35,7 +35,7 @@ from kalshiflow.sim.server.rest_history import HISTORY_ROUTES
 from kalshiflow.sim.server.rest_market import MARKET_ROUTES
 from kalshiflow.sim.server.rest_market_meta import MARKET_META_ROUTES
 from kalshiflow.sim.server.rest_orders import ORDER_ROUTES
-from kalshiflow.sim.server.rest_pipeline import fallback_route, route
+from kalshiflow.sim.server.rest_pipeline import Spec, fallback_route, route
 from kalshiflow.sim.server.rest_portfolio import PORTFOLIO_ROUTES
 from kalshiflow.sim.server.rest_resting import RESTING_ROUTES
 from kalshiflow.sim.server.rest_subaccounts import SUBACCOUNT_ROUTES
@@ -47,9 +47,9 @@ def specificity(path: str) -> tuple[int, ...]:
     return tuple(1 if segment.startswith("{") else 0 for segment in path.strip("/").split("/"))
 
 
-def rest_routes(sim: SimExchange) -> list[BaseRoute]:
-    """Every REST endpoint wrapped in the request pipeline, then the 404/405 fallback."""
-    specs = sorted(
+def rest_specs() -> list[Spec]:
+    """Every REST endpoint, literal segments before ``{param}`` ones (the order routes match in)."""
+    return sorted(
         (
             *MARKET_ROUTES,
             *MARKET_META_ROUTES,
@@ -65,5 +65,9 @@ def rest_routes(sim: SimExchange) -> list[BaseRoute]:
         ),
         key=lambda spec: specificity(spec.path),
     )
-    routes: list[BaseRoute] = [route(sim, spec) for spec in specs]
+
+
+def rest_routes(sim: SimExchange) -> list[BaseRoute]:
+    """Every REST endpoint wrapped in the request pipeline, then the 404/405 fallback."""
+    routes: list[BaseRoute] = [route(sim, spec) for spec in rest_specs()]
     return [*routes, fallback_route(routes)]

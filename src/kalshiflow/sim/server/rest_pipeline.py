@@ -193,24 +193,40 @@ def _endpoint(sim: SimExchange, handler: Handler, access: Access) -> Callable[[R
             body = wire.parse_json(await _read_body(request))
         except ExchangeError as err:
             body = err
-        if faults.take_rate_limit_burst() or not _within_rate_limit(sim, request, account_id, body):
-            return JSONResponse(too_many_requests_body(), status_code=TOO_MANY_REQUESTS_STATUS)
-        if faults.should_fail_5xx():
-            return _json(500, _INTERNAL_ERROR_BODY)
-        try:
-            if isinstance(body, ExchangeError):
-                raise body
-            status, reply = handler(Call(sim, request, account_id, body, sim.clock.now_ms()))
-        except ExchangeError as err:
-            status, reply = err.status, wire.error_body(err.code, err.message, err.details)
-        except Exception:
-            log.exception("sim.rest.unhandled_error method=%s path=%s", request.method, request.url.path)
-            status, reply = 500, _INTERNAL_ERROR_BODY
-        if faults.should_lose_response():
+        answer = serve(sim, handler, request, account_id, body)
+        if answer is None:
             return _LostResponse()
-        return _json(status, reply)
+        return _json(*answer)
 
     return endpoint
+
+
+def serve(
+    sim: SimExchange, handler: Handler, request: Request, account_id: str | None, body: object
+) -> Reply | None:
+    """The pipeline after authentication and body parsing: rate limit (and injected 429 bursts),
+    injected 5xx, the handler, the error envelope, injected lost response (None).
+
+    Shared by the HTTP endpoint and by a client in the same process that already owns the caller's
+    account (the training environment), so both meet the same exchange policy in the same order.
+    """
+    faults = sim.faults
+    if faults.take_rate_limit_burst() or not _within_rate_limit(sim, request, account_id, body):
+        return TOO_MANY_REQUESTS_STATUS, dict(too_many_requests_body())
+    if faults.should_fail_5xx():
+        return 500, _INTERNAL_ERROR_BODY
+    try:
+        if isinstance(body, ExchangeError):
+            raise body
+        status, reply = handler(Call(sim, request, account_id, body, sim.clock.now_ms()))
+    except ExchangeError as err:
+        status, reply = err.status, wire.error_body(err.code, err.message, err.details)
+    except Exception:
+        log.exception("sim.rest.unhandled_error method=%s path=%s", request.method, request.url.path)
+        status, reply = 500, _INTERNAL_ERROR_BODY
+    if faults.should_lose_response():
+        return None
+    return status, reply
 
 
 def route(sim: SimExchange, spec: Spec) -> Route:

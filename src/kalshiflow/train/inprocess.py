@@ -1,0 +1,273 @@
+"""The simulator reached in process, without the wire: the training environment owns both ends.
+
+Why this exists. ``SimVenue`` first ran the trader against the simulator exactly as over a network,
+minus the socket: every REST call signed (RSA-PSS), sent through httpx into the simulator's Starlette
+application and its JSON parsed back; every stream message rendered to JSON by the simulator's
+WebSocket hub and parsed again by the client. In an environment step that plumbing cost more than
+the simulated market itself (issue 12: ~34 % market, most of the rest REST and frames). Here the
+environment owns the exchange and the trader's account, so it can hand things over directly:
+
+* ``InProcessRestClient`` is the real ``KalshiRestClient`` (the same endpoint code builds every
+  request and parses every answer, the same pacer paces it) whose one attempt, instead of HTTP,
+  calls the simulator's handler for the route through the same request pipeline the HTTP server
+  runs after authentication (``rest_pipeline.serve``: rate limit, faults, handler, error envelope).
+  No signing (the caller's account is known), no httpx, no Starlette routing. Bodies and answers
+  still cross as JSON-shaped values copied through ``json`` (a few microseconds per call), so the
+  handler and the client see exactly the values a socket would carry, never shared objects.
+* ``BookDeltas`` hands the engine's book changes for the trader's subscribed markets to its
+  ``BookStore`` as typed ``OrderbookDelta`` values -- the JSON the hub would render and the client
+  parse is skipped, values are the same integers. It takes the hub's place among the engine's
+  listeners, so every delta keeps its position among the other frames (fills, orders, positions,
+  snapshots) which still go through the hub: the trader learns everything in the same order.
+
+``Plumbing.WIRE`` keeps the full path (signed HTTP over ASGI, JSON frames): the parity tests run
+both and require identical observations, rewards and fills.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from enum import Enum
+from typing import Final
+from urllib.parse import urlencode
+
+import httpx
+from starlette.requests import Request
+
+from kalshiflow.clock import Clock
+from kalshiflow.domain.units import Count, Price
+from kalshiflow.exchange.errors import error_from_response, error_from_transport
+from kalshiflow.exchange.ratelimit import Pacer
+from kalshiflow.exchange.rest import KalshiRestClient
+from kalshiflow.exchange.ws_models import OrderbookDelta
+from kalshiflow.sim import subaccounts, wire
+from kalshiflow.sim.events import BookDelta, EngineEvent, FillEvent, OrderEvent, PositionEvent
+from kalshiflow.sim.exchange import SimExchange
+from kalshiflow.sim.server.rest import rest_specs
+from kalshiflow.sim.server.rest_pipeline import PREFIX, Reply, Spec, serve
+from kalshiflow.sim.server.ws_hub import Close, Session, Subscription, WsHub
+
+
+class Plumbing(Enum):
+    """How the trader reaches an in-process exchange."""
+
+    WIRE = "wire"  # signed REST through the simulator's ASGI app, stream frames as JSON text
+    DIRECT = "direct"  # handlers called in process, book deltas handed over typed (this module)
+
+
+Frame = tuple[bool, "str | Close"]  # an outbox item: (is data, text or a close)
+Delivery = OrderbookDelta | Frame
+
+
+class _NoNetwork(httpx.AsyncBaseTransport):
+    """The in-process client's httpx client is never used; sending through it is a bug."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        raise RuntimeError("the in-process REST client sends nothing over HTTP")
+
+
+class RouteMiss(Enum):
+    """Why no endpoint serves a request (answered 404 and 405, as the HTTP app's fallback does)."""
+
+    NO_PATH = "no_path"
+    OTHER_METHOD = "other_method"
+
+
+class Router:
+    """Which ``Spec`` serves a method and path, as the Starlette router matches them: specs in
+    ``rest_specs`` order, a ``{param}`` segment matches one non-empty segment."""
+
+    def __init__(self, specs: Sequence[Spec]) -> None:
+        self._specs = [(spec, spec.path.strip("/").split("/")) for spec in specs]
+        self._literal: dict[tuple[str, str], Spec] = {}
+        for spec, segments in self._specs:
+            if not any(s.startswith("{") for s in segments):
+                self._literal.setdefault((spec.method, spec.path), spec)
+
+    def match(self, method: str, path: str) -> tuple[Spec, dict[str, str]] | RouteMiss:
+        """The spec serving ``method`` on ``path`` (under ``PREFIX``) and its path parameters."""
+        spec = self._literal.get((method, path))
+        if spec is not None:
+            return spec, {}
+        parts = path.strip("/").split("/")
+        other_method = False
+        for candidate, segments in self._specs:
+            params = _params(segments, parts)
+            if params is None:
+                continue
+            if candidate.method == method:
+                return candidate, params
+            other_method = True
+        return RouteMiss.OTHER_METHOD if other_method else RouteMiss.NO_PATH
+
+
+def _params(segments: list[str], parts: list[str]) -> dict[str, str] | None:
+    if len(segments) != len(parts):
+        return None
+    params: dict[str, str] = {}
+    for segment, part in zip(segments, parts, strict=True):
+        if segment.startswith("{"):
+            if not part:
+                return None
+            params[segment[1:-1]] = part
+        elif segment != part:
+            return None
+    return params
+
+
+def _plain(value: object) -> object:
+    """The value a JSON round trip gives: what the other end would have parsed off the wire."""
+    return json.loads(json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":")))
+
+
+class InProcessRestClient(KalshiRestClient):
+    """The trader's REST client whose every attempt is served by the simulator in this process.
+
+    Everything above one attempt -- endpoint methods, pacing, retries, pagination, error classes --
+    is ``KalshiRestClient``'s own code; see the module docstring for what the attempt skips.
+    """
+
+    def __init__(self, sim: SimExchange, account_id: str, *, clock: Clock, pacer: Pacer, rest_url: str) -> None:
+        super().__init__(rest_url, None, clock=clock, pacer=pacer, transport=_NoNetwork())
+        self._sim = sim
+        self._account_id = account_id
+        self._router = Router(rest_specs())
+        self.requests = 0
+
+    async def _send(
+        self, method: str, path: str, params: Sequence[tuple[str, str]] | None, body: object | None, batch_items: int
+    ) -> object | None:
+        await self.pacer.acquire(method, path, batch_items)
+        self.requests += 1
+        answer = self._serve(method, path, params, body)
+        if answer is None:  # an injected lost response: the mutation happened, no answer came
+            lost = httpx.RemoteProtocolError("the simulator dropped the response")
+            raise error_from_transport(lost, method, path, self.rest_url)
+        status, reply = answer
+        if status == 429:
+            self.pacer.on_rate_limited(method, path)
+        if status >= 400:
+            raise error_from_response(httpx.Response(status, json=reply), method, path)
+        self.pacer.on_success(method, path)
+        if status == 204 or reply is None:
+            return None
+        return _plain(reply)
+
+    def _serve(
+        self, method: str, path: str, params: Sequence[tuple[str, str]] | None, body: object | None
+    ) -> Reply | None:
+        full_path = PREFIX + path
+        found = self._router.match(method, path)
+        if found is RouteMiss.NO_PATH:
+            return 404, wire.error_body("not_found", f"no endpoint at {full_path}")
+        if found is RouteMiss.OTHER_METHOD:
+            return 405, wire.error_body("method_not_allowed", f"{method} is not allowed on this endpoint")
+        spec, path_params = found
+        request = Request(
+            {
+                "type": "http",
+                "method": method,
+                "path": full_path,
+                "root_path": "",
+                "query_string": urlencode(list(params)).encode("ascii") if params else b"",
+                "headers": [],
+                "path_params": path_params,
+                "scheme": "http",
+                "server": ("venue.invalid", 80),
+            }
+        )
+        # The HTTP path signs every request, so the simulator bills every call to the account; an
+        # empty body is the empty object (``wire.parse_json``).
+        parsed = {} if body is None else _plain(body)
+        return serve(self._sim, spec.handler, request, self._account_id, parsed)
+
+
+_PRIVATE: Final = frozenset({OrderEvent, FillEvent, PositionEvent})
+
+
+def _owner(event: EngineEvent) -> str:
+    """The user (primary account) a private engine event belongs to, as the hub routes it."""
+    if isinstance(event, OrderEvent):
+        account = event.order.account_id
+    elif isinstance(event, FillEvent):
+        account = event.fill.account_id
+    else:
+        assert isinstance(event, PositionEvent)
+        account = event.account_id
+    return subaccounts.primary_of(account)
+
+
+class BookDeltas:
+    """The engine's book changes of subscribed markets, typed, in order with the hub's frames.
+
+    Installed in the hub's place among the engine's listeners (same position, so listeners after it
+    see events after it as before): for each event it first lets the hub render what it renders
+    (private channels, snapshots already queued), moves the session's queued frames into
+    ``pending``, then appends the typed delta when the event changed a subscribed book. The
+    subscription passed in is bookkeeping only: it is never in the hub's index, so the hub renders
+    no orderbook frames for it (it still sends snapshots on request, through the session).
+    """
+
+    def __init__(self, hub: WsHub, session: Session, books: Subscription) -> None:
+        self._hub_on_event: Callable[[EngineEvent], None] = hub.on_event
+        self._sessions = hub.sessions
+        self._account = session.account_id
+        self._outbox = session.outbox
+        self._sub = books
+        self.pending: deque[Delivery] = deque()
+        self._prices: dict[int, Price] = {}
+        self._counts: dict[int, Count] = {}
+        listeners = hub.engine.listeners
+        listeners[listeners.index(hub.on_event)] = self.on_event
+
+    def on_event(self, event: EngineEvent) -> None:
+        if not isinstance(event, BookDelta):
+            if type(event) in _PRIVATE and self._only_session() and _owner(event) != self._account:
+                return  # another account's order, fill or position: nobody here listens for it
+            self._hub_on_event(event)
+            return
+        if not self._only_session():
+            self._hub_on_event(event)  # another session may follow this book or its ticker
+        tickers = self._sub.tickers
+        if tickers is None or event.ticker not in tickers or not self._sub.active:
+            return
+        self.take_frames()
+        price = self._prices.get(event.price)
+        if price is None:
+            price = self._prices[event.price] = Price(event.price)
+        count = self._counts.get(event.delta)
+        if count is None:
+            count = self._counts[event.delta] = Count(event.delta)
+        self._sub.seq += 1
+        self.pending.append(
+            OrderbookDelta(self._sub.sid, self._sub.seq, event.ticker, event.side, price, count, event.ts_ms)
+        )
+
+    def _only_session(self) -> bool:
+        """Whether the trader's session is the hub's only one: then the hub renders nothing for a
+        book change (the trader's book subscription is not in its index, nobody follows tickers or
+        trades) nor for another account's private events, and calling it can be skipped -- most
+        engine events of a replay are the tape accounts' orders and the deltas they cause."""
+        return len(self._sessions) == 1
+
+    def take_frames(self) -> None:
+        """Move the session's queued frames behind what is pending (they came first)."""
+        outbox = self._outbox
+        items = outbox._items  # the socket writer's queue, read synchronously
+        while items:
+            item = items.popleft()
+            if item[0]:
+                outbox._data -= 1
+            self.pending.append(item)
+
+    def add(self, tickers: Iterable[str]) -> list[str]:
+        """Follow more markets (the hub's ``add_markets`` without entering its index)."""
+        current = self._sub.tickers
+        if current is None:
+            return []
+        added = [t for t in dict.fromkeys(tickers) if t not in current]
+        current.update(added)
+        return added
+
