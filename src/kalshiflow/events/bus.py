@@ -27,6 +27,10 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
+# Asked on every publish while a wake-up waits for a loop: returns None instead of raising when
+# there is none (a synchronous bench publishes millions of events that way).
+_running_loop = asyncio._get_running_loop
+
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_QUEUE: Final = 10_000
@@ -173,7 +177,7 @@ class EventBus:
         self.published += 1
         for subscription in self._routes.get(type(event), ()):
             subscription.offer(event)
-        if self._unscheduled:
+        if self._unscheduled and _running_loop() is not None:
             self._schedule_unscheduled()
 
     def has_subscribers(self, event_type: type) -> bool:
@@ -205,7 +209,8 @@ class EventBus:
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
-            self._unscheduled.append(subscription)
+            if subscription not in self._unscheduled:  # at most one entry per subscription
+                self._unscheduled.append(subscription)
             return True
         self._ready.append(subscription)
         if self._ready_loop is not loop:  # no flush pending on this loop yet
@@ -214,10 +219,6 @@ class EventBus:
         return True
 
     def _schedule_unscheduled(self) -> None:
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return
         waiting, self._unscheduled = self._unscheduled, []
         for subscription in waiting:
             if subscription.closed or not (len(subscription) or subscription._missed):
