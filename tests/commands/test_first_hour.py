@@ -9,18 +9,24 @@
   (``KALSHIFLOW_DATA_DIR``), as ``run`` does, instead of ``./.kalshiflow/sim`` in the working directory;
 * a ``--db`` of an unsupported kind or a SQLite file in a missing directory stops ``run`` before the
   dashboard binds or the embedded simulator starts (it used to announce the dashboard and its token,
-  start the simulator, then fail).
+  start the simulator, then fail);
+* ``run --exchange sim --url ... --key-id WRONG`` against a running simulator says the key is
+  refused, in one line naming ``--key-id``: it used to warn about the clock sampler first and end
+  with "(check --url)".
 """
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import socket
 import urllib.request
 from pathlib import Path
 
 import pytest
-from tests.commands.cli_kit import FAST_SIM, kf, kf_background, wait_for
+from tests.commands.cli_kit import FAST_SIM, KALSHIFLOW, clean_env, kf, kf_background, wait_for
+
+from kalshiflow.sim.runner import SimulatorConfig, start_simulator
 
 USAGE = 2
 
@@ -111,3 +117,27 @@ def test_a_bad_db_stops_run_before_the_dashboard_or_the_simulator_start(tmp_path
     assert "--db" in line
     assert "dashboard" not in result.stdout  # never bound, no token shown
     assert not (data / "sim").exists()  # the embedded simulator never started
+
+
+async def test_a_wrong_key_id_against_a_running_simulator_is_one_line_naming_the_key(tmp_path: Path) -> None:
+    config = SimulatorConfig(port=0, seed=3, n_markets=4, data_dir=tmp_path / "sim")
+    async with start_simulator(config) as handle:
+        [account] = handle.accounts
+        assert account.private_key_path is not None
+        args = ["run", "--exchange", "sim", "--url", handle.address.rest_url, "--key-id", "not-a-key"]
+        args += ["--key-file", str(account.private_key_path), "--data-dir", str(tmp_path / "d")]
+        args += ["--no-view", "--no-dashboard", "--duration", "5"]
+        trader = await asyncio.create_subprocess_exec(
+            *KALSHIFLOW, *args, cwd=tmp_path, env=clean_env(), stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        stdout, stderr = await asyncio.wait_for(trader.communicate(), 120)
+    result = _Completed(trader.returncode, stdout.decode(), stderr.decode())
+    line = _one_error_line(result)
+    assert "--key-id" in line
+    assert "check --url" not in line
+
+
+class _Completed:
+    def __init__(self, returncode: int | None, stdout: str, stderr: str) -> None:
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
