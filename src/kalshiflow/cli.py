@@ -7,12 +7,16 @@ unreadable key file, port in use). Error messages name the flag and what to fix;
 from __future__ import annotations
 
 import asyncio
+import sys
+from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from typer.core import TyperGroup
 
 from kalshiflow.commands.backtest.command import run_backtest_command
 from kalshiflow.commands.backtest.runner import BacktestUsageError
@@ -26,7 +30,11 @@ from kalshiflow.sim.market.report import DEFAULT_MARKETS as DEFAULT_REPORT_MARKE
 from kalshiflow.sim.market.report_cmd import render as render_report
 from kalshiflow.sim.market.report_cmd import sim_report as run_sim_report
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Kalshi trader and local simulator.")
+try:  # typer >= 0.2x carries its own copy of click; older typer uses click itself
+    from typer._click.exceptions import NoArgsIsHelpError, UsageError
+except ImportError:  # pragma: no cover - depends on the installed typer
+    from click.exceptions import NoArgsIsHelpError, UsageError  # type: ignore[assignment]
+
 out = Console(soft_wrap=True, highlight=False)
 err = Console(stderr=True, soft_wrap=True, highlight=False)
 
@@ -34,8 +42,46 @@ USAGE_ERROR = 2
 
 
 def _fail(message: str) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}", markup=True)
+    # The message is text, not markup: '.[rl]' or '[run] db' must print as written.
+    err.print(f"[bold red]error:[/] {escape(message)}", markup=True)
     raise typer.Exit(USAGE_ERROR)
+
+
+class _OneLineUsageErrors(TyperGroup):
+    """A flag that does not parse (``--duration abc``, ``--sim-markets -3``, an unknown option) is
+    one line naming it and exit code 2, like every other wrong setting, instead of click's framed
+    usage box: a script or a person reading stderr sees the same shape of error whatever was wrong."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        prog_name = prog_name or "kalshiflow"  # as the user typed it, also under ``python -c``
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
+        except NoArgsIsHelpError as exc:  # the help was printed when the error was made
+            sys.exit(exc.exit_code)
+        except UsageError as exc:
+            command = exc.ctx.command_path if exc.ctx is not None else "kalshiflow"
+            message = f"{exc.format_message()} (see {command} --help)"
+            err.print(f"[bold red]error:[/] {escape(message)}", markup=True)
+            sys.exit(USAGE_ERROR)
+        except typer.Abort:
+            err.print("aborted")
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+app = typer.Typer(
+    cls=_OneLineUsageErrors, add_completion=False, no_args_is_help=True, help="Kalshi trader and local simulator."
+)
 
 
 def _version() -> str:
@@ -69,8 +115,12 @@ def sim(
     markets: Annotated[int, typer.Option(min=1, help="Markets listed (kept live as they settle).")] = 20,
     speed: Annotated[float, typer.Option(min=0.001, help="Sim seconds per wall second.")] = 1.0,
     data_dir: Annotated[
-        Path, typer.Option(help="Directory for the generated API key (default: the sim/ folder of ./.kalshiflow).")
-    ] = Path(".kalshiflow") / "sim",
+        Path | None,
+        typer.Option(
+            help="Directory for the generated API key (default: sim/ in the data directory: "
+            "KALSHIFLOW_DATA_DIR, else ./.kalshiflow)."
+        ),
+    ] = None,
     account: Annotated[
         list[str] | None,
         typer.Option(metavar=ACCOUNT_FORMAT, help="Register an API key (repeatable)."),
@@ -78,6 +128,10 @@ def sim(
     profile: Annotated[Path | None, typer.Option(help="TOML market profile (default: built-in).")] = None,
 ) -> None:
     """Run the local Kalshi Trade API v2 simulator until Ctrl-C."""
+    from kalshiflow.commands import paths
+
+    if data_dir is None:  # inside the one data directory `run` uses, wherever the environment puts it
+        data_dir = paths.data_dir(None, process_environ()) / paths.SIM_DIR
     try:
         config = simulator_config(host, port, seed, markets, speed, data_dir, account or [], profile)
         asyncio.run(serve(config, out, _version()))
@@ -277,7 +331,7 @@ def run(
     config: Annotated[str | None, typer.Option(help="TOML settings file.")] = None,
     speed: Annotated[float, typer.Option(help="Embedded simulator only: clock speed.")] = 1.0,
     seed: Annotated[int, typer.Option(help="Embedded simulator only: seed.")] = 0,
-    sim_markets: Annotated[int, typer.Option(help="Embedded simulator only: markets listed.")] = 20,
+    sim_markets: Annotated[int, typer.Option(min=1, help="Embedded simulator only: markets listed.")] = 20,
     duration: Annotated[float | None, typer.Option(help="Stop after this many seconds.")] = None,
     view: Annotated[bool, typer.Option(help="Live terminal view (off: one line per status change).")] = True,
     dashboard: Annotated[bool, typer.Option(help="Serve the web dashboard (--no-dashboard: off).")] = True,
@@ -360,7 +414,7 @@ def status(
     data_dir: Annotated[
         str | None, typer.Option(help="Where `run` keeps its files (env KALSHIFLOW_DATA_DIR; default ./.kalshiflow).")
     ] = None,
-    config: Annotated[str | None, typer.Option(help="TOML settings file (its [run] db).")] = None,
+    config: Annotated[str | None, typer.Option(help="TOML settings file (its \\[run] db).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """The trader's last known state, cash, positions, resting orders and last calibration."""
@@ -378,7 +432,7 @@ def status(
     try:
         snapshot = read_status(url)
     except MissingDatabaseError as exc:
-        err.print(f"[bold red]error:[/] {exc}", markup=True)
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True)
         raise typer.Exit(1) from None
     except (DatabaseConfigError, DatabaseUnavailableError) as exc:
         _fail(str(exc))

@@ -97,6 +97,42 @@ async def test_on_ready_runs_on_the_next_loop_turn_not_inside_publish() -> None:
     assert drained == [[Tick(1), Tick(2)]]
 
 
+def test_a_consumer_first_fed_with_no_running_loop_is_woken_by_the_next_publish_on_a_loop() -> None:
+    """A publish outside a loop cannot schedule ``on_ready``; the queue is then non-empty, so the
+    empty -> non-empty edge never comes again: the next publish on a loop must schedule it."""
+    bus = EventBus()
+    drained: list[list[object]] = []
+    sub = bus.subscribe("s", [Tick], on_ready=lambda: drained.append(sub.drain()))
+    bus.publish(Tick(1))  # synchronous caller, no running loop
+
+    async def on_a_loop() -> None:
+        bus.publish(Tick(2))
+        await asyncio.sleep(0)
+
+    asyncio.run(on_a_loop())
+    assert drained == [[Tick(1), Tick(2)]]
+
+
+def test_synchronous_publish_and_drain_cycles_keep_no_backlog_of_wake_ups() -> None:
+    """A bench or a tool that publishes and drains with no loop for millions of events must not
+    grow a list of pending wake-ups; on a loop, the consumer then runs once."""
+    bus = EventBus()
+    drained: list[list[object]] = []
+    sub = bus.subscribe("s", [Tick], on_ready=lambda: drained.append(sub.drain()))
+    for n in range(1_000):
+        bus.publish(Tick(n))
+        sub.drain()
+    assert len(bus._unscheduled) <= 1
+    bus.publish(Tick(-1))
+
+    async def on_a_loop() -> None:
+        bus.publish(Tick(-2))
+        await asyncio.sleep(0)
+
+    asyncio.run(on_a_loop())
+    assert drained == [[Tick(-1), Tick(-2)]]
+
+
 async def test_every_ready_consumer_runs_on_the_next_turn_in_the_order_it_became_ready() -> None:
     """The bus schedules one wake-up per loop turn for all its ready subscriptions (not one each);
     each consumer still runs once, after the publisher, in the order its queue filled, and again

@@ -35,7 +35,7 @@ from kalshiflow.features import SCHEMA_V1
 from kalshiflow.logs import LogConfig, start_logging
 from kalshiflow.policy.base import PolicyLoadError
 from kalshiflow.policy.registry import load_policy
-from kalshiflow.store.db import DatabaseConfigError, DatabaseUnavailableError
+from kalshiflow.store.db import DatabaseConfigError, DatabaseUnavailableError, normalize_url
 
 
 class RunUsageError(Exception):
@@ -115,9 +115,11 @@ def build_options(flags: RunFlags, environ: Mapping[str, str]) -> tuple[RunOptio
         log_file = log_path(settings.run.log_file, directory)
     except DataDirError as exc:
         raise RunUsageError(str(exc)) from None
+    store_url = db_url(flags.db, settings.run.db, environ, directory)
+    _check_db_url(store_url)
     options = RunOptions(
         settings=settings,
-        db_url=db_url(flags.db, settings.run.db, environ, directory),
+        db_url=store_url,
         connection=connection,
         url_setting="--url" if flags.url else "KALSHIFLOW_URL",
         sim_seed=flags.seed,
@@ -127,6 +129,19 @@ def build_options(flags: RunFlags, environ: Mapping[str, str]) -> tuple[RunOptio
         duration_s=flags.duration_s,
     )
     return options, log_file
+
+
+def _check_db_url(url: str) -> None:
+    """A database URL of an unsupported kind, or a SQLite file in a directory that does not exist,
+    stops startup here, before the dashboard binds or the simulator starts (opening it comes later)."""
+    try:
+        parsed = normalize_url(url)
+    except DatabaseConfigError as exc:
+        raise RunUsageError(str(exc)) from None
+    if parsed.get_backend_name() == "sqlite" and parsed.database:
+        folder = Path(parsed.database).parent
+        if not folder.is_dir():
+            raise RunUsageError(f"--db {url}: directory {folder} does not exist")
 
 
 # ---------------------------------------------------------------------- dashboard wiring

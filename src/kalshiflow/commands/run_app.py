@@ -35,7 +35,7 @@ from kalshiflow.domain.units import display_dollars
 from kalshiflow.events.bus import EventBus, Missed, Subscription
 from kalshiflow.events.trader import ActionResult
 from kalshiflow.exchange.environments import ExchangeConnection
-from kalshiflow.exchange.errors import ExchangeError
+from kalshiflow.exchange.errors import AuthError, ExchangeError
 from kalshiflow.exchange.exchange_clock import follow_exchange
 from kalshiflow.exchange.models_market import Market
 from kalshiflow.exchange.rest import KalshiRestClient
@@ -143,9 +143,11 @@ class TraderApp:
             self.state.rest_url = connection.rest_url
             rest = KalshiRestClient.from_connection(connection, clock=self.clock)
             stack.push_async_callback(rest.aclose)
+            # The exchange answers and knows the key before anything else asks it (the clock
+            # sampler included): a wrong URL or key is one line naming it, not a warning per retry.
+            await self._check_exchange(rest)
             if isinstance(self.clock, FollowingClock):
                 stack.callback((await follow_exchange(self.clock, rest.user_data_timestamp)).cancel)
-            await self._check_exchange(rest)
             feed = await self._start_feed(stack, rest, connection, stop)
             core = self._build_core(rest, feed)
             await core.load_fees()  # fee schedules of the selected markets, before any order reserves cash
@@ -214,6 +216,9 @@ class TraderApp:
         tracker.begin(InitStep.EXCHANGE_STATUS)
         try:
             status = await rest.exchange_status()
+        except AuthError as exc:  # every request is signed: a 401 here is the key, not the URL
+            tracker.fail(InitStep.EXCHANGE_STATUS, str(exc))
+            raise StartupError(f"the exchange refused the API key (check --key-id and --key-file): {exc}") from None
         except ExchangeError as exc:
             tracker.fail(InitStep.EXCHANGE_STATUS, str(exc))
             raise StartupError(

@@ -27,6 +27,10 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
+# Asked on every publish while a wake-up waits for a loop: returns None instead of raising when
+# there is none (a synchronous bench publishes millions of events that way).
+_running_loop = asyncio._get_running_loop
+
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_QUEUE: Final = 10_000
@@ -151,6 +155,9 @@ class EventBus:
         self.published = 0
         self._ready: list[Subscription] = []  # woken subscriptions whose ``on_ready`` is due
         self._ready_loop: asyncio.AbstractEventLoop | None = None  # where the pending flush runs
+        # Woken by a publish with no running loop: scheduled by the next publish on a loop (their
+        # queues are not empty then, so no empty -> non-empty edge would ever wake them again).
+        self._unscheduled: list[Subscription] = []
 
     def subscribe(
         self,
@@ -170,6 +177,8 @@ class EventBus:
         self.published += 1
         for subscription in self._routes.get(type(event), ()):
             subscription.offer(event)
+        if self._unscheduled and _running_loop() is not None:
+            self._schedule_unscheduled()
 
     def has_subscribers(self, event_type: type) -> bool:
         """Whether anybody listens: lets a hot path skip building an event nobody reads."""
@@ -190,8 +199,9 @@ class EventBus:
         return tuple(self._subscriptions)
 
     def _schedule_ready(self, subscription: Subscription) -> bool:
-        """Run ``subscription``'s ``on_ready`` on the next loop turn; False with no running loop (a
-        synchronous caller: the consumer drains when it flushes).
+        """Run ``subscription``'s ``on_ready`` on the next loop turn. With no running loop (a
+        synchronous caller) it runs after the next publish on a loop, unless the consumer has
+        drained its queue by then.
 
         One ``call_soon`` per bus and loop turn, not one per subscription: an event reaches every
         subscriber of its type, and a handle per subscriber and event was most of a publish's cost.
@@ -199,12 +209,22 @@ class EventBus:
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
-            return False
+            if subscription not in self._unscheduled:  # at most one entry per subscription
+                self._unscheduled.append(subscription)
+            return True
         self._ready.append(subscription)
         if self._ready_loop is not loop:  # no flush pending on this loop yet
             self._ready_loop = loop
             loop.call_soon(self._flush_ready)
         return True
+
+    def _schedule_unscheduled(self) -> None:
+        waiting, self._unscheduled = self._unscheduled, []
+        for subscription in waiting:
+            if subscription.closed or not (len(subscription) or subscription._missed):
+                subscription._wake_scheduled = False  # drained meanwhile: the next edge wakes it
+            elif subscription not in self._ready:
+                subscription._wake_scheduled = self._schedule_ready(subscription)
 
     def _flush_ready(self) -> None:
         self._ready_loop = None

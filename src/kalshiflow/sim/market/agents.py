@@ -9,7 +9,7 @@
   order sizes follow Becker's trade-size buckets.
 * The informed trader knows the true probability and takes only mispricing beyond its edge.
 
-The model (``model.py``) turns these wishes into engine orders; nothing here touches the engine.
+``participants.py`` turns these wishes into engine orders; nothing here touches the engine.
 """
 
 from __future__ import annotations
