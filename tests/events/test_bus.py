@@ -138,3 +138,20 @@ def test_routes_is_one_live_table_that_follows_subscribe_and_close() -> None:
     sub.close()
     assert Tick not in routes
     assert not bus.has_subscribers(Tick)
+
+
+def test_events_queued_before_the_loop_runs_wake_their_consumer_once_it_does() -> None:
+    """An event published with no running loop (setup code) cannot schedule ``on_ready``; the next
+    event published under the loop must, or the consumer is never told and its queue only grows."""
+    bus = EventBus()
+    drained: list[list[object]] = []
+    sub = bus.subscribe("s", [Tick], on_ready=lambda: drained.append(sub.drain()))
+    bus.publish(Tick(1))  # no running loop here
+
+    async def later() -> None:
+        bus.publish(Tick(2))
+        await asyncio.sleep(0)
+
+    asyncio.run(later())
+    assert drained == [[Tick(1), Tick(2)]]
+    assert len(sub) == 0

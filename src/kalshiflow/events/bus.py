@@ -69,6 +69,9 @@ class Subscription:
         self._waiter: asyncio.Future[None] | None = None
         self._on_ready = on_ready
         self._wake_scheduled = False
+        # Events queued while no loop ran (setup code): ``on_ready`` could not be scheduled, so the
+        # next offer retries it (the empty -> non-empty edge alone would never come again).
+        self._wake_missed = False
         self.closed = False
 
     def __len__(self) -> int:
@@ -83,7 +86,7 @@ class Subscription:
             return
         queue.append(event)
         self.delivered += 1
-        if len(queue) == 1:  # only the empty -> non-empty edge wakes anybody
+        if len(queue) == 1 or self._wake_missed:  # only the empty -> non-empty edge wakes anybody
             self._wake()
 
     def drain(self) -> list[object]:
@@ -94,7 +97,7 @@ class Subscription:
             self._missed = 0
         items.extend(self._queue)
         self._queue.clear()
-        self._wake_scheduled = False
+        self._wake_scheduled = self._wake_missed = False
         return items
 
     async def get(self) -> object:
@@ -132,6 +135,7 @@ class Subscription:
             waiter.set_result(None)
         if self._on_ready is not None and not self._wake_scheduled:
             self._wake_scheduled = self.bus._schedule_ready(self)
+            self._wake_missed = not self._wake_scheduled
 
     def _ready(self) -> None:
         self._wake_scheduled = False
