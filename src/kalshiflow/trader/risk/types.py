@@ -25,6 +25,7 @@ from kalshiflow.domain.units import (
     Money,
     Price,
 )
+from kalshiflow.domain.values import hot_value
 from kalshiflow.features.valuation import BookView, CashView, MarketView, PositionView, taker_fee
 from kalshiflow.policy.base import Action as PolicyAction
 from kalshiflow.trader.config import RiskLimits
@@ -72,6 +73,7 @@ _TERMS: dict[str, tuple[OutcomeSide, Action, int]] = {
 }
 
 
+@hot_value  # built per decision: see domain.values
 @dataclass(frozen=True, slots=True)
 class OrderIntent:
     """``action`` of ``count`` contracts at ``price`` (a price of ``action.side``)."""
@@ -152,6 +154,7 @@ class RiskReason(StrEnum):
     CASH_RESERVE = "cash_reserve"
 
 
+@hot_value  # built per decision: see domain.values
 @dataclass(frozen=True, slots=True)
 class RiskDecision:
     allowed: bool
@@ -167,6 +170,7 @@ def deny(check: str, reason: RiskReason, detail: str) -> RiskDecision:
     return RiskDecision(False, reason, detail, check)
 
 
+@hot_value  # built per decision: see domain.values
 @dataclass(frozen=True, slots=True)
 class PnlView:
     """Today's P&L and equity for the kill switch (all after fees)."""
@@ -177,6 +181,7 @@ class PnlView:
     peak_equity: Money = ZERO_MONEY
 
 
+@hot_value  # built per decision: see domain.values
 @dataclass(frozen=True, slots=True)
 class MarketRiskState:
     """Runtime state of the intent's market: throttle, breaker, resting orders, closing flag."""
@@ -188,6 +193,7 @@ class MarketRiskState:
     last_stop_loss_ms: int | None = None  # when a stop loss last closed a position here
 
 
+@hot_value  # built per decision: see domain.values
 @dataclass(frozen=True, slots=True)
 class RiskContext:
     """What the checks read; ``positions`` covers every market, the rest is the intent's market."""
