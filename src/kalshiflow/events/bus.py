@@ -173,7 +173,15 @@ class EventBus:
         """Hand ``event`` to every subscription of its type. Never blocks, never raises."""
         self.published += 1
         for subscription in self._routes.get(type(event), ()):
-            subscription.offer(event)
+            # ``Subscription.offer``'s common case inlined (room in the queue, its consumer already
+            # told): an event of the decision path reaches five to seven subscribers, and a method
+            # call per subscriber was a third of publishing it.
+            queue = subscription._queue
+            if 0 < len(queue) < subscription.max_queue and not subscription._wake_missed:
+                queue.append(event)
+                subscription.delivered += 1
+            else:
+                subscription.offer(event)
 
     def has_subscribers(self, event_type: type) -> bool:
         """Whether anybody listens: lets a hot path skip building an event nobody reads."""

@@ -30,6 +30,13 @@ from kalshiflow.features.valuation import BookView, CashView, MarketView, Positi
 from kalshiflow.policy.base import Action as PolicyAction
 from kalshiflow.trader.config import RiskLimits
 
+_TERMS: dict[str, tuple[OutcomeSide, Action, int]] = {
+    "buy_yes": (OutcomeSide.YES, Action.BUY, 1),
+    "sell_yes": (OutcomeSide.YES, Action.SELL, -1),
+    "buy_no": (OutcomeSide.NO, Action.BUY, -1),
+    "sell_no": (OutcomeSide.NO, Action.SELL, 1),
+}
+
 
 class TradeAction(StrEnum):
     BUY_YES = "buy_yes"
@@ -37,21 +44,14 @@ class TradeAction(StrEnum):
     BUY_NO = "buy_no"
     SELL_NO = "sell_no"
 
-    # The three properties read a table keyed by the member's value (a str lookup) instead of
-    # comparing with other members: each risk check asks for them, and an enum class attribute
-    # lookup plus tuple membership cost several times more.
-    @property
-    def side(self) -> OutcomeSide:
-        return _TERMS[self._value_][0]
+    # Plain attributes of each member, set once when the class is built: every risk check reads
+    # them, and a property (even one reading a table) is a Python call per read.
+    side: OutcomeSide
+    action: Action
+    direction: int  # +1 when the order moves the net position toward YES, -1 toward NO
 
-    @property
-    def action(self) -> Action:
-        return _TERMS[self._value_][1]
-
-    @property
-    def direction(self) -> int:
-        """+1 when the order moves the net position toward YES, -1 toward NO."""
-        return _TERMS[self._value_][2]
+    def __init__(self, value: str) -> None:
+        self.side, self.action, self.direction = _TERMS[value]
 
     @classmethod
     def for_policy_action(cls, action: PolicyAction) -> TradeAction | None:
@@ -63,13 +63,6 @@ class TradeAction(StrEnum):
 
 _FOR_POLICY_ACTION: dict[PolicyAction, TradeAction | None] = {
     action: None if action is PolicyAction.HOLD else TradeAction(action.value) for action in PolicyAction
-}
-
-_TERMS: dict[str, tuple[OutcomeSide, Action, int]] = {
-    "buy_yes": (OutcomeSide.YES, Action.BUY, 1),
-    "sell_yes": (OutcomeSide.YES, Action.SELL, -1),
-    "buy_no": (OutcomeSide.NO, Action.BUY, -1),
-    "sell_no": (OutcomeSide.NO, Action.SELL, 1),
 }
 
 
