@@ -96,9 +96,9 @@ class OrderBook:
         "_best_bid_yes",
         "_invalid_reason",
         "_tradable",
-        "dirty",
         "grid",
         "no_bids",
+        "pending",
         "snapshot_ms",
         "snapshots_applied",
         "ticker",
@@ -122,7 +122,7 @@ class OrderBook:
         self._best_ask_no: Price | None = None
         self.snapshots_applied = 0
         self.snapshot_ms: int | None = None  # clock time of the last snapshot
-        self.dirty = False  # the store's: changed since its consumer last drained it
+        self.pending = 0  # the store's: updates since its consumer last drained it (0: not dirty)
 
     # ------------------------------------------------------------------ validity
     @property
