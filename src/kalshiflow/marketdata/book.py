@@ -202,10 +202,17 @@ class OrderBook:
         """
         if not self.valid:
             return False
+        ladder = self.yes_bids if side is _YES else self.no_bids
+        return self.change_level(side, ladder, price, delta, ladder.sizes.get(price))
+
+    def change_level(
+        self, side: OutcomeSide, ladder: BidLadder, price: int, delta: int, old: int | None
+    ) -> bool:
+        """``apply_delta`` on a valid book once ``side``'s ``ladder`` and the level's size before
+        (``old``, None: no level) are known: ``BookStore.apply_delta`` has them at hand when its
+        inlined resize does not apply, and passes them instead of having them looked up again."""
         yes = side is _YES
-        ladder = self.yes_bids if yes else self.no_bids
         sizes = ladder.sizes
-        old = sizes.get(price)
         if old is None:
             if delta > 0:
                 touch = self._tradable.get(price)

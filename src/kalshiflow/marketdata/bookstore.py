@@ -195,9 +195,8 @@ class BookStore:
 
     def apply_delta(self, delta: OrderbookDelta) -> bool:
         """Apply one delta; False when the market is unknown, its book invalid, or the delta bad."""
-        ticker = delta.ticker
         try:
-            book = self._books[ticker]
+            book = self._books[delta.ticker]
         except KeyError:
             return self._delta_not_taken(None)
         if not book.valid:
@@ -207,11 +206,12 @@ class BookStore:
         # One Python call per delta instead of two is a third of the store's cost; every other case
         # (a level appears or disappears, an integrity error) goes to the book.
         price = delta.price
-        sizes = (book.yes_bids if delta.side is _YES else book.no_bids).sizes
+        ladder = book.yes_bids if delta.side is _YES else book.no_bids
+        sizes = ladder.sizes
         old = sizes.get(price)
         if old is not None and (new := old + delta.delta) > 0:
             sizes[price] = new
-        elif not book.apply_delta(delta.side, price, delta.delta):
+        elif not book.change_level(delta.side, ladder, price, delta.delta, old):
             return self._delta_rejected(book)
         # The update is counted by its book, not by the store: a book's count since the last drain
         # stays a small int (cached by CPython), where a store-wide counter allocated a new int on
@@ -223,7 +223,7 @@ class BookStore:
         # otherwise. Both tests read what is already at hand (the book's own count, the bus's live
         # routing table) instead of a dirty-set lookup and a ``has_subscribers`` call.
         if not pending or _BOOK_CHANGED in self._routes:
-            self._mark(ticker, book, self._clock.now_ms())
+            self._mark(book.ticker, book, self._clock.now_ms())
         return True
 
     def _delta_not_taken(self, book: OrderBook | None) -> bool:
