@@ -18,7 +18,7 @@ All methods are synchronous and atomic on the event loop; only ``wait_dirty`` aw
 The delta path is the hottest code of the trader (every message of the feed), so it reads the clock
 only when a consumer needs the time: when a market turns dirty (its decision lag starts) and when a
 change hook is attached (the observation's history). A delta folded into an already dirty market
-with no hook costs one dict update and two counters.
+with no hook costs one dict update and its book's update count.
 """
 
 from __future__ import annotations
@@ -204,7 +204,8 @@ class BookStore:
         # The common case of ``OrderBook.apply_delta`` inlined: most deltas resize an existing level
         # and leave it positive (on-grid by construction, no re-sorting, touch prices unchanged).
         # One Python call per delta instead of two is a third of the store's cost; every other case
-        # (a level appears or disappears, an integrity error) goes to the book.
+        # (a level appears or disappears, an integrity error) goes to the book, with the ladder and
+        # the level's old size it would otherwise look up again (``OrderBook.change_level``).
         price = delta.price
         ladder = book.yes_bids if delta.side is _YES else book.no_bids
         sizes = ladder.sizes
