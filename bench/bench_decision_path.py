@@ -4,7 +4,7 @@
                                                           [--policies rules,rules:signal,mlp:models/ppo]
                                                           [--subscribers 5] [--held 50]
                                                           [--ledger-orders 0] [--no-breakdown]
-                                                          [--gc-freeze]
+                                                          [--no-gc-freeze] [--cpu-time]
 
 What runs is the real code of a live trader, wired as ``TraderApp`` wires it:
 
@@ -43,9 +43,11 @@ cancelled orders, to show the cost of ``Ledger.live_orders`` scanning every orde
 
 Also printed (unless ``--no-breakdown``): the same steps timed one by one on the same objects,
 calling the functions directly (``NewOrder`` built in place of the executor), to show where the
-time goes (``exits`` is ``react_to_book``, which the actor runs before each decision). GC stays on
-(``--gc-freeze`` freezes what setup built). Figures are single-thread CPython on this machine; no
-timing assertions.
+time goes (``exits`` is ``react_to_book``, which the actor runs before each decision). GC stays on;
+what setup built is frozen out of the collector's generations by ``settle_startup_heap``, as
+``kalshiflow run`` does after its startup calibration (``--no-gc-freeze`` leaves it in). Figures are single-thread CPython on this machine; no
+timing assertions. ``--cpu-time`` times with ``time.thread_time_ns`` instead of the wall clock: on a
+shared, loaded machine the wall clock's tail is mostly other processes' time slices.
 Target (issue 13): p99 <= 100 µs for samples that built an order, with each policy.
 The setup (books, ``TraderCore`` on the stub venue, ``LiveObserver``, delta generator) is in
 ``bench/decision_rig.py``.
@@ -64,6 +66,7 @@ from pathlib import Path
 
 from decision_rig import (
     Rig,
+    StubVenue,
     attach_subscribers,
     build_rig,
     forget_placed,
@@ -72,6 +75,7 @@ from decision_rig import (
     preload_ledger,
     write_mlp,
 )
+from kalshiflow.commands.run_app import settle_startup_heap
 from kalshiflow.domain.orders import intent_to_v2
 from kalshiflow.exchange.models_orders import NewOrder
 from kalshiflow.features import SCHEMA_V1
@@ -82,6 +86,9 @@ from kalshiflow.trader.risk.types import OrderIntent, TradeAction
 from kalshiflow.trader.state.orders import OrderPurpose
 
 TARGET_P99_US = 100.0
+
+
+TIMER = time.perf_counter_ns  # ``--cpu-time``: time.thread_time_ns
 
 
 async def run_actor_path(rig: Rig, policy: PolicyLike, samples: int, seed: int) -> dict[str, list[int]]:
@@ -97,7 +104,7 @@ async def run_actor_path(rig: Rig, policy: PolicyLike, samples: int, seed: int) 
     )
     picks = pick_markets(len(rig.models), samples, random.Random(seed))
     out: dict[str, list[int]] = {}
-    apply_delta, drain, venue, clock = rig.books.apply_delta, actor.drain, rig.venue, time.perf_counter_ns
+    apply_delta, drain, venue, clock = rig.books.apply_delta, actor.drain, rig.venue, TIMER
     for n, i in enumerate(picks):
         delta = rig.models[i].next_delta()
         venue.built_ns = 0
@@ -123,7 +130,7 @@ async def run_breakdown(rig: Rig, policy: PolicyLike, samples: int, seed: int) -
     books, core, observe, decide = rig.books, rig.core, rig.observer.observe, policy.decide
     size = rig.settings.run.order_size_contracts
     limits = core.config.risk
-    clock = time.perf_counter_ns
+    clock = TIMER
     stages: dict[str, list[int]] = {
         k: []
         for k in ("apply_delta", "drain", "exits", "observe", "decide", "risk ctx+gate", "NewOrder", "total")
@@ -233,8 +240,14 @@ def main() -> None:
         "--ledger-orders", type=int, default=0, help="pre-load this many cancelled orders in the ledger"
     )
     parser.add_argument("--no-breakdown", action="store_true")
-    parser.add_argument("--gc-freeze", action="store_true", help="gc.freeze() after setup")
+    parser.add_argument(
+        "--no-gc-freeze", action="store_true", help="keep setup's objects in the collector (run freezes them)"
+    )
+    parser.add_argument("--cpu-time", action="store_true", help="time with thread CPU time, not the wall clock")
     args = parser.parse_args()
+    if args.cpu_time:
+        global TIMER
+        TIMER = StubVenue.timer = time.thread_time_ns
 
     worst: list[float] = []
     with tempfile.TemporaryDirectory() as directory:
@@ -249,13 +262,15 @@ def main() -> None:
             subscribers = attach_subscribers(rig.core.bus, args.subscribers)
             held = hold_positions(rig, args.held)
             preload_ledger(rig.core, args.ledger_orders, rig.clock.now_ms())
-            gc.collect()
-            if args.gc_freeze:
-                gc.freeze()
+            if args.no_gc_freeze:
+                gc.collect()
+            else:
+                settle_startup_heap()  # as ``kalshiflow run`` does after its startup calibration
             print(
                 f"\n== {label}: {args.markets} markets, one bus with {len(subscribers)} subscribers of every "
                 f"event type (+ the observer), reactive exits on with {len(held)} positions held, ledger holds "
-                f"{len(rig.core.ledger.orders)} orders, gc {'frozen after setup' if args.gc_freeze else 'on'}; "
+                f"{len(rig.core.ledger.orders)} orders, gc {'on' if args.no_gc_freeze else 'on, setup frozen'}, "
+                f"{'thread CPU time' if args.cpu_time else 'wall clock'}; "
                 "execution = stub venue (order request timed at venue.place)"
             )
             out = asyncio.run(run_actor_path(rig, policy, args.samples, args.seed))

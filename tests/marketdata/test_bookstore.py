@@ -165,6 +165,23 @@ def test_unregistered_market_is_unknown_afterwards() -> None:
     assert store.tickers == ("B",)
 
 
+def test_updates_of_a_market_unregistered_or_regridded_while_dirty_still_count() -> None:
+    """Each book counts its updates until its market is drained: a market forgotten before the
+    drain, or re-registered on another grid, must not lose them from the counters."""
+    store, _ = store_with("A", "B")
+    for _ in range(3):
+        store.apply_delta(delta("A", YES, 4_000, 1))
+    store.unregister("A")
+    store.apply_delta(delta("B", YES, 4_000, 1))
+    store.apply_delta(delta("B", YES, 4_000, 1))
+    store.register("B", PriceGrid.named("deci_cent"))  # a fresh book; B's change stays pending
+    assert store.drain_dirty() == ["B"]
+    metrics = store.metrics()
+    assert metrics.deltas_applied == 5
+    assert metrics.updates_coalesced == (3 - 1) + (2 - 1)
+    assert metrics.markets_drained == 4
+
+
 @pytest.mark.parametrize("side", [YES, NO])
 def test_integrity_error_invalidates_notifies_and_a_snapshot_restores(side: OutcomeSide) -> None:
     broken: list[tuple[str, str]] = []

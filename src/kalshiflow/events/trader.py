@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from kalshiflow.domain.units import Count, Money, Price
+from kalshiflow.domain.values import hot_value
 
 
 class TraderState(StrEnum):
@@ -71,6 +72,7 @@ class ActionResult(StrEnum):
     PAPER = "paper"  # paper mode: decided, priced and recorded; never sent
 
 
+@hot_value  # built per decision: see domain.values
 @dataclass(frozen=True, slots=True)
 class TraderAction:
     """One decision (the ``trader_action`` event): market, action, price, size, what became of it."""
@@ -94,6 +96,7 @@ class TraderAction:
         return f"denied:{self.denied_by}" if self.result is ActionResult.DENIED else self.result.value
 
 
+@hot_value  # built per decision: see domain.values
 @dataclass(frozen=True, slots=True)
 class RiskDenied:
     """An order the risk gate refused, with the check and its reason code."""
@@ -172,6 +175,7 @@ class StreamHealth:
     detail: str = ""
 
 
+@hot_value  # built per decision: see domain.values
 @dataclass(frozen=True, slots=True)
 class BookChanged:
     """A market's book changed (a snapshot, a delta or an invalidation), with its YES touch then.

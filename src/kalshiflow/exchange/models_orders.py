@@ -11,11 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kalshiflow.domain.orders import BookSide, SelfTradePrevention, TimeInForce
-from kalshiflow.domain.units import Count, Money, Price
+from kalshiflow.domain.units import PRICE_SCALE, Count, Money, Price
+from kalshiflow.domain.values import hot_value
 from kalshiflow.exchange.models_portfolio import Order
 from kalshiflow.exchange.models_wire import Fields
 
 
+@hot_value  # built for every order the trader sends: see domain.values
 @dataclass(frozen=True, slots=True)
 class NewOrder:
     """One V2 create. ``client_order_id`` is required here: the client fills it in before sending."""
@@ -39,7 +41,7 @@ class NewOrder:
             raise ValueError("client_order_id must not be empty")
         if self.count <= 0:
             raise ValueError("count must be positive")
-        if not 0 < self.price < Price(10_000):
+        if not 0 < self.price < PRICE_SCALE:
             raise ValueError("price must lie strictly between $0 and $1")
 
     def to_wire(self) -> dict[str, object]:

@@ -96,9 +96,9 @@ class OrderBook:
         "_best_bid_yes",
         "_invalid_reason",
         "_tradable",
-        "dirty",
         "grid",
         "no_bids",
+        "pending",
         "snapshot_ms",
         "snapshots_applied",
         "ticker",
@@ -122,7 +122,7 @@ class OrderBook:
         self._best_ask_no: Price | None = None
         self.snapshots_applied = 0
         self.snapshot_ms: int | None = None  # clock time of the last snapshot
-        self.dirty = False  # the store's: changed since its consumer last drained it
+        self.pending = 0  # the store's: updates since its consumer last drained it (0: not dirty)
 
     # ------------------------------------------------------------------ validity
     @property
@@ -202,10 +202,17 @@ class OrderBook:
         """
         if not self.valid:
             return False
+        ladder = self.yes_bids if side is _YES else self.no_bids
+        return self.change_level(side, ladder, price, delta, ladder.sizes.get(price))
+
+    def change_level(
+        self, side: OutcomeSide, ladder: BidLadder, price: int, delta: int, old: int | None
+    ) -> bool:
+        """``apply_delta`` on a valid book once ``side``'s ``ladder`` and the level's size before
+        (``old``, None: no level) are known: ``BookStore.apply_delta`` has them at hand when its
+        inlined resize does not apply, and passes them instead of having them looked up again."""
         yes = side is _YES
-        ladder = self.yes_bids if yes else self.no_bids
         sizes = ladder.sizes
-        old = sizes.get(price)
         if old is None:
             if delta > 0:
                 touch = self._tradable.get(price)

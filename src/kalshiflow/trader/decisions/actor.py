@@ -24,6 +24,7 @@ from kalshiflow.events.trader import ActionResult, RiskDenied
 from kalshiflow.events.trader import TraderAction as TraderAction
 from kalshiflow.marketdata.book import OrderBook
 from kalshiflow.marketdata.bookstore import BookStore
+from kalshiflow.policy.base import Action as PolicyAction
 from kalshiflow.policy.base import Policy
 from kalshiflow.trader.core import OpenResult, TraderCore
 from kalshiflow.trader.execution.intents import ExecOutcome
@@ -54,6 +55,9 @@ class ActorMetrics:
     errors: int = 0  # decisions that raised (logged; the loop carries on)
     consecutive_errors: int = 0
 
+
+# ``Action.name`` is a Python-level enum property; the actor reads it once per decision.
+_ACTION_NAMES: dict[PolicyAction, str] = {action: action.name for action in PolicyAction}
 
 # What a create's outcome means for the decision that asked for it.
 _EXECUTION_RESULTS: dict[ExecOutcome, ActionResult] = {
@@ -159,7 +163,7 @@ class Actor:
         self.metrics.decisions += 1
         self.metrics.last_decision_lag_ms = lag
         self.metrics.max_decision_lag_ms = max(self.metrics.max_decision_lag_ms, lag)
-        name = decision.action.name
+        name = _ACTION_NAMES[decision.action]
         obs = tuple(observation)
         action = TradeAction.for_policy_action(decision.action)
         if action is None:

@@ -66,7 +66,7 @@ class PositionCloser:
     def is_closing(self, ticker: str) -> bool:
         # The market's own live orders (the ledger indexes them by ticker), not every live order:
         # the decision path asks this twice per decision (reactive exits, risk context).
-        return any(o.purpose is OrderPurpose.CLOSE for o in self._ledger.live_orders(ticker))
+        return self._ledger.index.has_close(ticker)
 
     # ------------------------------------------------------------------ actions
     async def apply(self, decisions: Iterable[ExitDecision]) -> list[CloseResult]:

@@ -16,6 +16,7 @@ from typing import Final, Protocol
 
 from kalshiflow.domain.orders import BookSide, TimeInForce
 from kalshiflow.domain.units import Count, Price
+from kalshiflow.domain.values import hot_value
 from kalshiflow.exchange.errors import ErrorKind
 from kalshiflow.exchange.models_orders import AmendResult, CancelResult, CreateOrderResult, NewOrder
 from kalshiflow.exchange.models_portfolio import Order
@@ -63,6 +64,7 @@ CREATE_OUTCOMES: Final[Mapping[ErrorKind, ExecOutcome]] = MappingProxyType(
 )
 
 
+@hot_value  # built per decision: see domain.values
 @dataclass(frozen=True, slots=True)
 class OrderIntent:
     """What to place. ``yes_price`` is the YES price (a bid buys YES, an ask buys NO).
@@ -92,6 +94,7 @@ class OrderIntent:
         return self.reduce_only or self.purpose is OrderPurpose.CLOSE
 
 
+@hot_value  # built per decision: see domain.values
 @dataclass(frozen=True, slots=True)
 class ExecutionResult:
     """One decision of the executor, as data for logs, tests, the dashboard and the group manager."""

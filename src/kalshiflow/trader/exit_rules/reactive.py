@@ -18,10 +18,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kalshiflow.domain.units import Price
+from kalshiflow.domain.values import hot_value
 from kalshiflow.features.valuation import BookView, MarketView, PositionView, exit_price
 from kalshiflow.trader.config import ExitRulesConfig
 
 
+@hot_value  # built per decision: see domain.values
 @dataclass(frozen=True, slots=True)
 class PriceRuleInputs:
     """Everything the price rules read about one market (``None``: no view / no bid to exit into)."""

@@ -26,17 +26,18 @@ def kill_switch_reason(pnl: PnlView, limits: RiskLimits) -> tuple[RiskReason, st
     """The breached limit and a detail, or None when trading may continue."""
     if not limits.kill_switch_enabled:
         return None
-    loss = Money(-(pnl.daily_realized + pnl.unrealized))
+    # Plain ints until a limit is hit (every opening order asks): ``Money`` only for the detail.
+    loss = -(pnl.daily_realized + pnl.unrealized)
     if loss >= limits.daily_loss_limit_dollars:
         return (
             RiskReason.KILL_SWITCH_DAILY_LOSS,
-            f"daily loss ${loss.dollars_str()} >= ${limits.daily_loss_limit_dollars.dollars_str()}",
+            f"daily loss ${Money(loss).dollars_str()} >= ${limits.daily_loss_limit_dollars.dollars_str()}",
         )
-    drawdown = Money(pnl.peak_equity - pnl.equity)
+    drawdown = pnl.peak_equity - pnl.equity
     if drawdown >= limits.max_drawdown_dollars:
         return (
             RiskReason.KILL_SWITCH_DRAWDOWN,
-            f"drawdown ${drawdown.dollars_str()} >= ${limits.max_drawdown_dollars.dollars_str()}",
+            f"drawdown ${Money(drawdown).dollars_str()} >= ${limits.max_drawdown_dollars.dollars_str()}",
         )
     return None
 

@@ -25,38 +25,10 @@ from kalshiflow.domain.units import (
     Money,
     Price,
 )
+from kalshiflow.domain.values import hot_value
 from kalshiflow.features.valuation import BookView, CashView, MarketView, PositionView, taker_fee
 from kalshiflow.policy.base import Action as PolicyAction
 from kalshiflow.trader.config import RiskLimits
-
-
-class TradeAction(StrEnum):
-    BUY_YES = "buy_yes"
-    SELL_YES = "sell_yes"
-    BUY_NO = "buy_no"
-    SELL_NO = "sell_no"
-
-    # The three properties read a table keyed by the member's value (a str lookup) instead of
-    # comparing with other members: each risk check asks for them, and an enum class attribute
-    # lookup plus tuple membership cost several times more.
-    @property
-    def side(self) -> OutcomeSide:
-        return _TERMS[self._value_][0]
-
-    @property
-    def action(self) -> Action:
-        return _TERMS[self._value_][1]
-
-    @property
-    def direction(self) -> int:
-        """+1 when the order moves the net position toward YES, -1 toward NO."""
-        return _TERMS[self._value_][2]
-
-    @classmethod
-    def for_policy_action(cls, action: PolicyAction) -> TradeAction | None:
-        """The order a policy's action asks for, None for HOLD (the four trades share their values)."""
-        return None if action is PolicyAction.HOLD else cls(action.value)
-
 
 _TERMS: dict[str, tuple[OutcomeSide, Action, int]] = {
     "buy_yes": (OutcomeSide.YES, Action.BUY, 1),
@@ -66,6 +38,35 @@ _TERMS: dict[str, tuple[OutcomeSide, Action, int]] = {
 }
 
 
+class TradeAction(StrEnum):
+    BUY_YES = "buy_yes"
+    SELL_YES = "sell_yes"
+    BUY_NO = "buy_no"
+    SELL_NO = "sell_no"
+
+    # Plain attributes of each member, set once when the class is built: every risk check reads
+    # them, and a property (even one reading a table) is a Python call per read.
+    side: OutcomeSide
+    action: Action
+    direction: int  # +1 when the order moves the net position toward YES, -1 toward NO
+
+    def __init__(self, value: str) -> None:
+        self.side, self.action, self.direction = _TERMS[value]
+
+    @classmethod
+    def for_policy_action(cls, action: PolicyAction) -> TradeAction | None:
+        """The order a policy's action asks for, None for HOLD (the four trades share their values)."""
+        # A table, not ``cls(action.value)``: an enum lookup by value runs Python-level machinery
+        # (~1 µs), and the actor asks once per decision.
+        return _FOR_POLICY_ACTION[action]
+
+
+_FOR_POLICY_ACTION: dict[PolicyAction, TradeAction | None] = {
+    action: None if action is PolicyAction.HOLD else TradeAction(action.value) for action in PolicyAction
+}
+
+
+@hot_value  # built per decision: see domain.values
 @dataclass(frozen=True, slots=True)
 class OrderIntent:
     """``action`` of ``count`` contracts at ``price`` (a price of ``action.side``)."""
@@ -146,6 +147,7 @@ class RiskReason(StrEnum):
     CASH_RESERVE = "cash_reserve"
 
 
+@hot_value  # built per decision: see domain.values
 @dataclass(frozen=True, slots=True)
 class RiskDecision:
     allowed: bool
@@ -161,6 +163,7 @@ def deny(check: str, reason: RiskReason, detail: str) -> RiskDecision:
     return RiskDecision(False, reason, detail, check)
 
 
+@hot_value  # built per decision: see domain.values
 @dataclass(frozen=True, slots=True)
 class PnlView:
     """Today's P&L and equity for the kill switch (all after fees)."""
@@ -171,6 +174,7 @@ class PnlView:
     peak_equity: Money = ZERO_MONEY
 
 
+@hot_value  # built per decision: see domain.values
 @dataclass(frozen=True, slots=True)
 class MarketRiskState:
     """Runtime state of the intent's market: throttle, breaker, resting orders, closing flag."""
@@ -182,6 +186,7 @@ class MarketRiskState:
     last_stop_loss_ms: int | None = None  # when a stop loss last closed a position here
 
 
+@hot_value  # built per decision: see domain.values
 @dataclass(frozen=True, slots=True)
 class RiskContext:
     """What the checks read; ``positions`` covers every market, the rest is the intent's market."""

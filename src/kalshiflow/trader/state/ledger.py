@@ -426,7 +426,8 @@ class Ledger:
 
     def _reservation(self, order: TrackedOrder, size: Count) -> Money:
         """Cash held back for the part of a new order that would open exposure (``reservations``)."""
-        position = self.position(order.ticker).position
+        held = self.positions.get(order.ticker)  # not ``position()``: no empty record built per order
+        position = 0 if held is None else held.position
         return reservation(order, size, position, self.live_orders(order.ticker), self._fee_terms_of)
 
     # ------------------------------------------------------------------ events and totals

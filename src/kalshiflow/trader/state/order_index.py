@@ -63,6 +63,10 @@ class OrderIndex:
             ):
                 del self.by_order_id[gone.order_id]
 
+    def has_close(self, ticker: str) -> bool:
+        """Whether a closing order is live in ``ticker`` (no list built: asked twice per decision)."""
+        return any(o.purpose is OrderPurpose.CLOSE and o.is_live for o in self._live.get(ticker, {}).values())
+
     def closing_reason(self, ticker: str) -> str | None:
         """The reason of the live closing order in ``ticker``, if a close is under way."""
         for order in self._live.get(ticker, {}).values():
