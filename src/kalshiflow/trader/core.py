@@ -369,7 +369,15 @@ class TraderCore:
 
     # ------------------------------------------------------------------ views for rules and risk
     def position_views(self) -> Mapping[str, PositionView]:
-        """Open positions by ticker (``PositionViews``: current, not rebuilt per call; read-only)."""
+        """Open positions by ticker (``PositionViews``: current, not rebuilt per call; read-only).
+
+        Fills booked but not yet handled are handled first: the ledger shows a new position at
+        once, while its exit price at entry arrives with ``_on_fills`` on a later loop turn. Read in
+        between, the price rules measured from the fee-inclusive cost instead and stopped out on
+        the entry spread alone, milliseconds after the fill.
+        """
+        if len(self._fills):
+            self._on_fills()
         return self.position_index.views()
 
     def market_views(self) -> dict[str, MarketView]:

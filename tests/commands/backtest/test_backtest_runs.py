@@ -136,3 +136,22 @@ def test_held_to_settlement_pnl_values_open_positions_at_the_true_probability() 
         expected += contracts * (1.0 - q)
     assert record.pnl_at_true_dollars == pytest.approx(expected, abs=1e-9)
     assert record.pnl_at_true_dollars != float(run_pnl(record)) / 1_000_000
+
+
+def test_price_exits_always_measure_from_the_exit_price_at_entry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ledger shows a new position at once; its exit price at entry is set when the core
+    handles the fill. Exits evaluated in between measured from the fee-inclusive cost and stopped
+    out on the entry spread alone, milliseconds after the fill (every stop loss of a random run)."""
+    from kalshiflow.trader.exit_rules import base, stop_loss, take_profit
+
+    seen: list[bool] = []
+
+    def recording(holding: base.Holding, config: object) -> base.PriceMove | None:
+        seen.append(holding.position.entry_exit_price is not None)
+        return base.price_move(holding, config)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(stop_loss, "price_move", recording)
+    monkeypatch.setattr(take_profit, "price_move", recording)
+    _run("random", SEED)
+    assert seen, "the random policy should hold a position the price rules look at"
+    assert all(seen), f"{seen.count(False)} of {len(seen)} price-rule reads had no entry reference"
