@@ -37,7 +37,8 @@ from kalshiflow.marketdata.book import OrderBook
 from kalshiflow.marketdata.bookstore import BookStore
 from kalshiflow.policy.base import Policy
 from kalshiflow.policy.random_policy import RandomPolicy
-from kalshiflow.policy.registry import load_policy
+from kalshiflow.policy.registry import exit_overrides, load_policy
+from kalshiflow.trader.config import ExitRulesConfig
 from kalshiflow.trader.core import CoreConfig, TraderCore
 from kalshiflow.trader.decisions.actor import Actor
 from kalshiflow.trader.lifecycle.recalibration import Recalibrator
@@ -102,6 +103,14 @@ def build_policy(spec: str, seed: int) -> Policy:
     return load_policy(spec, SCHEMA_V1)
 
 
+def policy_exit_rules(rules: ExitRulesConfig, spec: str) -> ExitRulesConfig:
+    """``rules`` with the exits the policy ``spec`` is built for (``maker``: no take profit, stop
+    loss or max hold) in every field the configuration did not set itself, so one backtest compares
+    each policy under its own exits and an explicit ``[exit_rules]`` setting still wins."""
+    update = {k: v for k, v in exit_overrides(spec).items() if k not in rules.model_fields_set}
+    return rules.model_copy(update=update) if update else rules
+
+
 def _mid(book: OrderBook | None) -> float | None:
     if book is None or not book.valid:
         return None
@@ -134,7 +143,7 @@ class BacktestSession:
         self.n_markets, self.step_ms, self.sample_ms = n_markets, step_ms, sample_ms
         self.on_progress = on_progress
         self.core_config = core_config or CoreConfig(
-            exit_rules=settings.exit_rules,
+            exit_rules=policy_exit_rules(settings.exit_rules, spec),
             risk=settings.risk,
             calibration=settings.calibration,
             order_groups=settings.order_groups,
