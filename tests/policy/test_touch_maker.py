@@ -63,7 +63,7 @@ def test_inventory_is_unwound_passively_never_by_crossing(side: str) -> None:
 @pytest.mark.parametrize(
     ("named", "reason"),
     [
-        ({"spread": 0.03}, TouchMakerReason.NO_ROOM),
+        ({"spread": 0.04}, TouchMakerReason.NO_ROOM),
         ({"volatility_60s": 0.011}, TouchMakerReason.FAST_MARKET),
         ({"mid": 0.05}, TouchMakerReason.PRICE_OUT_OF_BAND),
         ({"time_to_close": normalised_time_to_close(600)}, TouchMakerReason.NEAR_CLOSE),
@@ -81,9 +81,9 @@ def test_it_holds_where_fills_are_picked_off_or_nothing_can_be_earned(
 
 
 def test_spread_is_counted_in_grid_ticks() -> None:
-    """0.4¢ on a tenth-of-a-cent grid is four ticks of room; 0.3¢ is three."""
-    assert decide("yes", tick_size=0.1, spread=0.004)[0] is Action.BUY_NO
-    assert decide("yes", tick_size=0.1, spread=0.003)[:2] == (Action.HOLD, TouchMakerReason.NO_ROOM)
+    """0.5¢ on a tenth-of-a-cent grid is five ticks of room; 0.4¢ is four."""
+    assert decide("yes", tick_size=0.1, spread=0.005)[0] is Action.BUY_NO
+    assert decide("yes", tick_size=0.1, spread=0.004)[:2] == (Action.HOLD, TouchMakerReason.NO_ROOM)
 
 
 def test_no_observation_makes_it_cross_the_spread() -> None:
@@ -95,11 +95,11 @@ def test_no_observation_makes_it_cross_the_spread() -> None:
 
 
 def test_spec_overrides_thresholds_and_carries_its_exits() -> None:
-    policy = load_policy("maker:min_spread_ticks=5+max_volatility_60s=0.005", SCHEMA_V1)
+    policy = load_policy("maker:min_spread_ticks=6+max_volatility_60s=0.005", SCHEMA_V1)
     assert isinstance(policy, TouchMakerPolicy)
-    assert policy.config == TouchMakerConfig(min_spread_ticks=5, max_volatility_60s=0.005)
-    assert decide("yes", policy, spread=0.04)[:2] == (Action.HOLD, TouchMakerReason.NO_ROOM)
-    assert decide("yes", spread=0.04)[0] is Action.BUY_NO
+    assert policy.config == TouchMakerConfig(min_spread_ticks=6, max_volatility_60s=0.005)
+    assert decide("yes", policy, spread=0.05)[:2] == (Action.HOLD, TouchMakerReason.NO_ROOM)
+    assert decide("yes", spread=0.05)[0] is Action.BUY_NO
     assert exit_overrides("maker:min_spread_ticks=5") == {
         "take_profit_enabled": False,
         "stop_loss_enabled": False,

@@ -84,14 +84,14 @@ class TouchMakerReason(StrEnum):
 class TouchMakerConfig:
     """Thresholds of :class:`TouchMakerPolicy` (defaults from the sweep in README "Policies").
 
-    min_spread_ticks: 4 -- narrowest spread, in grid ticks, at which to quote.
+    min_spread_ticks: 5 -- narrowest spread, in grid ticks, at which to quote.
     max_volatility_60s: 0.01 -- highest realized volatility of the mid over 60 s (dollars) at which
         to quote.
     min_mid / max_mid: 0.10 / 0.90 -- YES mid band (dollars) in which to quote.
     no_new_exposure_s: 900 -- seconds before the close after which nothing is opened.
     """
 
-    min_spread_ticks: float = 4.0
+    min_spread_ticks: float = 5.0
     max_volatility_60s: float = 0.01
     min_mid: float = 0.10
     max_mid: float = 0.90
