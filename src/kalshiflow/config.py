@@ -32,6 +32,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from kalshiflow.policy.registry import exit_overrides
 from kalshiflow.trader.config import (
     CalibrationConfig,
     Contracts,
@@ -256,3 +257,12 @@ def _describe(exc: ValidationError, path: str | Path | None) -> str:
         else:
             problems.append(f"{key}: {error['msg']}")
     return f"{where}: " + "; ".join(problems)
+
+
+def policy_exit_rules(rules: ExitRulesConfig, spec: str) -> ExitRulesConfig:
+    """``rules`` with the exits the policy ``spec`` is built for (``maker``: no take profit, stop
+    loss or max hold) in every field the configuration did not set itself: ``run`` and each policy of
+    a backtest trade under the exits the policy was measured with, and an explicit ``[exit_rules]``
+    setting (file, environment) still wins."""
+    update = {k: v for k, v in exit_overrides(spec).items() if k not in rules.model_fields_set}
+    return rules.model_copy(update=update) if update else rules

@@ -25,7 +25,7 @@ from typing import Final
 
 from kalshiflow.commands.backtest.venue import SimVenue
 from kalshiflow.commands.decider import LiveObserver
-from kalshiflow.config import Settings
+from kalshiflow.config import Settings, policy_exit_rules
 from kalshiflow.domain.orders import BookSide, OutcomeSide
 from kalshiflow.domain.units import COUNT_SCALE, MONEY_SCALE, ZERO_MONEY, Money, Price
 from kalshiflow.events.bus import EventBus
@@ -37,8 +37,7 @@ from kalshiflow.marketdata.book import OrderBook
 from kalshiflow.marketdata.bookstore import BookStore
 from kalshiflow.policy.base import Policy
 from kalshiflow.policy.random_policy import RandomPolicy
-from kalshiflow.policy.registry import exit_overrides, load_policy
-from kalshiflow.trader.config import ExitRulesConfig
+from kalshiflow.policy.registry import load_policy
 from kalshiflow.trader.core import CoreConfig, TraderCore
 from kalshiflow.trader.decisions.actor import Actor
 from kalshiflow.trader.lifecycle.recalibration import Recalibrator
@@ -101,14 +100,6 @@ def build_policy(spec: str, seed: int) -> Policy:
     if spec.strip() == "random":
         return RandomPolicy(SCHEMA_V1, seed)
     return load_policy(spec, SCHEMA_V1)
-
-
-def policy_exit_rules(rules: ExitRulesConfig, spec: str) -> ExitRulesConfig:
-    """``rules`` with the exits the policy ``spec`` is built for (``maker``: no take profit, stop
-    loss or max hold) in every field the configuration did not set itself, so one backtest compares
-    each policy under its own exits and an explicit ``[exit_rules]`` setting still wins."""
-    update = {k: v for k, v in exit_overrides(spec).items() if k not in rules.model_fields_set}
-    return rules.model_copy(update=update) if update else rules
 
 
 def _mid(book: OrderBook | None) -> float | None:
