@@ -56,9 +56,10 @@ class RunSettings(BaseModel):
     """How the trader runs.
 
     * ``policy`` ("rules"): a policy spec (``hold``, ``rules``, ``rules:signal``, ``mm``,
-      ``longshot``, ``random``, ``mlp:PATH``). ``rules`` has the best held-out P&L after fees under
-      the default settings (+0.00: it almost never trades); no policy beats ``hold`` beyond its
-      interval (README "Backtests").
+      ``longshot``, ``maker``, ``random``, ``mlp:PATH``). ``rules`` almost never trades (+0.00);
+      ``maker`` has the best held-out P&L after fees (+0.12 ± 0.20 and +0.16 ± 0.12 $ per 2 h on
+      seeds 11-20 / 21-40) but clears its interval on one of the two sets only, so it is not the
+      default (README "Backtests").
     * ``paper`` (true): paper mode -- the trader connects, calibrates and decides, records every
       decision with its price, and sends no order. On by default because no policy beat ``hold``
       after fees in the held-out backtest (README "Policies"); set ``paper = false`` to trade.
