@@ -27,6 +27,8 @@ from kalshiflow.policy.touch_maker import EXIT_OVERRIDES, TouchMakerConfig, Touc
 
 
 class _DataclassConfig(Protocol):
+    """A policy's frozen config dataclass, as ``_config`` builds it from a spec's KEY=VALUE pairs."""
+
     __dataclass_fields__: ClassVar[dict[str, Any]]
 
     def __init__(self, **values: Any) -> None: ...
@@ -68,7 +70,7 @@ def load_policy(spec: str, schema: SchemaLike, rule_config: RuleConfig | None = 
 
 
 def exit_overrides(spec: str) -> Mapping[str, bool]:
-    """The ``[exit_rules]`` fields the policy ``spec`` names is built for (empty for most).
+    """The ``[exit_rules]`` values the policy that ``spec`` names is built for (empty for most).
 
     Why a policy carries them: a passive maker's position closed by a stop loss crosses the spread
     it quoted to earn, so ``maker`` runs without take profit, stop loss and max hold time even where
