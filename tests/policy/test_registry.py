@@ -47,10 +47,10 @@ def test_rules_on_a_schema_without_its_features_stops_loading() -> None:
 def test_unknown_spec_lists_the_valid_ones(spec: str) -> None:
     with pytest.raises(
         PolicyLoadError,
-        match=r"unknown policy spec .*valid specs: hold, rules, rules:signal, mm, longshot\[:KEY=VALUE\+\.\.\.\], random\[:SEED\], mlp:PATH",
+        match=r"unknown policy spec .*valid specs: hold, rules, rules:signal, mm, longshot\[:KEY=VALUE\+\.\.\.\], maker\[:KEY=VALUE\+\.\.\.\], random\[:SEED\], mlp:PATH",
     ):
         load_policy(spec, SCHEMA_V1)
-    assert VALID_SPECS == ("hold", "rules", "rules:signal", "mm", "longshot[:KEY=VALUE+...]", "random[:SEED]", "mlp:PATH")
+    assert VALID_SPECS == ("hold", "rules", "rules:signal", "mm", "longshot[:KEY=VALUE+...]", "maker[:KEY=VALUE+...]", "random[:SEED]", "mlp:PATH")
 
 
 def test_mlp_spec_without_a_path() -> None:

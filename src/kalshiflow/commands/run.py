@@ -27,7 +27,7 @@ from kalshiflow.commands.paths import SIM_DIR, DataDirError, data_dir, db_url, l
 from kalshiflow.commands.run_app import RunOptions, TraderApp
 from kalshiflow.commands.startup import StartupError
 from kalshiflow.commands.terminal_view import render
-from kalshiflow.config import SettingsError, load_settings
+from kalshiflow.config import SettingsError, load_settings, policy_exit_rules
 from kalshiflow.dashboard.server import DEFAULT_PORT, DashboardBindError, DashboardConfig
 from kalshiflow.exchange.auth import KeyConfigError
 from kalshiflow.exchange.environments import ConnectionConfigError, Environment, ExchangeConnection
@@ -97,6 +97,10 @@ def build_options(flags: RunFlags, environ: Mapping[str, str]) -> tuple[RunOptio
         load_policy(settings.run.policy, SCHEMA_V1)  # a bad policy stops startup before anything runs
     except PolicyLoadError as exc:
         raise RunUsageError(f"--policy {settings.run.policy}: {exc}") from None
+    # The exits the policy was measured with (``maker``: none that cross), where the config sets none.
+    settings = settings.model_copy(
+        update={"exit_rules": policy_exit_rules(settings.exit_rules, settings.run.policy)}
+    )
     exchange = flags.exchange or environ.get("KALSHIFLOW_EXCHANGE") or Environment.SIM.value
     url = flags.url or environ.get("KALSHIFLOW_URL")
     connection: ExchangeConnection | None = None

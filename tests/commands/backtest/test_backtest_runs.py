@@ -155,3 +155,17 @@ def test_price_exits_always_measure_from_the_exit_price_at_entry(monkeypatch: py
     _run("random", SEED)
     assert seen, "the random policy should hold a position the price rules look at"
     assert all(seen), f"{seen.count(False)} of {len(seen)} price-rule reads had no entry reference"
+
+
+def test_each_policy_runs_under_its_own_exits_unless_the_config_sets_them() -> None:
+    """``maker`` is built to keep a position until its passive unwind fills: no take profit, stop
+    loss or max hold (which cross the spread). Other policies keep the configured exits, and a rule
+    the configuration sets explicitly stays as set."""
+    maker = BacktestSession("maker", 1, HOURS, Settings()).core_config.exit_rules
+    assert (maker.take_profit_enabled, maker.stop_loss_enabled, maker.max_hold_enabled) == (False, False, False)
+    assert maker.market_closing_enabled
+    assert maker.stuck_enabled
+    assert BacktestSession("mm", 1, HOURS, Settings()).core_config.exit_rules == Settings().exit_rules
+    explicit = Settings.model_validate({"exit_rules": {"stop_loss_enabled": True}})
+    kept = BacktestSession("maker:min_spread_ticks=5", 1, HOURS, explicit).core_config.exit_rules
+    assert (kept.stop_loss_enabled, kept.take_profit_enabled) == (True, False)

@@ -25,7 +25,7 @@ from typing import Final
 
 from kalshiflow.commands.backtest.venue import SimVenue
 from kalshiflow.commands.decider import LiveObserver
-from kalshiflow.config import Settings
+from kalshiflow.config import Settings, policy_exit_rules
 from kalshiflow.domain.orders import BookSide, OutcomeSide
 from kalshiflow.domain.units import COUNT_SCALE, MONEY_SCALE, ZERO_MONEY, Money, Price
 from kalshiflow.events.bus import EventBus
@@ -134,7 +134,7 @@ class BacktestSession:
         self.n_markets, self.step_ms, self.sample_ms = n_markets, step_ms, sample_ms
         self.on_progress = on_progress
         self.core_config = core_config or CoreConfig(
-            exit_rules=settings.exit_rules,
+            exit_rules=policy_exit_rules(settings.exit_rules, spec),
             risk=settings.risk,
             calibration=settings.calibration,
             order_groups=settings.order_groups,
