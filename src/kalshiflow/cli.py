@@ -174,7 +174,7 @@ def sim_report(
 @app.command()
 def backtest(
     policy: Annotated[
-        str, typer.Option(metavar="SPEC[,SPEC...]", help="Policies: hold, random, rules, mm, longshot, mlp:PATH.")
+        str, typer.Option(metavar="SPEC[,SPEC...]", help="Policies: hold, random, rules, rules:signal, mm, longshot, maker, mlp:PATH.")
     ] = "hold,random,rules",
     seeds: Annotated[str, typer.Option(help="Simulator seeds: 1-20, 7 or 1,4,9-12.")] = "1-5",
     hours: Annotated[float, typer.Option(min=0.01, help="Simulated hours per run.")] = 2.0,
@@ -310,7 +310,7 @@ def run(
         str | None, typer.Option(help="PEM private key file (env KALSHIFLOW_KEY_FILE or KALSHI_PRIVATE_KEY).")
     ] = None,
     policy: Annotated[
-        str | None, typer.Option(help="hold, rules, rules:signal, mm, longshot, random or mlp:PATH (default rules).")
+        str | None, typer.Option(help="hold, rules, rules:signal, mm, longshot, maker, random or mlp:PATH (default maker).")
     ] = None,
     paper: Annotated[
         bool | None,

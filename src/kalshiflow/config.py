@@ -55,14 +55,14 @@ class SettingsError(ValueError):
 class RunSettings(BaseModel):
     """How the trader runs.
 
-    * ``policy`` ("rules"): a policy spec (``hold``, ``rules``, ``rules:signal``, ``mm``,
-      ``longshot``, ``maker``, ``random``, ``mlp:PATH``). ``rules`` almost never trades (+0.00);
-      ``maker`` has the best held-out P&L after fees (+0.12 ± 0.20 and +0.16 ± 0.12 $ per 2 h on
-      seeds 11-20 / 21-40) but clears its interval on one of the two sets only, so it is not the
-      default (README "Backtests").
+    * ``policy`` ("maker"): a policy spec (``hold``, ``rules``, ``rules:signal``, ``mm``,
+      ``longshot``, ``maker``, ``random``, ``mlp:PATH``). The default is the policy with the best
+      held-out P&L after fees: ``maker`` (+0.12 ± 0.20 and +0.16 ± 0.12 $ per 2 h on seeds 11-20 /
+      21-40; README "Backtests").
     * ``paper`` (true): paper mode -- the trader connects, calibrates and decides, records every
       decision with its price, and sends no order. On by default because no policy beat ``hold``
-      after fees in the held-out backtest (README "Policies"); set ``paper = false`` to trade.
+      after fees beyond its confidence interval on every held-out set (``maker`` clears it on one
+      of the two); set ``paper = false`` to trade.
     * ``order_size_contracts`` (1): size of each policy order.
     * ``db`` (none: ``KALSHIFLOW_DB``, else ``<data dir>/kalshiflow.db``): the store (SQLite file or
       PostgreSQL URL); ``--db`` wins over it.
@@ -80,7 +80,7 @@ class RunSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    policy: str = "rules"
+    policy: str = "maker"
     paper: bool = True
     order_size_contracts: Contracts = Field(default=1, validate_default=True)
     db: str | None = None

@@ -12,7 +12,7 @@ from kalshiflow.domain.units import Count, Money
 
 def test_defaults_are_valid_and_exact() -> None:
     settings = load_settings(environ={})
-    assert settings.run.policy == "rules"
+    assert settings.run.policy == "maker"
     assert settings.run.order_size_contracts == Count.contracts(1)
     assert settings.run.bankroll_dollars == Money.dollars(1000)
 

@@ -195,7 +195,8 @@ class TraderApp:
             if self.settings.run.paper:
                 self.state.lifecycle.note(
                     f"paper mode: {policy.name} decides and records, no order is sent "
-                    "(no policy beat hold after fees in the backtest; [run] paper = false to trade)"
+                    "(no policy beat hold after fees beyond its interval on every held-out backtest; "
+                    "[run] paper = false to trade)"
                 )
             self.state.actor = actor
             settle_startup_heap()
