@@ -36,11 +36,11 @@ class ExitDriver:
     def __init__(self, core: TraderCore) -> None:
         self._core = core
         # The collaborators the per-delta path reads, held directly (one lookup, as in the core).
+        # Not ``config``: it is read from the core each time (a caller may replace the core's).
         self.ledger = core.ledger
         self.closer = core.closer
         self.books = core.books
         self.clock = core.clock
-        self.config = core.config
         self.filled_since_tick: set[str] = set()
         self._fill_wake = asyncio.Event()
         self.fills = core.bus.subscribe("core.exits", [FillBooked], max_queue=10_000, on_ready=self.on_fills)
@@ -54,7 +54,7 @@ class ExitDriver:
         close is already working (one closing order per market; the stuck rule re-prices it).
         """
         core = self._core
-        if core.calibrating or not self.config.exit_rules.reactive_price_rules:
+        if core.calibrating or not core.config.exit_rules.reactive_price_rules:
             return []
         position = self.ledger.positions.get(ticker)
         if position is None or position.position == 0 or self.closer.is_closing(ticker):
@@ -64,7 +64,7 @@ class ExitDriver:
             core.position_views().get(ticker),
             core.market_views().get(ticker),
             self.books.book(ticker),
-            self.config.exit_rules,
+            core.config.exit_rules,
         )
         if self._quiet_exits.unchanged(ticker, inputs):
             return []
@@ -84,21 +84,21 @@ class ExitDriver:
         filled = [t for t in self.filled_since_tick if not self.closer.is_closing(t)]
         self.filled_since_tick.clear()
         decisions = core.exit_decisions(None, TIME_RULES)
-        if filled and self.config.exit_rules.reactive_price_rules:
+        if filled and core.config.exit_rules.reactive_price_rules:
             decided = {d.ticker for d in decisions}
             decisions += [d for d in core.exit_decisions(filled, PRICE_RULES) if d.ticker not in decided]
         return await self.apply_exits(decisions) if decisions else []
 
     async def cancel_stale_open_orders(self) -> list[StaleOrder]:
         """Cancel resting opening orders past their time to live or behind the touch."""
-        markets = self._core.markets
-        books = {t: b for t in markets if (b := self.books.book(t)) is not None}
-        grids = {t: m.grid for t, m in markets.items()}
+        core = self._core
+        books = {t: b for t in core.markets if (b := self.books.book(t)) is not None}
+        grids = {t: m.grid for t, m in core.markets.items()}
         stale = stale_open_orders(
-            self.ledger.live_orders(), books, grids, self.clock.now_ms(), self.config.open_orders
+            self.ledger.live_orders(), books, grids, self.clock.now_ms(), core.config.open_orders
         )
         for order in stale:
-            await self._core.executor.cancel(order.client_order_id)
+            await core.executor.cancel(order.client_order_id)
         return stale
 
     async def apply_exits(
@@ -113,7 +113,7 @@ class ExitDriver:
 
     async def run_exit_timer(self) -> None:
         """Run ``exit_tick`` every ``time_rules_interval_s``, and at once after a fill of ours."""
-        interval_s = self.config.exit_rules.time_rules_interval_s
+        interval_s = self._core.config.exit_rules.time_rules_interval_s
         while True:
             await self._fill_or_tick(interval_s)
             self._fill_wake.clear()
