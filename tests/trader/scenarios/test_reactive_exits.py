@@ -3,6 +3,7 @@ actor) and after fills of ours; time rules on the short timer. No ``calibrate()`
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 
 import pytest
@@ -145,6 +146,22 @@ async def test_reactive_price_rules_can_be_switched_off(env: Scenario) -> None:
     assert await core.exits.react_to_book(ticker) == []
     cycle = await env.calibrate()  # calibration still runs every rule
     assert [d.reason for d in cycle.exits] == [ExitReason.STOP_LOSS]
+
+
+async def test_the_exits_follow_a_config_the_core_is_given_after_it_was_built(env: Scenario) -> None:
+    """``core.config`` replaced later (bench_reactive_exits does) is what the exit driver reads."""
+    ticker = env.tickers[0]
+    env.quote(ticker)
+    core = await env.new_core(scenario_config(stop_loss_pct=20, reactive_price_rules=False), stream=True)
+    await env.hold(ticker, OutcomeSide.YES, 5)
+    env.cancel_bob(ticker)
+    env.bid(ticker, OutcomeSide.YES, "0.30", 5)
+    await env.sync_books()
+    assert await core.exits.react_to_book(ticker) == []
+    exit_rules = core.config.exit_rules.model_copy(update={"reactive_price_rules": True})
+    core.config = dataclasses.replace(core.config, exit_rules=exit_rules)
+    [close] = await core.exits.react_to_book(ticker)
+    assert close.reason == ExitReason.STOP_LOSS.value
 
 
 @SIDES
