@@ -23,7 +23,7 @@ What runs is the real code of a live trader, wired as ``TraderApp`` wires it:
   Issue 13's configuration is the default: the store and the core share one bus (as ``TraderApp``
   wires them) with ``--subscribers`` (5) consumers of every ledger and trader event type, book
   changes included, drained on the loop turn after each sample (outside the timing); reactive exits
-  on (``Actor.drain`` runs ``TraderCore.react_to_book`` before each decision) with ``--held`` (50)
+  on (``Actor.drain`` runs ``ExitDriver.react_to_book`` before each decision) with ``--held`` (50)
   of the busiest markets holding a position the exit rules evaluate on every change of their book
   (without closing it); policies ``rules`` (cost-aware, as shipped: on this rig it mostly holds),
   ``rules:signal`` (the same signals without the cost gate: the rule policy's order path) and
@@ -145,7 +145,7 @@ async def run_breakdown(rig: Rig, policy: PolicyLike, samples: int, seed: int) -
         book = books.book(ticker)
         assert book is not None
         t2 = clock()
-        await core.react_to_book(ticker)
+        await core.exits.react_to_book(ticker)
         t2x = clock()
         obs = observe(ticker, book)
         assert obs is not None

@@ -8,7 +8,7 @@ The decision-path rig (``bench/decision_rig.py``: real ``BookStore``, ``TraderCo
 tight that the held position (marked at the bid, after the exit fee) is always past it, and the hold
 policy (so only the exit path places orders). One sample = one delta on a held market, timed from
 just before ``BookStore.apply_delta`` to the stub venue receiving the reduce-only ``NewOrder`` of the
-close, through ``Actor.drain`` -> ``TraderCore.react_to_book`` -> exit rules -> closer -> executor.
+close, through ``Actor.drain`` -> ``ExitDriver.react_to_book`` -> exit rules -> closer -> executor.
 Between samples, outside the timing, the closing order is cancelled and forgotten so the market can
 close again. ``--subscribers`` bus subscriptions (every event type, drained on the loop) are attached,
 as the store, the view, the logs, metrics and the dashboard would be.

@@ -6,7 +6,7 @@ slow pass does not stretch the schedule), or at once on a trigger (an order grou
 stream resync, a drift the recalibrator asked about); a pause after ``pause_after_errors`` failed
 decisions in a row; a resume attempt while paused when the backoff allows it or the operator asked.
 Nothing is decided while stopping. The time rules of the exits have their own, shorter timer
-(``TraderCore.run_exit_timer``).
+(``ExitDriver.run_exit_timer``).
 """
 
 from __future__ import annotations

@@ -207,7 +207,7 @@ class TraderApp:
                 asyncio.create_task(actor.run(), name="actor"),
                 asyncio.create_task(self.calibration.run(core, recal), name="calibration"),
                 asyncio.create_task(self._watch_actions(actions), name="actions"),
-                asyncio.create_task(core.run_exit_timer(), name="exits"),
+                asyncio.create_task(core.exits.run_exit_timer(), name="exits"),
                 asyncio.create_task(core.queue.run(), name="queue-positions"),
             ]
             if self.options.duration_s is not None:

@@ -4,12 +4,12 @@
 issue) drives: ``calibrate()`` (sync with the exchange, then close what the exit rules say, resolve
 orders in flight, tick the order groups), ``open_position()`` (policy decisions through the risk
 gate) and ``flatten()``. It holds no trading logic of its own: rules live in ``exit_rules/`` and
-``risk/``, money in the ledger, order handling in the executor.
+``risk/``, money in the ledger, order handling in the executor, and when the exit rules run
+(per book change, on the timer, after our fills) in ``ExitDriver`` (``core.exits``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -19,7 +19,6 @@ from kalshiflow.domain.grid import PriceGrid
 from kalshiflow.domain.orders import intent_to_v2
 from kalshiflow.domain.units import Count, Money, Price
 from kalshiflow.events.bus import EventBus
-from kalshiflow.events.ledger import FillBooked
 from kalshiflow.exchange.models_market import Market
 from kalshiflow.exchange.rest import KalshiRestClient
 from kalshiflow.exchange.ws_models import EventFeeUpdate
@@ -39,13 +38,12 @@ from kalshiflow.trader.execution.closing import CloseResult, PositionCloser
 from kalshiflow.trader.execution.in_flight import OrderExecutor
 from kalshiflow.trader.execution.intents import ExecutionConfig, ExecutionResult
 from kalshiflow.trader.execution.intents import OrderIntent as ExecIntent
-from kalshiflow.trader.execution.open_orders import StaleOrder, stale_open_orders
 from kalshiflow.trader.execution.order_groups import OrderGroupManager
 from kalshiflow.trader.execution.queue_positions import QueueTracker
-from kalshiflow.trader.exit_rules.base import ExitDecision, ExitReason, ExitRule
+from kalshiflow.trader.exit_driver import ExitDriver
+from kalshiflow.trader.exit_rules.base import ExitDecision, ExitRule
 from kalshiflow.trader.exit_rules.entries import EntryReferences
-from kalshiflow.trader.exit_rules.reactive import QuietMarkets, price_rule_inputs
-from kalshiflow.trader.exit_rules.registry import EXIT_RULES, PRICE_RULES, TIME_RULES, evaluate_exits
+from kalshiflow.trader.exit_rules.registry import EXIT_RULES, evaluate_exits
 from kalshiflow.trader.risk.counters import RiskCounters
 from kalshiflow.trader.risk.daily_pnl import DAY_MS, DailyRealized
 from kalshiflow.trader.risk.gate import check_order
@@ -143,18 +141,16 @@ class TraderCore:
         self._pnl_key: tuple[int, int, int, int] | None = None  # pnl_view's inputs when last built
         self._pnl = PnlView()
         self.calibrating = False  # a calibration evaluates every exit rule itself
-        self._filled_since_tick: set[str] = set()
-        self._fill_wake = asyncio.Event()
-        self._fills = self.bus.subscribe(
-            "core.exits", [FillBooked], max_queue=10_000, on_ready=self._on_fills
-        )
+        # When the exit rules run (per book change, timer, fills): ``core.exits.react_to_book`` etc.
+        self.exits = ExitDriver(self)
+        # The driver's re-entry cooldown map, the same dict: ``risk_context`` reads it per order.
+        self._stop_loss_ms = self.exits.stop_loss_ms
+        self._exit_fills = self.exits.fills  # ``position_views`` reads it on every call
         self.entries = EntryReferences()  # exit price at entry, per position (price-space exits)
         # Position views and their valuations, kept current by the ledger's events (not per call).
         self.position_index = PositionViews(
             self.ledger, self.bus, clock, books, self.market_views, self.entries.reference
         )
-        self._stop_loss_ms: dict[str, int] = {}  # last stop loss per market (re-entry cooldown)
-        self._quiet_exits = QuietMarkets()  # held markets whose price rules last decided nothing
         self._cash_view = CashView(self.ledger.cash, self.ledger.reserved)
 
     # ------------------------------------------------------------------ lifecycle entry points
@@ -192,7 +188,7 @@ class TraderCore:
         resolved = tuple(await self.executor.resolve_unknown())
         # A failed check (cash below the reserve) stops opening, not closing; a failed sync stops both.
         decisions = tuple(self.exit_decisions()) if report.ok or self.reconciler.exits_allowed else ()
-        closes = tuple(await self._apply_exits(decisions))
+        closes = tuple(await self.exits.apply_exits(decisions))
         await self.groups.tick(kill_switch=self._kill_switch_on())
         return CalibrationCycle(report, decisions, closes, resolved)
 
@@ -213,106 +209,6 @@ class TraderCore:
             self.config.exit_rules,
             rules,
         )
-
-    # ------------------------------------------------------------------ reactive exits
-    async def react_to_book(self, ticker: str) -> list[CloseResult]:
-        """Take profit and stop loss for one held market, right after its book changed.
-
-        Skipped while a calibration runs (it evaluates every rule itself) and for a market whose
-        close is already working (one closing order per market; the stuck rule re-prices it).
-        """
-        if self.calibrating or not self.config.exit_rules.reactive_price_rules:
-            return []
-        position = self.ledger.positions.get(ticker)
-        if position is None or position.position == 0 or self.closer.is_closing(ticker):
-            return []
-        # Most book changes leave the held side's bid alone: the rules would decide nothing again.
-        inputs = price_rule_inputs(
-            self.position_views().get(ticker),
-            self.market_views().get(ticker),
-            self.books.book(ticker),
-            self.config.exit_rules,
-        )
-        if self._quiet_exits.unchanged(ticker, inputs):
-            return []
-        decisions = self.exit_decisions((ticker,), PRICE_RULES)
-        self._quiet_exits.record(ticker, inputs, bool(decisions))
-        return await self._apply_exits(decisions) if decisions else []
-
-    async def exit_tick(self) -> list[CloseResult]:
-        """The short timer: time rules for every position, price rules for markets that had fills.
-
-        Opening orders that expired or were left behind by the book are cancelled first.
-        """
-        if self.calibrating:
-            return []
-        await self.cancel_stale_open_orders()
-        filled = [t for t in self._filled_since_tick if not self.closer.is_closing(t)]
-        self._filled_since_tick.clear()
-        decisions = self.exit_decisions(None, TIME_RULES)
-        if filled and self.config.exit_rules.reactive_price_rules:
-            decided = {d.ticker for d in decisions}
-            decisions += [d for d in self.exit_decisions(filled, PRICE_RULES) if d.ticker not in decided]
-        return await self._apply_exits(decisions) if decisions else []
-
-    async def cancel_stale_open_orders(self) -> list[StaleOrder]:
-        """Cancel resting opening orders past their time to live or behind the touch."""
-        books = {t: b for t in self.markets if (b := self.books.book(t)) is not None}
-        grids = {t: m.grid for t, m in self.markets.items()}
-        stale = stale_open_orders(
-            self.ledger.live_orders(), books, grids, self.clock.now_ms(), self.config.open_orders
-        )
-        for order in stale:
-            await self.executor.cancel(order.client_order_id)
-        return stale
-
-    async def _apply_exits(
-        self, decisions: list[ExitDecision] | tuple[ExitDecision, ...]
-    ) -> list[CloseResult]:
-        """Close what the rules decided; a stop loss starts the market's re-entry cooldown."""
-        now = self.clock.now_ms()
-        for decision in decisions:
-            if decision.reason is ExitReason.STOP_LOSS:
-                self._stop_loss_ms[decision.ticker] = now
-        return await self.closer.apply(decisions)
-
-    async def run_exit_timer(self) -> None:
-        """Run ``exit_tick`` every ``time_rules_interval_s``, and at once after a fill of ours."""
-        interval_s = self.config.exit_rules.time_rules_interval_s
-        while True:
-            await self._fill_or_tick(interval_s)
-            self._fill_wake.clear()
-            try:
-                await self.exit_tick()
-            except Exception:  # one failed pass must not end the timer; calibration covers the gap
-                log.exception("exits.tick_failed")
-
-    async def _fill_or_tick(self, seconds: float) -> None:
-        """Return after ``seconds`` of the trader's clock (not the wall's: a manual or scaled clock
-        runs the time rules at its own pace), or at once when a fill of ours wakes the timer."""
-        if self._fill_wake.is_set():
-            return
-        tick = asyncio.ensure_future(self.clock.sleep(seconds))
-        fill = asyncio.ensure_future(self._fill_wake.wait())
-        try:
-            await asyncio.wait({tick, fill}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            tick.cancel()
-            fill.cancel()
-
-    def _on_fills(self) -> None:
-        touched: set[str] = set()
-        for item in self._fills.drain():
-            if isinstance(item, FillBooked):
-                touched.add(item.fill.ticker)
-        for ticker in sorted(touched):
-            position = self.ledger.positions.get(ticker)
-            book = self.books.book(ticker)
-            self.entries.update(ticker, 0 if position is None else int(position.position), book)
-        self.position_index.refresh(touched)  # their entry references moved
-        self._filled_since_tick |= touched
-        if self._filled_since_tick:
-            self._fill_wake.set()
 
     async def close_position(self, ticker: str, reason: str, aggressive: bool = False) -> CloseResult:
         market = self.markets[ticker]
@@ -372,12 +268,12 @@ class TraderCore:
         """Open positions by ticker (``PositionViews``: current, not rebuilt per call; read-only).
 
         Fills booked but not yet handled are handled first: the ledger shows a new position at
-        once, while its exit price at entry arrives with ``_on_fills`` on a later loop turn. Read in
-        between, the price rules measured from the fee-inclusive cost instead and stopped out on
-        the entry spread alone, milliseconds after the fill.
+        once, while its exit price at entry arrives with ``ExitDriver.on_fills`` on a later loop turn.
+        Read in between, the price rules measured from the fee-inclusive cost instead and stopped out
+        on the entry spread alone, milliseconds after the fill.
         """
-        if len(self._fills):
-            self._on_fills()
+        if len(self._exit_fills):
+            self.exits.on_fills()
         return self.position_index.views()
 
     def market_views(self) -> dict[str, MarketView]:

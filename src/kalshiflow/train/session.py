@@ -174,7 +174,7 @@ class TradingSession:
 
     async def prepare(self, ticker: str) -> Sequence[float] | None:
         """Exits first (as the actor), then the observation the actor would decide on, or None."""
-        await self.core.react_to_book(ticker)
+        await self.core.exits.react_to_book(ticker)
         if not self.may_trade():
             return None
         book = self.books.book(ticker)
@@ -206,7 +206,7 @@ class TradingSession:
         venue.pump()
         now = self.clock.now_ms()
         if now >= self._next_exit:
-            await core.exit_tick()
+            await core.exits.exit_tick()
             venue.pump()
             self._next_exit = now + self._exit_every_ms
         if now >= self._next_calib:

@@ -3,6 +3,7 @@ actor) and after fills of ours; time rules on the short timer. No ``calibrate()`
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 
 import pytest
@@ -78,13 +79,13 @@ async def test_a_change_that_triggers_nothing_places_nothing_and_a_close_is_not_
     env.quote(ticker)
     core = await env.new_core(scenario_config(stop_loss_pct=20), stream=True)
     await env.hold(ticker, OutcomeSide.YES, 5)
-    assert await core.react_to_book(ticker) == []  # no adverse move: nothing to do
+    assert await core.exits.react_to_book(ticker) == []  # no adverse move: nothing to do
     env.cancel_bob(ticker)
     env.bid(ticker, OutcomeSide.YES, "0.30", 1)
     await env.sync_books()
-    [first] = await core.react_to_book(ticker)
+    [first] = await core.exits.react_to_book(ticker)
     assert first.outcome == "placed"
-    assert await core.react_to_book(ticker) == []  # one closing order per market at a time
+    assert await core.exits.react_to_book(ticker) == []  # one closing order per market at a time
 
 
 async def test_a_change_behind_the_held_bid_skips_the_price_rules_and_a_move_of_that_bid_does_not(
@@ -97,7 +98,7 @@ async def test_a_change_behind_the_held_bid_skips_the_price_rules_and_a_move_of_
     core = await env.new_core(scenario_config(stop_loss_pct=20), stream=True)
     await env.hold(ticker, OutcomeSide.YES, 5)
     await env.sync_books()
-    assert await core.react_to_book(ticker) == []  # evaluated: nothing to do
+    assert await core.exits.react_to_book(ticker) == []  # evaluated: nothing to do
     evaluated: list[tuple[str, ...]] = []
     real = core.exit_decisions
 
@@ -110,12 +111,12 @@ async def test_a_change_behind_the_held_bid_skips_the_price_rules_and_a_move_of_
     core.exit_decisions = counting  # type: ignore[method-assign]
     env.bid(ticker, OutcomeSide.YES, "0.40", 5)  # behind the touch: the held bid stays 0.44
     await env.sync_books()
-    assert await core.react_to_book(ticker) == []
+    assert await core.exits.react_to_book(ticker) == []
     assert evaluated == []
     env.cancel_bob(ticker)
     env.bid(ticker, OutcomeSide.YES, "0.30", 5)
     await env.sync_books()
-    [close] = await core.react_to_book(ticker)
+    [close] = await core.exits.react_to_book(ticker)
     assert (close.outcome, close.reason) == ("placed", ExitReason.STOP_LOSS.value)
     assert evaluated == [(ticker,)]
 
@@ -129,9 +130,9 @@ async def test_no_reactive_exit_while_a_calibration_runs(env: Scenario) -> None:
     env.bid(ticker, OutcomeSide.YES, "0.30", 5)
     await env.sync_books()
     core.calibrating = True
-    assert await core.react_to_book(ticker) == []
+    assert await core.exits.react_to_book(ticker) == []
     core.calibrating = False
-    assert len(await core.react_to_book(ticker)) == 1
+    assert len(await core.exits.react_to_book(ticker)) == 1
 
 
 async def test_reactive_price_rules_can_be_switched_off(env: Scenario) -> None:
@@ -142,9 +143,25 @@ async def test_reactive_price_rules_can_be_switched_off(env: Scenario) -> None:
     env.cancel_bob(ticker)
     env.bid(ticker, OutcomeSide.YES, "0.30", 5)
     await env.sync_books()
-    assert await core.react_to_book(ticker) == []
+    assert await core.exits.react_to_book(ticker) == []
     cycle = await env.calibrate()  # calibration still runs every rule
     assert [d.reason for d in cycle.exits] == [ExitReason.STOP_LOSS]
+
+
+async def test_the_exits_follow_a_config_the_core_is_given_after_it_was_built(env: Scenario) -> None:
+    """``core.config`` replaced later (bench_reactive_exits does) is what the exit driver reads."""
+    ticker = env.tickers[0]
+    env.quote(ticker)
+    core = await env.new_core(scenario_config(stop_loss_pct=20, reactive_price_rules=False), stream=True)
+    await env.hold(ticker, OutcomeSide.YES, 5)
+    env.cancel_bob(ticker)
+    env.bid(ticker, OutcomeSide.YES, "0.30", 5)
+    await env.sync_books()
+    assert await core.exits.react_to_book(ticker) == []
+    exit_rules = core.config.exit_rules.model_copy(update={"reactive_price_rules": True})
+    core.config = dataclasses.replace(core.config, exit_rules=exit_rules)
+    [close] = await core.exits.react_to_book(ticker)
+    assert close.reason == ExitReason.STOP_LOSS.value
 
 
 @SIDES
@@ -154,9 +171,9 @@ async def test_max_hold_fires_on_the_timer_tick(env: Scenario, side: OutcomeSide
     core = await env.new_core(scenario_config(max_hold_s=60), stream=True)
     await env.hold(ticker, side, 5)
     env.clock.advance(59)
-    assert await core.exit_tick() == []
+    assert await core.exits.exit_tick() == []
     env.clock.advance(1)
-    [result] = await core.exit_tick()
+    [result] = await core.exits.exit_tick()
     assert result.outcome == "placed"
     assert closing_order(core, ticker).close_reason == ExitReason.MAX_HOLD_TIME.value
 
@@ -167,11 +184,11 @@ async def test_a_fill_of_ours_puts_the_market_on_the_next_tick_for_the_price_rul
     core = await env.new_core(scenario_config(take_profit_pct=20), stream=True)
     await env.hold(ticker, OutcomeSide.YES, 5)  # bought at Bob's ask, the fill delivered by the stream
     await asyncio_turn()
-    assert ticker in core._filled_since_tick  # the fill queued the market for the next tick
+    assert ticker in core.exits.filled_since_tick  # the fill queued the market for the next tick
     env.cancel_bob(ticker)
     env.bid(ticker, OutcomeSide.YES, "0.80", 5)
     await env.sync_books()
-    [result] = await core.exit_tick()
+    [result] = await core.exits.exit_tick()
     assert result.outcome == "placed"
     assert closing_order(core, ticker).close_reason == ExitReason.TAKE_PROFIT.value
 

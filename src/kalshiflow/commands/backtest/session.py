@@ -211,7 +211,7 @@ class BacktestSession:
             self._collect(fills.drain(), venue, core)
             if now >= next_exit:
                 self._snapshot_mids(books, _live_tickers(core) | _held_tickers(core))
-                await core.exit_tick()
+                await core.exits.exit_tick()
                 venue.pump()
                 self._collect(fills.drain(), venue, core)
                 next_exit = now + exit_every

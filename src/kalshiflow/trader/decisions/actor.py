@@ -133,7 +133,7 @@ class Actor:
         for ticker, first_changed_ms in batch:
             try:
                 # Exits first: a held market's take profit / stop loss reacts to this very change.
-                await self.core.react_to_book(ticker)
+                await self.core.exits.react_to_book(ticker)
                 await self.decide(ticker, first_changed_ms)
             except Exception:
                 # One market's failure must not stop trading the others; the lifecycle pauses the

@@ -1,6 +1,6 @@
 """Reactive price exits: skip re-running the price rules on a book change that moved none of their inputs.
 
-``TraderCore.react_to_book`` runs the price rules (stop loss, take profit) on every change of a held
+``ExitDriver.react_to_book`` runs the price rules (stop loss, take profit) on every change of a held
 market's book. Those rules read only the position's view, the market's view (grid, fees), the exit
 rules' configuration and, of the book, the best bid of the side held (the valuation's exit price;
 ``close_at_bid`` reads it again only when a rule fires). Most book changes -- a level resized, added

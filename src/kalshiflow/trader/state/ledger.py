@@ -14,8 +14,9 @@ Positions carry a cost basis that *includes* fees paid to open them, so P&L figu
 
 This module is the state machine of the money; its parts live beside it: ``records`` (the position
 record, the trade ids seen), ``order_index`` (which orders exist and are live, bounded history),
-``reservations`` (the cash the exchange holds back, pure arithmetic), ``publishing`` (the frozen
-events on the bus) and ``totals`` (running sums the risk gate reads, updated at each change).
+``reservations`` (the cash the exchange holds back, pure arithmetic), ``booking`` (a fill or a
+settlement booked into positions and cash), ``publishing`` (the frozen events on the bus) and
+``totals`` (running sums the risk gate reads, updated at each change).
 """
 
 from __future__ import annotations
@@ -25,22 +26,21 @@ from collections.abc import Callable
 from fractions import Fraction
 
 from kalshiflow.domain.fees import FeeType
-from kalshiflow.domain.netting import net_fill
 from kalshiflow.domain.orders import BookSide
 from kalshiflow.domain.units import ZERO_MONEY, Count, Money, Price
 from kalshiflow.events.bus import EventBus
-from kalshiflow.events.ledger import CashCause, FillBooked, SettlementBooked
+from kalshiflow.events.ledger import CashCause
 from kalshiflow.events.ledger import FillData as FillData
 from kalshiflow.events.ledger import SettlementData as SettlementData
+from kalshiflow.trader.state.booking import book_fill, book_settlement, note_historical_fill, note_on_order
 from kalshiflow.trader.state.order_index import OrderIndex
 from kalshiflow.trader.state.orders import OrderPurpose, OrderState, TrackedOrder
 from kalshiflow.trader.state.publishing import LedgerPublisher
 from kalshiflow.trader.state.records import PositionRecord as PositionRecord
 from kalshiflow.trader.state.records import TradeIds as TradeIds
-from kalshiflow.trader.state.reservations import release_for_fill, reservation
+from kalshiflow.trader.state.reservations import reservation
 from kalshiflow.trader.state.totals import LedgerTotals
 
-MAX_UNMATCHED_ORDERS = 1_000  # order ids whose historical fills wait for their order to be linked
 HISTORY_LIMIT = 2_000  # finished orders and fills kept in memory (the store keeps all of them)
 
 
@@ -255,101 +255,16 @@ class Ledger:
 
     # ------------------------------------------------------------------ fills and settlements
     def apply_fill(self, fill: FillData) -> bool:
-        """Book one execution; returns False when this ``trade_id`` was already booked."""
-        if fill.trade_id in self.trade_ids:
-            return False
-        self.trade_ids.add(fill.trade_id)
-        self.fills.append(fill)
-        order = self.order_by_exchange_id(fill.order_id)
-        if order is None and fill.client_order_id:
-            order = self.orders.get(fill.client_order_id)
-            if order is not None:
-                self._link(order, fill.order_id)
-        pos = self.positions.setdefault(fill.ticker, PositionRecord(fill.ticker))
-        release = ZERO_MONEY
-        if order is not None:
-            release = release_for_fill(order, pos.position, fill.count, self._fee_terms_of)
-            order.reserved = Money(order.reserved - release)
-        result = net_fill(pos.position, pos.cost_basis, fill.side, fill.yes_price, fill.count)
-        exposure = net_fill(pos.position, pos.exposure, fill.side, fill.yes_price, fill.count).cost
-        fee_on_close = fill.fee * result.closed // fill.count if fill.count else 0
-        fee_on_open = fill.fee - fee_on_close
-        was_flat = pos.position == 0
-        pos.position = Count(result.position)
-        pos.cost_basis = Money(result.cost + fee_on_open)
-        pos.exposure = Money(exposure)
-        pos.realized_pnl = Money(pos.realized_pnl + result.realized - fee_on_close)
-        pos.fees_paid = Money(pos.fees_paid + fill.fee)
-        pos.last_fill_ms = fill.ts_ms
-        if pos.position == 0:
-            pos.opened_at_ms = None
-        elif was_flat or (result.closed and result.opened):
-            pos.opened_at_ms = fill.ts_ms  # a new position (or a flip) starts its hold clock
-        self.cash = Money(self.cash + release + result.cash_change - fill.fee)
-        if order is not None:
-            order.trade_ids.append(fill.trade_id)
-            order.fees = Money(order.fees + fill.fee)
-            # ``filled`` may already count this fill (a create answer or an order read can report it
-            # before the fill message arrives): the booked fills are a lower bound, not an increment.
-            order.booked = Count(order.booked + fill.count)
-            filled = Count(max(order.filled, order.booked))
-            self._progress(order, filled, Count(max(0, order.count - filled)), fill.ts_ms)
-        self._publish(FillBooked(fill, None if order is None else order.snapshot()))
-        self._position_changed(pos, fill.ts_ms)
-        self._cash_changed(fill.ts_ms, CashCause.FILL)
-        return True
+        """Book one execution; returns False when this ``trade_id`` was already booked (``booking``)."""
+        return book_fill(self, fill)
 
     def note_fill(self, fill: FillData) -> bool:
-        """Record a fill that happened before this ledger's first sync, without booking it.
-
-        Its effect is already in the balance and positions the first sync takes from the exchange,
-        so cash and positions are not touched; but the order it belongs to (restored from the store)
-        learns it filled, and the fill is announced (``FillBooked(historical=True)``) so the store
-        writes it. A fill of an order id not linked yet is announced at once (without its order) and
-        applied to its order once that is linked (a read resolving an order in flight). Returns
-        False when this ``trade_id`` was already seen.
-        """
-        if fill.trade_id in self.trade_ids:
-            return False
-        self.trade_ids.add(fill.trade_id)
-        self.fills.append(fill)
-        order = self.order_by_exchange_id(fill.order_id)
-        if order is None and fill.client_order_id:
-            order = self.orders.get(fill.client_order_id)
-        if order is None:
-            # Stored now (the account's fill, even if its order is not known yet: a previous run may
-            # have finished that order before it died); the order learns it once it is linked.
-            self._publish(FillBooked(fill, None, historical=True))
-            waiting = self._unmatched.setdefault(fill.order_id, [])
-            if len(self._unmatched) <= MAX_UNMATCHED_ORDERS:
-                waiting.append(fill)
-            else:
-                del self._unmatched[fill.order_id]
-            return True
-        self._link(order, fill.order_id)
-        self._note_on_order(order, fill)
-        return True
-
-    def _note_on_order(self, order: TrackedOrder, fill: FillData) -> None:
-        order.trade_ids.append(fill.trade_id)
-        order.fees = Money(order.fees + fill.fee)
-        order.booked = Count(order.booked + fill.count)
-        filled = Count(max(order.filled, order.booked))
-        self._progress(order, filled, Count(max(0, order.count - filled)), fill.ts_ms)
-        self._publish(FillBooked(fill, order.snapshot(), historical=True))
+        """Record a fill from before this ledger's first sync, without booking it (``booking``)."""
+        return note_historical_fill(self, fill)
 
     def apply_settlement(self, settlement: SettlementData) -> None:
-        # The record stays (flat): its realized P&L counts toward the day's P&L and the kill switch.
-        pos = self.positions.get(settlement.ticker)
-        self.settlements.append(settlement)
-        if pos is not None:
-            pos.realized_pnl = Money(pos.realized_pnl + settlement.revenue - pos.cost_basis)
-            pos.position, pos.cost_basis, pos.opened_at_ms = Count(0), Money(0), None
-            pos.exposure = Money(0)
-            self._position_changed(pos, settlement.settled_ms)
-        self.cash = Money(self.cash + settlement.revenue)
-        self._publish(SettlementBooked(settlement))
-        self._cash_changed(settlement.settled_ms, CashCause.SETTLEMENT)
+        """Book a market's settlement into its position and cash (``booking``)."""
+        book_settlement(self, settlement)
 
     # ------------------------------------------------------------------ reconciliation hooks
     def overwrite_cash(self, exchange_cash: Money, now_ms: int) -> Money:
@@ -387,7 +302,7 @@ class Ledger:
             order.order_id = order_id
         self.by_order_id[order_id] = order.client_order_id
         for fill in self._unmatched.pop(order_id, ()):
-            self._note_on_order(order, fill)
+            note_on_order(self, order, fill)
 
     def _progress(
         self, order: TrackedOrder, filled: Count, remaining: Count, now_ms: int, canceled: bool = False
