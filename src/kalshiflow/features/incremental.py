@@ -7,8 +7,9 @@ side of the book, the clock moves in whole milliseconds, cash and positions chan
 This class keeps the previous values and recomputes a group of features only when one of its
 inputs differs from the last call:
 
-* one side of the book: when its ladder differs from the copy kept from the last call (one C-level
-  dict comparison; a delta moves one side). Then its total and level count; its depths and vwap
+* one side of the book: when its ladder's change count (``BidLadder.version``) differs from the
+  last call's (one int comparison; a delta moves one side). Then its total (kept by the ladder)
+  and level count; its depths and vwap
   gap only if its best 10 levels moved; each depth and each imbalance only if its own integers did;
   touch prices, spread and tick (from a table built once per grid) when a best price moved; the
   microprice when a best price or size did;
@@ -107,7 +108,7 @@ class MarketObservation:
         "_figures",
         "_grid_points",
         "_history",
-        "_ladders",
+        "_ladder_versions",
         "_levels",
         "_no_orders_stored",
         "_now_ms",
@@ -131,8 +132,8 @@ class MarketObservation:
 
     def _reset(self) -> None:
         """Forget every cached input: the next call recomputes all groups."""
-        # Per side (YES bids, NO bids): a copy of the ladder, its best 10 levels, its depths.
-        self._ladders: list[dict[int, int] | None] = [None, None]  # None equals no ladder
+        # Per side (YES bids, NO bids): the ladder's version last seen, its best 10 levels, depths.
+        self._ladder_versions = [-1, -1]  # no real version: ladders count from 0
         self._tops: list[_Top] = [_NO_TOP, _NO_TOP]
         self._depths: list[_Depths] = [_NO_DEPTHS, _NO_DEPTHS]
         self._levels = [-1, -1]
@@ -206,20 +207,22 @@ class MarketObservation:
     # ------------------------------------------------------------------ book (26 features)
     def _book_features(self, book: OrderBook) -> tuple[int, int]:
         """Refresh the book groups whose inputs changed; return the YES bid and ask (empty conventions)."""
-        yes_prices, yes_sizes, no_prices, no_sizes = book.raw_ladders()
-        # A ladder's whole state is its size-per-price dict: one C-level comparison with the copy
-        # kept from the last call tells whether anything on that side moved (a delta moves one side).
-        ladders = self._ladders
-        yes_moved, no_moved = yes_sizes != ladders[0], no_sizes != ladders[1]
+        # Every mutation of a ladder bumps its version: an unchanged version is an unchanged side
+        # (a delta moves one side), told by one int comparison instead of comparing and copying
+        # the ladder. The book and its ladders are the same objects while ``_book`` holds.
+        yes, no = book.yes_bids, book.no_bids
+        versions = self._ladder_versions
+        yes_version, no_version = yes.version, no.version
+        yes_moved, no_moved = yes_version != versions[0], no_version != versions[1]
         if not (yes_moved or no_moved):
             return self._prices
         top_moved = False
         if yes_moved:
-            ladders[0] = yes_sizes.copy()
-            top_moved = self._side_features(yes_prices, yes_sizes, 0)
+            versions[0] = yes_version
+            top_moved = self._side_features(yes.prices, yes.sizes, yes.total, 0)
         if no_moved:
-            ladders[1] = no_sizes.copy()
-            top_moved = self._side_features(no_prices, no_sizes, 1) or top_moved
+            versions[1] = no_version
+            top_moved = self._side_features(no.prices, no.sizes, no.total, 1) or top_moved
         if not top_moved:  # only levels behind the best 10 moved: totals and level counts done
             return self._prices
         yes_top, no_top = self._tops[0], self._tops[1]
@@ -252,16 +255,17 @@ class MarketObservation:
             i += 1
         return prices
 
-    def _side_features(self, prices: list[int], sizes: dict[int, int], which: int) -> bool:
+    def _side_features(self, prices: list[int], sizes: dict[int, int], total: int, which: int) -> bool:
         """Refresh one side's features; True when its best 10 levels moved (not only deeper ones).
 
         ``which`` is 0 for YES bids (the bid side), 1 for NO bids (the ask side); both sides' figures
         sit interleaved in the vector. Total size and level count change with any level; the depths
         and the vwap gap read the best 10 levels only, so they wait for those to move. The ask
         side's vwap gap is computed on the NO prices it comes from: ``-(a x size - sum((1 - p) x s))``
-        is the same integer as ``nb x size - sum(p x s)``.
+        is the same integer as ``nb x size - sum(p x s)``. ``total`` is the ladder's running sum of
+        its sizes (``BidLadder.total``), the same integer the reference sums.
         """
-        self._put_log(_DEPTH_ALL + which, sum(sizes.values()) / COUNT_SCALE, _INV_LOG_DEPTH_ALL)
+        self._put_log(_DEPTH_ALL + which, total / COUNT_SCALE, _INV_LOG_DEPTH_ALL)
         levels = len(prices)
         if levels != self._levels[which]:  # a resize (most deltas) keeps the level count
             self._levels[which] = levels

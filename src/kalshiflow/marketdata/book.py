@@ -19,7 +19,7 @@ Invariants this book keeps:
   case) is one dict lookup and one store, and needs no grid check (only on-grid prices ever enter a
   ladder); a level appearing or disappearing also touches the sorted list (a bisect plus a memmove
   of a few pointers; popping the best is O(1)). ``BookStore.apply_delta`` inlines that common case
-  (see there), so it must keep these same rules.
+  (see there), so it must keep these same rules, including the ladder's ``version`` and ``total``.
 * **Top of book is validated once.** The best bid and best ask of each side are kept as ready
   ``Price`` values, rebuilt only when a ladder's best price changes (a level above the best
   appears, the best disappears, a snapshot): reading them is an attribute read, not a ``Price``
@@ -63,22 +63,32 @@ class BidLadder:
     """Bids of one leg: aggregate size per price and the prices in ascending order (best last).
 
     Mutated only by ``OrderBook`` and by ``BookStore.apply_delta``'s inlined resize of an existing
-    level; everything else reads it.
+    level; everything else reads it. Every mutation also bumps ``version`` and keeps ``total`` (the
+    sum of all sizes, 0.01 contract) exact, so a reader that ran before can tell "did this ladder
+    move?" by one int comparison and read its total size without summing it (the observation does,
+    after every delta). A version never repeats for a ladder object: equal versions mean an
+    unchanged ladder. A mutation that leaves the ladder as it was (a delta of 0) may still bump it.
     """
 
-    __slots__ = ("prices", "sizes")
+    __slots__ = ("prices", "sizes", "total", "version")
 
     def __init__(self) -> None:
         self.sizes: dict[int, int] = {}
         self.prices: list[int] = []
+        self.total = 0
+        self.version = 0
 
     def replace(self, sizes: dict[int, int]) -> None:
         self.sizes = sizes
         self.prices = sorted(sizes)
+        self.total = sum(sizes.values())
+        self.version += 1
 
     def clear(self) -> None:
         self.sizes = {}
         self.prices = []
+        self.total = 0
+        self.version += 1
 
 
 class OrderBook:
@@ -219,6 +229,8 @@ class OrderBook:
                 if touch is None:
                     return self._integrity_error(f"{side} delta at off-grid price {price}")
                 sizes[price] = delta
+                ladder.total += delta
+                ladder.version += 1
                 prices = ladder.prices
                 if not prices or price > prices[-1]:
                     prices.append(price)
@@ -244,6 +256,8 @@ class OrderBook:
                     del prices[bisect_left(prices, price)]
             else:
                 return self._integrity_error(f"{side} delta {delta} at level {price} of size {old}")
+            ladder.total += delta
+            ladder.version += 1
         return True
 
     def _set_touch(self, yes: bool, touch: tuple[Price, Price] | tuple[None, None]) -> None:

@@ -210,8 +210,10 @@ class BookStore:
         ladder = book.yes_bids if delta.side is _YES else book.no_bids
         sizes = ladder.sizes
         old = sizes.get(price)
-        if old is not None and (new := old + delta.delta) > 0:
+        if old is not None and (new := old + (change := delta.delta)) > 0:
             sizes[price] = new
+            ladder.total += change  # the ladder's running total and change count (``BidLadder``)
+            ladder.version += 1
         elif not book.change_level(delta.side, ladder, price, delta.delta, old):
             return self._delta_rejected(book)
         # The update is counted by its book, not by the store: a book's count since the last drain
