@@ -101,7 +101,7 @@ _HINTS: Final[Mapping[ErrorKind, str]] = MappingProxyType(
 # Ambiguous failures where "may have taken effect" would be false: the request never left, or it
 # was a read, which changes nothing on the venue whatever happened to it.
 _NOT_SENT_HINT: Final = "nothing was sent: the connection was never established"
-_READ_HINT: Final = "no answer to a read; a read changes nothing on the exchange"
+_READ_HINT: Final = "a read changes nothing on the exchange"
 _READ_METHODS: Final = frozenset({"GET", "HEAD"})
 
 
