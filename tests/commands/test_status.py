@@ -11,12 +11,14 @@ import json
 import os
 import signal
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import create_engine
 from tests.commands.cli_kit import FAST_SIM, kf, kf_background, wait_for
 
+from kalshiflow.commands.status import format_status, trader_clock_ahead
 from kalshiflow.store.trader_reads import read_status_history
-from kalshiflow.store.trader_runs import read_last_run
+from kalshiflow.store.trader_runs import StoredRun, read_last_run
 
 
 def sqlite_url(path: Path) -> str:
@@ -82,3 +84,59 @@ def test_status_on_a_missing_database_says_so_and_creates_nothing(tmp_path: Path
     assert str(missing) in result.stdout + result.stderr
     assert not missing.exists()
     assert "Traceback" not in result.stderr
+
+
+def _stopped_run(started_ms: int, stopped_ms: int) -> StoredRun:
+    return StoredRun(1, 4242, "host", started_ms, stopped_ms, stopped_ms, 0)
+
+
+def _snapshot(run: StoredRun, history_ts_ms: int) -> dict[str, Any]:
+    return {
+        "run": {
+            "state": "stopped",
+            "pid": run.pid,
+            "started_ms": run.started_ms,
+            "heartbeat_ms": run.heartbeat_ms,
+            "stopped_ms": run.stopped_ms,
+            "exit_code": 0,
+            "clock": "wall clock",
+        },
+        "status": {
+            "status": "stopped",
+            "result": "stopped by operator",
+            "ts_ms": history_ts_ms,
+            "clock": "trader clock",
+            "trader_clock_ahead_of_wall": trader_clock_ahead(run, history_ts_ms),
+        },
+        "cash": "$10,000.00",
+        "positions": [],
+        "resting_orders": [],
+        "last_calibration": None,
+    }
+
+
+def test_status_names_the_clock_of_each_stamp_after_a_sped_up_run() -> None:
+    # --speed 20 for 10 wall minutes: the history's stop stamp is 200 minutes after the start.
+    started_ms = 1_790_000_000_000
+    run = _stopped_run(started_ms, started_ms + 10 * 60_000)
+    text = format_status(_snapshot(run, started_ms + 200 * 60_000))
+    assert "trader (wall clock): stopped at 2026-09-21 14:23:20 UTC" in text
+    assert "last state (trader clock): stopped at 2026-09-21 17:33:20 UTC" in text
+    assert "ran ahead of the wall clock" in text
+
+
+def test_status_at_wall_speed_names_the_clocks_without_a_lead() -> None:
+    started_ms = 1_790_000_000_000
+    run = _stopped_run(started_ms, started_ms + 10 * 60_000)
+    text = format_status(_snapshot(run, started_ms + 10 * 60_000 - 5))
+    assert "(wall clock)" in text
+    assert "(trader clock)" in text
+    assert "ahead" not in text
+
+
+def test_trader_clock_lead_is_judged_against_the_last_wall_stamp() -> None:
+    crashed = StoredRun(1, 4242, "host", 0, 60_000, None, None)
+    assert not trader_clock_ahead(crashed, 60_000 + 10_000)  # within heartbeat slack
+    assert trader_clock_ahead(crashed, 60_000 + 60_000)
+    assert not trader_clock_ahead(None, 60_000)
+    assert not trader_clock_ahead(crashed, None)

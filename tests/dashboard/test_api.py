@@ -145,12 +145,16 @@ async def test_bad_input_is_refused(trader: Trader, http: httpx.AsyncClient) -> 
     missing = await http.post("/api/control/close", headers=CONTROL_HEADERS, json={})
     assert missing.status_code == 400
     assert "ticker" in missing.json()["error"]
-    nobody = await http.post("/api/control/close", headers=CONTROL_HEADERS, json={"ticker": "NO-SUCH"})
-    assert nobody.status_code == 400
-    assert "no open position" in nobody.json()["error"]
     huge = await http.post("/api/control/close", headers=CONTROL_HEADERS, content=b"x" * 10_000)
     assert huge.status_code == 413
     assert (await http.get("/api/control/pause", headers=CONTROL_HEADERS)).status_code == 405
+
+
+async def test_close_without_a_position_is_declined_not_refused(trader: Trader, http: httpx.AsyncClient) -> None:
+    nobody = await http.post("/api/control/close", headers=CONTROL_HEADERS, json={"ticker": "NO-SUCH"})
+    assert nobody.status_code == 409  # well-formed request the trader declines, like resume under a kill
+    assert nobody.json()["ok"] is False
+    assert "no open position in NO-SUCH" in nobody.json()["detail"]
 
 
 async def test_pause_resume_kill_and_calibrate_are_recorded_with_who_asked(

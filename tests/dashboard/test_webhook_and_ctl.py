@@ -120,4 +120,7 @@ async def test_ctl_pauses_and_resumes_a_running_trader_and_needs_the_token(
         assert life.state is TraderState.TRADING
         unknown = await asyncio.to_thread(ctl, "explode", "--token", TOKEN)
         assert unknown.exit_code == 2
+        nothing_to_close = await asyncio.to_thread(ctl, "close", "NO-SUCH", "--token", TOKEN)
+        assert nothing_to_close.exit_code == 1, nothing_to_close.output  # declined, not a usage error
+        assert "not done (no open position in NO-SUCH)" in nothing_to_close.output
         assert TOKEN not in paused.output + resumed.output

@@ -64,7 +64,9 @@ class AppControls:
         core, _ = self._parts()
         position = core.ledger.positions.get(ticker)
         if position is None or position.position == 0:
-            raise ValueError(f"no open position in {ticker}")
+            # Declined, not bad input: the request was well formed, there is just nothing to close
+            # (ctl exits 1 for a decline; 2 is for usage errors).
+            return False, f"no open position in {ticker}"
         if core.closer.is_closing(ticker):
             return False, f"a close of {ticker} is already working"
         self.app.state.lifecycle.note(f"close {ticker} requested by {by}")

@@ -5,6 +5,13 @@ or not running since its last heartbeat (crashed: ``kill -9``, power loss), its 
 positions (``ticker`` and signed ``position_fp``, as Kalshi writes them), resting orders and the
 last calibration. Money is shown as the live view shows it (``$10,000.00``). A SQLite database
 that does not exist is reported, never created.
+
+Two clocks, named wherever a time is shown: the run's start, heartbeat and stop are wall-clock
+stamps (``commands.heartbeat``), while the status history is stamped by the trader's clock, which
+runs ``--speed`` times faster than the wall clock with the embedded simulator (and follows the
+exchange's market time against an external one). The store keeps no mapping between them, so
+status does not convert one into the other; it labels each and says when the trader's clock ran
+ahead of the wall clock, so a history stamp hours after the stop reads as simulated time.
 """
 
 from __future__ import annotations
@@ -62,6 +69,24 @@ def _pid_alive(run: StoredRun) -> bool | None:
     return True
 
 
+class StampClock(StrEnum):
+    WALL = "wall clock"
+    TRADER = "trader clock"
+
+
+def trader_clock_ahead(run: StoredRun | None, history_ts_ms: int | None) -> bool:
+    """Pure: the last history stamp is later than the run's last wall-clock stamp allows.
+
+    That stamp is the stop, or the last heartbeat while no stop is recorded; a history entry may
+    follow it by up to ``STALE_AFTER_S`` at wall speed (heartbeats are ``HEARTBEAT_S`` apart, and
+    a run silent for longer counts as crashed), so only a larger lead is the clock, not the timing.
+    """
+    if run is None or history_ts_ms is None:
+        return False
+    last_wall_ms = run.stopped_ms if run.stopped_ms is not None else run.heartbeat_ms
+    return history_ts_ms > last_wall_ms + int(STALE_AFTER_S * 1000)
+
+
 def check_exists(db_url: str) -> None:
     url = normalize_url(db_url)
     if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
@@ -76,7 +101,9 @@ def read_status(db_url: str) -> dict[str, Any]:
         cash = store.last_cash()
         calibration = store.last_calibration()
         run = read_last_run(store.engine)
-        state = run_state(run, wall_ms(), None if run is None else _pid_alive(run))
+        now_ms = wall_ms()
+        state = run_state(run, now_ms, None if run is None else _pid_alive(run))
+        last_ts_ms = history[0].ts_ms if history else None
         return {
             "run": None
             if run is None
@@ -87,10 +114,17 @@ def read_status(db_url: str) -> dict[str, Any]:
                 "heartbeat_ms": run.heartbeat_ms,
                 "stopped_ms": run.stopped_ms,
                 "exit_code": run.exit_code,
+                "clock": StampClock.WALL.value,
             },
             "status": None
             if not history
-            else {"status": history[0].status, "result": history[0].result_text, "ts_ms": history[0].ts_ms},
+            else {
+                "status": history[0].status,
+                "result": history[0].result_text,
+                "ts_ms": history[0].ts_ms,
+                "clock": StampClock.TRADER.value,
+                "trader_clock_ahead_of_wall": trader_clock_ahead(run, last_ts_ms),
+            },
             "cash": None if cash is None else display_dollars(Money(cash.cash_e6)),
             "cash_dollars": None if cash is None else Money(cash.cash_e6).dollars_str(),
             "positions": [
@@ -155,9 +189,16 @@ def format_status(status: dict[str, Any]) -> str:
     if status["run"] is None and state is None:
         lines.append("status: never ran")
     else:
-        lines.append(f"trader: {_run_line(status['run'])}")
+        lines.append(f"trader ({StampClock.WALL.value}): {_run_line(status['run'])}")
         if state is not None:
-            lines.append(f"last state: {state['status']} at {_stamp(state['ts_ms'])} ({state['result']})")
+            lines.append(
+                f"last state ({StampClock.TRADER.value}): {state['status']} at {_stamp(state['ts_ms'])}"
+                f" ({state['result']})"
+            )
+            if state.get("trader_clock_ahead_of_wall"):
+                lines.append(
+                    "  (the trader's clock ran ahead of the wall clock: simulated time under --speed)"
+                )
     lines.append(f"cash: {status['cash'] or 'unknown'}")
     lines.append(f"positions: {len(status['positions'])}")
     lines.extend(

@@ -14,6 +14,8 @@ Policy (STYLE.md "Ambiguity is policy"):
 * A status nobody expects (1xx/3xx, unknown 5xx) is ``AMBIGUOUS``; an unknown 4xx is ``REJECTED``.
 * A connection that was never established is still ``AMBIGUOUS`` as a kind (the caller's policy
   stays simple), but carries ``request_sent=False`` so a caller may know nothing reached the venue.
+* The message of an ``AMBIGUOUS`` error says what happened: "nothing was sent" for a connection
+  never established, "a read changes nothing" for a GET; only a sent write "may have taken effect".
 
 Messages name the request (method and path) and what to check; they never contain headers or keys.
 """
@@ -96,6 +98,12 @@ _HINTS: Final[Mapping[ErrorKind, str]] = MappingProxyType(
     }
 )
 
+# Ambiguous failures where "may have taken effect" would be false: the request never left, or it
+# was a read, which changes nothing on the venue whatever happened to it.
+_NOT_SENT_HINT: Final = "nothing was sent: the connection was never established"
+_READ_HINT: Final = "a read changes nothing on the exchange"
+_READ_METHODS: Final = frozenset({"GET", "HEAD"})
+
 
 def kind_for_status(status: int, code: str | None = None) -> ErrorKind:
     """The kind of an HTTP error answer: ``CODE_KINDS`` first, then ``STATUS_KINDS``, then the class."""
@@ -143,8 +151,11 @@ class ExchangeError(Exception):
         where = f"{self.method} {self.path}".strip()
         answer = " ".join(str(p) for p in (self.status, self.code) if p is not None)
         text = f"{where}: {answer}: {self.message}" if answer else f"{where}: {self.message}"
-        hint = _HINTS.get(self.kind)
+        hint = self._hint()
         return f"{text} ({hint})" if hint else text
+
+    def _hint(self) -> str | None:
+        return _HINTS.get(self.kind)
 
 
 class RejectedError(ExchangeError):
@@ -175,6 +186,14 @@ class AmbiguousError(ExchangeError):
             path=path,
             details=details,
         )
+
+    def _hint(self) -> str | None:
+        """Only the wording differs: the kind stays ``AMBIGUOUS`` so callers' order safety is unchanged."""
+        if not self.request_sent:
+            return _NOT_SENT_HINT
+        if self.method.upper() in _READ_METHODS:
+            return _READ_HINT
+        return super()._hint()
 
 
 class RateLimitedError(ExchangeError):

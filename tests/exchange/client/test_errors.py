@@ -142,3 +142,31 @@ def test_ambiguous_order_error_carries_the_client_order_id() -> None:
 def test_classify_refuses_what_is_not_a_failure() -> None:
     with pytest.raises(TypeError):
         classify(ValueError("not a transport error"))
+
+
+@pytest.mark.parametrize("method", ["GET", "POST", "DELETE"])
+def test_refused_connection_says_nothing_was_sent(method: str) -> None:
+    err = error_from_transport(httpx.ConnectError("refused"), method, "/markets", "http://h/trade-api/v2")
+    assert err.kind is ErrorKind.AMBIGUOUS  # the callers' policy is unchanged
+    assert "nothing was sent" in str(err)
+    assert "may have taken effect" not in str(err)
+
+
+def test_read_without_answer_does_not_claim_it_may_have_taken_effect() -> None:
+    err = error_from_transport(httpx.ReadTimeout("slow"), "GET", "/portfolio/balance")
+    assert err.request_sent
+    assert "a read changes nothing" in str(err)
+    assert "may have taken effect" not in str(err)
+
+
+@pytest.mark.parametrize("method", ["POST", "DELETE"])
+def test_write_without_answer_still_says_it_may_have_taken_effect(method: str) -> None:
+    err = error_from_transport(httpx.ReadTimeout("slow"), method, "/portfolio/events/orders")
+    assert err.kind is ErrorKind.AMBIGUOUS
+    assert "may have taken effect" in str(err)
+
+
+def test_unanswered_5xx_read_does_not_claim_it_may_have_taken_effect() -> None:
+    err = error_from_response(_response(503, {"error": {"code": "x", "message": "down"}}), "GET", "/markets")
+    assert err.kind is ErrorKind.AMBIGUOUS
+    assert "may have taken effect" not in str(err)

@@ -26,20 +26,27 @@ def _fmt(value: float | None, digits: int = 2, suffix: str = "") -> str:
     return "n/a" if value is None else f"{value:+.{digits}f}{suffix}"
 
 
+def _pm(mean: float, half: float, seeds: int) -> str:
+    """Mean ± half-width; one seed has no interval, so none is shown (a ``± 0.00`` would claim one)."""
+    return f"{mean:+.2f} ± {half:.2f}" if seeds >= 2 else f"{mean:+.2f} ± n/a"
+
+
 def render_text(summaries: Sequence[PolicySummary]) -> str:
-    """The headline table for the terminal."""
+    """The headline table for the terminal; the policy column is as wide as the longest spec."""
+    width = max([len("policy"), *(len(s.policy) for s in summaries)]) + 2
     lines = [
-        f"{'policy':<18}{'P&L $ (95% CI)':>24}{'Sharpe':>8}{'fills':>7}{'maker':>7}"
+        f"{'policy':<{width}}{'P&L $ (95% CI)':>24}{'Sharpe':>8}{'fills':>7}{'maker':>7}"
         f"{'fee¢':>7}{'sprd¢':>7}{'10s¢':>7}{'60s¢':>7}{'settle¢':>9}{'maxDD $':>9}{'held $ (95% CI)':>18}"
     ]
     for s in summaries:
         d = s.decomposition
+        n = len(s.seeds)
         lines.append(
-            f"{s.policy:<18}{f'{s.pnl_mean:+.2f} ± {s.pnl_ci95:.2f}':>24}{_fmt(s.sharpe):>8}{s.fills:>7}"
+            f"{s.policy:<{width}}{_pm(s.pnl_mean, s.pnl_ci95, n):>24}{_fmt(s.sharpe):>8}{s.fills:>7}"
             f"{'n/a' if s.maker_share is None else f'{s.maker_share:.0%}':>7}{d.fee:>7.2f}"
             f"{_fmt(d.spread_vs_mid):>7}{_fmt(d.markouts['10s']):>7}{_fmt(d.markouts['60s']):>7}"
             f"{_fmt(d.markouts['settle']):>9}{s.max_drawdown_dollars:>9.2f}"
-            f"{f'{s.pnl_at_true_mean:+.2f} ± {s.pnl_at_true_ci95:.2f}':>18}"
+            f"{_pm(s.pnl_at_true_mean, s.pnl_at_true_ci95, n):>18}"
         )
     return "\n".join(lines)
 
@@ -116,7 +123,7 @@ def _html(summaries: Sequence[PolicySummary], title: str) -> str:
                 s.policy,
                 str(len(s.seeds)),
                 f"{s.pnl_mean:+.2f}",
-                f"{s.pnl_ci95:.2f}",
+                f"{s.pnl_ci95:.2f}" if len(s.seeds) >= 2 else "n/a",
                 _fmt(s.sharpe),
                 f"{s.max_drawdown_dollars:.2f}",
                 str(s.orders),
@@ -127,7 +134,7 @@ def _html(summaries: Sequence[PolicySummary], title: str) -> str:
                 _fmt(s.decomposition.spread_vs_mid),
                 _fmt(s.decomposition.spread_vs_true),
                 *(_fmt(s.decomposition.markouts[h]) for h in HORIZONS),
-                f"{s.pnl_at_true_mean:+.2f} ± {s.pnl_at_true_ci95:.2f}",
+                _pm(s.pnl_at_true_mean, s.pnl_at_true_ci95, len(s.seeds)),
             ]
             for s in summaries
         ],
