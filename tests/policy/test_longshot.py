@@ -9,6 +9,7 @@ from tests.policy.policy_kit import features, observation
 from kalshiflow.features.schema import SCHEMA_V1
 from kalshiflow.policy.base import Action, PolicyLoadError
 from kalshiflow.policy.longshot import LongshotConfig, LongshotMakerPolicy, LongshotReason
+from kalshiflow.policy.passive import QuoteBlock
 from kalshiflow.policy.registry import load_policy
 from kalshiflow.policy.rules import normalised_time_to_close
 
@@ -40,7 +41,7 @@ def test_outside_the_band_it_holds(mid: float) -> None:
 
 def test_it_keeps_the_no_it_holds_and_stops_at_the_cap() -> None:
     assert decide(position=-0.5)[:2] == (Action.HOLD, LongshotReason.POSITION_CAP)
-    assert decide(position=-0.2, resting_count=0.02)[:2] == (Action.HOLD, LongshotReason.ORDER_RESTING)
+    assert decide(position=-0.2, resting_count=0.02)[:2] == (Action.HOLD, QuoteBlock.ORDER_RESTING)
 
 
 def test_yes_it_did_not_want_is_sold_passively() -> None:
@@ -49,8 +50,8 @@ def test_yes_it_did_not_want_is_sold_passively() -> None:
 
 def test_nothing_new_near_the_close_on_a_one_sided_book_or_a_closed_market() -> None:
     assert decide(time_to_close=normalised_time_to_close(600))[:2] == (Action.HOLD, LongshotReason.NEAR_CLOSE)
-    assert decide(ask_depth_l1=0.0)[:2] == (Action.HOLD, LongshotReason.ONE_SIDED_BOOK)
-    assert decide(time_to_close=0.0)[:2] == (Action.HOLD, LongshotReason.MARKET_CLOSED)
+    assert decide(ask_depth_l1=0.0)[:2] == (Action.HOLD, QuoteBlock.ONE_SIDED_BOOK)
+    assert decide(time_to_close=0.0)[:2] == (Action.HOLD, QuoteBlock.MARKET_CLOSED)
 
 
 def test_spec_overrides_thresholds_and_refuses_unknown_keys() -> None:

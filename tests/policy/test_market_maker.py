@@ -8,6 +8,7 @@ from tests.policy.policy_kit import MIRROR_ACTION, features, mirror, observation
 from kalshiflow.features.schema import SCHEMA_V1
 from kalshiflow.policy.base import Action
 from kalshiflow.policy.market_maker import MakerReason, MarketMakerPolicy
+from kalshiflow.policy.passive import QuoteBlock
 
 POLICY = MarketMakerPolicy(SCHEMA_V1)
 ROOM = {"spread": 0.03, "mid": 0.5}
@@ -43,5 +44,5 @@ def test_inventory_is_unwound_passively(side: str) -> None:
 
 @pytest.mark.parametrize("side", ["yes", "no"])
 def test_one_quote_at_a_time_and_no_quote_without_room(side: str) -> None:
-    assert decide(side, resting_count=0.2)[1] == MakerReason.ORDER_RESTING
+    assert decide(side, resting_count=0.2)[1] == QuoteBlock.ORDER_RESTING
     assert decide(side, spread=0.01)[1] == MakerReason.NO_ROOM

@@ -10,6 +10,7 @@ from tests.policy.policy_kit import MIRROR_ACTION, features, mirror, observation
 
 from kalshiflow.features.schema import SCHEMA_V1
 from kalshiflow.policy.base import Action, PolicyLoadError
+from kalshiflow.policy.passive import QuoteBlock
 from kalshiflow.policy.registry import exit_overrides, load_policy
 from kalshiflow.policy.rules import normalised_time_to_close
 from kalshiflow.policy.touch_maker import TouchMakerConfig, TouchMakerPolicy, TouchMakerReason
@@ -67,9 +68,9 @@ def test_inventory_is_unwound_passively_never_by_crossing(side: str) -> None:
         ({"volatility_60s": 0.011}, TouchMakerReason.FAST_MARKET),
         ({"mid": 0.05}, TouchMakerReason.PRICE_OUT_OF_BAND),
         ({"time_to_close": normalised_time_to_close(600)}, TouchMakerReason.NEAR_CLOSE),
-        ({"resting_count": 0.2}, TouchMakerReason.ORDER_RESTING),
-        ({"ask_depth_l1": 0.0}, TouchMakerReason.ONE_SIDED_BOOK),
-        ({"time_to_close": 0.0}, TouchMakerReason.MARKET_CLOSED),
+        ({"resting_count": 0.2}, QuoteBlock.ORDER_RESTING),
+        ({"ask_depth_l1": 0.0}, QuoteBlock.ONE_SIDED_BOOK),
+        ({"time_to_close": 0.0}, QuoteBlock.MARKET_CLOSED),
     ],
 )
 def test_it_holds_where_fills_are_picked_off_or_nothing_can_be_earned(

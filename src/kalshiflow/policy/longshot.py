@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from kalshiflow.policy.base import Action, Decision, SchemaLike, check_size, feature_indices
+from kalshiflow.policy.passive import quote_block
 from kalshiflow.policy.rules import normalised_time_to_close
 
 FEATURES = (
@@ -57,9 +58,6 @@ _TICK_EPS = 1e-6
 
 
 class LongshotReason(StrEnum):
-    MARKET_CLOSED = "market_closed"
-    ONE_SIDED_BOOK = "one_sided_book"
-    ORDER_RESTING = "order_resting"
     UNWIND = "unwind"
     POSITION_CAP = "position_cap"
     NEAR_CLOSE = "near_close"
@@ -123,14 +121,11 @@ class LongshotMakerPolicy:
     def decide(self, observation: Sequence[float]) -> Decision:
         check_size(observation, self._size)
         cfg, i = self.config, self._index
+        blocked = quote_block(observation, i)
+        if blocked is not None:
+            return Decision(Action.HOLD, blocked)
         ttc = observation[i["time_to_close"]]
-        if ttc <= 0.0:
-            return Decision(Action.HOLD, LongshotReason.MARKET_CLOSED)
         tick = observation[i["tick_size"]] / 100.0
-        if observation[i["bid_depth_l1"]] <= 0.0 or observation[i["ask_depth_l1"]] <= 0.0 or tick <= 0.0:
-            return Decision(Action.HOLD, LongshotReason.ONE_SIDED_BOOK)
-        if observation[i["resting_count"]] > 0.0:
-            return Decision(Action.HOLD, LongshotReason.ORDER_RESTING)
         position = observation[i["position"]]
         if position > _EPS:
             return Decision(Action.SELL_YES, LongshotReason.UNWIND, passive=True)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from kalshiflow.policy.base import Action, Decision, SchemaLike, check_size, feature_indices
+from kalshiflow.policy.passive import quote_block
 from kalshiflow.policy.rules import normalised_time_to_close
 
 FEATURES = (
@@ -43,9 +44,6 @@ _EPS = 1e-9
 
 
 class MakerReason(StrEnum):
-    MARKET_CLOSED = "market_closed"
-    ONE_SIDED_BOOK = "one_sided_book"
-    ORDER_RESTING = "order_resting"
     NO_ROOM = "no_room"
     UNWIND = "unwind"
     POSITION_CAP = "position_cap"
@@ -85,14 +83,11 @@ class MarketMakerPolicy:
     def decide(self, observation: Sequence[float]) -> Decision:
         check_size(observation, self._size)
         cfg, i = self.config, self._index
+        blocked = quote_block(observation, i)
+        if blocked is not None:
+            return Decision(Action.HOLD, blocked)
         ttc = observation[i["time_to_close"]]
-        if ttc <= 0.0:
-            return Decision(Action.HOLD, MakerReason.MARKET_CLOSED)
         tick = observation[i["tick_size"]] / 100.0
-        if observation[i["bid_depth_l1"]] <= 0.0 or observation[i["ask_depth_l1"]] <= 0.0 or tick <= 0.0:
-            return Decision(Action.HOLD, MakerReason.ONE_SIDED_BOOK)
-        if observation[i["resting_count"]] > 0.0:
-            return Decision(Action.HOLD, MakerReason.ORDER_RESTING)
         spread_ticks = observation[i["spread"]] / tick
         if spread_ticks < cfg.min_spread_ticks - 1e-6:
             return Decision(Action.HOLD, MakerReason.NO_ROOM)

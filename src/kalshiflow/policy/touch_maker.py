@@ -42,6 +42,7 @@ from enum import StrEnum
 from typing import Final
 
 from kalshiflow.policy.base import Action, Decision, SchemaLike, check_size, feature_indices
+from kalshiflow.policy.passive import quote_block
 from kalshiflow.policy.rules import normalised_time_to_close
 
 FEATURES = (
@@ -69,9 +70,6 @@ EXIT_OVERRIDES: Final[Mapping[str, bool]] = {
 
 
 class TouchMakerReason(StrEnum):
-    MARKET_CLOSED = "market_closed"
-    ONE_SIDED_BOOK = "one_sided_book"
-    ORDER_RESTING = "order_resting"
     UNWIND = "unwind"
     NEAR_CLOSE = "near_close"
     PRICE_OUT_OF_BAND = "price_out_of_band"
@@ -124,14 +122,11 @@ class TouchMakerPolicy:
     def decide(self, observation: Sequence[float]) -> Decision:
         check_size(observation, self._size)
         cfg, i = self.config, self._index
+        blocked = quote_block(observation, i)
+        if blocked is not None:
+            return Decision(Action.HOLD, blocked)
         ttc = observation[i["time_to_close"]]
-        if ttc <= 0.0:
-            return Decision(Action.HOLD, TouchMakerReason.MARKET_CLOSED)
         tick = observation[i["tick_size"]] / 100.0
-        if observation[i["bid_depth_l1"]] <= 0.0 or observation[i["ask_depth_l1"]] <= 0.0 or tick <= 0.0:
-            return Decision(Action.HOLD, TouchMakerReason.ONE_SIDED_BOOK)
-        if observation[i["resting_count"]] > 0.0:
-            return Decision(Action.HOLD, TouchMakerReason.ORDER_RESTING)
         position = observation[i["position"]]
         if position > _EPS:
             return Decision(Action.SELL_YES, TouchMakerReason.UNWIND, passive=True)
