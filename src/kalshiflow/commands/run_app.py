@@ -196,7 +196,7 @@ class TraderApp:
                 self.state.lifecycle.note(
                     f"paper mode: {policy.name} decides and records, no order is sent "
                     "(no policy beat hold after fees beyond its interval on every held-out backtest; "
-                    "[run] paper = false to trade)"
+                    "--live or [run] paper = false to trade)"
                 )
             self.state.actor = actor
             settle_startup_heap()
