@@ -38,8 +38,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from kalshiflow.policy.base import Action, Decision, SchemaLike, check_size, feature_indices
-from kalshiflow.policy.passive import quote_block
+from kalshiflow.policy.base import Action, Decision, SchemaLike
+from kalshiflow.policy.passive import PassiveQuoter
 from kalshiflow.policy.rules import normalised_time_to_close
 
 FEATURES = (
@@ -101,29 +101,21 @@ class LongshotConfig:
             raise ValueError("LongshotConfig.max_position_fraction must be within (0, 1]")
 
 
-class LongshotMakerPolicy:
+class LongshotMakerPolicy(PassiveQuoter):
     def __init__(self, schema: SchemaLike, config: LongshotConfig | None = None) -> None:
-        self._index = feature_indices(schema, FEATURES, "longshot policy")
         self.config = config or LongshotConfig()
-        self._schema_hash = schema.hash
-        self._size = schema.size
-        self._no_new_ttc = normalised_time_to_close(self.config.no_new_exposure_s)
+        super().__init__(schema, FEATURES, "longshot policy", self.config.no_new_exposure_s)
         self._far_ttc = normalised_time_to_close(self.config.max_close_s)
 
     @property
     def name(self) -> str:
         return "longshot"
 
-    @property
-    def schema_hash(self) -> str:
-        return self._schema_hash
-
     def decide(self, observation: Sequence[float]) -> Decision:
-        check_size(observation, self._size)
+        held = self.blocked(observation)
+        if held is not None:
+            return held
         cfg, i = self.config, self._index
-        blocked = quote_block(observation, i)
-        if blocked is not None:
-            return Decision(Action.HOLD, blocked)
         ttc = observation[i["time_to_close"]]
         tick = observation[i["tick_size"]] / 100.0
         position = observation[i["position"]]

@@ -24,9 +24,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from kalshiflow.policy.base import Action, Decision, SchemaLike, check_size, feature_indices
-from kalshiflow.policy.passive import quote_block
-from kalshiflow.policy.rules import normalised_time_to_close
+from kalshiflow.policy.base import Action, Decision, SchemaLike
+from kalshiflow.policy.passive import PassiveQuoter
 
 FEATURES = (
     "mid",
@@ -64,28 +63,20 @@ class MakerConfig:
     no_new_exposure_s: float = 900.0
 
 
-class MarketMakerPolicy:
+class MarketMakerPolicy(PassiveQuoter):
     def __init__(self, schema: SchemaLike, config: MakerConfig | None = None) -> None:
-        self._index = feature_indices(schema, FEATURES, "market-making policy")
         self.config = config or MakerConfig()
-        self._schema_hash = schema.hash
-        self._size = schema.size
-        self._no_new_ttc = normalised_time_to_close(self.config.no_new_exposure_s)
+        super().__init__(schema, FEATURES, "market-making policy", self.config.no_new_exposure_s)
 
     @property
     def name(self) -> str:
         return "mm"
 
-    @property
-    def schema_hash(self) -> str:
-        return self._schema_hash
-
     def decide(self, observation: Sequence[float]) -> Decision:
-        check_size(observation, self._size)
+        held = self.blocked(observation)
+        if held is not None:
+            return held
         cfg, i = self.config, self._index
-        blocked = quote_block(observation, i)
-        if blocked is not None:
-            return Decision(Action.HOLD, blocked)
         ttc = observation[i["time_to_close"]]
         tick = observation[i["tick_size"]] / 100.0
         spread_ticks = observation[i["spread"]] / tick

@@ -11,6 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
 
+from kalshiflow.policy.base import Action, Decision, SchemaLike, check_size, feature_indices
+from kalshiflow.policy.rules import normalised_time_to_close
+
 
 class QuoteBlock(StrEnum):
     MARKET_CLOSED = "market_closed"
@@ -35,3 +38,25 @@ def quote_block(observation: Sequence[float], index: Mapping[str, int]) -> Quote
     if observation[index["resting_count"]] > 0.0:
         return QuoteBlock.ORDER_RESTING
     return None
+
+
+class PassiveQuoter:
+    """What every passive quoting policy holds: its feature indices, its schema, the time to close
+    after which it opens no new inventory, and the guard above. A subclass names itself (``name``)
+    and decides what to quote once ``blocked`` lets it."""
+
+    def __init__(self, schema: SchemaLike, features: Sequence[str], who: str, no_new_exposure_s: float) -> None:
+        self._index = feature_indices(schema, features, who)
+        self._schema_hash = schema.hash
+        self._size = schema.size
+        self._no_new_ttc = normalised_time_to_close(no_new_exposure_s)
+
+    @property
+    def schema_hash(self) -> str:
+        return self._schema_hash
+
+    def blocked(self, observation: Sequence[float]) -> Decision | None:
+        """The HOLD this observation forces before any price is looked at, or None."""
+        check_size(observation, self._size)
+        reason = quote_block(observation, self._index)
+        return None if reason is None else Decision(Action.HOLD, reason)

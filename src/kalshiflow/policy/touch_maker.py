@@ -41,9 +41,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
-from kalshiflow.policy.base import Action, Decision, SchemaLike, check_size, feature_indices
-from kalshiflow.policy.passive import quote_block
-from kalshiflow.policy.rules import normalised_time_to_close
+from kalshiflow.policy.base import Action, Decision, SchemaLike
+from kalshiflow.policy.passive import PassiveQuoter
 
 FEATURES = (
     "mid",
@@ -103,28 +102,20 @@ class TouchMakerConfig:
             raise ValueError("TouchMakerConfig.min_spread_ticks must be >= 1 (a post-only order needs room)")
 
 
-class TouchMakerPolicy:
+class TouchMakerPolicy(PassiveQuoter):
     def __init__(self, schema: SchemaLike, config: TouchMakerConfig | None = None) -> None:
-        self._index = feature_indices(schema, FEATURES, "maker policy")
         self.config = config or TouchMakerConfig()
-        self._schema_hash = schema.hash
-        self._size = schema.size
-        self._no_new_ttc = normalised_time_to_close(self.config.no_new_exposure_s)
+        super().__init__(schema, FEATURES, "maker policy", self.config.no_new_exposure_s)
 
     @property
     def name(self) -> str:
         return "maker"
 
-    @property
-    def schema_hash(self) -> str:
-        return self._schema_hash
-
     def decide(self, observation: Sequence[float]) -> Decision:
-        check_size(observation, self._size)
+        held = self.blocked(observation)
+        if held is not None:
+            return held
         cfg, i = self.config, self._index
-        blocked = quote_block(observation, i)
-        if blocked is not None:
-            return Decision(Action.HOLD, blocked)
         ttc = observation[i["time_to_close"]]
         tick = observation[i["tick_size"]] / 100.0
         position = observation[i["position"]]
