@@ -6,9 +6,8 @@ unreadable key file, port in use). Error messages name the flag and what to fix;
 
 from __future__ import annotations
 
-import asyncio
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -18,17 +17,9 @@ from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperGroup
 
-from kalshiflow.commands.backtest.command import run_backtest_command
-from kalshiflow.commands.backtest.runner import BacktestUsageError
-from kalshiflow.commands.record import RecordOptions, RecordUsageError, run_record, split_tickers
-from kalshiflow.commands.simulator import ACCOUNT_FORMAT, SimulatorUsageError, serve, simulator_config
-from kalshiflow.commands.train import TrainUsageError, run_train_command
-from kalshiflow.config import process_environ
-from kalshiflow.sim.market.profile import ProfileError
-from kalshiflow.sim.market.report import DEFAULT_HOURS as DEFAULT_REPORT_HOURS
-from kalshiflow.sim.market.report import DEFAULT_MARKETS as DEFAULT_REPORT_MARKETS
-from kalshiflow.sim.market.report_cmd import render as render_report
-from kalshiflow.sim.market.report_cmd import sim_report as run_sim_report
+# Each command imports its own body when it runs: the backtest's report pulls in matplotlib, the
+# simulator its server, `run` the whole trader -- about 2 s of imports that `--help`, `status` or
+# `ctl` would otherwise pay on every call, and a window in which Ctrl-C printed an import traceback.
 
 try:  # typer >= 0.2x carries its own copy of click; older typer uses click itself
     from typer._click.exceptions import NoArgsIsHelpError, UsageError
@@ -39,6 +30,12 @@ out = Console(soft_wrap=True, highlight=False)
 err = Console(stderr=True, soft_wrap=True, highlight=False)
 
 USAGE_ERROR = 2
+# The simulator's --account format (``commands.simulator.ACCOUNT_FORMAT``, which its errors quote;
+# a test keeps the two equal) and the sim report's defaults (``ReportOptions``'s, likewise tested),
+# spelled here so that building the command line imports neither.
+ACCOUNT_FORMAT = "KEY_ID:PUBLIC_KEY_PEM_PATH:BALANCE_DOLLARS"
+DEFAULT_REPORT_HOURS = 8.0
+DEFAULT_REPORT_MARKETS = 480
 
 
 def _fail(message: str) -> NoReturn:
@@ -82,6 +79,18 @@ class _OneLineUsageErrors(TyperGroup):
 app = typer.Typer(
     cls=_OneLineUsageErrors, add_completion=False, no_args_is_help=True, help="Kalshi trader and local simulator."
 )
+
+
+def split_tickers(values: Sequence[str] | None) -> tuple[str, ...]:
+    """``["A,B", "C"]`` -> ``("A", "B", "C")``: commas and repeated flags both work."""
+    return tuple(dict.fromkeys(t.strip() for v in values or () for t in v.split(",") if t.strip()))
+
+
+def process_environ() -> Mapping[str, str]:
+    """The environment the commands read (``config.process_environ``, imported when a command runs)."""
+    from kalshiflow.config import process_environ as environ
+
+    return environ()
 
 
 def _version() -> str:
@@ -128,7 +137,10 @@ def sim(
     profile: Annotated[Path | None, typer.Option(help="TOML market profile (default: built-in).")] = None,
 ) -> None:
     """Run the local Kalshi Trade API v2 simulator until Ctrl-C."""
+    import asyncio
+
     from kalshiflow.commands import paths
+    from kalshiflow.commands.simulator import SimulatorUsageError, serve, simulator_config
 
     if data_dir is None:  # inside the one data directory `run` uses, wherever the environment puts it
         data_dir = paths.data_dir(None, process_environ()) / paths.SIM_DIR
@@ -159,9 +171,12 @@ def sim_report(
     profile: Annotated[Path | None, typer.Option(help="TOML market profile (default: built-in).")] = None,
 ) -> None:
     """Run the simulated market headless and report how it compares with real Kalshi."""
-    try:
-        from kalshiflow.commands import paths
+    from kalshiflow.commands import paths
+    from kalshiflow.sim.market.profile import ProfileError
+    from kalshiflow.sim.market.report_cmd import render as render_report
+    from kalshiflow.sim.market.report_cmd import sim_report as run_sim_report
 
+    try:
         target = out_dir if out_dir is not None else paths.data_dir(None, process_environ()) / paths.SIM_REPORT_DIR
         report, files = run_sim_report(seed, hours, markets, target, life_scale, profile, process_environ())
     except (ProfileError, OSError) as exc:
@@ -198,6 +213,9 @@ def backtest(
 ) -> None:
     """Run policies through the real trader core against the simulated market seed by seed, or against
     recorded sessions (--sessions)."""
+    from kalshiflow.commands.backtest.command import run_backtest_command
+    from kalshiflow.commands.backtest.runner import BacktestUsageError
+
     try:
         run_backtest_command(
             policy, seeds, hours, markets, jobs, out_dir, config, out, sessions=sessions, session_ids=session_ids
@@ -227,6 +245,8 @@ def train(
     ] = None,
 ) -> None:
     """Train a PPO policy on the simulator or on recorded sessions (extra 'rl') and export it for mlp:OUT."""
+    from kalshiflow.commands.train import TrainUsageError, run_train_command
+
     try:
         run_train_command(
             timesteps, seed, out_dir, envs, episode_s, markets, out, sessions=sessions, session_ids=session_ids
@@ -278,6 +298,8 @@ def record(
     ] = 60.0,
 ) -> None:
     """Record live order books (snapshots and deltas) into the database."""
+    from kalshiflow.commands.record import RecordOptions, RecordUsageError, run_record
+
     options = RecordOptions(
         exchange=exchange,
         url=url,
@@ -344,7 +366,7 @@ def run(
         typer.Option(min=0, max=65535, help="Dashboard port (env KALSHIFLOW_DASHBOARD_PORT; default 8000)."),
     ] = None,
 ) -> None:
-    """Run the trader (default: against the embedded simulator, with the rule-based policy)."""
+    """Run the trader (default: against the embedded simulator, policy maker, paper mode)."""
     from kalshiflow.commands.run import RunFlags, RunUsageError, run_trader
 
     flags = RunFlags(

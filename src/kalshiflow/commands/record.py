@@ -22,7 +22,7 @@ import logging
 import signal
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -99,11 +99,6 @@ class RecordSummary:
     gaps: int
     dropped: int
     duration_s: float
-
-
-def split_tickers(values: Sequence[str] | None) -> tuple[str, ...]:
-    """``["A,B", "C"]`` -> ``("A", "B", "C")``: commas and repeated flags both work."""
-    return tuple(dict.fromkeys(t.strip() for v in values or () for t in v.split(",") if t.strip()))
 
 
 def discovery_config(options: RecordOptions) -> DiscoveryConfig:
