@@ -63,7 +63,8 @@ class _OneLineUsageErrors(TyperGroup):
             return super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
         try:
             code = super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
-        except NoArgsIsHelpError as exc:  # the help was printed when the error was made
+        except NoArgsIsHelpError as exc:  # bare `kalshiflow`: the error's message is the help
+            typer.echo(exc.format_message(), err=True)
             sys.exit(exc.exit_code)
         except UsageError as exc:
             command = exc.ctx.command_path if exc.ctx is not None else "kalshiflow"
@@ -77,7 +78,11 @@ class _OneLineUsageErrors(TyperGroup):
 
 
 app = typer.Typer(
-    cls=_OneLineUsageErrors, add_completion=False, no_args_is_help=True, help="Kalshi trader and local simulator."
+    cls=_OneLineUsageErrors,
+    add_completion=False,
+    no_args_is_help=True,
+    help="Kalshi trader and local simulator.",
+    rich_markup_mode=None,
 )
 
 
@@ -436,7 +441,7 @@ def status(
     data_dir: Annotated[
         str | None, typer.Option(help="Where `run` keeps its files (env KALSHIFLOW_DATA_DIR; default ./.kalshiflow).")
     ] = None,
-    config: Annotated[str | None, typer.Option(help="TOML settings file (its \\[run] db).")] = None,
+    config: Annotated[str | None, typer.Option(help="TOML settings file (its [run] db).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """The trader's last known state, cash, positions, resting orders and last calibration."""

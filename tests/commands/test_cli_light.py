@@ -32,3 +32,15 @@ def test_the_spelled_out_defaults_are_the_commands_own() -> None:
 def test_split_tickers_accepts_commas_and_repeats_and_drops_duplicates() -> None:
     assert cli.split_tickers(["A,B", " C ", "A", ""]) == ("A", "B", "C")
     assert cli.split_tickers(None) == ()
+
+
+def test_help_at_80_columns_keeps_every_environment_variable_whole() -> None:
+    """Rich's boxed help cut ``KALSHIFLOW_DATA_DIR`` to ``KALSHIFLOW_DATA_DI…`` in an 80-column terminal."""
+    env = {"COLUMNS": "80", "PATH": ""}
+    probe = "from kalshiflow.cli import app; app()"
+    text = subprocess.run(
+        [sys.executable, "-c", probe, "run", "--help"], capture_output=True, text=True, env=env, check=False
+    ).stdout
+    for name in ("KALSHIFLOW_EXCHANGE", "KALSHIFLOW_DATA_DIR", "KALSHIFLOW_DASHBOARD_HOST", "KALSHI_PRIVATE_KEY"):
+        assert name in text
+    assert "…" not in text
