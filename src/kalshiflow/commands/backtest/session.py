@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import bisect
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -29,11 +29,11 @@ from kalshiflow.config import Settings, policy_exit_rules
 from kalshiflow.domain.orders import BookSide, OutcomeSide
 from kalshiflow.domain.units import COUNT_SCALE, MONEY_SCALE, ZERO_MONEY, Money, Price
 from kalshiflow.events.bus import EventBus
-from kalshiflow.events.ledger import FillBooked
+from kalshiflow.events.ledger import FillBooked, OrderState
 from kalshiflow.exchange.models_market import Market
 from kalshiflow.features import SCHEMA_V1
 from kalshiflow.features.valuation import value_position
-from kalshiflow.marketdata.book import OrderBook
+from kalshiflow.marketdata.book import Level, OrderBook
 from kalshiflow.marketdata.bookstore import BookStore
 from kalshiflow.policy.base import Policy
 from kalshiflow.policy.random_policy import RandomPolicy
@@ -42,11 +42,12 @@ from kalshiflow.trader.core import CoreConfig, TraderCore
 from kalshiflow.trader.decisions.actor import Actor
 from kalshiflow.trader.lifecycle.recalibration import Recalibrator
 from kalshiflow.trader.lifecycle.states import Lifecycle, TraderState
-from kalshiflow.trader.state.orders import OrderPurpose
+from kalshiflow.trader.state.orders import OrderPurpose, TrackedOrder
 
 MARKOUT_HORIZONS_MS: Final = (10_000, 60_000)
 STARTING_BALANCE: Final = Money.dollars(10_000)
 _YES: Final = OutcomeSide.YES
+_IN_BOOK: Final = frozenset({OrderState.RESTING, OrderState.PARTIALLY_FILLED})  # orders resting on the book
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,13 +103,35 @@ def build_policy(spec: str, seed: int) -> Policy:
     return load_policy(spec, SCHEMA_V1)
 
 
-def _mid(book: OrderBook | None) -> float | None:
+def _mid(book: OrderBook | None, own: Sequence[TrackedOrder] = ()) -> float | None:
+    """The YES mid of the book *without our own resting orders* (``own``: our live orders there).
+
+    Why: a quote of ours that improves the touch moves the public mid toward itself, so its fill
+    would look like half the spread it improved by less earned, and the markout after it (taken once
+    our quote is gone) half a spread more adverse. The decomposition measures against the book the
+    rest of the market shows.
+    """
     if book is None or not book.valid:
         return None
-    bid, ask = book.best_bid(_YES), book.best_ask(_YES)
+    own_bids: dict[int, int] = {}
+    own_asks: dict[int, int] = {}
+    for order in own:
+        if order.state in _IN_BOOK:
+            mine = own_bids if order.side is BookSide.BID else own_asks
+            mine[int(order.yes_price)] = mine.get(int(order.yes_price), 0) + int(order.remaining)
+    bid = _public_touch(book.bids(_YES), own_bids)
+    ask = _public_touch(book.asks(_YES), own_asks)
     if bid is None or ask is None:
         return None
-    return (int(bid) + int(ask)) / 2 / 10_000
+    return (bid + ask) / 2 / 10_000
+
+
+def _public_touch(levels: Iterable[Level], own: Mapping[int, int]) -> int | None:
+    """The best price of ``levels`` (best first) where someone other than us rests."""
+    for price, size in levels:
+        if int(size) > own.get(int(price), 0):
+            return int(price)
+    return None
 
 
 class BacktestSession:
@@ -236,7 +259,12 @@ class BacktestSession:
         """The mid of ``tickers`` (every market when None) before the next frames are delivered:
         only markets where a fill of ours can arrive before the next snapshot need one (a third of
         a run's driver time went into taking every market's mid three times a step)."""
-        self._pre_mid = {t: _mid(books.book(t)) for t in (books.tickers if tickers is None else tickers)}
+        self._pre_mid = {
+            t: _mid(books.book(t), self._own(t)) for t in (books.tickers if tickers is None else tickers)
+        }
+
+    def _own(self, ticker: str) -> Sequence[TrackedOrder]:
+        return self.core.ledger.live_orders(ticker) if self.core is not None else ()
 
     def _collect(self, items: list[object], venue: SimVenue, core: TraderCore) -> None:
         for item in items:
@@ -269,7 +297,7 @@ class BacktestSession:
     def _resolve_markouts(self, now: int, books: BookStore) -> None:
         while self._pending and self._pending[0][0] <= now:
             _, _, horizon, record = self._pending.pop(0)
-            mid = _mid(books.book(record.ticker))
+            mid = _mid(books.book(record.ticker), self._own(record.ticker))
             if mid is not None:
                 record.markouts[horizon] = mid
 
@@ -288,7 +316,7 @@ class BacktestSession:
         rec.end_equity = core.pnl_view().equity
         rec.equity.append((venue.clock.now_ms(), rec.end_equity))
         for _, _, horizon, record in self._pending:  # horizons past the end: the last mid
-            mid = _mid(books.book(record.ticker))
+            mid = _mid(books.book(record.ticker), self._own(record.ticker))
             if mid is not None:
                 record.markouts.setdefault(horizon, mid)
         self._pending.clear()
