@@ -20,6 +20,7 @@ import json
 import logging
 import logging.handlers
 import queue
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from typing import Final
 
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None)).keys()) | {"message", "asctime"}
 ROOT: Final = "kalshiflow"
+_RESERVED: Final = frozenset({"ts", "level", "logger", "event", "message", "exception"})
 
 
 def fields(record: logging.LogRecord) -> dict[str, object]:
@@ -40,14 +42,39 @@ def fields(record: logging.LogRecord) -> dict[str, object]:
     return found
 
 
+# A key starts the text or follows a space; a value runs to the next space, comma or semicolon, or
+# over one parenthesised group (``read=BucketSpec(refill_per_s=200, capacity=400)``).
+_KEY_VALUE: Final = re.compile(r"(?:^|(?<=\s))([a-z_][a-z0-9_]*)=([^\s,;(]*\([^)]*\)|[^\s,;]+)")
+
+
+def text_fields(text: str) -> dict[str, str]:
+    """``key=value`` pairs written into a message's text, as fields (values stay strings)."""
+    return {key: value for key, value in _KEY_VALUE.findall(text)}
+
+
 class JsonFormatter(logging.Formatter):
+    """``event`` is the event name only (the message's first word); the rest of the text is
+    ``message``, and the ``key=value`` pairs in it are fields too.
+
+    Why: many call sites log ``log.info("calibration.failed reason=%s", reason)``, and the queue
+    handler formats the message before this formatter sees it; with the whole text in ``event``,
+    ``jq 'select(.event == "calibration.failed")'`` found nothing and ``reason`` was no field.
+    ``extra`` fields win over parsed ones of the same name.
+    """
+
     def format(self, record: logging.LogRecord) -> str:
+        event, _, text = record.getMessage().partition(" ")
         entry: dict[str, object] = {
             "ts": datetime.fromtimestamp(record.created, tz=UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "event": record.getMessage(),
+            "event": event,
         }
+        if text:
+            entry["message"] = text
+            for key, value in text_fields(text).items():
+                if key not in _RESERVED:
+                    entry[key] = value
         entry.update(fields(record))
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
@@ -59,8 +86,9 @@ class HumanFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         stamp = datetime.fromtimestamp(record.created).strftime("%H:%M:%S")
-        extra = " ".join(f"{k}={v}" for k, v in fields(record).items())
-        return f"{stamp} {record.levelname.lower()} {record.getMessage()}{' ' + extra if extra else ''}"
+        message = record.getMessage()
+        extra = " ".join(f"{k}={v}" for k, v in fields(record).items() if f"{k}=" not in message)
+        return f"{stamp} {record.levelname.lower()} {message}{' ' + extra if extra else ''}"
 
 
 @dataclass(frozen=True, slots=True)

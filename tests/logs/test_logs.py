@@ -46,6 +46,26 @@ def test_fields_are_keys_and_records_are_written_by_another_thread(tmp_path: Pat
     assert threading.current_thread().name not in writers
 
 
+def test_a_formatted_message_keeps_its_event_name_and_key_value_pairs_as_fields(tmp_path: Path) -> None:
+    path = tmp_path / "kf.log"
+    handle = start_logging(LogConfig(path=path))
+    log = logging.getLogger("kalshiflow.test")
+    try:
+        log.warning("calibration.failed reason=%s", "timed out")  # a value with a space: the text keeps it all
+        log.info("run.rate_limits tier=%s read=%s", "basic", "BucketSpec(refill_per_s=200, capacity=400)")
+        log.info("restore.orders %d orders in flight restored from the store", 3)
+        log.info("actor.decision ticker=%s", "FROM-TEXT", extra={"ticker": "FROM-EXTRA"})
+    finally:
+        handle.close()
+    failed, limits, restored, actor = lines(path)
+    assert (failed["event"], failed["message"]) == ("calibration.failed", "reason=timed out")
+    assert (limits["event"], limits["tier"]) == ("run.rate_limits", "basic")
+    assert limits["read"] == "BucketSpec(refill_per_s=200, capacity=400)"
+    assert "refill_per_s" not in limits
+    assert (restored["event"], restored["message"]) == ("restore.orders", "3 orders in flight restored from the store")
+    assert actor["ticker"] == "FROM-EXTRA"
+
+
 def test_the_file_rotates_at_its_size_keeping_the_configured_count(tmp_path: Path) -> None:
     path = tmp_path / "kf.log"
     handle = start_logging(LogConfig(path=path, max_bytes=2_000, backups=2))

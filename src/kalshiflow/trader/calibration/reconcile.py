@@ -192,7 +192,7 @@ class Reconciler:
         except Exception as exc:  # any failure of the reads fails the pass, and it says why
             reason = f"state sync failed: {_first_cause(exc)}"
             steps.add("fetch exchange state", started, False, reason)
-            log.warning("calibration.failed reason=%s", reason)
+            log.warning("calibration.failed reason=%s", reason, extra={"reason": reason})
             return self._failed(steps, t0, calls_before, reason)
         finally:
             watching.close()
