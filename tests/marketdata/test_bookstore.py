@@ -248,6 +248,19 @@ def test_many_deltas_for_one_market_are_drained_once() -> None:
     assert book.size_at(YES, 3_000) == 100  # the drained market shows the newest book
 
 
+@pytest.mark.parametrize("side", [YES, NO])
+def test_a_zero_delta_counts_as_applied_whether_or_not_its_level_exists(side: OutcomeSide) -> None:
+    # Update counts are derived from the ladders' versions, so even a delta that changes nothing
+    # (a size change of 0, at a resting level or at an empty one) must be counted like any other.
+    store, _ = store_with("A")
+    level = 4_000 if side is YES else 5_000
+    assert store.on_delta(delta("A", side, level, 0))
+    assert store.on_delta(delta("A", side, 3_000, 0))
+    assert store.drain_dirty() == ["A"]
+    m = store.metrics()
+    assert (m.deltas_applied, m.updates_coalesced) == (2, 1)
+
+
 def test_coalesced_count_accumulates_over_drains() -> None:
     store, _ = store_with("A", "B")
     base = store.metrics().updates_coalesced  # the setup snapshots of A and B: 0

@@ -90,6 +90,11 @@ _NO_TOP: Final[_Top] = ([], [0])  # equals no real side (an empty side has no si
 # A side's size in its best 1, 3, 5, 10 levels.
 _Depths = tuple[int, int, int, int]
 _NO_DEPTHS: Final[_Depths] = (-1, -1, -1, -1)  # equals no real depths: all are written first
+_FOUR: Final = range(4)  # the depth levels (1, 3, 5, 10): indexed loops, not ``zip(..., strict=True)``
+# Features written by ``_put_log``, which relies on their range being [0, 1].
+_LOG_SCALED: Final = (*range(_DEPTH, _DEPTH_ALL + 2), _LEVELS, _LEVELS + 1, _RATES, _RATES + 1, _SINCE, _CLOSE, _AGE)
+if any((_LOWS[i], _HIGHS[i]) != (0.0, 1.0) for i in _LOG_SCALED):
+    raise RuntimeError("MarketObservation._put_log needs every log-scaled feature to span [0, 1]")
 
 
 def _log_ratio(value: float, inv_log_max: float) -> float:
@@ -100,7 +105,6 @@ class MarketObservation:
     """The observation of one market, updated in place (see module docstring)."""
 
     __slots__ = (
-        "_balanced",
         "_book",
         "_cash",
         "_close_ms",
@@ -137,7 +141,6 @@ class MarketObservation:
         self._tops: list[_Top] = [_NO_TOP, _NO_TOP]
         self._depths: list[_Depths] = [_NO_DEPTHS, _NO_DEPTHS]
         self._levels = [-1, -1]
-        self._balanced = (_NO_DEPTHS, _NO_DEPTHS)  # the depths the imbalances were written for
         self._grid_points: dict[int, tuple[int, int]] | None = None
         self._prices = (-1, -1)  # no real touch: written on the first call (both sides move then)
         self._touch: tuple[int, int, int, int] | None = None
@@ -158,10 +161,14 @@ class MarketObservation:
 
     def _put_log(self, i: int, value: float, inv_log_max: float) -> None:
         """``_put`` of ``log1p(value) / log1p(max)`` (0 for a value <= 0): the schema's log scale,
-        one call for the most common kind of feature."""
+        one call for the most common kind of feature.
+
+        Only the top clip is tested: every log-scaled feature spans [0, 1] (``_LOG_SCALED``, checked
+        at import) and the scaled value is never negative or NaN, so ``_put``'s other tests cannot
+        change it; the value written is the same float.
+        """
         scaled = math.log1p(value) * inv_log_max if value > 0 else 0.0
-        lo, hi = _LOWS[i], _HIGHS[i]
-        self.values[i] = lo if not scaled >= lo else hi if scaled > hi else scaled
+        self.values[i] = scaled if scaled <= 1.0 else 1.0
 
     def _store(self, start: int, values: Sequence[float]) -> None:
         """``_put`` of a group of consecutive features from ``start``."""
@@ -242,17 +249,15 @@ class MarketObservation:
             micro = (b * as_ + a * bs) / (bs + as_) if bs + as_ else mid_x2 / 2
             self._put(_MICRO, micro / _P)
             self._put(_MICRO + 1, (micro - mid_x2 / 2) / _P)
-        # Each imbalance waits for its own pair of depths (a level deep in the best 10 moves only
-        # the wider ones).
+        # All four imbalances, each written unclipped: testing which depth pair moved cost more than
+        # the division, and ``(bid - ask) / total`` of two sizes >= 0 is a correctly rounded
+        # quotient in [-1, 1], the feature's whole range, so ``_put`` would store the same float.
         bids, asks = self._depths
-        old_bids, old_asks = self._balanced
-        self._balanced = (bids, asks)
-        i = _IMBALANCE
-        for bid, ask, old_bid, old_ask in zip(bids, asks, old_bids, old_asks, strict=True):
-            if bid != old_bid or ask != old_ask:
-                total = bid + ask
-                self._put(i, (bid - ask) / total if total else 0.0)
-            i += 1
+        out = self.values
+        for k in _FOUR:
+            bid, ask = bids[k], asks[k]
+            total = bid + ask
+            out[_IMBALANCE + k] = (bid - ask) / total if total else 0.0
         return prices
 
     def _side_features(self, prices: list[int], sizes: dict[int, int], total: int, which: int) -> bool:
@@ -279,11 +284,10 @@ class MarketObservation:
         depths = (best_sizes[-1] if best_sizes else 0, sum(best_sizes[-3:]), sum(best_sizes[-5:]), sum(best_sizes))
         old_depths = self._depths[which]
         self._depths[which] = depths
-        i = _DEPTH + which
-        for depth, old_depth in zip(depths, old_depths, strict=True):
-            if depth != old_depth:  # a level deep in the best 10 moves only the wider depths
-                self._put_log(i, depth / COUNT_SCALE, _INV_LOG_DEPTH)
-            i += 2
+        for k in _FOUR:
+            depth = depths[k]
+            if depth != old_depths[k]:  # a level deep in the best 10 moves only the wider depths
+                self._put_log(_DEPTH + which + 2 * k, depth / COUNT_SCALE, _INV_LOG_DEPTH)
         size = depths[2]
         if size:
             notional = sum(map(operator.mul, best[-5:], best_sizes[-5:]))  # sum of price x size, in C

@@ -68,6 +68,8 @@ class BidLadder:
     move?" by one int comparison and read its total size without summing it (the observation does,
     after every delta). A version never repeats for a ladder object: equal versions mean an
     unchanged ladder. A mutation that leaves the ladder as it was (a delta of 0) may still bump it.
+    Each applied delta bumps it by exactly one and each snapshot by exactly one, so the store derives
+    its update counts from versions (``OrderBook.update_count``).
     """
 
     __slots__ = ("prices", "sizes", "total", "version")
@@ -106,12 +108,14 @@ class OrderBook:
         "_best_bid_yes",
         "_invalid_reason",
         "_tradable",
+        "dirty",
         "grid",
         "no_bids",
-        "pending",
         "snapshot_ms",
         "snapshots_applied",
         "ticker",
+        "unversioned_updates",
+        "updates_drained",
         "valid",
         "yes_bids",
     )
@@ -132,7 +136,12 @@ class OrderBook:
         self._best_ask_no: Price | None = None
         self.snapshots_applied = 0
         self.snapshot_ms: int | None = None  # clock time of the last snapshot
-        self.pending = 0  # the store's: updates since its consumer last drained it (0: not dirty)
+        # The store's bookkeeping (``BookStore``), kept here so its delta path touches one object:
+        # whether the market waits in its dirty set, the update count at its last drain, and the
+        # updates that moved no ladder (rejected deltas, stream invalidations). See ``update_count``.
+        self.dirty = False
+        self.updates_drained = 0
+        self.unversioned_updates = 0
 
     # ------------------------------------------------------------------ validity
     @property
@@ -150,6 +159,21 @@ class OrderBook:
         self.valid = False
         self._invalid_reason = reason
         return True
+
+    def update_count(self) -> int:
+        """Updates this book took since it was created, derived instead of counted per delta.
+
+        Every applied delta bumps exactly one ladder's ``version`` by one and every snapshot (good or
+        bad) bumps both, so ``versions - snapshots`` counts the deltas and snapshots; the store adds
+        the updates that move no ladder (``unversioned_updates``). The store's delta path thus pays
+        for no counter of its own.
+        """
+        return (
+            self.yes_bids.version
+            + self.no_bids.version
+            - self.snapshots_applied
+            + self.unversioned_updates
+        )
 
     # ------------------------------------------------------------------ updates
     def apply_snapshot(
@@ -221,8 +245,9 @@ class OrderBook:
         """``apply_delta`` on a valid book once ``side``'s ``ladder`` and the level's size before
         (``old``, None: no level) are known: ``BookStore.apply_delta`` has them at hand when its
         inlined resize does not apply, and passes them instead of having them looked up again."""
-        yes = side is _YES
         sizes = ladder.sizes
+        # A changed best bid stores it and the other side's ask it implies, written out in place
+        # rather than through a helper: a call is a seventh of this path's cost.
         if old is None:
             if delta > 0:
                 touch = self._tradable.get(price)
@@ -235,13 +260,18 @@ class OrderBook:
                 if not prices or price > prices[-1]:
                     prices.append(price)
                     # A new best: its touch comes straight from the grid table (no re-read).
-                    self._set_touch(yes, touch)
+                    if side is _YES:
+                        self._best_bid_yes, self._best_ask_no = touch
+                    else:
+                        self._best_bid_no, self._best_ask_yes = touch
                 else:
                     insort(prices, price)
             elif price not in self._tradable:
                 return self._integrity_error(f"{side} delta at off-grid price {price}")
             elif delta < 0:
                 return self._integrity_error(f"{side} delta {delta} at empty level {price}")
+            else:  # a delta of 0 at an empty level: applied, changes nothing, counted as any other
+                ladder.version += 1
         else:
             new = old + delta
             if new > 0:
@@ -251,7 +281,11 @@ class OrderBook:
                 prices = ladder.prices
                 if prices[-1] == price:
                     prices.pop()
-                    self._set_touch(yes, self._tradable[prices[-1]] if prices else _NO_TOUCH)
+                    new_touch = self._tradable[prices[-1]] if prices else _NO_TOUCH
+                    if side is _YES:
+                        self._best_bid_yes, self._best_ask_no = new_touch
+                    else:
+                        self._best_bid_no, self._best_ask_yes = new_touch
                 else:
                     del prices[bisect_left(prices, price)]
             else:
@@ -259,13 +293,6 @@ class OrderBook:
             ladder.total += delta
             ladder.version += 1
         return True
-
-    def _set_touch(self, yes: bool, touch: tuple[Price, Price] | tuple[None, None]) -> None:
-        """The best bid of one ladder changed: store it and the other side's ask it implies."""
-        if yes:
-            self._best_bid_yes, self._best_ask_no = touch
-        else:
-            self._best_bid_no, self._best_ask_yes = touch
 
     def _integrity_error(self, reason: str) -> bool:
         self.valid = False

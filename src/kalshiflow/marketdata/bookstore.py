@@ -16,9 +16,11 @@ The stream client checks sequence numbers per subscription and hands every order
 All methods are synchronous and atomic on the event loop; only ``wait_dirty`` awaits.
 
 The delta path is the hottest code of the trader (every message of the feed), so it reads the clock
-only when a consumer needs the time: when a market turns dirty (its decision lag starts) and when a
-change hook is attached (the observation's history). A delta folded into an already dirty market
-with no hook costs one dict update and its book's update count.
+only when a consumer needs the time: when a market turns dirty (its decision lag starts) and when
+somebody subscribes to ``BookChanged`` (the observation's history). A delta folded into an already
+dirty market with no subscriber costs the book work plus two tests (the book's ``dirty`` flag, the
+bus's routing table); it counts nothing: update counts are derived from the ladders' versions when
+the market is drained (``OrderBook.update_count``).
 """
 
 from __future__ import annotations
@@ -87,8 +89,8 @@ class BookStore:
     ``on_delta``'s answer; a bad snapshot shows only here, so wire it to the stream's resync.
     """
 
-    # Slots, not an instance dict: the delta path stores a counter on every call, and a slot store
-    # is a fixed offset (measured ~30 ns less per delta than the dict-backed attribute).
+    # Slots, not an instance dict: the delta path reads attributes on every call (the books, the
+    # bus's routes, the clock), and a slot read is a fixed offset, not a dict lookup.
     __slots__ = (
         "_books",
         "_clock",
@@ -122,13 +124,14 @@ class BookStore:
         self._routes = self.bus.routes  # live: who listens to which event type
         self._on_integrity_error = on_integrity_error
         self._books: dict[str, OrderBook] = {}
-        # ticker -> clock ms when it became dirty (insertion order = order of first change)
+        # ticker -> clock ms when it became dirty (insertion order = order of first change); a book
+        # in it has ``dirty`` set, which the delta path reads instead of looking the ticker up.
         self._dirty: dict[str, int] = {}
         self._dirty_event = asyncio.Event()
         # Every update that marks its market dirty (deltas for a valid book, snapshots, stream
-        # invalidations) counts once, in its book's ``pending`` until the market is drained, then
-        # here; deltas applied are derived from that (see ``metrics``) so the delta path pays for
-        # one counter, not two.
+        # invalidations) counts once: in its book's ``update_count`` until the market is drained,
+        # then here; deltas applied are derived from that (see ``metrics``), so the delta path
+        # pays for no counter at all.
         self._updates_drained = 0
         self._updates_orphaned = 0  # pending updates of books unregistered before their drain
         self._deltas_rejected = 0
@@ -152,7 +155,9 @@ class BookStore:
         if old is not None and old.grid == grid:
             return old
         book = self._books[ticker] = OrderBook(ticker, grid)
-        book.pending = 0 if old is None else old.pending  # a pending change of the old book stays pending
+        if old is not None:  # a pending change of the old book stays pending, drained with the new one
+            book.dirty = old.dirty
+            self._updates_orphaned += old.update_count() - old.updates_drained
         return book
 
     def unregister(self, ticker: str) -> bool:
@@ -160,7 +165,8 @@ class BookStore:
         book = self._books.pop(ticker, None)
         if book is None:
             return False
-        self._updates_orphaned += book.pending  # drained with the market, whose entry stays dirty
+        # Drained with the market, whose entry stays dirty.
+        self._updates_orphaned += book.update_count() - book.updates_drained
         return True
 
     def book(self, ticker: str) -> OrderBook | None:
@@ -185,7 +191,6 @@ class BookStore:
         was_valid = book.valid
         ok = book.apply_snapshot(snapshot.yes, snapshot.no, now_ms)
         self._snapshots_applied += 1
-        book.pending += 1
         self._mark(snapshot.ticker, book, now_ms)
         if not ok:
             if was_valid:
@@ -216,16 +221,12 @@ class BookStore:
             ladder.version += 1
         elif not book.change_level(delta.side, ladder, price, delta.delta, old):
             return self._delta_rejected(book)
-        # The update is counted by its book, not by the store: a book's count since the last drain
-        # stays a small int (cached by CPython), where a store-wide counter allocated a new int on
-        # every delta (~7% of the delta's cost). A count of 0 before this one is also the book's
-        # "turning dirty" test.
-        pending = book.pending
-        book.pending = pending + 1
-        # Only a market turning dirty or a subscriber to every change needs the time: skip the clock
-        # otherwise. Both tests read what is already at hand (the book's own count, the bus's live
-        # routing table) instead of a dirty-set lookup and a ``has_subscribers`` call.
-        if not pending or _BOOK_CHANGED in self._routes:
+        # Nothing is counted here: the ladder's version already counts the update (see
+        # ``OrderBook.update_count``). Only a market turning dirty or a subscriber to every change
+        # needs the time: skip the clock otherwise. Both tests read what is already at hand (the
+        # book's flag, the bus's live routing table) instead of a dirty-set lookup and a
+        # ``has_subscribers`` call.
+        if not book.dirty or _BOOK_CHANGED in self._routes:
             self._mark(book.ticker, book, self._clock.now_ms())
         return True
 
@@ -237,7 +238,7 @@ class BookStore:
         return False
 
     def _delta_rejected(self, book: OrderBook) -> bool:
-        book.pending += 1
+        book.unversioned_updates += 1
         self._deltas_rejected += 1
         self._invalidations += 1
         self._mark(book.ticker, book, self._clock.now_ms())
@@ -257,7 +258,7 @@ class BookStore:
             book = self._books.get(ticker)
             if book is not None and book.invalidate(reason):
                 changed += 1
-                book.pending += 1
+                book.unversioned_updates += 1
                 self._mark(ticker, book, now_ms)
         self._invalidations += changed
         self._stream_invalidations += changed
@@ -267,8 +268,11 @@ class BookStore:
         """The one notification point of a change: publish it, stamp the dirty set."""
         if _BOOK_CHANGED in self._routes:  # an event nobody reads is not even built
             self.bus.publish(BookChanged(ticker, now_ms, book.valid, book.best_bid(_YES), book.best_ask(_YES)))
+        if book.dirty:
+            return
+        book.dirty = True
         dirty = self._dirty
-        if ticker not in dirty:
+        if ticker not in dirty:  # it may be, for a book registered again while its market was dirty
             if not dirty:
                 self._dirty_event.set()
             dirty[ticker] = now_ms
@@ -302,8 +306,10 @@ class BookStore:
         updates, self._updates_orphaned = self._updates_orphaned, 0
         for ticker in pending:
             if (book := books.get(ticker)) is not None:
-                updates += book.pending
-                book.pending = 0
+                count = book.update_count()
+                updates += count - book.updates_drained
+                book.updates_drained = count
+                book.dirty = False
         self._updates_drained += updates
         self._coalesced += updates - len(pending)
         self._drained += len(pending)
@@ -325,7 +331,7 @@ class BookStore:
             valid_markets=sum(1 for book in self._books.values() if book.valid),
             deltas_applied=self._updates_drained
             + self._updates_orphaned
-            + sum(book.pending for book in self._books.values())
+            + sum(book.update_count() - book.updates_drained for book in self._books.values())
             - self._snapshots_applied
             - self._deltas_rejected
             - self._stream_invalidations,
