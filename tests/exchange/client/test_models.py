@@ -181,6 +181,24 @@ def test_market_parses_grid_top_of_book_and_times() -> None:
         Market.from_wire({**MARKET, "price_ranges": [{"start": "0.5", "end": "0.1", "step": "0.01"}]})
 
 
+def test_a_grid_read_again_is_the_grid_parsed_before_and_a_changed_grid_is_parsed_anew() -> None:
+    first = Market.from_wire(MARKET)
+    again = Market.from_wire(copy.deepcopy({**MARKET, "ticker": "T-2", "yes_bid_dollars": "0.0440"}))
+    assert again.grid is first.grid  # same wire text: the grid parsed once, shared
+    cent = [{"start": "0.0000", "end": "1.0000", "step": "0.0100"}]
+    changed = Market.from_wire({**MARKET, "price_level_structure": "linear_cent", "price_ranges": cent})
+    assert changed.grid is not first.grid
+    assert changed.grid.is_valid(Price.parse("0.45"))
+    assert not changed.grid.is_valid(Price.parse("0.045"))
+    assert changed.grid.structure == "linear_cent"
+    # A grid that no longer parses is refused even when its structure name was read before.
+    bad = [{"start": "0.0000", "end": "1.0000", "step": "0.0300"}]
+    with pytest.raises(WireFormatError, match=r"Market\.price_ranges"):
+        Market.from_wire({**MARKET, "price_ranges": bad})
+    with pytest.raises(WireFormatError, match=r"Market\.price_ranges"):
+        Market.from_wire({**MARKET, "price_ranges": [{"start": 0, "end": "1.0000", "step": "0.0100"}]})
+
+
 @pytest.mark.parametrize("side", ["yes", "no"])
 def test_orderbook_best_prices_use_the_complement(side: str) -> None:
     other = "no" if side == "yes" else "yes"
