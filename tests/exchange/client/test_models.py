@@ -257,3 +257,22 @@ def test_rfc3339_times_are_exact_to_the_millisecond(ms: int) -> None:
     whole = datetime.fromtimestamp(ms // 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S")
     assert parse_rfc3339_ms(f"{whole}.{ms % 1000:03d}Z") == ms
     assert parse_rfc3339_ms(f"{whole}.{ms % 1000:03d}+00:00") == ms
+
+
+def test_a_text_read_again_parses_the_same_and_a_bad_text_stays_refused() -> None:
+    first = Market.from_wire(MARKET)
+    again = Market.from_wire(copy.deepcopy(MARKET))
+    assert again == first
+    assert again.yes_bid == Price(450)
+    assert again.yes_bid_size == Count(1250)
+    assert again.open_time_ms == first.open_time_ms
+    # Refused texts are refused every time, also after a good text of the same field was read.
+    for _ in range(2):
+        with pytest.raises(WireFormatError, match=r"Market\.yes_bid_dollars"):
+            Market.from_wire({**MARKET, "yes_bid_dollars": "0.04501"})
+        with pytest.raises(WireFormatError, match=r"Market\.open_time"):
+            Market.from_wire({**MARKET, "open_time": "yesterday"})
+    # The same text in another unit parses in that unit.
+    market = Market.from_wire({**MARKET, "yes_bid_size_fp": "0.45", "yes_bid_dollars": "0.45"})
+    assert market.yes_bid_size == Count(45)
+    assert market.yes_bid == Price(4500)
