@@ -147,6 +147,7 @@ class RecordedVenue(SimVenue):
         self._items: Iterator[ReplayItem] = iter(self._reader)
         self._next: tuple[int, ReplayItem] | None = None
         self._last_ms = span.start_ms
+        self._start_ms, self._first_ns = span.start_ms, span.first_ns
         self._session_tickers: dict[str, None] = {}
         self._invalid: set[str] = set()  # trader books invalidated here, waiting for a snapshot
         self._pull()
@@ -195,8 +196,11 @@ class RecordedVenue(SimVenue):
         if item is None:
             self._next = None
             return
-        if isinstance(item, OrderbookSnapshot | OrderbookDelta):
-            self._last_ms = max(self._last_ms, self.span.time_ms(item.received_ns))
+        if type(item) is OrderbookDelta or type(item) is OrderbookSnapshot:
+            # ``span.time_ms`` inlined: this runs once per recorded message.
+            at_ms = self._start_ms + (item.received_ns - self._first_ns) // 1_000_000
+            if at_ms > self._last_ms:
+                self._last_ms = at_ms
         self._next = (self._last_ms, item)
 
     def _replay_to(self, target_ms: int) -> None:
