@@ -134,11 +134,6 @@ class RecordedVenue(SimVenue):
             clock=market_clock,
             limiters=AccountRateLimiters(market_clock, Tier.PRESTIGE),
         )
-        # Nothing in this process asks for candlesticks (the REST client has no such call, and a
-        # recording has no simulated participants reading them): the recorder would only bucket
-        # every recorded change for nobody.
-        if self.sim.candles is not None:
-            self.engine.remove_listener(self.sim.candles.on_event)
         self._plumb(balance, plumbing)
         self.invalidations = 0  # the trader's books invalidated first-hand (no frame says so)
         self.end_ms = span.start_ms + span.duration_ms
