@@ -57,6 +57,22 @@ def as_object(raw: object, what: str) -> Mapping[str, object]:
     return raw
 
 
+# Parsed texts, remembered by text (a parse depends on the text only; a text that fails to parse is
+# never stored). Why: calibration re-reads every watched market, position and recent fill every
+# pass, nearly all with the texts of the pass before, and the fixed-point and time parsing was the
+# largest part of reading them. Each cache is emptied when full, so it stays bounded.
+_TEXT_CACHE_MAX: Final = 65_536
+_FIXED_TEXTS: Final[dict[type, dict[str, int]]] = {Price: {}, Count: {}, Money: {}}
+_TIME_TEXTS: Final[dict[str, int]] = {}
+
+
+def _remember(cache: dict[str, int], text: str, parsed: int) -> int:
+    if len(cache) >= _TEXT_CACHE_MAX:
+        cache.clear()
+    cache[text] = parsed
+    return parsed
+
+
 class Fields:
     """Typed access to one JSON object; ``what`` prefixes every error (``"Order.yes_price_dollars"``)."""
 
@@ -125,12 +141,16 @@ class Fields:
 
     # -- fixed point ------------------------------------------------------------------------------
     def _fixed(self, name: str, value: object, parse: type[Price] | type[Count] | type[Money]) -> int:
+        parsed = _FIXED_TEXTS[parse].get(value) if type(value) is str else None
+        if parsed is not None:
+            return parsed
         text = self._typed(name, value, str, "a decimal string")
         assert isinstance(text, str)
         try:
-            return parse.parse(text)
+            parsed = int(parse.parse(text))
         except FixedPointError as exc:
             raise WireFormatError(f"{self._where(name)}: {exc}") from None
+        return _remember(_FIXED_TEXTS[parse], text, parsed)
 
     def price(self, name: str) -> Price:
         return Price(self._fixed(name, self._required(name), Price))
@@ -158,10 +178,14 @@ class Fields:
     def time_ms(self, name: str) -> int:
         """An RFC 3339 field as Unix ms."""
         text = self.text(name)
+        parsed = _TIME_TEXTS.get(text)
+        if parsed is not None:
+            return parsed
         try:
-            return parse_rfc3339_ms(text)
+            parsed = parse_rfc3339_ms(text)
         except ValueError:
             raise WireFormatError(f"{self._where(name)}: {text!r} is not an RFC 3339 time") from None
+        return _remember(_TIME_TEXTS, text, parsed)
 
     def opt_time_ms(self, name: str) -> int | None:
         return self.time_ms(name) if self.has(name) else None

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from fractions import Fraction
 
+import msgspec
+
 from kalshiflow.domain.orders import BookSide, OutcomeSide
 from kalshiflow.domain.units import Count, Money, Price
 
@@ -33,8 +35,13 @@ class OrderbookSnapshot:
     received_ns: int = 0  # local monotonic receive time (time.monotonic_ns)
 
 
-@dataclass(frozen=True, slots=True)
-class OrderbookDelta:
+class OrderbookDelta(msgspec.Struct, frozen=True, gc=False):
+    """One level change. A frozen ``msgspec.Struct`` where the other messages are frozen dataclasses:
+    deltas are the stream's bulk (and a replay's and the training environment's, built in process),
+    and a frozen dataclass's ``__init__`` (one ``object.__setattr__`` per field) cost ~0.9 us a delta
+    against ~0.08 us; same fields, order, equality, hash and immutability. Its fields hold no
+    references that could form a cycle, so the garbage collector need not track it (``gc=False``)."""
+
     sid: int
     seq: int
     ticker: str

@@ -221,20 +221,24 @@ class ReplayReader:
             )
 
     def _deltas(self) -> Iterator[tuple[int, ReplayItem]]:
+        # The bulk of a recording: built positionally, the side looked up rather than constructed
+        # (an enum call per row was a fifth of the row's cost).
         table = Base.metadata.tables[BookDeltaRow.__tablename__]
+        sides = {side.value: side for side in OutcomeSide}
         for row in self._pages(table, table.c.seq_no):
+            side = sides.get(row.side)
             yield (
                 row.seq_no,
                 OrderbookDelta(
-                    sid=row.sid,
-                    seq=row.seq,
-                    ticker=row.ticker,
-                    side=OutcomeSide(row.side),
-                    price=Price(row.price_e4),
-                    delta=Count(row.delta_e2),
-                    ts_ms=row.ts_ms,
-                    client_order_id=row.client_order_id,
-                    received_ns=row.received_ns,
+                    row.sid,
+                    row.seq,
+                    row.ticker,
+                    OutcomeSide(row.side) if side is None else side,  # an unknown side raises as before
+                    Price(row.price_e4),
+                    Count(row.delta_e2),
+                    row.ts_ms,
+                    row.client_order_id,
+                    row.received_ns,
                 ),
             )
 

@@ -34,11 +34,37 @@ JsonObject = dict[str, object]
 
 
 # ------------------------------------------------------------------------------ formatting
+# Rendered texts, remembered by value. Why: every calibration pass re-renders every watched market
+# (seven times per market, the same open, close and expiration instants; a dozen prices), and
+# ``strftime`` and the fixed-point formatting were most of the simulator's side of such a pass.
+# A text depends on its value only; each cache is emptied when full, so it stays bounded.
+_TEXT_CACHE_MAX: Final = 65_536
+_TS_TEXT: dict[int, str] = {}
+_PRICE_TEXT: dict[int, str] = {}
+_COUNT_TEXT: dict[int, str] = {}
+
+
+def _remember(cache: dict[int, str], units: int, text: str) -> str:
+    if len(cache) >= _TEXT_CACHE_MAX:
+        cache.clear()
+    cache[units] = text
+    return text
+
+
+def _is_units(value: object) -> bool:
+    """Only integers are looked up: ``True`` and ``1.0`` equal ``1`` as keys, and the constructors
+    refuse them."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def ts(ms: int) -> str:
     """RFC 3339 UTC with a ``Z`` suffix; milliseconds only when there are any."""
+    text = _TS_TEXT.get(ms) if _is_units(ms) else None
+    if text is not None:
+        return text
     moment = datetime.fromtimestamp(ms // 1000, tz=UTC)
-    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
-    return f"{text}.{ms % 1000:03d}Z" if ms % 1000 else f"{text}Z"
+    whole = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    return _remember(_TS_TEXT, ms, f"{whole}.{ms % 1000:03d}Z" if ms % 1000 else f"{whole}Z")
 
 
 def ts_or_none(ms: int | None) -> str | None:
@@ -46,7 +72,8 @@ def ts_or_none(ms: int | None) -> str | None:
 
 
 def price(units: int) -> str:
-    return Price(units).dollars_str()
+    text = _PRICE_TEXT.get(units) if _is_units(units) else None
+    return text if text is not None else _remember(_PRICE_TEXT, units, Price(units).dollars_str())
 
 
 def money(units: int) -> str:
@@ -54,7 +81,8 @@ def money(units: int) -> str:
 
 
 def count(units: int) -> str:
-    return Count(units).fp_str()
+    text = _COUNT_TEXT.get(units) if _is_units(units) else None
+    return text if text is not None else _remember(_COUNT_TEXT, units, Count(units).fp_str())
 
 
 def cents(money_units: int) -> int:

@@ -30,7 +30,7 @@ import json
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from enum import Enum
-from typing import Final
+from typing import Any, Final
 from urllib.parse import urlencode
 
 import httpx
@@ -184,19 +184,24 @@ class InProcessRestClient(KalshiRestClient):
         return serve(self._sim, spec.handler, request, self._account_id, parsed)
 
 
-_PRIVATE: Final = frozenset({OrderEvent, FillEvent, PositionEvent})
+def _order_account(event: OrderEvent) -> str:
+    return event.order.account_id
 
 
-def _owner(event: EngineEvent) -> str:
-    """The user (primary account) a private engine event belongs to, as the hub routes it."""
-    if isinstance(event, OrderEvent):
-        account = event.order.account_id
-    elif isinstance(event, FillEvent):
-        account = event.fill.account_id
-    else:
-        assert isinstance(event, PositionEvent)
-        account = event.account_id
-    return subaccounts.primary_of(account)
+def _fill_account(event: FillEvent) -> str:
+    return event.fill.account_id
+
+
+def _position_account(event: PositionEvent) -> str:
+    return event.account_id
+
+
+# The account each private engine event belongs to, by event type (the hub routes them by its user).
+_ACCOUNT_OF: Final[dict[type, Callable[[Any], str]]] = {
+    OrderEvent: _order_account,
+    FillEvent: _fill_account,
+    PositionEvent: _position_account,
+}
 
 
 class BookDeltas:
@@ -219,12 +224,14 @@ class BookDeltas:
         self.pending: deque[Delivery] = deque()
         self._prices: dict[int, Price] = {}
         self._counts: dict[int, Count] = {}
+        self._foreign_accounts: dict[str, bool] = {}
         listeners = hub.engine.listeners
         listeners[listeners.index(hub.on_event)] = self.on_event
 
     def on_event(self, event: EngineEvent) -> None:
         if not isinstance(event, BookDelta):
-            if type(event) in _PRIVATE and self._only_session() and _owner(event) != self._account:
+            account_of = _ACCOUNT_OF.get(type(event))
+            if account_of is not None and len(self._sessions) == 1 and self._foreign(account_of(event)):
                 return  # another account's order, fill or position: nobody here listens for it
             self._hub_on_event(event)
             return
@@ -244,6 +251,14 @@ class BookDeltas:
         self.pending.append(
             OrderbookDelta(self._sub.sid, self._sub.seq, event.ticker, event.side, price, count, event.ts_ms)
         )
+
+    def _foreign(self, account_id: str) -> bool:
+        """Whether an engine account belongs to another user than the trader's. Remembered per
+        account: nearly every engine event of a replay is a tape account's, one string split each."""
+        foreign = self._foreign_accounts.get(account_id)
+        if foreign is None:
+            foreign = self._foreign_accounts[account_id] = subaccounts.primary_of(account_id) != self._account
+        return foreign
 
     def _only_session(self) -> bool:
         """Whether the trader's session is the hub's only one: then the hub renders nothing for a

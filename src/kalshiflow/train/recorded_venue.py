@@ -134,11 +134,6 @@ class RecordedVenue(SimVenue):
             clock=market_clock,
             limiters=AccountRateLimiters(market_clock, Tier.PRESTIGE),
         )
-        # Nothing in this process asks for candlesticks (the REST client has no such call, and a
-        # recording has no simulated participants reading them): the recorder would only bucket
-        # every recorded change for nobody.
-        if self.sim.candles is not None:
-            self.engine.remove_listener(self.sim.candles.on_event)
         self._plumb(balance, plumbing)
         self.invalidations = 0  # the trader's books invalidated first-hand (no frame says so)
         self.end_ms = span.start_ms + span.duration_ms
@@ -147,6 +142,7 @@ class RecordedVenue(SimVenue):
         self._items: Iterator[ReplayItem] = iter(self._reader)
         self._next: tuple[int, ReplayItem] | None = None
         self._last_ms = span.start_ms
+        self._start_ms, self._first_ns = span.start_ms, span.first_ns
         self._session_tickers: dict[str, None] = {}
         self._invalid: set[str] = set()  # trader books invalidated here, waiting for a snapshot
         self._pull()
@@ -195,8 +191,11 @@ class RecordedVenue(SimVenue):
         if item is None:
             self._next = None
             return
-        if isinstance(item, OrderbookSnapshot | OrderbookDelta):
-            self._last_ms = max(self._last_ms, self.span.time_ms(item.received_ns))
+        if type(item) is OrderbookDelta or type(item) is OrderbookSnapshot:
+            # ``span.time_ms`` inlined: this runs once per recorded message.
+            at_ms = self._start_ms + (item.received_ns - self._first_ns) // 1_000_000
+            if at_ms > self._last_ms:
+                self._last_ms = at_ms
         self._next = (self._last_ms, item)
 
     def _replay_to(self, target_ms: int) -> None:

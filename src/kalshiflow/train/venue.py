@@ -142,6 +142,11 @@ class SimVenue:
     def _plumb(self, balance: Money, plumbing: Plumbing) -> None:
         """The trader's account, REST client and stream session on ``self.sim`` (set up by the
         caller with its engine and clock), reached through ``plumbing``."""
+        # Nothing in this process asks for candlesticks: the REST client has no such call, and
+        # neither the simulated participants nor a recording read them. The recorder would only
+        # bucket every book change and trade for nobody (an engine listener on every event).
+        if self.sim.candles is not None:
+            self.engine.remove_listener(self.sim.candles.on_event)
         key, public_pem = _trader_key()
         self.sim.register_account(TRADER_ACCOUNT, public_pem, int(balance), TRADER_ACCOUNT)
         self.plumbing = plumbing

@@ -181,6 +181,24 @@ def test_market_parses_grid_top_of_book_and_times() -> None:
         Market.from_wire({**MARKET, "price_ranges": [{"start": "0.5", "end": "0.1", "step": "0.01"}]})
 
 
+def test_a_grid_read_again_is_the_grid_parsed_before_and_a_changed_grid_is_parsed_anew() -> None:
+    first = Market.from_wire(MARKET)
+    again = Market.from_wire(copy.deepcopy({**MARKET, "ticker": "T-2", "yes_bid_dollars": "0.0440"}))
+    assert again.grid is first.grid  # same wire text: the grid parsed once, shared
+    cent = [{"start": "0.0000", "end": "1.0000", "step": "0.0100"}]
+    changed = Market.from_wire({**MARKET, "price_level_structure": "linear_cent", "price_ranges": cent})
+    assert changed.grid is not first.grid
+    assert changed.grid.is_valid(Price.parse("0.45"))
+    assert not changed.grid.is_valid(Price.parse("0.045"))
+    assert changed.grid.structure == "linear_cent"
+    # A grid that no longer parses is refused even when its structure name was read before.
+    bad = [{"start": "0.0000", "end": "1.0000", "step": "0.0300"}]
+    with pytest.raises(WireFormatError, match=r"Market\.price_ranges"):
+        Market.from_wire({**MARKET, "price_ranges": bad})
+    with pytest.raises(WireFormatError, match=r"Market\.price_ranges"):
+        Market.from_wire({**MARKET, "price_ranges": [{"start": 0, "end": "1.0000", "step": "0.0100"}]})
+
+
 @pytest.mark.parametrize("side", ["yes", "no"])
 def test_orderbook_best_prices_use_the_complement(side: str) -> None:
     other = "no" if side == "yes" else "yes"
@@ -239,3 +257,22 @@ def test_rfc3339_times_are_exact_to_the_millisecond(ms: int) -> None:
     whole = datetime.fromtimestamp(ms // 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S")
     assert parse_rfc3339_ms(f"{whole}.{ms % 1000:03d}Z") == ms
     assert parse_rfc3339_ms(f"{whole}.{ms % 1000:03d}+00:00") == ms
+
+
+def test_a_text_read_again_parses_the_same_and_a_bad_text_stays_refused() -> None:
+    first = Market.from_wire(MARKET)
+    again = Market.from_wire(copy.deepcopy(MARKET))
+    assert again == first
+    assert again.yes_bid == Price(450)
+    assert again.yes_bid_size == Count(1250)
+    assert again.open_time_ms == first.open_time_ms
+    # Refused texts are refused every time, also after a good text of the same field was read.
+    for _ in range(2):
+        with pytest.raises(WireFormatError, match=r"Market\.yes_bid_dollars"):
+            Market.from_wire({**MARKET, "yes_bid_dollars": "0.04501"})
+        with pytest.raises(WireFormatError, match=r"Market\.open_time"):
+            Market.from_wire({**MARKET, "open_time": "yesterday"})
+    # The same text in another unit parses in that unit.
+    market = Market.from_wire({**MARKET, "yes_bid_size_fp": "0.45", "yes_bid_dollars": "0.45"})
+    assert market.yes_bid_size == Count(45)
+    assert market.yes_bid == Price(4500)
