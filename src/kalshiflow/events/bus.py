@@ -155,6 +155,9 @@ class EventBus:
         self.published = 0
         self._ready: list[Subscription] = []  # woken subscriptions whose ``on_ready`` is due
         self._ready_loop: asyncio.AbstractEventLoop | None = None  # where the pending flush runs
+        # Subscriptions the publish under way turned non-empty; one list for the bus's lifetime, so a
+        # publish allocates nothing but its event (publish never runs consumer code, never re-enters).
+        self._woken: list[Subscription] = []
 
     def subscribe(
         self,
@@ -172,7 +175,7 @@ class EventBus:
     def publish(self, event: object) -> None:
         """Hand ``event`` to every subscription of its type. Never blocks, never raises."""
         self.published += 1
-        woken: list[Subscription] | None = None
+        woken = self._woken
         for subscription in self._routes.get(type(event), ()):
             # ``Subscription.offer``'s common case inlined (room in the queue, no wake-up to retry):
             # an event of the decision path reaches five to seven subscribers, and a method call
@@ -182,13 +185,10 @@ class EventBus:
                 queue.append(event)
                 subscription.delivered += 1
                 if len(queue) == 1:
-                    if woken is None:
-                        woken = [subscription]
-                    else:
-                        woken.append(subscription)
+                    woken.append(subscription)
             else:
                 subscription.offer(event)
-        if woken is not None:
+        if woken:
             self._wake_all(woken)
 
     def _wake_all(self, woken: list[Subscription]) -> None:
@@ -213,6 +213,7 @@ class EventBus:
             ready.append(subscription)
             subscription._wake_scheduled = True
             subscription._wake_missed = False
+        woken.clear()
         if loop is not None and ready and self._ready_loop is not loop:  # no flush pending here yet
             self._ready_loop = loop
             loop.call_soon(self._flush_ready)
