@@ -155,6 +155,9 @@ class EventBus:
         self.published = 0
         self._ready: list[Subscription] = []  # woken subscriptions whose ``on_ready`` is due
         self._ready_loop: asyncio.AbstractEventLoop | None = None  # where the pending flush runs
+        # Subscriptions the publish under way turned non-empty; one list for the bus's lifetime, so a
+        # publish allocates nothing but its event (publish never runs consumer code, never re-enters).
+        self._woken: list[Subscription] = []
 
     def subscribe(
         self,
@@ -172,6 +175,7 @@ class EventBus:
     def publish(self, event: object) -> None:
         """Hand ``event`` to every subscription of its type. Never blocks, never raises."""
         self.published += 1
+        woken = self._woken
         for subscription in self._routes.get(type(event), ()):
             # ``Subscription.offer``'s common case inlined (room in the queue, no wake-up to retry):
             # an event of the decision path reaches five to seven subscribers, and a method call
@@ -181,9 +185,38 @@ class EventBus:
                 queue.append(event)
                 subscription.delivered += 1
                 if len(queue) == 1:
-                    subscription._wake()
+                    woken.append(subscription)
             else:
                 subscription.offer(event)
+        if woken:
+            self._wake_all(woken)
+
+    def _wake_all(self, woken: list[Subscription]) -> None:
+        """``Subscription._wake`` for every subscription one publish turned non-empty.
+
+        Why here and not per subscription: a book change reaches seven subscribers, all empty
+        after the last loop turn, and waking each one on its own cost two Python calls and a
+        running-loop lookup per subscriber (a fifth of the store's delta in the decision rig);
+        here the loop is looked up once and each consumer is added to the pending flush in place.
+        """
+        loop = asyncio._get_running_loop()  # the C lookup, None instead of raising
+        ready = self._ready
+        for subscription in woken:
+            waiter = subscription._waiter
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
+            if subscription._on_ready is None or subscription._wake_scheduled:
+                continue
+            if loop is None:  # a synchronous caller: the consumer drains when it flushes
+                subscription._wake_missed = True
+                continue
+            ready.append(subscription)
+            subscription._wake_scheduled = True
+            subscription._wake_missed = False
+        woken.clear()
+        if loop is not None and ready and self._ready_loop is not loop:  # no flush pending here yet
+            self._ready_loop = loop
+            loop.call_soon(self._flush_ready)
 
     def has_subscribers(self, event_type: type) -> bool:
         """Whether anybody listens: lets a hot path skip building an event nobody reads."""

@@ -53,6 +53,16 @@ class ExitDriver:
         Skipped while a calibration runs (it evaluates every rule itself) and for a market whose
         close is already working (one closing order per market; the stuck rule re-prices it).
         """
+        decisions = self.book_exits(ticker)
+        return await self.apply_exits(decisions) if decisions else []
+
+    def book_exits(self, ticker: str) -> list[ExitDecision]:
+        """What ``react_to_book`` would close, decided synchronously (nothing is sent).
+
+        Why apart: the actor runs this before every decision and it decides nothing for almost
+        every change (the market is not held, or its exit bid did not move); called directly, that
+        common case costs no coroutine, and only a decision to close is awaited.
+        """
         core = self._core
         if core.calibrating or not core.config.exit_rules.reactive_price_rules:
             return []
@@ -70,7 +80,7 @@ class ExitDriver:
             return []
         decisions = core.exit_decisions((ticker,), PRICE_RULES)
         self._quiet_exits.record(ticker, inputs, bool(decisions))
-        return await self.apply_exits(decisions) if decisions else []
+        return decisions
 
     async def exit_tick(self) -> list[CloseResult]:
         """The short timer: time rules for every position, price rules for markets that had fills.

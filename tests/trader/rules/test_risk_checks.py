@@ -17,6 +17,7 @@ from kalshiflow.trader.risk.gate import check_order
 from kalshiflow.trader.risk.kill_switch import kill_switch_reason
 from kalshiflow.trader.risk.types import (
     MarketRiskState,
+    OrderExposure,
     OrderIntent,
     PnlView,
     RiskContext,
@@ -106,6 +107,25 @@ def test_opening_cost_is_notional_plus_taker_fee_at_the_side_price(side: Outcome
 def test_selling_yes_from_flat_opens_no_at_the_complement() -> None:
     intent = OrderIntent("MKT", TradeAction.SELL_YES, p("0.40"), Count.contracts(100))
     assert opening_cost(intent, 0, market()) == usd("61.68")  # NO at 0.60
+
+
+@pytest.mark.parametrize("side", SIDES)
+@pytest.mark.parametrize("contracts", [-3, 0, 2, 7])
+def test_the_gate_works_out_the_exposure_once_as_the_per_check_formulas_would(
+    side: OutcomeSide, contracts: int
+) -> None:
+    """``OrderExposure`` is what every sizing check reads: the position held, the opening part and its
+    cost must be exactly ``position_of`` / ``opening_count`` / ``opening_cost`` of that position."""
+    held_side = OutcomeSide.YES if contracts > 0 else OutcomeSide.NO
+    context = ctx(positions=[position(held_side, abs(contracts), "1.00")] if contracts else [])
+    held = contracts * 100
+    for intent in (buy(side, 5), OrderIntent("MKT", SELL[side], p("0.40"), Count.contracts(5))):
+        exposure = OrderExposure.of(intent, context)
+        assert exposure.position == held
+        assert exposure.opening == opening_count(intent, held)
+        assert exposure.cost == opening_cost(intent, held, market())
+    no_market = replace(context, market=None)
+    assert OrderExposure.of(buy(side, 5), no_market).cost == 0
 
 
 # ---------------------------------------------------------------- order shape

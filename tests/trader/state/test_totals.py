@@ -9,6 +9,8 @@ that changes an order or a position is driven here and the totals compared with 
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from tests.sim.engine.engine_kit import make_engine
 from tests.trader.state.ledger_walk import TRADER, walk, wire
 
@@ -110,3 +112,80 @@ def test_totals_follow_every_other_ledger_path() -> None:
     assert ledger.totals.reserved == 0
     assert ledger.totals.open_contracts == 0
     assert ledger.totals.realized != 0
+
+
+# ---------------------------------------------------------------- property: any sequence of changes
+TICKERS = ("A", "B", "C")
+_op = st.one_of(
+    st.tuples(
+        st.just("place"),
+        st.sampled_from(TICKERS),
+        st.sampled_from((BookSide.BID, BookSide.ASK)),
+        st.integers(100, 9_900),  # yes price ($0.0001)
+        st.integers(1, 20).map(lambda n: n * 100),  # whole contracts
+        st.sampled_from((OrderPurpose.OPEN, OrderPurpose.CLOSE)),
+        st.booleans(),  # the exchange rejects it instead of acknowledging
+    ),
+    st.tuples(st.just("fill"), st.integers(0, 50), st.integers(1, 100)),  # order pick, % of what remains
+    st.tuples(st.just("cancel"), st.integers(0, 50)),
+    st.tuples(st.just("amend"), st.integers(0, 50), st.integers(1, 30).map(lambda n: n * 100)),
+    st.tuples(st.just("overwrite"), st.sampled_from(TICKERS), st.integers(-10, 10), st.integers(0, 9_000)),
+    st.tuples(st.just("settle"), st.sampled_from(TICKERS), st.sampled_from(("yes", "no"))),
+)
+
+
+@given(ops=st.lists(_op, max_size=40))
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_totals_equal_a_full_recomputation_after_any_sequence_of_orders_fills_and_cancels(
+    ops: list[tuple[object, ...]],
+) -> None:
+    """Whatever the order of placements, partial fills, cancels, amends, rejections, position
+    overwrites and settlements over several markets, every running total equals its plain loop."""
+    ledger = Ledger()
+    ledger.overwrite_cash(Money.dollars(10_000), T0)
+    for n, op in enumerate(ops):
+        now = T0 + n + 1
+        live = ledger.live_orders()
+        match op:
+            case (
+                "place",
+                str(ticker),
+                BookSide() as side,
+                int(price),
+                int(size),
+                OrderPurpose() as purpose,
+                bool(refused),
+            ):
+                placed = order(f"c{n}", ticker, side, price, size, purpose)
+                placed.reduce_only = purpose is OrderPurpose.CLOSE
+                ledger.record_pending(placed)
+                if refused:
+                    ledger.on_rejected(f"c{n}", "refused", now)
+                else:
+                    ledger.on_acknowledged(f"c{n}", f"o{n}", Count(0), Count(size), now)
+            case ("fill", int(pick), int(pct)) if live:
+                target = live[pick % len(live)]
+                if target.order_id is not None:
+                    size = max(1, target.remaining * pct // 100)
+                    ledger.apply_fill(
+                        fill(n, target.order_id, target.ticker, target.side, target.yes_price, size,
+                             target.client_order_id)
+                    )  # fmt: skip
+            case ("cancel", int(pick)) if live:
+                ledger.on_canceled(live[pick % len(live)].client_order_id, now)
+            case ("amend", int(pick), int(initial)) if live:
+                target = live[pick % len(live)]
+                if target.order_id is not None and initial > target.filled:
+                    ledger.on_exchange_order(
+                        order_id=target.order_id, client_order_id=target.client_order_id,
+                        ticker=target.ticker, side=target.side, yes_price=target.yes_price,
+                        status="resting", filled=target.filled, remaining=Count(initial - target.filled),
+                        initial=Count(initial), now_ms=now,
+                    )  # fmt: skip
+            case ("overwrite", str(ticker), int(contracts), int(cost_per)):
+                ledger.overwrite_position(
+                    ticker, Count(contracts * 100), Money(abs(contracts) * cost_per * 100), now
+                )
+            case ("settle", str(ticker), str(result)) if ticker in ledger.positions:
+                ledger.apply_settlement(SettlementData(ticker, result, Money(0), now))
+        assert_totals_match_the_loops(ledger)

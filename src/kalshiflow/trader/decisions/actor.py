@@ -130,10 +130,14 @@ class Actor:
     async def drain(self) -> int:
         """Decide once for every market that changed; returns how many were looked at."""
         batch = self.books.drain_dirty_since()
+        exits = self.core.exits
         for ticker, first_changed_ms in batch:
             try:
-                # Exits first: a held market's take profit / stop loss reacts to this very change.
-                await self.core.exits.react_to_book(ticker)
+                # Exits first: a held market's take profit / stop loss reacts to this very change
+                # (``react_to_book`` in two steps: only a decision to close is awaited).
+                closes = exits.book_exits(ticker)
+                if closes:
+                    await exits.apply_exits(closes)
                 await self.decide(ticker, first_changed_ms)
             except Exception:
                 # One market's failure must not stop trading the others; the lifecycle pauses the

@@ -9,12 +9,12 @@ from __future__ import annotations
 from kalshiflow.domain.units import Money
 from kalshiflow.trader.config import RiskLimits
 from kalshiflow.trader.risk.types import (
+    OrderExposure,
     OrderIntent,
     RiskContext,
     RiskDecision,
     RiskReason,
     deny,
-    opening_cost,
 )
 
 
@@ -24,17 +24,17 @@ class CashReserve:
     applies_to_closing = False
 
     def check(
-        self, intent: OrderIntent, ctx: RiskContext, limits: RiskLimits, now_ms: int
+        self, intent: OrderIntent, exposure: OrderExposure, ctx: RiskContext, limits: RiskLimits, now_ms: int
     ) -> RiskDecision | None:
         if ctx.market is None:
             return None
-        cost = opening_cost(intent, ctx.position_of(intent.ticker), ctx.market)
-        left = Money(ctx.cash.available - cost)
+        cost = exposure.cost
+        left = ctx.cash.available - cost
         if cost == 0 or left >= limits.min_cash_reserve_dollars:
             return None
         return deny(
             self.name,
             RiskReason.CASH_RESERVE,
-            f"cash ${ctx.cash.available.dollars_str()} - cost ${cost.dollars_str()} = "
-            f"${left.dollars_str()} < reserve ${limits.min_cash_reserve_dollars.dollars_str()}",
+            f"cash ${ctx.cash.available.dollars_str()} - cost ${Money(cost).dollars_str()} = "
+            f"${Money(left).dollars_str()} < reserve ${limits.min_cash_reserve_dollars.dollars_str()}",
         )

@@ -13,7 +13,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from kalshiflow.trader.config import RiskLimits
-from kalshiflow.trader.risk.types import OrderIntent, RiskContext, RiskDecision, RiskReason, deny
+from kalshiflow.trader.risk.types import (
+    OrderExposure,
+    OrderIntent,
+    RiskContext,
+    RiskDecision,
+    RiskReason,
+    deny,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +53,7 @@ class CircuitBreaker:
     applies_to_closing = True
 
     def check(
-        self, intent: OrderIntent, ctx: RiskContext, limits: RiskLimits, now_ms: int
+        self, intent: OrderIntent, exposure: OrderExposure, ctx: RiskContext, limits: RiskLimits, now_ms: int
     ) -> RiskDecision | None:
         errors = ctx.market_state.error_times_ms
         if not errors:  # the common case: no error ever, nothing to work out

@@ -10,12 +10,12 @@ from __future__ import annotations
 from kalshiflow.domain.units import Money
 from kalshiflow.trader.config import RiskLimits
 from kalshiflow.trader.risk.types import (
+    OrderExposure,
     OrderIntent,
     RiskContext,
     RiskDecision,
     RiskReason,
     deny,
-    opening_cost,
 )
 
 
@@ -25,11 +25,11 @@ class ExposureLimit:
     applies_to_closing = False
 
     def check(
-        self, intent: OrderIntent, ctx: RiskContext, limits: RiskLimits, now_ms: int
+        self, intent: OrderIntent, exposure: OrderExposure, ctx: RiskContext, limits: RiskLimits, now_ms: int
     ) -> RiskDecision | None:
         if ctx.market is None:
             return None
-        cost = opening_cost(intent, ctx.position_of(intent.ticker), ctx.market)
+        cost = exposure.cost
         if cost == 0:
             return None
         after = Money(ctx.cost_held() + ctx.cash.reserved + cost)

@@ -21,7 +21,14 @@ from kalshiflow.trader.risk.position_limits import MarketPositionLimit, TotalPos
 from kalshiflow.trader.risk.stop_cooldown import StopLossCooldown
 from kalshiflow.trader.risk.throttle import Throttle
 from kalshiflow.trader.risk.trading_mode import TradingMode
-from kalshiflow.trader.risk.types import ALLOWED, OrderIntent, RiskCheck, RiskContext, RiskDecision
+from kalshiflow.trader.risk.types import (
+    ALLOWED,
+    OrderExposure,
+    OrderIntent,
+    RiskCheck,
+    RiskContext,
+    RiskDecision,
+)
 from kalshiflow.trader.risk.viability import MarketViability
 
 RISK_CHECKS: tuple[RiskCheck, ...] = (
@@ -49,10 +56,11 @@ def check_order(
     checks: tuple[RiskCheck, ...] = RISK_CHECKS,
 ) -> RiskDecision:
     """Allow or deny ``intent``; a denial names the check, a reason code and a detail."""
+    exposure = OrderExposure.of(intent, context)
     for check in checks:
         if intent.reduce_only and not check.applies_to_closing:
             continue
-        denial = check.check(intent, context, limits, now_ms)
+        denial = check.check(intent, exposure, context, limits, now_ms)
         if denial is not None:
             return denial
     return ALLOWED

@@ -13,6 +13,7 @@ from __future__ import annotations
 from kalshiflow.domain.units import Money
 from kalshiflow.trader.config import RiskLimits
 from kalshiflow.trader.risk.types import (
+    OrderExposure,
     OrderIntent,
     PnlView,
     RiskContext,
@@ -48,7 +49,7 @@ class KillSwitch:
     applies_to_closing = False
 
     def check(
-        self, intent: OrderIntent, ctx: RiskContext, limits: RiskLimits, now_ms: int
+        self, intent: OrderIntent, exposure: OrderExposure, ctx: RiskContext, limits: RiskLimits, now_ms: int
     ) -> RiskDecision | None:
         if ctx.manual_kill_switch is not None:
             return deny(

@@ -7,7 +7,14 @@ count toward the circuit breaker. The exit decision is still recorded by the exi
 from __future__ import annotations
 
 from kalshiflow.trader.config import RiskLimits
-from kalshiflow.trader.risk.types import OrderIntent, RiskContext, RiskDecision, RiskReason, deny
+from kalshiflow.trader.risk.types import (
+    OrderExposure,
+    OrderIntent,
+    RiskContext,
+    RiskDecision,
+    RiskReason,
+    deny,
+)
 
 
 class MarketActive:
@@ -16,7 +23,7 @@ class MarketActive:
     applies_to_closing = True
 
     def check(
-        self, intent: OrderIntent, ctx: RiskContext, limits: RiskLimits, now_ms: int
+        self, intent: OrderIntent, exposure: OrderExposure, ctx: RiskContext, limits: RiskLimits, now_ms: int
     ) -> RiskDecision | None:
         if ctx.market is None:
             return deny(self.name, RiskReason.MARKET_UNKNOWN, f"no market data for {intent.ticker}")

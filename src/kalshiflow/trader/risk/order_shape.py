@@ -8,7 +8,15 @@ skip the exposure limits.
 from __future__ import annotations
 
 from kalshiflow.trader.config import RiskLimits
-from kalshiflow.trader.risk.types import OrderIntent, RiskContext, RiskDecision, RiskReason, deny, reduces
+from kalshiflow.trader.risk.types import (
+    OrderExposure,
+    OrderIntent,
+    RiskContext,
+    RiskDecision,
+    RiskReason,
+    deny,
+    reduces,
+)
 
 
 class OrderShape:
@@ -17,7 +25,7 @@ class OrderShape:
     applies_to_closing = True
 
     def check(
-        self, intent: OrderIntent, ctx: RiskContext, limits: RiskLimits, now_ms: int
+        self, intent: OrderIntent, exposure: OrderExposure, ctx: RiskContext, limits: RiskLimits, now_ms: int
     ) -> RiskDecision | None:
         if intent.count <= 0:
             return deny(self.name, RiskReason.INVALID_ORDER, f"count {intent.count.fp_str()} is not positive")
@@ -28,7 +36,7 @@ class OrderShape:
                 RiskReason.INVALID_ORDER,
                 f"price {intent.price.dollars_str()} is not a tradable grid price",
             )
-        position = ctx.position_of(intent.ticker)
+        position = exposure.position
         if intent.reduce_only and not reduces(intent, position):
             return deny(
                 self.name,

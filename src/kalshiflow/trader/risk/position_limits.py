@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from kalshiflow.trader.config import RiskLimits
 from kalshiflow.trader.risk.types import (
+    OrderExposure,
     OrderIntent,
     RiskContext,
     RiskDecision,
     RiskReason,
     deny,
-    opening_count,
 )
 
 
@@ -29,12 +29,11 @@ class MarketPositionLimit:
     applies_to_closing = False
 
     def check(
-        self, intent: OrderIntent, ctx: RiskContext, limits: RiskLimits, now_ms: int
+        self, intent: OrderIntent, exposure: OrderExposure, ctx: RiskContext, limits: RiskLimits, now_ms: int
     ) -> RiskDecision | None:
-        position = ctx.position_of(intent.ticker)
-        if opening_count(intent, position) == 0:
+        if exposure.opening == 0:
             return None
-        after = abs(position + intent.position_delta) + ctx.market_state.resting_open_contracts
+        after = abs(exposure.position + intent.position_delta) + ctx.market_state.resting_open_contracts
         if after <= limits.max_position_contracts_per_market:
             return None
         return deny(
@@ -51,9 +50,9 @@ class TotalPositionLimit:
     applies_to_closing = False
 
     def check(
-        self, intent: OrderIntent, ctx: RiskContext, limits: RiskLimits, now_ms: int
+        self, intent: OrderIntent, exposure: OrderExposure, ctx: RiskContext, limits: RiskLimits, now_ms: int
     ) -> RiskDecision | None:
-        opened = opening_count(intent, ctx.position_of(intent.ticker))
+        opened = exposure.opening
         if opened == 0:
             return None
         after = ctx.contracts_held() + ctx.total_resting_open_contracts + opened

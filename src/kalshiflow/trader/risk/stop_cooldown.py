@@ -8,7 +8,14 @@ Closes are never held back by it.
 from __future__ import annotations
 
 from kalshiflow.trader.config import RiskLimits
-from kalshiflow.trader.risk.types import OrderIntent, RiskContext, RiskDecision, RiskReason, deny
+from kalshiflow.trader.risk.types import (
+    OrderExposure,
+    OrderIntent,
+    RiskContext,
+    RiskDecision,
+    RiskReason,
+    deny,
+)
 
 
 class StopLossCooldown:
@@ -17,7 +24,7 @@ class StopLossCooldown:
     applies_to_closing = False
 
     def check(
-        self, intent: OrderIntent, ctx: RiskContext, limits: RiskLimits, now_ms: int
+        self, intent: OrderIntent, exposure: OrderExposure, ctx: RiskContext, limits: RiskLimits, now_ms: int
     ) -> RiskDecision | None:
         stopped = ctx.market_state.last_stop_loss_ms
         cooldown_ms = limits.stop_loss_cooldown_s * 1000

@@ -8,7 +8,14 @@ against a loop of failing orders).
 from __future__ import annotations
 
 from kalshiflow.trader.config import RiskLimits
-from kalshiflow.trader.risk.types import OrderIntent, RiskContext, RiskDecision, RiskReason, deny
+from kalshiflow.trader.risk.types import (
+    OrderExposure,
+    OrderIntent,
+    RiskContext,
+    RiskDecision,
+    RiskReason,
+    deny,
+)
 
 
 class Throttle:
@@ -17,7 +24,7 @@ class Throttle:
     applies_to_closing = False
 
     def check(
-        self, intent: OrderIntent, ctx: RiskContext, limits: RiskLimits, now_ms: int
+        self, intent: OrderIntent, exposure: OrderExposure, ctx: RiskContext, limits: RiskLimits, now_ms: int
     ) -> RiskDecision | None:
         last = ctx.market_state.last_order_at_ms
         interval_ms = limits.per_market_min_interval_s * 1000

@@ -7,7 +7,14 @@ closed accepts no opening orders (an opening buy would fight the close).
 from __future__ import annotations
 
 from kalshiflow.trader.config import RiskLimits
-from kalshiflow.trader.risk.types import OrderIntent, RiskContext, RiskDecision, RiskReason, deny
+from kalshiflow.trader.risk.types import (
+    OrderExposure,
+    OrderIntent,
+    RiskContext,
+    RiskDecision,
+    RiskReason,
+    deny,
+)
 
 
 class TradingMode:
@@ -16,7 +23,7 @@ class TradingMode:
     applies_to_closing = False
 
     def check(
-        self, intent: OrderIntent, ctx: RiskContext, limits: RiskLimits, now_ms: int
+        self, intent: OrderIntent, exposure: OrderExposure, ctx: RiskContext, limits: RiskLimits, now_ms: int
     ) -> RiskDecision | None:
         if ctx.reduce_only_mode:
             return deny(self.name, RiskReason.TRADER_REDUCE_ONLY, "trader is reduce-only")

@@ -120,6 +120,30 @@ def opening_cost(intent: OrderIntent, position: int, market: MarketView) -> Mone
     return Money(price * opened * MONEY_PER_PRICE_COUNT + fee)
 
 
+@hot_value  # built per order: see domain.values
+@dataclass(frozen=True, slots=True)
+class OrderExposure:
+    """What an intent does to the exposure of its market, worked out once per order by ``check_order``.
+
+    Why one value: five checks read the position held in the intent's market, two the opening
+    count and two the opening cost (a fee lookup each); derived once, the checks only compare.
+    """
+
+    position: int  # signed position held in the intent's market now (0.01 contract)
+    opening: int  # contracts of the intent that add exposure (0.01 contract), ``opening_count``
+    cost: int  # what the opening part could cost, ``opening_cost`` ($0.000001); 0 without a market
+
+    @classmethod
+    def of(cls, intent: OrderIntent, ctx: RiskContext) -> OrderExposure:
+        position = ctx.position_of(intent.ticker)
+        market = ctx.market
+        return cls(
+            position,
+            _opening(intent.position_delta, position),
+            0 if market is None else int(opening_cost(intent, position, market)),
+        )
+
+
 class RiskReason(StrEnum):
     """Why the gate answered as it did; ``OK`` for an allowed order."""
 
@@ -222,7 +246,7 @@ class RiskContext:
 
 
 class RiskCheck(Protocol):
-    """One named check; returns a denial or None (pass)."""
+    """One named check; returns a denial or None (pass). ``exposure`` is ``OrderExposure.of(intent, ctx)``."""
 
     @property
     def name(self) -> str: ...
@@ -234,5 +258,5 @@ class RiskCheck(Protocol):
     def applies_to_closing(self) -> bool: ...
 
     def check(
-        self, intent: OrderIntent, ctx: RiskContext, limits: RiskLimits, now_ms: int
+        self, intent: OrderIntent, exposure: OrderExposure, ctx: RiskContext, limits: RiskLimits, now_ms: int
     ) -> RiskDecision | None: ...

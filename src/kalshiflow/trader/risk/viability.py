@@ -11,7 +11,14 @@ from __future__ import annotations
 from kalshiflow.domain.orders import OutcomeSide
 from kalshiflow.domain.units import PRICE_SCALE
 from kalshiflow.trader.config import RiskLimits
-from kalshiflow.trader.risk.types import OrderIntent, RiskContext, RiskDecision, RiskReason, deny
+from kalshiflow.trader.risk.types import (
+    OrderExposure,
+    OrderIntent,
+    RiskContext,
+    RiskDecision,
+    RiskReason,
+    deny,
+)
 
 _PRICE_PER_CENT = PRICE_SCALE // 100
 
@@ -22,7 +29,7 @@ class MarketViability:
     applies_to_closing = False
 
     def check(
-        self, intent: OrderIntent, ctx: RiskContext, limits: RiskLimits, now_ms: int
+        self, intent: OrderIntent, exposure: OrderExposure, ctx: RiskContext, limits: RiskLimits, now_ms: int
     ) -> RiskDecision | None:
         market = ctx.market
         if market is None:
