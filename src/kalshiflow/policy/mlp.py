@@ -53,6 +53,8 @@ class MlpPolicy:
         self._outputs = [np.zeros(b.shape[0], dtype=np.float64) for b in self._biases]
         self._actions = manifest.action_map
         self._reasons = tuple(f"mlp_argmax: {action.name}" for action in self._actions)
+        # A model trained passive (manifest ``passive``) rests its trades post-only, as in training.
+        self._passive = tuple(manifest.passive and action is not Action.HOLD for action in self._actions)
 
     @property
     def name(self) -> str:
@@ -90,7 +92,7 @@ class MlpPolicy:
         best = int(logits.argmax())
         if not np.isfinite(logits[best]):
             return Decision(Action.HOLD, "mlp_non_finite_output", scores)
-        return Decision(self._actions[best], self._reasons[best], scores)
+        return Decision(self._actions[best], self._reasons[best], scores, passive=self._passive[best])
 
 
 def load_mlp_policy(path: Path | str, schema: SchemaLike | None = None) -> MlpPolicy:
