@@ -81,7 +81,9 @@ def collect_demonstrations(policy: Policy, env: SessionEnv, *, episodes: int, se
         while not done:
             decision = policy.decide(obs.tolist())
             if decision.action not in index:
-                raise ValueError(f"{policy.name} chose {decision.action.name}, which the environment cannot take")
+                raise ValueError(
+                    f"{policy.name} chose {decision.action.name}, which the environment cannot take"
+                )
             if decision.action is not Action.HOLD and decision.passive != env.passive:
                 raise ValueError(
                     f"{policy.name} decided passive={decision.passive} but the environment prices trades "

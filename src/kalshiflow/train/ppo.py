@@ -59,7 +59,7 @@ class TrainConfig:
       ``maker``'s: no take profit, stop loss or max hold); recorded in the manifest so ``run`` and
       ``backtest`` apply the same exits to the exported model.
     * ``init_from`` (None): a rule policy spec (``maker``) to behaviour-clone before PPO starts
-      (``train.cloning``); ``bc_episodes`` (8) episodes of it on training seeds, ``bc_epochs`` (30)
+      (``train.cloning``); ``bc_episodes`` (32) episodes of it on training seeds, ``bc_epochs`` (30)
       passes of the fit. PPO then refines with the hyperparameters above (pick a small
       ``learning_rate``/``clip_range`` so it refines rather than forgets).
     * ``clip_range`` (0.2): PPO's clip.
@@ -85,7 +85,7 @@ class TrainConfig:
     passive: bool = False
     exit_overrides: dict[str, bool] = field(default_factory=dict)
     init_from: str | None = None
-    bc_episodes: int = 8
+    bc_episodes: int = 32
     bc_epochs: int = 30
     clip_range: float = 0.2
     bankroll_dollars: int = 1_000
