@@ -248,13 +248,34 @@ def train(
     session_ids: Annotated[
         str | None, typer.Option(help="With --sessions: the sessions to train on (1,3-5); default all.")
     ] = None,
+    init_from: Annotated[
+        str | None,
+        typer.Option(
+            metavar="SPEC",
+            help="Behaviour-clone this rule policy (e.g. maker) before PPO; the environment takes its exits.",
+        ),
+    ] = None,
+    passive: Annotated[bool, typer.Option(help="Trades rest post-only inside the touch (as maker's).")] = False,
+    learning_rate: Annotated[float | None, typer.Option(min=0.0, help="PPO's learning rate (3e-4).")] = None,
+    clip_range: Annotated[float | None, typer.Option(min=0.0, help="PPO's clip range (0.2).")] = None,
+    ent_coef: Annotated[float | None, typer.Option(min=0.0, help="PPO's entropy coefficient (0.01).")] = None,
 ) -> None:
     """Train a PPO policy on the simulator or on recorded sessions (extra 'rl') and export it for mlp:OUT."""
-    from kalshiflow.commands.train import TrainUsageError, run_train_command
+    from kalshiflow.commands.train import PpoFlags, TrainUsageError, run_train_command
 
+    flags = PpoFlags(init_from, passive, learning_rate, clip_range, ent_coef)
     try:
         run_train_command(
-            timesteps, seed, out_dir, envs, episode_s, markets, out, sessions=sessions, session_ids=session_ids
+            timesteps,
+            seed,
+            out_dir,
+            envs,
+            episode_s,
+            markets,
+            out,
+            sessions=sessions,
+            session_ids=session_ids,
+            flags=flags,
         )
     except TrainUsageError as exc:
         _fail(str(exc))

@@ -32,6 +32,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from kalshiflow.policy.base import PolicyLoadError
 from kalshiflow.policy.registry import exit_overrides
 from kalshiflow.trader.config import (
     CalibrationConfig,
@@ -265,5 +266,9 @@ def policy_exit_rules(rules: ExitRulesConfig, spec: str) -> ExitRulesConfig:
     loss or max hold) in every field the configuration did not set itself: ``run`` and each policy of
     a backtest trade under the exits the policy was measured with, and an explicit ``[exit_rules]``
     setting (file, environment) still wins."""
-    update = {k: v for k, v in exit_overrides(spec).items() if k not in rules.model_fields_set}
+    overrides = exit_overrides(spec)
+    unknown = sorted(set(overrides) - set(ExitRulesConfig.model_fields))
+    if unknown:  # ``model_copy`` does not validate: a manifest's stray key must not pass silently
+        raise PolicyLoadError(f"policy {spec!r} overrides exit rules that do not exist: {unknown}")
+    update = {k: v for k, v in overrides.items() if k not in rules.model_fields_set}
     return rules.model_copy(update=update) if update else rules

@@ -9,6 +9,7 @@ one-line messages -- and they are checked before the extra, so a wrong path is r
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,9 @@ from rich.console import Console
 
 from kalshiflow.commands.backtest.recorded import parse_sessions
 from kalshiflow.commands.backtest.runner import BacktestUsageError
+from kalshiflow.features import SCHEMA_V1
+from kalshiflow.policy.base import PolicyLoadError
+from kalshiflow.policy.registry import exit_overrides, load_policy
 from kalshiflow.store.db import redact_url
 
 if TYPE_CHECKING:  # the training modules import gymnasium, which a plain install has not got
@@ -28,6 +32,22 @@ class TrainUsageError(ValueError):
     """A flag value or a missing extra; the message says what to do."""
 
 
+@dataclass(frozen=True)
+class PpoFlags:
+    """The flags that shape PPO itself (None: ``TrainConfig``'s default).
+
+    ``init_from``: a rule policy spec to behaviour-clone first; the environment then runs with that
+    policy's exit overrides (``maker``: no take profit, stop loss or max hold), as it trades live.
+    ``passive``: trades rest post-only inside the touch (the manifest records it; ``mlp:OUT`` trades so).
+    """
+
+    init_from: str | None = None
+    passive: bool = False
+    learning_rate: float | None = None
+    clip_range: float | None = None
+    ent_coef: float | None = None
+
+
 def train_config(
     timesteps: int,
     seed: int,
@@ -36,8 +56,19 @@ def train_config(
     markets: int,
     sessions: str | None = None,
     session_ids: str | None = None,
+    flags: PpoFlags | None = None,
 ) -> TrainConfig:
-    """The run the flags describe; ``TrainUsageError`` (one line) for bad session flags."""
+    """The run the flags describe; ``TrainUsageError`` (one line) for bad session or policy flags."""
+    flags = flags or PpoFlags()
+    overrides: dict[str, bool] = {}
+    if flags.init_from is not None:
+        if sessions is not None:
+            raise TrainUsageError("--init-from: behaviour cloning rolls the policy out on the simulator, not with --sessions")
+        try:
+            load_policy(flags.init_from, SCHEMA_V1)
+        except PolicyLoadError as exc:
+            raise TrainUsageError(f"--init-from {flags.init_from}: {exc}") from None
+        overrides = dict(exit_overrides(flags.init_from))
     recorded: tuple[tuple[str, int], ...] = ()
     if sessions is not None:
         try:
@@ -51,8 +82,20 @@ def train_config(
         from kalshiflow.train.ppo import TrainConfig
     except ImportError:
         raise TrainUsageError(RL_EXTRA_MISSING) from None
+    defaults = TrainConfig(timesteps=timesteps, seed=seed)
     return TrainConfig(
-        timesteps=timesteps, seed=seed, envs=envs, episode_s=episode_s, n_markets=markets, sessions=recorded
+        timesteps=timesteps,
+        seed=seed,
+        envs=envs,
+        episode_s=episode_s,
+        n_markets=markets,
+        sessions=recorded,
+        passive=flags.passive,
+        exit_overrides=overrides,
+        init_from=flags.init_from,
+        learning_rate=defaults.learning_rate if flags.learning_rate is None else flags.learning_rate,
+        clip_range=defaults.clip_range if flags.clip_range is None else flags.clip_range,
+        ent_coef=defaults.ent_coef if flags.ent_coef is None else flags.ent_coef,
     )
 
 
@@ -63,9 +106,10 @@ def _describe(config: TrainConfig) -> str:
         data = f"recorded sessions {ids} of {url}"
     else:
         data = f"{config.n_markets} markets, simulator seeds {config.seed_low}-{config.seed_high - 1}"
+    start = f", behaviour-cloned from {config.init_from}" if config.init_from else ""
     return (
         f"PPO: {config.timesteps:,} steps, seed {config.seed}, {config.envs} env(s), "
-        f"{config.episode_s:g} s episodes, {data}"
+        f"{config.episode_s:g} s episodes, {data}{', passive' if config.passive else ''}{start}"
     )
 
 
@@ -80,8 +124,9 @@ def run_train_command(
     *,
     sessions: str | None = None,
     session_ids: str | None = None,
+    flags: PpoFlags | None = None,
 ) -> Path:
-    config = train_config(timesteps, seed, envs, episode_s, markets, sessions, session_ids)
+    config = train_config(timesteps, seed, envs, episode_s, markets, sessions, session_ids, flags)
     try:
         import stable_baselines3  # noqa: F401
         import torch  # noqa: F401

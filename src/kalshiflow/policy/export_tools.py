@@ -45,6 +45,8 @@ def write_mlp_policy(
     action_map: Sequence[Action] | Mapping[int, Action] = DEFAULT_ACTION_MAP,
     name: str | None = None,
     observation_scales: Mapping[str, str] | None = None,
+    passive: bool = False,
+    exit_overrides: Mapping[str, bool] | None = None,
     verify: bool = True,
 ) -> Path:
     """Write ``directory/weights.npz`` and ``directory/manifest.json``; return the manifest path.
@@ -52,7 +54,8 @@ def write_mlp_policy(
     ``obs_mean``/``obs_std`` (both or neither) come from ``VecNormalize``: ``std = sqrt(var + eps)``.
     ``action_map`` maps output index -> action (a sequence is indexed by position). ``name`` defaults
     to the directory name. ``observation_scales`` is ``ObservationScales.to_dict()`` of the training
-    run. ``verify=False`` skips the load-back (tests writing broken files use it).
+    run. ``passive`` and ``exit_overrides``: how the model traded in training (post-only trades, the
+    ``[exit_rules]`` flags set), so the trader trades it the same way. ``verify=False`` skips the load-back (tests writing broken files use it).
     """
     out_dir = Path(directory)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -90,6 +93,8 @@ def write_mlp_policy(
         weights_sha256=hashlib.sha256(weights_bytes).hexdigest(),
         observation_scales=None if observation_scales is None else dict(observation_scales),
         format_version=FORMAT_VERSION,
+        passive=passive,
+        exit_overrides=None if exit_overrides is None else dict(exit_overrides),
     )
     _atomic_write(out_dir / WEIGHTS_FILENAME, weights_bytes)
     manifest_path = out_dir / MANIFEST_FILENAME

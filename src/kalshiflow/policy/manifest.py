@@ -14,7 +14,12 @@ records everything inference needs besides the numbers, so the trader never gues
   features were scaled by in training, as exact decimal strings, or null; the trader compares them;
 * ``action_map``: output index (as a string key) -> :class:`Action` name, no duplicates;
 * ``weights``: file name (relative to the manifest) and the sha256 of that file, so weights from a
-  different export cannot be paired with this manifest unnoticed.
+  different export cannot be paired with this manifest unnoticed;
+* ``passive`` (optional, default false): the model was trained with its trades resting post-only
+  inside the touch, so it must trade that way live;
+* ``exit_overrides`` (optional, default none): the ``[exit_rules]`` flags the training environment
+  ran with (e.g. ``stop_loss_enabled: false``), so ``run`` and ``backtest`` apply the same exits.
+  Manifests written before these two fields keep their meaning: crossing trades, default exits.
 
 Parsing validates all of it and reports the first problem as a :class:`PolicyLoadError` naming the
 manifest, the field, what was found and what to do. Array contents are checked in ``mlp.py``.
@@ -64,6 +69,8 @@ class MlpManifest:
     weights_sha256: str | None
     observation_scales: dict[str, str] | None = None
     format_version: int = FORMAT_VERSION
+    passive: bool = False
+    exit_overrides: dict[str, bool] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object ``parse_manifest`` reads back to an equal manifest."""
@@ -85,6 +92,8 @@ class MlpManifest:
             "observation_scales": self.observation_scales,
             "action_map": {str(i): action.name for i, action in enumerate(self.action_map)},
             "weights": {"file": self.weights_file, "sha256": self.weights_sha256},
+            "passive": self.passive,
+            "exit_overrides": None if self.exit_overrides is None else dict(self.exit_overrides),
         }
 
 
@@ -143,6 +152,9 @@ def parse_manifest(raw: object, source: Path) -> MlpManifest:
     if sha is not None and not isinstance(sha, str):
         fields.fail(f"weights.sha256 is {sha!r}, expected a hex string or null", _REEXPORT)
     name = obj.get("name", source.parent.name)
+    passive = obj.get("passive", False)
+    if not isinstance(passive, bool):
+        fields.fail(f"passive is {passive!r}, expected true or false", _REEXPORT)
     return MlpManifest(
         name=str(name),
         schema_version=fields.integer(schema, "version", where="feature_schema.version"),
@@ -156,6 +168,8 @@ def parse_manifest(raw: object, source: Path) -> MlpManifest:
         weights_sha256=sha,
         observation_scales=_scales(fields, obj.get("observation_scales")),
         format_version=version,
+        passive=passive,
+        exit_overrides=_exit_overrides(fields, obj.get("exit_overrides")),
     )
 
 
@@ -212,6 +226,16 @@ def _scales(fields: _Fields, value: object) -> dict[str, str] | None:
     obj = fields.obj(value, "observation_scales")
     if not all(isinstance(item, str) for item in obj.values()):
         fields.fail("observation_scales must map names to decimal strings", _REEXPORT)
+    return dict(obj)
+
+
+def _exit_overrides(fields: _Fields, value: object) -> dict[str, bool] | None:
+    if value is None:
+        return None
+    obj = fields.obj(value, "exit_overrides")
+    for key, item in obj.items():
+        if not isinstance(item, bool):
+            fields.fail(f"exit_overrides.{key} is {item!r}, expected true or false", _REEXPORT)
     return dict(obj)
 
 

@@ -67,6 +67,8 @@ class MlpPolicy:
         self._input = self._inputs[0][:-1]  # the observation, normalised in place
         self._actions = manifest.action_map
         self._reasons = tuple(f"mlp_argmax: {action.name}" for action in self._actions)
+        # A model trained passive (manifest ``passive``) rests its trades post-only, as in training.
+        self._passive = tuple(manifest.passive and action is not Action.HOLD for action in self._actions)
 
     @property
     def name(self) -> str:
@@ -109,7 +111,7 @@ class MlpPolicy:
             best = int(self._logits.argmax())
             if not np.isfinite(self._logits[best]):
                 return Decision(Action.HOLD, "mlp_non_finite_output", tuple(scores))
-        return Decision(self._actions[best], self._reasons[best], tuple(scores))
+        return Decision(self._actions[best], self._reasons[best], tuple(scores), passive=self._passive[best])
 
 
 def load_mlp_policy(path: Path | str, schema: SchemaLike | None = None) -> MlpPolicy:

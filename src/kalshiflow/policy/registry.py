@@ -19,6 +19,7 @@ from typing import Any, ClassVar, Protocol, TypeVar
 from kalshiflow.policy.base import Policy, PolicyLoadError, SchemaLike
 from kalshiflow.policy.hold import HoldPolicy
 from kalshiflow.policy.longshot import LongshotConfig, LongshotMakerPolicy
+from kalshiflow.policy.manifest import read_manifest, resolve_manifest_path
 from kalshiflow.policy.market_maker import MarketMakerPolicy
 from kalshiflow.policy.mlp import load_mlp_policy
 from kalshiflow.policy.random_policy import RandomPolicy
@@ -74,10 +75,15 @@ def exit_overrides(spec: str) -> Mapping[str, bool]:
 
     Why a policy carries them: a passive maker's position closed by a stop loss crosses the spread
     it quoted to earn, so ``maker`` runs without take profit, stop loss and max hold time even where
-    the other policies keep them. The composition applies them only to the fields the
-    configuration does not set (an operator's explicit setting wins)."""
-    kind = spec.strip().partition(":")[0]
-    return EXIT_OVERRIDES if kind == "maker" else {}
+    the other policies keep them. An exported model (``mlp:PATH``) carries the exits it was trained
+    with in its manifest (none recorded: none overridden). The composition applies them only to the
+    fields the configuration does not set (an operator's explicit setting wins)."""
+    kind, sep, argument = spec.strip().partition(":")
+    if kind == "maker":
+        return EXIT_OVERRIDES
+    if kind == "mlp" and sep and argument.strip():
+        return read_manifest(resolve_manifest_path(argument.strip())).exit_overrides or {}
+    return {}
 
 
 def _config(cls: type[_C], kind: str, spec: str, argument: str) -> _C:

@@ -59,8 +59,12 @@ def export_ppo(
     scales: ObservationScales,
     training: Mapping[str, Any] | None = None,
     name: str | None = None,
+    passive: bool = False,
+    exit_overrides: Mapping[str, bool] | None = None,
 ) -> Path:
-    """Write ``weights.npz`` + ``manifest.json`` into ``out_dir``; return the manifest's path."""
+    """Write ``weights.npz`` + ``manifest.json`` into ``out_dir``; return the manifest's path.
+
+    ``passive`` / ``exit_overrides``: how the environment traded, recorded so ``mlp:PATH`` trades alike."""
     layers, activation = actor_layers(model)
     mean = std = None
     clip = 10.0
@@ -80,6 +84,8 @@ def export_ppo(
         action_map=DEFAULT_ACTION_MAP,
         name=name,
         observation_scales=scales.to_dict(),
+        passive=passive,
+        exit_overrides=exit_overrides,
     )
     if training is not None:
         add_to_manifest(manifest, "training", training)

@@ -31,10 +31,14 @@ from pathlib import Path
 from typing import Any
 
 from kalshiflow.domain.units import Count, Money
-from kalshiflow.features import ObservationScales
+from kalshiflow.features import SCHEMA_V1, ObservationScales
+from kalshiflow.policy.registry import load_policy
 from kalshiflow.store.db import redact_url
+from kalshiflow.trader.config import ExitRulesConfig
+from kalshiflow.trader.core import CoreConfig
 from kalshiflow.train.env import TRAIN_SEEDS, TradingEnv
 from kalshiflow.train.export import export_ppo
+from kalshiflow.train.imitation import collect_demonstrations
 from kalshiflow.train.recorded_env import RecordedTradingEnv
 from kalshiflow.train.session import SessionConfig
 
@@ -51,6 +55,14 @@ class TrainConfig:
     * ``n_steps`` (512 per env), ``batch_size`` (128), ``n_epochs`` (10), ``learning_rate`` (3e-4),
       ``gamma`` (0.995), ``ent_coef`` (0.01): PPO's hyperparameters.
     * ``passive`` (False): trades rest post-only inside the touch instead of crossing.
+    * ``exit_overrides`` (none): ``[exit_rules]`` flags the environment's trader runs with (e.g.
+      ``maker``'s: no take profit, stop loss or max hold); recorded in the manifest so ``run`` and
+      ``backtest`` apply the same exits to the exported model.
+    * ``init_from`` (None): a rule policy spec (``maker``) to behaviour-clone before PPO starts
+      (``train.cloning``); ``bc_episodes`` (32) episodes of it on training seeds, ``bc_epochs`` (30)
+      passes of the fit. PPO then refines with the hyperparameters above (pick a small
+      ``learning_rate``/``clip_range`` so it refines rather than forgets).
+    * ``clip_range`` (0.2): PPO's clip.
     * ``bankroll_dollars`` (1000), ``max_position_contracts`` (50): observation scales, as ``run``'s.
     * ``sessions`` (empty): recorded sessions ``(database URL, session id)`` to train on instead of
       the simulator (``n_markets`` and the simulator seeds then play no part).
@@ -71,6 +83,11 @@ class TrainConfig:
     gamma: float = 0.995
     ent_coef: float = 0.01
     passive: bool = False
+    exit_overrides: dict[str, bool] = field(default_factory=dict)
+    init_from: str | None = None
+    bc_episodes: int = 32
+    bc_epochs: int = 30
+    clip_range: float = 0.2
     bankroll_dollars: int = 1_000
     max_position_contracts: int = 50
     sessions: tuple[tuple[str, int], ...] = ()
@@ -80,7 +97,8 @@ class TrainConfig:
         return ObservationScales(Money.dollars(self.bankroll_dollars), Count.contracts(self.max_position_contracts))
 
     def session(self) -> SessionConfig:
-        return SessionConfig(scales=self.scales(), n_markets=self.n_markets)
+        exits = ExitRulesConfig.model_validate(self.exit_overrides)  # validated: a typo is an error
+        return SessionConfig(core=CoreConfig(exit_rules=exits), scales=self.scales(), n_markets=self.n_markets)
 
 
 def make_env(config: TrainConfig) -> TradingEnv | RecordedTradingEnv:
@@ -124,12 +142,14 @@ def train(config: TrainConfig, out_dir: Path, *, progress_bar: bool = True) -> P
             learning_rate=config.learning_rate,
             gamma=config.gamma,
             ent_coef=config.ent_coef,
+            clip_range=config.clip_range,
             policy_kwargs={"net_arch": list(config.net_arch)},
             device="cpu",
             verbose=0,
         )
         model.set_logger(configure(str(out_dir / "logs"), ["csv", "tensorboard"]))
         started = time.perf_counter()
+        cloned = None if config.init_from is None else _behaviour_clone(config, model, venv, out_dir)
         model.learn(total_timesteps=config.timesteps, progress_bar=progress_bar)
         elapsed = time.perf_counter() - started
         recorded = [[redact_url(url), session_id] for url, session_id in config.sessions]
@@ -141,12 +161,47 @@ def train(config: TrainConfig, out_dir: Path, *, progress_bar: bool = True) -> P
             "timesteps_done": int(model.num_timesteps),
             "wall_seconds": round(elapsed, 1),
             "steps_per_second": round(model.num_timesteps / elapsed, 1) if elapsed > 0 else None,
+            "behaviour_cloning": cloned,
         }
-        manifest = export_ppo(model, venv, out_dir, scales=config.scales(), training=training)
+        manifest = export_ppo(
+            model,
+            venv,
+            out_dir,
+            scales=config.scales(),
+            training=training,
+            passive=config.passive,
+            exit_overrides=config.exit_overrides or None,
+        )
     finally:
         venv.close()
     plot_learning_curve(out_dir / "logs" / "progress.csv", out_dir / "learning_curve.png")
     return manifest
+
+
+def _behaviour_clone(config: TrainConfig, model: Any, venv: Any, out_dir: Path) -> dict[str, Any]:
+    """Demonstrations of ``config.init_from`` (plus one held-out episode) fitted into ``model``."""
+    from kalshiflow.train.cloning import clone_into
+
+    teacher = load_policy(config.init_from or "", SCHEMA_V1)
+    env = make_env(config)
+    if not isinstance(env, TradingEnv):
+        raise ValueError("behaviour cloning rolls the rule policy out on the simulator, not on recorded sessions")
+    try:
+        # Its own seed stream: the demonstrations' episodes are not the first PPO workers' ones.
+        demos = collect_demonstrations(teacher, env, episodes=config.bc_episodes + 1, seed=config.seed + config.envs)
+    finally:
+        env.close()
+    report = clone_into(
+        model,
+        venv,
+        demos,
+        env.actions,
+        epochs=config.bc_epochs,
+        seed=config.seed,
+        gamma=config.gamma,
+        log_csv=out_dir / "logs" / "bc.csv",
+    )
+    return {"teacher": config.init_from, "sim_seeds": list(demos.sim_seeds), **report.to_json()}
 
 
 def plot_learning_curve(progress_csv: Path, png: Path) -> bool:
