@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import random
+from operator import itemgetter
 
 from kalshiflow.domain.grid import PriceGrid
 from kalshiflow.domain.orders import BookSide, OrderStatus, SelfTradePrevention, TimeInForce
@@ -29,6 +30,7 @@ from kalshiflow.sim.state import SimMarket
 SIZE_SLACK = 0.35  # a resting order within ±35% of the wanted size is left alone (keeps priority)
 LAZY_INSIDE_CENTS = 1  # the inside quote may rest this far behind the price its maker wants
 DEEP_DISTANCE_CENTS = 8
+_LEVEL = itemgetter(1)  # Quote.level, as a C-level sort key
 
 
 def apply_quotes(
@@ -43,11 +45,12 @@ def apply_quotes(
     """Make ``orders`` (this maker's resting orders on ``market``) show ``quotes``, bidding at most
     ``cap_bid`` and offering at least ``floor_ask`` (bounds from the event's other markets)."""
     ticker = market.ticker
-    wanted = {(q.side, q.level): q for q in quotes}
+    wanted = {q[:2] for q in quotes}  # (side, level) of each quote
     for key in [k for k in orders if k not in wanted]:
         _cancel(engine, account_id, orders.pop(key))
-    bids = sorted((q for q in quotes if q.side is BookSide.BID), key=lambda q: q.level)
-    asks = sorted((q for q in quotes if q.side is BookSide.ASK), key=lambda q: q.level)
+    bid = BookSide.BID
+    bids = sorted([q for q in quotes if q.side is bid], key=_LEVEL)
+    asks = sorted([q for q in quotes if q.side is not bid], key=_LEVEL)
     rising = _rising(engine, orders, bids, asks)
     others_ask, others_bid = _others_best(engine, market, orders)
     grid = market.grid
@@ -94,14 +97,16 @@ def _others_best(
     own_asks: dict[int, int] = {}  # NO-ladder price -> this maker's size there
     own_bids: dict[int, int] = {}  # YES-ladder price -> this maker's size there
     all_orders = engine.orders
+    resting, ask = OrderStatus.RESTING, BookSide.ASK
     for (side, _), order_id in orders.items():
         order = all_orders.get(order_id)
-        if order is not None and order.status is OrderStatus.RESTING:
-            if side is BookSide.ASK:
+        if order is not None and order.status is resting:
+            if side is ask:
                 price = PRICE_SCALE - order.yes_price
                 own_asks[price] = own_asks.get(price, 0) + order.remaining_count
             else:
-                own_bids[order.yes_price] = own_bids.get(order.yes_price, 0) + order.remaining_count
+                price = order.yes_price
+                own_bids[price] = own_bids.get(price, 0) + order.remaining_count
     book = engine.books[market.ticker]
     best_ask: int | None = None
     levels = book.no.levels
