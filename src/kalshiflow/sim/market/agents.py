@@ -70,8 +70,9 @@ def maker_quotes(
     if one_side is not BookSide.ASK and position_contracts < max_position:
         bid, index = BookSide.BID, len(prices)
         for level in range(levels):
+            # at or below
             i = bisect_right(prices, math.floor(centre - (half_cents + level * gap_cents) * CENT)) - 1
-            if i >= index:  # at or below
+            if i >= index:
                 i = index - 1
             if i < 0 or prices[i] >= centre:
                 break
@@ -80,7 +81,8 @@ def maker_quotes(
     if one_side is not BookSide.BID and position_contracts > -max_position:
         ask, index = BookSide.ASK, -1
         for level in range(levels):
-            i = bisect_left(prices, math.ceil(centre + (half_cents + level * gap_cents) * CENT))  # at or above
+            # at or above
+            i = bisect_left(prices, math.ceil(centre + (half_cents + level * gap_cents) * CENT))
             if i <= index:
                 i = index + 1
             if i >= len(prices) or prices[i] <= centre:

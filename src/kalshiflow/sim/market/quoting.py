@@ -52,7 +52,9 @@ def apply_quotes(
     bids = sorted([q for q in quotes if q.side is bid], key=_LEVEL)
     asks = sorted([q for q in quotes if q.side is not bid], key=_LEVEL)
     rising = _rising(engine, orders, bids, asks)
-    others_ask, others_bid = _others_best(engine, market, orders)
+    others_ask, others_bid = (
+        _others_best(engine, market, orders) if _may_cross(engine, ticker, bids, asks) else (None, None)
+    )
     grid = market.grid
     for side_quotes in (asks, bids) if rising else (bids, asks):
         taken: set[int] = set()
@@ -88,6 +90,19 @@ def _rising(
         if order is not None and order.is_resting:
             return quote.yes_price >= order.yes_price
     return True
+
+
+def _may_cross(engine: Engine, ticker: str, bids: list[Quote], asks: list[Quote]) -> bool:
+    """Whether a quote reaches the book's best opposite price, anyone's (this maker's included).
+
+    Only then can it reach the best of *other* accounts (never better than the book's), so only
+    then is ``_others_best`` needed: most re-quotes sit behind the touch and skip that scan of
+    the maker's orders. Both read the book before any order moves, so the clamps are the same."""
+    book = engine.books[ticker]
+    best_no, best_yes = book.no.best(), book.yes.best()
+    if bids and best_no is not None and max(q.yes_price for q in bids) >= PRICE_SCALE - best_no:
+        return True
+    return bool(asks) and best_yes is not None and min(q.yes_price for q in asks) <= best_yes
 
 
 def _others_best(
