@@ -25,7 +25,7 @@ from kalshiflow.sim.engine import Engine, OrderRequest
 from kalshiflow.sim.errors import ExchangeError
 from kalshiflow.sim.market.agents import CENT, Quote
 from kalshiflow.sim.market.profile import Archetype
-from kalshiflow.sim.state import SimMarket
+from kalshiflow.sim.state import SimMarket, SimOrder
 
 SIZE_SLACK = 0.35  # a resting order within ±35% of the wanted size is left alone (keeps priority)
 LAZY_INSIDE_CENTS = 1  # the inside quote may rest this far behind the price its maker wants
@@ -55,12 +55,12 @@ def apply_quotes(
     others_ask, others_bid = (
         _others_best(engine, market, orders) if _may_cross(engine, ticker, bids, asks) else (None, None)
     )
-    grid = market.grid
+    grid, all_orders = market.grid, engine.orders
     for side_quotes in (asks, bids) if rising else (bids, asks):
         taken: set[int] = set()
         for quote in side_quotes:
             price: int | None = quote.yes_price
-            if quote.side is BookSide.BID:
+            if quote.side is bid:
                 if others_ask is not None and quote.yes_price >= others_ask:
                     step = grid.step_down(others_ask)
                     price = None if step is None else int(step)
@@ -78,7 +78,17 @@ def apply_quotes(
                     _cancel(engine, account_id, old)
                 continue
             taken.add(price)
-            _place(engine, account_id, ticker, orders, quote, price)
+            order_id = orders.get((quote.side, quote.level))
+            order = all_orders.get(order_id) if order_id is not None else None
+            if order is not None and not order.is_resting:
+                order = None
+            # Most levels already rest close enough to their quote: decide that here, without a call.
+            if (
+                order is None
+                or _moves(order.yes_price, price, quote)
+                or abs(order.remaining_count - quote.size) > SIZE_SLACK * quote.size
+            ):
+                _place(engine, account_id, ticker, orders, quote, price, order)
 
 
 def _rising(
@@ -145,12 +155,12 @@ def _place(
     orders: dict[tuple[BookSide, int], str],
     quote: Quote,
     price: int,
+    order: SimOrder | None,
 ) -> None:
+    """Show ``quote`` at ``price``: a new order, or ``order`` (this maker's, resting) amended there."""
     key = (quote.side, quote.level)
-    order_id = orders.get(key)
-    order = engine.orders.get(order_id) if order_id is not None else None
     try:
-        if order is None or not order.is_resting:
+        if order is None:
             request = OrderRequest(
                 ticker=ticker,
                 side=quote.side,
@@ -160,12 +170,8 @@ def _place(
                 self_trade_prevention=SelfTradePrevention.TAKER_AT_CROSS,
             )
             orders[key] = engine.create_order(account_id, request).order.order_id
-        elif _moves(order.yes_price, price, quote) or (
-            abs(order.remaining_count - quote.size) > SIZE_SLACK * quote.size
-        ):
-            engine.amend_order(
-                account_id, order.order_id, ticker, quote.side, price, order.fill_count + quote.size
-            )
+        else:
+            engine.amend_own_resting(order, price, order.fill_count + quote.size)
     except ExchangeError:
         old = orders.pop(key, None)
         if old is not None:
