@@ -18,7 +18,7 @@ import contextlib
 import math
 from typing import Final
 
-from kalshiflow.domain.orders import SelfTradePrevention, TimeInForce
+from kalshiflow.domain.orders import OrderStatus, SelfTradePrevention, TimeInForce
 from kalshiflow.domain.units import COUNT_SCALE, PRICE_SCALE
 from kalshiflow.sim.engine import Engine, OrderRequest
 from kalshiflow.sim.errors import ExchangeError
@@ -97,7 +97,7 @@ class MakerDesk:
             )
         )
         self.prune_deep_orders(state, belief)
-        shown = tuple((q.side, q.yes_price) for q in quotes)
+        shown = [q[::2] for q in quotes]  # (side, yes_price) of each quote
         if shown == slot.last_quoted and self._all_resting(slot):
             return pace_s  # the same prices: leave the orders (and their queue priority) alone
         slot.last_quoted = shown
@@ -106,14 +106,19 @@ class MakerDesk:
         return pace_s
 
     def _all_resting(self, slot: MakerSlot) -> bool:
-        orders = self.engine.orders
-        return all(orders[order_id].is_resting for order_id in slot.orders.values())
+        orders, resting = self.engine.orders, OrderStatus.RESTING
+        return all(orders[order_id].status is resting for order_id in slot.orders.values())
 
     @staticmethod
     def _pace_s(state: MarketState, x_view: float, sd: float) -> float:
         """Expected sim seconds until the price moves ``PACE_CENTS`` (fast near the money and close)."""
-        edges = [e for e in (state.payoff.lower, state.payoff.upper) if e is not None]
-        z = min((abs(e - x_view) / sd for e in edges), default=0.0) if sd > 0 else 0.0
+        lower, upper = state.payoff.lower, state.payoff.upper
+        edges = [e for e in (lower, upper) if e is not None]
+        z = 0.0
+        if sd > 0 and edges:  # the nearest edge, in sds (the same min as over a generator, unrolled)
+            z = abs(edges[0] - x_view) / sd
+            if len(edges) == 2:
+                z = min(z, abs(edges[1] - x_view) / sd)
         cents_per_sqrt_s = 100 * len(edges) * math.exp(-z * z / 2) / math.sqrt(2 * math.pi)
         cents_per_sqrt_s *= state.event.outcome.spec.sigma_per_sqrt_h / (max(sd, 1e-6) * 60)
         return (PACE_CENTS / max(cents_per_sqrt_s, 1e-9)) ** 2
