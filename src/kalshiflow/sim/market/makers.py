@@ -159,9 +159,10 @@ class MakerDesk:
         near = DEEP_KEEP_CENTS * agents.CENT
         fair = belief * PRICE_SCALE
         kept = []
+        orders, resting = self.engine.orders, OrderStatus.RESTING
         for order_id in state.deep_orders:
-            order = self.engine.orders.get(order_id)
-            if order is None or not order.is_resting:
+            order = orders.get(order_id)
+            if order is None or order.status is not resting:
                 continue
             if abs(order.yes_price - fair) < near:
                 with contextlib.suppress(ExchangeError):
