@@ -35,6 +35,7 @@ DEEP_KEEP_CENTS: Final = 5
 VOL_WIDEN: Final = 0.5  # extra half-spread per cent the price may move between two looks
 MAX_VOL_WIDEN_CENTS: Final = 3.0
 PULL_MOVE_CENTS: Final = 5.0  # a maker pulls its quotes when the price may jump this much between looks
+_INNOVATION: Final = math.sqrt(1 - NOISE_PERSISTENCE**2)  # keeps the belief error's variance steady
 
 
 class MakerDesk:
@@ -58,16 +59,14 @@ class MakerDesk:
         so a maker watches a volatile market (near its close, say) more closely than a quiet one."""
         crowd = self.crowd
         outcome = state.event.outcome
-        state.q = outcome.true_probability(state.payoff, now)
-        x_view, sd = outcome.view(now, slot.news_lag_ms)
+        x_view, sd = outcome.view(now, slot.news_lag_ms)  # draws the path up to now
+        state.q = state.payoff.probability(outcome.x, outcome.remaining_sd(now))  # true_probability
         key = (slot.account, state.event.ticker)
         noise = self._noise.get(key)
         if noise is None:
             noise = state.rng.gauss(0.0, crowd.maker_belief_noise)
         else:
-            noise = NOISE_PERSISTENCE * noise + math.sqrt(1 - NOISE_PERSISTENCE**2) * state.rng.gauss(
-                0.0, crowd.maker_belief_noise
-            )
+            noise = NOISE_PERSISTENCE * noise + _INNOVATION * state.rng.gauss(0.0, crowd.maker_belief_noise)
         self._noise[key] = noise
         belief = state.payoff.probability(x_view + noise * sd, sd)
         pace_s = self._pace_s(state, x_view, sd)

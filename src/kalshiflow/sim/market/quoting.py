@@ -110,9 +110,9 @@ def _may_cross(engine: Engine, ticker: str, bids: list[Quote], asks: list[Quote]
     the maker's orders. Both read the book before any order moves, so the clamps are the same."""
     book = engine.books[ticker]
     best_no, best_yes = book.no.best(), book.yes.best()
-    if bids and best_no is not None and max(q.yes_price for q in bids) >= PRICE_SCALE - best_no:
+    if bids and best_no is not None and max([q.yes_price for q in bids]) >= PRICE_SCALE - best_no:
         return True
-    return bool(asks) and best_yes is not None and min(q.yes_price for q in asks) <= best_yes
+    return bool(asks) and best_yes is not None and min([q.yes_price for q in asks]) <= best_yes
 
 
 def _others_best(
