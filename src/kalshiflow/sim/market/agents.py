@@ -63,33 +63,51 @@ def maker_quotes(
     """The ladder a maker wants to show (bids below and asks above its centre, never crossing it)."""
     centre = belief * PRICE_SCALE - skew_cents_per_100 * CENT * position_contracts / 100.0
     prices = tradable_levels(grid)
+    sizes = _level_sizes(size_contracts, levels)
     quotes: list[Quote] = []
-    for side in (BookSide.BID, BookSide.ASK):
-        if one_side is not None and side is not one_side:
-            continue
-        if side is BookSide.BID and position_contracts >= max_position:
-            continue
-        if side is BookSide.ASK and position_contracts <= -max_position:
-            continue
-        index: int | None = None
+    # One loop per side with its branches hoisted out: makers call this on every re-quote, and the
+    # per-level side tests were most of its cost. The arithmetic is the same, so are the quotes.
+    if one_side is not BookSide.ASK and position_contracts < max_position:
+        bid, index = BookSide.BID, len(prices)
         for level in range(levels):
-            offset = (half_cents + level * gap_cents) * CENT
-            if side is BookSide.BID:
-                i = bisect_right(prices, math.floor(centre - offset)) - 1  # at or below
-                if index is not None:
-                    i = min(i, index - 1)
-                if i < 0 or prices[i] >= centre:
-                    break
-            else:
-                i = bisect_left(prices, math.ceil(centre + offset))  # at or above
-                if index is not None:
-                    i = max(i, index + 1)
-                if i >= len(prices) or prices[i] <= centre:
-                    break
+            # at or below
+            i = bisect_right(prices, math.floor(centre - (half_cents + level * gap_cents) * CENT)) - 1
+            if i >= index:
+                i = index - 1
+            if i < 0 or prices[i] >= centre:
+                break
             index = i
-            contracts = size_contracts * (1.6**level)
-            quotes.append(Quote(side, level, prices[i], max(1, round(contracts)) * COUNT_SCALE))
+            quotes.append(Quote(bid, level, prices[i], sizes[level]))
+    if one_side is not BookSide.BID and position_contracts > -max_position:
+        ask, index = BookSide.ASK, -1
+        for level in range(levels):
+            # at or above
+            i = bisect_left(prices, math.ceil(centre + (half_cents + level * gap_cents) * CENT))
+            if i <= index:
+                i = index + 1
+            if i >= len(prices) or prices[i] <= centre:
+                break
+            index = i
+            quotes.append(Quote(ask, level, prices[i], sizes[level]))
     return quotes
+
+
+_SIZES: dict[tuple[float, int], tuple[int, ...]] = {}
+_SIZES_KEPT = 4_096  # one entry per maker slot in use; cleared when full (markets come and go)
+
+
+def _level_sizes(size_contracts: float, levels: int) -> tuple[int, ...]:
+    """Each level's size (0.01 contracts): 1.6 times the level above it, at least one contract.
+    Memoized per (size, levels): a maker's sizes never change, its re-quotes are many."""
+    key = (size_contracts, levels)
+    sizes = _SIZES.get(key)
+    if sizes is None:
+        if len(_SIZES) >= _SIZES_KEPT:
+            _SIZES.clear()
+        sizes = _SIZES[key] = tuple(
+            max(1, round(size_contracts * (1.6**level))) * COUNT_SCALE for level in range(levels)
+        )
+    return sizes
 
 
 def taker_valuation(q: float, rng: random.Random, crowd: CrowdConfig) -> float:

@@ -18,7 +18,7 @@ import contextlib
 import math
 from typing import Final
 
-from kalshiflow.domain.orders import SelfTradePrevention, TimeInForce
+from kalshiflow.domain.orders import OrderStatus, SelfTradePrevention, TimeInForce
 from kalshiflow.domain.units import COUNT_SCALE, PRICE_SCALE
 from kalshiflow.sim.engine import Engine, OrderRequest
 from kalshiflow.sim.errors import ExchangeError
@@ -35,6 +35,7 @@ DEEP_KEEP_CENTS: Final = 5
 VOL_WIDEN: Final = 0.5  # extra half-spread per cent the price may move between two looks
 MAX_VOL_WIDEN_CENTS: Final = 3.0
 PULL_MOVE_CENTS: Final = 5.0  # a maker pulls its quotes when the price may jump this much between looks
+_INNOVATION: Final = math.sqrt(1 - NOISE_PERSISTENCE**2)  # keeps the belief error's variance steady
 
 
 class MakerDesk:
@@ -58,16 +59,14 @@ class MakerDesk:
         so a maker watches a volatile market (near its close, say) more closely than a quiet one."""
         crowd = self.crowd
         outcome = state.event.outcome
-        state.q = outcome.true_probability(state.payoff, now)
-        x_view, sd = outcome.view(now, slot.news_lag_ms)
+        x_view, sd = outcome.view(now, slot.news_lag_ms)  # draws the path up to now
+        state.q = state.payoff.probability(outcome.x, outcome.remaining_sd(now))  # true_probability
         key = (slot.account, state.event.ticker)
         noise = self._noise.get(key)
         if noise is None:
             noise = state.rng.gauss(0.0, crowd.maker_belief_noise)
         else:
-            noise = NOISE_PERSISTENCE * noise + math.sqrt(1 - NOISE_PERSISTENCE**2) * state.rng.gauss(
-                0.0, crowd.maker_belief_noise
-            )
+            noise = NOISE_PERSISTENCE * noise + _INNOVATION * state.rng.gauss(0.0, crowd.maker_belief_noise)
         self._noise[key] = noise
         belief = state.payoff.probability(x_view + noise * sd, sd)
         pace_s = self._pace_s(state, x_view, sd)
@@ -97,7 +96,7 @@ class MakerDesk:
             )
         )
         self.prune_deep_orders(state, belief)
-        shown = tuple((q.side, q.yes_price) for q in quotes)
+        shown = [q[::2] for q in quotes]  # (side, yes_price) of each quote
         if shown == slot.last_quoted and self._all_resting(slot):
             return pace_s  # the same prices: leave the orders (and their queue priority) alone
         slot.last_quoted = shown
@@ -106,14 +105,19 @@ class MakerDesk:
         return pace_s
 
     def _all_resting(self, slot: MakerSlot) -> bool:
-        orders = self.engine.orders
-        return all(orders[order_id].is_resting for order_id in slot.orders.values())
+        orders, resting = self.engine.orders, OrderStatus.RESTING
+        return all(orders[order_id].status is resting for order_id in slot.orders.values())
 
     @staticmethod
     def _pace_s(state: MarketState, x_view: float, sd: float) -> float:
         """Expected sim seconds until the price moves ``PACE_CENTS`` (fast near the money and close)."""
-        edges = [e for e in (state.payoff.lower, state.payoff.upper) if e is not None]
-        z = min((abs(e - x_view) / sd for e in edges), default=0.0) if sd > 0 else 0.0
+        lower, upper = state.payoff.lower, state.payoff.upper
+        edges = [e for e in (lower, upper) if e is not None]
+        z = 0.0
+        if sd > 0 and edges:  # the nearest edge, in sds (the same min as over a generator, unrolled)
+            z = abs(edges[0] - x_view) / sd
+            if len(edges) == 2:
+                z = min(z, abs(edges[1] - x_view) / sd)
         cents_per_sqrt_s = 100 * len(edges) * math.exp(-z * z / 2) / math.sqrt(2 * math.pi)
         cents_per_sqrt_s *= state.event.outcome.spec.sigma_per_sqrt_h / (max(sd, 1e-6) * 60)
         return (PACE_CENTS / max(cents_per_sqrt_s, 1e-9)) ** 2
@@ -154,9 +158,10 @@ class MakerDesk:
         near = DEEP_KEEP_CENTS * agents.CENT
         fair = belief * PRICE_SCALE
         kept = []
+        orders, resting = self.engine.orders, OrderStatus.RESTING
         for order_id in state.deep_orders:
-            order = self.engine.orders.get(order_id)
-            if order is None or not order.is_resting:
+            order = orders.get(order_id)
+            if order is None or order.status is not resting:
                 continue
             if abs(order.yes_price - fair) < near:
                 with contextlib.suppress(ExchangeError):

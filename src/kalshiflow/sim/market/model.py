@@ -149,7 +149,7 @@ class MarketModel:
             while (entry := self.schedule.pop_due(target_ms)) is not None:
                 at, _, kind, key, slot, version = entry
                 self.clock.pin(at)
-                self._handle(Kind(kind), key, slot, version, at)
+                self._handle(kind, key, slot, version, at)
                 self.events_processed += 1
         finally:
             self.clock.release()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import random
+from operator import itemgetter
 
 from kalshiflow.domain.grid import PriceGrid
 from kalshiflow.domain.orders import BookSide, OrderStatus, SelfTradePrevention, TimeInForce
@@ -24,11 +25,12 @@ from kalshiflow.sim.engine import Engine, OrderRequest
 from kalshiflow.sim.errors import ExchangeError
 from kalshiflow.sim.market.agents import CENT, Quote
 from kalshiflow.sim.market.profile import Archetype
-from kalshiflow.sim.state import SimMarket
+from kalshiflow.sim.state import SimMarket, SimOrder
 
 SIZE_SLACK = 0.35  # a resting order within ±35% of the wanted size is left alone (keeps priority)
 LAZY_INSIDE_CENTS = 1  # the inside quote may rest this far behind the price its maker wants
 DEEP_DISTANCE_CENTS = 8
+_LEVEL = itemgetter(1)  # Quote.level, as a C-level sort key
 
 
 def apply_quotes(
@@ -43,19 +45,22 @@ def apply_quotes(
     """Make ``orders`` (this maker's resting orders on ``market``) show ``quotes``, bidding at most
     ``cap_bid`` and offering at least ``floor_ask`` (bounds from the event's other markets)."""
     ticker = market.ticker
-    wanted = {(q.side, q.level): q for q in quotes}
+    wanted = {q[:2] for q in quotes}  # (side, level) of each quote
     for key in [k for k in orders if k not in wanted]:
         _cancel(engine, account_id, orders.pop(key))
-    bids = sorted((q for q in quotes if q.side is BookSide.BID), key=lambda q: q.level)
-    asks = sorted((q for q in quotes if q.side is BookSide.ASK), key=lambda q: q.level)
+    bid = BookSide.BID
+    bids = sorted([q for q in quotes if q.side is bid], key=_LEVEL)
+    asks = sorted([q for q in quotes if q.side is not bid], key=_LEVEL)
     rising = _rising(engine, orders, bids, asks)
-    others_ask, others_bid = _others_best(engine, market, orders)
-    grid = market.grid
+    others_ask, others_bid = (
+        _others_best(engine, market, orders) if _may_cross(engine, ticker, bids, asks) else (None, None)
+    )
+    grid, all_orders = market.grid, engine.orders
     for side_quotes in (asks, bids) if rising else (bids, asks):
         taken: set[int] = set()
         for quote in side_quotes:
             price: int | None = quote.yes_price
-            if quote.side is BookSide.BID:
+            if quote.side is bid:
                 if others_ask is not None and quote.yes_price >= others_ask:
                     step = grid.step_down(others_ask)
                     price = None if step is None else int(step)
@@ -73,7 +78,17 @@ def apply_quotes(
                     _cancel(engine, account_id, old)
                 continue
             taken.add(price)
-            _place(engine, account_id, ticker, orders, quote, price)
+            order_id = orders.get((quote.side, quote.level))
+            order = all_orders.get(order_id) if order_id is not None else None
+            if order is not None and not order.is_resting:
+                order = None
+            # Most levels already rest close enough to their quote: decide that here, without a call.
+            if (
+                order is None
+                or _moves(order.yes_price, price, quote)
+                or abs(order.remaining_count - quote.size) > SIZE_SLACK * quote.size
+            ):
+                _place(engine, account_id, ticker, orders, quote, price, order)
 
 
 def _rising(
@@ -87,6 +102,19 @@ def _rising(
     return True
 
 
+def _may_cross(engine: Engine, ticker: str, bids: list[Quote], asks: list[Quote]) -> bool:
+    """Whether a quote reaches the book's best opposite price, anyone's (this maker's included).
+
+    Only then can it reach the best of *other* accounts (never better than the book's), so only
+    then is ``_others_best`` needed: most re-quotes sit behind the touch and skip that scan of
+    the maker's orders. Both read the book before any order moves, so the clamps are the same."""
+    book = engine.books[ticker]
+    best_no, best_yes = book.no.best(), book.yes.best()
+    if bids and best_no is not None and max([q.yes_price for q in bids]) >= PRICE_SCALE - best_no:
+        return True
+    return bool(asks) and best_yes is not None and min([q.yes_price for q in asks]) <= best_yes
+
+
 def _others_best(
     engine: Engine, market: SimMarket, orders: dict[tuple[BookSide, int], str]
 ) -> tuple[int | None, int | None]:
@@ -94,14 +122,16 @@ def _others_best(
     own_asks: dict[int, int] = {}  # NO-ladder price -> this maker's size there
     own_bids: dict[int, int] = {}  # YES-ladder price -> this maker's size there
     all_orders = engine.orders
+    resting, ask = OrderStatus.RESTING, BookSide.ASK
     for (side, _), order_id in orders.items():
         order = all_orders.get(order_id)
-        if order is not None and order.status is OrderStatus.RESTING:
-            if side is BookSide.ASK:
+        if order is not None and order.status is resting:
+            if side is ask:
                 price = PRICE_SCALE - order.yes_price
                 own_asks[price] = own_asks.get(price, 0) + order.remaining_count
             else:
-                own_bids[order.yes_price] = own_bids.get(order.yes_price, 0) + order.remaining_count
+                price = order.yes_price
+                own_bids[price] = own_bids.get(price, 0) + order.remaining_count
     book = engine.books[market.ticker]
     best_ask: int | None = None
     levels = book.no.levels
@@ -125,12 +155,12 @@ def _place(
     orders: dict[tuple[BookSide, int], str],
     quote: Quote,
     price: int,
+    order: SimOrder | None,
 ) -> None:
+    """Show ``quote`` at ``price``: a new order, or ``order`` (this maker's, resting) amended there."""
     key = (quote.side, quote.level)
-    order_id = orders.get(key)
-    order = engine.orders.get(order_id) if order_id is not None else None
     try:
-        if order is None or not order.is_resting:
+        if order is None:
             request = OrderRequest(
                 ticker=ticker,
                 side=quote.side,
@@ -140,12 +170,8 @@ def _place(
                 self_trade_prevention=SelfTradePrevention.TAKER_AT_CROSS,
             )
             orders[key] = engine.create_order(account_id, request).order.order_id
-        elif _moves(order.yes_price, price, quote) or (
-            abs(order.remaining_count - quote.size) > SIZE_SLACK * quote.size
-        ):
-            engine.amend_order(
-                account_id, order.order_id, ticker, quote.side, price, order.fill_count + quote.size
-            )
+        else:
+            engine.amend_own_resting(order, price, order.fill_count + quote.size)
     except ExchangeError:
         old = orders.pop(key, None)
         if old is not None:

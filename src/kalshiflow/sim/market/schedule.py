@@ -14,7 +14,9 @@ import heapq
 
 from kalshiflow.sim.market.state import Kind
 
-HeapEntry = tuple[int, int, int, str, int, int]  # (time, seq, kind, key, slot, version)
+# (time, seq, kind, key, slot, version); the unique seq means ``kind`` is never compared, so it is
+# kept as the enum itself (no ``Kind(int)`` lookup per event popped)
+HeapEntry = tuple[int, int, Kind, str, int, int]
 
 
 class Schedule:
@@ -24,7 +26,7 @@ class Schedule:
 
     def push(self, at_ms: int, kind: Kind, key: str, slot: int = 0, version: int = 0) -> None:
         self._seq += 1
-        heapq.heappush(self._heap, (at_ms, self._seq, int(kind), key, slot, version))
+        heapq.heappush(self._heap, (at_ms, self._seq, kind, key, slot, version))
 
     def next_ms(self) -> int | None:
         """When the earliest pending event is due (None when nothing is pending)."""

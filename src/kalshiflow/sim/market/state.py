@@ -45,7 +45,7 @@ class MakerSlot:
     orders: dict[tuple[BookSide, int], str] = field(default_factory=dict)
     version: int = 0
     heard_news_ms: int | None = None
-    last_quoted: tuple[tuple[BookSide, int], ...] | None = None  # (side, price) of the last quotes shown
+    last_quoted: list[tuple[BookSide, int]] | None = None  # (side, price) of the last quotes shown
 
 
 @dataclass(slots=True)
