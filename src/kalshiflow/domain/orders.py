@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from kalshiflow.domain.units import Price
+from kalshiflow.domain.values import hot_value
 
 
 class BookSide(StrEnum):
@@ -73,6 +74,7 @@ class UpdateReason(StrEnum):
     REDUCE_ONLY_CANCEL = "ReduceOnlyCancel"
 
 
+@hot_value  # built per order on the decision path: see domain.values
 @dataclass(frozen=True, slots=True)
 class V2Order:
     """A V2 order direction and YES price."""

@@ -301,26 +301,29 @@ class TraderCore:
     def risk_context(self, ticker: str) -> RiskContext:
         # Every figure here is kept current as the ledger changes (``LedgerTotals``, ``PositionViews``),
         # so building the context reads sums instead of looping over orders and positions.
+        # Positional arguments, in field order (``MarketRiskState``, ``RiskContext``): this runs for
+        # every order and a keyword costs a name match per field; a market with no errors shares ().
         totals = self.ledger.totals
+        errors = self._errors_ms.get(ticker)
         state = MarketRiskState(
-            last_order_at_ms=self._last_order_ms.get(ticker),
-            error_times_ms=tuple(self._errors_ms.get(ticker, ())),
-            resting_open_contracts=Count(totals.open_contracts_in.get(ticker, 0)),
-            being_closed=self.closer.is_closing(ticker),
-            last_stop_loss_ms=self._stop_loss_ms.get(ticker),
+            self._last_order_ms.get(ticker),  # last_order_at_ms
+            () if errors is None else tuple(errors),  # error_times_ms
+            Count(totals.open_contracts_in.get(ticker, 0)),  # resting_open_contracts
+            self.closer.is_closing(ticker),  # being_closed
+            self._stop_loss_ms.get(ticker),  # last_stop_loss_ms
         )
         return RiskContext(
-            market=self.market_views().get(ticker),
-            book=self.books.book(ticker),
-            positions=self.position_views(),
-            cash=self.cash_view(),
-            pnl=self.pnl_view(),
-            market_state=state,
-            total_resting_open_contracts=Count(totals.open_contracts),
-            reduce_only_mode=self.reduce_only,
-            manual_kill_switch=self.manual_kill_switch,
-            held_cost=Money(totals.held_cost),
-            held_contracts=Count(totals.held_contracts),
+            self.market_views().get(ticker),  # market
+            self.books.book(ticker),  # book
+            self.position_views(),  # positions
+            self.cash_view(),  # cash
+            self.pnl_view(),  # pnl
+            state,  # market_state
+            Count(totals.open_contracts),  # total_resting_open_contracts
+            self.reduce_only,  # reduce_only_mode
+            self.manual_kill_switch,  # manual_kill_switch
+            Money(totals.held_cost),  # held_cost
+            Count(totals.held_contracts),  # held_contracts
         )
 
     def pnl_view(self) -> PnlView:

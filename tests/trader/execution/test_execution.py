@@ -7,6 +7,7 @@ from tests.trader.execution.trader_exec_kit import Desk
 
 from kalshiflow.domain.orders import BookSide, TimeInForce
 from kalshiflow.domain.units import Count, Price
+from kalshiflow.events.ledger import OrderChanged, OrderSnapshot
 from kalshiflow.exchange.errors import ErrorKind
 from kalshiflow.trader.execution.in_flight import CREATE_OUTCOMES, ExecOutcome, OrderIntent
 from kalshiflow.trader.state.ledger import LedgerError
@@ -243,3 +244,29 @@ async def test_amend_shrinking_at_the_same_price_keeps_cash_exact(desk: Desk) ->
     amended = await desk.executor.amend(result.client_order_id, Price.parse("0.30"), Count.contracts(3))
     assert amended.outcome is ExecOutcome.AMENDED
     assert desk.ledger.orders[result.client_order_id].remaining == Count.contracts(3)
+
+
+@pytest.mark.parametrize("listened", [True, False])
+@pytest.mark.parametrize("side", SIDES)
+async def test_journal_gets_the_pending_snapshot_the_bus_got(
+    desk: Desk, side: BookSide, listened: bool
+) -> None:
+    """The order is journaled as it was recorded (pending), before the send; when the ledger already
+    published its snapshot, the journal stores that very value rather than a second copy."""
+    published = desk.ledger.bus.subscribe("test.orders", [OrderChanged]) if listened else None
+    journaled: list[OrderSnapshot] = []
+
+    async def journal(snapshot: OrderSnapshot) -> None:
+        assert desk.engine_orders_with(snapshot.client_order_id) == 0  # not sent yet
+        journaled.append(snapshot)
+
+    desk.executor.journal = journal
+    result = await desk.executor.place(buy(desk, side, "0.40", 5))
+    assert result.outcome is ExecOutcome.PLACED
+    (snapshot,) = journaled
+    assert (snapshot.client_order_id, snapshot.state) == (result.client_order_id, OrderState.PENDING)
+    assert snapshot.reserved == desk.ledger.orders[result.client_order_id].reserved > 0
+    if published is not None:
+        first = published.drain()[0]
+        assert isinstance(first, OrderChanged)
+        assert first.order is snapshot

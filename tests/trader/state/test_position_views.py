@@ -9,8 +9,12 @@ views in the same (ledger) order, the same unrealized P&L as the book moves, the
 from __future__ import annotations
 
 import asyncio
+from fractions import Fraction
+
+import pytest
 
 from kalshiflow.clock import ManualClock
+from kalshiflow.domain.fees import FeeType
 from kalshiflow.domain.grid import PriceGrid
 from kalshiflow.domain.orders import BookSide, OutcomeSide
 from kalshiflow.domain.units import Count, Money, Price
@@ -18,9 +22,16 @@ from kalshiflow.events.ledger import FillData, SettlementData
 from kalshiflow.exchange.models_market import Market, MarketStatus
 from kalshiflow.exchange.rest import KalshiRestClient
 from kalshiflow.exchange.ws_models import OrderbookDelta, OrderbookSnapshot
-from kalshiflow.features.valuation import PositionView, value_position
+from kalshiflow.features.valuation import (
+    BookView,
+    MarketView,
+    PositionView,
+    unrealized_at_exit,
+    value_position,
+)
 from kalshiflow.marketdata.bookstore import BookStore
 from kalshiflow.trader.core import TraderCore
+from kalshiflow.trader.state import position_views
 from kalshiflow.trader.state.orders import OrderPurpose
 
 GRID = PriceGrid.named("linear_cent")
@@ -121,4 +132,49 @@ async def test_views_valuations_and_sums_follow_fills_books_settlements_and_entr
     core.ledger.overwrite_position("A", Count(-700), Money(4_000_000), clock.now_ms())
     assert_like_the_loops(core)
     assert [t for t, _ in core.position_views().items()] == ["B", "A"]
+    await rest.aclose()
+
+
+@pytest.mark.parametrize("side", [OutcomeSide.YES, OutcomeSide.NO])
+async def test_book_change_behind_the_exit_price_revalues_nothing(
+    side: OutcomeSide, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only a move of the exit price (or of the view or the fees) re-values a held position."""
+    valued: list[str] = []
+
+    def counting(view: PositionView, book: BookView, market_view: MarketView) -> int | None:
+        valued.append(view.ticker)
+        return unrealized_at_exit(view, book, market_view)
+
+    monkeypatch.setattr(position_views, "unrealized_at_exit", counting)
+    clock = ManualClock()
+    books = BookStore(clock)
+    now = clock.now_ms()
+    for ticker in TICKERS:
+        books.register(ticker, GRID)
+        books.apply_snapshot(
+            OrderbookSnapshot(1, 1, ticker, ((Price(4_000), Count(500)),), ((Price(5_000), Count(500)),))
+        )
+    rest = KalshiRestClient("http://127.0.0.1:1/trade-api/v2", clock=clock)  # never called
+    core = TraderCore(rest, clock, books, {t: market(t, now) for t in TICKERS})
+    core.ledger.overwrite_cash(Money.dollars(1_000), now)
+    book_side = BookSide.BID if side is OutcomeSide.YES else BookSide.ASK
+    core.ledger.apply_fill(fill(1, "B", book_side, 4_000 if side is OutcomeSide.YES else 5_000, 1_000, now))
+    await asyncio.sleep(0)
+    assert_like_the_loops(core)
+    valued.clear()
+    best = 4_000 if side is OutcomeSide.YES else 5_000
+    seq = 2
+    for change in (Count(100), Count(-50)):  # behind the touch, then the touch's size: same price
+        for price in (best - 300, best):
+            books.apply_delta(OrderbookDelta(1, seq, "B", side, Price(price), change))
+            seq += 1
+            assert_like_the_loops(core)
+    assert valued == []
+    books.apply_delta(OrderbookDelta(1, seq, "B", side, Price(best + 100), Count(100)))  # exit price up
+    assert_like_the_loops(core)
+    assert valued == ["B"]
+    core.fees.set("B", FeeType.QUADRATIC, Fraction(2))  # the market views are rebuilt: fees may differ
+    assert_like_the_loops(core)
+    assert valued == ["B", "B"]
     await rest.aclose()

@@ -132,11 +132,13 @@ class OrderExecutor(LiveOrderEdits):
             reduce_only=intent.sends_reduce_only,
             order_group_id=intent.order_group_id,
         )
-        self._ledger.record_pending(order)  # raises if the id was ever used: nothing is sent then
+        # Raises if the id was ever used: nothing is sent then. The snapshot it published (if any)
+        # is the pending order as the journal must store it: reused, not built a second time.
+        published = self._ledger.record_pending(order)
         self._sending.add(client_order_id)
         if self.journal is not None:
             try:
-                await self.journal(order.snapshot())
+                await self.journal(order.snapshot() if published is None else published)
             except asyncio.CancelledError:  # stopped before the send: it never left the process
                 self._sending.discard(client_order_id)
                 self._ledger.on_rejected(client_order_id, "never sent: stopped", self._clock.now_ms())

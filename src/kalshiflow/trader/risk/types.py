@@ -106,7 +106,11 @@ def reduces(intent: OrderIntent, position: int) -> bool:
 def opening_cost(intent: OrderIntent, position: int, market: MarketView) -> Money:
     """Cash the opening part could take: notional at the acquired side's price plus the taker fee."""
     delta = intent.position_delta
-    opened = _opening(delta, position)
+    return _opening_cost(intent, delta, _opening(delta, position), market)
+
+
+def _opening_cost(intent: OrderIntent, delta: int, opened: int, market: MarketView) -> Money:
+    """``opening_cost`` from the intent's position delta and opening count, already worked out."""
     if opened == 0:
         return Money(0)
     # The price of the side acquired, as a plain int: the intent's price was validated when the
@@ -135,12 +139,14 @@ class OrderExposure:
 
     @classmethod
     def of(cls, intent: OrderIntent, ctx: RiskContext) -> OrderExposure:
+        # The delta and the opening count are derived once here and handed to the cost, which
+        # would otherwise derive both again (a property and a helper call per order).
         position = ctx.position_of(intent.ticker)
+        delta = intent.position_delta
+        opening = _opening(delta, position)
         market = ctx.market
         return cls(
-            position,
-            _opening(intent.position_delta, position),
-            0 if market is None else int(opening_cost(intent, position, market)),
+            position, opening, 0 if market is None else int(_opening_cost(intent, delta, opening, market))
         )
 
 

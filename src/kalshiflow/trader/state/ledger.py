@@ -29,7 +29,7 @@ from kalshiflow.domain.fees import FeeType
 from kalshiflow.domain.orders import BookSide
 from kalshiflow.domain.units import ZERO_MONEY, Count, Money, Price
 from kalshiflow.events.bus import EventBus
-from kalshiflow.events.ledger import CashCause
+from kalshiflow.events.ledger import CashCause, OrderSnapshot
 from kalshiflow.events.ledger import FillData as FillData
 from kalshiflow.events.ledger import SettlementData as SettlementData
 from kalshiflow.trader.state.booking import book_fill, book_settlement, note_historical_fill, note_on_order
@@ -108,8 +108,13 @@ class Ledger:
         return Money(self.totals.reserved)
 
     # ------------------------------------------------------------------ orders
-    def record_pending(self, order: TrackedOrder) -> None:
-        """Record an order before it is sent; a ``client_order_id`` is never used twice."""
+    def record_pending(self, order: TrackedOrder) -> OrderSnapshot | None:
+        """Record an order before it is sent; a ``client_order_id`` is never used twice.
+
+        Returns the pending order's snapshot when one was published (None: nobody listens to order
+        changes, and none was built): the executor journals that very value before the send instead
+        of building a second, identical one.
+        """
         if order.client_order_id in self.orders:
             raise LedgerError(f"client_order_id {order.client_order_id} already used")
         order.state = OrderState.PENDING
@@ -118,9 +123,10 @@ class Ledger:
         self.cash = Money(self.cash - order.reserved)
         self.orders[order.client_order_id] = order
         self.index.track_live(order)
-        self._order_changed(order, order.created_ms)
+        snapshot = self._order_changed(order, order.created_ms)
         if order.reserved:
             self._cash_changed(order.created_ms, CashCause.RESERVATION)
+        return snapshot
 
     def restore(self, order: TrackedOrder) -> None:
         """Put back a live order a previous run persisted (a restart), for reconciliation to resolve.
@@ -353,14 +359,16 @@ class Ledger:
     def _publish(self, event: object) -> None:
         self._events.publish(event)
 
-    def _order_changed(self, order: TrackedOrder, ts_ms: int) -> None:
+    def _order_changed(self, order: TrackedOrder, ts_ms: int) -> OrderSnapshot | None:
+        """Count and announce ``order``'s change; returns the snapshot published (None: nobody listens)."""
         self._count(order)
-        self._events.order_changed(order, ts_ms)
+        snapshot = self._events.order_changed(order, ts_ms)
         if order.purpose is OrderPurpose.CLOSE and order.ticker in self.positions:
             # A close starting or ending changes the position's closing reason: say so.
             self._position_changed(self.positions[order.ticker], ts_ms)
         if order.is_terminal:
             self.index.retire(order)
+        return snapshot
 
     def _position_changed(self, pos: PositionRecord, ts_ms: int) -> None:
         self.totals.count_position(pos)

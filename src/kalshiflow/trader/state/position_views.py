@@ -26,7 +26,7 @@ from kalshiflow.domain.units import Price
 from kalshiflow.events.bus import EventBus, Missed
 from kalshiflow.events.ledger import PositionChanged
 from kalshiflow.events.trader import BookChanged
-from kalshiflow.features.valuation import BookView, MarketView, PositionView, unrealized_at_exit
+from kalshiflow.features.valuation import BookView, MarketView, PositionView, exit_price, unrealized_at_exit
 from kalshiflow.trader.state.ledger import Ledger
 
 
@@ -62,6 +62,8 @@ class PositionViews:
         self._views: dict[str, PositionView] = {}
         self._undated: set[str] = set()  # open positions without an opening time: dated per read
         self._valued: dict[str, int] = {}  # ticker -> unrealized of its last valuation
+        # ticker -> (view, market view, exit price) that last valuation read: see ``unrealized``.
+        self._valued_from: dict[str, tuple[PositionView, MarketView, Price | None]] = {}
         self._unrealized = 0  # sum of ``_valued``
         self._stale: set[str] = set()  # positions to re-value before the next read
         self._markets_seen: Mapping[str, MarketView] | None = None
@@ -90,7 +92,7 @@ class PositionViews:
         self._views, self._undated = {}, set()
         for pos in self._ledger.open_positions():
             self._views[pos.ticker] = self._view(pos.ticker)
-        self._valued, self._unrealized = {}, 0
+        self._valued, self._valued_from, self._unrealized = {}, {}, 0
         self._stale = set(self._views)
 
     def unrealized(self) -> int:
@@ -102,14 +104,24 @@ class PositionViews:
         if markets is not self._markets_seen:  # rebuilt: fees or statuses may have changed
             self._markets_seen = markets
             self._stale.update(self._views)
+        valued, valued_from = self._valued, self._valued_from
         for ticker in self._stale:
-            self._unrealized -= self._valued.pop(ticker, 0)
             view, book, market = self._views.get(ticker), self._books.book(ticker), markets.get(ticker)
             if view is None or book is None or market is None:
+                self._unrealized -= valued.pop(ticker, 0)
+                valued_from.pop(ticker, None)
                 continue
+            # Most changes of a held market's book leave its exit price (the best bid of the side
+            # held) where it was; the valuation reads nothing else that moves (the view and the
+            # market view are replaced, never mutated), so it is redone only when one of them moved.
+            price = exit_price(view.position, book)
+            seen = valued_from.get(ticker)
+            if seen is not None and seen[0] is view and seen[1] is market and seen[2] == price:
+                continue
+            valued_from[ticker] = (view, market, price)
             value = unrealized_at_exit(view, book, market) or 0
-            self._valued[ticker] = value
-            self._unrealized += value
+            self._unrealized += value - valued.get(ticker, 0)
+            valued[ticker] = value
         self._stale.clear()
         return self._unrealized
 

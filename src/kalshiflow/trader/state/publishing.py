@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from kalshiflow.domain.units import Money
 from kalshiflow.events.bus import EventBus
-from kalshiflow.events.ledger import CashCause, CashChanged, OrderChanged, PositionChanged
+from kalshiflow.events.ledger import CashCause, CashChanged, OrderChanged, OrderSnapshot, PositionChanged
 from kalshiflow.trader.state.orders import TrackedOrder
 from kalshiflow.trader.state.records import PositionRecord
 
@@ -23,9 +23,14 @@ class LedgerPublisher:
     def publish(self, event: object) -> None:
         self.bus.publish(event)
 
-    def order_changed(self, order: TrackedOrder, ts_ms: int) -> None:
+    def order_changed(self, order: TrackedOrder, ts_ms: int) -> OrderSnapshot | None:
+        """Publish ``order``'s snapshot; returns it (None when nobody listens and none was built),
+        so a caller that needs the same frozen value (the executor's journal) does not build it twice."""
         if self.bus.has_subscribers(OrderChanged):
-            self.bus.publish(OrderChanged(order.snapshot(), ts_ms))
+            snapshot = order.snapshot()
+            self.bus.publish(OrderChanged(snapshot, ts_ms))
+            return snapshot
+        return None
 
     def position_changed(
         self, pos: PositionRecord, closing_reason: Callable[[str], str | None], ts_ms: int
