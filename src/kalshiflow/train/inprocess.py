@@ -47,7 +47,7 @@ from kalshiflow.sim.events import BookDelta, EngineEvent, FillEvent, OrderEvent,
 from kalshiflow.sim.exchange import SimExchange
 from kalshiflow.sim.server.rest import rest_specs
 from kalshiflow.sim.server.rest_pipeline import PREFIX, Reply, Spec, serve
-from kalshiflow.sim.server.ws_hub import Close, Session, Subscription, WsHub
+from kalshiflow.sim.server.ws_hub import OutboxItem, Session, Subscription, WsHub
 
 
 class Plumbing(Enum):
@@ -57,7 +57,7 @@ class Plumbing(Enum):
     DIRECT = "direct"  # handlers called in process, book deltas handed over typed (this module)
 
 
-Frame = tuple[bool, "str | Close"]  # an outbox item: (is data, text or a close)
+Frame = OutboxItem  # an outbox item: (is data, a data frame, control text or a close)
 Delivery = OrderbookDelta | Frame
 
 
