@@ -32,9 +32,20 @@ Payload = dict[str, Any]
 EXCHANGE_INDEX = 0  # the simulator runs one shard
 
 
+_last_second: list[tuple[int, str]] = [(-1, "")]  # the last second formatted, and its text
+
+
 def rfc3339(ts_ms: int) -> str:
-    """Second-precision UTC time, the form of Kalshi's deprecated ``ts``/``time`` strings."""
-    return datetime.fromtimestamp(ts_ms // 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """Second-precision UTC time, the form of Kalshi's deprecated ``ts``/``time`` strings.
+
+    The last second's text is remembered: an order's messages come in bursts within one second
+    (two stamps per order update), and ``strftime`` was a visible part of rendering one."""
+    second = ts_ms // 1000
+    last, text = _last_second[0]
+    if second != last:
+        text = datetime.fromtimestamp(second, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        _last_second[0] = (second, text)
+    return text
 
 
 def dumps(payload: object) -> str:
