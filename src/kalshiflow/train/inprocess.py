@@ -19,6 +19,10 @@ environment owns the exchange and the trader's account, so it can hand things ov
   parse is skipped, values are the same integers. It takes the hub's place among the engine's
   listeners, so every delta keeps its position among the other frames (fills, orders, positions,
   snapshots) which still go through the hub: the trader learns everything in the same order.
+* The hub's other data messages are queued unencoded (``ws_hub.DataFrame``: JSON text only when a
+  socket writes one); the venue hands each payload to the client's parser as the value it would
+  decode (``ws_parse.parse_value``), so no JSON is written or read for the stream at all. A test
+  checks every such payload is exactly what its text decodes to, types included.
 
 ``Plumbing.WIRE`` keeps the full path (signed HTTP over ASGI, JSON frames): the parity tests run
 both and require identical observations, rewards and fills.
