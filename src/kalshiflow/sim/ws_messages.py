@@ -32,19 +32,22 @@ Payload = dict[str, Any]
 EXCHANGE_INDEX = 0  # the simulator runs one shard
 
 
-_last_second: list[tuple[int, str]] = [(-1, "")]  # the last second formatted, and its text
+_SECONDS_CACHE_MAX = 4096
+_seconds: dict[int, str] = {}  # second -> its text, bounded
 
 
 def rfc3339(ts_ms: int) -> str:
     """Second-precision UTC time, the form of Kalshi's deprecated ``ts``/``time`` strings.
 
-    The last second's text is remembered: an order's messages come in bursts within one second
-    (two stamps per order update), and ``strftime`` was a visible part of rendering one."""
+    Remembered per second (bounded): an order update carries its creation second and the current
+    one, each repeated across the burst of messages of that second, and ``strftime`` was a visible
+    part of rendering one (issue 12)."""
     second = ts_ms // 1000
-    last, text = _last_second[0]
-    if second != last:
-        text = datetime.fromtimestamp(second, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        _last_second[0] = (second, text)
+    text = _seconds.get(second)
+    if text is None:
+        if len(_seconds) >= _SECONDS_CACHE_MAX:
+            _seconds.clear()
+        text = _seconds[second] = datetime.fromtimestamp(second, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return text
 
 
