@@ -6,6 +6,7 @@ fill, rest and get cancelled."""
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,6 +20,7 @@ from kalshiflow.marketdata.bookstore import BookStore
 from kalshiflow.sim.server.app import build_app
 from kalshiflow.sim.server.rest import rest_specs
 from kalshiflow.sim.server.rest_pipeline import PREFIX
+from kalshiflow.sim.server.ws_hub import DataFrame, Outbox
 from kalshiflow.train.env import SessionEnv, TradingEnv
 from kalshiflow.train.inprocess import InProcessRestClient, Plumbing, RouteMiss, Router
 from kalshiflow.train.recorded_env import RecordedTradingEnv
@@ -127,6 +129,38 @@ def test_a_simulator_episode_is_the_same_over_the_wire_and_in_process(passive: b
     assert len(wire.observations) > 200
     _assert_same(wire, direct)
     _assert_traded(wire, passive=passive)
+
+
+def _same_json(decoded: object, value: object) -> bool:
+    """Equal and of the same exact types all the way down (``==`` alone lets an int subclass or a
+    str enum pass for the plain value a reader decodes)."""
+    if type(decoded) is not type(value):
+        return False
+    if isinstance(decoded, dict):
+        assert isinstance(value, dict)
+        return list(decoded) == list(value) and all(_same_json(decoded[k], value[k]) for k in decoded)
+    if isinstance(decoded, list):
+        assert isinstance(value, list)
+        return len(decoded) == len(value) and all(_same_json(d, v) for d, v in zip(decoded, value, strict=True))
+    return decoded == value
+
+
+def test_in_process_frames_hand_over_exactly_what_their_text_decodes_to(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``Plumbing.DIRECT`` parses the hub's payloads without encoding them: each must be what a
+    socket reader decodes from the frame's text, types included."""
+    frames: list[DataFrame] = []
+    put_data = Outbox.put_data
+
+    def recording(outbox: Outbox, frame: DataFrame) -> bool:
+        frames.append(frame)
+        return put_data(outbox, frame)
+
+    monkeypatch.setattr(Outbox, "put_data", recording)
+    _play(TradingEnv(seeds=(1000,), episode_s=300.0, config=DIRECT), seed=11, steps=100_000)
+    kinds = {frame.msg_type for frame in frames}
+    assert {"fill", "user_order", "market_position", "orderbook_snapshot"} <= kinds
+    mismatched = [f.text() for f in frames if not _same_json(json.loads(f.text()), f.value())]
+    assert not mismatched
 
 
 def test_the_in_process_client_sends_nothing_over_http() -> None:

@@ -27,7 +27,7 @@ from kalshiflow.marketdata.recorder import Recorder
 from kalshiflow.sim.exchange import SimExchange
 from kalshiflow.sim.market.headless import HeadlessMarket
 from kalshiflow.sim.ratelimit import AccountRateLimiters
-from kalshiflow.sim.server.ws_hub import ORDERBOOK, Close, Subscription, WsHub
+from kalshiflow.sim.server.ws_hub import ORDERBOOK, Close, Subscription, WsHub, as_text
 from kalshiflow.sim.state import MarketStatus
 
 RECORDER_ACCOUNT = "recorder"
@@ -77,7 +77,7 @@ def record_simulated_session(
                 session.outbox._data -= 1
             if isinstance(item, Close):
                 raise RuntimeError(f"the simulator closed the recorder's stream: {item.reason}")
-            message = parse_frame(item, received_ns=now_ns)
+            message = parse_frame(as_text(item), received_ns=now_ns)
             if isinstance(message, OrderbookSnapshot | OrderbookDelta):
                 recorder.record(message)
                 messages += 1

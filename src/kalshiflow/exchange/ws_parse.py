@@ -105,6 +105,14 @@ def parse_frame(frame: str | bytes, received_ns: int | None = None) -> WsMessage
         raw = json.loads(frame)
     except (ValueError, RecursionError):
         return MalformedFrame("not JSON", _excerpt(frame), now_ns)
+    return parse_value(raw, now_ns, lambda: frame)
+
+
+def parse_value(raw: object, received_ns: int, frame: Callable[[], str | bytes]) -> WsMessage:
+    """``parse_frame`` of a frame already decoded (``raw`` is what ``json.loads`` gives, read and
+    never kept or changed): the in-process venue hands the simulator's payloads over without a JSON
+    round trip. ``frame`` gives the text for a ``MalformedFrame``'s excerpt, only then."""
+    now_ns = received_ns
     try:
         env = Fields(raw, "frame")
         msg_type = env.string("type")
@@ -116,7 +124,7 @@ def parse_frame(frame: str | bytes, received_ns: int | None = None) -> WsMessage
             return reply(env)
         return UnknownMessage(msg_type, env.opt_integer("sid"), env.opt_integer("seq"), now_ns)
     except BadFrame as bad:
-        return MalformedFrame(str(bad), _excerpt(frame), now_ns)
+        return MalformedFrame(str(bad), _excerpt(frame()), now_ns)
 
 
 def _excerpt(frame: str | bytes) -> str:

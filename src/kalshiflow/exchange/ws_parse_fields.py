@@ -32,6 +32,26 @@ def parse_fixed(parse: Callable[[str], _T], text: str, where: str) -> _T:
         raise BadFrame(f"{where}: {err}") from None
 
 
+_CACHE_LIMIT: Final = 4096
+_prices: dict[str, Price] = {}
+_counts: dict[str, Count] = {}
+_money: dict[str, Money] = {}
+
+
+def _cached_fixed(cache: dict[str, _T], parse: Callable[[str], _T], text: str, where: str) -> _T:
+    """``parse_fixed`` remembering each distinct string (bounded): order, fill and position
+    messages repeat the same few prices, sizes and amounts ("0.00", the grid), and the regex parse
+    of each was most of the cost of reading one (issue 12). Values are immutable ints; a bad string
+    is never cached, so it fails every time."""
+    value = cache.get(text)
+    if value is None:
+        value = parse_fixed(parse, text, where)
+        if len(cache) >= _CACHE_LIMIT:
+            cache.clear()
+        cache[text] = value
+    return value
+
+
 def choose(table: Mapping[str, _T], text: str, where: str) -> _T:
     try:
         return table[text]
@@ -91,19 +111,19 @@ class Fields:
         return self._optional(name, self.boolean)
 
     def price(self, name: str) -> Price:
-        return parse_fixed(Price.parse, self.string(name), f"{self.where}.{name}")
+        return _cached_fixed(_prices, Price.parse, self.string(name), f"{self.where}.{name}")
 
     def opt_price(self, name: str) -> Price | None:
         return self._optional(name, self.price)
 
     def count(self, name: str) -> Count:
-        return parse_fixed(Count.parse, self.string(name), f"{self.where}.{name}")
+        return _cached_fixed(_counts, Count.parse, self.string(name), f"{self.where}.{name}")
 
     def opt_count(self, name: str) -> Count | None:
         return self._optional(name, self.count)
 
     def money(self, name: str) -> Money:
-        return parse_fixed(Money.parse, self.string(name), f"{self.where}.{name}")
+        return _cached_fixed(_money, Money.parse, self.string(name), f"{self.where}.{name}")
 
     def money_or_zero(self, name: str) -> Money:
         """A money field the API omits when zero (a present null is still malformed)."""

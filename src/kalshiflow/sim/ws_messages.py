@@ -32,9 +32,23 @@ Payload = dict[str, Any]
 EXCHANGE_INDEX = 0  # the simulator runs one shard
 
 
+_SECONDS_CACHE_MAX = 4096
+_seconds: dict[int, str] = {}  # second -> its text, bounded
+
+
 def rfc3339(ts_ms: int) -> str:
-    """Second-precision UTC time, the form of Kalshi's deprecated ``ts``/``time`` strings."""
-    return datetime.fromtimestamp(ts_ms // 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """Second-precision UTC time, the form of Kalshi's deprecated ``ts``/``time`` strings.
+
+    Remembered per second (bounded): an order update carries its creation second and the current
+    one, each repeated across the burst of messages of that second, and ``strftime`` was a visible
+    part of rendering one (issue 12)."""
+    second = ts_ms // 1000
+    text = _seconds.get(second)
+    if text is None:
+        if len(_seconds) >= _SECONDS_CACHE_MAX:
+            _seconds.clear()
+        text = _seconds[second] = datetime.fromtimestamp(second, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return text
 
 
 def dumps(payload: object) -> str:

@@ -19,6 +19,10 @@ environment owns the exchange and the trader's account, so it can hand things ov
   parse is skipped, values are the same integers. It takes the hub's place among the engine's
   listeners, so every delta keeps its position among the other frames (fills, orders, positions,
   snapshots) which still go through the hub: the trader learns everything in the same order.
+* The hub's other data messages are queued unencoded (``ws_hub.DataFrame``: JSON text only when a
+  socket writes one); the venue hands each payload to the client's parser as the value it would
+  decode (``ws_parse.parse_value``), so no JSON is written or read for the stream at all. A test
+  checks every such payload is exactly what its text decodes to, types included.
 
 ``Plumbing.WIRE`` keeps the full path (signed HTTP over ASGI, JSON frames): the parity tests run
 both and require identical observations, rewards and fills.
@@ -30,7 +34,7 @@ import json
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from enum import Enum
-from typing import Any, Final
+from typing import Any
 from urllib.parse import urlencode
 
 import httpx
@@ -47,7 +51,7 @@ from kalshiflow.sim.events import BookDelta, EngineEvent, FillEvent, OrderEvent,
 from kalshiflow.sim.exchange import SimExchange
 from kalshiflow.sim.server.rest import rest_specs
 from kalshiflow.sim.server.rest_pipeline import PREFIX, Reply, Spec, serve
-from kalshiflow.sim.server.ws_hub import Close, Session, Subscription, WsHub
+from kalshiflow.sim.server.ws_hub import OutboxItem, Session, Subscription, WsHub
 
 
 class Plumbing(Enum):
@@ -57,7 +61,7 @@ class Plumbing(Enum):
     DIRECT = "direct"  # handlers called in process, book deltas handed over typed (this module)
 
 
-Frame = tuple[bool, "str | Close"]  # an outbox item: (is data, text or a close)
+Frame = OutboxItem  # an outbox item: (is data, a data frame, control text or a close)
 Delivery = OrderbookDelta | Frame
 
 
@@ -184,26 +188,6 @@ class InProcessRestClient(KalshiRestClient):
         return serve(self._sim, spec.handler, request, self._account_id, parsed)
 
 
-def _order_account(event: OrderEvent) -> str:
-    return event.order.account_id
-
-
-def _fill_account(event: FillEvent) -> str:
-    return event.fill.account_id
-
-
-def _position_account(event: PositionEvent) -> str:
-    return event.account_id
-
-
-# The account each private engine event belongs to, by event type (the hub routes them by its user).
-_ACCOUNT_OF: Final[dict[type, Callable[[Any], str]]] = {
-    OrderEvent: _order_account,
-    FillEvent: _fill_account,
-    PositionEvent: _position_account,
-}
-
-
 class BookDeltas:
     """The engine's book changes of subscribed markets, typed, in order with the hub's frames.
 
@@ -225,32 +209,58 @@ class BookDeltas:
         self._prices: dict[int, Price] = {}
         self._counts: dict[int, Count] = {}
         self._foreign_accounts: dict[str, bool] = {}
+        self._handlers: dict[type, Callable[[Any], None]] = {
+            BookDelta: self._on_delta,
+            OrderEvent: self._on_order,
+            FillEvent: self._on_fill,
+            PositionEvent: self._on_position,
+        }
         listeners = hub.engine.listeners
         listeners[listeners.index(hub.on_event)] = self.on_event
 
     def on_event(self, event: EngineEvent) -> None:
-        if not isinstance(event, BookDelta):
-            account_of = _ACCOUNT_OF.get(type(event))
-            if account_of is not None and len(self._sessions) == 1 and self._foreign(account_of(event)):
-                return  # another account's order, fill or position: nobody here listens for it
+        # One dict lookup by exact type picks the handler; every engine event of an episode comes
+        # through here (a replay's tape accounts make most of them), so each test saved counts.
+        handler = self._handlers.get(type(event))
+        if handler is None:
             self._hub_on_event(event)
-            return
-        if not self._only_session():
+        else:
+            handler(event)
+
+    def _on_order(self, event: OrderEvent) -> None:
+        self._private(event, event.order.account_id)
+
+    def _on_fill(self, event: FillEvent) -> None:
+        self._private(event, event.fill.account_id)
+
+    def _on_position(self, event: PositionEvent) -> None:
+        self._private(event, event.account_id)
+
+    def _private(self, event: EngineEvent, account_id: str) -> None:
+        foreign = self._foreign_accounts.get(account_id)
+        if foreign is None:
+            foreign = self._foreign(account_id)
+        if foreign and len(self._sessions) == 1:
+            return  # another account's order, fill or position: nobody here listens for it
+        self._hub_on_event(event)
+
+    def _on_delta(self, event: BookDelta) -> None:
+        if len(self._sessions) != 1:  # ``_only_session``, inlined on the hottest path
             self._hub_on_event(event)  # another session may follow this book or its ticker
-        tickers = self._sub.tickers
-        if tickers is None or event.ticker not in tickers or not self._sub.active:
+        sub = self._sub
+        tickers = sub.tickers
+        if tickers is None or event.ticker not in tickers or not sub.active:
             return
-        self.take_frames()
+        if self._outbox._items:
+            self.take_frames()
         price = self._prices.get(event.price)
         if price is None:
             price = self._prices[event.price] = Price(event.price)
         count = self._counts.get(event.delta)
         if count is None:
             count = self._counts[event.delta] = Count(event.delta)
-        self._sub.seq += 1
-        self.pending.append(
-            OrderbookDelta(self._sub.sid, self._sub.seq, event.ticker, event.side, price, count, event.ts_ms)
-        )
+        sub.seq += 1
+        self.pending.append(OrderbookDelta(sub.sid, sub.seq, event.ticker, event.side, price, count, event.ts_ms))
 
     def _foreign(self, account_id: str) -> bool:
         """Whether an engine account belongs to another user than the trader's. Remembered per

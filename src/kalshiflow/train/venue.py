@@ -15,7 +15,8 @@ of trading take seconds. ``SimVenue`` puts together:
 
 That is ``Plumbing.WIRE`` (the backtest's). With ``Plumbing.DIRECT`` (the training environment's
 default) the same client code calls the simulator's handlers in process and book deltas reach the
-``BookStore`` typed (``train.inprocess``): no signing, no HTTP, no JSON for the bulk of the stream;
+``BookStore`` typed (``train.inprocess``) and the hub's other data messages reach the client's
+parser as the values it would decode (``parse_value``): no signing, no HTTP, no JSON for the stream;
 the episode is the same (parity tests in ``tests/train/test_inprocess.py``).
 
 The venue's time moves only when the driver calls ``advance_to`` or the trader sleeps; both end
@@ -25,6 +26,7 @@ with ``pump()``, which delivers every queued frame in order.
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable, Container, Iterable
 from typing import Any, Final
 
@@ -45,7 +47,7 @@ from kalshiflow.exchange.ws_models import (
     StreamEvent,
     WsMessage,
 )
-from kalshiflow.exchange.ws_parse import parse_frame
+from kalshiflow.exchange.ws_parse import parse_frame, parse_value
 from kalshiflow.marketdata.bookstore import BookStore
 from kalshiflow.sim.exchange import SimExchange
 from kalshiflow.sim.market.headless import HeadlessMarket
@@ -59,9 +61,11 @@ from kalshiflow.sim.server.ws_hub import (
     POSITIONS,
     USER_ORDERS,
     Close,
+    DataFrame,
     Session,
     Subscription,
     WsHub,
+    as_text,
 )
 from kalshiflow.train.inprocess import BookDeltas, InProcessRestClient, Plumbing
 
@@ -258,7 +262,7 @@ class SimVenue:
             if isinstance(item, Close):
                 raise RuntimeError(f"the venue closed the trader's stream: {item.reason}")
             delivered += 1
-            self._deliver(parse_frame(item), books)
+            self._deliver(parse_frame(as_text(item)), books)
         self.frames += delivered
         return delivered
 
@@ -282,7 +286,11 @@ class SimVenue:
             frame = item[1]
             if isinstance(frame, Close):
                 raise RuntimeError(f"the venue closed the trader's stream: {frame.reason}")
-            self._deliver(parse_frame(frame), books)
+            if isinstance(frame, DataFrame):  # the payload as the client would decode it, unencoded
+                message = parse_value(frame.value(), time.monotonic_ns(), frame.text)
+            else:
+                message = parse_frame(frame)
+            self._deliver(message, books)
         self.frames += delivered
         return delivered
 

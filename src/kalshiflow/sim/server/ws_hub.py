@@ -2,7 +2,9 @@
 
 One engine listener serves every connection. Subscriptions are indexed by ``(channel, ticker)``
 for market channels and ``(channel, account_id)`` for private ones, so an event costs
-O(matching subscribers), not O(all). Each rendered ``msg`` body is serialised once and shared.
+O(matching subscribers), not O(all). Each rendered ``msg`` body is serialised at most once and
+shared, and only when a socket writes it: an in-process reader (``train.inprocess``) takes the
+payload itself, so a body nobody sends as text is never encoded.
 
 Invariants:
 
@@ -66,12 +68,68 @@ class Close:
     reason: str
 
 
+class Body:
+    """One rendered ``msg`` payload shared by every subscriber it goes to, JSON-encoded on first
+    demand. Encoding lazily is the optimisation: the in-process venue reads ``payload`` and never
+    asks for ``json`` (issue 12: the hub's ``dumps`` of private-channel messages nobody read)."""
+
+    __slots__ = ("_json", "payload")
+
+    def __init__(self, payload: render.Payload) -> None:
+        self.payload = payload
+        self._json: str | None = None
+
+    def json(self) -> str:
+        text = self._json
+        if text is None:
+            text = self._json = render.dumps(self.payload)
+        return text
+
+
+class DataFrame:
+    """A queued data message: its envelope fields and shared body, rendered to text on demand."""
+
+    __slots__ = ("body", "command_id", "msg_type", "seq", "sid")
+
+    def __init__(self, msg_type: str, sid: int, seq: int | None, body: Body, command_id: int | None) -> None:
+        self.msg_type = msg_type
+        self.sid = sid
+        self.seq = seq
+        self.body = body
+        self.command_id = command_id
+
+    def text(self) -> str:
+        """The frame a socket carries (``render.envelope`` around the body's JSON)."""
+        return render.envelope(self.msg_type, self.sid, self.seq, self.body.json(), self.command_id)
+
+    def value(self) -> dict[str, object]:
+        """What a reader parses off ``text()`` (``json.loads``), without encoding: the envelope's
+        keys as ``render.envelope`` writes them around the shared payload, which the reader must
+        not mutate. Hub payloads hold only JSON's own types (str, int, bool, None, lists, dicts),
+        so this equals the decoded text."""
+        frame: dict[str, object] = {"type": self.msg_type, "sid": self.sid}
+        if self.seq is not None:
+            frame["seq"] = self.seq
+        if self.command_id:
+            frame["id"] = self.command_id
+        frame["msg"] = self.body.payload
+        return frame
+
+
+def as_text(item: str | DataFrame) -> str:
+    """An outbox data or control item as the text frame a socket sends."""
+    return item if isinstance(item, str) else item.text()
+
+
+OutboxItem = tuple[bool, "str | DataFrame | Close"]  # (counts against the bound, item)
+
+
 class Outbox:
     """FIFO of outgoing frames; only data messages count against the bound."""
 
     def __init__(self, max_data: int) -> None:
         self.max_data = max_data
-        self._items: deque[tuple[bool, str | Close]] = deque()
+        self._items: deque[OutboxItem] = deque()
         self._data = 0
         self._ready = asyncio.Event()
 
@@ -79,11 +137,11 @@ class Outbox:
         self._items.append((False, item))
         self._ready.set()
 
-    def put_data(self, text: str) -> bool:
+    def put_data(self, frame: DataFrame) -> bool:
         if self._data >= self.max_data:
             return False
         self._data += 1
-        self._items.append((True, text))
+        self._items.append((True, frame))
         self._ready.set()
         return True
 
@@ -94,7 +152,7 @@ class Outbox:
         is_data, item = self._items.popleft()
         if is_data:
             self._data -= 1
-        return item
+        return item if isinstance(item, Close) else as_text(item)
 
     def __len__(self) -> int:
         return len(self._items)
@@ -153,7 +211,7 @@ class Session:
         self.hub.close_session(self)
 
     def send_data(
-        self, sub: Subscription, msg_type: str, msg_json: str, command_id: int | None = None
+        self, sub: Subscription, msg_type: str, body: Body, command_id: int | None = None
     ) -> None:
         """Queue one data message for ``sub`` after applying this session's WS faults."""
         if self.closing or not sub.active:
@@ -168,9 +226,9 @@ class Session:
             seq = sub.seq
         if action == "drop":
             return
-        text = render.envelope(msg_type, sub.sid, seq, msg_json, command_id)
+        frame = DataFrame(msg_type, sub.sid, seq, body, command_id)
         for _ in range(2 if action == "duplicate" else 1):
-            if not self.outbox.put_data(text):
+            if not self.outbox.put_data(frame):
                 self.overflow(sub)
                 return
 
@@ -276,14 +334,14 @@ class WsHub:
     def send_snapshot(self, sub: Subscription, ticker: str, command_id: int | None = None) -> None:
         market = self.engine.markets[ticker]
         body = render.orderbook_snapshot(market, self.engine.books[ticker], sub.use_yes_price)
-        sub.session.send_data(sub, "orderbook_snapshot", render.dumps(body), command_id)
+        sub.session.send_data(sub, "orderbook_snapshot", Body(body), command_id)
 
     def send_ticker(self, sub: Subscription, ticker: str) -> None:
         body = self._render_ticker(ticker, self.engine.clock.now_ms())
         # Every other ticker subscriber already holds this state (each change is broadcast), so it
         # becomes the baseline for "did anything change".
         self._tickers[ticker].last_key = render.ticker_key(body)
-        sub.session.send_data(sub, TICKER, render.dumps(body))
+        sub.session.send_data(sub, TICKER, Body(body))
 
     # ----------------------------------------------------------------- engine events
     def on_event(self, event: EngineEvent) -> None:
@@ -341,9 +399,9 @@ class WsHub:
     def _broadcast(self, subs: list[Subscription], msg_type: str, body: render.Payload) -> None:
         if not subs:
             return
-        msg_json = render.dumps(body)
+        shared = Body(body)
         for sub in subs:
-            sub.session.send_data(sub, msg_type, msg_json)
+            sub.session.send_data(sub, msg_type, shared)
 
     def _private(
         self, channel: str, account_id: str, ticker: str | None, render_body: Callable[[], render.Payload]
@@ -367,19 +425,18 @@ class WsHub:
         if not subs:
             return
         market_id = self.engine.markets[delta.ticker].market_id
-        bodies: dict[bool, render.Payload] = {}
-        serialised: dict[bool, str] = {}
+        bodies: dict[bool, Body] = {}
         for sub in list(subs):
             yes_terms = sub.use_yes_price
-            if yes_terms not in bodies:
-                bodies[yes_terms] = render.orderbook_delta(delta, market_id, yes_terms)
-                serialised[yes_terms] = render.dumps(bodies[yes_terms])
+            shared = bodies.get(yes_terms)
+            if shared is None:
+                shared = bodies[yes_terms] = Body(render.orderbook_delta(delta, market_id, yes_terms))
             owner = None if delta.account_id is None else subaccounts.primary_of(delta.account_id)
             if owner is not None and owner == sub.session.account_id:
-                own = render.own_delta_fields(bodies[yes_terms], delta.client_order_id, delta.subaccount)
-                sub.session.send_data(sub, "orderbook_delta", render.dumps(own))
+                own = render.own_delta_fields(shared.payload, delta.client_order_id, delta.subaccount)
+                sub.session.send_data(sub, "orderbook_delta", Body(own))
             else:
-                sub.session.send_data(sub, "orderbook_delta", serialised[yes_terms])
+                sub.session.send_data(sub, "orderbook_delta", shared)
 
     def _render_ticker(self, ticker: str, ts_ms: int) -> render.Payload:
         market = self.engine.markets[ticker]
