@@ -94,11 +94,8 @@ def assert_like_the_loops(core: TraderCore) -> None:
         assert ctx.total_resting_open_contracts == sum(o.remaining for o in opening)
 
 
-def fill(n: int, ticker: str, side: BookSide, price: int, count: int, ts_ms: int) -> FillData:
-    return FillData(f"tr-{n}", f"o-{n}", ticker, side, Price(price), Count(count), True, Money(10_000), ts_ms)
-
-
-async def test_views_valuations_and_sums_follow_fills_books_settlements_and_entries() -> None:
+def trader_on_books() -> tuple[ManualClock, BookStore, KalshiRestClient, TraderCore]:
+    """A core with $1,000 over the markets' books (YES bid 40¢, NO bid 50¢); its REST client is never called."""
     clock = ManualClock()
     books = BookStore(clock)
     now = clock.now_ms()
@@ -107,9 +104,19 @@ async def test_views_valuations_and_sums_follow_fills_books_settlements_and_entr
         books.apply_snapshot(
             OrderbookSnapshot(1, 1, ticker, ((Price(4_000), Count(500)),), ((Price(5_000), Count(500)),))
         )
-    rest = KalshiRestClient("http://127.0.0.1:1/trade-api/v2", clock=clock)  # never called
+    rest = KalshiRestClient("http://127.0.0.1:1/trade-api/v2", clock=clock)
     core = TraderCore(rest, clock, books, {t: market(t, now) for t in TICKERS})
     core.ledger.overwrite_cash(Money.dollars(1_000), now)
+    return clock, books, rest, core
+
+
+def fill(n: int, ticker: str, side: BookSide, price: int, count: int, ts_ms: int) -> FillData:
+    return FillData(f"tr-{n}", f"o-{n}", ticker, side, Price(price), Count(count), True, Money(10_000), ts_ms)
+
+
+async def test_views_valuations_and_sums_follow_fills_books_settlements_and_entries() -> None:
+    clock, books, rest, core = trader_on_books()
+    now = clock.now_ms()
     assert_like_the_loops(core)
     core.ledger.apply_fill(fill(1, "B", BookSide.BID, 5_000, 1_000, now))  # +YES in B
     core.ledger.apply_fill(fill(2, "A", BookSide.ASK, 4_000, 300, now))  # -NO in A
@@ -147,17 +154,8 @@ async def test_book_change_behind_the_exit_price_revalues_nothing(
         return unrealized_at_exit(view, book, market_view)
 
     monkeypatch.setattr(position_views, "unrealized_at_exit", counting)
-    clock = ManualClock()
-    books = BookStore(clock)
+    clock, books, rest, core = trader_on_books()
     now = clock.now_ms()
-    for ticker in TICKERS:
-        books.register(ticker, GRID)
-        books.apply_snapshot(
-            OrderbookSnapshot(1, 1, ticker, ((Price(4_000), Count(500)),), ((Price(5_000), Count(500)),))
-        )
-    rest = KalshiRestClient("http://127.0.0.1:1/trade-api/v2", clock=clock)  # never called
-    core = TraderCore(rest, clock, books, {t: market(t, now) for t in TICKERS})
-    core.ledger.overwrite_cash(Money.dollars(1_000), now)
     book_side = BookSide.BID if side is OutcomeSide.YES else BookSide.ASK
     core.ledger.apply_fill(fill(1, "B", book_side, 4_000 if side is OutcomeSide.YES else 5_000, 1_000, now))
     await asyncio.sleep(0)
