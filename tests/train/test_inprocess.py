@@ -20,7 +20,7 @@ from kalshiflow.marketdata.bookstore import BookStore
 from kalshiflow.sim.server.app import build_app
 from kalshiflow.sim.server.rest import rest_specs
 from kalshiflow.sim.server.rest_pipeline import PREFIX
-from kalshiflow.sim.server.ws_hub import DataFrame, Outbox
+from kalshiflow.sim.server.ws_frames import DataFrame, Outbox
 from kalshiflow.train.env import SessionEnv, TradingEnv
 from kalshiflow.train.inprocess import InProcessRestClient, Plumbing, RouteMiss, Router
 from kalshiflow.train.recorded_env import RecordedTradingEnv

@@ -27,7 +27,8 @@ from kalshiflow.marketdata.recorder import Recorder
 from kalshiflow.sim.exchange import SimExchange
 from kalshiflow.sim.market.headless import HeadlessMarket
 from kalshiflow.sim.ratelimit import AccountRateLimiters
-from kalshiflow.sim.server.ws_hub import ORDERBOOK, Close, Subscription, WsHub, as_text
+from kalshiflow.sim.server.ws_frames import Close, as_text
+from kalshiflow.sim.server.ws_hub import ORDERBOOK, Subscription, WsHub
 from kalshiflow.sim.state import MarketStatus
 
 RECORDER_ACCOUNT = "recorder"

@@ -19,7 +19,7 @@ environment owns the exchange and the trader's account, so it can hand things ov
   parse is skipped, values are the same integers. It takes the hub's place among the engine's
   listeners, so every delta keeps its position among the other frames (fills, orders, positions,
   snapshots) which still go through the hub: the trader learns everything in the same order.
-* The hub's other data messages are queued unencoded (``ws_hub.DataFrame``: JSON text only when a
+* The hub's other data messages are queued unencoded (``ws_frames.DataFrame``: JSON text only when a
   socket writes one); the venue hands each payload to the client's parser as the value it would
   decode (``ws_parse.parse_value``), so no JSON is written or read for the stream at all. A test
   checks every such payload is exactly what its text decodes to, types included.
@@ -51,7 +51,8 @@ from kalshiflow.sim.events import BookDelta, EngineEvent, FillEvent, OrderEvent,
 from kalshiflow.sim.exchange import SimExchange
 from kalshiflow.sim.server.rest import rest_specs
 from kalshiflow.sim.server.rest_pipeline import PREFIX, Reply, Spec, serve
-from kalshiflow.sim.server.ws_hub import OutboxItem, Session, Subscription, WsHub
+from kalshiflow.sim.server.ws_frames import OutboxItem
+from kalshiflow.sim.server.ws_hub import Session, Subscription, WsHub
 
 
 class Plumbing(Enum):

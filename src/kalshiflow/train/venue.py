@@ -54,18 +54,16 @@ from kalshiflow.sim.market.headless import HeadlessMarket
 from kalshiflow.sim.market.profile import MarketProfile
 from kalshiflow.sim.ratelimit import AccountRateLimiters
 from kalshiflow.sim.server.app import build_app
+from kalshiflow.sim.server.ws_frames import Close, DataFrame, as_text
 from kalshiflow.sim.server.ws_hub import (
     FILL,
     ORDER_GROUPS,
     ORDERBOOK,
     POSITIONS,
     USER_ORDERS,
-    Close,
-    DataFrame,
     Session,
     Subscription,
     WsHub,
-    as_text,
 )
 from kalshiflow.train.inprocess import BookDeltas, InProcessRestClient, Plumbing
 

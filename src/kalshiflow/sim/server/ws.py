@@ -27,13 +27,13 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from kalshiflow.sim import ws_messages as render
 from kalshiflow.sim.auth import AuthError, auth_error_body, verify_request
 from kalshiflow.sim.exchange import SimExchange
+from kalshiflow.sim.server.ws_frames import Close
 from kalshiflow.sim.server.ws_hub import (
     CHANNELS,
     LIFECYCLE,
     ORDER_GROUPS,
     ORDERBOOK,
     TICKER,
-    Close,
     Session,
     Subscription,
     WsHub,

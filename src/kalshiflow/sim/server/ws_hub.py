@@ -3,8 +3,9 @@
 One engine listener serves every connection. Subscriptions are indexed by ``(channel, ticker)``
 for market channels and ``(channel, account_id)`` for private ones, so an event costs
 O(matching subscribers), not O(all). Each rendered ``msg`` body is serialised at most once and
-shared, and only when a socket writes it: an in-process reader (``train.inprocess``) takes the
-payload itself, so a body nobody sends as text is never encoded.
+shared, and only when a socket writes it (``ws_frames``: the frames and the bounded outbox of one
+connection): an in-process reader (``train.inprocess``) takes the payload itself, so a body nobody
+sends as text is never encoded.
 
 Invariants:
 
@@ -18,9 +19,8 @@ Invariants:
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -39,6 +39,7 @@ from kalshiflow.sim.events import (
 )
 from kalshiflow.sim.exchange import SimExchange
 from kalshiflow.sim.faults import WsSessionFaults
+from kalshiflow.sim.server.ws_frames import FORCED_CLOSE_CODE, Body, Close, DataFrame, Outbox
 
 log = logging.getLogger(__name__)
 
@@ -57,107 +58,6 @@ CHANNELS = MARKET_CHANNELS | PRIVATE_CHANNELS | {LIFECYCLE}
 SEQUENCED = frozenset({ORDERBOOK, TRADE, LIFECYCLE, ORDER_GROUPS})
 
 DEFAULT_MAX_PENDING = 10_000  # data messages queued per connection before a subscription overflows
-FORCED_CLOSE_CODE = 1011
-
-
-@dataclass(frozen=True, slots=True)
-class Close:
-    """Outbox marker: close the socket with this code once everything before it is sent."""
-
-    code: int
-    reason: str
-
-
-class Body:
-    """One rendered ``msg`` payload shared by every subscriber it goes to, JSON-encoded on first
-    demand. Encoding lazily is the optimisation: the in-process venue reads ``payload`` and never
-    asks for ``json`` (issue 12: the hub's ``dumps`` of private-channel messages nobody read)."""
-
-    __slots__ = ("_json", "payload")
-
-    def __init__(self, payload: render.Payload) -> None:
-        self.payload = payload
-        self._json: str | None = None
-
-    def json(self) -> str:
-        text = self._json
-        if text is None:
-            text = self._json = render.dumps(self.payload)
-        return text
-
-
-class DataFrame:
-    """A queued data message: its envelope fields and shared body, rendered to text on demand."""
-
-    __slots__ = ("body", "command_id", "msg_type", "seq", "sid")
-
-    def __init__(self, msg_type: str, sid: int, seq: int | None, body: Body, command_id: int | None) -> None:
-        self.msg_type = msg_type
-        self.sid = sid
-        self.seq = seq
-        self.body = body
-        self.command_id = command_id
-
-    def text(self) -> str:
-        """The frame a socket carries (``render.envelope`` around the body's JSON)."""
-        return render.envelope(self.msg_type, self.sid, self.seq, self.body.json(), self.command_id)
-
-    def value(self) -> dict[str, object]:
-        """What a reader parses off ``text()`` (``json.loads``), without encoding: the envelope's
-        keys as ``render.envelope`` writes them around the shared payload, which the reader must
-        not mutate. Hub payloads hold only JSON's own types (str, int, bool, None, lists, dicts),
-        so this equals the decoded text."""
-        frame: dict[str, object] = {"type": self.msg_type, "sid": self.sid}
-        if self.seq is not None:
-            frame["seq"] = self.seq
-        if self.command_id:
-            frame["id"] = self.command_id
-        frame["msg"] = self.body.payload
-        return frame
-
-
-def as_text(item: str | DataFrame) -> str:
-    """An outbox data or control item as the text frame a socket sends."""
-    return item if isinstance(item, str) else item.text()
-
-
-OutboxItem = tuple[bool, "str | DataFrame | Close"]  # (counts against the bound, item)
-
-
-class Outbox:
-    """FIFO of outgoing frames; only data messages count against the bound."""
-
-    def __init__(self, max_data: int) -> None:
-        self.max_data = max_data
-        self._items: deque[OutboxItem] = deque()
-        self._data = 0
-        self._ready = asyncio.Event()
-
-    def put_control(self, item: str | Close) -> None:
-        self._items.append((False, item))
-        self._ready.set()
-
-    def put_data(self, frame: DataFrame) -> bool:
-        if self._data >= self.max_data:
-            return False
-        self._data += 1
-        self._items.append((True, frame))
-        self._ready.set()
-        return True
-
-    async def get(self) -> str | Close:
-        while not self._items:
-            self._ready.clear()
-            await self._ready.wait()
-        is_data, item = self._items.popleft()
-        if is_data:
-            self._data -= 1
-        return item if isinstance(item, Close) else as_text(item)
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-
 @dataclass(eq=False)
 class Subscription:
     sid: int

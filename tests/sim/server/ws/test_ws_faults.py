@@ -13,7 +13,8 @@ from websockets.exceptions import ConnectionClosed
 
 from kalshiflow.domain.orders import BookSide
 from kalshiflow.sim.exchange import SimExchange
-from kalshiflow.sim.server.ws_hub import FORCED_CLOSE_CODE, WsHub
+from kalshiflow.sim.server.ws_frames import FORCED_CLOSE_CODE
+from kalshiflow.sim.server.ws_hub import WsHub
 
 
 @pytest.mark.parametrize(
