@@ -10,7 +10,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from kalshiflow import cli
+from kalshiflow.cli import sim_commands
+from kalshiflow.cli.app import split_tickers
 from kalshiflow.commands.simulator import ACCOUNT_FORMAT
 from kalshiflow.sim.market.report import ReportOptions
 
@@ -24,14 +25,14 @@ def test_building_the_command_line_imports_no_command_body() -> None:
 
 
 def test_the_spelled_out_defaults_are_the_commands_own() -> None:
-    assert cli.ACCOUNT_FORMAT == ACCOUNT_FORMAT
-    assert ReportOptions().hours == cli.DEFAULT_REPORT_HOURS
-    assert ReportOptions().markets == cli.DEFAULT_REPORT_MARKETS
+    assert sim_commands.ACCOUNT_FORMAT == ACCOUNT_FORMAT
+    assert ReportOptions().hours == sim_commands.DEFAULT_REPORT_HOURS
+    assert ReportOptions().markets == sim_commands.DEFAULT_REPORT_MARKETS
 
 
 def test_split_tickers_accepts_commas_and_repeats_and_drops_duplicates() -> None:
-    assert cli.split_tickers(["A,B", " C ", "A", ""]) == ("A", "B", "C")
-    assert cli.split_tickers(None) == ()
+    assert split_tickers(["A,B", " C ", "A", ""]) == ("A", "B", "C")
+    assert split_tickers(None) == ()
 
 
 def test_help_at_80_columns_keeps_every_environment_variable_whole() -> None:
