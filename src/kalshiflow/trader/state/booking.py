@@ -24,17 +24,31 @@ if TYPE_CHECKING:
 MAX_UNMATCHED_ORDERS = 1_000  # order ids whose historical fills wait for their order to be linked
 
 
-def book_fill(ledger: Ledger, fill: FillData) -> bool:
-    """Book one execution; returns False when this ``trade_id`` was already booked."""
+def _first_sight(ledger: Ledger, fill: FillData) -> bool:
+    """Remember the fill by its ``trade_id``; False when it was seen before (a replayed message)."""
     if fill.trade_id in ledger.trade_ids:
         return False
     ledger.trade_ids.add(fill.trade_id)
     ledger.fills.append(fill)
+    return True
+
+
+def _order_of(ledger: Ledger, fill: FillData, *, link: bool) -> TrackedOrder | None:
+    """The fill's order: by exchange order id, else by ``client_order_id`` (then, with ``link``,
+    linked to that exchange id: a fill can arrive before the create's answer)."""
     order = ledger.order_by_exchange_id(fill.order_id)
     if order is None and fill.client_order_id:
         order = ledger.orders.get(fill.client_order_id)
-        if order is not None:
+        if order is not None and link:
             ledger._link(order, fill.order_id)
+    return order
+
+
+def book_fill(ledger: Ledger, fill: FillData) -> bool:
+    """Book one execution; returns False when this ``trade_id`` was already booked."""
+    if not _first_sight(ledger, fill):
+        return False
+    order = _order_of(ledger, fill, link=True)
     pos = ledger.positions.setdefault(fill.ticker, PositionRecord(fill.ticker))
     release = ZERO_MONEY
     if order is not None:
@@ -80,13 +94,9 @@ def note_historical_fill(ledger: Ledger, fill: FillData) -> bool:
     applied to its order once that is linked (a read resolving an order in flight). Returns
     False when this ``trade_id`` was already seen.
     """
-    if fill.trade_id in ledger.trade_ids:
+    if not _first_sight(ledger, fill):
         return False
-    ledger.trade_ids.add(fill.trade_id)
-    ledger.fills.append(fill)
-    order = ledger.order_by_exchange_id(fill.order_id)
-    if order is None and fill.client_order_id:
-        order = ledger.orders.get(fill.client_order_id)
+    order = _order_of(ledger, fill, link=False)
     if order is None:
         # Stored now (the account's fill, even if its order is not known yet: a previous run may
         # have finished that order before it died); the order learns it once it is linked.
