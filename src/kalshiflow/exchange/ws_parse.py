@@ -20,33 +20,19 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Final
 
 import msgspec
 
 from kalshiflow.domain.units import Count, FixedPointError, Price
 from kalshiflow.exchange.ws_models import MalformedFrame, OrderbookDelta, UnknownMessage, WsMessage
 from kalshiflow.exchange.ws_parse_data import DATA
-from kalshiflow.exchange.ws_parse_fields import OUTCOME, BadFrame, Fields
+from kalshiflow.exchange.ws_parse_fields import COUNTS, OUTCOME, PRICES, BadFrame, Fields, remember
 from kalshiflow.exchange.ws_parse_replies import REPLIES
 
 __all__ = ["EXCERPT_CHARS", "parse_frame"]
 
 EXCERPT_CHARS: Final = 120
-_CACHE_LIMIT: Final = 4096
-_price_cache: dict[str, Price] = {}
-_count_cache: dict[str, Count] = {}
-
-
-def _cached(cache: dict[str, Any], parse: Callable[[str], Any], text: str) -> Any:
-    """Prices and sizes repeat endlessly on a grid; parse each distinct string once (bounded)."""
-    value = cache.get(text)
-    if value is None:
-        value = parse(text)
-        if len(cache) >= _CACHE_LIMIT:
-            cache.clear()
-        cache[text] = value
-    return value
 
 
 class _DeltaBody(msgspec.Struct):
@@ -74,12 +60,12 @@ def _fast_delta(frame: str | bytes, now_ns: int) -> OrderbookDelta | None:
     try:
         raw = _decode_delta(frame)
         msg = raw.msg
-        price = _price_cache.get(msg.price_dollars)
+        price = PRICES.get(msg.price_dollars)  # the shared caches, looked up inline first
         if price is None:
-            price = _cached(_price_cache, Price.parse, msg.price_dollars)
-        size = _count_cache.get(msg.delta_fp)
+            price = remember(PRICES, Price.parse, msg.price_dollars)
+        size = COUNTS.get(msg.delta_fp)
         if size is None:
-            size = _cached(_count_cache, Count.parse, msg.delta_fp)
+            size = remember(COUNTS, Count.parse, msg.delta_fp)
         return OrderbookDelta(
             raw.sid,
             raw.seq,

@@ -33,23 +33,31 @@ def parse_fixed(parse: Callable[[str], _T], text: str, where: str) -> _T:
 
 
 _CACHE_LIMIT: Final = 4096
-_prices: dict[str, Price] = {}
-_counts: dict[str, Count] = {}
-_money: dict[str, Money] = {}
+# The stream's parsed fixed-point strings, one cache per unit, shared by every message type (the
+# delta fast path in ``ws_parse`` reads the same two).
+PRICES: Final[dict[str, Price]] = {}
+COUNTS: Final[dict[str, Count]] = {}
+_MONEY: Final[dict[str, Money]] = {}
 
 
-def _cached_fixed(cache: dict[str, _T], parse: Callable[[str], _T], text: str, where: str) -> _T:
-    """``parse_fixed`` remembering each distinct string (bounded): order, fill and position
-    messages repeat the same few prices, sizes and amounts ("0.00", the grid), and the regex parse
-    of each was most of the cost of reading one (issue 12). Values are immutable ints; a bad string
-    is never cached, so it fails every time."""
+def remember(cache: dict[str, _T], parse: Callable[[str], _T], text: str) -> _T:
+    """``parse(text)``, each distinct string parsed once (bounded: emptied when full). Deltas, order,
+    fill and position messages repeat the same few prices, sizes and amounts ("0.00", the grid),
+    and the regex parse of each was most of the cost of reading one (issue 12). Values are
+    immutable ints; a bad string raises and is never cached, so it fails every time."""
     value = cache.get(text)
     if value is None:
-        value = parse_fixed(parse, text, where)
+        value = parse(text)
         if len(cache) >= _CACHE_LIMIT:
             cache.clear()
         cache[text] = value
     return value
+
+
+def _cached_fixed(cache: dict[str, _T], parse: Callable[[str], _T], text: str, where: str) -> _T:
+    """``remember`` with ``parse_fixed``'s error: the field's place in the frame and what was wrong."""
+    value = cache.get(text)
+    return value if value is not None else remember(cache, lambda t: parse_fixed(parse, t, where), text)
 
 
 def choose(table: Mapping[str, _T], text: str, where: str) -> _T:
@@ -111,19 +119,19 @@ class Fields:
         return self._optional(name, self.boolean)
 
     def price(self, name: str) -> Price:
-        return _cached_fixed(_prices, Price.parse, self.string(name), f"{self.where}.{name}")
+        return _cached_fixed(PRICES, Price.parse, self.string(name), f"{self.where}.{name}")
 
     def opt_price(self, name: str) -> Price | None:
         return self._optional(name, self.price)
 
     def count(self, name: str) -> Count:
-        return _cached_fixed(_counts, Count.parse, self.string(name), f"{self.where}.{name}")
+        return _cached_fixed(COUNTS, Count.parse, self.string(name), f"{self.where}.{name}")
 
     def opt_count(self, name: str) -> Count | None:
         return self._optional(name, self.count)
 
     def money(self, name: str) -> Money:
-        return _cached_fixed(_money, Money.parse, self.string(name), f"{self.where}.{name}")
+        return _cached_fixed(_MONEY, Money.parse, self.string(name), f"{self.where}.{name}")
 
     def money_or_zero(self, name: str) -> Money:
         """A money field the API omits when zero (a present null is still malformed)."""
