@@ -11,7 +11,7 @@ import contextlib
 import ipaddress
 import logging
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
 import uvicorn
@@ -68,6 +68,17 @@ class ServerAddress:
         return f"http://{self.host}:{self.port}"
 
 
+class _ServerWithoutSignals(uvicorn.Server):
+    """uvicorn leaving SIGINT/SIGTERM to the process that embeds it. Its own handlers would make
+    Ctrl-C stop the simulator first (and re-raise the signal only once it is down): ``run``'s trader
+    then reports a dead exchange at startup, or cancels its orders against one at shutdown.
+    ``kalshiflow sim`` and ``record`` install their own handlers and leave this context to stop."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
 @contextlib.asynccontextmanager
 async def running_server(
     app: ASGIApp, host: str = "127.0.0.1", port: int = 0
@@ -95,7 +106,7 @@ async def running_server(
         ws_per_message_deflate=False,  # compression costs more CPU than loopback saves
         access_log=False,
     )
-    server = uvicorn.Server(config)
+    server = _ServerWithoutSignals(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:
         if task.done():
