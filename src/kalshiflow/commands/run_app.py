@@ -53,7 +53,7 @@ from kalshiflow.trader.lifecycle.init_tracker import InitStep, InitTracker
 from kalshiflow.trader.lifecycle.recalibration import Recalibrator
 from kalshiflow.trader.lifecycle.shutdown import stop_trading
 from kalshiflow.trader.lifecycle.states import Lifecycle, TraderState
-from kalshiflow.trader.state.restore import restore_orders
+from kalshiflow.trader.state.restore import forget_positions_gone, restore_orders
 
 log = logging.getLogger(__name__)
 
@@ -178,6 +178,7 @@ class TraderApp:
             )
             self.state.recal = recal
             await self._startup_calibration(core, recal)
+            await forget_positions_gone(core.ledger, store, self.clock.now_ms())
             policy, observe = self._load_policy(core, feed)
             actor = Actor(
                 feed.books,

@@ -24,7 +24,7 @@ from kalshiflow.commands import startup
 from kalshiflow.commands.run_app import AppState, RunOptions, TraderApp
 from kalshiflow.config import Settings, load_settings
 from kalshiflow.domain.orders import BookSide
-from kalshiflow.domain.units import Count, Price
+from kalshiflow.domain.units import Count, Money, Price
 from kalshiflow.exchange.environments import ExchangeConnection
 from kalshiflow.marketdata.feed import MarketDataFeed
 from kalshiflow.sim.runner import SimHandle, SimulatorConfig
@@ -122,5 +122,56 @@ async def test_app_restores_a_pending_order_and_rejects_it_without_sending(
     store = TraderStore(db, app.clock)
     try:
         assert CID not in {o.client_order_id for o in store.resting_orders()}  # a later run skips it
+    finally:
+        store.close()
+
+
+def journal_open_position(db: str, ticker: str, clock: Clock) -> None:
+    """What the dead run left in the store: a position the exchange this run trades does not hold."""
+    store = TraderStore(db, clock)
+    ledger = Ledger()
+    store.attach(ledger.bus)
+    ledger.overwrite_position(ticker, Count.contracts(-3), Money.dollars(1), clock.now_ms() - 60_000)
+    store.close()
+
+
+@pytest.mark.timeout(90)
+async def test_app_writes_flat_the_stored_positions_the_exchange_does_not_hold(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = f"sqlite:///{tmp_path / 'trader.db'}"
+    settings = load_settings(environ={}, overrides={"run": {"db": db}, "markets": {"top_n": 3}})
+    options = RunOptions(
+        settings=settings, sim_seed=3, sim_markets=4, sim_speed=4.0, sim_data_dir=tmp_path / "sim"
+    )
+    gone: list[str] = []
+    real = startup.embedded_simulator
+
+    async def embedded(
+        stack: contextlib.AsyncExitStack, config: SimulatorConfig, clock: Any = None
+    ) -> tuple[SimHandle, ExchangeConnection]:
+        handle, connection = await real(stack, config, clock)
+        ticker = sorted(handle.sim.engine.markets)[0]
+        gone.append(ticker)
+        await asyncio.to_thread(journal_open_position, db, ticker, clock)  # before the app reads it
+        return handle, connection
+
+    monkeypatch.setattr(app_module, "embedded_simulator", embedded)
+    stop, ready = asyncio.Event(), asyncio.Event()
+    app = TraderApp(options, never_trades)
+    runner = asyncio.create_task(app.run(stop, lambda _state: ready.set()), name="trader-app")
+    try:
+        await until(lambda: ready.is_set() or runner.done(), 45, "trader ready")
+        if runner.done():
+            runner.result()  # a startup failure surfaces here
+    finally:
+        stop.set()
+        rc = await asyncio.wait_for(runner, 30)
+    assert rc == 0
+    store = TraderStore(db, app.clock)
+    try:
+        assert store.latest_positions() == ()  # status shows no position nobody holds
+        [flat] = [p for p in store.latest_positions(include_flat=True) if p.ticker == gone[0]]
+        assert flat.position_e2 == 0
     finally:
         store.close()

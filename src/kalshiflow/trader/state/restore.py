@@ -1,8 +1,10 @@
-"""Restoring a previous run's orders in flight into a new ledger (``kalshiflow run`` startup).
+"""What a new run takes over from the store a previous run left (``kalshiflow run`` startup).
 
-Reconciliation then resolves them with their purpose and close reason instead of adopting them as
-external, and a create that never reached the exchange is rejected after the usual "not found"
-reads -- never re-sent.
+Orders in flight go back into the new ledger before the startup calibration: reconciliation then
+resolves them with their purpose and close reason instead of adopting them as external, and a
+create that never reached the exchange is rejected after the usual "not found" reads -- never
+re-sent. Positions are not taken over (the calibration reads them from the exchange); after it,
+the store's positions the exchange no longer holds are written flat.
 """
 
 from __future__ import annotations
@@ -59,3 +61,23 @@ def stored_to_tracked(row: StoredOrder) -> TrackedOrder:
         detail=row.detail,
         fees=Money(row.fees_e6),
     )
+
+
+async def forget_positions_gone(ledger: Ledger, store: TraderStore, now_ms: int) -> list[str]:
+    """After the startup calibration: write flat the positions the store still shows open but the
+    exchange no longer holds (settled or closed while no trader ran, or another exchange: each
+    ``run`` on the embedded simulator starts a fresh one). The ledger already equals the exchange
+    here; without this the store's cache -- what ``status`` and the dashboard read -- kept showing a
+    position nobody holds. Goes through the ledger so the store and every subscriber see it as any
+    position change. Returns the tickers written flat."""
+    stored = await asyncio.to_thread(store.latest_positions)
+    gone = sorted(p.ticker for p in stored if ledger.position(p.ticker).position == 0)
+    for ticker in gone:  # no await between the check and the write: a fill cannot slip in between
+        ledger.overwrite_position(ticker, Count(0), Money(0), now_ms)
+    if gone:
+        log.info(
+            "restore.positions_gone %d stored positions not on the exchange, written flat: %s",
+            len(gone),
+            ", ".join(gone),
+        )
+    return gone
