@@ -254,6 +254,8 @@ async def _main(options: RunOptions, console: Console, view: bool, board: Dashbo
         report = app.state.stop_report
         if report is not None:
             console.print(f"summary: {report.summary()}", markup=False)
+        if app.state.actor is not None:
+            console.print(f"decisions: {app.state.actor.metrics.summary()}", markup=False)
 
 
 async def _show(

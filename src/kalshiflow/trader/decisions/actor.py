@@ -55,6 +55,17 @@ class ActorMetrics:
     errors: int = 0  # decisions that raised (logged; the loop carries on)
     consecutive_errors: int = 0
 
+    def summary(self) -> str:
+        """One line for the end of a run, e.g. ``1,204 decisions: 1,170 hold, 34 paper trades (not
+        sent), 0 orders sent, 0 denied``: a paper run otherwise ends without saying what it decided."""
+        parts = [f"{self.holds:,} hold"]
+        if self.paper:
+            parts.append(f"{self.paper:,} paper trades (not sent)")
+        parts += [f"{self.orders_sent:,} orders sent", f"{self.denied:,} denied"]
+        if self.errors:
+            parts.append(f"{self.errors:,} errors")
+        return f"{self.decisions:,} decisions: " + ", ".join(parts)
+
 
 # ``Action.name`` is a Python-level enum property; the actor reads it once per decision.
 _ACTION_NAMES: dict[PolicyAction, str] = {action: action.name for action in PolicyAction}
