@@ -20,6 +20,8 @@ import numpy as np
 import pytest
 from tests.train.recorded_kit import Recorded, recorded_session
 
+from kalshiflow.marketdata.replay import ReplayItem, ReplayReader
+from kalshiflow.train import recorded_env
 from kalshiflow.train.recorded_env import RecordedTradingEnv
 from kalshiflow.train.recorded_venue import RecordedVenue
 from kalshiflow.train.session import SessionConfig
@@ -103,3 +105,37 @@ def test_a_recorded_episode_is_unchanged(which: str, passive: bool, request: pyt
     assert steps > 500  # busy episodes: the digest covers a lot of behaviour
     assert (seals > 0) == (which == "invalidated")
     assert digest == PINNED[(which, passive)], f"{which} passive={passive}: {digest} over {steps} steps"
+
+
+def test_a_streamed_session_replays_as_the_decoded_one(
+    plain: Recorded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no room to decode (the environment's budget spent), every episode streams the session
+    from the database, as a backtest does: the same episodes."""
+    monkeypatch.setattr(recorded_env, "MAX_DECODED_MESSAGES", 0)
+    digest, _, _ = _digest(plain, False)
+    assert digest == PINNED[("plain", False)]
+
+
+def test_an_environment_reads_each_session_once(plain: Recorded, monkeypatch: pytest.MonkeyPatch) -> None:
+    reads = 0
+    real_iter = ReplayReader.__iter__
+
+    def counting_iter(self: ReplayReader) -> Iterator[ReplayItem]:
+        nonlocal reads
+        reads += 1
+        return real_iter(self)
+
+    monkeypatch.setattr(ReplayReader, "__iter__", counting_iter)
+    env = RecordedTradingEnv([(plain.url, plain.session_id)], episode_s=30.0)
+    try:
+        for seed in range(3):
+            env.reset(seed=seed)
+            env.step(0)
+        assert reads == 1
+        session = env._session
+        assert session is not None
+        assert isinstance(session.venue, RecordedVenue)
+        assert session.venue._reader is None  # replayed from memory
+    finally:
+        env.close()
