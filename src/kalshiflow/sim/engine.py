@@ -114,7 +114,7 @@ class Engine(MatchingEngine):
         self._index_resting(order)
         if order.order_group_id is not None:
             self.groups[order.order_group_id].order_ids.add(order.order_id)
-        if self.listeners:
+        if self.listeners and account_id not in self.house_accounts:
             self.emit(OrderEvent(order, UpdateReason.CREATED, now))
         if req.time_in_force is TimeInForce.FILL_OR_KILL and self._fillable(book, order) < count:
             self._finish(order, UpdateReason.CREATED, now)
@@ -161,7 +161,7 @@ class Engine(MatchingEngine):
         self._shrink(order, order.remaining_count - target, now)
         order.updated_ms = now
         order.last_update_reason = UpdateReason.DECREASE
-        if self.listeners:
+        if self.listeners and account_id not in self.house_accounts:
             self.emit(OrderEvent(order, UpdateReason.DECREASE, now))
         return order
 

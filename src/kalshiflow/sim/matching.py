@@ -202,7 +202,7 @@ class MatchingEngine(EngineCore):
         account.fills.append(fill)
         if order.order_group_id is not None:
             self._count_group_fill(order.order_group_id, size, now)
-        if self.listeners:
+        if self.listeners and order.account_id not in self.house_accounts:
             self.emit(FillEvent(fill))
             self.emit(OrderEvent(order, UpdateReason.TRADE, now))
             self.emit(PositionEvent(order.account_id, order.ticker, pos))

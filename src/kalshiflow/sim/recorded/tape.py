@@ -8,6 +8,8 @@ account (``TAPE_MAKER``) so the engine's book shows the recorded depth, minus wh
 own orders. How each change is split into adds, cancels (front or back of the queue) and trades is
 ``fill_model.plan_level_change``; a trade is an immediate-or-cancel order of ``TAPE_TAKER`` against
 that level, which the engine fills in price-time priority -- the queue ahead of our order first.
+Both tape accounts are the engine's house accounts (``EngineCore.house_accounts``): unlimited cash,
+no reservations, and no order, fill or position events of theirs (nobody could subscribe to them).
 
 Invalid stretches of the recording (a gap or an invalidation) freeze the market's tape: its resting
 depth is cancelled at once (``seal``) and its deltas are ignored until the next snapshot, which
@@ -63,6 +65,7 @@ class Tape:
         self.engine = engine
         engine.add_account(TAPE_MAKER, TAPE_BALANCE)
         engine.add_account(TAPE_TAKER, TAPE_BALANCE)
+        engine.house_accounts.update((TAPE_MAKER, TAPE_TAKER))  # no reservations, no private events
         self.recorded: dict[str, dict[OutcomeSide, dict[int, int]]] = {}
         self.frozen: set[str] = set()
         self.metrics = TapeMetrics()
