@@ -108,8 +108,9 @@ class Engine(MatchingEngine):
         # -- validated: from here on the request takes effect --
         account.balance -= reserve
         order.reserved = reserve
-        account.client_order_ids.add(order.client_order_id)
-        account.order_ids.append(order.order_id)
+        if account_id not in self.house_accounts:  # a house account keeps no history
+            account.client_order_ids.add(order.client_order_id)
+            account.order_ids.append(order.order_id)
         self.orders[order.order_id] = order
         self._index_resting(order)
         if order.order_group_id is not None:

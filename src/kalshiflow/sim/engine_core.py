@@ -89,10 +89,12 @@ class EngineCore:
         self._resting_by_key: dict[RestingKey, dict[str, SimOrder]] = {}
         self._tradable_prices: dict[str, frozenset[int]] = {}  # per market: grid.is_valid as a set
         # House accounts: participants the exchange runs itself (a recording's tape). Their cash is
-        # unlimited, so their orders hold none back (``_reservation`` is 0), and nobody can follow
-        # their private channels, so their order, fill and position events are not reported. Book
-        # changes and trades they cause are reported as anyone's. (A replay's orders are nearly all
-        # theirs: the reservation and the unread events were a quarter of replaying a recording.)
+        # unlimited, so their orders hold none back (``_reservation`` is 0) and every fill is covered;
+        # nobody can follow their private channels, so their order, fill and position events are not
+        # reported; and they keep no history (an order is known while it rests, its fills and client
+        # ids are not kept). Book changes and trades they cause are reported as anyone's, and their
+        # positions are kept (open interest counts them). A replay's orders are nearly all theirs:
+        # the reservations, the unread events and the ever-growing history were a third of it.
         self.house_accounts: set[str] = set()
 
     # ----------------------------------------------------------------- registry
@@ -271,6 +273,8 @@ class EngineCore:
             OrderStatus.EXECUTED if order.fill_count == order.initial_count else OrderStatus.CANCELED
         )
         self._unindex_resting(order)
+        if order.account_id in self.house_accounts:
+            self.orders.pop(order.order_id, None)  # a house account keeps no history
         order.updated_ms = now
         order.last_update_reason = reason  # a plain cancel has none: never keep an earlier update's
         if self.listeners and order.account_id not in self.house_accounts:

@@ -1,7 +1,8 @@
 """House accounts (``EngineCore.house_accounts``, a recording's tape): the exchange runs them, so
-their orders hold back no cash and their order, fill and position events reach no listener; the
-book changes and trades they cause are reported as anyone's, and the other side of a trade with
-them is reported and booked exactly as with a regular account."""
+their cash is unlimited (no reservation, every fill covered), their order, fill and position events
+reach no listener and they keep no history; the book changes and trades they cause are reported as
+anyone's, and the other side of a trade with them is reported and booked exactly as with a regular
+account."""
 
 from __future__ import annotations
 
@@ -52,3 +53,19 @@ def test_a_house_account_reserves_nothing_and_reports_nothing_private(house: boo
     assert engine.accounts["alice"].positions[TICKER].position == 200
     assert engine.accounts["bob"].positions[TICKER].position == -200
     assert engine.accounts["alice"].balance + resting.reserved < before  # alice paid for her 2
+    # A house account keeps no history: its finished orders, fills and client ids are forgotten.
+    alice_account = engine.accounts["alice"]
+    assert (resting.order_id in engine.orders) is not house
+    assert (alice_account.order_ids == [] and alice_account.fills == []) is house
+    assert (alice_account.client_order_ids == set()) is house
+
+
+def test_a_house_account_is_never_short_of_cash() -> None:
+    engine, _ = make_engine(balance=0)
+    engine.house_accounts.add("alice")
+    engine.accounts["bob"].balance = 10**12
+    resting = place(engine, "bob", BookSide.ASK, price("0.40"), count("5")).order
+    taken = place(engine, "alice", BookSide.BID, cross_price(price("0.40")), count("5"))
+    assert [f.count for f in taken.fills] == [500]
+    assert not resting.is_resting
+    assert engine.accounts["alice"].balance < 0  # the house paid with cash it does not hold
