@@ -69,6 +69,9 @@ class Engine(MatchingEngine):
 
     # ----------------------------------------------------------------- order entry
     def create_order(self, account_id: str, req: OrderRequest) -> OrderResult:
+        hook = self.before_outside_order
+        if hook is not None and account_id not in self.house_accounts:
+            hook(req.ticker)
         now = self.clock.now_ms()
         # A fee change due by now is in force for this order's fills and reservation, whether or
         # not the lifecycle tick has run since its time.

@@ -96,6 +96,9 @@ class EngineCore:
         # positions are kept (open interest counts them). A replay's orders are nearly all theirs:
         # the reservations, the unread events and the ever-growing history were a third of it.
         self.house_accounts: set[str] = set()
+        # Called with a market's ticker before an order of any other account enters it (a lazy
+        # tape puts the orders it keeps outside the queues into them: ``sim/recorded/virtual.py``).
+        self.before_outside_order: Callable[[str], None] | None = None
 
     # ----------------------------------------------------------------- registry
     def new_id(self) -> str:

@@ -178,7 +178,7 @@ class RecordedVenue(SimVenue):
         self.source = ManualClock(span.start_ms)
         market_clock = MarketClock(self.source)
         self.engine = Engine(market_clock, 0)
-        self.tape = Tape(self.engine)
+        self.tape = Tape(self.engine, lazy=True)
         self.clock = _ReplayClock(self)
         self.sim = SimExchange(
             engine=self.engine,
