@@ -8,7 +8,9 @@ database (``record_simulated_session``, the ``record`` library path), then runs 
 ``RecordedTradingEnv`` over the whole session per action mode: ``hold`` (replay, observation and the
 loop only) and ``random`` (uniform over the five actions: orders, fills, cancels and closes through
 the real trader core and the simulator's exchange). A step is one decision on a market whose
-recorded book changed. Each figure is repeated ``--repeat`` times; the median is printed with the
+recorded book changed. Each figure is repeated ``--repeat`` times, as episodes (``reset``) of one
+environment, as training runs them: the session is read and decoded at the first reset (not timed)
+and replayed from memory by every episode. The median is printed with the
 load average at the time, as steps per wall second and per CPU second of this process (the latter
 moves less with the load of other processes on a shared machine). Say how busy the machine was.
 ``--plumbing``: how the trader reaches the replayed exchange (``train.inprocess``): ``direct`` (the
@@ -33,10 +35,7 @@ from kalshiflow.train.recorded_env import RecordedTradingEnv
 from kalshiflow.train.session import SessionConfig
 
 
-def run_episode(
-    url: str, session_id: int, mode: str, seed: int, plumbing: Plumbing
-) -> tuple[int, float, float, float]:
-    env = RecordedTradingEnv([(url, session_id)], config=SessionConfig(plumbing=plumbing))
+def run_episode(env: RecordedTradingEnv, mode: str, seed: int) -> tuple[int, float, float, float]:
     rng = np.random.default_rng(seed)
     _, info = env.reset(seed=0)
     start_ms = info["now_ms"]
@@ -51,7 +50,6 @@ def run_episode(
     elapsed = time.perf_counter() - started
     cpu = time.process_time() - cpu_started
     simulated_s = (info["now_ms"] - start_ms) / 1000
-    env.close()
     return steps, elapsed, simulated_s, cpu
 
 
@@ -75,9 +73,15 @@ def main() -> None:
             recording = record_simulated_session(url, args.seed, args.minutes, n_markets=markets)
             for mode in ("hold", "random"):
                 runs: dict[Plumbing, list[tuple[int, float, float, float]]] = {p: [] for p in plumbings}
+                envs = {
+                    p: RecordedTradingEnv([(url, recording.session_id)], config=SessionConfig(plumbing=p))
+                    for p in plumbings
+                }
                 for _ in range(args.repeat):
                     for plumbing in plumbings:
-                        runs[plumbing].append(run_episode(url, recording.session_id, mode, args.seed, plumbing))
+                        runs[plumbing].append(run_episode(envs[plumbing], mode, args.seed))
+                for env in envs.values():
+                    env.close()
                 for plumbing, done in runs.items():
                     steps = done[0][0]
                     wall = statistics.median(r[1] for r in done)

@@ -57,6 +57,16 @@ class Ladder:
         level.queue.append((order.priority, order))
         level.total += order.remaining_count
 
+    def add_size(self, price: int, amount: int) -> None:
+        """``amount`` more at ``price`` of orders kept outside the queue (a lazy tape's): the
+        aggregate only, which is all a reader of the book sees; the orders join the queue, in
+        priority order, before anything matches at this price (``sim/recorded/virtual.py``)."""
+        level = self.levels.get(price)
+        if level is None:
+            level = self.levels[price] = Level()
+            insort(self.prices, price)
+        level.total += amount
+
     def reduce(self, price: int, amount: int) -> None:
         """Take ``amount`` off the aggregate at ``price`` (a fill, cancel or decrease)."""
         level = self.levels[price]

@@ -69,6 +69,9 @@ class Engine(MatchingEngine):
 
     # ----------------------------------------------------------------- order entry
     def create_order(self, account_id: str, req: OrderRequest) -> OrderResult:
+        hook = self.before_outside_order
+        if hook is not None and account_id not in self.house_accounts:
+            hook(req.ticker)
         now = self.clock.now_ms()
         # A fee change due by now is in force for this order's fills and reservation, whether or
         # not the lifecycle tick has run since its time.
@@ -108,13 +111,14 @@ class Engine(MatchingEngine):
         # -- validated: from here on the request takes effect --
         account.balance -= reserve
         order.reserved = reserve
-        account.client_order_ids.add(order.client_order_id)
-        account.order_ids.append(order.order_id)
+        if account_id not in self.house_accounts:  # a house account keeps no history
+            account.client_order_ids.add(order.client_order_id)
+            account.order_ids.append(order.order_id)
         self.orders[order.order_id] = order
         self._index_resting(order)
         if order.order_group_id is not None:
             self.groups[order.order_group_id].order_ids.add(order.order_id)
-        if self.listeners:
+        if self.listeners and account_id not in self.house_accounts:
             self.emit(OrderEvent(order, UpdateReason.CREATED, now))
         if req.time_in_force is TimeInForce.FILL_OR_KILL and self._fillable(book, order) < count:
             self._finish(order, UpdateReason.CREATED, now)
@@ -161,7 +165,7 @@ class Engine(MatchingEngine):
         self._shrink(order, order.remaining_count - target, now)
         order.updated_ms = now
         order.last_update_reason = UpdateReason.DECREASE
-        if self.listeners:
+        if self.listeners and account_id not in self.house_accounts:
             self.emit(OrderEvent(order, UpdateReason.DECREASE, now))
         return order
 

@@ -88,6 +88,17 @@ class EngineCore:
         # instead of scanning an account's whole order history.
         self._resting_by_key: dict[RestingKey, dict[str, SimOrder]] = {}
         self._tradable_prices: dict[str, frozenset[int]] = {}  # per market: grid.is_valid as a set
+        # House accounts: participants the exchange runs itself (a recording's tape). Their cash is
+        # unlimited, so their orders hold none back (``_reservation`` is 0) and every fill is covered;
+        # nobody can follow their private channels, so their order, fill and position events are not
+        # reported; and they keep no history (an order is known while it rests, its fills and client
+        # ids are not kept). Book changes and trades they cause are reported as anyone's, and their
+        # positions are kept (open interest counts them). A replay's orders are nearly all theirs:
+        # the reservations, the unread events and the ever-growing history were a third of it.
+        self.house_accounts: set[str] = set()
+        # Called with a market's ticker before an order of any other account enters it (a lazy
+        # tape puts the orders it keeps outside the queues into them: ``sim/recorded/virtual.py``).
+        self.before_outside_order: Callable[[str], None] | None = None
 
     # ----------------------------------------------------------------- registry
     def new_id(self) -> str:
@@ -175,6 +186,8 @@ class EngineCore:
         self, account: Account, order: SimOrder, *, yes_price: int | None = None, count: int | None = None
     ) -> int:
         """Money to hold back for the part of ``order`` that would open exposure (cost + taker fee)."""
+        if account.account_id in self.house_accounts:
+            return 0
         price = order.yes_price if yes_price is None else yes_price
         size = order.remaining_count if count is None else count
         pos = account.positions.get(order.ticker)
@@ -263,9 +276,11 @@ class EngineCore:
             OrderStatus.EXECUTED if order.fill_count == order.initial_count else OrderStatus.CANCELED
         )
         self._unindex_resting(order)
+        if order.account_id in self.house_accounts:
+            self.orders.pop(order.order_id, None)  # a house account keeps no history
         order.updated_ms = now
         order.last_update_reason = reason  # a plain cancel has none: never keep an earlier update's
-        if self.listeners:
+        if self.listeners and order.account_id not in self.house_accounts:
             self.emit(OrderEvent(order, reason, now))
 
     def _amended(self, account: Account, order: SimOrder, new_client_id: str | None, now: int) -> None:
@@ -275,7 +290,7 @@ class EngineCore:
         order.initial_count = order.fill_count + order.remaining_count
         order.updated_ms = now
         order.last_update_reason = UpdateReason.AMEND
-        if self.listeners:
+        if self.listeners and order.account_id not in self.house_accounts:
             self.emit(OrderEvent(order, UpdateReason.AMEND, now))
 
     def _emit_delta(self, order: SimOrder, book_price: int, delta: int, now: int) -> None:

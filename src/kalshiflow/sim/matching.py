@@ -128,6 +128,8 @@ class MatchingEngine(EngineCore):
 
     def _cash_covers(self, order: SimOrder, size: int, yes_price: int, is_taker: bool) -> bool:
         """Whether the owner can pay for the part of this fill that opens exposure."""
+        if order.account_id in self.house_accounts:
+            return True  # unlimited cash
         pos = self.accounts[order.account_id].positions.get(order.ticker)
         opening = size - min(size, closable(pos.position if pos else 0, order.side))
         if opening <= 0:
@@ -184,6 +186,8 @@ class MatchingEngine(EngineCore):
             account.balance += order.reserved
             order.reserved = 0
             self._unindex_resting(order)
+            if order.account_id in self.house_accounts:
+                del self.orders[order.order_id]  # a house account keeps no history
         fill = Fill(
             trade_id,
             order.order_id,
@@ -199,10 +203,11 @@ class MatchingEngine(EngineCore):
             pos.position,
             order.subaccount,
         )
-        account.fills.append(fill)
+        if order.account_id not in self.house_accounts:
+            account.fills.append(fill)
         if order.order_group_id is not None:
             self._count_group_fill(order.order_group_id, size, now)
-        if self.listeners:
+        if self.listeners and order.account_id not in self.house_accounts:
             self.emit(FillEvent(fill))
             self.emit(OrderEvent(order, UpdateReason.TRADE, now))
             self.emit(PositionEvent(order.account_id, order.ticker, pos))

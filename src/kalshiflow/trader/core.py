@@ -199,6 +199,10 @@ class TraderCore:
         positions = self.position_views()
         if tickers is not None:
             positions = {t: positions[t] for t in tickers if t in positions}
+        if not positions:
+            # Every rule decides about a held position (a closing order counts only with its
+            # position): none held, no decision -- and no views to gather (the time rules' tick).
+            return []
         return evaluate_exits(
             positions.values(),
             {t: b for t in positions if (b := self.books.book(t)) is not None},

@@ -101,12 +101,13 @@ class ExitDriver:
 
     async def cancel_stale_open_orders(self) -> list[StaleOrder]:
         """Cancel resting opening orders past their time to live or behind the touch."""
+        live = self.ledger.live_orders()
+        if not live:  # nothing can be stale: skip indexing every market's book and grid (every tick)
+            return []
         core = self._core
         books = {t: b for t in core.markets if (b := self.books.book(t)) is not None}
         grids = {t: m.grid for t, m in core.markets.items()}
-        stale = stale_open_orders(
-            self.ledger.live_orders(), books, grids, self.clock.now_ms(), core.config.open_orders
-        )
+        stale = stale_open_orders(live, books, grids, self.clock.now_ms(), core.config.open_orders)
         for order in stale:
             await core.executor.cancel(order.client_order_id)
         return stale

@@ -221,7 +221,7 @@ class BookDeltas:
 
     def on_event(self, event: EngineEvent) -> None:
         # One dict lookup by exact type picks the handler; every engine event of an episode comes
-        # through here (a replay's tape accounts make most of them), so each test saved counts.
+        # through here (a replay's tape makes most of them: its book changes), so each test saved counts.
         handler = self._handlers.get(type(event))
         if handler is None:
             self._hub_on_event(event)
@@ -265,7 +265,8 @@ class BookDeltas:
 
     def _foreign(self, account_id: str) -> bool:
         """Whether an engine account belongs to another user than the trader's. Remembered per
-        account: nearly every engine event of a replay is a tape account's, one string split each."""
+        account: a simulated market's participants trade all the time, one string split each (a
+        replay's tape accounts are house accounts, whose private events the engine never reports)."""
         foreign = self._foreign_accounts.get(account_id)
         if foreign is None:
             foreign = self._foreign_accounts[account_id] = subaccounts.primary_of(account_id) != self._account
@@ -275,7 +276,7 @@ class BookDeltas:
         """Whether the trader's session is the hub's only one: then the hub renders nothing for a
         book change (the trader's book subscription is not in its index, nobody follows tickers or
         trades) nor for another account's private events, and calling it can be skipped -- most
-        engine events of a replay are the tape accounts' orders and the deltas they cause."""
+        engine events of a replay are the book changes the tape causes."""
         return len(self._sessions) == 1
 
     def take_frames(self) -> None:

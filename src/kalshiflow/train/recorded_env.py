@@ -12,7 +12,10 @@ Episodes. ``reset`` picks one of ``sessions`` (a recording database URL and a se
 with the environment's seeded ``np_random``, or takes ``options["session"]`` (an index into
 ``sessions``), and replays it from its start; an episode is truncated at the recording's end or
 after ``episode_s`` simulated seconds, whichever comes first (never terminated). The same session
-and the same actions give the same episode. Database engines are opened once per URL and kept.
+and the same actions give the same episode. Database engines are opened once per URL and kept, and
+each session is read and decoded once (``decode_recording``) and replayed from memory by every
+later episode, while the sessions held stay under ``MAX_DECODED_MESSAGES`` messages in all (a
+session past that is streamed from the database each episode, as a backtest does).
 """
 
 from __future__ import annotations
@@ -27,21 +30,43 @@ from kalshiflow.policy.base import Policy
 from kalshiflow.store import db
 from kalshiflow.trader.risk.daily_pnl import DAY_MS
 from kalshiflow.train.env import SessionEnv
-from kalshiflow.train.recorded_venue import RecordedVenue, recording_span
+from kalshiflow.train.recorded_venue import (
+    MAX_DECODED_MESSAGES,
+    DecodedRecording,
+    RecordedVenue,
+    RecordingSpan,
+    decode_recording,
+    recording_span,
+)
 from kalshiflow.train.session import SessionConfig, TradingSession
 
 RECORDED_ENV_ID: Final = "kalshiflow/RecordedTrading-v1"
 
 
 async def start_recorded_session(
-    database: DbEngine, session_id: int, config: SessionConfig, policy: Policy | None = None
+    database: DbEngine,
+    session_id: int,
+    config: SessionConfig,
+    policy: Policy | None = None,
+    *,
+    span: RecordingSpan | None = None,
+    decoded: DecodedRecording | None = None,
 ) -> TradingSession:
-    """The trader (``TradingSession``) on one recorded session, calibrated and ready to trade."""
+    """The trader (``TradingSession``) on one recorded session, calibrated and ready to trade.
+    ``span`` and ``decoded``: the session's, when the caller already has them."""
+    if decoded is not None:
+        span = decoded.span
+    if span is None:
+        span = _span(database, session_id)
+    venue = RecordedVenue(database, span, config.balance, config.plumbing, decoded)
+    return await TradingSession.start(session_id, config, policy, venue=venue)
+
+
+def _span(database: DbEngine, session_id: int) -> RecordingSpan:
     span = recording_span(database, session_id)
     if span is None:
         raise LookupError(f"recording session {session_id} holds no messages")
-    venue = RecordedVenue(database, span, config.balance, config.plumbing)
-    return await TradingSession.start(session_id, config, policy, venue=venue)
+    return span
 
 
 class RecordedTradingEnv(SessionEnv):
@@ -66,6 +91,9 @@ class RecordedTradingEnv(SessionEnv):
         self._mark_key: tuple[int, int] | None = None
         self._equity_now = 0
         self._engines: dict[str, DbEngine] = {}
+        # Per session: its span and, while they fit in the budget, its decoded messages.
+        self._recordings: dict[tuple[str, int], tuple[RecordingSpan, DecodedRecording | None]] = {}
+        self._decoded_messages = 0
         self.session_id: int | None = None
 
     async def _start_session(self, options: dict[str, Any]) -> tuple[TradingSession, int]:
@@ -77,7 +105,15 @@ class RecordedTradingEnv(SessionEnv):
         if database is None:
             database = self._engines[url] = db.open_engine(url)
         self.session_id = session_id
-        session = await start_recorded_session(database, session_id, self.config)
+        known = self._recordings.get((url, session_id))
+        if known is None:
+            span = _span(database, session_id)
+            decoded = decode_recording(database, span, MAX_DECODED_MESSAGES - self._decoded_messages)
+            if decoded is not None:
+                self._decoded_messages += span.messages
+            known = self._recordings[(url, session_id)] = (span, decoded)
+        span, decoded = known
+        session = await start_recorded_session(database, session_id, self.config, span=span, decoded=decoded)
         venue = session.venue
         assert isinstance(venue, RecordedVenue)
         end_ms = venue.end_ms
@@ -94,6 +130,8 @@ class RecordedTradingEnv(SessionEnv):
         for database in self._engines.values():
             database.dispose()
         self._engines.clear()
+        self._recordings.clear()
+        self._decoded_messages = 0
 
     def _mark(self, session: TradingSession) -> int:
         """The trader's equity (Money), recomputed only when it may have changed.

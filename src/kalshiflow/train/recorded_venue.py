@@ -18,7 +18,13 @@ The venue applies the recording up to ``advance_to``'s target, each message at i
 Validity. An invalidation or a gap in the recording invalidates the trader's books of the markets
 it names (a gap: every market of the session) at that point and freezes their tape; trading there
 pauses until the next recorded snapshot, which resynchronises the tape and sends the trader a fresh
-snapshot. The recording is read as a stream (``ReplayReader``), so sessions of any length fit.
+snapshot.
+
+Reading. By default the recording is read as a stream (``ReplayReader``), so sessions of any length
+fit. A caller that replays one session many times (the training environment: an episode per reset)
+decodes it once (``decode_recording``: the typed messages with their replay times, in memory up to
+``MAX_DECODED_MESSAGES``) and hands the same ``DecodedRecording`` to every venue: reading and
+decoding the rows was a tenth of an episode's time, every episode.
 """
 
 from __future__ import annotations
@@ -58,6 +64,9 @@ from kalshiflow.train.venue import (
 
 OPENING_MS: Final = 1_000  # the recording's first second (subscription snapshots) is applied up front
 CLOSE_AFTER_END_MS: Final = 86_400_000  # markets stay open a day past the recording's end
+MAX_DECODED_MESSAGES: Final = 2_000_000  # ~0.5 GB of typed messages; a longer session is streamed
+
+TimedItem = tuple[int, ReplayItem]  # (replay time in epoch ms, the recorded item)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +76,7 @@ class RecordingSpan:
     session: SessionInfo
     first_ns: int
     last_ns: int
+    messages: int = 0  # recorded snapshots and deltas
 
     @property
     def start_ms(self) -> int:
@@ -84,21 +94,56 @@ def recording_span(database: DbEngine, session_id: int) -> RecordingSpan | None:
     """The span of a session, or None when it holds no message."""
     with ReplayReader(database, session_id) as reader:
         info = reader.session()
-    firsts, lasts = [], []
+    firsts, lasts, messages = [], [], 0
     with database.connect() as connection:
         for model in (BookSnapshotRow, BookDeltaRow):
             table = model.__table__
             row = connection.execute(
-                select(func.min(table.c.received_ns), func.max(table.c.received_ns)).where(
+                select(func.min(table.c.received_ns), func.max(table.c.received_ns), func.count()).where(
                     table.c.session_id == session_id
                 )
             ).one()
             if row[0] is not None:
                 firsts.append(int(row[0]))
                 lasts.append(int(row[1]))
+                messages += int(row[2])
     if not firsts:
         return None
-    return RecordingSpan(info, min(firsts), max(lasts))
+    return RecordingSpan(info, min(firsts), max(lasts), messages)
+
+
+def timed(items: Iterable[ReplayItem], span: RecordingSpan) -> Iterator[TimedItem]:
+    """Each recorded item with its replay time: a message's own (``span.time_ms``, never going
+    backwards); a market, invalidation or gap takes the time of the message before it."""
+    start_ms, first_ns = span.start_ms, span.first_ns
+    last_ms = start_ms
+    for item in items:
+        if type(item) is OrderbookDelta or type(item) is OrderbookSnapshot:
+            # ``span.time_ms`` inlined: this runs once per recorded message.
+            at_ms = start_ms + (item.received_ns - first_ns) // 1_000_000
+            if at_ms > last_ms:
+                last_ms = at_ms
+        yield last_ms, item
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedRecording:
+    """A session read, decoded and timed once, for any number of venues to replay (the items are
+    frozen values: the tape only reads them)."""
+
+    span: RecordingSpan
+    items: tuple[TimedItem, ...]
+
+
+def decode_recording(
+    database: DbEngine, span: RecordingSpan, max_messages: int = MAX_DECODED_MESSAGES
+) -> DecodedRecording | None:
+    """The whole session in memory, or None when it holds more than ``max_messages`` messages (a
+    venue then streams it)."""
+    if span.messages > max_messages:
+        return None
+    with ReplayReader(database, span.session.id) as reader:
+        return DecodedRecording(span, tuple(timed(reader, span)))
 
 
 class _ReplayClock(VenueClock):
@@ -121,13 +166,19 @@ class RecordedVenue(SimVenue):
     """
 
     def __init__(
-        self, database: DbEngine, span: RecordingSpan, balance: Money, plumbing: Plumbing = Plumbing.WIRE
+        self,
+        database: DbEngine,
+        span: RecordingSpan,
+        balance: Money,
+        plumbing: Plumbing = Plumbing.WIRE,
+        decoded: DecodedRecording | None = None,
     ) -> None:
+        """``decoded``: the session already in memory (``decode_recording``), else it is streamed."""
         self.span = span
         self.source = ManualClock(span.start_ms)
         market_clock = MarketClock(self.source)
         self.engine = Engine(market_clock, 0)
-        self.tape = Tape(self.engine)
+        self.tape = Tape(self.engine, lazy=True)
         self.clock = _ReplayClock(self)
         self.sim = SimExchange(
             engine=self.engine,
@@ -138,11 +189,16 @@ class RecordedVenue(SimVenue):
         self.invalidations = 0  # the trader's books invalidated first-hand (no frame says so)
         self.end_ms = span.start_ms + span.duration_ms
         self._close_ms = self.end_ms + CLOSE_AFTER_END_MS
-        self._reader = ReplayReader(database, span.session.id)
-        self._items: Iterator[ReplayItem] = iter(self._reader)
-        self._next: tuple[int, ReplayItem] | None = None
-        self._last_ms = span.start_ms
-        self._start_ms, self._first_ns = span.start_ms, span.first_ns
+        self._reader: ReplayReader | None = None
+        self._items: Iterator[TimedItem]
+        if decoded is None:
+            self._reader = ReplayReader(database, span.session.id)
+            self._items = timed(self._reader, span)
+        else:
+            if decoded.span.session.id != span.session.id:
+                raise ValueError("the decoded recording is of another session")
+            self._items = iter(decoded.items)
+        self._next: TimedItem | None = None
         self._session_tickers: dict[str, None] = {}
         self._invalid: set[str] = set()  # trader books invalidated here, waiting for a snapshot
         self._pull()
@@ -182,21 +238,13 @@ class RecordedVenue(SimVenue):
             self.on_advanced(self.source.now_ms())
 
     async def aclose(self) -> None:
-        self._reader.close()
+        if self._reader is not None:
+            self._reader.close()
         await super().aclose()
 
     # ------------------------------------------------------------------ replay
     def _pull(self) -> None:
-        item = next(self._items, None)
-        if item is None:
-            self._next = None
-            return
-        if type(item) is OrderbookDelta or type(item) is OrderbookSnapshot:
-            # ``span.time_ms`` inlined: this runs once per recorded message.
-            at_ms = self._start_ms + (item.received_ns - self._first_ns) // 1_000_000
-            if at_ms > self._last_ms:
-                self._last_ms = at_ms
-        self._next = (self._last_ms, item)
+        self._next = next(self._items, None)
 
     def _replay_to(self, target_ms: int) -> None:
         source = self.source

@@ -8,6 +8,12 @@ account (``TAPE_MAKER``) so the engine's book shows the recorded depth, minus wh
 own orders. How each change is split into adds, cancels (front or back of the queue) and trades is
 ``fill_model.plan_level_change``; a trade is an immediate-or-cancel order of ``TAPE_TAKER`` against
 that level, which the engine fills in price-time priority -- the queue ahead of our order first.
+Both tape accounts are the engine's house accounts (``EngineCore.house_accounts``): unlimited cash,
+no reservations, and no order, fill or position events of theirs (nobody could subscribe to them).
+A lazy tape (``lazy=True``, the recorded venue's) keeps the resting tape orders of a market outside
+the engine's queues while no other account has entered an order there (``virtual.py``): the same
+exchange to every reader, a third cheaper to replay. (The simulator's lifecycle, which the recorded
+venue never runs, cancels a closing market's orders from its queues: release a lazy market first.)
 
 Invalid stretches of the recording (a gap or an invalidation) freeze the market's tape: its resting
 depth is cancelled at once (``seal``) and its deltas are ignored until the next snapshot, which
@@ -28,8 +34,10 @@ from kalshiflow.domain.fees import FeeType
 from kalshiflow.domain.grid import PriceGrid
 from kalshiflow.domain.orders import BookSide, OutcomeSide, SelfTradePrevention, TimeInForce
 from kalshiflow.domain.units import PRICE_SCALE
+from kalshiflow.sim import fee_schedule
 from kalshiflow.sim.engine import Engine, OrderRequest
 from kalshiflow.sim.recorded.fill_model import LevelPlan, plan_level_change
+from kalshiflow.sim.recorded.virtual import VirtualLevels
 from kalshiflow.sim.state import MarketStatus, SimEvent, SimMarket, SimOrder, SimSeries
 
 TAPE_MAKER: Final = "recorded-book"  # rests the recorded depth
@@ -59,14 +67,20 @@ def _yes_price(side: OutcomeSide, price: int) -> int:
 class Tape:
     """The recorded participants of one engine; call in recording order."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, lazy: bool = False) -> None:
+        """``lazy``: the tape orders of a market stay out of the engine's queues until they must
+        be there (``virtual.py``); the engine, the trader and every reader see the same exchange."""
         self.engine = engine
         engine.add_account(TAPE_MAKER, TAPE_BALANCE)
         engine.add_account(TAPE_TAKER, TAPE_BALANCE)
+        engine.house_accounts.update((TAPE_MAKER, TAPE_TAKER))  # no reservations, no private events
         self.recorded: dict[str, dict[OutcomeSide, dict[int, int]]] = {}
         self.frozen: set[str] = set()
         self.metrics = TapeMetrics()
         self._requests: dict[tuple[str, BookSide, int, int, TimeInForce], OrderRequest] = {}
+        self.virtual = VirtualLevels(engine, TAPE_MAKER) if lazy else None
+        if lazy:
+            engine.before_outside_order = self._release
 
     # ------------------------------------------------------------------ markets
     def list_market(self, ticker: str, grid: PriceGrid, close_ms: int) -> None:
@@ -96,6 +110,17 @@ class Tape:
             ),
         )
         self.frozen.add(ticker)
+        if self.virtual is not None:
+            self.virtual.follow(ticker)
+
+    def _release(self, ticker: str) -> None:
+        """Another account's order enters ``ticker``: its tape orders join the engine for good."""
+        if self.virtual is not None:
+            self.virtual.release(ticker)
+
+    def _lazy(self, ticker: str) -> VirtualLevels | None:
+        virtual = self.virtual
+        return virtual if virtual is not None and ticker in virtual.markets else None
 
     def freeze(self, tickers: Iterable[str]) -> None:
         """Stop following these markets until their next snapshot (a gap or an invalidation), and
@@ -111,11 +136,18 @@ class Tape:
         ladders = self.recorded.get(ticker)
         if ladders is None:
             return  # no snapshot yet: the tape rests nothing there
-        book = self.engine.books[ticker]
-        for ladder in (book.yes, book.no):
-            for price in [p for p, _ in ladder.descending()]:
-                resting = [o for o in ladder.orders_at(price) if o.account_id == TAPE_MAKER]
-                self._cancel(resting, sum(o.remaining_count for o in resting))
+        virtual = self._lazy(ticker)
+        if virtual is not None:  # the same cancels, in the same order, of orders kept outside
+            for side in (OutcomeSide.YES, OutcomeSide.NO):
+                for price in sorted(virtual.prices(ticker, side), reverse=True):
+                    shown = virtual.shown(ticker, side, price)
+                    self.metrics.levels_cancelled += virtual.cancel(ticker, side, price, shown, front=True)
+        else:
+            book = self.engine.books[ticker]
+            for ladder in (book.yes, book.no):
+                for price in [p for p, _ in ladder.descending()]:
+                    resting = [o for o in ladder.orders_at(price) if o.account_id == TAPE_MAKER]
+                    self._cancel(resting, sum(o.remaining_count for o in resting))
         ladders[OutcomeSide.YES] = {}
         ladders[OutcomeSide.NO] = {}
         self.metrics.seals += 1
@@ -170,6 +202,9 @@ class Tape:
 
     def shown(self, ticker: str, side: OutcomeSide, price: int) -> int:
         """Tape size resting at a level now (the recorded size minus what we took)."""
+        virtual = self._lazy(ticker)
+        if virtual is not None:
+            return virtual.shown(ticker, side, price)
         return sum(o.remaining_count for o in self._tape_orders(ticker, side, price))
 
     def _change(
@@ -187,6 +222,12 @@ class Tape:
             # (about half of a replay's changes; ``plan_level_change`` gives the same plan).
             if after > before:
                 self._add(ticker, side, price, after - before)
+            return
+        virtual = self._lazy(ticker)
+        if virtual is not None:
+            shown = min(before, virtual.shown(ticker, side, price))
+            plan = plan_level_change(before, after, shown, at_touch=at_touch, resync=resync)
+            self._apply_lazy(virtual, ticker, side, price, plan)
             return
         orders = self._tape_orders(ticker, side, price)
         shown = min(before, sum(o.remaining_count for o in orders))
@@ -216,10 +257,52 @@ class Tape:
             rest = self._tape_orders(ticker, side, price)
             self._cancel(rest, sum(o.remaining_count for o in rest))
 
+    def _apply_lazy(
+        self, virtual: VirtualLevels, ticker: str, side: OutcomeSide, price: int, plan: LevelPlan
+    ) -> None:
+        """``_apply`` in a lazy market: cancels outside the engine; a trade materializes the level
+        and goes through the engine's matching (the whole market first if a level better than this
+        one rests there, which a trade at the recorded touch never meets)."""
+        metrics = self.metrics
+        if plan.add:
+            self._add(ticker, side, price, plan.add)
+        if plan.cancel_front:
+            metrics.levels_cancelled += virtual.cancel(ticker, side, price, plan.cancel_front, front=True)
+        if plan.cancel_back:
+            metrics.levels_cancelled += virtual.cancel(ticker, side, price, plan.cancel_back, front=False)
+        if plan.trade:
+            book = self.engine.books[ticker]
+            best = (book.yes if side is OutcomeSide.YES else book.no).best()
+            if best is not None and best > price:
+                self._release(ticker)
+            else:
+                virtual.materialize(ticker, side, price)
+            self._apply(ticker, side, price, LevelPlan(trade=plan.trade), [])
+
     def _add(self, ticker: str, side: OutcomeSide, price: int, count: int) -> None:
         """``count`` more of the recorded depth at ``price``: a tape order at the back of the queue."""
-        self.engine.create_order(TAPE_MAKER, self._request(ticker, _book_side(side), _yes_price(side, price), count))
+        book_side, yes_price = _book_side(side), _yes_price(side, price)
+        virtual = self._lazy(ticker)
+        if virtual is not None and self._rests_uncrossed(ticker, book_side, yes_price):
+            virtual.add(ticker, side, price, count, self.engine.clock.now_ms())
+        else:
+            self.engine.create_order(TAPE_MAKER, self._request(ticker, book_side, yes_price, count))
         self.metrics.levels_added += 1
+
+    def _rests_uncrossed(self, ticker: str, book_side: BookSide, yes_price: int) -> bool:
+        """Whether ``create_order`` would rest this tape order without matching anything, after
+        doing what it does first (fee changes due, the market's checks, which raise as there).
+        False sends the order through ``create_order``; a crossing one releases the market first."""
+        engine = self.engine
+        now = engine.clock.now_ms()
+        fee_schedule.apply_due(engine, now)
+        market = engine._check_tradable(ticker, now)
+        if not engine._on_grid(market, yes_price):
+            return False  # create_order refuses it, with its error
+        if engine._would_cross(engine.books[ticker], book_side, yes_price):
+            self._release(ticker)  # matching needs the orders in the engine's queues
+            return False
+        return True
 
     def _cancel(self, orders: list[SimOrder], amount: int) -> None:
         engine = self.engine

@@ -26,6 +26,7 @@ from kalshiflow.features.valuation import (
     PositionView,
     Valuation,
     format_pct,
+    value_position,
 )
 from kalshiflow.trader.config import ExitRulesConfig
 
@@ -86,14 +87,35 @@ class ExitDecision:
         return self.v2_order.yes_price
 
 
-@dataclass(frozen=True, slots=True)
-class Holding:
-    """One position with what is known about its market; ``valuation`` None = no bid to exit into."""
+_UNVALUED: Final = object()
 
-    position: PositionView
-    market: MarketView
-    book: BookView | None
-    valuation: Valuation | None
+
+class Holding:
+    """One position with what is known about its market; ``valuation`` None = no bid to exit into.
+
+    The valuation (``value_position``) is computed on first read unless given: the time rules run
+    every second over every position and read it only for the positions they close (it was two
+    thirds of a time-rule tick). The rules run synchronously on unchanged inputs, so reading it
+    later gives the value reading it at construction would have given.
+    """
+
+    __slots__ = ("_valuation", "book", "market", "position")
+
+    def __init__(
+        self, position: PositionView, market: MarketView, book: BookView | None, valuation: object = _UNVALUED
+    ) -> None:
+        self.position = position
+        self.market = market
+        self.book = book
+        self._valuation = valuation if book is not None else None
+
+    @property
+    def valuation(self) -> Valuation | None:
+        valuation = self._valuation
+        if valuation is _UNVALUED:
+            assert self.book is not None
+            valuation = self._valuation = value_position(self.position, self.book, self.market)
+        return valuation  # type: ignore[return-value]  # a Valuation or None once valued
 
     @property
     def ticker(self) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from kalshiflow.features.valuation import BookView, CashView, MarketView, PositionView, value_position
+from kalshiflow.features.valuation import BookView, CashView, MarketView, PositionView
 from kalshiflow.trader.config import ExitRulesConfig
 from kalshiflow.trader.exit_rules.base import (
     ClosingOrderView,
@@ -57,15 +57,14 @@ def build_context(
     now_ms: int,
     config: ExitRulesConfig,
 ) -> ExitContext:
-    """Value every open position once; index closing orders by ticker (the oldest one per ticker)."""
+    """Every open position (valued once, when a rule first reads it); closing orders by ticker (the
+    oldest one per ticker)."""
     holdings: list[Holding] = []
     for position in positions:
         market = markets.get(position.ticker)
         if position.position == 0 or market is None:
             continue
-        book = books.get(position.ticker)
-        valuation = None if book is None else value_position(position, book, market)
-        holdings.append(Holding(position, market, book, valuation))
+        holdings.append(Holding(position, market, books.get(position.ticker)))  # valued on first read
     orders: dict[str, ClosingOrderView] = {}
     for order in closing_orders:
         known = orders.get(order.ticker)

@@ -1,0 +1,179 @@
+"""The tape's resting orders of a market nobody else trades in, kept outside the engine's queues.
+
+Why: in a replay most markets never see an order of ours, yet every recorded change there went
+through the engine's full order entry (a ``SimOrder``, its checks, registries and queue entry) only
+to produce the one book change the trader reads. While a market holds no order but the tape's, the
+queue order is all that matters of those orders, so ``VirtualLevels`` keeps each level's tape orders
+as a FIFO of ``Resting`` (ids, priority, sizes, times: what the order would hold) and makes exactly the engine's other effects: the same ids drawn and priorities taken for an add
+(the engine's generator and counter are shared by every order), the ladder's aggregate size
+(``Ladder.add_size`` / ``reduce``, which every reader of the book uses: snapshots, REST books,
+market prices), the same ``BookDelta`` per order and in the same order, the same market checks.
+
+Anything that needs real orders materializes them first (``materialize``): ``SimOrder`` values equal
+to what order entry would have built, queued in priority order. The tape does so for a level it
+trades at (the trade runs through the engine's matching: fills, volume, open interest, trade ids),
+and for the whole market, for good, before an add that would cross (matching) or before any other
+account's order enters the market (``EngineCore.before_outside_order``). Nothing else reads the
+queues of a market in a replay: snapshots, REST books and market prices read the aggregates; queue
+positions are asked of our orders only, which live in released markets.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Final
+
+from kalshiflow.domain.orders import BookSide, OutcomeSide, SelfTradePrevention, TimeInForce, UpdateReason
+from kalshiflow.domain.units import PRICE_SCALE
+from kalshiflow.sim.engine import Engine
+from kalshiflow.sim.events import BookDelta
+from kalshiflow.sim.state import SimOrder
+
+_SIDES: Final = (OutcomeSide.YES, OutcomeSide.NO)
+
+
+class Resting:
+    """A tape order kept outside the engine: what its ``SimOrder`` would hold that can differ."""
+
+    __slots__ = (
+        "client_order_id",
+        "created_ms",
+        "initial",
+        "order_id",
+        "priority",
+        "reason",
+        "remaining",
+        "updated_ms",
+    )
+
+    def __init__(self, order_id: str, client_order_id: str, priority: int, count: int, now: int) -> None:
+        self.order_id = order_id
+        self.client_order_id = client_order_id
+        self.priority = priority
+        self.initial = self.remaining = count
+        self.created_ms = self.updated_ms = now
+        self.reason = UpdateReason.CREATED
+
+
+Queue = deque[Resting]
+
+
+class VirtualLevels:
+    """The tape account's orders of the lazy markets, per market, ladder and price."""
+
+    def __init__(self, engine: Engine, account_id: str) -> None:
+        self.engine = engine
+        self.account_id = account_id
+        self.markets: dict[str, dict[OutcomeSide, dict[int, Queue]]] = {}
+
+    def follow(self, ticker: str) -> None:
+        """``ticker`` is listed and holds no order yet: keep its tape orders here."""
+        self.markets[ticker] = {OutcomeSide.YES: {}, OutcomeSide.NO: {}}
+
+    def shown(self, ticker: str, side: OutcomeSide, price: int) -> int:
+        queue = self.markets[ticker][side].get(price)
+        return sum(v.remaining for v in queue) if queue else 0
+
+    def add(self, ticker: str, side: OutcomeSide, price: int, count: int, now: int) -> None:
+        """A resting tape order at the back of the queue, as ``create_order`` rests one that
+        crosses nothing (the caller checked): ids and priority drawn in its order, the delta."""
+        engine = self.engine
+        order_id = engine.new_id()
+        client_id = engine.new_id()
+        priority = engine._next_priority()
+        book = engine.books[ticker]
+        (book.yes if side is OutcomeSide.YES else book.no).add_size(price, count)
+        levels = self.markets[ticker][side]
+        queue = levels.get(price)
+        if queue is None:
+            queue = levels[price] = deque()
+        queue.append(Resting(order_id, client_id, priority, count, now))
+        self._delta(ticker, side, price, count, now, client_id)
+
+    def cancel(self, ticker: str, side: OutcomeSide, price: int, amount: int, *, front: bool) -> int:
+        """Take ``amount`` off the level's tape orders from the front or the back, order by order
+        as ``Tape._cancel`` does through ``cancel_order`` / ``decrease_order``; returns the number
+        of orders cancelled or decreased."""
+        engine = self.engine
+        levels = self.markets[ticker][side]
+        queue = levels.get(price)
+        if not queue:
+            return 0
+        book = engine.books[ticker]
+        ladder = book.yes if side is OutcomeSide.YES else book.no
+        touched = 0
+        while amount > 0 and queue:
+            v = queue[0] if front else queue[-1]
+            now = engine.clock.now_ms()
+            engine._check_market_accepts_cancels(ticker, now)  # raises as cancel_order would
+            remaining = v.remaining
+            if remaining <= amount:
+                amount -= remaining
+                ladder.reduce(price, remaining)
+                self._delta(ticker, side, price, -remaining, now, v.client_order_id)
+                if front:
+                    queue.popleft()
+                else:
+                    queue.pop()
+            else:
+                ladder.reduce(price, amount)
+                self._delta(ticker, side, price, -amount, now, v.client_order_id)
+                v.remaining = remaining - amount
+                v.updated_ms = now
+                v.reason = UpdateReason.DECREASE
+                amount = 0
+            touched += 1
+        if not queue:
+            del levels[price]
+        return touched
+
+    def prices(self, ticker: str, side: OutcomeSide) -> list[int]:
+        return list(self.markets[ticker][side])
+
+    def materialize(self, ticker: str, side: OutcomeSide | None = None, price: int | None = None) -> None:
+        """Put the tape orders of ``ticker`` (of one level, when given) into the engine's queues as
+        the ``SimOrder`` values order entry would have made; the market stays lazy for the rest."""
+        engine = self.engine
+        book = engine.books[ticker]
+        for level_side in _SIDES:
+            if side is not None and level_side is not side:
+                continue
+            levels = self.markets[ticker][level_side]
+            ladder = book.yes if level_side is OutcomeSide.YES else book.no
+            book_side = BookSide.BID if level_side is OutcomeSide.YES else BookSide.ASK
+            for level_price in [p for p in levels if price is None or p == price]:
+                yes_price = level_price if level_side is OutcomeSide.YES else PRICE_SCALE - level_price
+                queue = ladder.levels[level_price].queue
+                for v in levels.pop(level_price):
+                    order = SimOrder(
+                        order_id=v.order_id,
+                        client_order_id=v.client_order_id,
+                        account_id=self.account_id,
+                        ticker=ticker,
+                        side=book_side,
+                        yes_price=yes_price,
+                        initial_count=v.initial,
+                        time_in_force=TimeInForce.GOOD_TILL_CANCELED,
+                        self_trade_prevention=SelfTradePrevention.MAKER,
+                        created_ms=v.created_ms,
+                        priority=v.priority,
+                        remaining_count=v.remaining,
+                        updated_ms=v.updated_ms,
+                        last_update_reason=v.reason,
+                    )
+                    queue.append((order.priority, order))
+                    engine.orders[order.order_id] = order
+                    engine._index_resting(order)
+
+    def release(self, ticker: str) -> None:
+        """``ticker`` stops being lazy: every tape order of it into the engine, for good."""
+        if ticker in self.markets:
+            self.materialize(ticker)
+            del self.markets[ticker]
+
+    def _delta(
+        self, ticker: str, side: OutcomeSide, price: int, delta: int, now: int, client_id: str
+    ) -> None:
+        engine = self.engine
+        if engine.listeners:
+            engine.emit(BookDelta(ticker, side, price, delta, now, self.account_id, client_id, 0))
