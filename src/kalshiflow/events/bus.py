@@ -158,6 +158,7 @@ class EventBus:
         # Subscriptions the publish under way turned non-empty; one list for the bus's lifetime, so a
         # publish allocates nothing but its event (publish never runs consumer code, never re-enters).
         self._woken: list[Subscription] = []
+        self._route_watchers: list[Callable[[], None]] = []
 
     def subscribe(
         self,
@@ -232,6 +233,14 @@ class EventBus:
         """
         return self._routes
 
+    def watch_routes(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` after every change of the routing table (a subscribe, a close).
+
+        For a hot path that keeps an answer derived from ``routes`` (who listens to a type) instead
+        of asking on every call: it refreshes that answer here.
+        """
+        self._route_watchers.append(callback)
+
     @property
     def subscriptions(self) -> tuple[Subscription, ...]:
         return tuple(self._subscriptions)
@@ -273,3 +282,5 @@ class EventBus:
         # In place, not rebound: ``routes`` hands out this very dict.
         self._routes.clear()
         self._routes.update({event_type: tuple(subs) for event_type, subs in routes.items()})
+        for callback in self._route_watchers:
+            callback()
