@@ -226,10 +226,10 @@ class EventBus:
                 subscription._wake_missed = True
                 subscription._limit = 0
                 continue
+            # No missed wake-up to clear: ``publish`` appends in place (and so lists a subscription
+            # here) only while there is none (``_limit``).
             ready.append(subscription)
             subscription._wake_scheduled = True
-            subscription._wake_missed = False
-            subscription._limit = subscription.max_queue
         woken.clear()
         if loop is not None and ready and self._ready_loop is not loop:  # no flush pending here yet
             self._ready_loop = loop
