@@ -45,6 +45,21 @@ def test_a_full_queue_drops_the_newest_and_says_how_many_were_missed() -> None:
     assert slow.drain() == [Tick(5)]  # the marker is given once
 
 
+async def test_delivered_counts_every_event_queued_read_or_not_and_no_missed_one() -> None:
+    bus = EventBus()
+    sub = bus.subscribe("s", [Tick], max_queue=3)
+    for n in range(5):
+        bus.publish(Tick(n))
+    assert sub.delivered == 3  # two missed
+    assert await sub.get() == Missed(2)
+    assert await sub.get() == Tick(0)
+    bus.publish(Tick(5))
+    assert sub.delivered == 4
+    assert sub.drain() == [Tick(1), Tick(2), Tick(5)]
+    bus.publish(Tick(6))
+    assert sub.delivered == 5
+
+
 def test_publishing_with_nobody_listening_is_a_no_op() -> None:
     bus = EventBus()
     assert not bus.has_subscribers(Tick)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import pytest
+
 from kalshiflow.features.market_state import HORIZON_MS, RESOLUTION_MS, MarketHistory
 
 T0 = 1_790_000_000_000
@@ -64,6 +66,25 @@ def test_memory_is_bounded_and_totals_survive_compaction() -> None:
     assert h.squared_moves_x4(now, 10_000) == window_moves
     assert h.updates_in(now, 10_000) == 100
     assert math.isclose(h.mean_mid_x2(now, 300_000)[1], 300_000)
+
+
+@pytest.mark.parametrize("idle_ms", [0, 1, 99, 100, 150_000, 299_900, 300_000, 450_000, 10_000_000])
+def test_a_change_after_an_idle_spell_keeps_the_samples_in_force_since_the_horizon(idle_ms: int) -> None:
+    """Everything older than the horizon is dropped except the sample in force at its start, however
+    long the market stayed idle (one change may drop the whole horizon at once)."""
+    h = MarketHistory("X")
+    times = [T0 + i * RESOLUTION_MS for i in range(3_000)]
+    for i, t in enumerate(times):
+        h.record_touch(10_000 + i % 5, 200, t)
+    now = times[-1] + idle_ms
+    h.record_touch(10_000, 200, now)
+    held = [t for t in times if t > now - HORIZON_MS]
+    in_force = [t for t in times if t <= now - HORIZON_MS][-1:]
+    newest = [now] if now - times[-1] >= RESOLUTION_MS else []
+    assert len(h) == len(in_force + held + newest)
+    # The oldest sample held is the one in force at the horizon's start (or the first one ever).
+    oldest = max((i for i, t in enumerate(times) if t <= now - HORIZON_MS), default=0)
+    assert h.mid_change_x2(now, HORIZON_MS) == 10_000 - (10_000 + oldest % 5)
 
 
 def test_time_never_goes_backwards_in_the_totals() -> None:

@@ -130,6 +130,20 @@ def test_publishing_stops_when_the_last_subscriber_closes_and_dirty_marking_goes
     assert store.metrics().deltas_applied == 3
 
 
+def test_a_subscriber_arriving_while_markets_are_dirty_sees_their_next_deltas() -> None:
+    """A dirty market with nobody listening skips the notification on its deltas (``quiet``): a
+    subscription made before its drain must still see its next delta (the bus tells the store)."""
+    store, clock = store_with("A")
+    assert store.on_delta(delta("A", YES, 3_000, 100))
+    assert store.on_delta(delta("A", YES, 3_000, 100))  # dirty already, nobody listens: quiet
+    changes = store.bus.subscribe("test", [BookChanged])
+    clock.advance(0.001)
+    assert store.on_delta(delta("A", NO, 4_000, 100))
+    assert [(c.ticker, c.ts_ms) for c in changes.drain()] == [("A", T0 + 1)]  # type: ignore[attr-defined]
+    assert store.drain_dirty_since() == [("A", T0)]
+    assert store.metrics().deltas_applied == 3
+
+
 def test_a_market_re_registered_while_dirty_stays_pending_once() -> None:
     store, clock = store_with("A")
     assert store.on_delta(delta("A", YES, 3_000, 100))

@@ -61,8 +61,8 @@ class Subscription:
         self.name = name
         self.types = types
         self.max_queue = max_queue
-        self.delivered = 0
         self.missed_total = 0
+        self._taken = 0  # events read so far (``delivered`` counts them with those still queued)
         self.bus = bus
         self._queue: deque[object] = deque()
         self._missed = 0  # lost since the consumer last read a Missed marker
@@ -72,10 +72,22 @@ class Subscription:
         # Events queued while no loop ran (setup code): ``on_ready`` could not be scheduled, so the
         # next offer retries it (the empty -> non-empty edge alone would never come again).
         self._wake_missed = False
+        # The queue length below which ``EventBus.publish`` appends in place: ``max_queue``, or 0
+        # while a wake-up waits to be retried (every event then goes through ``offer``). One test
+        # per subscriber and event instead of two.
+        self._limit = max_queue
         self.closed = False
 
     def __len__(self) -> int:
         return len(self._queue)
+
+    @property
+    def delivered(self) -> int:
+        """Events queued for this consumer so far (read or not), the missed ones excepted.
+
+        Derived rather than counted: publishing then does one thing less per subscriber and event.
+        """
+        return self._taken + len(self._queue)
 
     def offer(self, event: object) -> None:
         """Queue ``event`` or count it as missed; O(1), never blocks, never raises."""
@@ -85,7 +97,6 @@ class Subscription:
             self.missed_total += 1
             return
         queue.append(event)
-        self.delivered += 1
         if len(queue) == 1 or self._wake_missed:  # only the empty -> non-empty edge wakes anybody
             self._wake()
 
@@ -96,8 +107,10 @@ class Subscription:
             items.append(Missed(self._missed))
             self._missed = 0
         items.extend(self._queue)
+        self._taken += len(self._queue)
         self._queue.clear()
         self._wake_scheduled = self._wake_missed = False
+        self._limit = self.max_queue
         return items
 
     async def get(self) -> object:
@@ -107,6 +120,7 @@ class Subscription:
                 missed, self._missed = self._missed, 0
                 return Missed(missed)
             if self._queue:
+                self._taken += 1
                 return self._queue.popleft()
             if self.closed:
                 raise StopAsyncIteration
@@ -136,6 +150,7 @@ class Subscription:
         if self._on_ready is not None and not self._wake_scheduled:
             self._wake_scheduled = self.bus._schedule_ready(self)
             self._wake_missed = not self._wake_scheduled
+            self._limit = 0 if self._wake_missed else self.max_queue
 
     def _ready(self) -> None:
         self._wake_scheduled = False
@@ -158,6 +173,7 @@ class EventBus:
         # Subscriptions the publish under way turned non-empty; one list for the bus's lifetime, so a
         # publish allocates nothing but its event (publish never runs consumer code, never re-enters).
         self._woken: list[Subscription] = []
+        self._route_watchers: list[Callable[[], None]] = []
 
     def subscribe(
         self,
@@ -181,9 +197,8 @@ class EventBus:
             # an event of the decision path reaches five to seven subscribers, and a method call
             # per subscriber was a third of publishing it.
             queue = subscription._queue
-            if len(queue) < subscription.max_queue and not subscription._wake_missed:
+            if len(queue) < subscription._limit:
                 queue.append(event)
-                subscription.delivered += 1
                 if len(queue) == 1:
                     woken.append(subscription)
             else:
@@ -209,10 +224,12 @@ class EventBus:
                 continue
             if loop is None:  # a synchronous caller: the consumer drains when it flushes
                 subscription._wake_missed = True
+                subscription._limit = 0
                 continue
+            # No missed wake-up to clear: ``publish`` appends in place (and so lists a subscription
+            # here) only while there is none (``_limit``).
             ready.append(subscription)
             subscription._wake_scheduled = True
-            subscription._wake_missed = False
         woken.clear()
         if loop is not None and ready and self._ready_loop is not loop:  # no flush pending here yet
             self._ready_loop = loop
@@ -231,6 +248,14 @@ class EventBus:
         ``has_subscribers``. Read-only.
         """
         return self._routes
+
+    def watch_routes(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` after every change of the routing table (a subscribe, a close).
+
+        For a hot path that keeps an answer derived from ``routes`` (who listens to a type) instead
+        of asking on every call: it refreshes that answer here.
+        """
+        self._route_watchers.append(callback)
 
     @property
     def subscriptions(self) -> tuple[Subscription, ...]:
@@ -273,3 +298,5 @@ class EventBus:
         # In place, not rebound: ``routes`` hands out this very dict.
         self._routes.clear()
         self._routes.update({event_type: tuple(subs) for event_type, subs in routes.items()})
+        for callback in self._route_watchers:
+            callback()

@@ -111,6 +111,7 @@ class OrderBook:
         "dirty",
         "grid",
         "no_bids",
+        "quiet",
         "snapshot_ms",
         "snapshots_applied",
         "ticker",
@@ -137,9 +138,12 @@ class OrderBook:
         self.snapshots_applied = 0
         self.snapshot_ms: int | None = None  # clock time of the last snapshot
         # The store's bookkeeping (``BookStore``), kept here so its delta path touches one object:
-        # whether the market waits in its dirty set, the update count at its last drain, and the
-        # updates that moved no ladder (rejected deltas, stream invalidations). See ``update_count``.
+        # whether the market waits in its dirty set, whether a delta may skip the store's change
+        # notification (``quiet``: dirty already and nobody subscribes to every change), the update
+        # count at its last drain, and the updates that moved no ladder (rejected deltas, stream
+        # invalidations). See ``update_count``.
         self.dirty = False
+        self.quiet = False
         self.updates_drained = 0
         self.unversioned_updates = 0
 

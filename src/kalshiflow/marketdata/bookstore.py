@@ -18,8 +18,9 @@ All methods are synchronous and atomic on the event loop; only ``wait_dirty`` aw
 The delta path is the hottest code of the trader (every message of the feed), so it reads the clock
 only when a consumer needs the time: when a market turns dirty (its decision lag starts) and when
 somebody subscribes to ``BookChanged`` (the observation's history). A delta folded into an already
-dirty market with no subscriber costs the book work plus two tests (the book's ``dirty`` flag, the
-bus's routing table); it counts nothing: update counts are derived from the ladders' versions when
+dirty market with no subscriber costs the book work plus one test (the book's ``quiet`` flag, which
+answers both questions and is refreshed when the market turns dirty, is drained, or the bus's
+routing table changes); it counts nothing: update counts are derived from the ladders' versions when
 the market is drained (``OrderBook.update_count``).
 """
 
@@ -122,6 +123,7 @@ class BookStore:
         # Every change is published as ``BookChanged`` when somebody subscribed to it.
         self.bus = bus or EventBus()
         self._routes = self.bus.routes  # live: who listens to which event type
+        self.bus.watch_routes(self._routes_changed)  # the books' ``quiet`` flags follow it
         self._on_integrity_error = on_integrity_error
         self._books: dict[str, OrderBook] = {}
         # ticker -> clock ms when it became dirty (insertion order = order of first change); a book
@@ -223,10 +225,10 @@ class BookStore:
             return self._delta_rejected(book)
         # Nothing is counted here: the ladder's version already counts the update (see
         # ``OrderBook.update_count``). Only a market turning dirty or a subscriber to every change
-        # needs the time: skip the clock otherwise. Both tests read what is already at hand (the
-        # book's flag, the bus's live routing table) instead of a dirty-set lookup and a
-        # ``has_subscribers`` call.
-        if not book.dirty or _BOOK_CHANGED in self._routes:
+        # needs the time: skip the clock otherwise. One flag of the book answers both ("dirty
+        # already, nobody subscribed": ``_mark`` sets it) instead of a test of the book's ``dirty``
+        # and a lookup in the bus's routing table on every delta.
+        if not book.quiet:
             self._mark(book.ticker, book, self._clock.now_ms())
         return True
 
@@ -266,8 +268,10 @@ class BookStore:
 
     def _mark(self, ticker: str, book: OrderBook, now_ms: int) -> None:
         """The one notification point of a change: publish it, stamp the dirty set."""
-        if _BOOK_CHANGED in self._routes:  # an event nobody reads is not even built
+        routed = _BOOK_CHANGED in self._routes
+        if routed:  # an event nobody reads is not even built
             self.bus.publish(BookChanged(ticker, now_ms, book.valid, book.best_bid(_YES), book.best_ask(_YES)))
+        book.quiet = not routed  # dirty from here on: its next delta needs no mark unless published
         if book.dirty:
             return
         book.dirty = True
@@ -276,6 +280,13 @@ class BookStore:
             if not dirty:
                 self._dirty_event.set()
             dirty[ticker] = now_ms
+
+    def _routes_changed(self) -> None:
+        """Somebody subscribed to the bus or left it: a dirty book is quiet exactly when nobody
+        listens to ``BookChanged`` now (the rest are not quiet anyway)."""
+        quiet = _BOOK_CHANGED not in self._routes
+        for book in self._books.values():
+            book.quiet = book.dirty and quiet
 
     # ------------------------------------------------------------------ BookSink
     def on_snapshot(self, snapshot: OrderbookSnapshot) -> None:
@@ -309,7 +320,7 @@ class BookStore:
                 count = book.update_count()
                 updates += count - book.updates_drained
                 book.updates_drained = count
-                book.dirty = False
+                book.dirty = book.quiet = False
         self._updates_drained += updates
         self._coalesced += updates - len(pending)
         self._drained += len(pending)

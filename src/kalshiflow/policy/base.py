@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from kalshiflow.domain.values import hot_value
+
 
 class PolicyLoadError(Exception):
     """A policy could not be built; the message is meant for the operator reading the startup log."""
@@ -39,6 +41,7 @@ class Action(StrEnum):
     SELL_NO = "sell_no"
 
 
+@hot_value  # built per decision: see domain.values
 @dataclass(frozen=True, slots=True)
 class Decision:
     """One answer of a policy.

@@ -65,7 +65,10 @@ class OrderIndex:
 
     def has_close(self, ticker: str) -> bool:
         """Whether a closing order is live in ``ticker`` (no list built: asked twice per decision)."""
-        return any(o.purpose is OrderPurpose.CLOSE and o.is_live for o in self._live.get(ticker, {}).values())
+        live = self._live.get(ticker)
+        if not live:  # the common case (no order in flight here) builds no generator either
+            return False
+        return any(o.purpose is OrderPurpose.CLOSE and o.is_live for o in live.values())
 
     def closing_reason(self, ticker: str) -> str | None:
         """The reason of the live closing order in ``ticker``, if a close is under way."""
