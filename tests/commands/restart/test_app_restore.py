@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -69,10 +69,16 @@ def journal_pending_order(db: str, ticker: str, clock: Clock) -> None:
     store.close()
 
 
-@pytest.mark.timeout(90)
-async def test_app_restores_a_pending_order_and_rejects_it_without_sending(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def first_market(handle: SimHandle) -> str:
+    return sorted(handle.sim.engine.markets)[0]
+
+
+def app_after_a_dead_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, leave: Callable[[str, str, Clock], None]
+) -> tuple[str, RunOptions, list[SimHandle]]:
+    """Options for an app on its embedded simulator whose database already holds what ``leave``
+    journals for the simulator's first market (run before the app reads the store); the database
+    URL, the options and the simulator handles as they start."""
     db = f"sqlite:///{tmp_path / 'trader.db'}"
     settings = load_settings(
         environ={},
@@ -89,11 +95,18 @@ async def test_app_restores_a_pending_order_and_rejects_it_without_sending(
     ) -> tuple[SimHandle, ExchangeConnection]:
         handle, connection = await real(stack, config, clock)
         handles.append(handle)
-        ticker = sorted(handle.sim.engine.markets)[0]
-        await asyncio.to_thread(journal_pending_order, db, ticker, clock)  # before the app reads it
+        await asyncio.to_thread(leave, db, first_market(handle), clock)  # before the app reads it
         return handle, connection
 
     monkeypatch.setattr(app_module, "embedded_simulator", embedded)
+    return db, options, handles
+
+
+@pytest.mark.timeout(90)
+async def test_app_restores_a_pending_order_and_rejects_it_without_sending(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db, options, handles = app_after_a_dead_run(tmp_path, monkeypatch, journal_pending_order)
     seen_at_ready: list[TrackedOrder] = []
     stop, ready = asyncio.Event(), asyncio.Event()
 
@@ -139,24 +152,7 @@ def journal_open_position(db: str, ticker: str, clock: Clock) -> None:
 async def test_app_writes_flat_the_stored_positions_the_exchange_does_not_hold(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    db = f"sqlite:///{tmp_path / 'trader.db'}"
-    settings = load_settings(environ={}, overrides={"run": {"db": db}, "markets": {"top_n": 3}})
-    options = RunOptions(
-        settings=settings, sim_seed=3, sim_markets=4, sim_speed=4.0, sim_data_dir=tmp_path / "sim"
-    )
-    gone: list[str] = []
-    real = startup.embedded_simulator
-
-    async def embedded(
-        stack: contextlib.AsyncExitStack, config: SimulatorConfig, clock: Any = None
-    ) -> tuple[SimHandle, ExchangeConnection]:
-        handle, connection = await real(stack, config, clock)
-        ticker = sorted(handle.sim.engine.markets)[0]
-        gone.append(ticker)
-        await asyncio.to_thread(journal_open_position, db, ticker, clock)  # before the app reads it
-        return handle, connection
-
-    monkeypatch.setattr(app_module, "embedded_simulator", embedded)
+    db, options, handles = app_after_a_dead_run(tmp_path, monkeypatch, journal_open_position)
     stop, ready = asyncio.Event(), asyncio.Event()
     app = TraderApp(options, never_trades)
     runner = asyncio.create_task(app.run(stop, lambda _state: ready.set()), name="trader-app")
@@ -171,7 +167,8 @@ async def test_app_writes_flat_the_stored_positions_the_exchange_does_not_hold(
     store = TraderStore(db, app.clock)
     try:
         assert store.latest_positions() == ()  # status shows no position nobody holds
-        [flat] = [p for p in store.latest_positions(include_flat=True) if p.ticker == gone[0]]
+        [handle] = handles
+        [flat] = [p for p in store.latest_positions(include_flat=True) if p.ticker == first_market(handle)]
         assert flat.position_e2 == 0
     finally:
         store.close()
