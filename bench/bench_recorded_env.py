@@ -2,12 +2,15 @@
 
     PYTHONPATH=src:. python bench/bench_recorded_env.py [--minutes 30] [--markets 4 20] [--seed 1000]
                                                           [--repeat 3] [--plumbing direct wire]
+                                                          [--modes hold random maker]
 
 Records ``--minutes`` simulated minutes of the seeded simulator's books into a temporary SQLite
 database (``record_simulated_session``, the ``record`` library path), then runs one episode of
 ``RecordedTradingEnv`` over the whole session per action mode: ``hold`` (replay, observation and the
 loop only) and ``random`` (uniform over the five actions: orders, fills, cancels and closes through
-the real trader core and the simulator's exchange). A step is one decision on a market whose
+the real trader core and the simulator's exchange) and ``maker`` (the passive market-making rule
+policy as behaviour cloning rolls it out: post-only quotes, its exit overrides, its decision timed
+too -- the rate a trained policy that trades like it would see). A step is one decision on a market whose
 recorded book changed. Each figure is repeated ``--repeat`` times, as episodes (``reset``) of one
 environment, as training runs them: the session is read and decoded at the first reset (not timed)
 and replayed from memory by every episode. The median is printed with the
@@ -30,20 +33,40 @@ from pathlib import Path
 import numpy as np
 
 from kalshiflow.commands.record_sim import record_simulated_session
+from kalshiflow.features import SCHEMA_V1
+from kalshiflow.policy.registry import exit_overrides, load_policy
+from kalshiflow.trader.config import ExitRulesConfig
+from kalshiflow.trader.core import CoreConfig
 from kalshiflow.train.inprocess import Plumbing
 from kalshiflow.train.recorded_env import RecordedTradingEnv
 from kalshiflow.train.session import SessionConfig
 
+MODES = ("hold", "random", "maker")
+
+
+def make_env(url: str, session_id: int, mode: str, plumbing: Plumbing) -> RecordedTradingEnv:
+    """``maker`` trades as it does live and in behaviour cloning: passive, with its exit overrides."""
+    if mode != "maker":
+        return RecordedTradingEnv([(url, session_id)], config=SessionConfig(plumbing=plumbing))
+    exits = ExitRulesConfig.model_validate(dict(exit_overrides("maker")))
+    config = SessionConfig(plumbing=plumbing, core=CoreConfig(exit_rules=exits))
+    return RecordedTradingEnv([(url, session_id)], config=config, passive=True)
+
 
 def run_episode(env: RecordedTradingEnv, mode: str, seed: int) -> tuple[int, float, float, float]:
     rng = np.random.default_rng(seed)
-    _, info = env.reset(seed=0)
+    maker = load_policy("maker", SCHEMA_V1) if mode == "maker" else None
+    index = {action: i for i, action in enumerate(env.actions)}
+    obs, info = env.reset(seed=0)
     start_ms = info["now_ms"]
     steps = 0
     started, cpu_started = time.perf_counter(), time.process_time()
     while True:
-        action = 0 if mode == "hold" else int(rng.integers(0, 5))
-        *_, truncated, info = env.step(action)
+        if maker is not None:  # its decision is timed too, as a trained policy's forward pass would be
+            action = index[maker.decide(obs.tolist()).action]
+        else:
+            action = 0 if mode == "hold" else int(rng.integers(0, 5))
+        obs, _, _, truncated, info = env.step(action)
         steps += 1
         if truncated:
             break
@@ -59,6 +82,7 @@ def main() -> None:
     parser.add_argument("--markets", type=int, nargs="+", default=[4, 20])
     parser.add_argument("--seed", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
     parser.add_argument("--plumbing", nargs="+", choices=[p.value for p in Plumbing], default=["direct"])
     args = parser.parse_args()
     plumbings = [Plumbing(p) for p in args.plumbing]
@@ -71,12 +95,9 @@ def main() -> None:
         for markets in args.markets:
             url = f"sqlite:///{Path(tmp) / f'rec-{markets}.db'}"
             recording = record_simulated_session(url, args.seed, args.minutes, n_markets=markets)
-            for mode in ("hold", "random"):
+            for mode in args.modes:
                 runs: dict[Plumbing, list[tuple[int, float, float, float]]] = {p: [] for p in plumbings}
-                envs = {
-                    p: RecordedTradingEnv([(url, recording.session_id)], config=SessionConfig(plumbing=p))
-                    for p in plumbings
-                }
+                envs = {p: make_env(url, recording.session_id, mode, p) for p in plumbings}
                 for _ in range(args.repeat):
                     for plumbing in plumbings:
                         runs[plumbing].append(run_episode(envs[plumbing], mode, args.seed))
