@@ -73,8 +73,8 @@ def test_run_trades_the_embedded_simulator_then_stops_cleanly_and_status_reads_t
     assert len(status_lines) == len(set(status_lines)), status_lines
     states = [line.split()[2] for line in status_lines]
     assert states[-2:] == ["stopping", "stopped"], states
-    [decisions] = [line for line in out.splitlines() if line.startswith("decisions: ")]
-    assert re.search(r"\d+ hold, [\d,]+ orders sent, \d+ denied", decisions), decisions  # live: no paper part
+    [decisions] = [line for line in out.splitlines() if re.match(r"[\d,]+ decisions: ", line)]
+    assert re.search(r"decisions: [\d,]+ hold, [\d,]+ orders sent, \d+ denied", decisions), decisions  # live: no paper
     log_file = tmp_path / ".kalshiflow" / "kalshiflow.log"  # in the data directory
     assert log_file.exists()  # structured log lines
     log_lines = [json.loads(line) for line in log_file.read_text().splitlines()]
