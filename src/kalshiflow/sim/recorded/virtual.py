@@ -156,7 +156,8 @@ class VirtualLevels:
 
     def materialize(self, ticker: str, side: OutcomeSide | None = None, price: int | None = None) -> None:
         """Put the tape orders of ``ticker`` (of one level, when given) into the engine's queues as
-        the ``SimOrder`` values order entry would have made; the market stays lazy for the rest."""
+        the ``SimOrder`` values order entry would have made (a parked order: its own, brought up to
+        date); the market stays lazy for the rest."""
         engine = self.engine
         book = engine.books[ticker]
         for level_side in _SIDES:
@@ -196,7 +197,7 @@ class VirtualLevels:
                     engine._index_resting(order)
 
     def release(self, ticker: str) -> None:
-        """``ticker`` stops being lazy: every tape order of it into the engine, for good."""
+        """``ticker`` stops being lazy: every tape order of it into the engine (until ``park``)."""
         if ticker in self.markets:
             self.materialize(ticker)
             del self.markets[ticker]
