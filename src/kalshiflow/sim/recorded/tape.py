@@ -11,8 +11,9 @@ that level, which the engine fills in price-time priority -- the queue ahead of 
 Both tape accounts are the engine's house accounts (``EngineCore.house_accounts``): unlimited cash,
 no reservations, and no order, fill or position events of theirs (nobody could subscribe to them).
 A lazy tape (``lazy=True``, the recorded venue's) keeps the resting tape orders of a market outside
-the engine's queues while no other account has entered an order there (``virtual.py``): the same
-exchange to every reader, a third cheaper to replay. (The simulator's lifecycle, which the recorded
+the engine's queues while no other account's order rests there (``virtual.py``): the same exchange
+to every reader, a third cheaper to replay. A market an order of ours released is followed again
+at its next recorded change after our last order there left. (The simulator's lifecycle, which the recorded
 venue never runs, cancels a closing market's orders from its queues: release a lazy market first.)
 
 Invalid stretches of the recording (a gap or an invalidation) freeze the market's tape: its resting
@@ -79,6 +80,7 @@ class Tape:
         self.metrics = TapeMetrics()
         self._requests: dict[tuple[str, BookSide, int, int, TimeInForce], OrderRequest] = {}
         self.virtual = VirtualLevels(engine, TAPE_MAKER) if lazy else None
+        self.released: set[str] = set()  # lazy markets whose tape orders are in the engine now
         if lazy:
             engine.before_outside_order = self._release
 
@@ -114,9 +116,27 @@ class Tape:
             self.virtual.follow(ticker)
 
     def _release(self, ticker: str) -> None:
-        """Another account's order enters ``ticker``: its tape orders join the engine for good."""
-        if self.virtual is not None:
-            self.virtual.release(ticker)
+        """Another account's order enters ``ticker`` (or a tape add would cross): its tape orders
+        join the engine until no other account's order rests there (``_park_if_alone``)."""
+        virtual = self.virtual
+        if virtual is not None and ticker in virtual.markets:
+            virtual.release(ticker)
+            self.released.add(ticker)
+
+    def _park_if_alone(self, ticker: str) -> None:
+        """Follow released ``ticker`` again if no other account's order rests there. Checked at the
+        market's next recorded change, the first moment the lazy tape would gain from it, with the
+        engine's resting index (two lookups per account) rather than the queues."""
+        engine = self.engine
+        house = engine.house_accounts
+        resting = engine._resting_by_key
+        for account_id in engine.accounts:
+            if account_id not in house and (
+                (account_id, ticker, BookSide.BID) in resting or (account_id, ticker, BookSide.ASK) in resting
+            ):
+                return
+        self.released.discard(ticker)
+        self.virtual.park(ticker)  # type: ignore[union-attr]  # released implies lazy
 
     def _lazy(self, ticker: str) -> VirtualLevels | None:
         virtual = self.virtual
@@ -161,6 +181,8 @@ class Tape:
         """
         if ticker not in self.engine.markets:
             return
+        if ticker in self.released:
+            self._park_if_alone(ticker)
         ladders = self.recorded.setdefault(ticker, {OutcomeSide.YES: {}, OutcomeSide.NO: {}})
         targets = {
             OutcomeSide.YES: {int(p): int(n) for p, n in yes if int(n) > 0},
@@ -183,6 +205,8 @@ class Tape:
         if ladders is None or ticker in self.frozen:
             self.metrics.deltas_ignored += 1
             return
+        if ticker in self.released:
+            self._park_if_alone(ticker)
         ladder = ladders[side]
         before = ladder.get(price, 0)
         after = max(0, before + delta)

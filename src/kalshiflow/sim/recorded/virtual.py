@@ -12,10 +12,15 @@ market prices), the same ``BookDelta`` per order and in the same order, the same
 Anything that needs real orders materializes them first (``materialize``): ``SimOrder`` values equal
 to what order entry would have built, queued in priority order. The tape does so for a level it
 trades at (the trade runs through the engine's matching: fills, volume, open interest, trade ids),
-and for the whole market, for good, before an add that would cross (matching) or before any other
-account's order enters the market (``EngineCore.before_outside_order``). Nothing else reads the
-queues of a market in a replay: snapshots, REST books and market prices read the aggregates; queue
-positions are asked of our orders only, which live in released markets.
+and for the whole market (releases it) before an add that would cross (matching) or before any
+other account's order enters the market (``EngineCore.before_outside_order``). Nothing else reads
+the queues of a market in a replay: snapshots, REST books and market prices read the aggregates;
+queue positions are asked of our orders only, which live in released markets.
+
+A released market in which no other account's order rests any more (ours were cancelled, filled or
+expired) is followed again (``park``): its tape orders leave the engine's queues for these FIFOs,
+each keeping its ``SimOrder`` (fills, fees and rounding carried, which a fresh value would lose) to
+go back into the queue as it was. A trader that quotes now and then keeps most markets lazy.
 """
 
 from __future__ import annotations
@@ -32,6 +37,10 @@ from kalshiflow.sim.state import SimOrder
 _SIDES: Final = (OutcomeSide.YES, OutcomeSide.NO)
 
 
+def _priority(order: SimOrder) -> int:
+    return order.priority
+
+
 class Resting:
     """A tape order kept outside the engine: what its ``SimOrder`` would hold that can differ."""
 
@@ -39,6 +48,7 @@ class Resting:
         "client_order_id",
         "created_ms",
         "initial",
+        "order",
         "order_id",
         "priority",
         "reason",
@@ -53,6 +63,19 @@ class Resting:
         self.initial = self.remaining = count
         self.created_ms = self.updated_ms = now
         self.reason = UpdateReason.CREATED
+        self.order: SimOrder | None = None  # the engine's value, for an order ``park`` took out
+
+    @classmethod
+    def of(cls, order: SimOrder) -> Resting:
+        """A resting engine order, kept outside with the ``SimOrder`` itself."""
+        v = cls(
+            order.order_id, order.client_order_id, order.priority, order.remaining_count, order.created_ms
+        )
+        v.initial = order.initial_count
+        v.updated_ms = order.updated_ms
+        v.reason = order.last_update_reason
+        v.order = order
+        return v
 
 
 Queue = deque[Resting]
@@ -65,6 +88,7 @@ class VirtualLevels:
         self.engine = engine
         self.account_id = account_id
         self.markets: dict[str, dict[OutcomeSide, dict[int, Queue]]] = {}
+        self.parked = 0  # released markets followed again (``park``)
 
     def follow(self, ticker: str) -> None:
         """``ticker`` is listed and holds no order yet: keep its tape orders here."""
@@ -132,7 +156,8 @@ class VirtualLevels:
 
     def materialize(self, ticker: str, side: OutcomeSide | None = None, price: int | None = None) -> None:
         """Put the tape orders of ``ticker`` (of one level, when given) into the engine's queues as
-        the ``SimOrder`` values order entry would have made; the market stays lazy for the rest."""
+        the ``SimOrder`` values order entry would have made (a parked order: its own, brought up to
+        date); the market stays lazy for the rest."""
         engine = self.engine
         book = engine.books[ticker]
         for level_side in _SIDES:
@@ -145,31 +170,67 @@ class VirtualLevels:
                 yes_price = level_price if level_side is OutcomeSide.YES else PRICE_SCALE - level_price
                 queue = ladder.levels[level_price].queue
                 for v in levels.pop(level_price):
-                    order = SimOrder(
-                        order_id=v.order_id,
-                        client_order_id=v.client_order_id,
-                        account_id=self.account_id,
-                        ticker=ticker,
-                        side=book_side,
-                        yes_price=yes_price,
-                        initial_count=v.initial,
-                        time_in_force=TimeInForce.GOOD_TILL_CANCELED,
-                        self_trade_prevention=SelfTradePrevention.MAKER,
-                        created_ms=v.created_ms,
-                        priority=v.priority,
-                        remaining_count=v.remaining,
-                        updated_ms=v.updated_ms,
-                        last_update_reason=v.reason,
-                    )
+                    order = v.order
+                    if order is not None:  # back as it left, with what ``cancel`` changed since
+                        order.remaining_count = v.remaining
+                        order.updated_ms = v.updated_ms
+                        order.last_update_reason = v.reason
+                    else:
+                        order = SimOrder(
+                            order_id=v.order_id,
+                            client_order_id=v.client_order_id,
+                            account_id=self.account_id,
+                            ticker=ticker,
+                            side=book_side,
+                            yes_price=yes_price,
+                            initial_count=v.initial,
+                            time_in_force=TimeInForce.GOOD_TILL_CANCELED,
+                            self_trade_prevention=SelfTradePrevention.MAKER,
+                            created_ms=v.created_ms,
+                            priority=v.priority,
+                            remaining_count=v.remaining,
+                            updated_ms=v.updated_ms,
+                            last_update_reason=v.reason,
+                        )
                     queue.append((order.priority, order))
                     engine.orders[order.order_id] = order
                     engine._index_resting(order)
 
     def release(self, ticker: str) -> None:
-        """``ticker`` stops being lazy: every tape order of it into the engine, for good."""
+        """``ticker`` stops being lazy: every tape order of it into the engine (until ``park``)."""
         if ticker in self.markets:
             self.materialize(ticker)
             del self.markets[ticker]
+
+    def park(self, ticker: str) -> None:
+        """Follow released ``ticker`` again: every tape order resting there leaves the engine's
+        queues, ``orders`` and resting index for this market's FIFOs, in queue (priority) order.
+        The caller checked that no other account's order rests there (a tape taker never rests),
+        so every live queue entry is the tape's: each level's queue is emptied, its size kept."""
+        engine = self.engine
+        book = engine.books[ticker]
+        market: dict[OutcomeSide, dict[int, Queue]] = {OutcomeSide.YES: {}, OutcomeSide.NO: {}}
+        for side, book_side, ladder in (
+            (OutcomeSide.YES, BookSide.BID, book.yes),
+            (OutcomeSide.NO, BookSide.ASK, book.no),
+        ):
+            # The resting index holds exactly these orders: no scan of the queues' dead entries.
+            resting = engine._resting_by_key.pop((self.account_id, ticker, book_side), None)
+            if resting:
+                levels = market[side]
+                orders = engine.orders
+                for order in sorted(resting.values(), key=_priority):
+                    del orders[order.order_id]
+                    price = order.book_price
+                    queue = levels.get(price)
+                    if queue is None:
+                        queue = levels[price] = deque()
+                    queue.append(Resting.of(order))
+            for level in ladder.levels.values():
+                level.queue.clear()
+                level.dead = 0
+        self.markets[ticker] = market
+        self.parked += 1
 
     def _delta(
         self, ticker: str, side: OutcomeSide, price: int, delta: int, now: int, client_id: str
