@@ -87,7 +87,7 @@ def train(
         str | None,
         typer.Option(
             metavar="exit|mid",
-            help="Where the reward values open positions: the exit price (exit) or the public mid (mid).",
+            help="Where the reward values open positions: the public mid (mid, the default) or the exit price (exit).",
         ),
     ] = None,
 ) -> None:
