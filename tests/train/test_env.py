@@ -14,7 +14,10 @@ from gymnasium.utils.env_checker import check_env
 from kalshiflow.features import SCHEMA_V1
 from kalshiflow.policy.base import Action, Decision
 from kalshiflow.policy.random_policy import RandomPolicy
-from kalshiflow.train.env import ENV_ID, TradingEnv, register
+from kalshiflow.policy.registry import exit_overrides, load_policy
+from kalshiflow.trader.config import ExitRulesConfig
+from kalshiflow.trader.core import CoreConfig
+from kalshiflow.train.env import ENV_ID, RewardMark, TradingEnv, register
 from kalshiflow.train.session import SessionConfig, TradingSession
 
 SHORT = SessionConfig(n_markets=2)
@@ -142,3 +145,37 @@ def test_the_environment_registers_and_steps_under_the_vector_api() -> None:
         assert not terminated.any()
     finally:
         vec.close()
+
+
+def _maker_episode(mark: RewardMark) -> tuple[list[bytes], list[float], int, int]:
+    """Maker's passive quotes and exits, 20 markets for 30 minutes (it fills a few dozen times):
+    observations, rewards and the final equity at the exit price and at the mid (Money)."""
+    exits = CoreConfig(exit_rules=ExitRulesConfig.model_validate(dict(exit_overrides("maker"))))
+    config = SessionConfig(core=exits, n_markets=20)
+    env = TradingEnv(seeds=(1500,), episode_s=1_800.0, config=config, passive=True, reward_mark=mark)
+    maker = load_policy("maker", SCHEMA_V1)
+    try:
+        obs, _ = env.reset(seed=0)
+        seen, rewards, truncated = [obs.tobytes()], [], False
+        while not truncated:
+            action = env.actions.index(maker.decide(obs).action)
+            obs, reward, _, truncated, _ = env.step(action)
+            seen.append(obs.tobytes())
+            rewards.append(reward)
+        session = env._session
+        assert session is not None
+        return seen, rewards, int(session.equity()), int(session.equity_at_mid())
+    finally:
+        env.close()
+
+
+def test_the_reward_mark_changes_when_equity_is_credited_not_the_episode() -> None:
+    exit_seen, exit_rewards, exit_final, mid_final = _maker_episode(RewardMark.EXIT)
+    mid_seen, mid_rewards, _, _ = _maker_episode(RewardMark.MID)
+    assert exit_seen == mid_seen  # the mark is read, never acted on: the same trades
+    assert sum(1 for r in mid_rewards if r != 0) > sum(1 for r in exit_rewards if r != 0)  # credited earlier
+    assert exit_rewards != mid_rewards
+    # Both sum to their own mark's change of equity; they differ by how the open positions are valued.
+    assert sum(mid_rewards) - sum(exit_rewards) == pytest.approx(
+        (mid_final - exit_final) / 1_000_000, abs=1e-9
+    )

@@ -5,7 +5,8 @@
 with the same seeded random actions -- one with the incremental mark, one recomputing every step --
 must give the same rewards, observations and infos, step for step. The recording has an
 invalidation (the venue invalidates the trader's books first-hand) and the random actions trade,
-so every source of change is exercised.
+so every source of change is exercised. Both reward marks: the mid mark reads our resting orders
+too, which change only with a REST response or a frame.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 import pytest
 from tests.train.recorded_kit import Recorded, recorded_session
 
+from kalshiflow.train.env import RewardMark
 from kalshiflow.train.recorded_env import RecordedTradingEnv
 
 
@@ -27,8 +29,10 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recorded]:
         yield rec
 
 
-def _episode(recorded: Recorded, incremental: bool) -> list[tuple[bytes, float, dict[str, Any]]]:
-    env = RecordedTradingEnv([(recorded.url, recorded.session_id)], incremental_mark=incremental)
+def _episode(
+    recorded: Recorded, incremental: bool, mark: RewardMark = RewardMark.EXIT
+) -> list[tuple[bytes, float, dict[str, Any]]]:
+    env = RecordedTradingEnv([(recorded.url, recorded.session_id)], incremental_mark=incremental, reward_mark=mark)
     rng = np.random.default_rng(7)
     steps: list[tuple[bytes, float, dict[str, Any]]] = []
     try:
@@ -43,9 +47,12 @@ def _episode(recorded: Recorded, incremental: bool) -> list[tuple[bytes, float, 
     return steps
 
 
-def test_the_incremental_mark_gives_the_rewards_of_a_mark_every_step(recorded: Recorded, tmp_path: Path) -> None:
-    every_step = _episode(recorded, incremental=False)
-    incremental = _episode(recorded, incremental=True)
+@pytest.mark.parametrize("mark", list(RewardMark))
+def test_the_incremental_mark_gives_the_rewards_of_a_mark_every_step(
+    recorded: Recorded, tmp_path: Path, mark: RewardMark
+) -> None:
+    every_step = _episode(recorded, incremental=False, mark=mark)
+    incremental = _episode(recorded, incremental=True, mark=mark)
     assert len(incremental) == len(every_step)
     assert sum(1 for _, reward, _ in every_step if reward != 0) > 10  # the random trader's equity moved
     for (obs_a, reward_a, info_a), (obs_b, reward_b, info_b) in zip(every_step, incremental, strict=True):

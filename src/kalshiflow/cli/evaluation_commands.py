@@ -82,11 +82,19 @@ def train(
     learning_rate: Annotated[float | None, typer.Option(min=0.0, help="PPO's learning rate (3e-4).")] = None,
     clip_range: Annotated[float | None, typer.Option(min=0.0, help="PPO's clip range (0.2).")] = None,
     ent_coef: Annotated[float | None, typer.Option(min=0.0, help="PPO's entropy coefficient (0.01).")] = None,
+    gamma: Annotated[float | None, typer.Option(min=0.0, max=1.0, help="PPO's discount (0.995).")] = None,
+    reward_mark: Annotated[
+        str | None,
+        typer.Option(
+            metavar="exit|mid",
+            help="Where the reward values open positions: the public mid (mid, the default) or the exit price (exit).",
+        ),
+    ] = None,
 ) -> None:
     """Train a PPO policy on the simulator or on recorded sessions (extra 'rl') and export it for mlp:OUT."""
     from kalshiflow.commands.train import PpoFlags, TrainUsageError, run_train_command
 
-    flags = PpoFlags(init_from, passive, learning_rate, clip_range, ent_coef)
+    flags = PpoFlags(init_from, passive, learning_rate, clip_range, ent_coef, reward_mark, gamma)
     try:
         run_train_command(
             timesteps,

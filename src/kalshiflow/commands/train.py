@@ -39,6 +39,8 @@ class PpoFlags:
     ``init_from``: a rule policy spec to behaviour-clone first; the environment then runs with that
     policy's exit overrides (``maker``: no take profit, stop loss or max hold), as it trades live.
     ``passive``: trades rest post-only inside the touch (the manifest records it; ``mlp:OUT`` trades so).
+    ``reward_mark``: ``exit`` or ``mid``, where the reward values open positions (``RewardMark``);
+    ``gamma``: PPO's discount (a longer horizon credits an unwind further from its decision).
     """
 
     init_from: str | None = None
@@ -46,6 +48,8 @@ class PpoFlags:
     learning_rate: float | None = None
     clip_range: float | None = None
     ent_coef: float | None = None
+    reward_mark: str | None = None
+    gamma: float | None = None
 
 
 def train_config(
@@ -96,7 +100,19 @@ def train_config(
         learning_rate=defaults.learning_rate if flags.learning_rate is None else flags.learning_rate,
         clip_range=defaults.clip_range if flags.clip_range is None else flags.clip_range,
         ent_coef=defaults.ent_coef if flags.ent_coef is None else flags.ent_coef,
+        gamma=defaults.gamma if flags.gamma is None else flags.gamma,
+        reward_mark=defaults.reward_mark if flags.reward_mark is None else _reward_mark(flags.reward_mark),
     )
+
+
+def _reward_mark(value: str) -> str:
+    from kalshiflow.train.env import RewardMark
+
+    try:
+        return RewardMark(value.strip().lower()).value
+    except ValueError:
+        choices = ", ".join(m.value for m in RewardMark)
+        raise TrainUsageError(f"--reward-mark {value}: expected one of {choices}") from None
 
 
 def _describe(config: TrainConfig) -> str:
@@ -109,7 +125,8 @@ def _describe(config: TrainConfig) -> str:
     start = f", behaviour-cloned from {config.init_from}" if config.init_from else ""
     return (
         f"PPO: {config.timesteps:,} steps, seed {config.seed}, {config.envs} env(s), "
-        f"{config.episode_s:g} s episodes, {data}{', passive' if config.passive else ''}{start}"
+        f"{config.episode_s:g} s episodes, {data}{', passive' if config.passive else ''}{start}, "
+        f"reward marked at the {config.reward_mark}, gamma {config.gamma:g}"
     )
 
 

@@ -7,7 +7,8 @@ live observer computes for that market (float64, bit for bit what ``run`` would 
 its action is one of the five policy actions, priced and sent by the actor (touch price, or
 post-only inside the touch with ``passive=True``) and subject to every risk check; its reward is
 the change in mark-to-market equity after fees since the previous step, in dollars divided by
-``reward_scale_dollars`` (a float derived from exact ``Money``). Between decisions the simulator
+``reward_scale_dollars`` (a float derived from exact ``Money``), with open positions marked as
+``reward_mark`` says (``RewardMark``). Between decisions the simulator
 runs on its own clock in steps of ``step_ms``: participants trade, exits and calibration run.
 
 Episodes. ``reset`` draws a simulator seed from ``seeds`` with the environment's seeded
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from enum import StrEnum
 from typing import Any, Final
 
 import gymnasium as gym
@@ -40,6 +42,25 @@ _MONEY_PER_DOLLAR: Final = 1_000_000
 Obs = npt.NDArray[np.float64]
 
 
+class RewardMark(StrEnum):
+    """Where the reward values open positions; cash, reserved cash and realized P&L are the same.
+
+    * ``EXIT``: at the exit price (the bid of the side held, after the estimated exit fee) -- the
+      trader's own equity (``pnl_view``). A passive quote's spread shows only when the position is
+      unwound, often hundreds of decisions after the fill, by when the discount has eaten it: PPO
+      refining a market maker on it learned to quote less (issue 12).
+    * ``MID``: at the mid of the public book (without our own resting orders, so our quote cannot
+      move our mark), after the same estimated exit fee (``TradingSession.equity_at_mid``). The
+      spread a passive fill captures is credited at the fill; adverse selection shows as the mid
+      moves against the position afterwards.
+
+    Both sum to the same P&L once every position is closed: they differ only in when it is credited.
+    """
+
+    EXIT = "exit"
+    MID = "mid"
+
+
 class SessionEnv(gym.Env[Obs, np.int64]):
     """What every trading environment shares: the spaces, the step, the decision cadence and the
     reward. A subclass says where an episode's session comes from (``_start_session``) and what
@@ -47,9 +68,17 @@ class SessionEnv(gym.Env[Obs, np.int64]):
 
     metadata: dict[str, Any] = {"render_modes": []}  # noqa: RUF012  # gymnasium's class attribute
 
-    def __init__(self, config: SessionConfig | None, *, passive: bool, reward_scale_dollars: float) -> None:
+    def __init__(
+        self,
+        config: SessionConfig | None,
+        *,
+        passive: bool,
+        reward_scale_dollars: float,
+        reward_mark: RewardMark = RewardMark.EXIT,
+    ) -> None:
         self.config = config or SessionConfig()
         self.passive = passive
+        self.reward_mark = RewardMark(reward_mark)
         self.reward_scale = reward_scale_dollars * _MONEY_PER_DOLLAR
         self.actions: tuple[Action, ...] = DEFAULT_ACTION_MAP
         self.observation_space = spaces.Box(
@@ -76,7 +105,12 @@ class SessionEnv(gym.Env[Obs, np.int64]):
         raise NotImplementedError
 
     def _mark(self, session: TradingSession) -> int:
-        """The trader's mark-to-market equity (Money) after this step."""
+        """The mark-to-market equity (Money) after this step, as ``reward_mark`` values positions."""
+        return self._equity_of(session)
+
+    def _equity_of(self, session: TradingSession) -> int:
+        if self.reward_mark is RewardMark.MID:
+            return int(session.equity_at_mid())
         return int(session.equity())
 
     # ------------------------------------------------------------------ gymnasium API
@@ -164,10 +198,13 @@ class TradingEnv(SessionEnv):
         *,
         passive: bool = False,
         reward_scale_dollars: float = 1.0,
+        reward_mark: RewardMark = RewardMark.EXIT,
     ) -> None:
         if not seeds:
             raise ValueError("TradingEnv needs at least one simulator seed")
-        super().__init__(config, passive=passive, reward_scale_dollars=reward_scale_dollars)
+        super().__init__(
+            config, passive=passive, reward_scale_dollars=reward_scale_dollars, reward_mark=reward_mark
+        )
         self.seeds = tuple(int(s) for s in seeds)
         self.episode_ms = round(episode_s * 1000)
         self.sim_seed: int | None = None

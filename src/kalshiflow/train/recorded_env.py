@@ -29,7 +29,7 @@ from sqlalchemy import Engine as DbEngine
 from kalshiflow.policy.base import Policy
 from kalshiflow.store import db
 from kalshiflow.trader.risk.daily_pnl import DAY_MS
-from kalshiflow.train.env import SessionEnv
+from kalshiflow.train.env import RewardMark, SessionEnv
 from kalshiflow.train.recorded_venue import (
     MAX_DECODED_MESSAGES,
     DecodedRecording,
@@ -81,10 +81,13 @@ class RecordedTradingEnv(SessionEnv):
         passive: bool = False,
         reward_scale_dollars: float = 1.0,
         incremental_mark: bool = True,
+        reward_mark: RewardMark = RewardMark.EXIT,
     ) -> None:
         if not sessions:
             raise ValueError("RecordedTradingEnv needs at least one (database URL, session id)")
-        super().__init__(config, passive=passive, reward_scale_dollars=reward_scale_dollars)
+        super().__init__(
+            config, passive=passive, reward_scale_dollars=reward_scale_dollars, reward_mark=reward_mark
+        )
         self.sessions = tuple((str(url), int(sid)) for url, sid in sessions)
         self.episode_ms = None if episode_s is None else round(episode_s * 1000)
         self.incremental_mark = incremental_mark
@@ -134,9 +137,9 @@ class RecordedTradingEnv(SessionEnv):
         self._decoded_messages = 0
 
     def _mark(self, session: TradingSession) -> int:
-        """The trader's equity (Money), recomputed only when it may have changed.
+        """The equity (Money) ``reward_mark`` gives, recomputed only when it may have changed.
 
-        The mark depends on the ledger, the books and the markets, which change only when the
+        Either mark depends on the ledger (our orders among it), the books and the markets, which change only when the
         trader learns something -- a frame or a REST response, or a book the venue invalidated
         (``state_version``); ``pnl_view`` also reads the UTC day (its daily realized P&L starts at
         a day's first reading), so a new day recomputes too. Otherwise the last mark is the value
@@ -147,7 +150,7 @@ class RecordedTradingEnv(SessionEnv):
         key = (venue.state_version(), session.now_ms() // DAY_MS)
         if not self.incremental_mark or key != self._mark_key:
             self._mark_key = key
-            self._equity_now = int(session.equity())
+            self._equity_now = self._equity_of(session)
         return self._equity_now
 
 

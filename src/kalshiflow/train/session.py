@@ -15,7 +15,8 @@ same lifecycle and ``Recalibrator``, the same observer (``MarketObserver``, sche
 
 ``run_actor`` strings them together as the backtest does, with a real policy: that is the live path
 the parity test compares the environment with. Money stays exact; ``equity()`` is the mark-to-market
-equity after fees (cash, reserved cash, cost basis and unrealized P&L at the exit price).
+equity after fees (cash, reserved cash, cost basis and unrealized P&L at the exit price);
+``equity_at_mid()`` the same with positions valued at the public mid (the training reward's mark).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from dataclasses import dataclass, field
 from kalshiflow.domain.units import Count, Money
 from kalshiflow.events.bus import EventBus
 from kalshiflow.features import SCHEMA_V1, ObservationScales
+from kalshiflow.features.public_mid import unrealized_at_mid
+from kalshiflow.features.valuation import unrealized_at_exit
 from kalshiflow.marketdata.book import OrderBook
 from kalshiflow.marketdata.bookstore import BookStore
 from kalshiflow.policy.base import Action, Decision, Policy
@@ -238,6 +241,34 @@ class TradingSession:
 
     def equity(self) -> Money:
         return self.core.pnl_view().equity
+
+    def equity_at_mid(self) -> Money:
+        """``equity()`` with open positions valued at the public mid instead of the exit price.
+
+        Cash, reserved cash and held cost as ``equity()``; each position at ``unrealized_at_mid``
+        (the mid of the book without our own resting orders, less the estimated exit fee), or at
+        the exit price where the public book has no mid (one side empty but for us), as ``equity()``
+        values it. Reads ``pnl_view()`` as ``equity()`` does, so the trader's state (its peak
+        equity) moves the same whichever mark the environment rewards with.
+        """
+        core = self.core
+        pnl = core.pnl_view()
+        total = int(pnl.equity) - int(pnl.unrealized)
+        # The index's views, not ``core.position_views()``: that one also hands pending fills to the
+        # exits, which would make the mark change when the exits learn of a fill.
+        positions = core.position_index.views()
+        if not positions:
+            return Money(total)
+        markets = core.market_views()
+        for ticker, view in positions.items():
+            market, book = markets.get(ticker), self.books.book(ticker)
+            if market is None or book is None:
+                continue  # as ``unrealized()``: no market view or book, no value
+            value = unrealized_at_mid(view, book, market, core.ledger.live_orders(ticker))
+            if value is None:
+                value = unrealized_at_exit(view, book, market) or 0
+            total += value
+        return Money(total)
 
     async def aclose(self) -> None:
         await self.venue.aclose()

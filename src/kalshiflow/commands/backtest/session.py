@@ -19,21 +19,22 @@ from __future__ import annotations
 
 import bisect
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
 from kalshiflow.commands.backtest.venue import SimVenue
 from kalshiflow.commands.decider import LiveObserver
 from kalshiflow.config import Settings, policy_exit_rules
-from kalshiflow.domain.orders import BookSide, OutcomeSide
+from kalshiflow.domain.orders import BookSide
 from kalshiflow.domain.units import COUNT_SCALE, MONEY_SCALE, ZERO_MONEY, Money, Price
 from kalshiflow.events.bus import EventBus
-from kalshiflow.events.ledger import FillBooked, OrderState
+from kalshiflow.events.ledger import FillBooked
 from kalshiflow.exchange.models_market import Market
 from kalshiflow.features import SCHEMA_V1
+from kalshiflow.features.public_mid import public_yes_touch
 from kalshiflow.features.valuation import value_position
-from kalshiflow.marketdata.book import Level, OrderBook
+from kalshiflow.marketdata.book import OrderBook
 from kalshiflow.marketdata.bookstore import BookStore
 from kalshiflow.policy.base import Policy
 from kalshiflow.policy.random_policy import RandomPolicy
@@ -46,8 +47,6 @@ from kalshiflow.trader.state.orders import OrderPurpose, TrackedOrder
 
 MARKOUT_HORIZONS_MS: Final = (10_000, 60_000)
 STARTING_BALANCE: Final = Money.dollars(10_000)
-_YES: Final = OutcomeSide.YES
-_IN_BOOK: Final = frozenset({OrderState.RESTING, OrderState.PARTIALLY_FILLED})  # orders resting on the book
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,29 +108,13 @@ def _mid(book: OrderBook | None, own: Sequence[TrackedOrder] = ()) -> float | No
     Why: a quote of ours that improves the touch moves the public mid toward itself, so its fill
     would look like half the spread it improved by less earned, and the markout after it (taken once
     our quote is gone) half a spread more adverse. The decomposition measures against the book the
-    rest of the market shows.
+    rest of the market shows (``features.public_mid``, which the training reward's mid mark reads too).
     """
-    if book is None or not book.valid:
+    touch = public_yes_touch(book, own)
+    if touch is None:
         return None
-    own_bids: dict[int, int] = {}
-    own_asks: dict[int, int] = {}
-    for order in own:
-        if order.state in _IN_BOOK:
-            mine = own_bids if order.side is BookSide.BID else own_asks
-            mine[int(order.yes_price)] = mine.get(int(order.yes_price), 0) + int(order.remaining)
-    bid = _public_touch(book.bids(_YES), own_bids)
-    ask = _public_touch(book.asks(_YES), own_asks)
-    if bid is None or ask is None:
-        return None
+    bid, ask = touch
     return (bid + ask) / 2 / 10_000
-
-
-def _public_touch(levels: Iterable[Level], own: Mapping[int, int]) -> int | None:
-    """The best price of ``levels`` (best first) where someone other than us rests."""
-    for price, size in levels:
-        if int(size) > own.get(int(price), 0):
-            return int(price)
-    return None
 
 
 class BacktestSession:
