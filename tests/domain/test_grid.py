@@ -447,3 +447,17 @@ def test_grid_without_bands_is_a_grid_error() -> None:
 
 def test_grid_error_is_a_value_error() -> None:
     assert issubclass(GridError, ValueError)
+
+
+@pytest.mark.parametrize("name", sorted(STRUCTURES))
+def test_a_grids_wire_form_is_its_bands_and_fresh_on_every_call(name: str) -> None:
+    """The texts are formatted once per grid: the answer is still each band's, in new dicts."""
+    grid = PriceGrid.named(name)
+    first = grid.to_wire()
+    assert first == [band.to_wire() for band in grid.bands]
+    first[0]["start"] = "changed"
+    first.append({"start": "x", "end": "y", "step": "z"})
+    second = grid.to_wire()
+    assert second == [band.to_wire() for band in grid.bands]
+    assert second is not first
+    assert all(a is not b for a, b in zip(second, first, strict=False))

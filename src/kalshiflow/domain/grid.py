@@ -122,8 +122,14 @@ class PriceGrid:
             raise GridError(f"price {price} lies outside grid {self.structure!r}")
         return Price(min(steps))
 
+    # The bands' texts, formatted once per grid (the grid is frozen): the simulator renders every
+    # listed market's grid on each markets read, ~5 decimal formats a market. Fresh dicts each call.
+    @cached_property
+    def _wire_texts(self) -> tuple[tuple[str, str, str], ...]:
+        return tuple((w["start"], w["end"], w["step"]) for w in (band.to_wire() for band in self.bands))
+
     def to_wire(self) -> list[dict[str, str]]:
-        return [band.to_wire() for band in self.bands]
+        return [{"start": start, "end": end, "step": step} for start, end, step in self._wire_texts]
 
     @classmethod
     def from_wire(cls, structure: str, ranges: list[dict[str, str]]) -> PriceGrid:

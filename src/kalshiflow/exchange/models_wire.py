@@ -64,6 +64,8 @@ def as_object(raw: object, what: str) -> Mapping[str, object]:
 _TEXT_CACHE_MAX: Final = 65_536
 _FIXED_TEXTS: Final[dict[type, dict[str, int]]] = {Price: {}, Count: {}, Money: {}}
 _TIME_TEXTS: Final[dict[str, int]] = {}
+_PRICE_TEXTS: Final = _FIXED_TEXTS[Price]
+_COUNT_TEXTS: Final = _FIXED_TEXTS[Count]
 
 
 def _remember(cache: dict[str, int], text: str, parsed: int) -> int:
@@ -104,21 +106,41 @@ class Fields:
         return value
 
     # -- plain JSON types ------------------------------------------------------------------------
+    # Each accessor first takes the common case in one lookup and one exact type test (a value of
+    # exactly the wanted type is what the full checks accept), and leaves everything else to the
+    # full checks, which raise with their reasons. Why: calibration parses every watched market,
+    # order and fill each pass, ~45 fields a market, and the layered checks were most of a parse.
     def text(self, name: str) -> str:
+        value = self.raw.get(name)
+        if type(value) is str:
+            return value
         value = self._typed(name, self._required(name), str, "a string")
         assert isinstance(value, str)
         return value
 
     def opt_text(self, name: str, default: str | None = None) -> str | None:
-        return self.text(name) if self.has(name) else default
+        value = self.raw.get(name)
+        if value is None:
+            return default
+        if type(value) is str:
+            return value
+        return self.text(name)
 
     def integer(self, name: str) -> int:
+        value = self.raw.get(name)
+        if type(value) is int:
+            return value
         value = self._typed(name, self._required(name), int, "an integer")
         assert isinstance(value, int)
         return value
 
     def opt_integer(self, name: str, default: int | None = None) -> int | None:
-        return self.integer(name) if self.has(name) else default
+        value = self.raw.get(name)
+        if value is None:
+            return default
+        if type(value) is int:
+            return value
+        return self.integer(name)
 
     def flag(self, name: str) -> bool:
         value = self._typed(name, self._required(name), bool, "a boolean")
@@ -126,7 +148,12 @@ class Fields:
         return value
 
     def opt_flag(self, name: str, default: bool = False) -> bool:
-        return self.flag(name) if self.has(name) else default
+        value = self.raw.get(name)
+        if value is None:
+            return default
+        if type(value) is bool:
+            return value
+        return self.flag(name)
 
     def array(self, name: str) -> Sequence[object]:
         value = self._typed(name, self._required(name), list, "an array")
@@ -153,16 +180,26 @@ class Fields:
         return _remember(_FIXED_TEXTS[parse], text, parsed)
 
     def price(self, name: str) -> Price:
+        value = self.raw.get(name)
+        if type(value) is str:
+            parsed = _PRICE_TEXTS.get(value)
+            if parsed is not None:
+                return Price(parsed)
         return Price(self._fixed(name, self._required(name), Price))
 
     def opt_price(self, name: str) -> Price | None:
-        return self.price(name) if self.has(name) else None
+        return None if self.raw.get(name) is None else self.price(name)
 
     def count(self, name: str) -> Count:
+        value = self.raw.get(name)
+        if type(value) is str:
+            parsed = _COUNT_TEXTS.get(value)
+            if parsed is not None:
+                return Count(parsed)
         return Count(self._fixed(name, self._required(name), Count))
 
     def opt_count(self, name: str) -> Count | None:
-        return self.count(name) if self.has(name) else None
+        return None if self.raw.get(name) is None else self.count(name)
 
     def money(self, name: str) -> Money:
         return Money(self._fixed(name, self._required(name), Money))
@@ -188,7 +225,7 @@ class Fields:
         return _remember(_TIME_TEXTS, text, parsed)
 
     def opt_time_ms(self, name: str) -> int | None:
-        return self.time_ms(name) if self.has(name) else None
+        return None if self.raw.get(name) is None else self.time_ms(name)
 
     def enum(self, name: str, kind: type[E]) -> E:
         text = self.text(name)
