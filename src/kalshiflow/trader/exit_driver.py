@@ -105,9 +105,13 @@ class ExitDriver:
         if not live:  # nothing can be stale: skip indexing every market's book and grid (every tick)
             return []
         core = self._core
-        books = {t: b for t in core.markets if (b := self.books.book(t)) is not None}
-        grids = {t: m.grid for t, m in core.markets.items()}
-        stale = stale_open_orders(live, books, grids, self.clock.now_ms(), core.config.open_orders)
+        # Only the markets of live orders are looked up (that is all ``stale_open_orders`` reads):
+        # indexing every watched market's book and grid each tick was most of a quiet tick's cost.
+        markets, books = core.markets, self.books
+        tickers = [t for t in dict.fromkeys(o.ticker for o in live) if t in markets]
+        books_of = {t: b for t in tickers if (b := books.book(t)) is not None}
+        grids = {t: markets[t].grid for t in tickers}
+        stale = stale_open_orders(live, books_of, grids, self.clock.now_ms(), core.config.open_orders)
         for order in stale:
             await core.executor.cancel(order.client_order_id)
         return stale
