@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kalshiflow.clock import ManualClock
+from kalshiflow.domain import ratelimits
 from kalshiflow.domain.ratelimits import (
     DEFAULT_COST,
     TIER_LIMITS,
@@ -350,3 +351,32 @@ def test_idle_bucket_refills_exactly(rate: int, capacity: int, idle_ms: int) -> 
     assert bucket.try_take(capacity)
     clock.set_ms(clock.now_ms() + idle_ms)
     assert bucket.available_milli == min(capacity * 1_000, rate * idle_ms)
+
+
+CLASSIFIED = [
+    ("GET", "/portfolio/orders"),
+    ("POST", "/portfolio/orders"),
+    ("DELETE", "/portfolio/orders/o-1"),
+    ("delete", "/trade-api/v2/portfolio/orders/o-1/"),
+    ("POST", "/portfolio/events/orders/batched"),
+    ("DELETE", "/portfolio/events/orders/batched"),
+    ("POST", "/portfolio/events/orders/x/amend"),
+    ("GET", "/communications/quotes/q-1"),
+    ("POST", "/portfolio/order_groups/create"),
+    ("GET", "/markets"),
+]
+
+
+def test_a_remembered_cost_is_the_cost_of_that_method_and_path() -> None:
+    """Classified twice in a mixed order (the second time from the cache): the same costs, each
+    its own (method, path)'s -- and the same after the cache is emptied for being full."""
+    fresh = [ratelimits._classify(m, p) for m, p in CLASSIFIED]
+    for _ in range(2):
+        for (method, path), expected in reversed(list(zip(CLASSIFIED, fresh, strict=True))):
+            assert classify(method, path) == expected
+        for (method, path), expected in zip(CLASSIFIED, fresh, strict=True):
+            assert classify(method, path) == expected
+    assert classify("GET", "/portfolio/orders") != classify("POST", "/portfolio/orders")
+    ratelimits._COSTS.update({("GET", f"/x/{i}"): fresh[0] for i in range(ratelimits._COSTS_MAX)})
+    assert classify("DELETE", "/portfolio/orders/o-2") == fresh[2]  # a miss when full: emptied first
+    assert list(ratelimits._COSTS) == [("DELETE", "/portfolio/orders/o-2")]

@@ -130,8 +130,26 @@ def normalize_path(path: str) -> str:
     return bare
 
 
+# Costs by (method, path) as called. Why: every REST call is classified three times (the client's
+# pacer, its success bookkeeping, the simulator's limiter), ~3 us of path splitting each, nearly
+# always for the same few paths; a cost depends on the two texts only and is a frozen value.
+# Emptied when full (order ids make paths distinct), so it stays bounded.
+_COSTS: dict[tuple[str, str], EndpointCost] = {}
+_COSTS_MAX: Final = 4_096
+
+
 def classify(method: str, path: str) -> EndpointCost:
     """The bucket and price of ``method path``; unknown endpoints are default-cost reads."""
+    key = (method, path)
+    cost = _COSTS.get(key)
+    if cost is None:
+        if len(_COSTS) >= _COSTS_MAX:
+            _COSTS.clear()
+        cost = _COSTS[key] = _classify(method, path)
+    return cost
+
+
+def _classify(method: str, path: str) -> EndpointCost:
     verb = method.upper()
     segments = tuple(s for s in normalize_path(path).split("/") if s)
     if segments[:3] == ("portfolio", "events", "orders"):
