@@ -88,7 +88,12 @@ class Router:
     def __init__(self, specs: Sequence[Spec]) -> None:
         self._specs = [(spec, spec.path.strip("/").split("/")) for spec in specs]
         self._literal: dict[tuple[str, str], Spec] = {}
+        # Specs by segment count, in ``specs`` order: only a spec with as many segments as the path
+        # can match it (``_params``), so a parametrized path (a cancel's order id) is tried against
+        # those few instead of every endpoint.
+        self._by_length: dict[int, list[tuple[Spec, list[str]]]] = {}
         for spec, segments in self._specs:
+            self._by_length.setdefault(len(segments), []).append((spec, segments))
             if not any(s.startswith("{") for s in segments):
                 self._literal.setdefault((spec.method, spec.path), spec)
 
@@ -99,7 +104,7 @@ class Router:
             return spec, {}
         parts = path.strip("/").split("/")
         other_method = False
-        for candidate, segments in self._specs:
+        for candidate, segments in self._by_length.get(len(parts), ()):
             params = _params(segments, parts)
             if params is None:
                 continue
