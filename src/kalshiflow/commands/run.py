@@ -255,7 +255,7 @@ async def _main(options: RunOptions, console: Console, view: bool, board: Dashbo
         if report is not None:
             console.print(f"summary: {report.summary()}", markup=False)
         if app.state.actor is not None:
-            console.print(app.state.actor.metrics.summary(), markup=False)
+            console.print(app.state.actor.metrics.summary(app.state.actor.paper), markup=False)
 
 
 async def _show(

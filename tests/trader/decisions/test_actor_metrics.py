@@ -15,3 +15,9 @@ def test_live_run_names_orders_denials_and_errors_only_when_there_are_some() -> 
         "9 decisions: 5 hold, 3 orders sent, 1 denied"
     )
     assert ActorMetrics(decisions=2, holds=0, errors=2).summary().endswith("0 denied, 2 errors")
+
+
+def test_paper_run_without_a_trade_says_so() -> None:
+    assert ActorMetrics(decisions=39, holds=39).summary(paper=True) == (
+        "39 decisions: 39 hold, 0 paper trades (not sent), 0 orders sent, 0 denied"
+    )

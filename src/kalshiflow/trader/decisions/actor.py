@@ -55,11 +55,12 @@ class ActorMetrics:
     errors: int = 0  # decisions that raised (logged; the loop carries on)
     consecutive_errors: int = 0
 
-    def summary(self) -> str:
+    def summary(self, paper: bool = False) -> str:
         """One line for the end of a run, e.g. ``1,204 decisions: 1,170 hold, 34 paper trades (not
-        sent), 0 orders sent, 0 denied``: a paper run otherwise ends without saying what it decided."""
+        sent), 0 orders sent, 0 denied``: a paper run otherwise ends without saying what it decided.
+        ``paper``: the run was on paper (its paper trades are named even when there were none)."""
         parts = [f"{self.holds:,} hold"]
-        if self.paper:
+        if paper or self.paper:
             parts.append(f"{self.paper:,} paper trades (not sent)")
         parts += [f"{self.orders_sent:,} orders sent", f"{self.denied:,} denied"]
         if self.errors:
