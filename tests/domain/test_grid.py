@@ -183,6 +183,22 @@ def test_min_step_at_is_the_finest_band_containing_the_price(name: str, price: s
     assert GRIDS[name].min_step_at(Price.parse(price)) == Price.parse(step)
 
 
+def test_min_step_at_answers_the_same_when_asked_again_in_any_order() -> None:
+    """The answers are remembered per price: a second ask, in another order, and a fresh grid of the
+    same bands agree with the bands; a price outside the grid stays an error (nothing remembered)."""
+    for name in ("tapered_deci_cent", "center_deci_edge_centi_cent"):
+        grid = PriceGrid.named(name)
+        prices = list(range(0, PRICE_SCALE + 1, 7))
+        first = [grid.min_step_at(p) for p in prices]
+        again = [grid.min_step_at(p) for p in reversed(prices)][::-1]
+        fresh = PriceGrid(grid.structure, grid.bands)
+        expected = [min(b.step for b in grid.bands if b.start <= p <= b.end) for p in prices]
+        assert first == again == [fresh.min_step_at(p) for p in prices] == expected
+        for _ in range(2):
+            with pytest.raises(GridError):
+                grid.min_step_at(PRICE_SCALE + 1)
+
+
 def test_unknown_structure_name_is_a_grid_error() -> None:
     with pytest.raises(GridError, match="unknown price_level_structure"):
         PriceGrid.named("banded_centi_cent_v9")

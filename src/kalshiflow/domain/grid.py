@@ -115,12 +115,22 @@ class PriceGrid:
             return levels[-1]
         return below if price - below <= above - price else above
 
+    # Answers by price, filled on first ask (at most one entry per price of the $0-$1 range): the
+    # exit tick asks it for every live order and held position each second, over frozen bands.
+    @cached_property
+    def _min_steps(self) -> dict[int, Price]:
+        return {}
+
     def min_step_at(self, price: int) -> Price:
         """Smallest step of any band containing ``price``."""
-        steps = [b.step for b in self.bands if b.start <= price <= b.end]
-        if not steps:
-            raise GridError(f"price {price} lies outside grid {self.structure!r}")
-        return Price(min(steps))
+        memo = self._min_steps
+        step = memo.get(price)
+        if step is None:
+            steps = [b.step for b in self.bands if b.start <= price <= b.end]
+            if not steps:
+                raise GridError(f"price {price} lies outside grid {self.structure!r}")
+            step = memo[price] = Price(min(steps))
+        return step
 
     # The bands' texts, formatted once per grid (the grid is frozen): the simulator renders every
     # listed market's grid on each markets read, ~5 decimal formats a market. Fresh dicts each call.
