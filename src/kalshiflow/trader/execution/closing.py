@@ -173,7 +173,7 @@ class PositionCloser:
         )
 
     def _closes(self) -> Sequence[TrackedOrder]:
-        return [o for o in self._ledger.live_orders() if o.purpose is OrderPurpose.CLOSE]
+        return self._ledger.index.live_closes()
 
     @staticmethod
     def _exit_limit(

@@ -70,6 +70,17 @@ class OrderIndex:
             return False
         return any(o.purpose is OrderPurpose.CLOSE and o.is_live for o in live.values())
 
+    def live_closes(self) -> list[TrackedOrder]:
+        """The live closing orders, in the order ``live()`` lists them (by market, oldest first).
+
+        Why apart: the exit tick reads the closing orders every second, and ``live()`` built (and
+        pruned) the list of every live order, the maker's resting quotes, to keep the few closes.
+        """
+        close = OrderPurpose.CLOSE
+        return [
+            o for index in self._live.values() for o in index.values() if o.purpose is close and o.is_live
+        ]
+
     def closing_reason(self, ticker: str) -> str | None:
         """The reason of the live closing order in ``ticker``, if a close is under way."""
         for order in self._live.get(ticker, {}).values():
