@@ -11,7 +11,7 @@ is a tradable price of the market's grid (strictly between $0 and $1) of the sid
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
@@ -167,6 +167,25 @@ def close_at_bid(holding: Holding, reason: ExitReason, detail: str) -> ExitDecis
         limit_price=limit,
         valuation=valuation,
     )
+
+
+def close_each(
+    holdings: Iterable[Holding], reason: ExitReason, fires: Callable[[Holding], str | None]
+) -> list[ExitDecision]:
+    """``close_at_bid`` for every holding ``fires`` gives a detail for (None: the rule holds).
+
+    The loop of every rule that closes positions one by one on a condition of their own (take
+    profit, stop loss, max hold): the rule says only when it fires and why.
+    """
+    decisions: list[ExitDecision] = []
+    for holding in holdings:
+        detail = fires(holding)
+        if detail is None:
+            continue
+        decision = close_at_bid(holding, reason, detail)
+        if decision is not None:
+            decisions.append(decision)
+    return decisions
 
 
 def pnl_text(valuation: Valuation) -> str:

@@ -12,7 +12,8 @@ from kalshiflow.trader.exit_rules.base import (
     ExitContext,
     ExitDecision,
     ExitReason,
-    close_at_bid,
+    Holding,
+    close_each,
     pnl_text,
 )
 
@@ -25,14 +26,12 @@ class MaxHold:
         return config.max_hold_enabled
 
     def evaluate(self, ctx: ExitContext, decided: Mapping[str, ExitDecision]) -> list[ExitDecision]:
-        limit_ms = ctx.config.max_hold_s * 1000
-        decisions: list[ExitDecision] = []
-        for holding in ctx.open_holdings:
-            held_ms = ctx.now_ms - holding.position.opened_at_ms
-            if held_ms < limit_ms or holding.valuation is None:
-                continue
-            detail = f"held {held_ms // 1000}s >= {ctx.config.max_hold_s}s; {pnl_text(holding.valuation)}"
-            decision = close_at_bid(holding, self.name, detail)
-            if decision is not None:
-                decisions.append(decision)
-        return decisions
+        limit_s, now_ms = ctx.config.max_hold_s, ctx.now_ms
+
+        def fires(holding: Holding) -> str | None:
+            held_ms = now_ms - holding.position.opened_at_ms
+            if held_ms < limit_s * 1000 or holding.valuation is None:
+                return None
+            return f"held {held_ms // 1000}s >= {limit_s}s; {pnl_text(holding.valuation)}"
+
+        return close_each(ctx.open_holdings, self.name, fires)

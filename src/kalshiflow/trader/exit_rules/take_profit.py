@@ -18,7 +18,7 @@ from kalshiflow.trader.exit_rules.base import (
     ExitDecision,
     ExitReason,
     Holding,
-    close_at_bid,
+    close_each,
     move_text,
     pnl_text,
     price_move,
@@ -33,15 +33,8 @@ class TakeProfit:
         return config.take_profit_enabled
 
     def evaluate(self, ctx: ExitContext, decided: Mapping[str, ExitDecision]) -> list[ExitDecision]:
-        decisions: list[ExitDecision] = []
-        for holding in ctx.open_holdings:
-            detail = _fires(holding, ctx.config)
-            if detail is None:
-                continue
-            decision = close_at_bid(holding, self.name, detail)
-            if decision is not None:
-                decisions.append(decision)
-        return decisions
+        config = ctx.config
+        return close_each(ctx.open_holdings, self.name, lambda holding: _fires(holding, config))
 
 
 def _fires(holding: Holding, config: ExitRulesConfig) -> str | None:
