@@ -36,7 +36,7 @@ from kalshiflow.features import SCHEMA_V1
 from kalshiflow.policy.registry import load_policy
 from kalshiflow.trader.decisions.actor import Actor
 
-ROOT = "one_delta ("
+ROOT = "one_delta"  # its frames read "run.<locals>.one_delta (decision_profile.py:N)"
 
 
 def run(spec: str, samples: int, markets: int, seed: int) -> None:
@@ -75,7 +75,7 @@ def summary(raw: Path, functions: int, lines: int) -> None:
     for line in raw.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
         frames = stack.split(";")
-        start = next((k for k, frame in enumerate(frames) if frame.startswith(ROOT)), None)
+        start = next((k for k, frame in enumerate(frames) if _function(frame) == ROOT), None)
         if start is None:
             continue
         n = int(count)
@@ -94,6 +94,11 @@ def summary(raw: Path, functions: int, lines: int) -> None:
     print("own share by line:")
     for name, n in own.most_common(lines):
         print(f"  {100 * n / total:5.1f}%  {name}")
+
+
+def _function(frame: str) -> str:
+    """The bare function name of a py-spy frame ``qualified.name (file.py:line)``."""
+    return frame.partition(" (")[0].rpartition(".")[2]
 
 
 def main() -> None:
