@@ -120,3 +120,30 @@ def test_all_windows_in_one_pass_equal_the_single_window_figures() -> None:
             latest = h.latest_mid_x2()
             assert latest is not None
             assert mean_gap == (latest * den - num, den)
+
+
+def test_a_young_history_answers_like_the_single_window_figures_as_its_windows_fill() -> None:
+    """Right after tracking starts every window begins before the first sample ("tracking began
+    inside the window": the update counts count everything); ``windows_x2`` keeps its figures until
+    a window start passes the first sample, and must then answer as the searching methods do. Fresh
+    histories of one to three samples, each queried again and again as the clock moves on."""
+    import random
+
+    rng = random.Random(11)
+    for _ in range(300):
+        h = MarketHistory("X")
+        now = T0
+        for _ in range(rng.randint(1, 3)):
+            now += rng.choice((0, 150, 4_000, 30_000))
+            h.record_touch(rng.randint(0, 20_000), rng.randint(0, 2_000), now)
+        query = now
+        while query < now + 400_000:
+            figures, _ = h.windows_x2(query)
+            assert figures[:7] == (
+                *(h.mid_change_x2(query, w) for w in (10_000, 60_000, 300_000)),
+                *(h.squared_moves_x4(query, w) for w in (10_000, 60_000, 300_000)),
+                h.spread_change_x2(query, 60_000),
+            )
+            assert h.updates - figures[7] == h.updates_in(query, 10_000)
+            assert h.updates - figures[8] == h.updates_in(query, 60_000)
+            query += rng.choice((1, 500, 2_500, 9_999, 10_000, 20_000))

@@ -198,10 +198,16 @@ class MarketHistory:
     def _drop_before(self, cutoff_ms: int) -> None:
         """Forget samples superseded before ``cutoff_ms``, keeping the one in force at the cutoff."""
         t = self._t
-        # The last sample at or before the cutoff, found by a search: a market idle for a while drops
-        # everything it held since (up to the 3,000 samples of a busy horizon) in one change, and a
-        # step-by-step walk made that one change cost O(idle time) on the decision path.
-        head = max(self._head, bisect_right(t, cutoff_ms, self._head) - 1)
+        # The last sample at or before the cutoff. A busy market's horizon is full, so each new
+        # sample usually pushes exactly one old one out: one step, two reads of the array (a search
+        # boxes a dozen). More than one means a market idle for a while, which may drop everything
+        # it held since (up to the 3,000 samples of a busy horizon) in one change: that is searched,
+        # since a step-by-step walk made that one change cost O(idle time) on the decision path.
+        head, n = self._head, len(t)
+        if head + 1 < n and t[head + 1] <= cutoff_ms:
+            head += 1
+            if head + 1 < n and t[head + 1] <= cutoff_ms:
+                head = bisect_right(t, cutoff_ms, head + 1) - 1
         if head == self._head:
             return
         self.version += 1
@@ -336,16 +342,23 @@ class MarketHistory:
         at300 = self._in_force(2, now_ms - HORIZON_MS)
         # Each base holds until its window start reaches the next sample (a new sample bumps
         # ``version``); "tracking began inside the window" holds until the start reaches the first.
+        # Written out per window: this runs whenever a market's history moves (most observations of
+        # a market changing less often than every 100 ms), and loops over pairs built each call cost
+        # more than the comparisons.
         until = _FOREVER
-        for at, window_ms in ((at10, 10_000), (at60, 60_000), (at300, HORIZON_MS)):
-            if at < last:
-                until = min(until, t[at + 1] + window_ms)
+        if at10 < last:
+            until = t[at10 + 1] + 10_000
+        if at60 < last and t[at60 + 1] + 60_000 < until:
+            until = t[at60 + 1] + 60_000
+        if at300 < last and t[at300 + 1] + HORIZON_MS < until:
+            until = t[at300 + 1] + HORIZON_MS
         first_t = t[head]
         from_first = head == 0
         if from_first:
-            for start, window_ms in ((start10, 10_000), (start60, 60_000)):
-                if first_t > start:
-                    until = min(until, first_t + window_ms)
+            if first_t > start10 and first_t + 10_000 < until:
+                until = first_t + 10_000
+            if first_t > start60 and first_t + 60_000 < until:
+                until = first_t + 60_000
         self._figures_until = until
         mids, sq, n = self._mid, self._sq, self._n
         mid, total_sq = mids[last], sq[last]
