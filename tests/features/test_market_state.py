@@ -147,3 +147,61 @@ def test_a_young_history_answers_like_the_single_window_figures_as_its_windows_f
             assert h.updates - figures[7] == h.updates_in(query, 10_000)
             assert h.updates - figures[8] == h.updates_in(query, 60_000)
             query += rng.choice((1, 500, 2_500, 9_999, 10_000, 20_000))
+
+
+def test_samples_like_the_newest_keep_the_figures_only_until_a_window_reaches_them() -> None:
+    """A sample with the newest's mid and spread changes no windowed figure when it is taken, so
+    ``windows_x2`` keeps its figures; once the 10 s window's start reaches it, the update counts
+    before the window do change. Mostly such samples here (two mids, one spread), queried on and
+    around the 10 s and 60 s boundaries, must answer as the searching methods do."""
+    import random
+
+    rng = random.Random(5)
+    h = MarketHistory("X")
+    now = T0
+    for _ in range(6_000):
+        now += rng.choice((100, 101, 250, 3_000, 9_999, 10_000))
+        h.record_touch(rng.choice((5_000, 5_000, 5_000, 5_002)), 200, now)
+        for query in (now, now + rng.choice((0, 1, 9_999, 10_000, 10_001, 59_999, 60_000, 60_100))):
+            figures, _ = h.windows_x2(query)
+            assert figures[:6] == (
+                *(h.mid_change_x2(query, w) for w in (10_000, 60_000, 300_000)),
+                *(h.squared_moves_x4(query, w) for w in (10_000, 60_000, 300_000)),
+            )
+            assert h.updates - figures[7] == h.updates_in(query, 10_000)
+            assert h.updates - figures[8] == h.updates_in(query, 60_000)
+
+
+def _same_as_single_windows(h: MarketHistory, query: int) -> None:
+    figures, _ = h.windows_x2(query)
+    assert figures[:7] == (
+        *(h.mid_change_x2(query, w) for w in (10_000, 60_000, 300_000)),
+        *(h.squared_moves_x4(query, w) for w in (10_000, 60_000, 300_000)),
+        h.spread_change_x2(query, 60_000),
+    )
+    assert h.updates - figures[7] == h.updates_in(query, 10_000)
+    assert h.updates - figures[8] == h.updates_in(query, 60_000)
+
+
+@pytest.mark.parametrize("window_ms", [10_000, 60_000])
+def test_a_sample_like_the_newest_after_a_quiet_spell_counts_once_a_window_reaches_it(window_ms: int) -> None:
+    """The figures were found while the only sample was older than the window; a sample like it
+    is taken; a query just past ``sample + window`` must see its update leave the count before it."""
+    h = MarketHistory("X")
+    h.record_touch(5_000, 200, T0)
+    _same_as_single_windows(h, T0 + 70_000)
+    h.record_touch(5_000, 200, T0 + 70_000)
+    for after in (0, 1, 500, 999, 1_000, 1_001):
+        _same_as_single_windows(h, T0 + 70_000 + window_ms + after)
+
+
+def test_a_query_back_in_time_after_old_samples_were_dropped_reads_what_is_held() -> None:
+    """Samples before the horizon's start are dropped by a later change; a query earlier than that
+    change (the clock went back) answers from the samples still held, as the searching methods do,
+    not from figures found before the drop."""
+    h = MarketHistory("X")
+    for k, mid in enumerate((1_000, 2_000, 3_000)):
+        h.record_touch(mid, 200, T0 + k * 100_000)
+    _same_as_single_windows(h, T0 + 350_000)
+    h.record_touch(3_000, 200, T0 + 400_000)  # like the newest; drops the first sample
+    _same_as_single_windows(h, T0 + 395_000)

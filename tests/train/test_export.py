@@ -41,7 +41,10 @@ def test_golden_numpy_forward_pass(tmp_path: Path) -> None:
     np.testing.assert_allclose(logits, GOLDEN_LOGITS, rtol=0, atol=1e-12)
     decision = policy.decide(observation)
     assert decision.action is Action.BUY_YES
-    assert decision.scores == GOLDEN_LOGITS
+    # The decision carries exactly the logits of this forward pass; against the pinned numbers only
+    # to the tolerance above: the last bits of a matrix product depend on the BLAS kernel numpy's
+    # wheel ships (numpy 2.4.6's differs from earlier ones in the last place).
+    assert decision.scores == tuple(logits.tolist())
 
 
 def test_numpy_export_matches_torch_actions_and_logits(tmp_path: Path) -> None:

@@ -115,7 +115,7 @@ class MarketHistory:
         self.updates = 0
         self.last_update_ms: int | None = None
         # Bumped whenever a windowed figure other than the update counts could change (a sample
-        # appended, the newest sample's mid or spread rewritten, old samples dropped): an
+        # with another mid or spread appended, the newest sample's mid or spread rewritten): an
         # incremental observation recomputes those figures only when this or the clock moved.
         self.version = 0
         # Where each of the observation's windows (10 s, 60 s, 300 s, and the mean's when it starts
@@ -174,8 +174,15 @@ class MarketHistory:
                 self._n[last] = self.updates
                 # the area up to ``t[last]`` used the previous sample's mid, which did not change
             else:
-                self.version += 1
                 step = mid_x2 - mids[last]
+                if step or spread_x2 != self._spread[last]:
+                    self.version += 1
+                elif now_ms + _WINDOWS_MS[0] < self._figures_until:
+                    # A sample like the newest (the clock moved, the touch did not): every windowed
+                    # figure and the mean read the same values until a window start reaches it, the
+                    # 10 s window's first, so ``windows_x2``'s kept figures hold until then. Most
+                    # changes of a market that changes less often than every 100 ms are such samples.
+                    self._figures_until = now_ms + _WINDOWS_MS[0]
                 t.append(now_ms)
                 mids.append(mid_x2)
                 self._spread.append(spread_x2)
@@ -210,7 +217,12 @@ class MarketHistory:
                 head = bisect_right(t, cutoff_ms, head + 1) - 1
         if head == self._head:
             return
-        self.version += 1
+        # No figure changes for a query at or after the change that dropped them: the sample in
+        # force at the horizon's start is kept, and nothing before it is read. An earlier query
+        # (the clock going back) may have read a dropped one: the kept figures no longer serve it.
+        # Not a ``version`` bump: a full horizon drops a sample at nearly every new one, and the
+        # bump made every such change recompute every window.
+        self._figures_from = max(self._figures_from, cutoff_ms + HORIZON_MS)
         self._head = head
         if head >= _COMPACT_AT:
             for column in (self._t, self._mid, self._spread, self._sq, self._n, self._area):
