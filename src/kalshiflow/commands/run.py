@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import signal
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -87,8 +88,8 @@ def build_options(flags: RunFlags, environ: Mapping[str, str]) -> tuple[RunOptio
         settings = load_settings(flags.config, environ, _overrides(flags))
     except SettingsError as exc:
         raise RunUsageError(str(exc)) from None
-    if flags.duration_s is not None and flags.duration_s < 0:
-        raise RunUsageError(f"--duration {flags.duration_s:g}: must be >= 0 seconds")
+    if flags.duration_s is not None and not (math.isfinite(flags.duration_s) and flags.duration_s >= 0):
+        raise RunUsageError(f"--duration {flags.duration_s:g}: must be >= 0 seconds (none: until Ctrl-C)")
     if settings.markets.top_n == 0 and not settings.markets.tickers:
         raise RunUsageError(
             "no markets to trade: --top 0 trades only the markets named with --markets, and none are named"
@@ -112,8 +113,8 @@ def build_options(flags: RunFlags, environ: Mapping[str, str]) -> tuple[RunOptio
             connection.signer()  # load the key now: a wrong key stops startup, naming the setting
         except (ConnectionConfigError, KeyConfigError) as exc:
             raise RunUsageError(str(exc)) from None
-    if flags.speed <= 0:
-        raise RunUsageError("--speed must be positive")
+    if not (math.isfinite(flags.speed) and flags.speed > 0):
+        raise RunUsageError(f"--speed {flags.speed:g}: must be a positive, finite clock speed")
     try:
         directory = prepare_data_dir(data_dir(flags.data_dir, environ))
         log_file = log_path(settings.run.log_file, directory)
