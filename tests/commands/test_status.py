@@ -140,3 +140,21 @@ def test_trader_clock_lead_is_judged_against_the_last_wall_stamp() -> None:
     assert trader_clock_ahead(crashed, 60_000 + 60_000)
     assert not trader_clock_ahead(None, 60_000)
     assert not trader_clock_ahead(crashed, None)
+
+
+def test_status_says_what_positions_and_resting_orders_are_in() -> None:
+    """``-1.00  cost $0.14`` and ``bid 1.00 @ 0.8000``: a new user could not tell a NO position from
+    a short, or the price's unit; each line now says contracts, the side held and the dollar price."""
+    started_ms = 1_790_000_000_000
+    snapshot = _snapshot(_stopped_run(started_ms, started_ms + 60_000), started_ms + 60_000)
+    snapshot["positions"] = [
+        {"ticker": "KX-A", "position_fp": "-3.00", "cost_basis_dollars": "1.2000"},
+        {"ticker": "KX-B", "position_fp": "2.00", "cost_basis_dollars": "0.8800"},
+    ]
+    snapshot["resting_orders"] = [
+        {"ticker": "KX-B", "side": "ask", "remaining_fp": "1.00", "yes_price_dollars": "0.4500", "state": "resting"}
+    ]
+    text = format_status(snapshot)
+    assert "  KX-A  -3.00 (3.00 contracts NO)  cost $1.20" in text
+    assert "  KX-B  2.00 (2.00 contracts YES)  cost $0.88" in text
+    assert "  KX-B  ask 1.00 contracts @ $0.4500 (YES price)  resting" in text
