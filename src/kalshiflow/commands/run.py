@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from rich.console import Console, RenderableType
 from rich.live import Live
@@ -30,6 +31,7 @@ from kalshiflow.commands.startup import StartupError
 from kalshiflow.commands.terminal_view import render
 from kalshiflow.config import SettingsError, load_settings, policy_exit_rules
 from kalshiflow.dashboard.server import DEFAULT_PORT, DashboardBindError, DashboardConfig
+from kalshiflow.dashboard.webhook import WebhookNotifier
 from kalshiflow.exchange.auth import KeyConfigError
 from kalshiflow.exchange.environments import ConnectionConfigError, Environment, ExchangeConnection
 from kalshiflow.features import SCHEMA_V1
@@ -150,6 +152,25 @@ def _check_db_url(url: str) -> None:
 
 
 # ---------------------------------------------------------------------- dashboard wiring
+def webhook_url(environ: Mapping[str, str]) -> str | None:
+    """``KALSHIFLOW_WEBHOOK_URL``, checked now: a URL that cannot work would otherwise be found only
+    when the first notice fails -- when the trader pauses, the moment it is needed."""
+    url = environ.get("KALSHIFLOW_WEBHOOK_URL") or None
+    if url is None:
+        return None
+    try:
+        parts = urlsplit(url)
+        usable = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # e.g. an unclosed [IPv6] host
+        usable = False
+    if not usable:
+        raise RunUsageError(
+            "KALSHIFLOW_WEBHOOK_URL: expected an http(s) URL with a host, e.g. https://hooks.example.com/... "
+            "(the value is not shown: webhook URLs often carry a secret)"
+        )
+    return url
+
+
 def dashboard_config(flags: RunFlags, environ: Mapping[str, str]) -> DashboardConfig | None:
     """Where the dashboard listens (flag, then ``KALSHIFLOW_DASHBOARD_*``, then 127.0.0.1:8000)."""
     if not flags.dashboard:
@@ -167,7 +188,7 @@ def dashboard_config(flags: RunFlags, environ: Mapping[str, str]) -> DashboardCo
         host=flags.dashboard_host or environ.get("KALSHIFLOW_DASHBOARD_HOST", "127.0.0.1"),
         port=port,
         token=environ.get("KALSHIFLOW_DASHBOARD_TOKEN") or None,
-        webhook_url=environ.get("KALSHIFLOW_WEBHOOK_URL") or None,
+        webhook_url=webhook_url(environ),
     )
 
 
@@ -193,6 +214,7 @@ def _announce_dashboard(app: TraderApp, console: Console, token_configured: bool
 def run_trader(flags: RunFlags, console: Console, environ: Mapping[str, str]) -> int:
     options, log_file = build_options(flags, environ)
     board = dashboard_config(flags, environ)
+    hook = webhook_url(environ)
     live_view = flags.view and console.is_terminal
     run = options.settings.run
     handler = start_logging(
@@ -204,7 +226,7 @@ def run_trader(flags: RunFlags, console: Console, environ: Mapping[str, str]) ->
         )
     )
     try:
-        return asyncio.run(_main(options, console, flags.view, board))
+        return asyncio.run(_main(options, console, flags.view, board, hook))
     except DashboardBindError as exc:
         raise RunUsageError(str(exc)) from None
     except (StartupError, PolicyLoadError) as exc:
@@ -215,7 +237,9 @@ def run_trader(flags: RunFlags, console: Console, environ: Mapping[str, str]) ->
         handler.close()
 
 
-async def _main(options: RunOptions, console: Console, view: bool, board: DashboardConfig | None) -> int:
+async def _main(
+    options: RunOptions, console: Console, view: bool, board: DashboardConfig | None, hook: str | None = None
+) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -224,6 +248,8 @@ async def _main(options: RunOptions, console: Console, view: bool, board: Dashbo
     if board is not None:
         app.dashboard = build_dashboard(app, board)  # binds now: a busy port stops us before any order
         _announce_dashboard(app, console, board.token is not None)
+    elif hook is not None:  # --no-dashboard turns the page off, not the notifications
+        app.webhook = WebhookNotifier(hook, app.bus, app.state)
     loop.add_signal_handler(signal.SIGUSR1, app.resume)  # operator: resume a paused trader
     ready = asyncio.Event()
 
