@@ -15,6 +15,7 @@ import math
 import signal
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,6 +29,7 @@ from kalshiflow.commands.decider import build_decider
 from kalshiflow.commands.paths import SIM_DIR, DataDirError, data_dir, db_url, log_path, prepare_data_dir
 from kalshiflow.commands.run_app import RunOptions, TraderApp
 from kalshiflow.commands.startup import StartupError
+from kalshiflow.commands.status import running_trader
 from kalshiflow.commands.terminal_view import render
 from kalshiflow.config import SettingsError, load_settings, policy_exit_rules
 from kalshiflow.dashboard.server import DEFAULT_PORT, DashboardBindError, DashboardConfig
@@ -38,7 +40,7 @@ from kalshiflow.features import SCHEMA_V1
 from kalshiflow.logs import LogConfig, start_logging
 from kalshiflow.policy.base import PolicyLoadError
 from kalshiflow.policy.registry import load_policy
-from kalshiflow.store.db import DatabaseConfigError, DatabaseUnavailableError, normalize_url
+from kalshiflow.store.db import DatabaseConfigError, DatabaseUnavailableError, normalize_url, redact_url
 
 
 class RunUsageError(Exception):
@@ -151,6 +153,23 @@ def _check_db_url(url: str) -> None:
             raise RunUsageError(f"--db {url}: directory {folder} does not exist")
 
 
+def _check_no_other_trader(store_url: str | None) -> None:
+    """One trader per store: a second ``run`` on the same data directory or ``--db`` would take the
+    first one's orders in flight as its own and cancel them when it stops."""
+    if store_url is None:
+        return
+    try:
+        other = running_trader(store_url)
+    except (DatabaseConfigError, DatabaseUnavailableError) as exc:
+        raise RunUsageError(str(exc)) from None
+    if other is not None:
+        started = datetime.fromtimestamp(other.started_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        raise RunUsageError(
+            f"another trader is running on {redact_url(store_url)} (pid {other.pid} on {other.host}, "
+            f"started {started}): stop it first, or give this one its own --data-dir or --db"
+        )
+
+
 # ---------------------------------------------------------------------- dashboard wiring
 def webhook_url(environ: Mapping[str, str]) -> str | None:
     """``KALSHIFLOW_WEBHOOK_URL``, checked now: a URL that cannot work would otherwise be found only
@@ -215,6 +234,7 @@ def run_trader(flags: RunFlags, console: Console, environ: Mapping[str, str]) ->
     options, log_file = build_options(flags, environ)
     board = dashboard_config(flags, environ)
     hook = webhook_url(environ)
+    _check_no_other_trader(options.db_url)
     live_view = flags.view and console.is_terminal
     run = options.settings.run
     handler = start_logging(

@@ -93,6 +93,24 @@ def check_exists(db_url: str) -> None:
         raise MissingDatabaseError(f"no database at {url.database} (check --db / KALSHIFLOW_DB)")
 
 
+def running_trader(db_url: str) -> StoredRun | None:
+    """The store's last run when it is still running (``run`` refuses to start a second trader on
+    the same store: both would restore, adopt and at their stop cancel each other's orders, and
+    ``status`` would read whichever stopped last). None for a database that does not exist yet."""
+    try:
+        check_exists(db_url)
+    except MissingDatabaseError:
+        return None
+    store = TraderStore(db_url, SystemClock())
+    try:
+        run = read_last_run(store.engine)
+    finally:
+        store.close()
+    if run is None or run_state(run, wall_ms(), _pid_alive(run)) is not RunState.RUNNING:
+        return None
+    return run
+
+
 def read_status(db_url: str) -> dict[str, Any]:
     check_exists(db_url)
     store = TraderStore(db_url, SystemClock())
