@@ -79,3 +79,11 @@ def test_sim_report_checks_its_out_directory_before_running_the_market(
     code, output = _invoke(["sim-report", "--hours", "0.01", "--markets", "2", "--out", str(blocker)])
     assert code == 2, output
     assert f"--out {blocker}: not a directory" in output
+
+
+@pytest.mark.parametrize("flag", ["--episode-s", "--learning-rate", "--clip-range", "--ent-coef"])
+def test_train_refuses_an_infinite_number_before_the_rl_extra_is_needed(tmp_path: Path, flag: str) -> None:
+    code, output = _invoke(["train", "--out", str(tmp_path / "m"), "--timesteps", "10", flag, "inf"])
+    assert code == 2, output
+    assert f"{flag} inf: must be a finite number" in output
+    assert not (tmp_path / "m").exists()
