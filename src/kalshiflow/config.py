@@ -17,11 +17,12 @@ Sections (see each model for every field, its default and unit): ``[run]`` (this
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.fields import FieldInfo
@@ -31,6 +32,7 @@ from pydantic_settings import (
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
+from pydantic_settings import SettingsError as PydanticSettingsError
 
 from kalshiflow.policy.base import PolicyLoadError
 from kalshiflow.policy.registry import exit_overrides
@@ -194,7 +196,27 @@ def load_settings(
         loaded = _Loaded(**flags)
     except ValidationError as exc:
         raise SettingsError(_describe(exc, path)) from None
+    except PydanticSettingsError as exc:  # a list or table variable that is not JSON
+        raise SettingsError(_describe_not_json(env, str(exc))) from None
     return Settings.model_construct(**{name: getattr(loaded, name) for name in Settings.model_fields})
+
+
+def _describe_not_json(environ: Mapping[str, str], fallback: str) -> str:
+    """Name the ``KALSHIFLOW_SECTION__KEY`` variable of a list or table setting whose value is not JSON."""
+    for name, value in environ.items():
+        section, _, key = name.upper().removeprefix(ENV_PREFIX).lower().partition(NESTED)
+        if not name.upper().startswith(ENV_PREFIX) or section not in Settings.model_fields:
+            continue
+        model = Settings.model_fields[section].annotation
+        fields = model.model_fields if isinstance(model, type) and issubclass(model, BaseModel) else {}
+        annotation = fields[key].annotation if key in fields else None
+        if get_origin(annotation) not in (list, tuple, dict, set, frozenset):
+            continue
+        try:
+            json.loads(value)
+        except ValueError:
+            return f"{name}={value!r}: not JSON (lists are written as JSON, e.g. {name}='[\"A\", \"B\"]')"
+    return f"settings from the environment: {fallback}"
 
 
 def _suggest(name: str, valid: list[str]) -> str:

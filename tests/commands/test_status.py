@@ -76,6 +76,46 @@ def test_status_after_kill_9_says_not_running_since(tmp_path: Path) -> None:
     assert snapshot["run"]["state"] == "crashed"
 
 
+def test_a_second_run_on_the_store_of_a_running_trader_is_refused(tmp_path: Path) -> None:
+    """Two ``run``s on one data directory both traded: the second restored the first one's resting
+    orders as its own (and, on its exchange, reported them 'still resting' at its stop, exit 1; on a
+    shared account it would cancel them), and ``status`` then said 'stopped' -- the second run's row
+    -- while the first was still trading."""
+    db_path = tmp_path / "trader.db"
+    db = sqlite_url(db_path)
+    first = kf_background(["run", "--db", db, *FAST_SIM], tmp_path)
+    try:
+
+        def running() -> bool:
+            if not db_path.exists():
+                return False
+            engine = create_engine(db)
+            try:
+                return read_last_run(engine) is not None
+            except Exception:
+                return False  # not migrated yet
+            finally:
+                engine.dispose()
+
+        wait_for(running, "the first run's heartbeat", first)
+        second = kf(["run", "--db", db, "--duration", "2", *FAST_SIM], tmp_path)
+        assert second.returncode == 2, second.stdout[-2000:] + second.stderr[-2000:]
+        assert f"another trader is running on {db} (pid {first.pid}" in second.stderr
+        assert "dashboard token" not in second.stdout  # refused before anything started
+        assert json.loads(kf(["status", "--db", db, "--json"], tmp_path).stdout)["run"]["state"] == "running"
+        assert first.poll() is None
+    finally:
+        first.send_signal(signal.SIGINT)
+        try:
+            first.wait(timeout=60)
+        finally:
+            if first.poll() is None:
+                first.kill()
+            first.communicate()
+    again = kf(["run", "--db", db, "--duration", "1", *FAST_SIM], tmp_path)  # stopped: a new run may start
+    assert again.returncode == 0, again.stderr[-3000:]
+
+
 def test_status_on_a_missing_database_says_so_and_creates_nothing(tmp_path: Path) -> None:
     missing = tmp_path / "nowhere.db"
     result = kf(["status", "--db", sqlite_url(missing)], tmp_path)
@@ -140,3 +180,21 @@ def test_trader_clock_lead_is_judged_against_the_last_wall_stamp() -> None:
     assert trader_clock_ahead(crashed, 60_000 + 60_000)
     assert not trader_clock_ahead(None, 60_000)
     assert not trader_clock_ahead(crashed, None)
+
+
+def test_status_says_what_positions_and_resting_orders_are_in() -> None:
+    """``-1.00  cost $0.14`` and ``bid 1.00 @ 0.8000``: a new user could not tell a NO position from
+    a short, or the price's unit; each line now says contracts, the side held and the dollar price."""
+    started_ms = 1_790_000_000_000
+    snapshot = _snapshot(_stopped_run(started_ms, started_ms + 60_000), started_ms + 60_000)
+    snapshot["positions"] = [
+        {"ticker": "KX-A", "position_fp": "-3.00", "cost_basis_dollars": "1.2000"},
+        {"ticker": "KX-B", "position_fp": "2.00", "cost_basis_dollars": "0.8800"},
+    ]
+    snapshot["resting_orders"] = [
+        {"ticker": "KX-B", "side": "ask", "remaining_fp": "1.00", "yes_price_dollars": "0.4500", "state": "resting"}
+    ]
+    text = format_status(snapshot)
+    assert "  KX-A  -3.00 (3.00 contracts NO)  cost $1.20" in text
+    assert "  KX-B  2.00 (2.00 contracts YES)  cost $0.88" in text
+    assert "  KX-B  ask 1.00 contracts @ $0.4500 (YES price)  resting" in text

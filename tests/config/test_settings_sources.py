@@ -93,3 +93,22 @@ def test_queue_position_timing_is_a_section_of_its_own(tmp_path: Path) -> None:
     with pytest.raises(SettingsError) as info:
         load_settings(path, environ={})
     assert "queue_positions.check_s" in str(info.value)
+
+
+@pytest.mark.parametrize("value", ["KX-A,KX-B", "[1,", "KX-A"])
+def test_a_list_variable_that_is_not_json_names_itself(value: str) -> None:
+    """``KALSHIFLOW_MARKETS__TICKERS=KX-A,KX-B`` (the README says lists are JSON) escaped as
+    pydantic-settings' own ``SettingsError``: a traceback and exit 1 instead of one line and exit 2."""
+    with pytest.raises(SettingsError, match=r"KALSHIFLOW_MARKETS__TICKERS=.*not JSON"):
+        load_settings(environ={"KALSHIFLOW_MARKETS__TICKERS": value, "KALSHIFLOW_RUN__POLICY": "maker"})
+
+
+def test_run_with_a_list_variable_that_is_not_json_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from kalshiflow.cli import app
+
+    env = {"KALSHIFLOW_MARKETS__TICKERS": "KX-A,KX-B"}
+    result = CliRunner().invoke(app, ["run", "--data-dir", str(tmp_path), "--no-view", "--no-dashboard"], env=env)
+    assert result.exit_code == 2, result.output
+    assert "KALSHIFLOW_MARKETS__TICKERS='KX-A,KX-B': not JSON" in result.output

@@ -9,6 +9,7 @@ costs a bounded queue and is resynced with a snapshot while the trader and other
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 from collections.abc import AsyncIterator
@@ -309,3 +310,42 @@ async def test_a_resting_order_carries_its_queue_position_in_rest_and_websocket(
     [update] = [m for m in updates if m["data"]["client_order_id"] == cid]
     jsonschema.validate(update["data"], schemas["queue_position"])
     assert update["data"]["ahead"] < int(ahead)
+
+
+async def test_a_request_naming_another_host_is_refused(trader: Trader, http: httpx.AsyncClient) -> None:
+    """DNS rebinding: a page of evil.example whose name now resolves to 127.0.0.1 sends
+    ``Host: evil.example:PORT`` and the matching Origin, so the Origin check passes; on loopback the
+    dashboard must not answer it -- not the reads (positions, orders, cash), not the WebSocket."""
+    port = trader.url.rsplit(":", 1)[1]
+    foreign = {"host": f"evil.example:{port}", "origin": f"http://evil.example:{port}"}
+    for path in ("/api/status", "/api/positions", "/api/orders", "/metrics", "/"):
+        response = await http.get(path, headers=foreign)
+        assert response.status_code == 421, (path, response.text)
+        assert "cash" not in response.text
+    response = await http.post("/api/control/pause", headers={**foreign, **CONTROL_HEADERS})
+    assert response.status_code == 421
+    assert trader.state.lifecycle.state is not TraderState.PAUSED
+    assert await _handshake_status(trader.url, f"evil.example:{port}") != 101
+    assert await _handshake_status(trader.url, f"localhost:{port}") == 101  # the same handshake, named right
+    for host in (f"localhost:{port}", f"127.0.0.1:{port}", "localhost"):
+        assert (await http.get("/api/status", headers={"host": host})).status_code == 200, host
+
+
+
+async def _handshake_status(url: str, host: str) -> int:
+    """The HTTP status of a WebSocket handshake to ``/ws`` naming ``host`` (and its own Origin)."""
+    address, port = url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(address, int(port))
+    try:
+        writer.write(
+            (
+                f"GET /ws HTTP/1.1\r\nHost: {host}\r\nOrigin: http://{host}\r\nUpgrade: websocket\r\n"
+                "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                "Sec-WebSocket-Version: 13\r\n\r\n"
+            ).encode()
+        )
+        await writer.drain()
+        status_line = await asyncio.wait_for(reader.readline(), 10)
+    finally:
+        writer.close()
+    return int(status_line.split()[1])

@@ -17,6 +17,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+from tests.commands.cli_kit import KALSHIFLOW, clean_env
 from tests.dashboard.dashboard_kit import TOKEN, running_trader
 from tests.waiting import until
 from typer.testing import CliRunner
@@ -25,6 +26,8 @@ from kalshiflow.cli import app as cli
 from kalshiflow.dashboard.webhook import WebhookConfig, WebhookNotifier
 from kalshiflow.events.bus import EventBus
 from kalshiflow.events.trader import CalibrationCompleted, StatusEntry, TraderState
+from kalshiflow.sim.lifecycle import set_trading_active
+from kalshiflow.sim.runner import SimulatorConfig, start_simulator
 from kalshiflow.sim.server.serve import running_server
 
 pytestmark = pytest.mark.timeout(120)
@@ -124,3 +127,40 @@ async def test_ctl_pauses_and_resumes_a_running_trader_and_needs_the_token(
         assert nothing_to_close.exit_code == 1, nothing_to_close.output  # declined, not a usage error
         assert "not done (no open position in NO-SUCH)" in nothing_to_close.output
         assert TOKEN not in paused.output + resumed.output
+
+
+async def test_notices_are_sent_with_the_dashboard_off(receiver: tuple[Receiver, str], tmp_path: Path) -> None:
+    """The notifier lived inside the dashboard: ``run --no-dashboard`` (a headless service, where
+    notices matter most) dropped KALSHIFLOW_WEBHOOK_URL without a word. Here the exchange is not
+    trading, the startup calibration fails and the trader pauses: the receiver must hear of it."""
+    state, url = receiver
+    config = SimulatorConfig(port=0, seed=3, n_markets=4, data_dir=tmp_path / "sim")
+    async with start_simulator(config) as handle:
+        set_trading_active(handle.sim.engine, False)
+        [account] = handle.accounts
+        assert account.private_key_path is not None
+        args = ["run", "--exchange", "sim", "--url", handle.address.rest_url, "--key-id", account.key_id]
+        args += ["--key-file", str(account.private_key_path), "--data-dir", str(tmp_path / "d")]
+        args += ["--no-view", "--no-dashboard", "--duration", "60"]
+        trader = await asyncio.create_subprocess_exec(
+            *KALSHIFLOW, *args, cwd=tmp_path, env=clean_env(KALSHIFLOW_WEBHOOK_URL=url),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            await until(lambda: bool(state.received), within_s=45, what="a webhook notice")
+        finally:
+            trader.terminate()
+            await asyncio.wait_for(trader.communicate(), 60)
+    assert state.received[0]["source"] == "kalshiflow"
+    assert state.received[0]["event"] in {"calibration_failed", "paused"}
+
+
+def test_a_webhook_url_that_cannot_work_stops_run_without_showing_it(tmp_path: Path) -> None:
+    env = {"KALSHIFLOW_WEBHOOK_URL": "hooks.example.com/services/T0/B0/SECRET"}  # no scheme
+    result = CliRunner().invoke(
+        cli, ["run", "--data-dir", str(tmp_path), "--no-view", "--no-dashboard", "--duration", "5"], env=env
+    )
+    assert result.exit_code == 2, result.output
+    assert "KALSHIFLOW_WEBHOOK_URL" in result.output
+    assert "SECRET" not in result.output
+    assert not (tmp_path / "kalshiflow.db").exists()

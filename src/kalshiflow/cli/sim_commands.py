@@ -7,6 +7,7 @@ server, the report's market model are seconds of imports that ``--help`` would o
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated
 
@@ -48,6 +49,8 @@ def sim(
     from kalshiflow.commands import paths
     from kalshiflow.commands.simulator import SimulatorUsageError, serve, simulator_config
 
+    if not math.isfinite(speed):
+        fail(f"--speed {speed:g}: must be a finite number of sim seconds per wall second")
     if data_dir is None:  # inside the one data directory `run` uses, wherever the environment puts it
         data_dir = paths.data_dir(None, process_environ()) / paths.SIM_DIR
     try:
@@ -82,10 +85,14 @@ def sim_report(
     from kalshiflow.sim.market.report_cmd import render as render_report
     from kalshiflow.sim.market.report_cmd import sim_report as run_sim_report
 
+    if not math.isfinite(hours) or not math.isfinite(life_scale):
+        fail(f"--hours {hours:g} --life-scale {life_scale:g}: both must be finite numbers")
     try:
         target = out_dir if out_dir is not None else paths.data_dir(None, process_environ()) / paths.SIM_REPORT_DIR
+        # The files are written after the run: a --out that cannot be used is found now, not after it.
+        paths.prepare_dir(target, "--out")
         report, files = run_sim_report(seed, hours, markets, target, life_scale, profile, process_environ())
-    except (ProfileError, OSError) as exc:
+    except (ProfileError, paths.DataDirError, OSError) as exc:
         fail(str(exc))
     out.print(render_report(report), highlight=False)
     for path in files:

@@ -27,7 +27,8 @@ SIM_REPORT_DIR: Final = "sim-report"  # ``sim-report``'s default --out, inside t
 
 
 class DataDirError(ValueError):
-    """The data directory cannot be used; the message names ``--data-dir`` and what is wrong."""
+    """A directory a command writes into cannot be used; the message names the flag (``--data-dir``,
+    ``--out``) and what is wrong."""
 
 
 def data_dir(flag: str | None, environ: Mapping[str, str]) -> Path:
@@ -37,15 +38,22 @@ def data_dir(flag: str | None, environ: Mapping[str, str]) -> Path:
 
 def prepare_data_dir(path: Path) -> Path:
     """Create the data directory if needed and prove it is writable."""
+    return prepare_dir(path, "--data-dir")
+
+
+def prepare_dir(path: Path, flag: str) -> Path:
+    """Create a directory a command writes into if needed and prove it is writable; ``DataDirError``
+    naming ``flag`` otherwise. Commands that write their files only at the end (``backtest --out``,
+    ``sim-report --out``) call it before the work, so a path that cannot be used costs no run."""
     if path.exists() and not path.is_dir():
-        raise DataDirError(f"--data-dir {path}: not a directory (a file is in the way)")
+        raise DataDirError(f"{flag} {path}: not a directory (a file is in the way)")
     try:
         path.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=path):
             pass
     except OSError as exc:
         reason = "not writable" if isinstance(exc, PermissionError) else f"cannot be used ({exc.strerror})"
-        raise DataDirError(f"--data-dir {path}: {reason}") from None
+        raise DataDirError(f"{flag} {path}: {reason}") from None
     return path
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import signal
 import sys
 import time
@@ -102,11 +103,13 @@ class RecordSummary:
 
 
 def discovery_config(options: RecordOptions) -> DiscoveryConfig:
-    if options.duration_s is not None and options.duration_s <= 0:
-        raise RecordUsageError(f"--duration {options.duration_s:g}: must be a positive number of seconds")
+    if options.duration_s is not None and not (math.isfinite(options.duration_s) and options.duration_s > 0):
+        raise RecordUsageError(
+            f"--duration {options.duration_s:g}: must be a positive number of seconds (none: until Ctrl-C)"
+        )
     if options.top is not None and options.top < 0:
         raise RecordUsageError(f"--top {options.top}: must be >= 0")
-    if options.refresh_s < 0:
+    if not (math.isfinite(options.refresh_s) and options.refresh_s >= 0):
         raise RecordUsageError(f"--refresh {options.refresh_s:g}: must be >= 0 (0 disables refresh)")
     top = options.top
     if top is None:

@@ -11,11 +11,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import signal
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from rich.console import Console, RenderableType
 from rich.live import Live
@@ -26,16 +29,18 @@ from kalshiflow.commands.decider import build_decider
 from kalshiflow.commands.paths import SIM_DIR, DataDirError, data_dir, db_url, log_path, prepare_data_dir
 from kalshiflow.commands.run_app import RunOptions, TraderApp
 from kalshiflow.commands.startup import StartupError
+from kalshiflow.commands.status import running_trader
 from kalshiflow.commands.terminal_view import render
 from kalshiflow.config import SettingsError, load_settings, policy_exit_rules
 from kalshiflow.dashboard.server import DEFAULT_PORT, DashboardBindError, DashboardConfig
+from kalshiflow.dashboard.webhook import WebhookNotifier
 from kalshiflow.exchange.auth import KeyConfigError
 from kalshiflow.exchange.environments import ConnectionConfigError, Environment, ExchangeConnection
 from kalshiflow.features import SCHEMA_V1
 from kalshiflow.logs import LogConfig, start_logging
 from kalshiflow.policy.base import PolicyLoadError
 from kalshiflow.policy.registry import load_policy
-from kalshiflow.store.db import DatabaseConfigError, DatabaseUnavailableError, normalize_url
+from kalshiflow.store.db import DatabaseConfigError, DatabaseUnavailableError, normalize_url, redact_url
 
 
 class RunUsageError(Exception):
@@ -87,8 +92,8 @@ def build_options(flags: RunFlags, environ: Mapping[str, str]) -> tuple[RunOptio
         settings = load_settings(flags.config, environ, _overrides(flags))
     except SettingsError as exc:
         raise RunUsageError(str(exc)) from None
-    if flags.duration_s is not None and flags.duration_s < 0:
-        raise RunUsageError(f"--duration {flags.duration_s:g}: must be >= 0 seconds")
+    if flags.duration_s is not None and not (math.isfinite(flags.duration_s) and flags.duration_s >= 0):
+        raise RunUsageError(f"--duration {flags.duration_s:g}: must be >= 0 seconds (none: until Ctrl-C)")
     if settings.markets.top_n == 0 and not settings.markets.tickers:
         raise RunUsageError(
             "no markets to trade: --top 0 trades only the markets named with --markets, and none are named"
@@ -112,8 +117,8 @@ def build_options(flags: RunFlags, environ: Mapping[str, str]) -> tuple[RunOptio
             connection.signer()  # load the key now: a wrong key stops startup, naming the setting
         except (ConnectionConfigError, KeyConfigError) as exc:
             raise RunUsageError(str(exc)) from None
-    if flags.speed <= 0:
-        raise RunUsageError("--speed must be positive")
+    if not (math.isfinite(flags.speed) and flags.speed > 0):
+        raise RunUsageError(f"--speed {flags.speed:g}: must be a positive, finite clock speed")
     try:
         directory = prepare_data_dir(data_dir(flags.data_dir, environ))
         log_file = log_path(settings.run.log_file, directory)
@@ -148,7 +153,43 @@ def _check_db_url(url: str) -> None:
             raise RunUsageError(f"--db {url}: directory {folder} does not exist")
 
 
+def _check_no_other_trader(store_url: str | None) -> None:
+    """One trader per store: a second ``run`` on the same data directory or ``--db`` would take the
+    first one's orders in flight as its own and cancel them when it stops."""
+    if store_url is None:
+        return
+    try:
+        other = running_trader(store_url)
+    except (DatabaseConfigError, DatabaseUnavailableError) as exc:
+        raise RunUsageError(str(exc)) from None
+    if other is not None:
+        started = datetime.fromtimestamp(other.started_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        raise RunUsageError(
+            f"another trader is running on {redact_url(store_url)} (pid {other.pid} on {other.host}, "
+            f"started {started}): stop it first, or give this one its own --data-dir or --db"
+        )
+
+
 # ---------------------------------------------------------------------- dashboard wiring
+def webhook_url(environ: Mapping[str, str]) -> str | None:
+    """``KALSHIFLOW_WEBHOOK_URL``, checked now: a URL that cannot work would otherwise be found only
+    when the first notice fails -- when the trader pauses, the moment it is needed."""
+    url = environ.get("KALSHIFLOW_WEBHOOK_URL") or None
+    if url is None:
+        return None
+    try:
+        parts = urlsplit(url)
+        usable = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # e.g. an unclosed [IPv6] host
+        usable = False
+    if not usable:
+        raise RunUsageError(
+            "KALSHIFLOW_WEBHOOK_URL: expected an http(s) URL with a host, e.g. https://hooks.example.com/... "
+            "(the value is not shown: webhook URLs often carry a secret)"
+        )
+    return url
+
+
 def dashboard_config(flags: RunFlags, environ: Mapping[str, str]) -> DashboardConfig | None:
     """Where the dashboard listens (flag, then ``KALSHIFLOW_DASHBOARD_*``, then 127.0.0.1:8000)."""
     if not flags.dashboard:
@@ -166,7 +207,7 @@ def dashboard_config(flags: RunFlags, environ: Mapping[str, str]) -> DashboardCo
         host=flags.dashboard_host or environ.get("KALSHIFLOW_DASHBOARD_HOST", "127.0.0.1"),
         port=port,
         token=environ.get("KALSHIFLOW_DASHBOARD_TOKEN") or None,
-        webhook_url=environ.get("KALSHIFLOW_WEBHOOK_URL") or None,
+        webhook_url=webhook_url(environ),
     )
 
 
@@ -192,6 +233,8 @@ def _announce_dashboard(app: TraderApp, console: Console, token_configured: bool
 def run_trader(flags: RunFlags, console: Console, environ: Mapping[str, str]) -> int:
     options, log_file = build_options(flags, environ)
     board = dashboard_config(flags, environ)
+    hook = webhook_url(environ)
+    _check_no_other_trader(options.db_url)
     live_view = flags.view and console.is_terminal
     run = options.settings.run
     handler = start_logging(
@@ -203,7 +246,7 @@ def run_trader(flags: RunFlags, console: Console, environ: Mapping[str, str]) ->
         )
     )
     try:
-        return asyncio.run(_main(options, console, flags.view, board))
+        return asyncio.run(_main(options, console, flags.view, board, hook))
     except DashboardBindError as exc:
         raise RunUsageError(str(exc)) from None
     except (StartupError, PolicyLoadError) as exc:
@@ -214,7 +257,9 @@ def run_trader(flags: RunFlags, console: Console, environ: Mapping[str, str]) ->
         handler.close()
 
 
-async def _main(options: RunOptions, console: Console, view: bool, board: DashboardConfig | None) -> int:
+async def _main(
+    options: RunOptions, console: Console, view: bool, board: DashboardConfig | None, hook: str | None = None
+) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -223,6 +268,8 @@ async def _main(options: RunOptions, console: Console, view: bool, board: Dashbo
     if board is not None:
         app.dashboard = build_dashboard(app, board)  # binds now: a busy port stops us before any order
         _announce_dashboard(app, console, board.token is not None)
+    elif hook is not None:  # --no-dashboard turns the page off, not the notifications
+        app.webhook = WebhookNotifier(hook, app.bus, app.state)
     loop.add_signal_handler(signal.SIGUSR1, app.resume)  # operator: resume a paused trader
     ready = asyncio.Event()
 

@@ -32,6 +32,7 @@ from kalshiflow.commands.startup import StartupError, embedded_simulator, start_
 from kalshiflow.commands.stream_health import StreamHealthMonitor
 from kalshiflow.config import Settings
 from kalshiflow.dashboard.server import Dashboard
+from kalshiflow.dashboard.webhook import WebhookNotifier
 from kalshiflow.domain.units import display_dollars
 from kalshiflow.events.bus import EventBus, Missed, Subscription
 from kalshiflow.events.trader import ActionResult
@@ -125,12 +126,17 @@ class TraderApp:
         self.dashboard: Dashboard | None = (
             None  # bound by the caller (``build_dashboard``), served by ``run``
         )
+        # Notifications without a dashboard (``--no-dashboard``); with one, the dashboard owns them.
+        self.webhook: WebhookNotifier | None = None
 
     async def run(self, stop: asyncio.Event, on_ready: Callable[[AppState], None] | None = None) -> int:
         async with contextlib.AsyncExitStack() as stack:
             if self.dashboard is not None:  # first up, last down: the page sees startup and the stop
                 await self.dashboard.start()
                 stack.push_async_callback(self.dashboard.stop)
+            if self.webhook is not None:
+                self.webhook.start()
+                stack.push_async_callback(self.webhook.stop)
             database = self.options.db_url or self.settings.run.db
             if database is None:
                 raise ValueError("RunOptions needs db_url (or settings with [run] db)")

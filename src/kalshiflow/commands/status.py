@@ -93,6 +93,24 @@ def check_exists(db_url: str) -> None:
         raise MissingDatabaseError(f"no database at {url.database} (check --db / KALSHIFLOW_DB)")
 
 
+def running_trader(db_url: str) -> StoredRun | None:
+    """The store's last run when it is still running (``run`` refuses to start a second trader on
+    the same store: both would restore, adopt and at their stop cancel each other's orders, and
+    ``status`` would read whichever stopped last). None for a database that does not exist yet."""
+    try:
+        check_exists(db_url)
+    except MissingDatabaseError:
+        return None
+    store = TraderStore(db_url, SystemClock())
+    try:
+        run = read_last_run(store.engine)
+    finally:
+        store.close()
+    if run is None or run_state(run, wall_ms(), _pid_alive(run)) is not RunState.RUNNING:
+        return None
+    return run
+
+
 def read_status(db_url: str) -> dict[str, Any]:
     check_exists(db_url)
     store = TraderStore(db_url, SystemClock())
@@ -183,6 +201,12 @@ def _run_line(run: dict[str, Any] | None) -> str:
     )
 
 
+def _held(position_fp: str) -> str:
+    """``"-3.00"`` -> ``"-3.00 (3.00 contracts NO)"``: the signed count as Kalshi writes it, and what it means."""
+    count = position_fp.lstrip("-")
+    return f"{position_fp} ({count} contracts {'NO' if position_fp.startswith('-') else 'YES'})"
+
+
 def format_status(status: dict[str, Any]) -> str:
     lines = []
     state = status["status"]
@@ -202,12 +226,13 @@ def format_status(status: dict[str, Any]) -> str:
     lines.append(f"cash: {status['cash'] or 'unknown'}")
     lines.append(f"positions: {len(status['positions'])}")
     lines.extend(
-        f"  {p['ticker']}  {p['position_fp']}  cost {display_dollars(Money.parse(p['cost_basis_dollars']))}"
+        f"  {p['ticker']}  {_held(p['position_fp'])}  cost {display_dollars(Money.parse(p['cost_basis_dollars']))}"
         for p in status["positions"]
     )
     lines.append(f"resting orders: {len(status['resting_orders'])}")
     lines.extend(
-        f"  {o['ticker']}  {o['side']} {o['remaining_fp']} @ {o['yes_price_dollars']}  {o['state']}"
+        f"  {o['ticker']}  {o['side']} {o['remaining_fp']} contracts @ ${o['yes_price_dollars']} (YES price)"
+        f"  {o['state']}"
         for o in status["resting_orders"]
     )
     cal = status["last_calibration"]

@@ -9,6 +9,7 @@ one-line messages -- and they are checked before the extra, so a wrong path is r
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -64,6 +65,15 @@ def train_config(
 ) -> TrainConfig:
     """The run the flags describe; ``TrainUsageError`` (one line) for bad session or policy flags."""
     flags = flags or PpoFlags()
+    numbers = {
+        "--episode-s": episode_s,
+        "--learning-rate": flags.learning_rate,
+        "--clip-range": flags.clip_range,
+        "--ent-coef": flags.ent_coef,
+    }
+    for flag, value in numbers.items():
+        if value is not None and not math.isfinite(value):
+            raise TrainUsageError(f"{flag} {value}: must be a finite number")
     overrides: dict[str, bool] = {}
     if flags.init_from is not None:
         if sessions is not None:

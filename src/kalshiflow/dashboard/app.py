@@ -14,6 +14,9 @@ Routes:
   header (``close`` takes ``{"ticker": ...}``): 401 without a valid token, 403 from a foreign
   Origin, 400 on bad input; nothing changes on a refusal.
 
+Listening on loopback, every request must name a loopback ``Host`` (421 otherwise): a web page
+whose name was re-pointed at 127.0.0.1 (DNS rebinding) cannot read the trader either.
+
 No response carries a secret: the token is only ever compared, never echoed.
 """
 
@@ -25,10 +28,13 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from kalshiflow.dashboard import views
@@ -36,6 +42,7 @@ from kalshiflow.dashboard.controls import (
     TOKEN_HEADER,
     TraderControls,
     apply,
+    loopback_host_ok,
     origin_ok,
     token_ok,
     who,
@@ -60,7 +67,32 @@ def _error(status: int, text: str) -> JSONResponse:
     return JSONResponse({"error": text}, status_code=status)
 
 
-def build_app(hub: DashboardHub, controls: TraderControls, token: str, metrics: DashboardMetrics) -> Starlette:
+class _LoopbackHostOnly:
+    """Every HTTP request and WebSocket handshake must name a loopback ``Host`` (421 otherwise, the
+    WebSocket closed): see ``controls.loopback_host_ok``."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket") and not loopback_host_ok(Headers(scope=scope)):
+            if scope["type"] == "http":
+                await _error(421, "this dashboard answers to localhost / 127.0.0.1 only")(scope, receive, send)
+            else:
+                await send({"type": "websocket.close", "code": 1008})
+            return
+        await self.app(scope, receive, send)
+
+
+def build_app(
+    hub: DashboardHub,
+    controls: TraderControls,
+    token: str,
+    metrics: DashboardMetrics,
+    *,
+    loopback_only: bool = False,
+) -> Starlette:
+    """``loopback_only`` (the dashboard listens on loopback): refuse requests naming another host."""
     parts = hub.parts
     schemas = message_schemas()
 
@@ -188,4 +220,4 @@ def build_app(hub: DashboardHub, controls: TraderControls, token: str, metrics: 
         WebSocketRoute("/ws", ws),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
-    return Starlette(routes=routes)
+    return Starlette(routes=routes, middleware=[Middleware(_LoopbackHostOnly)] if loopback_only else [])

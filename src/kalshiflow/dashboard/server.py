@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 import socket
 from collections.abc import Iterator
@@ -20,7 +19,7 @@ import uvicorn
 
 from kalshiflow.clock import Clock
 from kalshiflow.dashboard.app import build_app
-from kalshiflow.dashboard.controls import TraderControls, new_token
+from kalshiflow.dashboard.controls import TraderControls, is_loopback, new_token
 from kalshiflow.dashboard.hub import DashboardHub, HubConfig
 from kalshiflow.dashboard.metrics import DashboardMetrics
 from kalshiflow.dashboard.views import TraderParts
@@ -58,15 +57,6 @@ class DashboardConfig:
     hub: HubConfig = field(default_factory=HubConfig)
 
 
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -98,7 +88,9 @@ class Dashboard:
         self.webhook = (
             None if not config.webhook_url else WebhookNotifier(config.webhook_url, bus, parts)
         )
-        self.app = build_app(self.hub, controls, self.token, self.metrics)
+        self.app = build_app(
+            self.hub, controls, self.token, self.metrics, loopback_only=is_loopback(config.host)
+        )
         self._sock: socket.socket | None = None
         self._server: _QuietServer | None = None
         self._task: asyncio.Task[None] | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from kalshiflow.cli import app
@@ -44,3 +45,31 @@ def test_unknown_policy_is_a_usage_error_naming_the_flag(tmp_path: Path) -> None
     result = CliRunner().invoke(app, ["backtest", "--policy", "hold,nope", "--seeds", "1", "--hours", "0.01"])
     assert result.exit_code == 2
     assert "--policy" in result.output
+
+
+@pytest.mark.parametrize("sessions", [False, True])
+def test_an_out_path_that_cannot_be_used_stops_before_any_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sessions: bool
+) -> None:
+    """The report is written after the last run: a --out blocked by a file used to end hours of runs
+    in a FileExistsError traceback, their results lost. Now it is one line naming --out, up front."""
+    from kalshiflow.commands.backtest import recorded, runner
+
+    def no_run(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a run started although --out cannot be used")
+
+    monkeypatch.setattr(runner, "run_all", no_run)
+    monkeypatch.setattr(recorded, "run_recorded", no_run)
+    blocker = tmp_path / "report"
+    blocker.write_text("a file where the report directory should go")
+    source = ["--sessions", str(tmp_path / "none.db")] if sessions else ["--seeds", "1", "--hours", "0.01"]
+    result = CliRunner().invoke(app, ["backtest", "--policy", "hold", *source, "--out", str(blocker)])
+    assert result.exit_code == 2, result.output
+    assert f"--out {blocker}: not a directory" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_an_infinite_number_of_hours_is_a_usage_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["backtest", "--policy", "hold", "--seeds", "1", "--hours", "inf"])
+    assert result.exit_code == 2, result.output
+    assert "--hours inf" in result.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from kalshiflow.commands.backtest.runner import (
     parse_policies,
     parse_seeds,
 )
+from kalshiflow.commands.paths import DataDirError, prepare_dir
 from kalshiflow.config import SettingsError, load_settings
 
 
@@ -41,6 +43,15 @@ def run_backtest_command(
         settings = load_settings(config)
     except SettingsError as exc:
         raise BacktestUsageError(str(exc)) from None
+    if not math.isfinite(hours):
+        raise BacktestUsageError(f"--hours {hours}: must be a finite number of simulated hours")
+    if out_dir is not None:
+        # The report is written after the last run: a --out that cannot be used is found now, not
+        # as a traceback after hours of runs whose results would be lost with it.
+        try:
+            prepare_dir(out_dir, "--out")
+        except DataDirError as exc:
+            raise BacktestUsageError(str(exc)) from None
     if sessions is not None:
         run_recorded_command(policy, sessions, session_ids, settings, jobs, out_dir, console)
         return

@@ -6,7 +6,10 @@ instead of placing a second one; ``flatten(reason)`` closes everything (stop, ki
 ``aggressive``, crosses at the worst tradable price as immediate-or-cancel so nothing is left resting.
 
 One market never has two closing orders at once: a close already in flight is re-priced or left
-alone. The close reason is stored on the order (``TrackedOrder.close_reason``), so fills, history,
+alone. Nor is a close sent while the market's last close is filled by the exchange's answer but its
+fills are not booked yet (the answer travels by REST, the fills by the stream, and the answer often
+wins): the position the ledger still shows is the one that close already sold, and a second
+reduce-only close would be refused by the exchange -- an error toward the market's circuit breaker. The close reason is stored on the order (``TrackedOrder.close_reason``), so fills, history,
 the store and the dashboard all show why a position was closed.
 """
 
@@ -26,6 +29,9 @@ from kalshiflow.trader.exit_rules.base import ClosingOrderView, ExitDecision
 from kalshiflow.trader.state.ledger import Ledger
 from kalshiflow.trader.state.orders import OrderPurpose, TrackedOrder
 
+# How long a close answered as filled counts as closing while its fills are not booked (trader clock).
+FILLS_PENDING_MAX_MS = 10_000
+
 
 @dataclass(frozen=True, slots=True)
 class CloseResult:
@@ -44,6 +50,7 @@ class PositionCloser:
         self._ledger = ledger
         self._clock = clock
         self._priced_at_ms: dict[str, int] = {}  # client_order_id -> last re-price time
+        self._last_close: dict[str, str] = {}  # ticker -> client_order_id of its latest close sent
 
     # ------------------------------------------------------------------ views for the exit rules
     def closing_orders(self) -> dict[str, ClosingOrderView]:
@@ -67,6 +74,20 @@ class PositionCloser:
         # The market's own live orders (the ledger indexes them by ticker), not every live order:
         # the decision path asks this twice per decision (reactive exits, risk context).
         return self._ledger.index.has_close(ticker)
+
+    def _fills_pending(self, ticker: str) -> bool:
+        """The market's latest close is filled (or partly) by the exchange's answer, and the ledger
+        has not booked all of those fills yet: the position is about to shrink by them."""
+        cid = self._last_close.get(ticker)
+        if cid is None:
+            return False
+        order = self._ledger.orders.get(cid)
+        if order is None or order.booked >= order.filled:
+            del self._last_close[ticker]  # booked (or gone): nothing pending any more
+            return False
+        # Bounded: fills that never arrive (a lost stream message) are booked by the next
+        # calibration; until then the exit rules may close again after this wait (reduce-only).
+        return self._clock.now_ms() - order.updated_ms < FILLS_PENDING_MAX_MS
 
     # ------------------------------------------------------------------ actions
     async def apply(self, decisions: Iterable[ExitDecision]) -> list[CloseResult]:
@@ -137,6 +158,8 @@ class PositionCloser:
     ) -> CloseResult:
         if self.is_closing(ticker):
             return CloseResult(ticker, reason, "skipped_in_flight", "a closing order is already live")
+        if self._fills_pending(ticker):
+            return CloseResult(ticker, reason, "skipped_in_flight", "the last close filled; its fills are on their way")
         position = self._ledger.position(ticker).position
         if position == 0:
             return CloseResult(ticker, reason, "skipped_flat")
@@ -151,7 +174,8 @@ class PositionCloser:
             reduce_only=True,
             time_in_force=tif,
         )
-        result = await self._executor.place(intent)
+        result = await self._executor.place(intent)  # live (pending) while it is sent: has_close covers it
+        self._last_close[ticker] = result.client_order_id
         outcome = "placed" if result.outcome is ExecOutcome.PLACED else result.outcome.value
         return CloseResult(ticker, reason, outcome, result.detail, result)
 
