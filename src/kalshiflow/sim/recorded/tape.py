@@ -68,10 +68,14 @@ def _yes_price(side: OutcomeSide, price: int) -> int:
 class Tape:
     """The recorded participants of one engine; call in recording order."""
 
-    def __init__(self, engine: Engine, *, lazy: bool = False) -> None:
+    def __init__(self, engine: Engine, *, lazy: bool = False, fast_trades: bool = True) -> None:
         """``lazy``: the tape orders of a market stay out of the engine's queues until they must
-        be there (``virtual.py``); the engine, the trader and every reader see the same exchange."""
+        be there (``virtual.py``); the engine, the trader and every reader see the same exchange.
+        ``fast_trades`` (lazy only): a recorded trade in a lazy market is booked without the
+        engine's matching (``VirtualLevels.trade``); False materializes and matches (the tests
+        compare the two)."""
         self.engine = engine
+        self.fast_trades = fast_trades
         engine.add_account(TAPE_MAKER, TAPE_BALANCE)
         engine.add_account(TAPE_TAKER, TAPE_BALANCE)
         engine.house_accounts.update((TAPE_MAKER, TAPE_TAKER))  # no reservations, no private events
@@ -284,9 +288,10 @@ class Tape:
     def _apply_lazy(
         self, virtual: VirtualLevels, ticker: str, side: OutcomeSide, price: int, plan: LevelPlan
     ) -> None:
-        """``_apply`` in a lazy market: cancels outside the engine; a trade materializes the level
-        and goes through the engine's matching (the whole market first if a level better than this
-        one rests there, which a trade at the recorded touch never meets)."""
+        """``_apply`` in a lazy market: cancels outside the engine; a trade of the whole level at
+        the ladder's best is booked outside it too (``VirtualLevels.trade``), any other trade
+        materializes the level and goes through the engine's matching (the whole market first if a
+        level better than this one rests there, which a trade at the recorded touch never meets)."""
         metrics = self.metrics
         if plan.add:
             self._add(ticker, side, price, plan.add)
@@ -295,10 +300,19 @@ class Tape:
         if plan.cancel_back:
             metrics.levels_cancelled += virtual.cancel(ticker, side, price, plan.cancel_back, front=False)
         if plan.trade:
-            book = self.engine.books[ticker]
+            engine = self.engine
+            book = engine.books[ticker]
             best = (book.yes if side is OutcomeSide.YES else book.no).best()
             if best is not None and best > price:
                 self._release(ticker)
+            elif (
+                self.fast_trades
+                and plan.trade == virtual.shown(ticker, side, price)
+                and engine._on_grid(engine.markets[ticker], _yes_price(side, price))
+            ):
+                virtual.trade(ticker, side, price, TAPE_TAKER)  # the level, all of it, outside the queues
+                metrics.trades += 1
+                return
             else:
                 virtual.materialize(ticker, side, price)
             self._apply(ticker, side, price, LevelPlan(trade=plan.trade), [])

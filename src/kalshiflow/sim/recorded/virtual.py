@@ -30,8 +30,10 @@ from typing import Final
 
 from kalshiflow.domain.orders import BookSide, OutcomeSide, SelfTradePrevention, TimeInForce, UpdateReason
 from kalshiflow.domain.units import PRICE_SCALE
+from kalshiflow.sim import fee_schedule
 from kalshiflow.sim.engine import Engine
 from kalshiflow.sim.events import BookDelta
+from kalshiflow.sim.positions import opening_cost_per_contract
 from kalshiflow.sim.state import SimOrder
 
 _SIDES: Final = (OutcomeSide.YES, OutcomeSide.NO)
@@ -195,6 +197,54 @@ class VirtualLevels:
                     queue.append((order.priority, order))
                     engine.orders[order.order_id] = order
                     engine._index_resting(order)
+
+    def trade(self, ticker: str, side: OutcomeSide, price: int, taker_id: str) -> None:
+        """The whole level trades against one immediate-or-cancel order of house account
+        ``taker_id`` without entering the queues, with every effect of ``create_order`` for it
+        after ``materialize``: the taker's ids and priority drawn, then per tape order in priority
+        order its trade id, the level's size, ``BookDelta``, both sides' fees, cash, positions and
+        open interest (``_book_fill``), the trade's record and ``TradeEvent``, and the order groups'
+        check after trades. The caller checked the order's price and that this level is the
+        ladder's best. Why: a recorded trade at the touch was the engine's costliest replay step
+        (two ``SimOrder`` values per fill, the taker's entry, its matching loop) for orders no one
+        else can see; ``test_tape_trades`` compares it with that path."""
+        engine = self.engine
+        now = engine.clock.now_ms()
+        fee_schedule.apply_due(engine, now)
+        taker_account = engine.account(taker_id)
+        market = engine._check_tradable(ticker, now)
+        engine.new_id()  # the taker's order id
+        engine.new_id()  # and client order id (the tape's request names none)
+        engine._next_priority()
+        queue = self.markets[ticker][side].pop(price)
+        book = engine.books[ticker]
+        if side is OutcomeSide.YES:
+            ladder, maker_side, taker_side, yes_price = book.yes, BookSide.BID, BookSide.ASK, price
+        else:
+            ladder, maker_side, taker_side, yes_price = book.no, BookSide.ASK, BookSide.BID, PRICE_SCALE - price
+        maker_account = engine.accounts[self.account_id]
+        maker_pos = engine.position(self.account_id, ticker)
+        taker_pos = engine.position(taker_id, ticker)
+        maker_own = opening_cost_per_contract(maker_side, yes_price)
+        taker_own = opening_cost_per_contract(taker_side, yes_price)
+        taker_rounding = 0  # the taker's accumulator, carried from fill to fill as its order's
+        listeners = engine.listeners
+        for v in queue:
+            size = v.remaining
+            trade_id = engine.new_id()
+            ladder.reduce(price, size)
+            if listeners:
+                engine.emit(BookDelta(ticker, side, price, -size, now, self.account_id, v.client_order_id, 0))
+            maker_rounding = 0 if v.order is None else v.order.rounding_accumulator
+            fee = engine._fee(ticker, False, maker_own, size)
+            engine._book_fill(maker_account, maker_pos, ticker, maker_side, yes_price, size, fee, maker_rounding, now)
+            fee = engine._fee(ticker, True, taker_own, size)
+            taker_rounding = engine._book_fill(
+                taker_account, taker_pos, ticker, taker_side, yes_price, size, fee, taker_rounding, now
+            )
+            engine._record_trade(market, trade_id, yes_price, size, taker_side, now)
+        if queue:  # ``_after_trades`` with fills
+            engine._trigger_pending_groups(now)
 
     def release(self, ticker: str) -> None:
         """``ticker`` stops being lazy: every tape order of it into the engine (until ``park``)."""
