@@ -103,7 +103,9 @@ class EngineCore:
     # ----------------------------------------------------------------- registry
     def new_id(self) -> str:
         """A UUID4 string from the seeded RNG; the same text as ``str(uuid.UUID(int=..., version=4))``."""
-        h = "%032x" % (self.rng.getrandbits(128) & _UUID4_CLEAR | _UUID4_SET)
+        # ``to_bytes().hex()``: a third cheaper than ``"%032x"``, the same 32 digits (a replay draws
+        # two ids per recorded add).
+        h = (self.rng.getrandbits(128) & _UUID4_CLEAR | _UUID4_SET).to_bytes(16, "big").hex()
         return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
     def add_listener(self, listener: Listener) -> None:

@@ -320,19 +320,22 @@ class Tape:
     def _add(self, ticker: str, side: OutcomeSide, price: int, count: int) -> None:
         """``count`` more of the recorded depth at ``price``: a tape order at the back of the queue."""
         book_side, yes_price = _book_side(side), _yes_price(side, price)
-        virtual = self._lazy(ticker)
-        if virtual is not None and self._rests_uncrossed(ticker, book_side, yes_price):
-            virtual.add(ticker, side, price, count, self.engine.clock.now_ms())
+        virtual = self.virtual
+        if virtual is not None and ticker in virtual.markets:
+            now = self.engine.clock.now_ms()
+            if self._rests_uncrossed(ticker, book_side, yes_price, now):
+                virtual.add(ticker, side, price, count, now)
+            else:
+                self.engine.create_order(TAPE_MAKER, self._request(ticker, book_side, yes_price, count))
         else:
             self.engine.create_order(TAPE_MAKER, self._request(ticker, book_side, yes_price, count))
         self.metrics.levels_added += 1
 
-    def _rests_uncrossed(self, ticker: str, book_side: BookSide, yes_price: int) -> bool:
+    def _rests_uncrossed(self, ticker: str, book_side: BookSide, yes_price: int, now: int) -> bool:
         """Whether ``create_order`` would rest this tape order without matching anything, after
         doing what it does first (fee changes due, the market's checks, which raise as there).
         False sends the order through ``create_order``; a crossing one releases the market first."""
         engine = self.engine
-        now = engine.clock.now_ms()
         fee_schedule.apply_due(engine, now)
         market = engine._check_tradable(ticker, now)
         if not engine._on_grid(market, yes_price):

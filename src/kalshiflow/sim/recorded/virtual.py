@@ -123,15 +123,17 @@ class VirtualLevels:
         engine = self.engine
         levels = self.markets[ticker][side]
         queue = levels.get(price)
-        if not queue:
+        if not queue or amount <= 0:
             return 0
         book = engine.books[ticker]
         ladder = book.yes if side is OutcomeSide.YES else book.no
+        # Checked once: what ``cancel_order`` checks before each of these cancels (time and the
+        # market's state) cannot change between them, so the first one raises if any would.
+        now = engine.clock.now_ms()
+        engine._check_market_accepts_cancels(ticker, now)
         touched = 0
         while amount > 0 and queue:
             v = queue[0] if front else queue[-1]
-            now = engine.clock.now_ms()
-            engine._check_market_accepts_cancels(ticker, now)  # raises as cancel_order would
             remaining = v.remaining
             if remaining <= amount:
                 amount -= remaining
