@@ -12,9 +12,11 @@ Both tape accounts are the engine's house accounts (``EngineCore.house_accounts`
 no reservations, and no order, fill or position events of theirs (nobody could subscribe to them).
 A lazy tape (``lazy=True``, the recorded venue's) keeps the resting tape orders of a market outside
 the engine's queues while no other account's order rests there (``virtual.py``): the same exchange
-to every reader, a third cheaper to replay. A market an order of ours released is followed again
-at its next recorded change after our last order there left. (The simulator's lifecycle, which the recorded
-venue never runs, cancels a closing market's orders from its queues: release a lazy market first.)
+to every reader, a third cheaper to replay; there a trade of the whole level at the touch is
+booked without the matching engine (``VirtualLevels.trade``, the same effects). A market an order
+of ours released is followed again at its next recorded change after our last order there left.
+(The simulator's lifecycle, which the recorded venue never runs, cancels a closing market's orders
+from its queues: release a lazy market first.)
 
 Invalid stretches of the recording (a gap or an invalidation) freeze the market's tape: its resting
 depth is cancelled at once (``seal``) and its deltas are ignored until the next snapshot, which

@@ -9,11 +9,15 @@ as a FIFO of ``Resting`` (ids, priority, sizes, times: what the order would hold
 (``Ladder.add_size`` / ``reduce``, which every reader of the book uses: snapshots, REST books,
 market prices), the same ``BookDelta`` per order and in the same order, the same market checks.
 
-Anything that needs real orders materializes them first (``materialize``): ``SimOrder`` values equal
-to what order entry would have built, queued in priority order. The tape does so for a level it
-trades at (the trade runs through the engine's matching: fills, volume, open interest, trade ids),
-and for the whole market (releases it) before an add that would cross (matching) or before any
-other account's order enters the market (``EngineCore.before_outside_order``). Nothing else reads
+A recorded trade of a whole level at the touch is booked here too (``trade``): the tape's orders
+there fill a tape taker with every effect the engine's matching would have (ids, fills, fees,
+positions, open interest, volume, the trade and its events), none of them ever queued.
+
+Anything else that needs real orders materializes them first (``materialize``): ``SimOrder`` values
+equal to what order entry would have built, queued in priority order. The tape does so for a level
+it trades at otherwise (the trade runs through the engine's matching), and for the whole market
+(releases it) before an add that would cross (matching) or before any other account's order
+enters the market (``EngineCore.before_outside_order``). Nothing else reads
 the queues of a market in a replay: snapshots, REST books and market prices read the aggregates;
 queue positions are asked of our orders only, which live in released markets.
 
