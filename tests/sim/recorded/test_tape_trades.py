@@ -93,7 +93,10 @@ def _replay(fast_trades: bool, seed: int) -> tuple[list[str], list[object]]:
             for a in engine.accounts.values()
         ],
         [repr(f) for f in engine.accounts[TRADER].fills],
-        [(t, m.volume, m.open_interest, m.last_price, list(m.volume_window)) for t, m in engine.markets.items()],
+        [
+            (t, m.volume, m.open_interest, m.last_price, list(m.volume_window))
+            for t, m in engine.markets.items()
+        ],
         [(t, b.yes.ascending(), b.no.ascending()) for t, b in engine.books.items()],
         [repr(t) for t in engine.trades],
         engine.fees_collected,
@@ -117,7 +120,9 @@ def test_a_lazy_markets_trade_is_booked_as_the_engine_would_match_it(
         queue = self.markets[ticker][side][price]
         booked["trades"] += 1
         booked["orders"] += len(queue)
-        booked["carried_rounding"] += sum(1 for v in queue if v.order is not None and v.order.rounding_accumulator)
+        booked["carried_rounding"] += sum(
+            1 for v in queue if v.order is not None and v.order.rounding_accumulator
+        )
         real_trade(self, ticker, side, price, taker_id)
 
     monkeypatch.setattr(virtual.VirtualLevels, "trade", counting_trade)

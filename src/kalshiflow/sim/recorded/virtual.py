@@ -227,7 +227,12 @@ class VirtualLevels:
         if side is OutcomeSide.YES:
             ladder, maker_side, taker_side, yes_price = book.yes, BookSide.BID, BookSide.ASK, price
         else:
-            ladder, maker_side, taker_side, yes_price = book.no, BookSide.ASK, BookSide.BID, PRICE_SCALE - price
+            ladder, maker_side, taker_side, yes_price = (
+                book.no,
+                BookSide.ASK,
+                BookSide.BID,
+                PRICE_SCALE - price,
+            )
         maker_account = engine.accounts[self.account_id]
         maker_pos = engine.position(self.account_id, ticker)
         taker_pos = engine.position(taker_id, ticker)
@@ -243,7 +248,9 @@ class VirtualLevels:
                 engine.emit(BookDelta(ticker, side, price, -size, now, self.account_id, v.client_order_id, 0))
             maker_rounding = 0 if v.order is None else v.order.rounding_accumulator
             fee = engine._fee(ticker, False, maker_own, size)
-            engine._book_fill(maker_account, maker_pos, ticker, maker_side, yes_price, size, fee, maker_rounding, now)
+            engine._book_fill(
+                maker_account, maker_pos, ticker, maker_side, yes_price, size, fee, maker_rounding, now
+            )
             fee = engine._fee(ticker, True, taker_own, size)
             taker_rounding = engine._book_fill(
                 taker_account, taker_pos, ticker, taker_side, yes_price, size, fee, taker_rounding, now

@@ -26,7 +26,9 @@ PATHS = [
 @pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize("host", [None, b"example.com:8080"], ids=["no-host", "host"])
 @pytest.mark.parametrize("server", [None, ("venue.invalid", 80)], ids=["no-server", "server"])
-def test_the_request_path_is_the_urls_path(path: str, host: bytes | None, server: tuple[str, int] | None) -> None:
+def test_the_request_path_is_the_urls_path(
+    path: str, host: bytes | None, server: tuple[str, int] | None
+) -> None:
     scope = {
         "type": "http",
         "method": "GET",
