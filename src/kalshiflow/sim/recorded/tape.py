@@ -29,7 +29,7 @@ Markets are listed active with a close time the caller chooses (recordings carry
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -88,7 +88,7 @@ class Tape:
         self.virtual = VirtualLevels(engine, TAPE_MAKER) if lazy else None
         self.released: set[str] = set()  # lazy markets whose tape orders are in the engine now
         if lazy:
-            engine.before_outside_order = self._release
+            engine.before_outside_order = self._before_outside
 
     # ------------------------------------------------------------------ markets
     def list_market(self, ticker: str, grid: PriceGrid, close_ms: int) -> None:
@@ -129,10 +129,35 @@ class Tape:
             virtual.release(ticker)
             self.released.add(ticker)
 
-    def _park_if_alone(self, ticker: str) -> None:
-        """Follow released ``ticker`` again if no other account's order rests there. Checked at the
-        market's next recorded change, the first moment the lazy tape would gain from it, with the
-        engine's resting index (two lookups per account) rather than the queues."""
+    def _before_outside(self, req: OrderRequest) -> Callable[[], None] | None:
+        """Another account's order enters ``req.ticker``. In a lazy market only the levels it can
+        meet join the engine first -- the other ladder's levels its price reaches (matching, a
+        fill-or-kill's count) and its own price's level (it would queue behind those) --, and once
+        its entry is over the market is released if it rests there, else those levels are
+        followed again at once (``_after_outside``). Why: a trader that crosses has most of its
+        orders filled (or cancelled) at once, and releasing the whole market for each -- every
+        level into the engine, and out again at the market's next change -- was most of what such
+        an order cost the replay."""
+        virtual = self.virtual
+        ticker = req.ticker
+        if virtual is None or ticker not in virtual.markets:
+            return None
+        virtual.materialize_reachable(ticker, req.side, req.yes_price)
+        return lambda: self._after_outside(ticker)
+
+    def _after_outside(self, ticker: str) -> None:
+        virtual = self.virtual
+        assert virtual is not None  # only a lazy tape hooks order entry
+        if ticker not in virtual.markets:
+            return  # released meanwhile
+        if self._alone(ticker):
+            virtual.repark(ticker)
+        else:
+            self._release(ticker)  # the rest of the market joins the levels already in
+
+    def _alone(self, ticker: str) -> bool:
+        """Whether no other account's order rests in ``ticker``: the engine's resting index (two
+        lookups per account) rather than the queues."""
         engine = self.engine
         house = engine.house_accounts
         resting = engine._resting_by_key
@@ -140,9 +165,15 @@ class Tape:
             if account_id not in house and (
                 (account_id, ticker, BookSide.BID) in resting or (account_id, ticker, BookSide.ASK) in resting
             ):
-                return
-        self.released.discard(ticker)
-        self.virtual.park(ticker)  # type: ignore[union-attr]  # released implies lazy
+                return False
+        return True
+
+    def _park_if_alone(self, ticker: str) -> None:
+        """Follow released ``ticker`` again if no other account's order rests there. Checked at the
+        market's next recorded change, the first moment the lazy tape would gain from it."""
+        if self._alone(ticker):
+            self.released.discard(ticker)
+            self.virtual.park(ticker)  # type: ignore[union-attr]  # released implies lazy
 
     def _lazy(self, ticker: str) -> VirtualLevels | None:
         virtual = self.virtual

@@ -95,6 +95,7 @@ class VirtualLevels:
         self.account_id = account_id
         self.markets: dict[str, dict[OutcomeSide, dict[int, Queue]]] = {}
         self.parked = 0  # released markets followed again (``park``)
+        self.reparked = 0  # markets whose levels an order that did not stay took in (``repark``)
 
     def follow(self, ticker: str) -> None:
         """``ticker`` is listed and holds no order yet: keep its tape orders here."""
@@ -166,43 +167,59 @@ class VirtualLevels:
         """Put the tape orders of ``ticker`` (of one level, when given) into the engine's queues as
         the ``SimOrder`` values order entry would have made (a parked order: its own, brought up to
         date); the market stays lazy for the rest."""
+        for level_side in _SIDES:
+            if side is None or level_side is side:
+                levels = self.markets[ticker][level_side]
+                self._materialize(ticker, level_side, [p for p in levels if price is None or p == price])
+
+    def materialize_reachable(self, ticker: str, book_side: BookSide, yes_price: int) -> None:
+        """``materialize`` the levels an order of another account for ``book_side`` at
+        ``yes_price`` can meet: the other ladder's levels at or above its limit there (what it can
+        match, what a fill-or-kill counts) and its own price's level (it would rest behind those)."""
+        market = self.markets[ticker]
+        if book_side is BookSide.BID:
+            other, limit, own, own_price = OutcomeSide.NO, PRICE_SCALE - yes_price, OutcomeSide.YES, yes_price
+        else:
+            other, limit, own, own_price = OutcomeSide.YES, yes_price, OutcomeSide.NO, PRICE_SCALE - yes_price
+        self._materialize(ticker, other, [p for p in market[other] if p >= limit])
+        if own_price in market[own]:
+            self._materialize(ticker, own, [own_price])
+
+    def _materialize(self, ticker: str, side: OutcomeSide, prices: list[int]) -> None:
         engine = self.engine
         book = engine.books[ticker]
-        for level_side in _SIDES:
-            if side is not None and level_side is not side:
-                continue
-            levels = self.markets[ticker][level_side]
-            ladder = book.yes if level_side is OutcomeSide.YES else book.no
-            book_side = BookSide.BID if level_side is OutcomeSide.YES else BookSide.ASK
-            for level_price in [p for p in levels if price is None or p == price]:
-                yes_price = level_price if level_side is OutcomeSide.YES else PRICE_SCALE - level_price
-                queue = ladder.levels[level_price].queue
-                for v in levels.pop(level_price):
-                    order = v.order
-                    if order is not None:  # back as it left, with what ``cancel`` changed since
-                        order.remaining_count = v.remaining
-                        order.updated_ms = v.updated_ms
-                        order.last_update_reason = v.reason
-                    else:
-                        order = SimOrder(
-                            order_id=v.order_id,
-                            client_order_id=v.client_order_id,
-                            account_id=self.account_id,
-                            ticker=ticker,
-                            side=book_side,
-                            yes_price=yes_price,
-                            initial_count=v.initial,
-                            time_in_force=TimeInForce.GOOD_TILL_CANCELED,
-                            self_trade_prevention=SelfTradePrevention.MAKER,
-                            created_ms=v.created_ms,
-                            priority=v.priority,
-                            remaining_count=v.remaining,
-                            updated_ms=v.updated_ms,
-                            last_update_reason=v.reason,
-                        )
-                    queue.append((order.priority, order))
-                    engine.orders[order.order_id] = order
-                    engine._index_resting(order)
+        levels = self.markets[ticker][side]
+        ladder = book.yes if side is OutcomeSide.YES else book.no
+        book_side = BookSide.BID if side is OutcomeSide.YES else BookSide.ASK
+        for level_price in prices:
+            yes_price = level_price if side is OutcomeSide.YES else PRICE_SCALE - level_price
+            queue = ladder.levels[level_price].queue
+            for v in levels.pop(level_price):
+                order = v.order
+                if order is not None:  # back as it left, with what ``cancel`` changed since
+                    order.remaining_count = v.remaining
+                    order.updated_ms = v.updated_ms
+                    order.last_update_reason = v.reason
+                else:
+                    order = SimOrder(
+                        order_id=v.order_id,
+                        client_order_id=v.client_order_id,
+                        account_id=self.account_id,
+                        ticker=ticker,
+                        side=book_side,
+                        yes_price=yes_price,
+                        initial_count=v.initial,
+                        time_in_force=TimeInForce.GOOD_TILL_CANCELED,
+                        self_trade_prevention=SelfTradePrevention.MAKER,
+                        created_ms=v.created_ms,
+                        priority=v.priority,
+                        remaining_count=v.remaining,
+                        updated_ms=v.updated_ms,
+                        last_update_reason=v.reason,
+                    )
+                queue.append((order.priority, order))
+                engine.orders[order.order_id] = order
+                engine._index_resting(order)
 
     def trade(self, ticker: str, side: OutcomeSide, price: int, taker_id: str) -> None:
         """The whole level trades against one immediate-or-cancel order of house account
@@ -294,6 +311,35 @@ class VirtualLevels:
                 level.dead = 0
         self.markets[ticker] = market
         self.parked += 1
+
+    def repark(self, ticker: str) -> None:
+        """``park`` for a market that stayed lazy while some of its levels were materialized
+        (``materialize_reachable``, for an order that did not stay): those levels' tape orders
+        leave the engine for their FIFOs, in priority order; the market's other levels are as
+        they were. No other account's order rests there (the caller checked)."""
+        engine = self.engine
+        book = engine.books[ticker]
+        market = self.markets[ticker]
+        for side, book_side, ladder in (
+            (OutcomeSide.YES, BookSide.BID, book.yes),
+            (OutcomeSide.NO, BookSide.ASK, book.no),
+        ):
+            resting = engine._resting_by_key.pop((self.account_id, ticker, book_side), None)
+            if not resting:
+                continue
+            levels = market[side]
+            orders = engine.orders
+            for order in sorted(resting.values(), key=_priority):
+                del orders[order.order_id]
+                price = order.book_price
+                queue = levels.get(price)
+                if queue is None:  # the level's first order: its engine queue holds only the tape's
+                    queue = levels[price] = deque()
+                    level = ladder.levels[price]
+                    level.queue.clear()
+                    level.dead = 0
+                queue.append(Resting.of(order))
+        self.reparked += 1
 
     def _delta(
         self, ticker: str, side: OutcomeSide, price: int, delta: int, now: int, client_id: str
