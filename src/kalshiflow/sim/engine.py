@@ -71,7 +71,15 @@ class Engine(MatchingEngine):
     def create_order(self, account_id: str, req: OrderRequest) -> OrderResult:
         hook = self.before_outside_order
         if hook is not None and account_id not in self.house_accounts:
-            hook(req.ticker)
+            after = hook(req)
+            if after is not None:
+                try:
+                    return self._create_order(account_id, req)
+                finally:
+                    after()
+        return self._create_order(account_id, req)
+
+    def _create_order(self, account_id: str, req: OrderRequest) -> OrderResult:
         now = self.clock.now_ms()
         # A fee change due by now is in force for this order's fills and reservation, whether or
         # not the lifecycle tick has run since its time.

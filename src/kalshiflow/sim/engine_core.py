@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import Callable
 from fractions import Fraction
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from kalshiflow.clock import Clock
 from kalshiflow.domain.fees import FeeType, trade_fee
@@ -43,6 +44,9 @@ from kalshiflow.sim.state import (
     SimSeries,
     Trade,
 )
+
+if TYPE_CHECKING:
+    from kalshiflow.sim.engine import OrderRequest
 
 Listener = Callable[[EngineEvent], None]
 MAX_TRADES_KEPT = 200_000
@@ -96,14 +100,17 @@ class EngineCore:
         # positions are kept (open interest counts them). A replay's orders are nearly all theirs:
         # the reservations, the unread events and the ever-growing history were a third of it.
         self.house_accounts: set[str] = set()
-        # Called with a market's ticker before an order of any other account enters it (a lazy
-        # tape puts the orders it keeps outside the queues into them: ``sim/recorded/virtual.py``).
-        self.before_outside_order: Callable[[str], None] | None = None
+        # Called with the request before an order of any other account enters its market (a lazy
+        # tape puts the orders it keeps outside the queues into them: ``sim/recorded/virtual.py``);
+        # what it returns, if not None, is called once the order entry is over, raised or not.
+        self.before_outside_order: Callable[[OrderRequest], Callable[[], None] | None] | None = None
 
     # ----------------------------------------------------------------- registry
     def new_id(self) -> str:
         """A UUID4 string from the seeded RNG; the same text as ``str(uuid.UUID(int=..., version=4))``."""
-        h = "%032x" % (self.rng.getrandbits(128) & _UUID4_CLEAR | _UUID4_SET)
+        # ``to_bytes().hex()``: a third cheaper than ``"%032x"``, the same 32 digits (a replay draws
+        # two ids per recorded add).
+        h = (self.rng.getrandbits(128) & _UUID4_CLEAR | _UUID4_SET).to_bytes(16, "big").hex()
         return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
     def add_listener(self, listener: Listener) -> None:

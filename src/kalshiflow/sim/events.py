@@ -10,18 +10,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import msgspec
+
 from kalshiflow.domain.orders import BookSide, OutcomeSide, UpdateReason
 
 if TYPE_CHECKING:
     from kalshiflow.sim.state import Fill, OrderGroup, Position, SimEvent, SimMarket, SimOrder
 
 
-@dataclass(frozen=True, slots=True)
-class BookDelta:
+class BookDelta(msgspec.Struct, frozen=True, gc=False):
     """Aggregate size at one level of one bid ladder changed by ``delta`` (signed, 0.01 contracts).
 
     ``side`` names the ladder (YES bids or NO bids); ``price`` is in that leg's own terms.
     ``account_id``/``client_order_id`` name the order whose action caused the change.
+
+    A frozen ``msgspec.Struct`` where the other events are frozen dataclasses: book changes are
+    most of the engine's events (a replay's tape makes one per recorded change), and a frozen
+    dataclass's ``__init__`` cost ~0.7 us against ~0.08 us; same fields, order, repr, equality,
+    hash and immutability; it holds no reference that could form a cycle (``gc=False``).
     """
 
     ticker: str

@@ -25,7 +25,9 @@ from kalshiflow.sim.events import (
 )
 from kalshiflow.sim.positions import apply_fill, closable, opening_cost_per_contract
 from kalshiflow.sim.state import (
+    Account,
     Fill,
+    Position,
     SimMarket,
     SimOrder,
     Trade,
@@ -114,17 +116,22 @@ class MatchingEngine(EngineCore):
             fills.append(self._execute(taker, size, yes_price, True, trade_id, now))
             if not maker.is_resting:
                 ladder.mark_dead(best)
-            trade = Trade(trade_id, market.ticker, yes_price, size, taker.side, now)
-            self.trades.append(trade)
-            market.last_price = yes_price
-            market.volume += size
-            window = market.volume_window
-            window.append((now, size))
-            while window[0][0] <= now - VOLUME_WINDOW_MS:  # keep only the last 24 h
-                window.popleft()
-            if self.listeners:
-                self.emit(TradeEvent(trade_id, market.ticker, yes_price, size, taker.side, now))
+            self._record_trade(market, trade_id, yes_price, size, taker.side, now)
         return fills
+
+    def _record_trade(
+        self, market: SimMarket, trade_id: str, yes_price: int, size: int, taker_side: BookSide, now: int
+    ) -> None:
+        """A trade's public record: the trade list, the market's last price, volume and 24 h window."""
+        self.trades.append(Trade(trade_id, market.ticker, yes_price, size, taker_side, now))
+        market.last_price = yes_price
+        market.volume += size
+        window = market.volume_window
+        window.append((now, size))
+        while window[0][0] <= now - VOLUME_WINDOW_MS:  # keep only the last 24 h
+            window.popleft()
+        if self.listeners:
+            self.emit(TradeEvent(trade_id, market.ticker, yes_price, size, taker_side, now))
 
     def _cash_covers(self, order: SimOrder, size: int, yes_price: int, is_taker: bool) -> bool:
         """Whether the owner can pay for the part of this fill that opens exposure."""
@@ -157,19 +164,9 @@ class MatchingEngine(EngineCore):
             release = min(order.reserved, needed)
         order.reserved -= release
         account.balance += release
-        long_before = max(0, pos.position)
-        exact = apply_fill(pos, order.side, yes_price, size, fee, now)
-        self.markets[order.ticker].open_interest += max(0, pos.position) - long_before
-        if exact % account.balance_precision == 0:
-            # Nothing to round, so no rounding fee and no rebate (the accumulator stays below a cent).
-            account.balance += exact
-            self.fees_collected += fee
-        else:
-            posted = post_to_balance(exact, account.balance_precision, order.rounding_accumulator)
-            order.rounding_accumulator = posted.accumulator
-            account.balance += posted.posted
-            self.fees_collected += fee + posted.rounding_fee - posted.rebate
-        account.updated_ms = now
+        order.rounding_accumulator = self._book_fill(
+            account, pos, order.ticker, order.side, yes_price, size, fee, order.rounding_accumulator, now
+        )
         order.fill_count += size
         order.remaining_count -= size
         cost = own_price * size
@@ -212,6 +209,36 @@ class MatchingEngine(EngineCore):
             self.emit(OrderEvent(order, UpdateReason.TRADE, now))
             self.emit(PositionEvent(order.account_id, order.ticker, pos))
         return fill
+
+    def _book_fill(
+        self,
+        account: Account,
+        pos: Position,
+        ticker: str,
+        side: BookSide,
+        yes_price: int,
+        size: int,
+        fee: int,
+        accumulator: int,
+        now: int,
+    ) -> int:
+        """One side of a fill into its account's cash and position, the market's open interest and
+        the exchange's fees; returns the order's rounding accumulator after it. Matching books every
+        fill here, and so does the lazy tape's own trade (``sim/recorded/virtual.py``)."""
+        long_before = max(0, pos.position)
+        exact = apply_fill(pos, side, yes_price, size, fee, now)
+        self.markets[ticker].open_interest += max(0, pos.position) - long_before
+        if exact % account.balance_precision == 0:
+            # Nothing to round, so no rounding fee and no rebate (the accumulator stays below a cent).
+            account.balance += exact
+            self.fees_collected += fee
+        else:
+            posted = post_to_balance(exact, account.balance_precision, accumulator)
+            accumulator = posted.accumulator
+            account.balance += posted.posted
+            self.fees_collected += fee + posted.rounding_fee - posted.rebate
+        account.updated_ms = now
+        return accumulator
 
     def _after_trades(self, fills: list[Fill], now: int) -> None:
         if fills:

@@ -247,13 +247,18 @@ class RecordedVenue(SimVenue):
         self._next = next(self._items, None)
 
     def _replay_to(self, target_ms: int) -> None:
-        source = self.source
-        while self._next is not None and self._next[0] <= target_ms:
-            at_ms, item = self._next
+        source, items, apply, delta = self.source, self._items, self._apply, self.tape.delta
+        pending = self._next
+        while pending is not None and pending[0] <= target_ms:
+            at_ms, item = pending
             if at_ms > source.now_ms():
                 source.set_ms(at_ms)
-            self._apply(item)
-            self._pull()
+            # Deltas are nearly every recorded message: handed to the tape here, without ``_apply``.
+            if type(item) is OrderbookDelta:
+                delta(item.ticker, item.side, int(item.price), int(item.delta))
+            else:
+                apply(item)
+            pending = self._next = next(items, None)
         if target_ms > source.now_ms():
             source.set_ms(target_ms)
 

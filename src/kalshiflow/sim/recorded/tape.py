@@ -12,9 +12,11 @@ Both tape accounts are the engine's house accounts (``EngineCore.house_accounts`
 no reservations, and no order, fill or position events of theirs (nobody could subscribe to them).
 A lazy tape (``lazy=True``, the recorded venue's) keeps the resting tape orders of a market outside
 the engine's queues while no other account's order rests there (``virtual.py``): the same exchange
-to every reader, a third cheaper to replay. A market an order of ours released is followed again
-at its next recorded change after our last order there left. (The simulator's lifecycle, which the recorded
-venue never runs, cancels a closing market's orders from its queues: release a lazy market first.)
+to every reader, a third cheaper to replay; there a trade of the whole level at the touch is
+booked without the matching engine (``VirtualLevels.trade``, the same effects). A market an order
+of ours released is followed again at its next recorded change after our last order there left.
+(The simulator's lifecycle, which the recorded venue never runs, cancels a closing market's orders
+from its queues: release a lazy market first.)
 
 Invalid stretches of the recording (a gap or an invalidation) freeze the market's tape: its resting
 depth is cancelled at once (``seal``) and its deltas are ignored until the next snapshot, which
@@ -27,7 +29,7 @@ Markets are listed active with a close time the caller chooses (recordings carry
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -68,10 +70,14 @@ def _yes_price(side: OutcomeSide, price: int) -> int:
 class Tape:
     """The recorded participants of one engine; call in recording order."""
 
-    def __init__(self, engine: Engine, *, lazy: bool = False) -> None:
+    def __init__(self, engine: Engine, *, lazy: bool = False, fast_trades: bool = True) -> None:
         """``lazy``: the tape orders of a market stay out of the engine's queues until they must
-        be there (``virtual.py``); the engine, the trader and every reader see the same exchange."""
+        be there (``virtual.py``); the engine, the trader and every reader see the same exchange.
+        ``fast_trades`` (lazy only): a recorded trade in a lazy market is booked without the
+        engine's matching (``VirtualLevels.trade``); False materializes and matches (the tests
+        compare the two)."""
         self.engine = engine
+        self.fast_trades = fast_trades
         engine.add_account(TAPE_MAKER, TAPE_BALANCE)
         engine.add_account(TAPE_TAKER, TAPE_BALANCE)
         engine.house_accounts.update((TAPE_MAKER, TAPE_TAKER))  # no reservations, no private events
@@ -82,7 +88,7 @@ class Tape:
         self.virtual = VirtualLevels(engine, TAPE_MAKER) if lazy else None
         self.released: set[str] = set()  # lazy markets whose tape orders are in the engine now
         if lazy:
-            engine.before_outside_order = self._release
+            engine.before_outside_order = self._before_outside
 
     # ------------------------------------------------------------------ markets
     def list_market(self, ticker: str, grid: PriceGrid, close_ms: int) -> None:
@@ -123,10 +129,35 @@ class Tape:
             virtual.release(ticker)
             self.released.add(ticker)
 
-    def _park_if_alone(self, ticker: str) -> None:
-        """Follow released ``ticker`` again if no other account's order rests there. Checked at the
-        market's next recorded change, the first moment the lazy tape would gain from it, with the
-        engine's resting index (two lookups per account) rather than the queues."""
+    def _before_outside(self, req: OrderRequest) -> Callable[[], None] | None:
+        """Another account's order enters ``req.ticker``. In a lazy market only the levels it can
+        meet join the engine first -- the other ladder's levels its price reaches (matching, a
+        fill-or-kill's count) and its own price's level (it would queue behind those) --, and once
+        its entry is over the market is released if it rests there, else those levels are
+        followed again at once (``_after_outside``). Why: a trader that crosses has most of its
+        orders filled (or cancelled) at once, and releasing the whole market for each -- every
+        level into the engine, and out again at the market's next change -- was most of what such
+        an order cost the replay."""
+        virtual = self.virtual
+        ticker = req.ticker
+        if virtual is None or ticker not in virtual.markets:
+            return None
+        virtual.materialize_reachable(ticker, req.side, req.yes_price)
+        return lambda: self._after_outside(ticker)
+
+    def _after_outside(self, ticker: str) -> None:
+        virtual = self.virtual
+        assert virtual is not None  # only a lazy tape hooks order entry
+        if ticker not in virtual.markets:
+            return  # released meanwhile
+        if self._alone(ticker):
+            virtual.repark(ticker)
+        else:
+            self._release(ticker)  # the rest of the market joins the levels already in
+
+    def _alone(self, ticker: str) -> bool:
+        """Whether no other account's order rests in ``ticker``: the engine's resting index (two
+        lookups per account) rather than the queues."""
         engine = self.engine
         house = engine.house_accounts
         resting = engine._resting_by_key
@@ -134,9 +165,15 @@ class Tape:
             if account_id not in house and (
                 (account_id, ticker, BookSide.BID) in resting or (account_id, ticker, BookSide.ASK) in resting
             ):
-                return
-        self.released.discard(ticker)
-        self.virtual.park(ticker)  # type: ignore[union-attr]  # released implies lazy
+                return False
+        return True
+
+    def _park_if_alone(self, ticker: str) -> None:
+        """Follow released ``ticker`` again if no other account's order rests there. Checked at the
+        market's next recorded change, the first moment the lazy tape would gain from it."""
+        if self._alone(ticker):
+            self.released.discard(ticker)
+            self.virtual.park(ticker)  # type: ignore[union-attr]  # released implies lazy
 
     def _lazy(self, ticker: str) -> VirtualLevels | None:
         virtual = self.virtual
@@ -284,9 +321,10 @@ class Tape:
     def _apply_lazy(
         self, virtual: VirtualLevels, ticker: str, side: OutcomeSide, price: int, plan: LevelPlan
     ) -> None:
-        """``_apply`` in a lazy market: cancels outside the engine; a trade materializes the level
-        and goes through the engine's matching (the whole market first if a level better than this
-        one rests there, which a trade at the recorded touch never meets)."""
+        """``_apply`` in a lazy market: cancels outside the engine; a trade of the whole level at
+        the ladder's best is booked outside it too (``VirtualLevels.trade``), any other trade
+        materializes the level and goes through the engine's matching (the whole market first if a
+        level better than this one rests there, which a trade at the recorded touch never meets)."""
         metrics = self.metrics
         if plan.add:
             self._add(ticker, side, price, plan.add)
@@ -295,10 +333,19 @@ class Tape:
         if plan.cancel_back:
             metrics.levels_cancelled += virtual.cancel(ticker, side, price, plan.cancel_back, front=False)
         if plan.trade:
-            book = self.engine.books[ticker]
+            engine = self.engine
+            book = engine.books[ticker]
             best = (book.yes if side is OutcomeSide.YES else book.no).best()
             if best is not None and best > price:
                 self._release(ticker)
+            elif (
+                self.fast_trades
+                and plan.trade == virtual.shown(ticker, side, price)
+                and engine._on_grid(engine.markets[ticker], _yes_price(side, price))
+            ):
+                virtual.trade(ticker, side, price, TAPE_TAKER)  # the level, all of it, outside the queues
+                metrics.trades += 1
+                return
             else:
                 virtual.materialize(ticker, side, price)
             self._apply(ticker, side, price, LevelPlan(trade=plan.trade), [])
@@ -306,19 +353,22 @@ class Tape:
     def _add(self, ticker: str, side: OutcomeSide, price: int, count: int) -> None:
         """``count`` more of the recorded depth at ``price``: a tape order at the back of the queue."""
         book_side, yes_price = _book_side(side), _yes_price(side, price)
-        virtual = self._lazy(ticker)
-        if virtual is not None and self._rests_uncrossed(ticker, book_side, yes_price):
-            virtual.add(ticker, side, price, count, self.engine.clock.now_ms())
+        virtual = self.virtual
+        if virtual is not None and ticker in virtual.markets:
+            now = self.engine.clock.now_ms()
+            if self._rests_uncrossed(ticker, book_side, yes_price, now):
+                virtual.add(ticker, side, price, count, now)
+            else:
+                self.engine.create_order(TAPE_MAKER, self._request(ticker, book_side, yes_price, count))
         else:
             self.engine.create_order(TAPE_MAKER, self._request(ticker, book_side, yes_price, count))
         self.metrics.levels_added += 1
 
-    def _rests_uncrossed(self, ticker: str, book_side: BookSide, yes_price: int) -> bool:
+    def _rests_uncrossed(self, ticker: str, book_side: BookSide, yes_price: int, now: int) -> bool:
         """Whether ``create_order`` would rest this tape order without matching anything, after
         doing what it does first (fee changes due, the market's checks, which raise as there).
         False sends the order through ``create_order``; a crossing one releases the market first."""
         engine = self.engine
-        now = engine.clock.now_ms()
         fee_schedule.apply_due(engine, now)
         market = engine._check_tradable(ticker, now)
         if not engine._on_grid(market, yes_price):

@@ -15,7 +15,7 @@ from kalshiflow.sim import subaccounts, wire
 from kalshiflow.sim import wire_portfolio as wp
 from kalshiflow.sim.engine import Engine
 from kalshiflow.sim.errors import ExchangeError
-from kalshiflow.sim.server.rest_pipeline import Call, Reply, Spec, batch_limit
+from kalshiflow.sim.server.rest_pipeline import Call, Reply, Spec, batch_limit, request_path
 from kalshiflow.sim.wire import JsonObject
 
 V1_GONE_BODY: Final = wire.error_body(
@@ -77,7 +77,7 @@ def _decrease(call: Call) -> Reply:
 # ------------------------------------------------------------------------------ V2 batches
 def _batch_items(call: Call) -> list[object]:
     request = call.request
-    limit = batch_limit(call.sim, call.account.account_id, request.method, request.url.path)
+    limit = batch_limit(call.sim, call.account.account_id, request.method, request_path(request))
     return wire.parse_batch(call.body, limit)
 
 
