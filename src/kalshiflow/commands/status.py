@@ -26,7 +26,7 @@ from typing import Any
 
 from kalshiflow.clock import SystemClock
 from kalshiflow.commands.heartbeat import STALE_AFTER_S, wall_ms
-from kalshiflow.domain.units import Count, Money, Price, display_dollars
+from kalshiflow.domain.units import Count, Money, Price, display_dollars, held_contracts
 from kalshiflow.store.db import normalize_url
 from kalshiflow.store.trader_repo import TraderStore
 from kalshiflow.store.trader_runs import StoredRun, read_last_run
@@ -203,8 +203,7 @@ def _run_line(run: dict[str, Any] | None) -> str:
 
 def _held(position_fp: str) -> str:
     """``"-3.00"`` -> ``"-3.00 (3.00 contracts NO)"``: the signed count as Kalshi writes it, and what it means."""
-    count = position_fp.lstrip("-")
-    return f"{position_fp} ({count} contracts {'NO' if position_fp.startswith('-') else 'YES'})"
+    return f"{position_fp} ({held_contracts(Count.parse(position_fp))})"
 
 
 def format_status(status: dict[str, Any]) -> str:
