@@ -185,7 +185,12 @@ class TraderApp:
             )
             self.state.recal = recal
             await self._startup_calibration(core, recal)
-            await forget_positions_gone(core.ledger, store, self.clock.now_ms())
+            gone = await forget_positions_gone(core.ledger, store, self.clock.now_ms())
+            if gone:  # a correction too: the console says so, not only the log
+                noun = "position" if len(gone) == 1 else "positions"
+                self.state.lifecycle.note(
+                    f"{len(gone)} stored {noun} not on the exchange, written flat: {', '.join(gone)}"
+                )
             policy, observe = self._load_policy(core, feed)
             actor = Actor(
                 feed.books,
