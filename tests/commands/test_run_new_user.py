@@ -44,7 +44,24 @@ def test_top_zero_without_named_markets_is_refused(tmp_path: Path) -> None:
 def test_unknown_ticker_in_markets_is_refused_by_name(tmp_path: Path) -> None:
     args = ["run", "--data-dir", str(tmp_path / "d"), *FAST_SIM, "--markets", "NOPE-26JAN01-T1", "--duration", "5"]
     result = kf(args, tmp_path)
-    assert_usage_error(result, "NOPE-26JAN01-T1")
+    assert_usage_error(result, "NOPE-26JAN01-T1: not listed", "(from --markets)")
+
+
+@pytest.mark.parametrize("source", ["env", "config"])
+def test_unknown_ticker_from_the_environment_or_config_names_where_it_came_from(
+    tmp_path: Path, source: str
+) -> None:
+    """The tickers did not come from ``--markets``: the error names the variable or the file."""
+    config = tmp_path / "kf.toml"
+    config.write_text('[markets]\ntickers = ["NOPE-26JAN01-T1"]\n')
+    args = ["run", "--data-dir", str(tmp_path / "d"), *FAST_SIM, "--duration", "5"]
+    if source == "env":
+        result = kf(args, tmp_path, KALSHIFLOW_MARKETS__TICKERS='["NOPE-26JAN01-T1"]')
+        assert_usage_error(result, "NOPE-26JAN01-T1: not listed", "(from KALSHIFLOW_MARKETS__TICKERS)")
+    else:
+        result = kf([*args, "--config", str(config)], tmp_path)
+        assert_usage_error(result, "NOPE-26JAN01-T1: not listed", f"(from [markets] tickers in {config})")
+    assert "--markets" not in result.stdout + result.stderr
 
 
 @pytest.mark.parametrize("kind", ["missing", "corrupt", "unknown"])

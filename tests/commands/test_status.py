@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 import os
 import signal
+import time
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine
 from tests.commands.cli_kit import FAST_SIM, kf, kf_background, wait_for
 
+from kalshiflow.commands.heartbeat import STALE_AFTER_S
 from kalshiflow.commands.status import format_status, trader_clock_ahead
 from kalshiflow.store.trader_reads import read_status_history
 from kalshiflow.store.trader_runs import StoredRun, read_last_run
@@ -74,6 +76,42 @@ def test_status_after_kill_9_says_not_running_since(tmp_path: Path) -> None:
     assert "crashed" in status.stdout
     snapshot = json.loads(kf(["status", "--db", db, "--json"], tmp_path).stdout)
     assert snapshot["run"]["state"] == "crashed"
+
+
+def test_status_of_a_hung_trader_says_not_responding_not_crashed(tmp_path: Path) -> None:
+    """A process alive whose heartbeat went stale (stopped with SIGSTOP: hung, swapped out) did not
+    crash: status says it is not responding, with its pid and the heartbeat's age."""
+    db_path = tmp_path / "trader.db"
+    db = sqlite_url(db_path)
+    trader = kf_background(["run", "--db", db, *FAST_SIM], tmp_path)
+    try:
+
+        def heartbeat() -> bool:
+            if not db_path.exists():
+                return False
+            engine = create_engine(db)
+            try:
+                return read_last_run(engine) is not None
+            except Exception:
+                return False  # not migrated yet
+            finally:
+                engine.dispose()
+
+        wait_for(heartbeat, "a heartbeat", trader)
+        os.kill(trader.pid, signal.SIGSTOP)
+        time.sleep(STALE_AFTER_S + 2)
+        status = kf(["status", "--db", db], tmp_path)
+        snapshot = json.loads(kf(["status", "--db", db, "--json"], tmp_path).stdout)
+    finally:
+        os.kill(trader.pid, signal.SIGCONT)
+        trader.kill()
+        trader.communicate()
+    assert status.returncode == 0, status.stderr
+    assert f"not responding (pid {trader.pid} alive, last heartbeat " in status.stdout, status.stdout
+    assert "s ago" in status.stdout
+    assert "crashed" not in status.stdout
+    assert snapshot["run"]["state"] == "not responding"
+    assert snapshot["run"]["heartbeat_age_s"] >= STALE_AFTER_S
 
 
 def test_a_second_run_on_the_store_of_a_running_trader_is_refused(tmp_path: Path) -> None:

@@ -31,7 +31,7 @@ from kalshiflow.commands.run_app import RunOptions, TraderApp
 from kalshiflow.commands.startup import StartupError
 from kalshiflow.commands.status import running_trader
 from kalshiflow.commands.terminal_view import render
-from kalshiflow.config import SettingsError, load_settings, policy_exit_rules
+from kalshiflow.config import ENV_PREFIX, NESTED, SettingsError, load_settings, policy_exit_rules
 from kalshiflow.dashboard.server import DEFAULT_PORT, DashboardBindError, DashboardConfig
 from kalshiflow.dashboard.webhook import WebhookNotifier
 from kalshiflow.exchange.auth import KeyConfigError
@@ -85,6 +85,17 @@ def _overrides(flags: RunFlags) -> dict[str, dict[str, Any]]:
     return {k: v for k, v in {"run": run, "markets": markets}.items() if v}
 
 
+def _tickers_setting(flags: RunFlags, environ: Mapping[str, str]) -> str:
+    """Where the tickers to trade came from (flag, variable or file), as an error names it."""
+    if flags.markets:
+        return "--markets"
+    variable = f"{ENV_PREFIX}MARKETS{NESTED}TICKERS"
+    for name in environ:
+        if name.upper() == variable:
+            return name
+    return f"[markets] tickers in {flags.config}"
+
+
 def build_options(flags: RunFlags, environ: Mapping[str, str]) -> tuple[RunOptions, Path]:
     """Everything that can be checked before anything starts: settings, markets, duration, policy,
     key, data directory and log file. Nothing is opened, started or contacted here."""
@@ -131,6 +142,7 @@ def build_options(flags: RunFlags, environ: Mapping[str, str]) -> tuple[RunOptio
         db_url=store_url,
         connection=connection,
         url_setting="--url" if flags.url else "KALSHIFLOW_URL",
+        tickers_setting=_tickers_setting(flags, environ),
         sim_seed=flags.seed,
         sim_markets=flags.sim_markets,
         sim_speed=flags.speed,

@@ -92,6 +92,7 @@ class RunOptions:
     settings: Settings
     connection: ExchangeConnection | None = None
     url_setting: str = "--url"
+    tickers_setting: str = "--markets"  # where ``[markets] tickers`` came from, for error messages
     sim_seed: int = 0
     sim_markets: int = 20
     sim_speed: float = 1.0
@@ -184,7 +185,12 @@ class TraderApp:
             )
             self.state.recal = recal
             await self._startup_calibration(core, recal)
-            await forget_positions_gone(core.ledger, store, self.clock.now_ms())
+            gone = await forget_positions_gone(core.ledger, store, self.clock.now_ms())
+            if gone:  # a correction too: the console says so, not only the log
+                noun = "position" if len(gone) == 1 else "positions"
+                self.state.lifecycle.note(
+                    f"{len(gone)} stored {noun} not on the exchange, written flat: {', '.join(gone)}"
+                )
             policy, observe = self._load_policy(core, feed)
             actor = Actor(
                 feed.books,
@@ -311,7 +317,10 @@ class TraderApp:
         selection = await start_feed(feed, connection, self.options.url_setting)
         if selection.missing:
             names = ", ".join(selection.missing)
-            raise StartupError(f"--markets {names}: not listed on the exchange at {connection.rest_url}")
+            raise StartupError(
+                f"{names}: not listed on the exchange at {connection.rest_url} "
+                f"(from {self.options.tickers_setting})"
+            )
         if not selection.tickers:
             skipped = ", ".join(
                 f"{m.ticker} ({m.reason})" for m in selection.skipped if m.ticker in markets.tickers

@@ -1,7 +1,8 @@
 """``kalshiflow status``: the trader's last known state, read from the store.
 
-It answers whether or not the trader is running: whether the last run is running, stopped cleanly
-or not running since its last heartbeat (crashed: ``kill -9``, power loss), its last status, cash,
+It answers whether or not the trader is running: whether the last run is running, stopped cleanly,
+not responding (its process alive but its heartbeat stale: hung, stopped) or not running since its
+last heartbeat (crashed: ``kill -9``, power loss), its last status, cash,
 positions (``ticker`` and signed ``position_fp``, as Kalshi writes them), resting orders and the
 last calibration. Money is shown as the live view shows it (``$10,000.00``). A SQLite database
 that does not exist is reported, never created.
@@ -26,7 +27,7 @@ from typing import Any
 
 from kalshiflow.clock import SystemClock
 from kalshiflow.commands.heartbeat import STALE_AFTER_S, wall_ms
-from kalshiflow.domain.units import Count, Money, Price, display_dollars
+from kalshiflow.domain.units import Count, Money, Price, display_dollars, held_contracts
 from kalshiflow.store.db import normalize_url
 from kalshiflow.store.trader_repo import TraderStore
 from kalshiflow.store.trader_runs import StoredRun, read_last_run
@@ -41,18 +42,21 @@ class RunState(StrEnum):
     RUNNING = "running"
     STOPPED = "stopped"
     CRASHED = "crashed"
+    NOT_RESPONDING = "not responding"  # the process is alive but its heartbeat went stale (hung)
 
 
 def run_state(run: StoredRun | None, now_ms: int, pid_alive: bool | None) -> RunState:
-    """Pure: a stop stamp means stopped; a live process (or a fresh heartbeat when the process
-    cannot be checked from here) means running; anything else did not stop cleanly."""
+    """Pure: a stop stamp means stopped; a fresh heartbeat of a live process (or of one that cannot
+    be checked from here) means running; a stale heartbeat of a process still alive means not
+    responding (hung, not crashed); anything else did not stop cleanly."""
     if run is None:
         return RunState.NEVER
     if run.stopped_ms is not None:
         return RunState.STOPPED
-    fresh = now_ms - run.heartbeat_ms <= STALE_AFTER_S * 1000
-    if pid_alive is False or not fresh:
+    if pid_alive is False:
         return RunState.CRASHED
+    if now_ms - run.heartbeat_ms > STALE_AFTER_S * 1000:
+        return RunState.NOT_RESPONDING if pid_alive else RunState.CRASHED
     return RunState.RUNNING
 
 
@@ -130,6 +134,7 @@ def read_status(db_url: str) -> dict[str, Any]:
                 "pid": run.pid,
                 "started_ms": run.started_ms,
                 "heartbeat_ms": run.heartbeat_ms,
+                "heartbeat_age_s": max(0, now_ms - run.heartbeat_ms) // 1000,
                 "stopped_ms": run.stopped_ms,
                 "exit_code": run.exit_code,
                 "clock": StampClock.WALL.value,
@@ -195,6 +200,11 @@ def _run_line(run: dict[str, Any] | None) -> str:
         return f"stopped at {_stamp(run['stopped_ms'])} (started {_stamp(run['started_ms'])}{code})"
     if state is RunState.RUNNING:
         return f"running since {_stamp(run['started_ms'])} (pid {run['pid']})"
+    if state is RunState.NOT_RESPONDING:
+        return (
+            f"not responding (pid {run['pid']} alive, last heartbeat {run['heartbeat_age_s']}s ago; "
+            f"started {_stamp(run['started_ms'])})"
+        )
     return (
         f"not running since {_stamp(run['heartbeat_ms'])} (crashed: no clean stop recorded; "
         f"pid {run['pid']}, started {_stamp(run['started_ms'])})"
@@ -203,8 +213,7 @@ def _run_line(run: dict[str, Any] | None) -> str:
 
 def _held(position_fp: str) -> str:
     """``"-3.00"`` -> ``"-3.00 (3.00 contracts NO)"``: the signed count as Kalshi writes it, and what it means."""
-    count = position_fp.lstrip("-")
-    return f"{position_fp} ({count} contracts {'NO' if position_fp.startswith('-') else 'YES'})"
+    return f"{position_fp} ({held_contracts(Count.parse(position_fp))})"
 
 
 def format_status(status: dict[str, Any]) -> str:

@@ -42,7 +42,6 @@ from kalshiflow.dashboard.controls import (
     TOKEN_HEADER,
     TraderControls,
     apply,
-    loopback_host_ok,
     origin_ok,
     token_ok,
     who,
@@ -50,6 +49,7 @@ from kalshiflow.dashboard.controls import (
 from kalshiflow.dashboard.hub import DashboardHub, encode
 from kalshiflow.dashboard.messages import ControlAction, ControlResult, message_schemas
 from kalshiflow.dashboard.metrics import CONTENT_TYPE, DashboardMetrics
+from kalshiflow.domain.hosts import loopback_host_ok
 from kalshiflow.domain.units import display_dollars
 from kalshiflow.events.schema import jsonable
 
@@ -69,7 +69,7 @@ def _error(status: int, text: str) -> JSONResponse:
 
 class _LoopbackHostOnly:
     """Every HTTP request and WebSocket handshake must name a loopback ``Host`` (421 otherwise, the
-    WebSocket closed): see ``controls.loopback_host_ok``."""
+    WebSocket closed): see ``domain.hosts.loopback_host_ok``."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app

@@ -12,7 +12,6 @@ the status history with who asked (the client's name and address), by the implem
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import secrets
 from collections.abc import Mapping
 from typing import Protocol
@@ -55,32 +54,6 @@ def origin_ok(headers: Mapping[str, str], scheme: str) -> bool:
         return True
     host = headers.get("host")
     return host is not None and origin in (f"{scheme}://{host}",)
-
-
-def is_loopback(host: str) -> bool:
-    """``localhost``, ``127.x.x.x`` or ``::1`` (a name or an address, without a port)."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def host_name(value: str) -> str:
-    """The name in a ``Host`` header: ``127.0.0.1:8000`` -> ``127.0.0.1``, ``[::1]:8000`` -> ``::1``."""
-    if value.startswith("["):
-        return value[1:].partition("]")[0]
-    return value.partition(":")[0] if value.count(":") == 1 else value
-
-
-def loopback_host_ok(headers: Mapping[str, str]) -> bool:
-    """For a dashboard listening on loopback: the request names a loopback host. A page of another
-    site whose name was re-pointed at 127.0.0.1 (DNS rebinding) sends its own name as ``Host`` and as
-    ``Origin``, which would pass ``origin_ok``; refusing it keeps that page from reading the
-    trader's positions, orders and cash through the read endpoints and ``/ws``."""
-    host = headers.get("host")
-    return host is not None and is_loopback(host_name(host))
 
 
 def who(headers: Mapping[str, str], client_host: str | None) -> str:

@@ -19,11 +19,12 @@ import uvicorn
 
 from kalshiflow.clock import Clock
 from kalshiflow.dashboard.app import build_app
-from kalshiflow.dashboard.controls import TraderControls, is_loopback, new_token
+from kalshiflow.dashboard.controls import TraderControls, new_token
 from kalshiflow.dashboard.hub import DashboardHub, HubConfig
 from kalshiflow.dashboard.metrics import DashboardMetrics
 from kalshiflow.dashboard.views import TraderParts
 from kalshiflow.dashboard.webhook import WebhookNotifier
+from kalshiflow.domain.hosts import is_loopback
 from kalshiflow.events.bus import EventBus
 
 log = logging.getLogger(__name__)

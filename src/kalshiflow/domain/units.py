@@ -171,6 +171,13 @@ def display_dollars(amount: int) -> str:
     return f"{sign}${cents // 100:,}.{cents % 100:02d}"
 
 
+def held_contracts(position: int) -> str:
+    """What a signed position means, for people: ``-3.00`` -> ``3.00 contracts NO`` (+ YES, - NO).
+
+    Kalshi writes a NO holding as a negative count; shown alone, ``-3.00`` reads as a short."""
+    return f"{Count(abs(int(position))).fp_str()} contracts {'NO' if position < 0 else 'YES'}"
+
+
 def notional(price: int, count: int) -> Money:
     """Exact cost of ``count`` contracts at ``price``: $0.0001 x 0.01 contract = $0.000001."""
     return Money(int(price) * int(count) * MONEY_PER_PRICE_COUNT)

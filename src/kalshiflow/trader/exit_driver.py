@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from kalshiflow.events.ledger import FillBooked
 from kalshiflow.trader.execution.closing import CloseResult
-from kalshiflow.trader.execution.open_orders import StaleOrder, stale_open_orders
+from kalshiflow.trader.execution.open_orders import CancelBackoff, StaleOrder, stale_open_orders
 from kalshiflow.trader.exit_rules.base import ExitDecision, ExitReason
 from kalshiflow.trader.exit_rules.reactive import QuietMarkets, price_rule_inputs
 from kalshiflow.trader.exit_rules.registry import PRICE_RULES, TIME_RULES
@@ -46,6 +46,7 @@ class ExitDriver:
         self.fills = core.bus.subscribe("core.exits", [FillBooked], max_queue=10_000, on_ready=self.on_fills)
         self.stop_loss_ms: dict[str, int] = {}  # last stop loss per market (re-entry cooldown)
         self._quiet_exits = QuietMarkets()  # held markets whose price rules last decided nothing
+        self._cancel_backoff = CancelBackoff()  # stale orders whose cancel failed: when to try again
 
     async def react_to_book(self, ticker: str) -> list[CloseResult]:
         """Take profit and stop loss for one held market, right after its book changed.
@@ -100,7 +101,13 @@ class ExitDriver:
         return await self.apply_exits(decisions) if decisions else []
 
     async def cancel_stale_open_orders(self) -> list[StaleOrder]:
-        """Cancel resting opening orders past their time to live or behind the touch."""
+        """Cancel resting opening orders past their time to live or behind the touch.
+
+        A cancel that left its order live is tried again only after a growing wait
+        (``CancelBackoff``), never on every tick.
+        """
+        backoff, orders = self._cancel_backoff, self.ledger.orders
+        backoff.forget_settled(lambda cid: cid in orders and orders[cid].is_live)
         live = self.ledger.live_orders()
         if not live:  # nothing can be stale: skip indexing every market's book and grid (every tick)
             return []
@@ -111,9 +118,22 @@ class ExitDriver:
         tickers = [t for t in dict.fromkeys(o.ticker for o in live) if t in markets]
         books_of = {t: b for t in tickers if (b := books.book(t)) is not None}
         grids = {t: markets[t].grid for t in tickers}
-        stale = stale_open_orders(live, books_of, grids, self.clock.now_ms(), core.config.open_orders)
+        now = self.clock.now_ms()
+        stale = stale_open_orders(live, books_of, grids, now, core.config.open_orders)
         for order in stale:
-            await core.executor.cancel(order.client_order_id)
+            cid = order.client_order_id
+            if not backoff.due(cid, now):
+                continue
+            result = await core.executor.cancel(cid)
+            if orders[cid].is_live:
+                wait_ms = backoff.failed(cid, self.clock.now_ms())
+                log.warning(
+                    "exits.cancel_failed client_order_id=%s ticker=%s outcome=%s retry_in_ms=%d",
+                    cid,
+                    order.ticker,
+                    result.outcome.value,
+                    wait_ms,
+                )
         return stale
 
     async def apply_exits(

@@ -90,6 +90,24 @@ def test_a_bad_sessions_path_is_one_line_and_exit_2(
     assert "--session" in result.output
 
 
+@pytest.mark.parametrize(
+    ("selection", "session_ids", "named"),
+    [("#99", None, "--sessions {file}#99"), ("#x", None, "--sessions {file}#x"), ("", "99", "--session-ids")],
+)
+def test_a_bad_session_selection_names_the_flag_it_came_from(
+    recorded: Recorded, selection: str, session_ids: str | None, named: str
+) -> None:
+    """``--sessions PATH#7`` selects with the fragment: an error about it names ``--sessions``, not
+    ``--session-ids``, which the user never typed."""
+    file = _sqlite_file(recorded)
+    with pytest.raises(BacktestUsageError) as raised:
+        parse_sessions(file + selection, session_ids)
+    message = str(raised.value)
+    assert message.startswith(named.format(file=file) + ":"), message
+    if session_ids is None:
+        assert "--session-ids" not in message
+
+
 def test_a_database_without_recordings_is_a_usage_error(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/empty.db"
     with pytest.raises(BacktestUsageError, match="not a recording database"):

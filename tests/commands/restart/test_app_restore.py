@@ -172,3 +172,49 @@ async def test_app_writes_flat_the_stored_positions_the_exchange_does_not_hold(
         assert flat.position_e2 == 0
     finally:
         store.close()
+
+
+def journal_resting_order_and_position(db: str, ticker: str, clock: Clock) -> None:
+    """A dead run (another simulator) left an acknowledged order resting and a NO position."""
+    store = TraderStore(db, clock)
+    ledger = Ledger()
+    store.attach(ledger.bus)
+    then = clock.now_ms() - 60_000
+    ledger.record_pending(
+        TrackedOrder(
+            client_order_id=CID,
+            ticker=ticker,
+            side=BookSide.BID,
+            yes_price=Price.parse("0.05"),
+            count=Count.contracts(1),
+            purpose=OrderPurpose.OPEN,
+            created_ms=then,
+        )
+    )
+    ledger.on_acknowledged(CID, "0f0e0d0c-of-the-old-exchange", Count(0), Count.contracts(1), then)
+    ledger.overwrite_position(ticker, Count.contracts(-3), Money.dollars(1), then)
+    store.close()
+
+
+@pytest.mark.timeout(90)
+async def test_restart_corrections_are_counted_by_kind_on_the_console(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An order cancelled outside and a stored position written flat must not show only as
+    "drift $0.00": the console says how many corrections of which kind."""
+    _, options, _ = app_after_a_dead_run(tmp_path, monkeypatch, journal_resting_order_and_position)
+    stop, ready = asyncio.Event(), asyncio.Event()
+    app = TraderApp(options, never_trades)
+    runner = asyncio.create_task(app.run(stop, lambda _state: ready.set()), name="trader-app")
+    try:
+        await until(lambda: ready.is_set() or runner.done(), 45, "trader ready")
+        if runner.done():
+            runner.result()
+        lines = [f"{e.status}  {e.result_text}" for e in app.state.lifecycle.history]
+    finally:
+        stop.set()
+        rc = await asyncio.wait_for(runner, 30)
+    assert rc == 0
+    [sync] = [line for line in lines if "syncing state" in line]
+    assert "1 correction: 1 order cancelled outside" in sync, sync
+    assert any("1 stored position not on the exchange, written flat" in line for line in lines), lines

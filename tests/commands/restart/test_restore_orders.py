@@ -9,6 +9,8 @@ the exchange is rejected after the usual "not found" reads.
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -224,5 +226,81 @@ async def test_restart_with_nothing_in_flight_is_unchanged(env: Scenario, tmp_pa
         assert second.ledger.orders == {}
         assert env.startup is not None
         assert env.startup.report.ok
+    finally:
+        store.close()
+
+
+def rewrite_stored_order(db: str, cid: str, *, order_id: str, ahead_ms: int) -> None:
+    """Make a stored order look like one of a previous run on a faster simulator clock (``--speed``)
+    whose exchange is gone: its times ``ahead_ms`` past the clock, an exchange id no one knows."""
+    with sqlite3.connect(db.removeprefix("sqlite:///")) as conn:
+        conn.execute(
+            "UPDATE trader_orders SET order_id = ?, created_ms = created_ms + ?, updated_ms = updated_ms + ?"
+            " WHERE client_order_id = ?",
+            (order_id, ahead_ms, ahead_ms, cid),
+        )
+
+
+async def test_order_of_a_faster_clock_gone_from_the_exchange_is_cancelled_outside_at_startup(
+    env: Scenario, tmp_path: Path
+) -> None:
+    """``run --speed 5``, stopped hard, run again: the restored orders carry times ahead of the new
+    clock. A time in the clock's future is no evidence of a recent change, so the startup
+    calibration settles the orders the exchange does not show (cancelled outside) instead of
+    leaving them for the stale-order check to DELETE and GET, both 404, over and over."""
+    db, ticker = db_url(tmp_path), env.tickers[0]
+    env.quote(ticker)
+    first, store = await first_run(env, db)
+    result = await first.open_position(ticker, buy(OutcomeSide.YES), Price.parse("0.30"), CONTRACTS)
+    assert result.execution is not None
+    assert result.execution.order_id is not None
+    cid = result.execution.client_order_id
+    await die(env, store)
+    await env.by_hand.cancel_order(result.execution.order_id)  # the old exchange and its book are gone
+    rewrite_stored_order(db, cid, order_id="0f0e0d0c-unknown-to-this-exchange", ahead_ms=120_000)
+
+    second, store, restored = await restart(env, db)
+    try:
+        assert restored == 1
+        order = second.ledger.orders[cid]
+        assert order.state is OrderState.CANCELED
+        assert order.reserved == 0
+        assert DriftKind.ORDER_CANCELED_OUTSIDE in drift_kinds(env)
+        assert second.ledger.live_orders() == []
+    finally:
+        store.close()
+    # teardown: the ledger's cash equals the exchange's (no reservation held for a phantom order)
+
+
+async def test_a_stale_order_cancel_that_keeps_failing_backs_off(
+    env: Scenario, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An order the exchange answers 404 for (DELETE and the read-back GET) stays live until a
+    calibration settles it; meanwhile the stale-order check must not repeat the same failing
+    cancel on every exit tick: each failure pushes the next try further out."""
+    db, ticker = db_url(tmp_path), env.tickers[0]
+    env.quote(ticker)  # YES bid 0.44: an order at 0.30 is far behind the touch (stale)
+    first, store = await first_run(env, db)
+    result = await first.open_position(ticker, buy(OutcomeSide.YES), Price.parse("0.30"), CONTRACTS)
+    assert result.execution is not None
+    assert result.execution.order_id is not None
+    cid = result.execution.client_order_id
+    await die(env, store)
+    await env.by_hand.cancel_order(result.execution.order_id)
+    rewrite_stored_order(db, cid, order_id="0f0e0d0c-unknown-to-this-exchange", ahead_ms=0)
+
+    second, store, _ = await restart(env, db)  # restarted at once: within the read-lag grace, kept
+    try:
+        order = second.ledger.orders[cid]
+        assert order.state is OrderState.RESTING
+        caplog.set_level(logging.INFO, logger="kalshiflow.exchange.rest")
+        for _ in range(50):  # 10 s of exit ticks, 200 ms apart
+            await second.exits.exit_tick()
+            env.clock.advance(0.2)
+        deletes = [r for r in caplog.records if r.msg.startswith("rest.error") and r.args and r.args[0] == "DELETE"]
+        assert 1 <= len(deletes) <= 5, len(deletes)
+        assert order.state is OrderState.RESTING  # a failed cancel is no proof either way
+        await env.calibrate()  # past the grace: the exchange does not show it, cancelled outside
+        assert order.state is OrderState.CANCELED
     finally:
         store.close()

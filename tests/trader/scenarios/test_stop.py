@@ -78,8 +78,9 @@ async def test_flatten_reports_closed_and_left_positions_with_reasons(env: Scena
     [left] = report.left_open
     assert (left.ticker, left.position, left.reason) == (outside, -Count.contracts(2), LeftReason.NOT_TRADED)
     summary = report.summary()
-    assert "closed 1 position" in summary
-    assert outside in summary
+    # Units as ``status`` writes them: the signed count, then contracts and the side held.
+    assert f"closed 1 position ({inside} 3.00 contracts YES)" in summary
+    assert f"left open 1: {outside} -2.00 (2.00 contracts NO; not one of this run's markets)" in summary
     assert core.ledger.position(inside).position == 0
 
 

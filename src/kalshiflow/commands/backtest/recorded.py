@@ -82,12 +82,17 @@ def parse_sessions(path: str, session_ids: str | None = None) -> SessionSource:
     """Open PATH, list its sessions and keep those selected that hold messages; one-line errors."""
     path, _, fragment = path.partition("#")
     selection = session_ids or fragment or None
+    # Name the flag the selection came from: --session-ids, or the fragment of --sessions PATH#ids.
+    shown_path = db.redact_url(path) if "://" in path else path
+    flag = "--session-ids" if session_ids else f"--sessions {shown_path}#{fragment}"
     try:
         wanted = set(parse_seeds(selection)) if selection else None
     except BacktestUsageError:
-        raise BacktestUsageError(
-            f"--session-ids {selection!r}: write session ids as 1-5, 7 or 1,4,9-12"
-        ) from None
+        if session_ids:
+            raise BacktestUsageError(
+                f"--session-ids {selection!r}: write session ids as 1-5, 7 or 1,4,9-12"
+            ) from None
+        raise BacktestUsageError(f"{flag}: write session ids after '#' as 1-5, 7 or 1,4,9-12") from None
     url = _database_url(path.strip())
     try:
         engine = db.open_engine(url)
@@ -104,7 +109,7 @@ def parse_sessions(path: str, session_ids: str | None = None) -> SessionSource:
         found = {info.id for info in infos}
         if wanted is not None and not wanted <= found:
             missing = ", ".join(str(i) for i in sorted(wanted - found))
-            raise BacktestUsageError(f"--session-ids: no session {missing} in {db.redact_url(url)}")
+            raise BacktestUsageError(f"{flag}: no session {missing} in {db.redact_url(url)}")
         chosen: list[tuple[int, int]] = []
         for info in infos:
             if wanted is not None and info.id not in wanted:

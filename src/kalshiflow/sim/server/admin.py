@@ -3,7 +3,9 @@
 Not part of Kalshi's API, so it has no Kalshi auth (the simulator binds 127.0.0.1) and no rate
 limits or injected faults. Because a page open in the user's browser could otherwise post to it
 cross-site, requests with a foreign ``Origin`` (403) and bodies that are not ``application/json``
-(415) are refused before any handler runs. It changes state only through the engine's own operations where they
+(415) are refused before any handler runs; and, served on loopback, requests naming a host that is
+not loopback (421): a page whose name was re-pointed at 127.0.0.1 (DNS rebinding) sends its own
+name as ``Host`` and ``Origin``, which passes the Origin check. It changes state only through the engine's own operations where they
 exist (lifecycle functions emit the same events a scheduled transition would), and keeps money
 bookkeeping explicit: a balance edit moves the difference through ``engine.deposits`` so that
 "balances + reserved + escrow = deposits - fees" stays checkable.
@@ -23,6 +25,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from kalshiflow.domain.fees import FeeType
+from kalshiflow.domain.hosts import is_loopback, loopback_host_ok
 from kalshiflow.domain.settlement import MarketResult
 from kalshiflow.domain.units import Money
 from kalshiflow.sim import fee_schedule, lifecycle, wire
@@ -57,8 +60,20 @@ def _is_json(request: Request) -> bool:
     return media_type == "application/json"
 
 
+def _served_on_loopback(request: Request) -> bool:
+    """The connection arrived on a loopback address (the socket's own address, not the client's)."""
+    server = request.scope.get("server")
+    return server is not None and is_loopback(str(server[0]))
+
+
 def _refusal(request: Request, raw_body: bytes) -> tuple[int, JsonObject] | None:
-    """Why a request may not reach the admin API (403 foreign origin, 415 non-JSON body), if it may not."""
+    """Why a request may not reach the admin API (421 another host named on loopback, 403 foreign
+    origin, 415 non-JSON body), if it may not."""
+    if _served_on_loopback(request) and not loopback_host_ok(request.headers):
+        log.warning("sim.admin.refused_host path=%s", request.url.path)
+        return 421, wire.error_body(
+            "misdirected_request", "the admin API answers to localhost / 127.0.0.1 only"
+        )
     if not _same_origin(request):
         log.warning("sim.admin.refused_origin path=%s", request.url.path)
         return 403, wire.error_body("forbidden", "cross-origin requests to the admin API are refused")

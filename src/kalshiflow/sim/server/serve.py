@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 import socket
 from collections.abc import AsyncIterator, Iterator
@@ -17,21 +16,12 @@ from dataclasses import dataclass
 import uvicorn
 from starlette.types import ASGIApp
 
+from kalshiflow.domain.hosts import is_loopback
 from kalshiflow.sim.server.ws import HeartbeatWebSocketProtocol
 
 HEARTBEAT_INTERVAL_S = 10.0  # Kalshi pings every 10 s with payload "heartbeat"
 
 log = logging.getLogger(__name__)
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` only accepts connections from this machine (``localhost`` included)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False  # a host name: it may resolve to anything
 
 
 def warn_if_exposed(host: str) -> bool:

@@ -99,3 +99,28 @@ class DriftTotals:
             settlements=counts[DriftKind.SETTLEMENT],
             by_kind=tuple(sorted(counts.items())),
         )
+
+
+# How the console names each kind's corrections, singular and plural. The baseline of a fresh ledger
+# is not listed (it is not a correction), nor cash (the line shows the cash drift in dollars).
+_CONSOLE_NAMES: dict[DriftKind, tuple[str, str]] = {
+    DriftKind.POSITION: ("position overwritten", "positions overwritten"),
+    DriftKind.EXTERNAL_ORDER: ("external order adopted", "external orders adopted"),
+    DriftKind.ORDER_CHANGED: ("order changed outside", "orders changed outside"),
+    DriftKind.ORDER_CANCELED_OUTSIDE: ("order cancelled outside", "orders cancelled outside"),
+    DriftKind.MISSED_FILL: ("missed fill booked", "missed fills booked"),
+    DriftKind.SETTLEMENT: ("settlement booked", "settlements booked"),
+    DriftKind.ORDER_RESOLVED: ("order in flight resolved", "orders in flight resolved"),
+    DriftKind.ORDER_GONE: ("order in flight not found, given up", "orders in flight not found, given up"),
+}
+
+
+def describe_corrections(events: Iterable[DriftEvent]) -> str:
+    """``"7 corrections: 6 orders cancelled outside, 1 missed fill booked"``, or "" when there are
+    none: the console says what a calibration changed, not only the cash drift."""
+    counts = Counter(e.kind for e in events if e.kind in _CONSOLE_NAMES)
+    if not counts:
+        return ""
+    total = sum(counts.values())
+    parts = [f"{n} {_CONSOLE_NAMES[kind][n != 1]}" for kind, n in sorted(counts.items(), key=lambda kv: -kv[1])]
+    return f"{total} {'correction' if total == 1 else 'corrections'}: {', '.join(parts)}"

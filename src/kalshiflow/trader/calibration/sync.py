@@ -17,7 +17,10 @@ when any of these holds:
 Fills and settlements with a time ``<= requested_ms`` are always booked (idempotent by trade id /
 by ticker and time), fills and settlements after it are left for the next pass. A local live order
 the resting-orders read does not show is left alone when it was created or changed locally after
-``requested_ms - read_lag_grace_ms`` (the read path lags the write path). Otherwise:
+``requested_ms - read_lag_grace_ms`` (the read path lags the write path) and not after ``now_ms``:
+a time in the future of the trader's clock (an order a previous run stored under a faster simulator
+clock, ``run --speed``) is no evidence of a recent change, and waiting for the clock to catch up
+would leave a phantom order holding cash and the stale-order check cancelling it. Otherwise:
 
 * an acknowledged order (resting / partially filled) has left the book without fills to explain
   it: cancelled outside the trader;
@@ -271,7 +274,7 @@ def _sync_missing(
     for order in ledger.live_orders():
         if order.order_id is not None and order.order_id in resting:
             continue
-        if order.ticker in hot or max(order.created_ms, order.updated_ms) > settled_before:
+        if order.ticker in hot or settled_before < max(order.created_ms, order.updated_ms) <= now_ms:
             continue
         if order.state in (OrderState.RESTING, OrderState.PARTIALLY_FILLED):
             events.append(_canceled_outside(ledger, order, now_ms))

@@ -6,14 +6,18 @@ opening order lives at most ``ttl_s``, and one whose price is more than ``max_be
 the touch of its side is cancelled; the policy re-decides at the new touch on the next book change
 (cancel and re-price, never amend blindly). A pure function over plain values.
 
+A cancel that leaves the order live (the exchange answered 404 to the DELETE and to the read-back,
+or refused) would fail the same way on the next tick: ``CancelBackoff`` spaces the tries of each
+order out, doubling the wait per failure, until a calibration settles the order.
+
 "Behind the touch": a YES-book bid (buying YES) is behind when the best YES bid is above it; a
 YES-book ask (buying NO, i.e. a NO bid at 1 - p) when the best YES ask is below it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from kalshiflow.domain.grid import PriceGrid
@@ -66,3 +70,29 @@ def stale_open_orders(
             detail = f"{behind / 100:.2f}¢ behind the touch"
             stale.append(StaleOrder(order.client_order_id, order.ticker, StaleReason.BEHIND_TOUCH, detail))
     return stale
+
+
+@dataclass(slots=True)
+class CancelBackoff:
+    """When each stale order's cancel may be tried again after failures (``first_ms`` doubling up to
+    ``max_ms``); an order whose cancel has not failed is always due."""
+
+    first_ms: int = 1_000
+    max_ms: int = 60_000
+    _failures: dict[str, tuple[int, int]] = field(default_factory=dict)  # cid -> (failures, next try)
+
+    def due(self, client_order_id: str, now_ms: int) -> bool:
+        entry = self._failures.get(client_order_id)
+        return entry is None or now_ms >= entry[1]
+
+    def failed(self, client_order_id: str, now_ms: int) -> int:
+        """Record one more failed cancel; returns the wait in ms before the next try."""
+        failures = self._failures.get(client_order_id, (0, 0))[0] + 1
+        wait_ms = min(self.max_ms, self.first_ms << min(failures - 1, 30))
+        self._failures[client_order_id] = (failures, now_ms + wait_ms)
+        return wait_ms
+
+    def forget_settled(self, is_live: Callable[[str], bool]) -> None:
+        """Forget orders no longer live (cancelled, filled or settled by a calibration)."""
+        for cid in [c for c in self._failures if not is_live(c)]:
+            del self._failures[cid]

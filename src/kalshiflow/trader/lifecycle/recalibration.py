@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from kalshiflow.clock import Clock
 from kalshiflow.domain.units import Money, display_dollars
+from kalshiflow.trader.calibration.drift import describe_corrections
 from kalshiflow.trader.core import CalibrationCycle, TraderCore
 from kalshiflow.trader.exit_rules.base import ExitReason
 from kalshiflow.trader.lifecycle.states import CalibrationStep, Lifecycle, TraderState
@@ -186,10 +187,13 @@ class Recalibrator:
         )
         positions = len(self.core.ledger.open_positions())
         drift = report.totals.cash
+        corrections = describe_corrections(report.corrections)
         life.step(
             CalibrationStep.SYNCING_STATE,
             f"cash {_money(cash_before)} -> {_money(self.core.ledger.cash)}, {positions} positions, "
-            f"drift {_money(drift)}" + ("" if report.ok else f" | failed: {report.failure_reason}"),
+            f"drift {_money(drift)}"
+            + (f"; {corrections}" if corrections else "")
+            + ("" if report.ok else f" | failed: {report.failure_reason}"),
             sync_ms,
         )
         self.stats.last_summary = report.summary()

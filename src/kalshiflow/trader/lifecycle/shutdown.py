@@ -18,7 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from kalshiflow.domain.units import Count, Money, display_dollars
+from kalshiflow.domain.orders import BookSide
+from kalshiflow.domain.units import Count, Money, display_dollars, held_contracts
 from kalshiflow.trader.core import TraderCore
 from kalshiflow.trader.execution.closing import CloseResult
 from kalshiflow.trader.state.orders import OrderPurpose, OrderState
@@ -40,6 +41,7 @@ class LeftReason(StrEnum):
 class ClosedPosition:
     ticker: str
     contracts: Count  # how many contracts the closing order took (positive)
+    held_no: bool = False  # the closed holding was NO contracts (a bid closing it), else YES
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,19 +69,24 @@ class StopReport:
         return not self.still_live
 
     def summary(self) -> str:
-        """One line, e.g. ``cancelled 2 orders; closed 1 position (T1 3.00); left open 1: T2 -2.00
-        (not one of this run's markets); P&L realized +$1.20, unrealized -$0.40``."""
+        """One line, e.g. ``cancelled 2 orders; closed 1 position (T1 3.00 contracts YES); left open
+        1: T2 -2.00 (2.00 contracts NO; not one of this run's markets); P&L realized +$1.20,
+        unrealized -$0.40``: counts with their units and side, as ``status`` writes positions."""
         parts = [f"cancelled {len(self.cancelled)} orders"]
         if self.still_live:
             parts.append(f"{len(self.still_live)} still resting: {', '.join(self.still_live)}")
         if self.not_found:
             parts.append(f"{len(self.not_found)} in flight, not found on the exchange: {', '.join(self.not_found)}")
         if self.closed:
-            closed = ", ".join(f"{c.ticker} {c.contracts.fp_str()}" for c in self.closed)
+            closed = ", ".join(
+                f"{c.ticker} {held_contracts(-c.contracts if c.held_no else c.contracts)}" for c in self.closed
+            )
             noun = "position" if len(self.closed) == 1 else "positions"
             parts.append(f"closed {len(self.closed)} {noun} ({closed})")
         if self.left_open:
-            left = ", ".join(f"{p.ticker} {p.position.fp_str()} ({p.reason})" for p in self.left_open)
+            left = ", ".join(
+                f"{p.ticker} {p.position.fp_str()} ({held_contracts(p.position)}; {p.reason})" for p in self.left_open
+            )
             parts.append(f"left open {len(self.left_open)}: {left}")
         parts.append(
             f"P&L realized {_signed(self.realized_pnl)}, unrealized {_signed(self.unrealized_pnl)}"
@@ -165,7 +172,7 @@ def _close_outcome(core: TraderCore, result: CloseResult) -> ClosedPosition | Po
         detail = result.detail or (execution.detail if execution is not None else "")
         return PositionLeft(result.ticker, position, LeftReason.CLOSE_FAILED, detail)
     if order.filled > 0:
-        return ClosedPosition(result.ticker, order.filled)
+        return ClosedPosition(result.ticker, order.filled, held_no=order.side is BookSide.BID)
     return PositionLeft(result.ticker, position, LeftReason.NOT_FILLED, order.detail)
 
 

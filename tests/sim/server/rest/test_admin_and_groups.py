@@ -136,6 +136,24 @@ async def test_admin_refuses_a_cross_site_origin_and_leaves_the_balance_alone(en
     assert allowed.status_code == 200
 
 
+async def test_admin_on_loopback_refuses_a_request_naming_another_host(env: Env) -> None:
+    """DNS rebinding: a page of evil.example whose name now resolves to 127.0.0.1 sends
+    ``Host: evil.example:PORT`` and the matching Origin, so the Origin check passes; on loopback the
+    admin API (no auth: balances, faults, settlements) must not answer it."""
+    before = env.sim.engine.accounts["alice"].balance
+    port = env.address.port
+    foreign = {"Host": f"evil.example:{port}", "Origin": f"http://evil.example:{port}"}
+    edit = await env.admin.post("/accounts/alice/balance", json={"balance_dollars": "1.0000"}, headers=foreign)
+    assert edit.status_code == 421
+    assert env.sim.engine.accounts["alice"].balance == before
+    read = await env.admin.get("/faults", headers=foreign)
+    assert read.status_code == 421
+    assert "latency_ms" not in read.text
+    for host in (f"localhost:{port}", f"127.0.0.1:{port}", "localhost"):
+        own = {"Host": host, "Origin": f"http://{host}"}
+        assert (await env.admin.get("/faults", headers=own)).status_code == 200, host
+
+
 async def test_admin_refuses_bodies_that_are_not_json(env: Env) -> None:
     """A cross-site form or no-cors fetch can send text/plain or form bodies without a preflight."""
     before = env.sim.engine.accounts["alice"].balance
