@@ -82,7 +82,7 @@ def train(
     learning_rate: Annotated[float | None, typer.Option(min=0.0, help="PPO's learning rate (3e-4).")] = None,
     clip_range: Annotated[float | None, typer.Option(min=0.0, help="PPO's clip range (0.2).")] = None,
     ent_coef: Annotated[float | None, typer.Option(min=0.0, help="PPO's entropy coefficient (0.01).")] = None,
-    gamma: Annotated[float | None, typer.Option(min=0.0, max=1.0, help="PPO's discount (0.995).")] = None,
+    gamma: Annotated[float | None, typer.Option(min=0.0, max=1.0, help="PPO's discount (0.95).")] = None,
     reward_mark: Annotated[
         str | None,
         typer.Option(
