@@ -33,12 +33,12 @@ import statistics
 import time
 from dataclasses import dataclass, field
 
-from decision_rig import build_rig, pick_markets
+from decision_rig import build_rig, pick_markets, rig_actor
 from kalshiflow.events.trader import ActionResult
 from kalshiflow.exchange.ws_models import OrderbookDelta
 from kalshiflow.features import SCHEMA_V1
 from kalshiflow.policy.registry import load_policy
-from kalshiflow.trader.decisions.actor import Actor, TraderAction
+from kalshiflow.trader.decisions.actor import TraderAction
 from kalshiflow.trader.execution.in_flight import ExecOutcome, ExecutionResult
 
 TICK_S = 0.002
@@ -97,15 +97,7 @@ async def run(args: argparse.Namespace) -> list[Window]:
                 on_action(item)
 
     watching = rig.core.bus.subscribe("bench", [TraderAction], max_queue=1_000_000, on_ready=drain_actions)
-    actor = Actor(
-        rig.books,
-        rig.core,
-        policy,
-        rig.observer.observe,
-        rig.settings.run.order_size_contracts,
-        rig.clock,
-        may_trade=lambda: True,
-    )
+    actor = rig_actor(rig, policy)
     start = time.perf_counter()
     actor_task = asyncio.create_task(actor.run(), name="actor")
     apply_delta = rig.books.apply_delta

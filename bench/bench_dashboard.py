@@ -35,7 +35,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-from decision_rig import build_rig, pick_markets
+from decision_rig import build_rig, pick_markets, rig_actor
 from kalshiflow.clock import SystemClock
 from kalshiflow.dashboard.server import Dashboard, DashboardConfig
 from kalshiflow.exchange.ratelimit import Pacer
@@ -44,7 +44,6 @@ from kalshiflow.features import SCHEMA_V1
 from kalshiflow.marketdata.feed import MarketDataFeed
 from kalshiflow.policy.registry import load_policy
 from kalshiflow.trader.core import TraderCore
-from kalshiflow.trader.decisions.actor import Actor
 from kalshiflow.trader.execution.in_flight import ExecOutcome, ExecutionResult
 from kalshiflow.trader.lifecycle.init_tracker import InitTracker
 from kalshiflow.trader.lifecycle.recalibration import Recalibrator
@@ -130,15 +129,7 @@ async def run_case(args: argparse.Namespace, with_dashboard: bool) -> Result:
             ledger.on_canceled(result.client_order_id, rig.clock.now_ms())
 
     rig.core.executor.on_result = cancel_at_once
-    actor = Actor(
-        rig.books,
-        rig.core,
-        load_policy("rules", SCHEMA_V1),
-        rig.observer.observe,
-        rig.settings.run.order_size_contracts,
-        rig.clock,
-        may_trade=lambda: True,
-    )
+    actor = rig_actor(rig, load_policy("rules", SCHEMA_V1))
     result = Result()
     first_dirty_ns: dict[str, int] = {}
     decide = actor.decide
@@ -154,7 +145,7 @@ async def run_case(args: argparse.Namespace, with_dashboard: bool) -> Result:
             result.latency_ns.append(t1 - born)
         return action
 
-    actor.decide = timed_decide  # type: ignore[method-assign]
+    actor.decide = timed_decide  # type: ignore[method-assign,assignment]
 
     dashboard: Dashboard | None = None
     clients: asyncio.subprocess.Process | None = None

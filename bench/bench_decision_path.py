@@ -73,6 +73,7 @@ from decision_rig import (
     hold_positions,
     pick_markets,
     preload_ledger,
+    rig_actor,
     write_mlp,
 )
 from kalshiflow.commands.run_app import settle_startup_heap
@@ -80,7 +81,7 @@ from kalshiflow.domain.orders import intent_to_v2
 from kalshiflow.exchange.models_orders import NewOrder
 from kalshiflow.features import SCHEMA_V1
 from kalshiflow.policy.registry import load_policy
-from kalshiflow.trader.decisions.actor import Actor, PolicyLike, touch_price
+from kalshiflow.trader.decisions.actor import PolicyLike, touch_price
 from kalshiflow.trader.risk.gate import check_order
 from kalshiflow.trader.risk.types import OrderIntent, TradeAction
 from kalshiflow.trader.state.orders import OrderPurpose
@@ -93,15 +94,7 @@ TIMER = time.perf_counter_ns  # ``--cpu-time``: time.thread_time_ns
 
 async def run_actor_path(rig: Rig, policy: PolicyLike, samples: int, seed: int) -> dict[str, list[int]]:
     """Time delta -> NewOrder through the real Actor; returns ns per outcome class."""
-    actor = Actor(
-        rig.books,
-        rig.core,
-        policy,
-        rig.observer.observe,
-        rig.settings.run.order_size_contracts,
-        rig.clock,
-        may_trade=lambda: True,
-    )
+    actor = rig_actor(rig, policy)
     picks = pick_markets(len(rig.models), samples, random.Random(seed))
     out: dict[str, list[int]] = {}
     apply_delta, drain, venue, clock = rig.books.apply_delta, actor.drain, rig.venue, TIMER

@@ -29,12 +29,18 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from decision_rig import attach_subscribers, build_rig, forget_placed, hold_positions, pick_markets
+from decision_rig import (
+    attach_subscribers,
+    build_rig,
+    forget_placed,
+    hold_positions,
+    pick_markets,
+    rig_actor,
+)
 from kalshiflow.commands.run_app import settle_startup_heap
 from kalshiflow.exchange.ws_models import OrderbookDelta
 from kalshiflow.features import SCHEMA_V1
 from kalshiflow.policy.registry import load_policy
-from kalshiflow.trader.decisions.actor import Actor
 
 ROOT = "one_delta"  # its frames read "run.<locals>.one_delta (decision_profile.py:N)"
 
@@ -45,15 +51,7 @@ def run(spec: str, samples: int, markets: int, seed: int) -> None:
     attach_subscribers(rig.core.bus, 5)
     hold_positions(rig, 50)
     settle_startup_heap()
-    actor = Actor(
-        rig.books,
-        rig.core,
-        policy,
-        rig.observer.observe,
-        rig.settings.run.order_size_contracts,
-        rig.clock,
-        may_trade=lambda: True,
-    )
+    actor = rig_actor(rig, policy)
 
     async def one_delta(delta: OrderbookDelta) -> None:
         rig.books.apply_delta(delta)

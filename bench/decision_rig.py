@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -33,6 +34,7 @@ from kalshiflow.features import SCHEMA_V1, MarketHistory
 from kalshiflow.marketdata.bookstore import BookStore
 from kalshiflow.policy.export_tools import write_mlp_policy
 from kalshiflow.trader.core import CoreConfig, TraderCore
+from kalshiflow.trader.decisions.actor import Actor, PolicyLike
 from kalshiflow.trader.state.orders import OrderPurpose, OrderState, TrackedOrder
 
 SIDES = (OutcomeSide.YES, OutcomeSide.NO)
@@ -222,9 +224,16 @@ def attach_subscribers(bus: EventBus, n: int) -> list[Subscription]:
     up: each drains its queue on the loop turn after events arrive, as the view, the logs, metrics
     and the dashboard would. The caller must yield to the loop between samples (outside timing)."""
     subs: list[Subscription] = []
+    types = (*LEDGER_EVENT_TYPES, *TRADER_EVENT_TYPES)
+
+    def consumer(i: int) -> Callable[[], None]:
+        def drain() -> None:
+            subs[i].drain()
+
+        return drain
+
     for i in range(n):
-        types = (*LEDGER_EVENT_TYPES, *TRADER_EVENT_TYPES)
-        subs.append(bus.subscribe(f"bench-{i}", types, max_queue=100_000, on_ready=lambda i=i: subs[i].drain()))
+        subs.append(bus.subscribe(f"bench-{i}", types, max_queue=100_000, on_ready=consumer(i)))
     return subs
 
 
@@ -253,6 +262,20 @@ def preload_ledger(core: TraderCore, n: int, now_ms: int) -> None:
         )
         order.state = OrderState.CANCELED
         core.ledger.orders[order.client_order_id] = order
+
+
+def rig_actor(rig: Rig, policy: PolicyLike, observe: Callable[..., Any] | None = None) -> Actor:
+    """The real ``Actor`` as ``TraderApp`` wires it, always allowed to trade (``observe``: a wrapped
+    ``rig.observer.observe``, for a bench that times it)."""
+    return Actor(
+        rig.books,
+        rig.core,
+        policy,
+        rig.observer.observe if observe is None else observe,
+        rig.settings.run.order_size_contracts,
+        rig.clock,
+        may_trade=lambda: True,
+    )
 
 
 def forget_placed(rig: Rig) -> None:

@@ -31,11 +31,17 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import decision_rig
-from decision_rig import attach_subscribers, build_rig, forget_placed, hold_positions, pick_markets
+from decision_rig import (
+    attach_subscribers,
+    build_rig,
+    forget_placed,
+    hold_positions,
+    pick_markets,
+    rig_actor,
+)
 from kalshiflow.commands.run_app import settle_startup_heap
 from kalshiflow.features import SCHEMA_V1
 from kalshiflow.policy.registry import load_policy
-from kalshiflow.trader.decisions.actor import Actor
 
 COUNTS = ("gc", "faults", "clock moved", "history moved", "since touched")
 
@@ -106,15 +112,7 @@ async def trace(
     core.risk_context = timed("risk context", core.risk_context)  # type: ignore[method-assign]
     core.ledger.record_pending = timed("record pending", core.ledger.record_pending)  # type: ignore[method-assign]
     core.open_position = timed_async("open -> venue", core.open_position)  # type: ignore[method-assign,assignment]
-    actor = Actor(
-        rig.books,
-        core,
-        policy,
-        observe,
-        rig.settings.run.order_size_contracts,
-        rig.clock,
-        may_trade=lambda: True,
-    )
+    actor = rig_actor(rig, policy, observe)
     collections = [0]
     gc.callbacks.append(lambda phase, _info: collections.__setitem__(0, collections[0] + (phase == "start")))
     last_touched: dict[int, int] = {}

@@ -78,6 +78,19 @@ def test_status_after_kill_9_says_not_running_since(tmp_path: Path) -> None:
     assert snapshot["run"]["state"] == "crashed"
 
 
+def run_recorded(db_path: Path) -> bool:
+    """Whether a ``run`` on ``db_path`` has written its row (and heartbeat) yet."""
+    if not db_path.exists():
+        return False
+    engine = create_engine(sqlite_url(db_path))
+    try:
+        return read_last_run(engine) is not None
+    except Exception:
+        return False  # not migrated yet
+    finally:
+        engine.dispose()
+
+
 def test_status_of_a_hung_trader_says_not_responding_not_crashed(tmp_path: Path) -> None:
     """A process alive whose heartbeat went stale (stopped with SIGSTOP: hung, swapped out) did not
     crash: status says it is not responding, with its pid and the heartbeat's age."""
@@ -86,18 +99,7 @@ def test_status_of_a_hung_trader_says_not_responding_not_crashed(tmp_path: Path)
     trader = kf_background(["run", "--db", db, *FAST_SIM], tmp_path)
     try:
 
-        def heartbeat() -> bool:
-            if not db_path.exists():
-                return False
-            engine = create_engine(db)
-            try:
-                return read_last_run(engine) is not None
-            except Exception:
-                return False  # not migrated yet
-            finally:
-                engine.dispose()
-
-        wait_for(heartbeat, "a heartbeat", trader)
+        wait_for(lambda: run_recorded(db_path), "a heartbeat", trader)
         os.kill(trader.pid, signal.SIGSTOP)
         time.sleep(STALE_AFTER_S + 2)
         status = kf(["status", "--db", db], tmp_path)
@@ -124,18 +126,7 @@ def test_a_second_run_on_the_store_of_a_running_trader_is_refused(tmp_path: Path
     first = kf_background(["run", "--db", db, *FAST_SIM], tmp_path)
     try:
 
-        def running() -> bool:
-            if not db_path.exists():
-                return False
-            engine = create_engine(db)
-            try:
-                return read_last_run(engine) is not None
-            except Exception:
-                return False  # not migrated yet
-            finally:
-                engine.dispose()
-
-        wait_for(running, "the first run's heartbeat", first)
+        wait_for(lambda: run_recorded(db_path), "the first run's heartbeat", first)
         second = kf(["run", "--db", db, "--duration", "2", *FAST_SIM], tmp_path)
         assert second.returncode == 2, second.stdout[-2000:] + second.stderr[-2000:]
         assert f"another trader is running on {db} (pid {first.pid}" in second.stderr

@@ -294,18 +294,7 @@ class VirtualLevels:
             (OutcomeSide.YES, BookSide.BID, book.yes),
             (OutcomeSide.NO, BookSide.ASK, book.no),
         ):
-            # The resting index holds exactly these orders: no scan of the queues' dead entries.
-            resting = engine._resting_by_key.pop((self.account_id, ticker, book_side), None)
-            if resting:
-                levels = market[side]
-                orders = engine.orders
-                for order in sorted(resting.values(), key=_priority):
-                    del orders[order.order_id]
-                    price = order.book_price
-                    queue = levels.get(price)
-                    if queue is None:
-                        queue = levels[price] = deque()
-                    queue.append(Resting.of(order))
+            self._take_resting(ticker, book_side, market[side])
             for level in ladder.levels.values():
                 level.queue.clear()
                 level.dead = 0
@@ -317,29 +306,38 @@ class VirtualLevels:
         (``materialize_reachable``, for an order that did not stay): those levels' tape orders
         leave the engine for their FIFOs, in priority order; the market's other levels are as
         they were. No other account's order rests there (the caller checked)."""
-        engine = self.engine
-        book = engine.books[ticker]
+        book = self.engine.books[ticker]
         market = self.markets[ticker]
         for side, book_side, ladder in (
             (OutcomeSide.YES, BookSide.BID, book.yes),
             (OutcomeSide.NO, BookSide.ASK, book.no),
         ):
-            resting = engine._resting_by_key.pop((self.account_id, ticker, book_side), None)
-            if not resting:
-                continue
-            levels = market[side]
-            orders = engine.orders
-            for order in sorted(resting.values(), key=_priority):
-                del orders[order.order_id]
-                price = order.book_price
-                queue = levels.get(price)
-                if queue is None:  # the level's first order: its engine queue holds only the tape's
-                    queue = levels[price] = deque()
-                    level = ladder.levels[price]
-                    level.queue.clear()
-                    level.dead = 0
-                queue.append(Resting.of(order))
+            # A level whose FIFO this creates was materialized: its engine queue holds only the tape's.
+            for price in self._take_resting(ticker, book_side, market[side]):
+                level = ladder.levels[price]
+                level.queue.clear()
+                level.dead = 0
         self.reparked += 1
+
+    def _take_resting(self, ticker: str, book_side: BookSide, levels: dict[int, Queue]) -> list[int]:
+        """The tape's orders resting on ``book_side`` of ``ticker`` leave the engine (its ``orders``
+        and resting index) for ``levels``' FIFOs, in priority order; returns the prices whose FIFO
+        this created. The resting index holds exactly these orders: no scan of the queues' dead
+        entries."""
+        resting = self.engine._resting_by_key.pop((self.account_id, ticker, book_side), None)
+        created: list[int] = []
+        if not resting:
+            return created
+        orders = self.engine.orders
+        for order in sorted(resting.values(), key=_priority):
+            del orders[order.order_id]
+            price = order.book_price
+            queue = levels.get(price)
+            if queue is None:
+                queue = levels[price] = deque()
+                created.append(price)
+            queue.append(Resting.of(order))
+        return created
 
     def _delta(
         self, ticker: str, side: OutcomeSide, price: int, delta: int, now: int, client_id: str
