@@ -90,6 +90,7 @@ async def run(args: argparse.Namespace) -> list[Window]:
 
     rig.core.executor.on_result = cancel_at_once  # replaces the core's hook: no breaker in the bench
     policy = load_policy(args.policy, SCHEMA_V1)
+
     # Decisions reach the bench as a bus subscriber would see them, on the next loop turn.
     def drain_actions() -> None:
         for item in watching.drain():

@@ -39,7 +39,9 @@ def main() -> None:
     print(
         f"{len(seeds)} seeds x {args.hours:g} h x {len(policies)} policies, {args.jobs} processes: {wall:.1f} s wall"
     )
-    print(f"  load average {load:.2f} at the start, {os.getloadavg()[0]:.2f} at the end, {os.cpu_count()} cpus")
+    print(
+        f"  load average {load:.2f} at the start, {os.getloadavg()[0]:.2f} at the end, {os.cpu_count()} cpus"
+    )
     print(f"  {sim_hours / wall * 3600:.0f} simulated hours per wall hour ({sim_hours:g} h in total)")
     print(
         f"  CPU {cpu:.1f} s in all processes: {cpu / args.jobs:.1f} s on {args.jobs} free cores; "

@@ -231,7 +231,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--profile", action="store_true")
-    parser.add_argument("--cpu-time", action="store_true", help="time with thread CPU time, not the wall clock")
+    parser.add_argument(
+        "--cpu-time", action="store_true", help="time with thread CPU time, not the wall clock"
+    )
     args = parser.parse_args()
     if args.cpu_time:
         global TIMER

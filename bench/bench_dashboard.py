@@ -157,11 +157,22 @@ async def run_case(args: argparse.Namespace, with_dashboard: bool) -> Result:
         lifecycle.move(TraderState.TRADING, "bench")
         tracker = InitTracker(clock, bus)
         tracker.portfolio_synced()
-        dashboard = Dashboard(DashboardConfig(port=0, token="bench"), bus, Parts(lifecycle, tracker, rig.core), clock, NoControls())
+        dashboard = Dashboard(
+            DashboardConfig(port=0, token="bench"),
+            bus,
+            Parts(lifecycle, tracker, rig.core),
+            clock,
+            NoControls(),
+        )
         await dashboard.start()
         ws_url = dashboard.url.replace("http", "ws") + "/ws"
         clients = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", CLIENTS, ws_url, str(args.clients), str(args.seconds + 3),
+            sys.executable,
+            "-c",
+            CLIENTS,
+            ws_url,
+            str(args.clients),
+            str(args.seconds + 3),
             stdout=asyncio.subprocess.PIPE,
         )
         assert clients.stdout is not None
@@ -248,8 +259,10 @@ def main() -> None:
         cmd = [sys.executable, __file__, "--case", case, *sys.argv[1:]]
         out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
         rows.append(json.loads(out))
-    print(f"{'case':>10} {'deltas':>7} {'decisions':>9} {'decide p50':>10} {'decide p99':>10} "
-          f"{'lat p50':>9} {'lat p99':>9} {'ws frames':>9} {'ws MB':>6}  rss MB over time")
+    print(
+        f"{'case':>10} {'deltas':>7} {'decisions':>9} {'decide p50':>10} {'decide p99':>10} "
+        f"{'lat p50':>9} {'lat p99':>9} {'ws frames':>9} {'ws MB':>6}  rss MB over time"
+    )
     for row in rows:
         print(
             f"{row['case']:>10} {row['deltas']:>7} {row['decisions']:>9} {row['decide_p50_us']:>8.1f}us "

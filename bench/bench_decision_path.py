@@ -236,7 +236,9 @@ def main() -> None:
     parser.add_argument(
         "--no-gc-freeze", action="store_true", help="keep setup's objects in the collector (run freezes them)"
     )
-    parser.add_argument("--cpu-time", action="store_true", help="time with thread CPU time, not the wall clock")
+    parser.add_argument(
+        "--cpu-time", action="store_true", help="time with thread CPU time, not the wall clock"
+    )
     args = parser.parse_args()
     if args.cpu_time:
         global TIMER
@@ -268,8 +270,12 @@ def main() -> None:
             )
             out = asyncio.run(run_actor_path(rig, policy, args.samples, args.seed))
             p99 = report(f"delta -> NewOrder via Actor [{label}]", out)
-            closes = sum(1 for order in rig.core.ledger.orders.values() if order.purpose is OrderPurpose.CLOSE)
-            print(f"  reactive exits: {closes} closes (0 expected: the held positions stay inside their rules)")
+            closes = sum(
+                1 for order in rig.core.ledger.orders.values() if order.purpose is OrderPurpose.CLOSE
+            )
+            print(
+                f"  reactive exits: {closes} closes (0 expected: the held positions stay inside their rules)"
+            )
             if p99 is not None:
                 worst.append(p99)
             if not args.no_breakdown:

@@ -62,7 +62,9 @@ def main() -> None:
     parser.add_argument("--deltas", type=int, default=50_000)
     parser.add_argument("--ms-per-delta", type=int, default=1)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--cpu-time", action="store_true", help="time with thread CPU time, not the wall clock")
+    parser.add_argument(
+        "--cpu-time", action="store_true", help="time with thread CPU time, not the wall clock"
+    )
     args = parser.parse_args()
 
     markets, snapshots, deltas = build(args.deltas, args.seed)

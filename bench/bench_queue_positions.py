@@ -94,10 +94,16 @@ def main() -> None:
     print(f"load average (1/5/15 min): {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     print(f"{args.markets} markets, {len(resting)} resting orders over {markets_resting} markets")
     print(f"QueueTracker.due() (nothing changed)         median {look[0]:8.1f} us   p99 {look[1]:8.1f} us")
-    print(f"fee lookup, no pending change                median {lookup[0]:8.3f} us   p99 {lookup[1]:8.3f} us")
-    print(f"fee lookup, one pending change               median {lookup_pending[0]:8.3f} us   p99 {lookup_pending[1]:8.3f} us")
+    print(
+        f"fee lookup, no pending change                median {lookup[0]:8.3f} us   p99 {lookup[1]:8.3f} us"
+    )
+    print(
+        f"fee lookup, one pending change               median {lookup_pending[0]:8.3f} us   p99 {lookup_pending[1]:8.3f} us"
+    )
     print(f"market_views(), no pending change            median {views[0]:8.3f} us   p99 {views[1]:8.3f} us")
-    print(f"market_views(), one pending change           median {views_pending[0]:8.3f} us   p99 {views_pending[1]:8.3f} us")
+    print(
+        f"market_views(), one pending change           median {views_pending[0]:8.3f} us   p99 {views_pending[1]:8.3f} us"
+    )
     reads = -(-markets_resting // TICKERS_PER_READ)
     print(f"worst case: {reads} batch read(s) per look, at most one look per {tracker.config.check_s:g} s")
 

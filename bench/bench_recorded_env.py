@@ -77,7 +77,9 @@ def run_episode(env: RecordedTradingEnv, mode: str, seed: int) -> tuple[int, flo
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--minutes", type=float, default=30.0)
     parser.add_argument("--markets", type=int, nargs="+", default=[4, 20])
     parser.add_argument("--seed", type=int, default=1000)

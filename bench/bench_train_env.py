@@ -36,7 +36,9 @@ from kalshiflow.train.inprocess import Plumbing
 from kalshiflow.train.session import SessionConfig
 
 
-def bench_env(markets: int, seed: int, seconds: float, mode: str, plumbing: Plumbing) -> tuple[int, float, float]:
+def bench_env(
+    markets: int, seed: int, seconds: float, mode: str, plumbing: Plumbing
+) -> tuple[int, float, float]:
     config = SessionConfig(n_markets=markets, plumbing=plumbing)
     env = TradingEnv(seeds=(seed,), episode_s=seconds, config=config)
     rng = np.random.default_rng(seed)
@@ -56,7 +58,9 @@ def bench_env(markets: int, seed: int, seconds: float, mode: str, plumbing: Plum
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seconds", type=float, default=1800.0)
     parser.add_argument("--markets", type=int, nargs="+", default=[4, 20])
     parser.add_argument("--seeds", type=int, nargs="+", default=[1000, 1001])
@@ -95,8 +99,10 @@ def main() -> None:
             started = time.perf_counter()
             train(config, Path(tmp) / "bench", progress_bar=False)
             elapsed = time.perf_counter() - started
-        print(f"PPO: {args.ppo_steps} timesteps on {args.envs} env processes in {elapsed:.1f} s: "
-              f"{args.ppo_steps / elapsed:.0f} timesteps/s (updates included)")
+        print(
+            f"PPO: {args.ppo_steps} timesteps on {args.envs} env processes in {elapsed:.1f} s: "
+            f"{args.ppo_steps / elapsed:.0f} timesteps/s (updates included)"
+        )
 
 
 if __name__ == "__main__":

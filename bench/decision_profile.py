@@ -83,7 +83,9 @@ def summary(raw: Path, functions: int, lines: int) -> None:
             inclusive[name] += n
         own[frames[-1]] += n
     if not total:
-        print(f"no stack under {ROOT!r} in {raw}: was it recorded with -f raw from 'decision_profile.py run'?")
+        print(
+            f"no stack under {ROOT!r} in {raw}: was it recorded with -f raw from 'decision_profile.py run'?"
+        )
         return
     print(f"{total} samples under one_delta")
     print("inclusive share by function:")

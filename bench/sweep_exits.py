@@ -22,7 +22,11 @@ SETTINGS = {
     "move 10/10": {"take_profit_cents": "10", "stop_loss_cents": "10"},
     "move 6/6 scaled": {"take_profit_cents": "6", "stop_loss_cents": "6", "scale_to_range": True},
     "no tp/sl": {"take_profit_enabled": False, "stop_loss_enabled": False},
-    "no tp/sl/max-hold": {"take_profit_enabled": False, "stop_loss_enabled": False, "max_hold_enabled": False},
+    "no tp/sl/max-hold": {
+        "take_profit_enabled": False,
+        "stop_loss_enabled": False,
+        "max_hold_enabled": False,
+    },
 }
 
 

@@ -105,7 +105,9 @@ def main() -> None:
     started = time.perf_counter()
     steps = 0
     if args.env is None:
-        asyncio.run(BacktestSession(args.policy, args.seed, args.hours, Settings(), n_markets=args.markets).run())
+        asyncio.run(
+            BacktestSession(args.policy, args.seed, args.hours, Settings(), n_markets=args.markets).run()
+        )
         what = f"{args.policy} seed {args.seed}, {args.hours:g} h"
     else:
         config = SessionConfig(n_markets=args.markets, plumbing=Plumbing(args.plumbing))

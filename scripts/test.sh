@@ -165,6 +165,8 @@ main() {
     local failed=()
     log "ruff check src tests bench"
     "$VENV/bin/ruff" check src tests bench || failed+=(ruff)
+    log "ruff format --check src tests bench"
+    "$VENV/bin/ruff" format --check src tests bench || failed+=(ruff-format)
     log "mypy"
     "$VENV/bin/mypy" || failed+=(mypy)
     log "pytest $*"

@@ -32,7 +32,15 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 # ------------------------------------------------------------------ tests never write into the repository
-TOOL_DIRS = ("__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".hypothesis", ".venv", ".egg-info")
+TOOL_DIRS = (
+    "__pycache__",
+    ".pytest_cache",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".hypothesis",
+    ".venv",
+    ".egg-info",
+)
 
 
 def repository_listing(root: Path) -> set[str] | None:

@@ -215,7 +215,7 @@ def _describe_not_json(environ: Mapping[str, str], fallback: str) -> str:
         try:
             json.loads(value)
         except ValueError:
-            return f"{name}={value!r}: not JSON (lists are written as JSON, e.g. {name}='[\"A\", \"B\"]')"
+            return f'{name}={value!r}: not JSON (lists are written as JSON, e.g. {name}=\'["A", "B"]\')'
     return f"settings from the environment: {fallback}"
 
 

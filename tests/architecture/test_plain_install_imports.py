@@ -14,7 +14,16 @@ import sys
 
 from tests.paths import REPO
 
-OPTIONAL = ("gymnasium", "torch", "stable_baselines3", "tensorboard", "tqdm", "psycopg", "playwright", "hypothesis")
+OPTIONAL = (
+    "gymnasium",
+    "torch",
+    "stable_baselines3",
+    "tensorboard",
+    "tqdm",
+    "psycopg",
+    "playwright",
+    "hypothesis",
+)
 
 CHILD = """
 import importlib, pkgutil, sys

@@ -47,7 +47,9 @@ def kf_background(args: list[str], cwd: Path, **env: str) -> subprocess.Popen[st
     )
 
 
-def wait_for(condition: Callable[[], bool], what: str, process: subprocess.Popen[str], within_s: float = 60) -> None:
+def wait_for(
+    condition: Callable[[], bool], what: str, process: subprocess.Popen[str], within_s: float = 60
+) -> None:
     """Wait (bounded) for a child process to reach a state it reports through its files."""
     deadline = time.monotonic() + within_s
     while not condition():

@@ -15,12 +15,20 @@ from kalshiflow.cli.app import split_tickers
 from kalshiflow.commands.simulator import ACCOUNT_FORMAT
 from kalshiflow.sim.market.report import ReportOptions
 
-HEAVY = ("matplotlib", "kalshiflow.trader", "kalshiflow.sim.engine", "kalshiflow.commands.backtest", "pydantic")
+HEAVY = (
+    "matplotlib",
+    "kalshiflow.trader",
+    "kalshiflow.sim.engine",
+    "kalshiflow.commands.backtest",
+    "pydantic",
+)
 
 
 def test_building_the_command_line_imports_no_command_body() -> None:
     probe = "import sys, kalshiflow.cli; print('\\n'.join(sorted(sys.modules)))"
-    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.split()
     assert [m for m in loaded if m.startswith(HEAVY)] == []
 
 
@@ -42,6 +50,11 @@ def test_help_at_80_columns_keeps_every_environment_variable_whole() -> None:
     text = subprocess.run(
         [sys.executable, "-c", probe, "run", "--help"], capture_output=True, text=True, env=env, check=False
     ).stdout
-    for name in ("KALSHIFLOW_EXCHANGE", "KALSHIFLOW_DATA_DIR", "KALSHIFLOW_DASHBOARD_HOST", "KALSHI_PRIVATE_KEY"):
+    for name in (
+        "KALSHIFLOW_EXCHANGE",
+        "KALSHIFLOW_DATA_DIR",
+        "KALSHIFLOW_DASHBOARD_HOST",
+        "KALSHI_PRIVATE_KEY",
+    ):
         assert name in text
     assert "…" not in text

@@ -52,8 +52,12 @@ def _one_error_line(result: object) -> str:
         (["status", "--json", "extra"], "extra"),
     ],
 )
-def test_a_flag_that_does_not_parse_is_one_line_naming_it(tmp_path: Path, args: list[str], named: str) -> None:
-    line = _one_error_line(kf([*args, "--data-dir", str(tmp_path / "d")] if args[0] == "run" else args, tmp_path))
+def test_a_flag_that_does_not_parse_is_one_line_naming_it(
+    tmp_path: Path, args: list[str], named: str
+) -> None:
+    line = _one_error_line(
+        kf([*args, "--data-dir", str(tmp_path / "d")] if args[0] == "run" else args, tmp_path)
+    )
     assert named in line
     assert f"kalshiflow {args[0]} --help" in line
     assert not (tmp_path / "d").exists()  # nothing ran

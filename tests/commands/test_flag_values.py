@@ -27,7 +27,13 @@ def _invoke(args: list[str]) -> tuple[int, str]:
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize(
     ("flag", "value"),
-    [("--speed", "nan"), ("--speed", "inf"), ("--speed", "-inf"), ("--duration", "nan"), ("--duration", "inf")],
+    [
+        ("--speed", "nan"),
+        ("--speed", "inf"),
+        ("--speed", "-inf"),
+        ("--duration", "nan"),
+        ("--duration", "inf"),
+    ],
 )
 def test_run_refuses_a_speed_or_duration_that_is_not_a_finite_number(
     tmp_path: Path, flag: str, value: str
@@ -41,12 +47,16 @@ def test_run_refuses_a_speed_or_duration_that_is_not_a_finite_number(
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.parametrize(("flag", "value"), [("--duration", "nan"), ("--duration", "inf"), ("--refresh", "nan")])
+@pytest.mark.parametrize(
+    ("flag", "value"), [("--duration", "nan"), ("--duration", "inf"), ("--refresh", "nan")]
+)
 def test_record_refuses_a_duration_or_refresh_that_is_not_a_finite_number(
     tmp_path: Path, flag: str, value: str
 ) -> None:
     db = f"sqlite:///{tmp_path / 'rec.db'}"
-    code, output = _invoke(["record", "--exchange", "sim", "--top", "1", "--db", db, "--duration", "3", flag, value])
+    code, output = _invoke(
+        ["record", "--exchange", "sim", "--top", "1", "--db", db, "--duration", "3", flag, value]
+    )
     assert code == 2, output
     assert f"{flag} {value}" in output
 

@@ -67,7 +67,9 @@ def test_a_number_shown_as_an_options_value_is_its_default() -> None:
             for option in param.opts:
                 for match in re.finditer(re.escape(option) + r" ([0-9][0-9.,\-]*)\]", synopses.get(name, "")):
                     shown, default = match.group(1), str(param.default)
-                    if shown != default and not (_number(shown) is not None and _number(shown) == _number(default)):
+                    if shown != default and not (
+                        _number(shown) is not None and _number(shown) == _number(default)
+                    ):
                         wrong.append(f"{name} {option}: README {shown}, --help {default}")
     assert wrong == []
 

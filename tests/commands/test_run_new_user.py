@@ -37,12 +37,23 @@ def assert_usage_error(result: object, *needles: str) -> None:
 
 
 def test_top_zero_without_named_markets_is_refused(tmp_path: Path) -> None:
-    result = kf(["run", "--data-dir", str(tmp_path / "d"), *FAST_SIM, "--top", "0", "--duration", "5"], tmp_path)
+    result = kf(
+        ["run", "--data-dir", str(tmp_path / "d"), *FAST_SIM, "--top", "0", "--duration", "5"], tmp_path
+    )
     assert_usage_error(result, "no markets", "--top 0")
 
 
 def test_unknown_ticker_in_markets_is_refused_by_name(tmp_path: Path) -> None:
-    args = ["run", "--data-dir", str(tmp_path / "d"), *FAST_SIM, "--markets", "NOPE-26JAN01-T1", "--duration", "5"]
+    args = [
+        "run",
+        "--data-dir",
+        str(tmp_path / "d"),
+        *FAST_SIM,
+        "--markets",
+        "NOPE-26JAN01-T1",
+        "--duration",
+        "5",
+    ]
     result = kf(args, tmp_path)
     assert_usage_error(result, "NOPE-26JAN01-T1: not listed", "(from --markets)")
 
@@ -71,7 +82,9 @@ def test_bad_policy_is_refused_before_anything_starts(tmp_path: Path, kind: str)
     (corrupt / "manifest.json").write_text("{not json")
     spec = {"missing": f"mlp:{tmp_path / 'absent'}", "corrupt": f"mlp:{corrupt}", "unknown": "bogus"}[kind]
     data_dir = tmp_path / "d"
-    result = kf(["run", "--data-dir", str(data_dir), *FAST_SIM, "--policy", spec, "--duration", "5"], tmp_path)
+    result = kf(
+        ["run", "--data-dir", str(data_dir), *FAST_SIM, "--policy", spec, "--duration", "5"], tmp_path
+    )
     assert_usage_error(result, "policy")
     assert not (data_dir / "kalshiflow.db").exists()  # the store was never opened
     assert not (data_dir / "sim").exists()  # no simulator was started

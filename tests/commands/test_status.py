@@ -98,7 +98,6 @@ def test_status_of_a_hung_trader_says_not_responding_not_crashed(tmp_path: Path)
     db = sqlite_url(db_path)
     trader = kf_background(["run", "--db", db, *FAST_SIM], tmp_path)
     try:
-
         wait_for(lambda: run_recorded(db_path), "a heartbeat", trader)
         os.kill(trader.pid, signal.SIGSTOP)
         time.sleep(STALE_AFTER_S + 2)
@@ -125,7 +124,6 @@ def test_a_second_run_on_the_store_of_a_running_trader_is_refused(tmp_path: Path
     db = sqlite_url(db_path)
     first = kf_background(["run", "--db", db, *FAST_SIM], tmp_path)
     try:
-
         wait_for(lambda: run_recorded(db_path), "the first run's heartbeat", first)
         second = kf(["run", "--db", db, "--duration", "2", *FAST_SIM], tmp_path)
         assert second.returncode == 2, second.stdout[-2000:] + second.stderr[-2000:]
@@ -221,7 +219,13 @@ def test_status_says_what_positions_and_resting_orders_are_in() -> None:
         {"ticker": "KX-B", "position_fp": "2.00", "cost_basis_dollars": "0.8800"},
     ]
     snapshot["resting_orders"] = [
-        {"ticker": "KX-B", "side": "ask", "remaining_fp": "1.00", "yes_price_dollars": "0.4500", "state": "resting"}
+        {
+            "ticker": "KX-B",
+            "side": "ask",
+            "remaining_fp": "1.00",
+            "yes_price_dollars": "0.4500",
+            "state": "resting",
+        }
     ]
     text = format_status(snapshot)
     assert "  KX-A  -3.00 (3.00 contracts NO)  cost $1.20" in text

@@ -47,8 +47,12 @@ async def busy_state(env: Scenario) -> AppState:
     for n in range(30):
         life.note(f"history line {n}")
     actions = [
-        TraderAction(0, held, "BUY_YES", Price.parse("0.45"), Count.contracts(1), "edge", ActionResult.PLACED),
-        TraderAction(1, resting, "BUY_NO", Price.parse("0.20"), Count.contracts(2), "edge", ActionResult.PLACED),
+        TraderAction(
+            0, held, "BUY_YES", Price.parse("0.45"), Count.contracts(1), "edge", ActionResult.PLACED
+        ),
+        TraderAction(
+            1, resting, "BUY_NO", Price.parse("0.20"), Count.contracts(2), "edge", ActionResult.PLACED
+        ),
     ]
     actions += [
         TraderAction(2 + n, held, "BUY_YES", Price.parse("0.45"), Count.contracts(1), "edge", ActionResult.DENIED,

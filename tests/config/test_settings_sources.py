@@ -65,7 +65,9 @@ def test_a_malformed_environment_name_is_an_error() -> None:
         ({"KALSHIFLOW_RSIK__MAX_ORDER_CONTRACTS": "3"}, "did you mean 'risk'"),
     ],
 )
-def test_an_unknown_variable_names_itself_and_the_closest_valid_key(environ: dict[str, str], needle: str) -> None:
+def test_an_unknown_variable_names_itself_and_the_closest_valid_key(
+    environ: dict[str, str], needle: str
+) -> None:
     with pytest.raises(SettingsError) as info:
         load_settings(environ=environ)
     assert next(iter(environ)) in str(info.value)
@@ -80,7 +82,9 @@ def test_an_unknown_key_in_a_file_suggests_the_closest_valid_key(tmp_path: Path)
 
 
 def test_lists_come_from_the_environment_as_json_and_plain_variables_are_not_sections() -> None:
-    settings = load_settings(environ={"KALSHIFLOW_MARKETS__TICKERS": '["A", "B"]', "KALSHIFLOW_DB": "sqlite:///x"})
+    settings = load_settings(
+        environ={"KALSHIFLOW_MARKETS__TICKERS": '["A", "B"]', "KALSHIFLOW_DB": "sqlite:///x"}
+    )
     assert settings.markets.tickers == ("A", "B")
 
 
@@ -109,6 +113,8 @@ def test_run_with_a_list_variable_that_is_not_json_is_one_line_and_exit_2(tmp_pa
     from kalshiflow.cli import app
 
     env = {"KALSHIFLOW_MARKETS__TICKERS": "KX-A,KX-B"}
-    result = CliRunner().invoke(app, ["run", "--data-dir", str(tmp_path), "--no-view", "--no-dashboard"], env=env)
+    result = CliRunner().invoke(
+        app, ["run", "--data-dir", str(tmp_path), "--no-view", "--no-dashboard"], env=env
+    )
     assert result.exit_code == 2, result.output
     assert "KALSHIFLOW_MARKETS__TICKERS='KX-A,KX-B': not JSON" in result.output

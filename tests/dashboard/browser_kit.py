@@ -31,7 +31,9 @@ PHONE = {"width": 390, "height": 844}
 
 def require_chromium() -> None:
     if not CHROMIUM.exists() or shutil.which(str(CHROMIUM)) is None:
-        pytest.skip("browser tests need Debian's chromium at /usr/bin/chromium (scripts/test.sh installs it as root)")
+        pytest.skip(
+            "browser tests need Debian's chromium at /usr/bin/chromium (scripts/test.sh installs it as root)"
+        )
     try:
         import playwright.async_api  # noqa: F401
     except ImportError:

@@ -160,11 +160,15 @@ class Trader:
                 self_trade_prevention=SelfTradePrevention.TAKER_AT_CROSS,
             ),
         )
-        placed = await core.open_position(ticker, TradeAction.BUY_YES, price, Count.contracts(1), post_only=True)
+        placed = await core.open_position(
+            ticker, TradeAction.BUY_YES, price, Count.contracts(1), post_only=True
+        )
         assert placed.execution is not None, placed.decision
         assert placed.execution.error_code is None, placed.execution
         cid = placed.execution.client_order_id
-        await until(lambda: core.queue.ahead_of(cid) is not None or self._crashed(), 30, "a queue position read")
+        await until(
+            lambda: core.queue.ahead_of(cid) is not None or self._crashed(), 30, "a queue position read"
+        )
         return ticker, cid
 
     def _crashed(self) -> bool:
@@ -185,10 +189,16 @@ async def running_trader(
 ) -> AsyncIterator[Trader]:
     db = f"sqlite:///{tmp_path / 'trader.db'}"
     options = RunOptions(
-        settings=trader_settings(db), sim_seed=seed, sim_markets=4, sim_speed=1.0, sim_data_dir=tmp_path / "sim"
+        settings=trader_settings(db),
+        sim_seed=seed,
+        sim_markets=4,
+        sim_speed=1.0,
+        sim_data_dir=tmp_path / "sim",
     )
     app = TraderApp(options, buy_once_decider)
-    config = DashboardConfig(port=port, token=TOKEN, webhook_url=webhook_url, hub=hub or HubConfig(tick_s=0.2))
+    config = DashboardConfig(
+        port=port, token=TOKEN, webhook_url=webhook_url, hub=hub or HubConfig(tick_s=0.2)
+    )
     trader = Trader(app, build_dashboard(app, config))
     app.dashboard = trader.dashboard
     real = startup.embedded_simulator

@@ -127,7 +127,9 @@ async def test_refused_controls_change_nothing(
         response = await http.post(f"/api/control/{action}", headers=headers)
         assert response.status_code == status, (action, response.text)
     # the token in a query string or a cookie is not a token
-    response = await http.post(f"/api/control/pause?token={TOKEN}", headers={"cookie": f"x-kalshiflow-token={TOKEN}"})
+    response = await http.post(
+        f"/api/control/pause?token={TOKEN}", headers={"cookie": f"x-kalshiflow-token={TOKEN}"}
+    )
     assert response.status_code == 401
     assert trader.state.lifecycle.state is state_before
     assert trader.state.core is not None
@@ -142,7 +144,9 @@ async def test_bad_input_is_refused(trader: Trader, http: httpx.AsyncClient) -> 
     bad = await http.post("/api/control/close", headers=CONTROL_HEADERS, content=b"{not json")
     assert bad.status_code == 400
     assert (await http.post("/api/control/close", headers=CONTROL_HEADERS, json=[1])).status_code == 400
-    assert (await http.post("/api/control/close", headers=CONTROL_HEADERS, json={"ticker": 7})).status_code == 400
+    assert (
+        await http.post("/api/control/close", headers=CONTROL_HEADERS, json={"ticker": 7})
+    ).status_code == 400
     missing = await http.post("/api/control/close", headers=CONTROL_HEADERS, json={})
     assert missing.status_code == 400
     assert "ticker" in missing.json()["error"]
@@ -151,7 +155,9 @@ async def test_bad_input_is_refused(trader: Trader, http: httpx.AsyncClient) -> 
     assert (await http.get("/api/control/pause", headers=CONTROL_HEADERS)).status_code == 405
 
 
-async def test_close_without_a_position_is_declined_not_refused(trader: Trader, http: httpx.AsyncClient) -> None:
+async def test_close_without_a_position_is_declined_not_refused(
+    trader: Trader, http: httpx.AsyncClient
+) -> None:
     nobody = await http.post("/api/control/close", headers=CONTROL_HEADERS, json={"ticker": "NO-SUCH"})
     assert nobody.status_code == 409  # well-formed request the trader declines, like resume under a kill
     assert nobody.json()["ok"] is False
@@ -173,7 +179,9 @@ async def test_pause_resume_kill_and_calibrate_are_recorded_with_who_asked(
     calibrate = await http.post("/api/control/calibrate", headers=CONTROL_HEADERS)
     assert calibrate.status_code == 200
     runs = trader.state.recal.stats.runs
-    await until(lambda: trader.state.recal is not None and trader.state.recal.stats.runs > runs, 30, "calibration")
+    await until(
+        lambda: trader.state.recal is not None and trader.state.recal.stats.runs > runs, 30, "calibration"
+    )
     await until(lambda: life.state is TraderState.PAUSED, 10, "still paused after the calibration")
     assert any("requested by pytest" in e.result_text for e in life.history)
 
@@ -304,7 +312,9 @@ async def test_a_resting_order_carries_its_queue_position_in_rest_and_websocket(
             engine.cancel_order(QUEUE_AHEAD_ACCOUNT, order_id)
         while True:
             frame = json.loads(await ws.recv())
-            updates = [m for m in (frame if isinstance(frame, list) else [frame]) if m["type"] == "queue_position"]
+            updates = [
+                m for m in (frame if isinstance(frame, list) else [frame]) if m["type"] == "queue_position"
+            ]
             if any(m["data"]["client_order_id"] == cid for m in updates):
                 break
     [update] = [m for m in updates if m["data"]["client_order_id"] == cid]
@@ -329,7 +339,6 @@ async def test_a_request_naming_another_host_is_refused(trader: Trader, http: ht
     assert await _handshake_status(trader.url, f"localhost:{port}") == 101  # the same handshake, named right
     for host in (f"localhost:{port}", f"127.0.0.1:{port}", "localhost"):
         assert (await http.get("/api/status", headers={"host": host})).status_code == 200, host
-
 
 
 async def _handshake_status(url: str, host: str) -> int:

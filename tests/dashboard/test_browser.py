@@ -40,7 +40,9 @@ def _chromium() -> None:
 
 
 async def _wait_live(page: Any) -> None:
-    await page.wait_for_function("window.__kf && window.__kf.state.connected && window.__kf.state.snapshots > 0")
+    await page.wait_for_function(
+        "window.__kf && window.__kf.state.connected && window.__kf.state.snapshots > 0"
+    )
 
 
 async def _no_invalid_messages(page: Any) -> None:
@@ -131,7 +133,9 @@ async def test_controls_need_the_token_and_a_close_shows_its_reason_in_the_row(
             await _no_invalid_messages(page)
 
 
-async def test_page_reconnects_when_the_trader_restarts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_page_reconnects_when_the_trader_restarts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     first_dir, second_dir = tmp_path / "first", tmp_path / "second"
     first_dir.mkdir()
     second_dir.mkdir()
@@ -147,7 +151,9 @@ async def test_page_reconnects_when_the_trader_restarts(tmp_path: Path, monkeypa
         snapshots = await page.evaluate("window.__kf.state.snapshots")
         async with running_trader(second_dir, monkeypatch, port=port) as again:
             await again.wait_trading()
-            await page.wait_for_function(f"window.__kf.state.connected && window.__kf.state.snapshots > {snapshots}")
+            await page.wait_for_function(
+                f"window.__kf.state.connected && window.__kf.state.snapshots > {snapshots}"
+            )
             await page.wait_for_function("document.getElementById('state').textContent === 'trading'")
             assert (await page.text_content("#conn")) == "live"
             await _no_invalid_messages(page)

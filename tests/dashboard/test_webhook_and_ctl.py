@@ -51,12 +51,22 @@ async def receiver() -> AsyncIterator[tuple[Receiver, str]]:
         state.received.append(await request.json())
         return JSONResponse({"ok": True})
 
-    async with running_server(Starlette(routes=[Route("/hook/secret-part", hook, methods=["POST"])])) as address:
+    async with running_server(
+        Starlette(routes=[Route("/hook/secret-part", hook, methods=["POST"])])
+    ) as address:
         yield state, f"{address.base_url}/hook/secret-part"
 
 
 def _paused(ts_ms: int) -> StatusEntry:
-    return StatusEntry(ts_ms, "paused", "kill switch engaged by ctl (127.0.0.1)", None, 10, TraderState.PAUSED, TraderState.TRADING)
+    return StatusEntry(
+        ts_ms,
+        "paused",
+        "kill switch engaged by ctl (127.0.0.1)",
+        None,
+        10,
+        TraderState.PAUSED,
+        TraderState.TRADING,
+    )
 
 
 def _failed_calibration() -> CalibrationCompleted:
@@ -81,7 +91,9 @@ async def test_webhook_retries_a_bounded_number_of_times_and_delivers(receiver: 
     assert notifier.failed == 0
 
 
-async def test_webhook_gives_up_after_its_attempts_and_never_blocks_publishing(receiver: tuple[Receiver, str]) -> None:
+async def test_webhook_gives_up_after_its_attempts_and_never_blocks_publishing(
+    receiver: tuple[Receiver, str],
+) -> None:
     state, url = receiver
     state.fail_first = 1_000
     bus = EventBus()
@@ -108,7 +120,9 @@ async def test_ctl_pauses_and_resumes_a_running_trader_and_needs_the_token(
         runner = CliRunner()
 
         def ctl(*args: str) -> Any:
-            return runner.invoke(cli, ["ctl", *args, "--url", trader.url], env={"KALSHIFLOW_DASHBOARD_TOKEN": ""})
+            return runner.invoke(
+                cli, ["ctl", *args, "--url", trader.url], env={"KALSHIFLOW_DASHBOARD_TOKEN": ""}
+            )
 
         refused = await asyncio.to_thread(ctl, "pause", "--token", "wrong")
         assert refused.exit_code == 2
@@ -129,7 +143,9 @@ async def test_ctl_pauses_and_resumes_a_running_trader_and_needs_the_token(
         assert TOKEN not in paused.output + resumed.output
 
 
-async def test_notices_are_sent_with_the_dashboard_off(receiver: tuple[Receiver, str], tmp_path: Path) -> None:
+async def test_notices_are_sent_with_the_dashboard_off(
+    receiver: tuple[Receiver, str], tmp_path: Path
+) -> None:
     """The notifier lived inside the dashboard: ``run --no-dashboard`` (a headless service, where
     notices matter most) dropped KALSHIFLOW_WEBHOOK_URL without a word. Here the exchange is not
     trading, the startup calibration fails and the trader pauses: the receiver must hear of it."""

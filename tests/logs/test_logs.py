@@ -51,7 +51,9 @@ def test_a_formatted_message_keeps_its_event_name_and_key_value_pairs_as_fields(
     handle = start_logging(LogConfig(path=path))
     log = logging.getLogger("kalshiflow.test")
     try:
-        log.warning("calibration.failed reason=%s", "timed out")  # a value with a space: the text keeps it all
+        log.warning(
+            "calibration.failed reason=%s", "timed out"
+        )  # a value with a space: the text keeps it all
         log.info("run.rate_limits tier=%s read=%s", "basic", "BucketSpec(refill_per_s=200, capacity=400)")
         log.info("restore.orders %d orders in flight restored from the store", 3)
         log.info("actor.decision ticker=%s", "FROM-TEXT", extra={"ticker": "FROM-EXTRA"})
@@ -62,7 +64,10 @@ def test_a_formatted_message_keeps_its_event_name_and_key_value_pairs_as_fields(
     assert (limits["event"], limits["tier"]) == ("run.rate_limits", "basic")
     assert limits["read"] == "BucketSpec(refill_per_s=200, capacity=400)"
     assert "refill_per_s" not in limits
-    assert (restored["event"], restored["message"]) == ("restore.orders", "3 orders in flight restored from the store")
+    assert (restored["event"], restored["message"]) == (
+        "restore.orders",
+        "3 orders in flight restored from the store",
+    )
     assert actor["ticker"] == "FROM-EXTRA"
 
 

@@ -50,7 +50,16 @@ def test_unknown_spec_lists_the_valid_ones(spec: str) -> None:
         match=r"unknown policy spec .*valid specs: hold, rules, rules:signal, mm, longshot\[:KEY=VALUE\+\.\.\.\], maker\[:KEY=VALUE\+\.\.\.\], random\[:SEED\], mlp:PATH",
     ):
         load_policy(spec, SCHEMA_V1)
-    assert VALID_SPECS == ("hold", "rules", "rules:signal", "mm", "longshot[:KEY=VALUE+...]", "maker[:KEY=VALUE+...]", "random[:SEED]", "mlp:PATH")
+    assert VALID_SPECS == (
+        "hold",
+        "rules",
+        "rules:signal",
+        "mm",
+        "longshot[:KEY=VALUE+...]",
+        "maker[:KEY=VALUE+...]",
+        "random[:SEED]",
+        "mlp:PATH",
+    )
 
 
 def test_mlp_spec_without_a_path() -> None:

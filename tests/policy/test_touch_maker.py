@@ -39,7 +39,9 @@ def decide(side: str, policy: TouchMakerPolicy = POLICY, **named: float) -> tupl
 
 
 @pytest.mark.parametrize("side", ["yes", "no"])
-def test_flat_in_a_quiet_wide_market_it_rests_a_post_only_bid_where_the_pressure_leans_away(side: str) -> None:
+def test_flat_in_a_quiet_wide_market_it_rests_a_post_only_bid_where_the_pressure_leans_away(
+    side: str,
+) -> None:
     """Buyers heavier (the price leans up, away from a YES bid) -> YES bid; sellers heavier -> the
     YES ask. Seen from the NO side the same book gives the mirrored order."""
     bid, ask = decide(side, imbalance_l3=0.5), decide(side, imbalance_l3=-0.5)

@@ -27,7 +27,13 @@ def _golden_layers() -> list[tuple[np.ndarray, np.ndarray]]:
     return [(w0, b0), (w1, b1)]
 
 
-GOLDEN_LOGITS = (-0.4028210061510649, 0.31926835359463895, 0.04735550334193812, 0.09392213680700362, -0.4233302856104076)
+GOLDEN_LOGITS = (
+    -0.4028210061510649,
+    0.31926835359463895,
+    0.04735550334193812,
+    0.09392213680700362,
+    -0.4233302856104076,
+)
 
 
 def test_golden_numpy_forward_pass(tmp_path: Path) -> None:
@@ -57,7 +63,9 @@ def test_numpy_export_matches_torch_actions_and_logits(tmp_path: Path) -> None:
     from kalshiflow.train.env import TradingEnv
     from kalshiflow.train.export import export_ppo
 
-    venv = VecNormalize(DummyVecEnv([lambda: TradingEnv(seeds=(5,), episode_s=30.0, config=SessionConfig(n_markets=1))]))
+    venv = VecNormalize(
+        DummyVecEnv([lambda: TradingEnv(seeds=(5,), episode_s=30.0, config=SessionConfig(n_markets=1))])
+    )
     model = PPO("MlpPolicy", venv, seed=3, device="cpu", policy_kwargs={"net_arch": [32, 16]})
     rng = np.random.default_rng(7)
     venv.obs_rms.mean = rng.normal(0.0, 0.3, SCHEMA_V1.size)

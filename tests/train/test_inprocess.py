@@ -66,7 +66,18 @@ def _play(env: SessionEnv, seed: int, steps: int) -> Episode:
         venue = session.venue
         account = venue.engine.accounts[TRADER_ACCOUNT]
         ledger_fills = [
-            (f.trade_id, f.order_id, f.ticker, f.side, f.yes_price, f.count, f.fee, f.is_taker, f.ts_ms, f.source)
+            (
+                f.trade_id,
+                f.order_id,
+                f.ticker,
+                f.side,
+                f.yes_price,
+                f.count,
+                f.fee,
+                f.is_taker,
+                f.ts_ms,
+                f.source,
+            )
             for f in session.core.ledger.fills
         ]
         exchange_fills = [
@@ -108,7 +119,9 @@ def _assert_traded(episode: Episode, *, passive: bool) -> None:
 
 
 @pytest.mark.parametrize("passive", [False, True], ids=["aggressive", "passive"])
-def test_a_recorded_episode_is_the_same_over_the_wire_and_in_process(recorded: Recorded, passive: bool) -> None:
+def test_a_recorded_episode_is_the_same_over_the_wire_and_in_process(
+    recorded: Recorded, passive: bool
+) -> None:
     def env(config: SessionConfig) -> RecordedTradingEnv:
         return RecordedTradingEnv([(recorded.url, recorded.session_id)], config=config, passive=passive)
 
@@ -141,11 +154,15 @@ def _same_json(decoded: object, value: object) -> bool:
         return list(decoded) == list(value) and all(_same_json(decoded[k], value[k]) for k in decoded)
     if isinstance(decoded, list):
         assert isinstance(value, list)
-        return len(decoded) == len(value) and all(_same_json(d, v) for d, v in zip(decoded, value, strict=True))
+        return len(decoded) == len(value) and all(
+            _same_json(d, v) for d, v in zip(decoded, value, strict=True)
+        )
     return decoded == value
 
 
-def test_in_process_frames_hand_over_exactly_what_their_text_decodes_to(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_in_process_frames_hand_over_exactly_what_their_text_decodes_to(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """``Plumbing.DIRECT`` parses the hub's payloads without encoding them: each must be what a
     socket reader decodes from the frame's text, types included."""
     frames: list[DataFrame] = []

@@ -32,7 +32,11 @@ def test_train_exports_a_loadable_deterministic_policy(tmp_path: Path) -> None:
     manifest = json.loads((first / "manifest.json").read_text())
     assert manifest["training"]["config"]["seed"] == 5
     assert manifest["training"]["simulator_seeds"] == [1000, 2000]
-    assert manifest["training"]["reward"] == {"mark": "mid", "scale_dollars": 1.0, "gamma": 0.95}  # the default
+    assert manifest["training"]["reward"] == {
+        "mark": "mid",
+        "scale_dollars": 1.0,
+        "gamma": 0.95,
+    }  # the default
     assert manifest["training"]["config"]["reward_mark"] == "mid"
     assert (first / "logs" / "progress.csv").is_file()
     assert any(p.name.startswith("events.out.tfevents") for p in (first / "logs").iterdir())

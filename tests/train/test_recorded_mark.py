@@ -25,14 +25,18 @@ from kalshiflow.train.recorded_env import RecordedTradingEnv
 
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recorded]:
-    with recorded_session("sqlite", str(tmp_path_factory.mktemp("rec")), minutes=4.0, invalidate_at_s=90.0) as rec:
+    with recorded_session(
+        "sqlite", str(tmp_path_factory.mktemp("rec")), minutes=4.0, invalidate_at_s=90.0
+    ) as rec:
         yield rec
 
 
 def _episode(
     recorded: Recorded, incremental: bool, mark: RewardMark = RewardMark.EXIT
 ) -> list[tuple[bytes, float, dict[str, Any]]]:
-    env = RecordedTradingEnv([(recorded.url, recorded.session_id)], incremental_mark=incremental, reward_mark=mark)
+    env = RecordedTradingEnv(
+        [(recorded.url, recorded.session_id)], incremental_mark=incremental, reward_mark=mark
+    )
     rng = np.random.default_rng(7)
     steps: list[tuple[bytes, float, dict[str, Any]]] = []
     try:

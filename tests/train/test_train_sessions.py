@@ -22,7 +22,10 @@ from kalshiflow.commands.train import TrainUsageError, train_config
 from kalshiflow.train.ppo import make_env
 from kalshiflow.train.recorded_env import RecordedTradingEnv
 
-HAS_RL = importlib.util.find_spec("torch") is not None and importlib.util.find_spec("stable_baselines3") is not None
+HAS_RL = (
+    importlib.util.find_spec("torch") is not None
+    and importlib.util.find_spec("stable_baselines3") is not None
+)
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +55,9 @@ def _train(tmp_path: Path, *args: str) -> tuple[int, str]:
         ["--session-ids", "1"],
     ],
 )
-def test_bad_session_flags_are_one_line_and_exit_2(recorded: Recorded, tmp_path: Path, args: list[str]) -> None:
+def test_bad_session_flags_are_one_line_and_exit_2(
+    recorded: Recorded, tmp_path: Path, args: list[str]
+) -> None:
     (tmp_path / "not-a-db.txt").write_text("hello\n")
     code, output = _train(tmp_path, *(a.format(tmp=tmp_path, file=_sqlite_file(recorded)) for a in args))
     assert code == 2, output
@@ -87,13 +92,17 @@ def test_the_training_environment_replays_the_recorded_session(recorded: Recorde
             steps += 1
         assert truncated
         assert steps > 1
-        assert 55_000 < info["now_ms"] - start_ms <= 61_000  # cut at episode_s (60 s), not the 3 min recording
+        assert (
+            55_000 < info["now_ms"] - start_ms <= 61_000
+        )  # cut at episode_s (60 s), not the 3 min recording
     finally:
         env.close()
 
 
 @pytest.mark.skipif(HAS_RL, reason="checks the message shown when the rl extra is missing")
-def test_valid_sessions_without_the_rl_extra_say_how_to_install_it(recorded: Recorded, tmp_path: Path) -> None:
+def test_valid_sessions_without_the_rl_extra_say_how_to_install_it(
+    recorded: Recorded, tmp_path: Path
+) -> None:
     code, output = _train(tmp_path, "--sessions", _sqlite_file(recorded))
     assert code == 2, output
     assert "extra 'rl'" in output

@@ -17,7 +17,11 @@ from kalshiflow.cli.app import app, fail, out
 @app.command()
 def backtest(
     policy: Annotated[
-        str, typer.Option(metavar="SPEC[,SPEC...]", help="Policies: hold, random, rules, rules:signal, mm, longshot, maker, mlp:PATH.")
+        str,
+        typer.Option(
+            metavar="SPEC[,SPEC...]",
+            help="Policies: hold, random, rules, rules:signal, mm, longshot, maker, mlp:PATH.",
+        ),
     ] = "hold,random,rules",
     seeds: Annotated[str, typer.Option(help="Simulator seeds: 1-20, 7 or 1,4,9-12.")] = "1-5",
     hours: Annotated[float, typer.Option(min=0.01, help="Simulated hours per run.")] = 2.0,
@@ -46,7 +50,16 @@ def backtest(
 
     try:
         run_backtest_command(
-            policy, seeds, hours, markets, jobs, out_dir, config, out, sessions=sessions, session_ids=session_ids
+            policy,
+            seeds,
+            hours,
+            markets,
+            jobs,
+            out_dir,
+            config,
+            out,
+            sessions=sessions,
+            session_ids=session_ids,
         )
     except BacktestUsageError as exc:
         fail(str(exc))
@@ -78,7 +91,9 @@ def train(
             help="Behaviour-clone this rule policy (e.g. maker) before PPO; the environment takes its exits.",
         ),
     ] = None,
-    passive: Annotated[bool, typer.Option(help="Trades rest post-only inside the touch (as maker's).")] = False,
+    passive: Annotated[
+        bool, typer.Option(help="Trades rest post-only inside the touch (as maker's).")
+    ] = False,
     learning_rate: Annotated[float | None, typer.Option(min=0.0, help="PPO's learning rate (3e-4).")] = None,
     clip_range: Annotated[float | None, typer.Option(min=0.0, help="PPO's clip range (0.2).")] = None,
     ent_coef: Annotated[float | None, typer.Option(min=0.0, help="PPO's entropy coefficient (0.01).")] = None,

@@ -88,7 +88,9 @@ def sim_report(
     if not math.isfinite(hours) or not math.isfinite(life_scale):
         fail(f"--hours {hours:g} --life-scale {life_scale:g}: both must be finite numbers")
     try:
-        target = out_dir if out_dir is not None else paths.data_dir(None, process_environ()) / paths.SIM_REPORT_DIR
+        target = (
+            out_dir if out_dir is not None else paths.data_dir(None, process_environ()) / paths.SIM_REPORT_DIR
+        )
         # The files are written after the run: a --out that cannot be used is found now, not after it.
         paths.prepare_dir(target, "--out")
         report, files = run_sim_report(seed, hours, markets, target, life_scale, profile, process_environ())

@@ -90,11 +90,16 @@ def run(
         str | None, typer.Option(help="PEM private key file (env KALSHIFLOW_KEY_FILE or KALSHI_PRIVATE_KEY).")
     ] = None,
     policy: Annotated[
-        str | None, typer.Option(help="hold, rules, rules:signal, mm, longshot, maker, random or mlp:PATH (default maker).")
+        str | None,
+        typer.Option(
+            help="hold, rules, rules:signal, mm, longshot, maker, random or mlp:PATH (default maker)."
+        ),
     ] = None,
     paper: Annotated[
         bool | None,
-        typer.Option("--paper/--live", help="Paper mode records decisions and sends nothing (default paper)."),
+        typer.Option(
+            "--paper/--live", help="Paper mode records decisions and sends nothing (default paper)."
+        ),
     ] = None,
     markets: Annotated[
         list[str] | None,
@@ -106,7 +111,9 @@ def run(
     ] = None,
     data_dir: Annotated[
         str | None,
-        typer.Option(help="Database, logs and simulator files (env KALSHIFLOW_DATA_DIR; default ./.kalshiflow)."),
+        typer.Option(
+            help="Database, logs and simulator files (env KALSHIFLOW_DATA_DIR; default ./.kalshiflow)."
+        ),
     ] = None,
     config: Annotated[str | None, typer.Option(help="TOML settings file.")] = None,
     speed: Annotated[float, typer.Option(help="Embedded simulator only: clock speed.")] = 1.0,
@@ -160,7 +167,8 @@ def ctl(
     command: Annotated[str, typer.Argument(help="pause, resume, flatten, kill, unkill, calibrate or close.")],
     ticker: Annotated[str | None, typer.Argument(help="close only: the market to close.")] = None,
     url: Annotated[
-        str | None, typer.Option(help="Dashboard URL (env KALSHIFLOW_DASHBOARD_URL; default http://127.0.0.1:8000).")
+        str | None,
+        typer.Option(help="Dashboard URL (env KALSHIFLOW_DASHBOARD_URL; default http://127.0.0.1:8000)."),
     ] = None,
     token: Annotated[
         str | None, typer.Option(help="Control token (env KALSHIFLOW_DASHBOARD_TOKEN; printed by run).")
@@ -192,7 +200,8 @@ def status(
         str | None, typer.Option(help="Store URL (env KALSHIFLOW_DB; default <data dir>/kalshiflow.db).")
     ] = None,
     data_dir: Annotated[
-        str | None, typer.Option(help="Where `run` keeps its files (env KALSHIFLOW_DATA_DIR; default ./.kalshiflow).")
+        str | None,
+        typer.Option(help="Where `run` keeps its files (env KALSHIFLOW_DATA_DIR; default ./.kalshiflow)."),
     ] = None,
     config: Annotated[str | None, typer.Option(help="TOML settings file (its [run] db).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,

@@ -68,7 +68,9 @@ def send_control(
         with httpx.Client(timeout=30, transport=transport) as http:
             response = http.post(endpoint, json=body, headers={TOKEN_HEADER: token, CLIENT_HEADER: "ctl"})
     except httpx.HTTPError as exc:
-        raise CtlError(f"cannot reach the dashboard at {url} ({type(exc).__name__}); is kalshiflow run up?") from None
+        raise CtlError(
+            f"cannot reach the dashboard at {url} ({type(exc).__name__}); is kalshiflow run up?"
+        ) from None
     try:
         payload = response.json()
     except ValueError:

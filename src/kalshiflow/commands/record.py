@@ -144,7 +144,9 @@ def connection_from(options: RecordOptions, environ: Mapping[str, str]) -> Excha
     return connection
 
 
-def check_selection(selection: MarketSelection, options: RecordOptions, connection: ExchangeConnection) -> None:
+def check_selection(
+    selection: MarketSelection, options: RecordOptions, connection: ExchangeConnection
+) -> None:
     """Warn on stderr about each named ticker the exchange does not list; refuse an empty selection.
 
     Recording zero markets until Ctrl-C looks like a working recorder that writes nothing, so an

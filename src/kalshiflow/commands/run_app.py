@@ -58,7 +58,13 @@ from kalshiflow.trader.state.restore import forget_positions_gone, restore_order
 
 log = logging.getLogger(__name__)
 
-__all__ = ["AppState", "DeciderFactory", "RunOptions", "TraderApp", "settle_startup_heap"]  # AppState: its readers import it here
+__all__ = [
+    "AppState",
+    "DeciderFactory",
+    "RunOptions",
+    "TraderApp",
+    "settle_startup_heap",
+]  # AppState: its readers import it here
 
 # With ``market_lifecycle_v2`` (all markets) for ``event_fee_update``: fee overrides pushed live.
 PRIVATE_CHANNELS = ("fill", "user_orders", "market_positions", "order_group_updates", "market_lifecycle_v2")
@@ -248,7 +254,9 @@ class TraderApp:
             status = await rest.exchange_status()
         except AuthError as exc:  # every request is signed: a 401 here is the key, not the URL
             tracker.fail(InitStep.EXCHANGE_STATUS, str(exc))
-            raise StartupError(f"the exchange refused the API key (check --key-id and --key-file): {exc}") from None
+            raise StartupError(
+                f"the exchange refused the API key (check --key-id and --key-file): {exc}"
+            ) from None
         except ExchangeError as exc:
             tracker.fail(InitStep.EXCHANGE_STATUS, str(exc))
             raise StartupError(

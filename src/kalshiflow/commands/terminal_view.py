@@ -53,7 +53,9 @@ def _budget(height: int, fixed: int) -> dict[str, int]:
     return rows
 
 
-def render(state: AppState, console_lines: int | None = None, *, width: int = 80, height: int = 24) -> RenderableType:
+def render(
+    state: AppState, console_lines: int | None = None, *, width: int = 80, height: int = 24
+) -> RenderableType:
     width = max(MIN_WIDTH, width)
     life = state.lifecycle
     now = life._clock.now_ms()
@@ -82,7 +84,11 @@ def render(state: AppState, console_lines: int | None = None, *, width: int = 80
         )
     if state.recal is not None and state.recal.stats.last_summary:
         stats = state.recal.stats
-        parts.append(Text(_fit(f"calibration: {stats.last_summary} (runs {stats.runs}, failed {stats.failures})", width)))
+        parts.append(
+            Text(
+                _fit(f"calibration: {stats.last_summary} (runs {stats.runs}, failed {stats.failures})", width)
+            )
+        )
     if not state.tracker.ready:  # starting up: the checklist, then the status console
         checklist = _checklist(state, width, max(1, height - len(parts) - 2 - 1 - MINIMUM["console"]))
         parts.append(checklist)
@@ -103,7 +109,9 @@ def render(state: AppState, console_lines: int | None = None, *, width: int = 80
 
 
 def _table(title: str, columns: tuple[str, ...]) -> Table:
-    table = Table(title=title, title_justify="left", box=None, padding=(0, 1), show_edge=False, pad_edge=False)
+    table = Table(
+        title=title, title_justify="left", box=None, padding=(0, 1), show_edge=False, pad_edge=False
+    )
     for index, column in enumerate(columns):
         # The first column is the ticker: never cut, never wrapped.
         table.add_column(column, no_wrap=True, overflow="ellipsis" if index else "fold")
@@ -179,7 +187,9 @@ def _checklist(state: AppState, width: int, limit: int) -> Table:
     records = list(state.tracker)
     pending = [r for r in records if r.state is not StepState.COMPLETE]
     done = [r for r in records if r.state is StepState.COMPLETE]
-    for record in (pending[:limit] + done[: max(0, limit - len(pending))]) if len(records) > limit else records:
+    for record in (
+        (pending[:limit] + done[: max(0, limit - len(pending))]) if len(records) > limit else records
+    ):
         duration = "" if record.duration_ms is None else str(record.duration_ms)
         table.add_row(
             record.step.value,

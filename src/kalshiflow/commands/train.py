@@ -77,7 +77,9 @@ def train_config(
     overrides: dict[str, bool] = {}
     if flags.init_from is not None:
         if sessions is not None:
-            raise TrainUsageError("--init-from: behaviour cloning rolls the policy out on the simulator, not with --sessions")
+            raise TrainUsageError(
+                "--init-from: behaviour cloning rolls the policy out on the simulator, not with --sessions"
+            )
         try:
             load_policy(flags.init_from, SCHEMA_V1)
         except PolicyLoadError as exc:
@@ -163,5 +165,7 @@ def run_train_command(
 
     console.print(_describe(config))
     manifest = train(config, out_dir)
-    console.print(f"wrote {manifest} (policy spec mlp:{out_dir}); logs: tensorboard --logdir {out_dir / 'logs'}")
+    console.print(
+        f"wrote {manifest} (policy spec mlp:{out_dir}); logs: tensorboard --logdir {out_dir / 'logs'}"
+    )
     return manifest

@@ -77,7 +77,9 @@ class _LoopbackHostOnly:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket") and not loopback_host_ok(Headers(scope=scope)):
             if scope["type"] == "http":
-                await _error(421, "this dashboard answers to localhost / 127.0.0.1 only")(scope, receive, send)
+                await _error(421, "this dashboard answers to localhost / 127.0.0.1 only")(
+                    scope, receive, send
+                )
             else:
                 await send({"type": "websocket.close", "code": 1008})
             return

@@ -57,13 +57,15 @@ def origin_ok(headers: Mapping[str, str], scheme: str) -> bool:
 
 
 def who(headers: Mapping[str, str], client_host: str | None) -> str:
-    """"dashboard (127.0.0.1)": the caller's own name, cut short and printable, and its address."""
+    """ "dashboard (127.0.0.1)": the caller's own name, cut short and printable, and its address."""
     name = headers.get(CLIENT_HEADER, "api")
     name = "".join(ch for ch in name if ch.isalnum() or ch in "-_.")[:32] or "api"
     return f"{name} ({client_host or 'unknown'})"
 
 
-async def apply(controls: TraderControls, action: ControlAction, by: str, ticker: str | None) -> tuple[bool, str]:
+async def apply(
+    controls: TraderControls, action: ControlAction, by: str, ticker: str | None
+) -> tuple[bool, str]:
     if action is ControlAction.PAUSE:
         return await controls.pause(by)
     if action is ControlAction.RESUME:

@@ -232,7 +232,9 @@ class DashboardHub:
             counts=self.counts(now),
             calibrations=tuple(self.calibrations),
             systems=self.systems(),
-            markets=() if core is None else tuple(views.market_top(core, t, now) for t in sorted(core.markets)),
+            markets=()
+            if core is None
+            else tuple(views.market_top(core, t, now) for t in sorted(core.markets)),
             equity=tuple(self.equity),
             prices=tuple(self.prices),
         )

@@ -68,7 +68,9 @@ class _TraderLevels(Collector):
                 "kalshiflow_realized_pnl_dollars", "realized P&L after fees", value=_dollars(realized)
             )
             yield GaugeMetricFamily(
-                "kalshiflow_kill_switch", "1 when the kill switch is on", value=float(core.kill_switch_text() is not None)
+                "kalshiflow_kill_switch",
+                "1 when the kill switch is on",
+                value=float(core.kill_switch_text() is not None),
             )
         summary = self.last_portfolio
         if summary is not None:
@@ -106,10 +108,16 @@ class DashboardMetrics:
             "kalshiflow_decisions", "decisions by result", ["result"], registry=self.registry
         )
         self.orders = Counter(
-            "kalshiflow_orders", "decisions that reached the order path, by result", ["result"], registry=self.registry
+            "kalshiflow_orders",
+            "decisions that reached the order path, by result",
+            ["result"],
+            registry=self.registry,
         )
         self.denials = Counter(
-            "kalshiflow_risk_denials", "orders the risk gate refused, by reason", ["reason"], registry=self.registry
+            "kalshiflow_risk_denials",
+            "orders the risk gate refused, by reason",
+            ["reason"],
+            registry=self.registry,
         )
         self.calibrations = Counter(
             "kalshiflow_calibrations", "calibration passes by result", ["result"], registry=self.registry

@@ -86,9 +86,7 @@ class Dashboard:
         self.token = config.token or new_token()
         self.metrics = DashboardMetrics(parts)
         self.hub = DashboardHub(bus, parts, clock, self.metrics, config.hub)
-        self.webhook = (
-            None if not config.webhook_url else WebhookNotifier(config.webhook_url, bus, parts)
-        )
+        self.webhook = None if not config.webhook_url else WebhookNotifier(config.webhook_url, bus, parts)
         self.app = build_app(
             self.hub, controls, self.token, self.metrics, loopback_only=is_loopback(config.host)
         )

@@ -107,7 +107,9 @@ class ExchangeClockSync:
             await self.clock.local.sleep(every_s)
 
 
-async def follow_exchange(clock: FollowingClock, read_exchange_ms: Callable[[], Awaitable[int]]) -> asyncio.Task[None]:
+async def follow_exchange(
+    clock: FollowingClock, read_exchange_ms: Callable[[], Awaitable[int]]
+) -> asyncio.Task[None]:
     """Take a first sample now (so startup already runs on the exchange's time), then keep sampling
     in a task the caller cancels when it stops."""
     sync = ExchangeClockSync(clock, read_exchange_ms)

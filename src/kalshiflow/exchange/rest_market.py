@@ -38,7 +38,9 @@ class MarketEndpoints(RestTransport):
 
     async def user_data_timestamp(self) -> int:
         """The exchange's ``as_of_time`` (Unix ms): its own clock, as ``exchange_clock`` reads it."""
-        return Fields(await self._get("/exchange/user_data_timestamp"), "UserDataTimestamp").time_ms("as_of_time")
+        return Fields(await self._get("/exchange/user_data_timestamp"), "UserDataTimestamp").time_ms(
+            "as_of_time"
+        )
 
     async def markets(
         self,

@@ -92,7 +92,16 @@ _Depths = tuple[int, int, int, int]
 _NO_DEPTHS: Final[_Depths] = (-1, -1, -1, -1)  # equals no real depths: all are written first
 _FOUR: Final = range(4)  # the depth levels (1, 3, 5, 10): indexed loops, not ``zip(..., strict=True)``
 # Features written by ``_put_log``, which relies on their range being [0, 1].
-_LOG_SCALED: Final = (*range(_DEPTH, _DEPTH_ALL + 2), _LEVELS, _LEVELS + 1, _RATES, _RATES + 1, _SINCE, _CLOSE, _AGE)
+_LOG_SCALED: Final = (
+    *range(_DEPTH, _DEPTH_ALL + 2),
+    _LEVELS,
+    _LEVELS + 1,
+    _RATES,
+    _RATES + 1,
+    _SINCE,
+    _CLOSE,
+    _AGE,
+)
 if any((_LOWS[i], _HIGHS[i]) != (0.0, 1.0) for i in _LOG_SCALED):
     raise RuntimeError("MarketObservation._put_log needs every log-scaled feature to span [0, 1]")
 
@@ -281,7 +290,12 @@ class MarketObservation:
             return False
         self._tops[which] = top
         best_sizes = top[1]
-        depths = (best_sizes[-1] if best_sizes else 0, sum(best_sizes[-3:]), sum(best_sizes[-5:]), sum(best_sizes))
+        depths = (
+            best_sizes[-1] if best_sizes else 0,
+            sum(best_sizes[-3:]),
+            sum(best_sizes[-5:]),
+            sum(best_sizes),
+        )
         old_depths = self._depths[which]
         self._depths[which] = depths
         for k in _FOUR:
@@ -440,7 +454,6 @@ class MarketObservation:
                 0.0 if oldest is None else _log_ratio((now_ms - oldest) / 1000.0, _INV_LOG_DAY),
             ),
         )
-
 
 
 @lru_cache(maxsize=128)

@@ -173,10 +173,7 @@ class OrderBook:
         for no counter of its own.
         """
         return (
-            self.yes_bids.version
-            + self.no_bids.version
-            - self.snapshots_applied
-            + self.unversioned_updates
+            self.yes_bids.version + self.no_bids.version - self.snapshots_applied + self.unversioned_updates
         )
 
     # ------------------------------------------------------------------ updates

@@ -270,7 +270,9 @@ class BookStore:
         """The one notification point of a change: publish it, stamp the dirty set."""
         routed = _BOOK_CHANGED in self._routes
         if routed:  # an event nobody reads is not even built
-            self.bus.publish(BookChanged(ticker, now_ms, book.valid, book.best_bid(_YES), book.best_ask(_YES)))
+            self.bus.publish(
+                BookChanged(ticker, now_ms, book.valid, book.best_bid(_YES), book.best_ask(_YES))
+            )
         book.quiet = not routed  # dirty from here on: its next delta needs no mark unless published
         if book.dirty:
             return

@@ -81,7 +81,6 @@ class SchemaLike(Protocol):
     def index(self, name: str) -> int: ...
 
 
-
 def feature_indices(schema: SchemaLike, features: Sequence[str], who: str) -> dict[str, int]:
     """Each feature's index in ``schema``; a ``PolicyLoadError`` naming the ones it lacks.
 
@@ -100,6 +99,7 @@ def check_size(observation: Sequence[float], size: int) -> None:
     """A policy decides only on a vector of its schema's size (``ValueError`` otherwise)."""
     if len(observation) != size:
         raise ValueError(f"observation has {len(observation)} features, the schema has {size}")
+
 
 class Policy(Protocol):
     """A pure, deterministic map from one observation to a :class:`Decision`.

@@ -61,7 +61,9 @@ class MlpPolicy:
         # Layer i computes ``inputs[i] @ weights[i]``: its input is the previous layer's output
         # followed by a constant 1.0, its matrix W with the bias b as last row (see module doc).
         self._weights = [
-            np.ascontiguousarray(np.vstack([np.asarray(w, dtype=np.float64), np.asarray(b, dtype=np.float64)]))
+            np.ascontiguousarray(
+                np.vstack([np.asarray(w, dtype=np.float64), np.asarray(b, dtype=np.float64)])
+            )
             for w, b in layers
         ]
         self._inputs = [np.ones(w.shape[0], dtype=np.float64) for w in self._weights]

@@ -45,7 +45,9 @@ class PassiveQuoter:
     after which it opens no new inventory, and the guard above. A subclass names itself (``name``)
     and decides what to quote once ``blocked`` lets it."""
 
-    def __init__(self, schema: SchemaLike, features: Sequence[str], who: str, no_new_exposure_s: float) -> None:
+    def __init__(
+        self, schema: SchemaLike, features: Sequence[str], who: str, no_new_exposure_s: float
+    ) -> None:
         self._index = feature_indices(schema, features, who)
         self._schema_hash = schema.hash
         self._size = schema.size

@@ -37,7 +37,16 @@ class _DataclassConfig(Protocol):
 
 _C = TypeVar("_C", bound=_DataclassConfig)
 
-VALID_SPECS = ("hold", "rules", "rules:signal", "mm", "longshot[:KEY=VALUE+...]", "maker[:KEY=VALUE+...]", "random[:SEED]", "mlp:PATH")
+VALID_SPECS = (
+    "hold",
+    "rules",
+    "rules:signal",
+    "mm",
+    "longshot[:KEY=VALUE+...]",
+    "maker[:KEY=VALUE+...]",
+    "random[:SEED]",
+    "mlp:PATH",
+)
 
 
 def load_policy(spec: str, schema: SchemaLike, rule_config: RuleConfig | None = None) -> Policy:
@@ -52,7 +61,9 @@ def load_policy(spec: str, schema: SchemaLike, rule_config: RuleConfig | None = 
     if kind == "mm" and not sep:
         return MarketMakerPolicy(schema)
     if kind == "longshot":
-        return LongshotMakerPolicy(schema, _config(LongshotConfig, "longshot", spec, argument) if sep else None)
+        return LongshotMakerPolicy(
+            schema, _config(LongshotConfig, "longshot", spec, argument) if sep else None
+        )
     if kind == "maker":
         return TouchMakerPolicy(schema, _config(TouchMakerConfig, "maker", spec, argument) if sep else None)
     if kind == "random":

@@ -341,11 +341,14 @@ class TraderCore:
         if key == self._pnl_key:
             return self._pnl
         self._peak_equity = Money(max(self._peak_equity, equity))
-        self._pnl_key, self._pnl = key, PnlView(
-            daily_realized=self._daily.of(now_ms, Money(totals.realized)),
-            unrealized=Money(unrealized),
-            equity=Money(equity),
-            peak_equity=self._peak_equity,
+        self._pnl_key, self._pnl = (
+            key,
+            PnlView(
+                daily_realized=self._daily.of(now_ms, Money(totals.realized)),
+                unrealized=Money(unrealized),
+                equity=Money(equity),
+                peak_equity=self._peak_equity,
+            ),
         )
         return self._pnl
 

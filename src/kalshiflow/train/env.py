@@ -114,7 +114,9 @@ class SessionEnv(gym.Env[Obs, np.int64]):
         return int(session.equity())
 
     # ------------------------------------------------------------------ gymnasium API
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Obs, dict[str, Any]]:
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[Obs, dict[str, Any]]:
         super().reset(seed=seed)
         self._close_session()
         loop = self._loop = asyncio.new_event_loop()

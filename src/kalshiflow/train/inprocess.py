@@ -187,7 +187,9 @@ class InProcessRestClient(KalshiRestClient):
     is ``KalshiRestClient``'s own code; see the module docstring for what the attempt skips.
     """
 
-    def __init__(self, sim: SimExchange, account_id: str, *, clock: Clock, pacer: Pacer, rest_url: str) -> None:
+    def __init__(
+        self, sim: SimExchange, account_id: str, *, clock: Clock, pacer: Pacer, rest_url: str
+    ) -> None:
         super().__init__(rest_url, None, clock=clock, pacer=pacer, transport=_NoNetwork())
         self._sim = sim
         self._account_id = account_id
@@ -195,7 +197,12 @@ class InProcessRestClient(KalshiRestClient):
         self.requests = 0
 
     async def _send(
-        self, method: str, path: str, params: Sequence[tuple[str, str]] | None, body: object | None, batch_items: int
+        self,
+        method: str,
+        path: str,
+        params: Sequence[tuple[str, str]] | None,
+        body: object | None,
+        batch_items: int,
     ) -> object | None:
         await self.pacer.acquire(method, path, batch_items)
         self.requests += 1
@@ -314,7 +321,9 @@ class BookDeltas:
         if count is None:
             count = self._counts[event.delta] = Count(event.delta)
         sub.seq += 1
-        self.pending.append(OrderbookDelta(sub.sid, sub.seq, event.ticker, event.side, price, count, event.ts_ms))
+        self.pending.append(
+            OrderbookDelta(sub.sid, sub.seq, event.ticker, event.side, price, count, event.ts_ms)
+        )
 
     def _foreign(self, account_id: str) -> bool:
         """Whether an engine account belongs to another user than the trader's. Remembered per
@@ -350,4 +359,3 @@ class BookDeltas:
         added = [t for t in dict.fromkeys(tickers) if t not in current]
         current.update(added)
         return added
-

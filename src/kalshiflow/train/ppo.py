@@ -106,11 +106,15 @@ class TrainConfig:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def scales(self) -> ObservationScales:
-        return ObservationScales(Money.dollars(self.bankroll_dollars), Count.contracts(self.max_position_contracts))
+        return ObservationScales(
+            Money.dollars(self.bankroll_dollars), Count.contracts(self.max_position_contracts)
+        )
 
     def session(self) -> SessionConfig:
         exits = ExitRulesConfig.model_validate(self.exit_overrides)  # validated: a typo is an error
-        return SessionConfig(core=CoreConfig(exit_rules=exits), scales=self.scales(), n_markets=self.n_markets)
+        return SessionConfig(
+            core=CoreConfig(exit_rules=exits), scales=self.scales(), n_markets=self.n_markets
+        )
 
 
 def make_env(config: TrainConfig) -> TradingEnv | RecordedTradingEnv:
@@ -147,7 +151,9 @@ def train(config: TrainConfig, out_dir: Path, *, progress_bar: bool = True) -> P
     out_dir.mkdir(parents=True, exist_ok=True)
     factories = [_factory(config) for _ in range(config.envs)]
     workers = SubprocVecEnv(factories) if config.envs > 1 else DummyVecEnv(factories)
-    venv = VecNormalize(VecMonitor(workers), norm_obs=True, norm_reward=True, clip_obs=10.0, gamma=config.gamma)
+    venv = VecNormalize(
+        VecMonitor(workers), norm_obs=True, norm_reward=True, clip_obs=10.0, gamma=config.gamma
+    )
     try:
         model = PPO(
             "MlpPolicy",
@@ -203,10 +209,14 @@ def _behaviour_clone(config: TrainConfig, model: Any, venv: Any, out_dir: Path) 
     teacher = load_policy(config.init_from or "", SCHEMA_V1)
     env = make_env(config)
     if not isinstance(env, TradingEnv):
-        raise ValueError("behaviour cloning rolls the rule policy out on the simulator, not on recorded sessions")
+        raise ValueError(
+            "behaviour cloning rolls the rule policy out on the simulator, not on recorded sessions"
+        )
     try:
         # Its own seed stream: the demonstrations' episodes are not the first PPO workers' ones.
-        demos = collect_demonstrations(teacher, env, episodes=config.bc_episodes + 1, seed=config.seed + config.envs)
+        demos = collect_demonstrations(
+            teacher, env, episodes=config.bc_episodes + 1, seed=config.seed + config.envs
+        )
     finally:
         env.close()
     report = clone_into(

@@ -98,7 +98,9 @@ class TradingSession:
         self.seed = seed
         self.config = config
         self.venue = (
-            venue if venue is not None else SimVenue(seed, config.n_markets, config.balance, plumbing=config.plumbing)
+            venue
+            if venue is not None
+            else SimVenue(seed, config.n_markets, config.balance, plumbing=config.plumbing)
         )
         self.clock = self.venue.clock
         self.bus = EventBus()

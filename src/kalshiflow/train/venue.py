@@ -158,11 +158,17 @@ class SimVenue:
         self.rest: KalshiRestClient
         pacer = Pacer(self.clock, PacerConfig(tier=Tier.PRESTIGE))
         if plumbing is Plumbing.DIRECT:
-            self.rest = InProcessRestClient(self.sim, TRADER_ACCOUNT, clock=self.clock, pacer=pacer, rest_url=REST_URL)
+            self.rest = InProcessRestClient(
+                self.sim, TRADER_ACCOUNT, clock=self.clock, pacer=pacer, rest_url=REST_URL
+            )
         else:
             self.transport = CountingTransport(build_app(self.sim, self.hub))
             self.rest = KalshiRestClient(
-                REST_URL, RequestSigner(TRADER_ACCOUNT, key), clock=self.clock, pacer=pacer, transport=self.transport
+                REST_URL,
+                RequestSigner(TRADER_ACCOUNT, key),
+                clock=self.clock,
+                pacer=pacer,
+                transport=self.transport,
             )
         self.books: BookStore | None = None
         self.on_event: Callable[[StreamEvent], None] | None = None

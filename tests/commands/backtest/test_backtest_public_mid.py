@@ -24,7 +24,9 @@ def book() -> OrderBook:
     return b
 
 
-def ours(side: BookSide, yes_price: int, contracts: int, state: OrderState = OrderState.RESTING) -> TrackedOrder:
+def ours(
+    side: BookSide, yes_price: int, contracts: int, state: OrderState = OrderState.RESTING
+) -> TrackedOrder:
     return TrackedOrder(
         client_order_id=f"kf-{side}-{yes_price}",
         ticker="MKT",

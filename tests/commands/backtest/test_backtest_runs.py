@@ -162,7 +162,11 @@ def test_each_policy_runs_under_its_own_exits_unless_the_config_sets_them() -> N
     loss or max hold (which cross the spread). Other policies keep the configured exits, and a rule
     the configuration sets explicitly stays as set."""
     maker = BacktestSession("maker", 1, HOURS, Settings()).core_config.exit_rules
-    assert (maker.take_profit_enabled, maker.stop_loss_enabled, maker.max_hold_enabled) == (False, False, False)
+    assert (maker.take_profit_enabled, maker.stop_loss_enabled, maker.max_hold_enabled) == (
+        False,
+        False,
+        False,
+    )
     assert maker.market_closing_enabled
     assert maker.stuck_enabled
     assert BacktestSession("mm", 1, HOURS, Settings()).core_config.exit_rules == Settings().exit_rules

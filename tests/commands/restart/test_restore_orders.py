@@ -297,7 +297,9 @@ async def test_a_stale_order_cancel_that_keeps_failing_backs_off(
         for _ in range(50):  # 10 s of exit ticks, 200 ms apart
             await second.exits.exit_tick()
             env.clock.advance(0.2)
-        deletes = [r for r in caplog.records if r.msg.startswith("rest.error") and r.args and r.args[0] == "DELETE"]
+        deletes = [
+            r for r in caplog.records if r.msg.startswith("rest.error") and r.args and r.args[0] == "DELETE"
+        ]
         assert 1 <= len(deletes) <= 5, len(deletes)
         assert order.state is OrderState.RESTING  # a failed cancel is no proof either way
         await env.calibrate()  # past the grace: the exchange does not show it, cancelled outside

@@ -63,7 +63,9 @@ def test_run_trades_the_embedded_simulator_then_stops_cleanly_and_status_reads_t
     [token_line] = [line for line in out.splitlines() if line.startswith("dashboard token: ")]
     token = token_line.removeprefix("dashboard token: ")
     assert len(token) >= 24
-    assert token not in (tmp_path / ".kalshiflow" / "kalshiflow.log").read_text()  # printed once, never logged
+    assert (
+        token not in (tmp_path / ".kalshiflow" / "kalshiflow.log").read_text()
+    )  # printed once, never logged
     assert "trading" in out
     assert "calibrating -> syncing state" in out
     assert "stopping" in out
@@ -74,7 +76,9 @@ def test_run_trades_the_embedded_simulator_then_stops_cleanly_and_status_reads_t
     states = [line.split()[2] for line in status_lines]
     assert states[-2:] == ["stopping", "stopped"], states
     [decisions] = [line for line in out.splitlines() if re.match(r"[\d,]+ decisions: ", line)]
-    assert re.search(r"decisions: [\d,]+ hold, [\d,]+ orders sent, \d+ denied", decisions), decisions  # live: no paper
+    assert re.search(r"decisions: [\d,]+ hold, [\d,]+ orders sent, \d+ denied", decisions), (
+        decisions
+    )  # live: no paper
     log_file = tmp_path / ".kalshiflow" / "kalshiflow.log"  # in the data directory
     assert log_file.exists()  # structured log lines
     log_lines = [json.loads(line) for line in log_file.read_text().splitlines()]

@@ -13,7 +13,9 @@ def _exit_rules(tmp_path: Path, policy: str, config: str | None = None) -> tuple
     if config is not None:
         path = tmp_path / "kalshiflow.toml"
         path.write_text(config)
-    flags = RunFlags(policy=policy, config=None if path is None else str(path), data_dir=str(tmp_path / "data"))
+    flags = RunFlags(
+        policy=policy, config=None if path is None else str(path), data_dir=str(tmp_path / "data")
+    )
     options, _ = build_options(flags, {})
     rules = options.settings.exit_rules
     return rules.take_profit_enabled, rules.stop_loss_enabled, rules.max_hold_enabled

@@ -113,4 +113,3 @@ def test_an_exchange_on_the_wall_clock_is_read_as_the_wall_clock() -> None:
     assert not clock.following
     wall.advance(0.123)
     assert clock.now_ms() == wall.now_ms()
-

@@ -118,11 +118,19 @@ def test_order_group_update_limit_is_optional() -> None:
     ("body", "fee_type", "multiplier"),
     [
         (  # the AsyncAPI's two examples: an override set, an override cleared
-            {"event_ticker": "KXBTCD-26MAY2018", "fee_type_override": "quadratic", "fee_multiplier_override": 1},
+            {
+                "event_ticker": "KXBTCD-26MAY2018",
+                "fee_type_override": "quadratic",
+                "fee_multiplier_override": 1,
+            },
             "quadratic",
             Fraction(1),
         ),
-        ({"event_ticker": "KXBTCD-26MAY2018", "fee_type_override": None, "fee_multiplier_override": None}, None, None),
+        (
+            {"event_ticker": "KXBTCD-26MAY2018", "fee_type_override": None, "fee_multiplier_override": None},
+            None,
+            None,
+        ),
         (  # a JSON number is read from its decimal text: 0.1 is exactly 1/10, not the binary float
             {"event_ticker": "KXBTCD-26MAY2018", "fee_type_override": "flat", "fee_multiplier_override": 0.1},
             "flat",

@@ -38,7 +38,9 @@ def _stream_digest() -> tuple[str, int]:
     # A market listed by someone else (the admin API, a test): the model adopts it on its next step.
     now = market.headless.now_ms()
     stranger = next(
-        listing for listing in generate_listings(SEED + 1_000, 40, now) if listing.market.ticker not in market.engine.markets
+        listing
+        for listing in generate_listings(SEED + 1_000, 40, now)
+        if listing.market.ticker not in market.engine.markets
     )
     market.engine.add_market(stranger.series, stranger.event, stranger.market)
     lifecycle.advance(market.engine, now)

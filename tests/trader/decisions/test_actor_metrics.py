@@ -7,7 +7,10 @@ from kalshiflow.trader.decisions.actor import ActorMetrics
 
 def test_paper_run_names_its_paper_trades() -> None:
     metrics = ActorMetrics(decisions=1_204, holds=1_170, paper=34)
-    assert metrics.summary() == "1,204 decisions: 1,170 hold, 34 paper trades (not sent), 0 orders sent, 0 denied"
+    assert (
+        metrics.summary()
+        == "1,204 decisions: 1,170 hold, 34 paper trades (not sent), 0 orders sent, 0 denied"
+    )
 
 
 def test_live_run_names_orders_denials_and_errors_only_when_there_are_some() -> None:

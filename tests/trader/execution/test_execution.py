@@ -311,7 +311,9 @@ async def test_a_close_whose_fills_never_arrive_stops_blocking_the_market_after_
     await desk.bob_rests(BookSide.BID, "0.45", 10)
     closer = PositionCloser(desk.executor, desk.ledger, desk.clock)
     grid = desk.sim.engine.markets[desk.ticker].grid
-    assert (await closer.close_position(desk.ticker, "stop_loss", None, grid, aggressive=True)).outcome == "placed"
+    assert (
+        await closer.close_position(desk.ticker, "stop_loss", None, grid, aggressive=True)
+    ).outcome == "placed"
     blocked = await closer.close_position(desk.ticker, "stop_loss", None, grid, aggressive=True)
     assert blocked.outcome == "skipped_in_flight"
     await desk.clock.sleep(FILLS_PENDING_MAX_MS / 1000)

@@ -102,7 +102,9 @@ def test_channel_notice_flags_resync(desk: Desk, kind: NoticeKind) -> None:
 
 
 @pytest.mark.parametrize("kind", [NoticeKind.GAP, NoticeKind.TERMINAL_ERROR])
-def test_a_notice_about_the_lifecycle_channel_alone_does_not_stop_trading(desk: Desk, kind: NoticeKind) -> None:
+def test_a_notice_about_the_lifecycle_channel_alone_does_not_stop_trading(
+    desk: Desk, kind: NoticeKind
+) -> None:
     """It carries only fee pushes for the trader; the next calibration reads the fee changes."""
     seen: list[ResyncNeeded] = []
     updates = LiveUpdates(desk.ledger, desk.clock, on_resync=seen.append)

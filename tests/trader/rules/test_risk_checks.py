@@ -288,7 +288,9 @@ def test_kill_switch_blocks_opening_but_allows_closing(side: OutcomeSide) -> Non
 
 
 @pytest.mark.parametrize("side", SIDES)
-def test_operator_kill_switch_blocks_opening_even_with_limits_off_but_allows_closing(side: OutcomeSide) -> None:
+def test_operator_kill_switch_blocks_opening_even_with_limits_off_but_allows_closing(
+    side: OutcomeSide,
+) -> None:
     held = position(side, 10, "4.00")
     close = OrderIntent("MKT", SELL[side], p("0.40"), Count.contracts(10), reduce_only=True)
     engaged = replace(ctx(positions=[held]), manual_kill_switch="ctl (127.0.0.1)")

@@ -69,12 +69,16 @@ async def test_a_scheduled_series_fee_change_applies_at_its_time_for_risk_views_
     view = core.market_views()[ticker]  # what the risk checks, policies and valuations read
     assert (view.fee_type, view.fee_multiplier) == NEW_TERMS
     # Every market of the series moves; the others keep their terms.
-    others = [t for t in env.tickers if engine.events[engine.markets[t].event_ticker].series_ticker != series_ticker]
+    others = [
+        t for t in env.tickers if engine.events[engine.markets[t].event_ticker].series_ticker != series_ticker
+    ]
     assert all(core.fees(t) == DEFAULT_FEE_TERMS for t in others)
 
     # After: the new fee, expected and charged (taker)...
     expected_after = _expected(env, ticker, ask, 4, is_taker=True)
-    assert expected_after != trade_fee(DEFAULT_FEE_TERMS[0], True, ask, Count.contracts(4), DEFAULT_FEE_TERMS[1])
+    assert expected_after != trade_fee(
+        DEFAULT_FEE_TERMS[0], True, ask, Count.contracts(4), DEFAULT_FEE_TERMS[1]
+    )
     result = await core.open_position(ticker, buy(OutcomeSide.YES), ask, Count.contracts(4))
     assert result.execution is not None
     assert result.execution.error_code is None

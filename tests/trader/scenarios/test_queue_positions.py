@@ -110,7 +110,9 @@ async def test_an_answer_older_than_max_age_is_read_again_and_an_unchanged_one_i
     core = await env.new_core(scenario_config(), stream=True)
     tracker = core.queue
     published = core.bus.subscribe("test.queue", [QueuePositionChanged])
-    await core.open_position(ticker, buy(OutcomeSide.YES), Price.parse("0.40"), Count.contracts(2), post_only=True)
+    await core.open_position(
+        ticker, buy(OutcomeSide.YES), Price.parse("0.40"), Count.contracts(2), post_only=True
+    )
     await env.sync_books()
     assert await tracker.refresh() == 1
     env.clock.advance(tracker.config.max_age_s - tracker.config.check_s)

@@ -67,5 +67,7 @@ def test_finished_orders_fills_and_trade_ids_are_bounded_while_live_orders_stay(
     assert f"kf-{10 * LIMIT - 1}" in ledger.orders  # the newest finished ones are kept
     assert ledger.position("T").position == 0  # 500 alternating fills net to flat, exactly
     assert not ledger.apply_fill(  # a recent trade id is still recognised
-        FillData("t-499", "oid-499", "T", BookSide.ASK, Price.parse("0.50"), Count.contracts(1), False, Money(0), 0)
+        FillData(
+            "t-499", "oid-499", "T", BookSide.ASK, Price.parse("0.50"), Count.contracts(1), False, Money(0), 0
+        )
     )

@@ -67,9 +67,7 @@ def run_backtest_command(
         out_dir=out_dir,
     )
     total = len(options.policies) * len(options.seeds)
-    summaries, files = with_progress(
-        console, "backtest", "seed", total, lambda done: backtest(options, done)
-    )
+    summaries, files = with_progress(console, "backtest", "seed", total, lambda done: backtest(options, done))
     console.print(render_text(summaries), highlight=False)
     for path in files:
         console.print(f"wrote {path}")

@@ -13,7 +13,9 @@ from kalshiflow.commands.backtest.session import RunRecord
 T = TypeVar("T")
 
 
-def with_progress(console: Console, title: str, unit: str, total: int, run: Callable[[Callable[[RunRecord], None]], T]) -> T:
+def with_progress(
+    console: Console, title: str, unit: str, total: int, run: Callable[[Callable[[RunRecord], None]], T]
+) -> T:
     """``run(done)`` with a transient bar of ``total`` runs; ``done`` advances it, naming the run
     (``unit`` is what the record's ``seed`` stands for: a simulator seed or a session id)."""
     with Progress(

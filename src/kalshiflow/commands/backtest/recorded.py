@@ -269,7 +269,11 @@ def run_recorded_command(
     )
     total = len(options.policies) * len(options.source.sessions)
     summaries, files = with_progress(
-        console, "backtest (recorded sessions)", "session", total, lambda done: backtest_recorded(options, done)
+        console,
+        "backtest (recorded sessions)",
+        "session",
+        total,
+        lambda done: backtest_recorded(options, done),
     )
     console.print("recorded sessions: open positions at the end are marked to the last mid", highlight=False)
     console.print(render_text(summaries), highlight=False)

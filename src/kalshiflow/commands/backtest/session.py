@@ -357,4 +357,3 @@ def _live_tickers(core: TraderCore) -> set[str]:
 
 def _held_tickers(core: TraderCore) -> set[str]:
     return {ticker for ticker, position in core.ledger.positions.items() if position.is_open}
-

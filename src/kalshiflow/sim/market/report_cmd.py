@@ -58,7 +58,9 @@ def render(report: dict[str, Any]) -> str:
     if thin:
         real = report.get("real", {}).get("not_two_sided_share")
         kalshi = f"  (Kalshi {real:.0%})" if real is not None else ""
-        lines.append("thin books not two-sided: " + "  ".join(f"{a} {v:.0%}" for a, v in thin.items()) + kalshi)
+        lines.append(
+            "thin books not two-sided: " + "  ".join(f"{a} {v:.0%}" for a, v in thin.items()) + kalshi
+        )
     lines.append("trade sizes: " + "  ".join(f"{k}: {v:.0%}" for k, v in report["trade_sizes"].items()))
     err = report["mid_minus_true_probability"]
     if err:

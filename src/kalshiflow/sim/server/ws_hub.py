@@ -58,6 +58,8 @@ CHANNELS = MARKET_CHANNELS | PRIVATE_CHANNELS | {LIFECYCLE}
 SEQUENCED = frozenset({ORDERBOOK, TRADE, LIFECYCLE, ORDER_GROUPS})
 
 DEFAULT_MAX_PENDING = 10_000  # data messages queued per connection before a subscription overflows
+
+
 @dataclass(eq=False)
 class Subscription:
     sid: int
@@ -110,9 +112,7 @@ class Session:
         self.closing = True
         self.hub.close_session(self)
 
-    def send_data(
-        self, sub: Subscription, msg_type: str, body: Body, command_id: int | None = None
-    ) -> None:
+    def send_data(self, sub: Subscription, msg_type: str, body: Body, command_id: int | None = None) -> None:
         """Queue one data message for ``sub`` after applying this session's WS faults."""
         if self.closing or not sub.active:
             return

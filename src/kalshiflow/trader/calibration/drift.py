@@ -122,5 +122,7 @@ def describe_corrections(events: Iterable[DriftEvent]) -> str:
     if not counts:
         return ""
     total = sum(counts.values())
-    parts = [f"{n} {_CONSOLE_NAMES[kind][n != 1]}" for kind, n in sorted(counts.items(), key=lambda kv: -kv[1])]
+    parts = [
+        f"{n} {_CONSOLE_NAMES[kind][n != 1]}" for kind, n in sorted(counts.items(), key=lambda kv: -kv[1])
+    ]
     return f"{total} {'correction' if total == 1 else 'corrections'}: {', '.join(parts)}"

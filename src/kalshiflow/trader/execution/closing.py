@@ -159,7 +159,9 @@ class PositionCloser:
         if self.is_closing(ticker):
             return CloseResult(ticker, reason, "skipped_in_flight", "a closing order is already live")
         if self._fills_pending(ticker):
-            return CloseResult(ticker, reason, "skipped_in_flight", "the last close filled; its fills are on their way")
+            return CloseResult(
+                ticker, reason, "skipped_in_flight", "the last close filled; its fills are on their way"
+            )
         position = self._ledger.position(ticker).position
         if position == 0:
             return CloseResult(ticker, reason, "skipped_flat")

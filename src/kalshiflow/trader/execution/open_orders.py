@@ -53,7 +53,9 @@ def stale_open_orders(
             continue
         age_ms = now_ms - (order.sent_ms or order.created_ms)
         if age_ms >= config.ttl_s * 1000:
-            stale.append(StaleOrder(order.client_order_id, order.ticker, StaleReason.EXPIRED, f"{age_ms}ms old"))
+            stale.append(
+                StaleOrder(order.client_order_id, order.ticker, StaleReason.EXPIRED, f"{age_ms}ms old")
+            )
             continue
         book, grid = books.get(order.ticker), grids.get(order.ticker)
         if book is None or grid is None or not book.valid:

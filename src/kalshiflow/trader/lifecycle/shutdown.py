@@ -76,21 +76,23 @@ class StopReport:
         if self.still_live:
             parts.append(f"{len(self.still_live)} still resting: {', '.join(self.still_live)}")
         if self.not_found:
-            parts.append(f"{len(self.not_found)} in flight, not found on the exchange: {', '.join(self.not_found)}")
+            parts.append(
+                f"{len(self.not_found)} in flight, not found on the exchange: {', '.join(self.not_found)}"
+            )
         if self.closed:
             closed = ", ".join(
-                f"{c.ticker} {held_contracts(-c.contracts if c.held_no else c.contracts)}" for c in self.closed
+                f"{c.ticker} {held_contracts(-c.contracts if c.held_no else c.contracts)}"
+                for c in self.closed
             )
             noun = "position" if len(self.closed) == 1 else "positions"
             parts.append(f"closed {len(self.closed)} {noun} ({closed})")
         if self.left_open:
             left = ", ".join(
-                f"{p.ticker} {p.position.fp_str()} ({held_contracts(p.position)}; {p.reason})" for p in self.left_open
+                f"{p.ticker} {p.position.fp_str()} ({held_contracts(p.position)}; {p.reason})"
+                for p in self.left_open
             )
             parts.append(f"left open {len(self.left_open)}: {left}")
-        parts.append(
-            f"P&L realized {_signed(self.realized_pnl)}, unrealized {_signed(self.unrealized_pnl)}"
-        )
+        parts.append(f"P&L realized {_signed(self.realized_pnl)}, unrealized {_signed(self.unrealized_pnl)}")
         return "; ".join(parts)
 
 
@@ -144,7 +146,9 @@ async def stop_trading(core: TraderCore, *, flatten: bool, cancel_attempts: int 
         elif ticker not in core.markets:
             left.append(PositionLeft(ticker, signed, LeftReason.NOT_TRADED))
         else:
-            left.append(PositionLeft(ticker, signed, LeftReason.NOT_FILLED if flatten else LeftReason.FLATTEN_OFF))
+            left.append(
+                PositionLeft(ticker, signed, LeftReason.NOT_FILLED if flatten else LeftReason.FLATTEN_OFF)
+            )
     pnl = core.pnl_view()
     realized = Money(sum(p.realized_pnl for p in core.ledger.positions.values()))
     return StopReport(

@@ -143,7 +143,9 @@ async def test_admin_on_loopback_refuses_a_request_naming_another_host(env: Env)
     before = env.sim.engine.accounts["alice"].balance
     port = env.address.port
     foreign = {"Host": f"evil.example:{port}", "Origin": f"http://evil.example:{port}"}
-    edit = await env.admin.post("/accounts/alice/balance", json={"balance_dollars": "1.0000"}, headers=foreign)
+    edit = await env.admin.post(
+        "/accounts/alice/balance", json={"balance_dollars": "1.0000"}, headers=foreign
+    )
     assert edit.status_code == 421
     assert env.sim.engine.accounts["alice"].balance == before
     read = await env.admin.get("/faults", headers=foreign)
