@@ -191,3 +191,22 @@ async def test_the_orders_table_shows_the_queue_position_of_a_resting_order(
             await page.wait_for_function(CELL_SHOWS, arg=[cell, after.fp_str()])
             await page.screenshot(path=str(tmp_path / "tab-orders-queue.png"), full_page=True)
             await _no_invalid_messages(page)
+
+
+async def test_a_trader_out_of_contact_is_not_shown_trading(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server going away without a clean stop (kill -9, a crash, the network): the page says it
+    has no contact and which state it last heard, never "trading" as if that were still true."""
+    async with running_trader(tmp_path, monkeypatch) as trader:
+        await trader.wait_trading()
+        async with browser_page(tmp_path, trader.url) as page:
+            await page.goto(trader.url)
+            await _wait_live(page)
+            await page.wait_for_function("document.getElementById('state').textContent === 'trading'")
+            await trader.dashboard.stop()  # the page's side of a kill -9: the socket goes, no "stopped"
+            assert trader.state.lifecycle.state is TraderState.TRADING
+            await page.wait_for_function("document.getElementById('conn').textContent === 'offline'")
+            assert (await page.text_content("#state")) == "no contact (last: trading)"
+            assert (await page.get_attribute("#state", "data-state")) == "offline"
+            assert (await page.text_content("#since")) == "–"

@@ -66,8 +66,11 @@ export function setupFilters(onChange) {
 function renderHeader(state) {
   const badge = $("state");
   const status = state.status;
-  badge.textContent = status ? status.state : "connecting";
-  badge.dataset.state = status ? status.state : "initializing";
+  // Out of contact the last state is only what the trader said before it went quiet (it may have
+  // been killed): shown as such, never as the current state. "stopped" was said last by a clean stop.
+  const known = status !== null && (state.connected || status.state === "stopped");
+  badge.textContent = !status ? "connecting" : known ? status.state : `no contact (last: ${status.state})`;
+  badge.dataset.state = !status ? "initializing" : known ? status.state : "offline";
   const p = state.portfolio;
   $("cash").textContent = p ? fmt.money(p.cash) : "–";
   $("value").textContent = p ? fmt.money(p.portfolio_value) : "–";
@@ -87,7 +90,10 @@ function renderHeader(state) {
 // What changes every second without a message: time in state, time held, last sync ago.
 export function renderClock(state) {
   const now = serverNow(state);
-  if (state.status) $("since").textContent = fmt.duration(now - state.status.since_ms);
+  if (state.status) {
+    const known = state.connected || state.status.state === "stopped";
+    $("since").textContent = known ? fmt.duration(now - state.status.since_ms) : "–";
+  }
   const sync = state.systems && state.systems.last_portfolio_sync_ms;
   $("sync-ago").textContent = sync ? `${Math.max(0, Math.floor((now - sync) / 1000))} s ago` : "never";
   for (const td of document.querySelectorAll("#positions td[data-opened]")) {
