@@ -210,3 +210,34 @@ async def test_a_trader_out_of_contact_is_not_shown_trading(
             assert (await page.text_content("#state")) == "no contact (last: trading)"
             assert (await page.get_attribute("#state", "data-state")) == "offline"
             assert (await page.text_content("#since")) == "–"
+
+
+async def test_the_kill_switch_banner_follows_the_kill_switch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On, the banner says the kill switch is on (not only "paused"), also when it is engaged while
+    already paused; off and resumed, the banner goes, without a reload."""
+    async with running_trader(tmp_path, monkeypatch) as trader:
+        await trader.wait_trading()
+        async with browser_page(tmp_path, trader.url) as page:
+            await page.goto(trader.url)
+            await _wait_live(page)
+            await _use_token(page, TOKEN)
+            banner = "() => { const b = document.getElementById('kill-banner'); return b.hidden ? null : b.textContent; }"
+            on = "kill switch on: engaged by dashboard (127.0.0.1)"
+
+            await page.click("[data-control=pause]")
+            await page.wait_for_function("document.getElementById('state').textContent === 'paused'")
+            await page.click("[data-control=kill_on]")
+            await page.wait_for_function(f"({banner})() === {on!r}")
+
+            await page.click("[data-control=kill_off]")
+            await page.wait_for_function(f"({banner})() !== {on!r}")
+            await page.click("[data-control=resume]")
+            await page.wait_for_function("document.getElementById('state').textContent === 'trading'")
+            await page.wait_for_function(f"({banner})() === null")
+
+            await page.click("[data-control=kill_on]")  # while trading: it pauses, and says why
+            await page.wait_for_function(f"({banner})() === {on!r}")
+            assert trader.state.lifecycle.state is TraderState.PAUSED
+            await _no_invalid_messages(page)

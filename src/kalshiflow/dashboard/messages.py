@@ -102,7 +102,8 @@ class RateLimitUse:
 
 @dataclass(frozen=True, slots=True)
 class Systems:
-    """The ``systems`` message: checklist, last portfolio sync, stream health, rate limits."""
+    """The ``systems`` message: checklist, last portfolio sync, stream health, rate limits, and the
+    kill switch (sent every tick: a breached limit turns it on or off without any status entry)."""
 
     ts_ms: int
     started_ms: int
@@ -112,6 +113,7 @@ class Systems:
     rate_limits: tuple[RateLimitUse, ...]
     deltas_applied: int
     decisions: int
+    kill_switch: str | None  # why the kill switch is on, None when off
 
 
 @dataclass(frozen=True, slots=True)

@@ -183,4 +183,5 @@ def systems(
         rate_limits=rate_limits(parts.core),
         deltas_applied=deltas,
         decisions=decisions,
+        kill_switch=None if parts.core is None else parts.core.kill_switch_text(),
     )

@@ -66,6 +66,9 @@ function applySystems(systems) {
   state.init = new Map(systems.initialization.map((s) => [s.step, s]));
   state.stream = systems.stream;
   state.serverOffsetMs = Date.now() - systems.ts_ms;
+  // The kill switch changes without a status entry (a control, a limit breached or back within):
+  // every systems message carries it, so the banner never shows a stale one.
+  if (state.status) state.status.kill_switch = systems.kill_switch;
 }
 
 function addPrice(top) {
