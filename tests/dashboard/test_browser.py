@@ -241,3 +241,28 @@ async def test_the_kill_switch_banner_follows_the_kill_switch(
             await page.wait_for_function(f"({banner})() === {on!r}")
             assert trader.state.lifecycle.state is TraderState.PAUSED
             await _no_invalid_messages(page)
+
+
+async def test_a_control_without_an_answer_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A control sent when the trader is gone: the page says there was no answer, instead of
+    leaving the previous control's outcome on show as if it were this one's."""
+    async with running_trader(tmp_path, monkeypatch) as trader:
+        await trader.wait_trading()
+        async with browser_page(tmp_path, trader.url) as page:
+            await page.goto(trader.url)
+            await _wait_live(page)
+            await _use_token(page, TOKEN)
+            await page.click("[data-control=pause]")
+            await page.wait_for_function(
+                "document.getElementById('control-result').textContent === 'pause: done (paused)'"
+            )
+            await trader.dashboard.stop()
+            await page.wait_for_function("document.getElementById('conn').textContent === 'offline'")
+            await page.click("[data-control=resume]")
+            await page.wait_for_function(
+                "document.getElementById('control-result').dataset.status === 'unreachable'"
+            )
+            text = await page.text_content("#control-result")
+            assert text is not None
+            assert text.startswith("resume: no answer from the trader (")
+            assert text.endswith("): it may not have been done")

@@ -37,9 +37,28 @@ function report(status, payload, action) {
   const text = status === 401 ? `${action}: refused (401, token missing or wrong)`
     : status >= 400 && payload.error ? `${action}: refused (${status}, ${payload.error})`
     : `${action}: ${payload.ok ? "done" : "not done"} (${payload.detail || status})`;
+  show(text, String(status));
+}
+
+function show(text, status) {
   const line = $("control-result");
   line.textContent = text;
-  line.dataset.status = String(status);
+  line.dataset.status = status;
+}
+
+// One control from the page: "sending" at once (a close can take the exchange's time), then the
+// outcome; a request that never got an answer (the trader gone, the network) says so, rather
+// than leaving the previous control's outcome on show as if it were this one's.
+async function run(action, body, label) {
+  show(`${label}: sending…`, "pending");
+  let answer;
+  try {
+    answer = await sendControl(action, body);
+  } catch (err) {
+    show(`${label}: no answer from the trader (${err.message || err}): it may not have been done`, "unreachable");
+    return;
+  }
+  report(answer.status, answer.payload, label);
 }
 
 export function setupControls(state, onChange) {
@@ -54,8 +73,7 @@ export function setupControls(state, onChange) {
   for (const button of document.querySelectorAll("[data-control]")) {
     button.addEventListener("click", async () => {
       const action = button.dataset.control;
-      const { status, payload } = await sendControl(action);
-      report(status, payload, action);
+      await run(action, undefined, action);
       onChange();
     });
   }
@@ -63,8 +81,7 @@ export function setupControls(state, onChange) {
   $("positions").addEventListener("click", async (event) => {
     const target = event.target;
     if (!(target instanceof HTMLButtonElement) || !target.dataset.close) return;
-    const { status, payload } = await sendControl("close", { ticker: target.dataset.close });
-    report(status, payload, `close ${target.dataset.close}`);
+    await run("close", { ticker: target.dataset.close }, `close ${target.dataset.close}`);
     onChange();
   });
 }
