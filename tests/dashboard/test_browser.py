@@ -266,3 +266,26 @@ async def test_a_control_without_an_answer_says_so(tmp_path: Path, monkeypatch: 
             assert text is not None
             assert text.startswith("resume: no answer from the trader (")
             assert text.endswith("): it may not have been done")
+
+
+async def test_a_close_shows_its_outcome_on_the_positions_tab(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Close is clicked on the positions tab: a refusal (no token) must show there, not only on the
+    Controls tab the operator is not looking at."""
+    async with running_trader(tmp_path, monkeypatch) as trader:
+        await trader.wait_trading()
+        ticker = await trader.wait_position()
+        async with browser_page(tmp_path, trader.url) as page:
+            await page.goto(trader.url)
+            await _wait_live(page)
+            await page.click("#tabs button[data-tab=positions]")
+            await page.click(f"#positions button[data-close='{ticker}']")
+            line = page.locator("#tab-positions .control-result")
+            await line.wait_for(state="visible")
+            await page.wait_for_function(
+                "document.querySelector('#tab-positions .control-result').dataset.status === '401'"
+            )
+            assert (await line.text_content()) == f"close {ticker}: refused (401, token missing or wrong)"
+            assert trader.state.core is not None
+            assert trader.state.core.ledger.positions[ticker].position != 0  # refused: still held

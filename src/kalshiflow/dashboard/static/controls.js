@@ -40,10 +40,12 @@ function report(status, payload, action) {
   show(text, String(status));
 }
 
+// The outcome is written on the Controls tab and under the positions (where Close is clicked).
 function show(text, status) {
-  const line = $("control-result");
-  line.textContent = text;
-  line.dataset.status = status;
+  for (const line of document.querySelectorAll(".control-result")) {
+    line.textContent = text;
+    line.dataset.status = status;
+  }
 }
 
 // One control from the page: "sending" at once (a close can take the exchange's time), then the
