@@ -289,3 +289,20 @@ async def test_a_close_shows_its_outcome_on_the_positions_tab(
             assert (await line.text_content()) == f"close {ticker}: refused (401, token missing or wrong)"
             assert trader.state.core is not None
             assert trader.state.core.ledger.positions[ticker].position != 0  # refused: still held
+
+
+async def test_signed_money_has_no_sign_on_zero_cents(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The header's P&L, the positions' unrealized and a calibration's cash drift: a tenth of a cent
+    read "+$0.00" (and minus a tenth "$0.00"); zero cents is "$0.00" either way."""
+    async with running_trader(tmp_path, monkeypatch) as trader:
+        await trader.wait_trading()
+        async with browser_page(tmp_path, trader.url) as page:
+            await page.goto(trader.url)
+            await _wait_live(page)
+            shown = await page.evaluate(
+                "import('/static/format.js').then((f) => [1000, 4999, 5000, -1000, -5000, 0, 1234567]"
+                ".map((v) => f.signedMoney(v)))"
+            )
+            assert shown == ["$0.00", "$0.00", "+$0.01", "$0.00", "-$0.01", "$0.00", "+$1.23"]

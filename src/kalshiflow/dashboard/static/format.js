@@ -15,9 +15,10 @@ export function money(e6) {
   return `${negative && cents ? "-" : ""}$${groupThousands(String(whole))}.${frac}`;
 }
 
+// Signed money: "+$1.23", "-$1.23", and "$0.00" (no sign) for anything that rounds to zero cents.
 export function signedMoney(e6) {
   if (e6 === null || e6 === undefined) return "–";
-  return (e6 > 0 ? "+" : "") + money(e6);
+  return (e6 >= 5000 ? "+" : "") + money(e6);
 }
 
 // Price (units of $0.0001) as "$0.5600".
