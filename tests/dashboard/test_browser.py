@@ -10,6 +10,7 @@ when the trader restarts. A screenshot of every tab (desktop and phone) is saved
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -306,3 +307,29 @@ async def test_signed_money_has_no_sign_on_zero_cents(
                 ".map((v) => f.signedMoney(v)))"
             )
             assert shown == ["$0.00", "$0.00", "+$0.01", "$0.00", "-$0.01", "$0.00", "+$1.23"]
+
+
+async def test_chart_axes_show_dollars_to_the_cent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The equity chart's ticks read "$9,999.5" and "-$0.5" beside "$10,000", and a tick a float
+    step left just below zero read "-$0"; every tick is now to the cent, zero unsigned."""
+    async with running_trader(tmp_path, monkeypatch) as trader:
+        await trader.wait_trading()
+        async with browser_page(tmp_path, trader.url) as page:
+            await page.goto(trader.url)
+            await _wait_live(page)
+            shown = await page.evaluate(
+                "import('/static/charts.js').then((c) => [9999.5, 10000, -0.5, -1e-17, 0.1 + 0.2, -1.25, 0.004]"
+                ".map((v) => c.dollars(v)))"
+            )
+            assert shown == ["$9,999.50", "$10,000.00", "-$0.50", "$0.00", "$0.30", "-$1.25", "$0.00"]
+            await page.wait_for_function("window.__kf.state.equity.length > 5")
+            await page.click("#tabs button[data-tab=charts]")
+            await page.wait_for_selector("#chart-equity .uplot")
+            await page.wait_for_timeout(500)  # drawn with the points received
+            await page.hover("#chart-equity .u-over")  # the legend shows the values under the cursor
+            values = await page.eval_on_selector_all(
+                "#chart-equity .u-legend .u-series .u-value", "(es) => es.slice(1).map((e) => e.textContent)"
+            )
+            assert len(values) == 3
+            assert all(re.fullmatch(r"-?\$[0-9,]+\.[0-9]{2}", v) for v in values), values
+            await _no_invalid_messages(page)

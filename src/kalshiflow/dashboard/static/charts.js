@@ -17,8 +17,16 @@ function dots(stroke, fill) {
   return { stroke, fill, width: 0, paths: () => null, points: { show: true, size: 9, stroke, fill } };
 }
 
-function dollars(v) {
-  return `${v < 0 ? "-" : ""}$${Math.abs(v).toLocaleString("en-US", { maximumFractionDigits: 2 })}`;
+// An axis tick in dollars, to the cent as everywhere else on the page ("$9,999.50", not
+// "$9,999.5"), and no "-$0.00" for a tick a float step left a hair below zero.
+export function dollars(v) {
+  const cents = Math.round(Math.abs(v) * 100);
+  const text = (cents / 100).toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  return `${v < 0 && cents > 0 ? "-" : ""}$${text}`;
+}
+
+function legendDollars(u, v) {
+  return v === null || v === undefined ? "--" : dollars(v);
 }
 
 function makeEquity(el) {
@@ -27,9 +35,9 @@ function makeEquity(el) {
     height: 260,
     series: [
       {},
-      { label: "portfolio value $", stroke: "#4f8cff", width: 2 },
-      { label: "realized P&L $", stroke: "#2fbf71", width: 1.5, scale: "pnl" },
-      { label: "unrealized P&L $", stroke: "#f0a030", width: 1.5, scale: "pnl" },
+      { label: "portfolio value", stroke: "#4f8cff", width: 2, value: legendDollars },
+      { label: "realized P&L", stroke: "#2fbf71", width: 1.5, scale: "pnl", value: legendDollars },
+      { label: "unrealized P&L", stroke: "#f0a030", width: 1.5, scale: "pnl", value: legendDollars },
     ],
     axes: [
       { stroke: "#aab" },
