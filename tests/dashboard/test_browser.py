@@ -333,3 +333,56 @@ async def test_chart_axes_show_dollars_to_the_cent(tmp_path: Path, monkeypatch: 
             assert len(values) == 3
             assert all(re.fullmatch(r"-?\$[0-9,]+\.[0-9]{2}", v) for v in values), values
             await _no_invalid_messages(page)
+
+
+# The YES bid line's (green) height in the price chart's canvas at a fraction of the plot's width.
+BID_LINE_Y = """(fraction) => {
+  const canvas = document.querySelector('#chart-price canvas');
+  const ctx = canvas.getContext('2d');
+  const over = document.querySelector('#chart-price .u-over');
+  const ratio = canvas.width / canvas.getBoundingClientRect().width;
+  const x = Math.round((over.offsetLeft + over.clientWidth * fraction) * ratio);
+  const column = ctx.getImageData(x, 0, 1, canvas.height).data;
+  const ys = [];
+  for (let y = 0; y < canvas.height; y++) {
+    const [r, g, b] = column.slice(y * 4, y * 4 + 3);
+    if (Math.abs(r - 47) < 30 && Math.abs(g - 191) < 30 && Math.abs(b - 113) < 30) ys.push(y);
+  }
+  return ys.length ? ys.reduce((a, b) => a + b) / ys.length : null;
+}"""
+
+
+async def test_the_price_chart_holds_a_top_of_book_until_it_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Points are sent only when a market's top changes: a bid of $0.40 that became $0.60 ten minutes
+    later was drawn as a slope through prices nobody quoted; it is a step."""
+    async with running_trader(tmp_path, monkeypatch) as trader:
+        await trader.wait_trading()
+        async with browser_page(tmp_path, trader.url) as page:
+            await page.goto(trader.url)
+            await _wait_live(page)
+            await page.evaluate(
+                """() => {
+                const t0 = Date.now() - 3600000, s = window.__kf.state;
+                s.prices.set('ZZ-STEP', [
+                  { ts: t0, bid: 4000, ask: 4200 },
+                  { ts: t0 + 600000, bid: 6000, ask: 6200 },
+                  { ts: t0 + 1200000, bid: 6000, ask: 6200 },
+                ]);
+            }"""
+            )
+            await page.click("#tabs button[data-tab=charts]")
+            await page.wait_for_function(
+                "[...document.querySelectorAll('#chart-market option')].some((o) => o.value === 'ZZ-STEP')"
+            )
+            await page.select_option("#chart-market", "ZZ-STEP")
+            await page.wait_for_timeout(800)  # redrawn on the next render
+            early = await page.evaluate(BID_LINE_Y, 0.05)
+            middle = await page.evaluate(BID_LINE_Y, 0.4)
+            late = await page.evaluate(BID_LINE_Y, 0.9)
+            assert early is not None
+            assert middle is not None
+            assert late is not None
+            assert abs(middle - early) <= 2  # still at $0.40 until the change
+            assert late < early - 20  # $0.60 after it, higher on the screen

@@ -53,8 +53,10 @@ function makePrice(el) {
     height: 280,
     series: [
       {},
-      { label: "YES bid", stroke: "#2fbf71", width: 1.5, spanGaps: true },
-      { label: "YES ask", stroke: "#e0564f", width: 1.5, spanGaps: true },
+      // A top of book holds until it changes (points are sent only on a change): drawn as steps,
+      // not as slopes through prices nobody quoted.
+      { label: "YES bid", stroke: "#2fbf71", width: 1.5, spanGaps: true, paths: window.uPlot.paths.stepped({ align: 1 }) },
+      { label: "YES ask", stroke: "#e0564f", width: 1.5, spanGaps: true, paths: window.uPlot.paths.stepped({ align: 1 }) },
       { label: "our buys", ...dots("#4f8cff", "#4f8cff") },
       { label: "our sells / exits", ...dots("#f0a030", "#f0a030") },
     ],
