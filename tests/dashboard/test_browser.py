@@ -386,3 +386,38 @@ async def test_the_price_chart_holds_a_top_of_book_until_it_changes(
             assert late is not None
             assert abs(middle - early) <= 2  # still at $0.40 until the change
             assert late < early - 20  # $0.60 after it, higher on the screen
+
+
+async def test_controls_that_start_something_are_refused_while_the_trader_stops(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While stopping, a calibration was reported "done (calibration requested)" though it would
+    never run, and a close or a flatten went to the exchange while the shutdown cancelled the
+    resting orders (left resting after the trader ended). The page now says they were not done."""
+    async with running_trader(tmp_path, monkeypatch) as trader:
+        await trader.wait_trading()
+        ticker = await trader.wait_position()
+        async with browser_page(tmp_path, trader.url) as page:
+            await page.goto(trader.url)
+            await _wait_live(page)
+            await _use_token(page, TOKEN)
+            trader.state.lifecycle.move(TraderState.STOPPING, "stop requested")  # the shutdown's first step
+            await page.wait_for_function("document.getElementById('state').textContent === 'stopping'")
+            refused = "not done (the trader is stopping: nothing new is started)"
+            for control in ("calibrate", "flatten"):
+                await page.click(f"[data-control={control}]")
+                await page.wait_for_function(
+                    "(text) => document.getElementById('control-result').textContent === text",
+                    arg=f"{control}: {refused}",
+                )
+            await page.click("#tabs button[data-tab=positions]")
+            await page.click(f"#positions button[data-close='{ticker}']")
+            await page.wait_for_function(
+                "(text) => document.getElementById('control-result').textContent === text",
+                arg=f"close {ticker}: {refused}",
+            )
+            recal = trader.state.recal
+            assert recal is not None
+            assert not recal.operator_requested
+            assert trader.state.core is not None
+            assert not trader.state.core.closer.is_closing(ticker)

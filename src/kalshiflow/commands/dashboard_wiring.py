@@ -36,6 +36,15 @@ class AppControls:
             raise NotReady("the trader is still initializing")
         return state.core, state.recal
 
+    def _ending(self) -> str | None:
+        """Why nothing new may start now (the trader is stopping or stopped), None otherwise: the
+        shutdown has cancelled, or is cancelling, the resting orders, and a close placed now would
+        be left resting with nobody managing it; a calibration requested now never runs."""
+        state = self.app.state.lifecycle.state
+        if state in (TraderState.STOPPING, TraderState.STOPPED):
+            return f"the trader is {state}: nothing new is started"
+        return None
+
     def _calibrating(self) -> bool:
         return self.app.state.lifecycle.state is TraderState.CALIBRATING
 
@@ -62,6 +71,8 @@ class AppControls:
 
     async def close_position(self, ticker: str, by: str) -> tuple[bool, str]:
         core, _ = self._parts()
+        if (ending := self._ending()) is not None:
+            return False, ending
         position = core.ledger.positions.get(ticker)
         if position is None or position.position == 0:
             # Declined, not bad input: the request was well formed, there is just nothing to close
@@ -75,6 +86,8 @@ class AppControls:
 
     async def flatten(self, by: str) -> tuple[bool, str]:
         core, _ = self._parts()
+        if (ending := self._ending()) is not None:
+            return False, ending
         self.app.state.lifecycle.note(f"flatten all requested by {by}")
         results = await core.flatten(OPERATOR_CLOSE_REASON)
         placed = sum(r.outcome in ("placed", "repriced") for r in results)
@@ -95,6 +108,8 @@ class AppControls:
 
     async def calibrate(self, by: str) -> tuple[bool, str]:
         _, recal = self._parts()
+        if (ending := self._ending()) is not None:
+            return False, ending
         recal.request_by_operator(by)
         self.app.state.lifecycle.note(f"calibration requested by {by}")
         return True, "calibration requested"
