@@ -421,3 +421,28 @@ async def test_controls_that_start_something_are_refused_while_the_trader_stops(
             assert not recal.operator_requested
             assert trader.state.core is not None
             assert not trader.state.core.closer.is_closing(ticker)
+
+
+async def test_a_no_decision_shows_the_yes_price_its_order_and_fill_show(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A BUY_NO's price is the NO ask ($0.37) while its order and fill read "YES price $0.63": the
+    action log now shows both for a NO decision, and a YES decision as before."""
+    async with running_trader(tmp_path, monkeypatch) as trader:
+        await trader.wait_trading()
+        await trader.wait_position()
+        async with browser_page(tmp_path, trader.url) as page:
+            await page.goto(trader.url)
+            await _wait_live(page)
+            await page.wait_for_function("window.__kf.state.actions.length > 0")
+            bought = await page.evaluate("window.__kf.state.actions.find((a) => a.action === 'BUY_YES')")
+            await page.evaluate(
+                """(a) => { window.__kf.state.actions.push({ ...a, ticker: 'ZZ-NO', action: 'BUY_NO', price: 3700 }); }""",
+                bought,
+            )
+            await page.click("#tabs button[data-tab=actions]")
+            cells = "(m) => [...document.querySelectorAll('#actions tbody tr')].filter((r) => r.cells[1].textContent === m).map((r) => r.cells[3].textContent)"
+            await page.wait_for_function(f"({cells})('ZZ-NO').length === 1")
+            assert await page.evaluate(cells, "ZZ-NO") == ["$0.3700 NO (YES $0.6300)"]
+            price = bought["price"]
+            assert await page.evaluate(cells, bought["ticker"]) == [f"${price // 10000}.{price % 10000:04d}"]

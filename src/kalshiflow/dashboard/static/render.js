@@ -169,6 +169,13 @@ function syncOptions(select, values) {
   }
 }
 
+// A decision's price is in its own side's terms (BUY_NO at the NO ask); orders and fills show YES
+// prices. A NO decision shows both, so it can be matched with the order and fill it made.
+function actionPrice(a) {
+  if (a.price === null || a.price === undefined || !a.action.endsWith("_NO")) return fmt.price(a.price);
+  return `${fmt.price(a.price)} NO (YES ${fmt.price(10000 - a.price)})`;
+}
+
 function renderActions(state) {
   syncOptions($("filter-market"), new Set(state.actions.map((a) => a.ticker)));
   syncOptions($("filter-action"), new Set(state.actions.map((a) => a.action)));
@@ -179,7 +186,7 @@ function renderActions(state) {
     cell(fmt.clock(a.ts_ms)),
     cell(a.ticker, "ticker"),
     cell(a.action),
-    cell(fmt.price(a.price)),
+    cell(actionPrice(a), "price"),
     cell(fmt.count(a.size)),
     cell(a.result === "denied" ? `denied:${a.denied_by}` : a.result, a.result),
     cell(a.reason),
