@@ -446,3 +446,32 @@ async def test_a_no_decision_shows_the_yes_price_its_order_and_fill_show(
             assert await page.evaluate(cells, "ZZ-NO") == ["$0.3700 NO (YES $0.6300)"]
             price = bought["price"]
             assert await page.evaluate(cells, bought["ticker"]) == [f"${price // 10000}.{price % 10000:04d}"]
+
+
+async def test_the_decision_counts_read_cleanly_when_there_are_only_holds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A trader that has only held (the shipped maker policy on a quiet market) read "holds 272 · "."""
+    async with running_trader(tmp_path, monkeypatch) as trader:
+        await trader.wait_trading()
+        async with browser_page(tmp_path, trader.url) as page:
+            await page.goto(trader.url)
+            await _wait_live(page)
+            await trader.dashboard.stop()  # no more messages: the counts set below stay
+            await page.wait_for_function("!window.__kf.state.connected")
+            await page.evaluate(
+                "window.__kf.state.counts = { ts_ms: 0, holds: 272, by_result: [['hold', 272]] }"
+            )
+            await page.click("#tabs button[data-tab=actions]")  # renders
+            await page.wait_for_function(
+                "document.getElementById('counts').textContent.startsWith('holds 272')"
+            )
+            assert (await page.text_content("#counts")) == "holds 272"
+            await page.evaluate(
+                "window.__kf.state.counts = { ts_ms: 0, holds: 3, by_result: [['hold', 3], ['placed', 2]] }"
+            )
+            await page.click("#tabs button[data-tab=status]")
+            await page.wait_for_function(
+                "document.getElementById('counts').textContent.startsWith('holds 3')"
+            )
+            assert (await page.text_content("#counts")) == "holds 3 · placed 2"

@@ -193,7 +193,7 @@ function renderActions(state) {
   ]);
   const counts = state.counts;
   $("counts").textContent = counts
-    ? `holds ${counts.holds} · ` + counts.by_result.filter(([r]) => r !== "hold").map(([r, n]) => `${r} ${n}`).join(" · ")
+    ? [`holds ${counts.holds}`, ...counts.by_result.filter(([r]) => r !== "hold").map(([r, n]) => `${r} ${n}`)].join(" · ")
     : "";
 }
 
