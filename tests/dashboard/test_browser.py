@@ -475,3 +475,32 @@ async def test_the_decision_counts_read_cleanly_when_there_are_only_holds(
                 "document.getElementById('counts').textContent.startsWith('holds 3')"
             )
             assert (await page.text_content("#counts")) == "holds 3 · placed 2"
+
+
+async def test_a_no_position_shows_the_yes_price_of_its_exit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A NO position's exit price is the NO bid ($0.6050) while orders, fills and the price chart
+    read YES prices: the row shows both, a YES position's row as before."""
+    async with running_trader(tmp_path, monkeypatch) as trader:
+        await trader.wait_trading()
+        ticker = await trader.wait_position()
+        async with browser_page(tmp_path, trader.url) as page:
+            await page.goto(trader.url)
+            await _wait_live(page)
+            await page.wait_for_function(f"window.__kf.state.positions.get('{ticker}')?.exit_price != null")
+            await trader.dashboard.stop()  # no more messages: the row added below stays
+            await page.wait_for_function("!window.__kf.state.connected")
+            held = await page.evaluate(f"window.__kf.state.positions.get('{ticker}')")
+            await page.evaluate(
+                "(row) => { window.__kf.state.positions.set('ZZ-NO', { ...row, ticker: 'ZZ-NO', position: -100, exit_price: 6050 }); }",
+                held,
+            )
+            await page.click("#tabs button[data-tab=positions]")  # renders
+            exit_cell = (
+                "(t) => document.querySelector(`#positions tr[data-ticker='${t}'] td.exit`)?.textContent"
+            )
+            await page.wait_for_function(f"({exit_cell})('ZZ-NO') !== undefined")
+            assert await page.evaluate(exit_cell, "ZZ-NO") == "$0.6050 NO (YES $0.3950)"
+            price = held["exit_price"]
+            assert await page.evaluate(exit_cell, ticker) == f"${price // 10000}.{price % 10000:04d}"

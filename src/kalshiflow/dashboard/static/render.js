@@ -101,6 +101,13 @@ export function renderClock(state) {
   }
 }
 
+// The exit price is the best bid of the side held: for a NO position a NO price, shown with its
+// YES price (orders, fills and the price chart are in YES prices).
+function exitPrice(row) {
+  if (row.exit_price === null || row.exit_price === undefined || row.position >= 0) return fmt.price(row.exit_price);
+  return `${fmt.price(row.exit_price)} NO (YES ${fmt.price(10000 - row.exit_price)})`;
+}
+
 function renderPositions(state) {
   const rows = [...state.positions.values()].sort((a, b) => a.ticker.localeCompare(b.ticker));
   $("positions-empty").hidden = rows.length > 0;
@@ -118,7 +125,7 @@ function renderPositions(state) {
       cell(row.ticker, "ticker"),
       cell(fmt.count(row.position, true), row.position > 0 ? "yes" : "no"),
       cell(fmt.money(row.cost_basis)),
-      cell(fmt.price(row.exit_price)),
+      cell(exitPrice(row), "exit"),
       cell(fmt.signedMoney(row.unrealized), tone(row.unrealized)),
       cell(fmt.pct(row.pnl_pct_e2), tone(row.pnl_pct_e2)),
       cell(fmt.pct(row.to_take_profit_e2)),
