@@ -324,15 +324,21 @@ async def test_chart_axes_show_dollars_to_the_cent(tmp_path: Path, monkeypatch: 
             assert shown == ["$9,999.50", "$10,000.00", "-$0.50", "$0.00", "$0.30", "-$1.25", "$0.00"]
             await page.wait_for_function("window.__kf.state.equity.length > 5")
             await page.click("#tabs button[data-tab=charts]")
-            await page.wait_for_selector("#chart-equity .uplot")
-            await page.wait_for_timeout(500)  # drawn with the points received
+            await page.wait_for_function("Number(document.querySelector('#chart-equity').dataset.drawn) > 5")
+            await _painted(page)
             await page.hover("#chart-equity .u-over")  # the legend shows the values under the cursor
+            await _painted(page)
             values = await page.eval_on_selector_all(
                 "#chart-equity .u-legend .u-series .u-value", "(es) => es.slice(1).map((e) => e.textContent)"
             )
             assert len(values) == 3
             assert all(re.fullmatch(r"-?\$[0-9,]+\.[0-9]{2}", v) for v in values), values
             await _no_invalid_messages(page)
+
+
+async def _painted(page: Any) -> None:
+    """Two animation frames: whatever a chart scheduled to draw (uPlot draws on the next frame) is drawn."""
+    await page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
 
 
 # The YES bid line's (green) height in the price chart's canvas at a fraction of the plot's width.
@@ -377,7 +383,10 @@ async def test_the_price_chart_holds_a_top_of_book_until_it_changes(
                 "[...document.querySelectorAll('#chart-market option')].some((o) => o.value === 'ZZ-STEP')"
             )
             await page.select_option("#chart-market", "ZZ-STEP")
-            await page.wait_for_timeout(800)  # redrawn on the next render
+            await page.wait_for_function(
+                "(document.querySelector('#chart-price').dataset.drawn || '').startsWith('ZZ-STEP:')"
+            )
+            await _painted(page)
             early = await page.evaluate(BID_LINE_Y, 0.05)
             middle = await page.evaluate(BID_LINE_Y, 0.4)
             late = await page.evaluate(BID_LINE_Y, 0.9)

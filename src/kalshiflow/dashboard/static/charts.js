@@ -116,6 +116,7 @@ export function updateCharts(state) {
   if (state.equity.length !== lastEquityLen) {
     lastEquityLen = state.equity.length;
     equityChart.setData(equityData(state));
+    equityEl.dataset.drawn = String(lastEquityLen); // what the chart holds: tests wait for it, not for time
   }
   const ticker = syncMarkets(state);
   const priceEl = $("chart-price");
@@ -126,6 +127,7 @@ export function updateCharts(state) {
     lastPriceKey = key;
     priceTicker = ticker;
     priceChart.setData(priceData(state, ticker));
+    priceEl.dataset.drawn = key;
   }
   const w = width(equityEl);
   if (equityChart.width !== w) equityChart.setSize({ width: w, height: 260 });
