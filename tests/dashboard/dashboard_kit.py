@@ -186,6 +186,7 @@ async def running_trader(
     hub: HubConfig | None = None,
     webhook_url: str | None = None,
     seed: int = 5,
+    token: str = TOKEN,
 ) -> AsyncIterator[Trader]:
     db = f"sqlite:///{tmp_path / 'trader.db'}"
     options = RunOptions(
@@ -197,7 +198,7 @@ async def running_trader(
     )
     app = TraderApp(options, buy_once_decider)
     config = DashboardConfig(
-        port=port, token=TOKEN, webhook_url=webhook_url, hub=hub or HubConfig(tick_s=0.2)
+        port=port, token=token, webhook_url=webhook_url, hub=hub or HubConfig(tick_s=0.2)
     )
     trader = Trader(app, build_dashboard(app, config))
     app.dashboard = trader.dashboard

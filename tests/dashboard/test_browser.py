@@ -160,6 +160,44 @@ async def test_page_reconnects_when_the_trader_restarts(
             await _no_invalid_messages(page)
 
 
+async def test_a_token_from_the_previous_run_is_named_as_such(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The trader restarted with a new token: a control sent with the token the page saved in the
+    previous run was refused as "token missing or wrong"; it says the token is the previous run's."""
+    first_dir, second_dir = tmp_path / "first", tmp_path / "second"
+    first_dir.mkdir()
+    second_dir.mkdir()
+    async with browser_page(tmp_path, "http://127.0.0.1") as page:
+        async with running_trader(first_dir, monkeypatch) as trader:
+            await trader.wait_trading()
+            port = trader.dashboard.port
+            await page.goto(trader.url)
+            await _wait_live(page)
+            await _use_token(page, TOKEN)
+            await page.click("[data-control=pause]")
+            await page.wait_for_function(
+                "document.getElementById('control-result').textContent === 'pause: done (paused)'"
+            )
+            first_run = await page.evaluate("window.__kf.state.systems.started_ms")
+        await page.wait_for_function("!window.__kf.state.connected")
+        async with running_trader(
+            second_dir, monkeypatch, port=port, token="another-token-9876543210"
+        ) as again:
+            await again.wait_trading()
+            await page.wait_for_function(
+                f"window.__kf.state.connected && window.__kf.state.systems.started_ms !== {first_run}"
+            )
+            await page.click("[data-control=pause]")
+            await page.wait_for_function("document.getElementById('control-result').dataset.status === '401'")
+            text = await page.text_content("#control-result")
+            assert text == (
+                "pause: refused (401, the saved token is from a previous run of the trader: "
+                "enter this run's token, printed in the trader's console at start)"
+            )
+            assert again.state.lifecycle.state is TraderState.TRADING  # refused: nothing changed
+
+
 async def test_the_orders_table_shows_the_queue_position_of_a_resting_order(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
