@@ -198,6 +198,54 @@ async def test_a_token_from_the_previous_run_is_named_as_such(
             assert again.state.lifecycle.state is TraderState.TRADING  # refused: nothing changed
 
 
+HAS_OPTION = "([id, value]) => [...document.getElementById(id).options].some((o) => o.value === value)"
+
+
+async def test_a_new_run_replaces_the_market_choices_of_the_previous_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The chart's market and the action log's market filter only ever gained choices: after the page
+    reconnected to a restarted trader, the previous run's markets stayed on offer (and chosen)."""
+    first_dir, second_dir = tmp_path / "first", tmp_path / "second"
+    first_dir.mkdir()
+    second_dir.mkdir()
+    async with browser_page(tmp_path, "http://127.0.0.1") as page:
+        async with running_trader(first_dir, monkeypatch) as trader:
+            await trader.wait_trading()
+            port = trader.dashboard.port
+            await page.goto(trader.url)
+            await _wait_live(page)
+            await page.evaluate(
+                """() => {
+                const s = window.__kf.state, ts = Date.now();
+                s.prices.set('ZZ-OLD', [{ ts, bid: 4000, ask: 4200 }]);
+                s.actions.push({ ts_ms: ts, ticker: 'ZZ-OLD', action: 'HOLD', price: null, size: null,
+                  result: 'hold', denied_by: null, reason: 'old run' });
+            }"""
+            )
+            await page.click("#tabs button[data-tab=charts]")
+            await page.wait_for_function(HAS_OPTION, arg=["chart-market", "ZZ-OLD"])
+            await page.select_option("#chart-market", "ZZ-OLD")
+            await page.click("#tabs button[data-tab=actions]")
+            await page.wait_for_function(HAS_OPTION, arg=["filter-market", "ZZ-OLD"])
+            await page.select_option("#filter-market", "ZZ-OLD")
+            await page.click("#tabs button[data-tab=charts]")  # the chart's choices follow while it is shown
+            first_run = await page.evaluate("window.__kf.state.systems.started_ms")
+        await page.wait_for_function("!window.__kf.state.connected")
+        async with running_trader(second_dir, monkeypatch, port=port) as again:
+            await again.wait_trading()
+            await page.wait_for_function(
+                f"window.__kf.state.connected && window.__kf.state.systems.started_ms !== {first_run}"
+            )
+            gone = "(ids) => ids.every((id) => ![...document.getElementById(id).options].some((o) => o.value === 'ZZ-OLD'))"
+            await page.wait_for_function(gone, arg=["chart-market", "filter-market"], timeout=10_000)
+            assert await page.input_value("#filter-market") == ""  # all markets again
+            await page.wait_for_function(  # the chart shows one of this run's markets
+                "window.__kf.state.prices.has(document.getElementById('chart-market').value)"
+            )
+            await _no_invalid_messages(page)
+
+
 async def test_the_orders_table_shows_the_queue_position_of_a_resting_order(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -95,9 +95,22 @@ function priceData(state, ticker) {
   return data;
 }
 
+// Choices are added as markets appear; a new run of the trader (its start in systems changed: the
+// page reconnected to a restarted trader) has its own markets, so its first snapshot replaces the
+// list, keeping the choice when that market is still there. Shared with the action log's filters.
+export function dropOldRun(select, state, keep) {
+  const run = state.systems ? String(state.systems.started_ms) : "";
+  if (select.dataset.run === run) return;
+  select.dataset.run = run;
+  const chosen = select.value;
+  for (const option of [...select.options]) if (option.value && !keep.has(option.value)) option.remove();
+  if (chosen && !keep.has(chosen)) select.value = "";
+}
+
 function syncMarkets(state) {
   const select = $("chart-market");
   const tickers = new Set([...state.prices.keys(), ...state.fills.map((f) => f.ticker)]);
+  dropOldRun(select, state, tickers);
   const have = new Set([...select.options].map((o) => o.value));
   for (const t of [...tickers].sort()) if (!have.has(t)) select.add(new Option(t, t));
   if (!select.value && select.options.length) {
