@@ -19,6 +19,7 @@ from tests.dashboard.browser_kit import PHONE, browser_page, require_chromium
 from tests.dashboard.dashboard_kit import QUEUE_AHEAD_ACCOUNT, TOKEN, running_trader
 from tests.waiting import until
 
+from kalshiflow.dashboard.hub import HubConfig
 from kalshiflow.events.trader import TraderState
 
 pytestmark = [pytest.mark.timeout(180)]
@@ -243,6 +244,44 @@ async def test_a_new_run_replaces_the_market_choices_of_the_previous_one(
             await page.wait_for_function(  # the chart shows one of this run's markets
                 "window.__kf.state.prices.has(document.getElementById('chart-market').value)"
             )
+            await _no_invalid_messages(page)
+
+
+def _seconds(duration: str) -> int:
+    """A duration as format.js writes it ("42s", "3m 5s", "1h 2m") in seconds."""
+    total = 0
+    for amount, unit in re.findall(r"(\d+)([hms])", duration):
+        total += int(amount) * {"h": 3600, "m": 60, "s": 1}[unit]
+    return total
+
+
+async def test_held_ticks_on_the_traders_clock_under_speed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With --speed 20 the trader's clock runs 20 times the page's: Held ticked at the page's rate
+    between systems messages and jumped at each one. The page's estimate of the trader's "now" runs
+    at the speed the systems messages give (clock_speed), so Held follows the trader's clock."""
+    hub = HubConfig(tick_s=30)  # no systems message in the test's time: only the estimate moves
+    async with running_trader(tmp_path, monkeypatch, hub=hub, speed=20) as trader:
+        await trader.wait_trading()
+        ticker = await trader.wait_position()
+        clock = trader.app.clock
+        async with browser_page(tmp_path, trader.url) as page:
+            await page.goto(trader.url)
+            await _wait_live(page)
+            await page.click("#tabs button[data-tab=positions]")
+            held = page.locator(f"#positions tr[data-ticker='{ticker}'] td[data-opened]")
+            await held.wait_for()
+            heard = await page.evaluate("window.__kf.state.systems.ts_ms")
+            await until(lambda: clock.now_ms() >= heard + 60_000, 30, "a minute on the trader's clock")
+            opened = int(await held.get_attribute("data-opened") or 0)
+            estimate = await page.evaluate(
+                "import('/static/render.js').then((r) => r.serverNow(window.__kf.state))"
+            )
+            assert abs(estimate - clock.now_ms()) < 10_000  # the trader's now, not 57 s behind it
+            # Held is redrawn every 250 ms of the page's time (5 s of the trader's)
+            shown = _seconds(await held.text_content() or "")
+            assert abs(shown - (clock.now_ms() - opened) / 1000) < 15, shown
             await _no_invalid_messages(page)
 
 

@@ -27,8 +27,12 @@ function tone(value) {
   return value > 0 ? "up" : "down";
 }
 
+// The trader's "now", estimated from the last time it said (a snapshot or systems message, each
+// stamped with its clock) and its clock's speed: under --speed its clock runs that many times
+// faster than the page's, so time held, an order's age and time in state tick at its rate.
 export function serverNow(state) {
-  return Date.now() - state.serverOffsetMs;
+  const speed = state.systems && state.systems.clock_speed > 0 ? state.systems.clock_speed : 1;
+  return state.serverTsMs + (Date.now() - state.localTsMs) * speed;
 }
 
 export function setupTabs(onChange) {
