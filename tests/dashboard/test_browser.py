@@ -495,7 +495,7 @@ async def test_the_price_chart_holds_a_top_of_book_until_it_changes(
             await _wait_live(page)
             await page.evaluate(
                 """() => {
-                const t0 = Date.now() - 3600000, s = window.__kf.state;
+                const t0 = Date.now() - 1200000, s = window.__kf.state;  // the last point is now
                 s.prices.set('ZZ-STEP', [
                   { ts: t0, bid: 4000, ask: 4200 },
                   { ts: t0 + 600000, bid: 6000, ask: 6200 },
@@ -520,6 +520,39 @@ async def test_the_price_chart_holds_a_top_of_book_until_it_changes(
             assert late is not None
             assert abs(middle - early) <= 2  # still at $0.40 until the change
             assert late < early - 20  # $0.60 after it, higher on the screen
+
+
+async def test_the_price_chart_runs_the_last_top_of_book_on_to_now(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bid that became $0.60 fifty minutes ago and has not changed since: the chart stopped at the
+    change (the $0.40 step filled the plot); the last step now runs on to the trader's now."""
+    async with running_trader(tmp_path, monkeypatch) as trader:
+        await trader.wait_trading()
+        async with browser_page(tmp_path, trader.url) as page:
+            await page.goto(trader.url)
+            await _wait_live(page)
+            await page.evaluate(
+                """() => {
+                const t0 = Date.now() - 3600000;
+                window.__kf.state.prices.set('ZZ-LAST', [
+                  { ts: t0, bid: 4000, ask: 4200 },
+                  { ts: t0 + 600000, bid: 6000, ask: 6200 },
+                ]);
+            }"""
+            )
+            await page.click("#tabs button[data-tab=charts]")
+            await page.wait_for_function(HAS_OPTION, arg=["chart-market", "ZZ-LAST"])
+            await page.select_option("#chart-market", "ZZ-LAST")
+            await page.wait_for_function(
+                "(document.querySelector('#chart-price').dataset.drawn || '').startsWith('ZZ-LAST:')"
+            )
+            await _painted(page)
+            early = await page.evaluate(BID_LINE_Y, 0.05)  # ten minutes of $0.40 in an hour
+            late = await page.evaluate(BID_LINE_Y, 0.9)  # fifty of $0.60 since
+            assert early is not None
+            assert late is not None
+            assert late < early - 20
 
 
 async def test_controls_that_start_something_are_refused_while_the_trader_stops(

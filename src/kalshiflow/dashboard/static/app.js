@@ -214,8 +214,8 @@ setInterval(() => {
   if (dirty) {
     dirty = false;
     render(state, validator);
-    updateCharts(state);
   }
+  updateCharts(state); // the price chart's last step runs on to now even when nothing arrives
   renderClock(state);
 }, 250);
 start();
