@@ -186,18 +186,20 @@ async def running_trader(
     hub: HubConfig | None = None,
     webhook_url: str | None = None,
     seed: int = 5,
+    token: str = TOKEN,
+    speed: float = 1.0,
 ) -> AsyncIterator[Trader]:
     db = f"sqlite:///{tmp_path / 'trader.db'}"
     options = RunOptions(
         settings=trader_settings(db),
         sim_seed=seed,
         sim_markets=4,
-        sim_speed=1.0,
+        sim_speed=speed,
         sim_data_dir=tmp_path / "sim",
     )
     app = TraderApp(options, buy_once_decider)
     config = DashboardConfig(
-        port=port, token=TOKEN, webhook_url=webhook_url, hub=hub or HubConfig(tick_s=0.2)
+        port=port, token=token, webhook_url=webhook_url, hub=hub or HubConfig(tick_s=0.2)
     )
     trader = Trader(app, build_dashboard(app, config))
     app.dashboard = trader.dashboard

@@ -19,6 +19,7 @@ from tests.dashboard.browser_kit import PHONE, browser_page, require_chromium
 from tests.dashboard.dashboard_kit import QUEUE_AHEAD_ACCOUNT, TOKEN, running_trader
 from tests.waiting import until
 
+from kalshiflow.dashboard.hub import HubConfig
 from kalshiflow.events.trader import TraderState
 
 pytestmark = [pytest.mark.timeout(180)]
@@ -157,6 +158,130 @@ async def test_page_reconnects_when_the_trader_restarts(
             )
             await page.wait_for_function("document.getElementById('state').textContent === 'trading'")
             assert (await page.text_content("#conn")) == "live"
+            await _no_invalid_messages(page)
+
+
+async def test_a_token_from_the_previous_run_is_named_as_such(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The trader restarted with a new token: a control sent with the token the page saved in the
+    previous run was refused as "token missing or wrong"; it says the token is the previous run's."""
+    first_dir, second_dir = tmp_path / "first", tmp_path / "second"
+    first_dir.mkdir()
+    second_dir.mkdir()
+    async with browser_page(tmp_path, "http://127.0.0.1") as page:
+        async with running_trader(first_dir, monkeypatch) as trader:
+            await trader.wait_trading()
+            port = trader.dashboard.port
+            await page.goto(trader.url)
+            await _wait_live(page)
+            await _use_token(page, TOKEN)
+            await page.click("[data-control=pause]")
+            await page.wait_for_function(
+                "document.getElementById('control-result').textContent === 'pause: done (paused)'"
+            )
+            first_run = await page.evaluate("window.__kf.state.systems.started_ms")
+        await page.wait_for_function("!window.__kf.state.connected")
+        async with running_trader(
+            second_dir, monkeypatch, port=port, token="another-token-9876543210"
+        ) as again:
+            await again.wait_trading()
+            await page.wait_for_function(
+                f"window.__kf.state.connected && window.__kf.state.systems.started_ms !== {first_run}"
+            )
+            await page.click("[data-control=pause]")
+            await page.wait_for_function("document.getElementById('control-result').dataset.status === '401'")
+            text = await page.text_content("#control-result")
+            assert text == (
+                "pause: refused (401, the saved token is from a previous run of the trader: "
+                "enter this run's token, printed in the trader's console at start)"
+            )
+            assert again.state.lifecycle.state is TraderState.TRADING  # refused: nothing changed
+
+
+HAS_OPTION = "([id, value]) => [...document.getElementById(id).options].some((o) => o.value === value)"
+
+
+async def test_a_new_run_replaces_the_market_choices_of_the_previous_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The chart's market and the action log's market filter only ever gained choices: after the page
+    reconnected to a restarted trader, the previous run's markets stayed on offer (and chosen)."""
+    first_dir, second_dir = tmp_path / "first", tmp_path / "second"
+    first_dir.mkdir()
+    second_dir.mkdir()
+    async with browser_page(tmp_path, "http://127.0.0.1") as page:
+        async with running_trader(first_dir, monkeypatch) as trader:
+            await trader.wait_trading()
+            port = trader.dashboard.port
+            await page.goto(trader.url)
+            await _wait_live(page)
+            await page.evaluate(
+                """() => {
+                const s = window.__kf.state, ts = Date.now();
+                s.prices.set('ZZ-OLD', [{ ts, bid: 4000, ask: 4200 }]);
+                s.actions.push({ ts_ms: ts, ticker: 'ZZ-OLD', action: 'HOLD', price: null, size: null,
+                  result: 'hold', denied_by: null, reason: 'old run' });
+            }"""
+            )
+            await page.click("#tabs button[data-tab=charts]")
+            await page.wait_for_function(HAS_OPTION, arg=["chart-market", "ZZ-OLD"])
+            await page.select_option("#chart-market", "ZZ-OLD")
+            await page.click("#tabs button[data-tab=actions]")
+            await page.wait_for_function(HAS_OPTION, arg=["filter-market", "ZZ-OLD"])
+            await page.select_option("#filter-market", "ZZ-OLD")
+            await page.click("#tabs button[data-tab=charts]")  # the chart's choices follow while it is shown
+            first_run = await page.evaluate("window.__kf.state.systems.started_ms")
+        await page.wait_for_function("!window.__kf.state.connected")
+        async with running_trader(second_dir, monkeypatch, port=port) as again:
+            await again.wait_trading()
+            await page.wait_for_function(
+                f"window.__kf.state.connected && window.__kf.state.systems.started_ms !== {first_run}"
+            )
+            gone = "(ids) => ids.every((id) => ![...document.getElementById(id).options].some((o) => o.value === 'ZZ-OLD'))"
+            await page.wait_for_function(gone, arg=["chart-market", "filter-market"], timeout=10_000)
+            assert await page.input_value("#filter-market") == ""  # all markets again
+            await page.wait_for_function(  # the chart shows one of this run's markets
+                "window.__kf.state.prices.has(document.getElementById('chart-market').value)"
+            )
+            await _no_invalid_messages(page)
+
+
+def _seconds(duration: str) -> int:
+    """A duration as format.js writes it ("42s", "3m 5s", "1h 2m") in seconds."""
+    total = 0
+    for amount, unit in re.findall(r"(\d+)([hms])", duration):
+        total += int(amount) * {"h": 3600, "m": 60, "s": 1}[unit]
+    return total
+
+
+async def test_held_ticks_on_the_traders_clock_under_speed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With --speed 20 the trader's clock runs 20 times the page's: Held ticked at the page's rate
+    between systems messages and jumped at each one. The page's estimate of the trader's "now" runs
+    at the speed the systems messages give (clock_speed), so Held follows the trader's clock."""
+    hub = HubConfig(tick_s=30)  # no systems message in the test's time: only the estimate moves
+    async with running_trader(tmp_path, monkeypatch, hub=hub, speed=20) as trader:
+        await trader.wait_trading()
+        ticker = await trader.wait_position()
+        clock = trader.app.clock
+        async with browser_page(tmp_path, trader.url) as page:
+            await page.goto(trader.url)
+            await _wait_live(page)
+            await page.click("#tabs button[data-tab=positions]")
+            held = page.locator(f"#positions tr[data-ticker='{ticker}'] td[data-opened]")
+            await held.wait_for()
+            heard = await page.evaluate("window.__kf.state.systems.ts_ms")
+            await until(lambda: clock.now_ms() >= heard + 60_000, 30, "a minute on the trader's clock")
+            opened = int(await held.get_attribute("data-opened") or 0)
+            estimate = await page.evaluate(
+                "import('/static/render.js').then((r) => r.serverNow(window.__kf.state))"
+            )
+            assert abs(estimate - clock.now_ms()) < 10_000  # the trader's now, not 57 s behind it
+            # Held is redrawn every 250 ms of the page's time (5 s of the trader's)
+            shown = _seconds(await held.text_content() or "")
+            assert abs(shown - (clock.now_ms() - opened) / 1000) < 15, shown
             await _no_invalid_messages(page)
 
 
@@ -370,7 +495,7 @@ async def test_the_price_chart_holds_a_top_of_book_until_it_changes(
             await _wait_live(page)
             await page.evaluate(
                 """() => {
-                const t0 = Date.now() - 3600000, s = window.__kf.state;
+                const t0 = Date.now() - 1200000, s = window.__kf.state;  // the last point is now
                 s.prices.set('ZZ-STEP', [
                   { ts: t0, bid: 4000, ask: 4200 },
                   { ts: t0 + 600000, bid: 6000, ask: 6200 },
@@ -395,6 +520,39 @@ async def test_the_price_chart_holds_a_top_of_book_until_it_changes(
             assert late is not None
             assert abs(middle - early) <= 2  # still at $0.40 until the change
             assert late < early - 20  # $0.60 after it, higher on the screen
+
+
+async def test_the_price_chart_runs_the_last_top_of_book_on_to_now(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bid that became $0.60 fifty minutes ago and has not changed since: the chart stopped at the
+    change (the $0.40 step filled the plot); the last step now runs on to the trader's now."""
+    async with running_trader(tmp_path, monkeypatch) as trader:
+        await trader.wait_trading()
+        async with browser_page(tmp_path, trader.url) as page:
+            await page.goto(trader.url)
+            await _wait_live(page)
+            await page.evaluate(
+                """() => {
+                const t0 = Date.now() - 3600000;
+                window.__kf.state.prices.set('ZZ-LAST', [
+                  { ts: t0, bid: 4000, ask: 4200 },
+                  { ts: t0 + 600000, bid: 6000, ask: 6200 },
+                ]);
+            }"""
+            )
+            await page.click("#tabs button[data-tab=charts]")
+            await page.wait_for_function(HAS_OPTION, arg=["chart-market", "ZZ-LAST"])
+            await page.select_option("#chart-market", "ZZ-LAST")
+            await page.wait_for_function(
+                "(document.querySelector('#chart-price').dataset.drawn || '').startsWith('ZZ-LAST:')"
+            )
+            await _painted(page)
+            early = await page.evaluate(BID_LINE_Y, 0.05)  # ten minutes of $0.40 in an hour
+            late = await page.evaluate(BID_LINE_Y, 0.9)  # fifty of $0.60 since
+            assert early is not None
+            assert late is not None
+            assert late < early - 20
 
 
 async def test_controls_that_start_something_are_refused_while_the_trader_stops(

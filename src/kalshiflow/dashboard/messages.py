@@ -107,6 +107,7 @@ class Systems:
 
     ts_ms: int
     started_ms: int
+    clock_speed: float  # the trader's clock ms per wall ms (--speed with the embedded simulator, else 1)
     last_portfolio_sync_ms: int | None
     initialization: tuple[InitializationStep, ...]
     stream: StreamHealth | None

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Protocol
 
-from kalshiflow.clock import Clock
+from kalshiflow.clock import Clock, ScaledClock
 from kalshiflow.dashboard.messages import (
     MarketTop,
     PortfolioSummary,
@@ -177,6 +177,7 @@ def systems(
     return Systems(
         ts_ms=clock.now_ms(),
         started_ms=started_ms,
+        clock_speed=clock.speed if isinstance(clock, ScaledClock) else 1.0,
         last_portfolio_sync_ms=parts.tracker.last_portfolio_sync_ms,
         initialization=initialization,
         stream=stream,

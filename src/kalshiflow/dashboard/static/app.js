@@ -35,7 +35,8 @@ export const state = {
   stream: null,
   equity: [],
   prices: new Map(), // ticker -> [{ts, bid, ask}]
-  serverOffsetMs: 0, // local clock minus the trader's clock
+  serverTsMs: Date.now(), // the trader's clock at localTsMs (the last message stamped with it)
+  localTsMs: Date.now(),
   lastControl: null,
 };
 
@@ -58,14 +59,19 @@ function applySnapshot(snap) {
   state.prices = new Map();
   for (const top of snap.prices) addPrice(top);
   for (const top of snap.markets) addPrice(top);
-  state.serverOffsetMs = Date.now() - snap.ts_ms;
+  heardClock(snap.ts_ms);
+}
+
+function heardClock(tsMs) {
+  state.serverTsMs = tsMs;
+  state.localTsMs = Date.now();
 }
 
 function applySystems(systems) {
   state.systems = systems;
   state.init = new Map(systems.initialization.map((s) => [s.step, s]));
   state.stream = systems.stream;
-  state.serverOffsetMs = Date.now() - systems.ts_ms;
+  heardClock(systems.ts_ms);
   // The kill switch changes without a status entry (a control, a limit breached or back within):
   // every systems message carries it, so the banner never shows a stale one.
   if (state.status) state.status.kill_switch = systems.kill_switch;
@@ -208,8 +214,8 @@ setInterval(() => {
   if (dirty) {
     dirty = false;
     render(state, validator);
-    updateCharts(state);
   }
+  updateCharts(state); // the price chart's last step runs on to now even when nothing arrives
   renderClock(state);
 }, 250);
 start();

@@ -2,6 +2,8 @@
 // time; per market, the YES bid and ask with our fills (buys and sells) and exits marked.
 // Values are converted to dollars only here, for plotting.
 
+import { serverNow } from "./render.js";
+
 const $ = (id) => document.getElementById(id);
 let equityChart = null;
 let priceChart = null;
@@ -75,10 +77,22 @@ function equityData(state) {
   return [xs, value, realized, unrealized];
 }
 
-function priceData(state, ticker) {
+// The trader's "now" to the second: the price chart's last step reaches it (redrawn each second).
+function chartNow(state) {
+  return Math.floor(serverNow(state) / 1000) * 1000;
+}
+
+function priceData(state, ticker, now) {
   const points = new Map(); // ts -> [bid, ask, buy, sell]
-  for (const p of state.prices.get(ticker) || []) {
+  const series = state.prices.get(ticker) || [];
+  for (const p of series) {
     points.set(p.ts, [p.bid === null ? null : p.bid / 1e4, p.ask === null ? null : p.ask / 1e4, null, null]);
+  }
+  // The last top of book still holds (points come only on a change): its step runs on to now,
+  // not stopping where it began. Only while in contact: offline, nobody knows it still holds.
+  const last = series[series.length - 1];
+  if (state.connected && last && now > last.ts && !points.has(now)) {
+    points.set(now, [last.bid === null ? null : last.bid / 1e4, last.ask === null ? null : last.ask / 1e4, null, null]);
   }
   for (const f of state.fills) {
     if (f.ticker !== ticker) continue;
@@ -95,9 +109,22 @@ function priceData(state, ticker) {
   return data;
 }
 
+// Choices are added as markets appear; a new run of the trader (its start in systems changed: the
+// page reconnected to a restarted trader) has its own markets, so its first snapshot replaces the
+// list, keeping the choice when that market is still there. Shared with the action log's filters.
+export function dropOldRun(select, state, keep) {
+  const run = state.systems ? String(state.systems.started_ms) : "";
+  if (select.dataset.run === run) return;
+  select.dataset.run = run;
+  const chosen = select.value;
+  for (const option of [...select.options]) if (option.value && !keep.has(option.value)) option.remove();
+  if (chosen && !keep.has(chosen)) select.value = "";
+}
+
 function syncMarkets(state) {
   const select = $("chart-market");
   const tickers = new Set([...state.prices.keys(), ...state.fills.map((f) => f.ticker)]);
+  dropOldRun(select, state, tickers);
   const have = new Set([...select.options].map((o) => o.value));
   for (const t of [...tickers].sort()) if (!have.has(t)) select.add(new Option(t, t));
   if (!select.value && select.options.length) {
@@ -122,11 +149,12 @@ export function updateCharts(state) {
   const priceEl = $("chart-price");
   if (priceChart === null) priceChart = makePrice(priceEl);
   const series = state.prices.get(ticker) || [];
-  const key = `${ticker}:${series.length}:${state.fills.length}`;
+  const now = chartNow(state);
+  const key = `${ticker}:${series.length}:${state.fills.length}:${state.connected ? now : "offline"}`;
   if (key !== lastPriceKey || ticker !== priceTicker) {
     lastPriceKey = key;
     priceTicker = ticker;
-    priceChart.setData(priceData(state, ticker));
+    priceChart.setData(priceData(state, ticker, now));
     priceEl.dataset.drawn = key;
   }
   const w = width(equityEl);

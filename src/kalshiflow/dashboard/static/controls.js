@@ -4,6 +4,7 @@
 
 const $ = (id) => document.getElementById(id);
 const KEY = "kalshiflow.token";
+const RUN_KEY = "kalshiflow.token.run"; // the trader run (its start, from systems) the token was saved in
 
 function token() {
   return sessionStorage.getItem(KEY) || "";
@@ -33,8 +34,24 @@ export async function sendControl(action, body) {
   return { status: response.status, payload };
 }
 
-function report(status, payload, action) {
-  const text = status === 401 ? `${action}: refused (401, token missing or wrong)`
+// The run the page is connected to: the trader's start as its systems messages say (a restarted
+// trader has a new start, and a new token unless one was configured).
+function currentRun(state) {
+  return state.systems ? String(state.systems.started_ms) : "";
+}
+
+// A 401 with a token saved while another run of the trader was up: that token is most likely the
+// old run's, so say so rather than the generic "missing or wrong".
+function staleToken(state) {
+  const saved = sessionStorage.getItem(RUN_KEY) || "";
+  const run = currentRun(state);
+  return Boolean(token()) && saved !== "" && run !== "" && saved !== run;
+}
+
+function report(state, status, payload, action) {
+  const text = status === 401 && staleToken(state)
+    ? `${action}: refused (401, the saved token is from a previous run of the trader: enter this run's token, printed in the trader's console at start)`
+    : status === 401 ? `${action}: refused (401, token missing or wrong)`
     : status >= 400 && payload.error ? `${action}: refused (${status}, ${payload.error})`
     : `${action}: ${payload.ok ? "done" : "not done"} (${payload.detail || status})`;
   show(text, String(status));
@@ -51,7 +68,7 @@ function show(text, status) {
 // One control from the page: "sending" at once (a close can take the exchange's time), then the
 // outcome; a request that never got an answer (the trader gone, the network) says so, rather
 // than leaving the previous control's outcome on show as if it were this one's.
-async function run(action, body, label) {
+async function run(state, action, body, label) {
   show(`${label}: sending…`, "pending");
   let answer;
   try {
@@ -60,22 +77,27 @@ async function run(action, body, label) {
     show(`${label}: no answer from the trader (${err.message || err}): it may not have been done`, "unreachable");
     return;
   }
-  report(answer.status, answer.payload, label);
+  report(state, answer.status, answer.payload, label);
 }
 
 export function setupControls(state, onChange) {
   showTokenState();
   $("token-save").addEventListener("click", () => {
     const value = $("token").value.trim();
-    if (value) sessionStorage.setItem(KEY, value);
-    else sessionStorage.removeItem(KEY);
+    if (value) {
+      sessionStorage.setItem(KEY, value);
+      sessionStorage.setItem(RUN_KEY, currentRun(state));
+    } else {
+      sessionStorage.removeItem(KEY);
+      sessionStorage.removeItem(RUN_KEY);
+    }
     $("token").value = "";
     showTokenState();
   });
   for (const button of document.querySelectorAll("[data-control]")) {
     button.addEventListener("click", async () => {
       const action = button.dataset.control;
-      await run(action, undefined, action);
+      await run(state, action, undefined, action);
       onChange();
     });
   }
@@ -83,7 +105,7 @@ export function setupControls(state, onChange) {
   $("positions").addEventListener("click", async (event) => {
     const target = event.target;
     if (!(target instanceof HTMLButtonElement) || !target.dataset.close) return;
-    await run("close", { ticker: target.dataset.close }, `close ${target.dataset.close}`);
+    await run(state, "close", { ticker: target.dataset.close }, `close ${target.dataset.close}`);
     onChange();
   });
 }

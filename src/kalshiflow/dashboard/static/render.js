@@ -2,6 +2,7 @@
 // textContent only (never innerHTML from data), so nothing a market or a reason says can inject.
 
 import * as fmt from "./format.js";
+import { dropOldRun } from "./charts.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -26,8 +27,12 @@ function tone(value) {
   return value > 0 ? "up" : "down";
 }
 
+// The trader's "now", estimated from the last time it said (a snapshot or systems message, each
+// stamped with its clock) and its clock's speed: under --speed its clock runs that many times
+// faster than the page's, so time held, an order's age and time in state tick at its rate.
 export function serverNow(state) {
-  return Date.now() - state.serverOffsetMs;
+  const speed = state.systems && state.systems.clock_speed > 0 ? state.systems.clock_speed : 1;
+  return state.serverTsMs + (Date.now() - state.localTsMs) * speed;
 }
 
 export function setupTabs(onChange) {
@@ -169,7 +174,8 @@ function renderFills(state) {
   ]);
 }
 
-function syncOptions(select, values) {
+function syncOptions(select, values, state) {
+  dropOldRun(select, state, values);
   const have = new Set([...select.options].map((o) => o.value));
   for (const value of [...values].sort()) {
     if (!have.has(value)) select.add(new Option(value, value));
@@ -184,8 +190,8 @@ function actionPrice(a) {
 }
 
 function renderActions(state) {
-  syncOptions($("filter-market"), new Set(state.actions.map((a) => a.ticker)));
-  syncOptions($("filter-action"), new Set(state.actions.map((a) => a.action)));
+  syncOptions($("filter-market"), new Set(state.actions.map((a) => a.ticker)), state);
+  syncOptions($("filter-action"), new Set(state.actions.map((a) => a.action)), state);
   const market = $("filter-market").value;
   const action = $("filter-action").value;
   const shown = state.actions.filter((a) => (!market || a.ticker === market) && (!action || a.action === action));
