@@ -114,7 +114,7 @@ class MlpPolicy:
         if isfinite(sum(scores)):
             best = scores.index(max(scores))
         else:
-            best = int(self._logits.argmax())
+            best = int(np.argmax(self._logits))
             if not np.isfinite(self._logits[best]):
                 return Decision(Action.HOLD, "mlp_non_finite_output", tuple(scores))
         return Decision(self._actions[best], self._reasons[best], tuple(scores), passive=self._passive[best])
