@@ -11,6 +11,7 @@ import contextlib
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,15 +30,27 @@ DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 
 
-def require_chromium() -> None:
+def chromium_missing() -> str | None:
+    """Why the browser tests cannot run here, or None."""
     if not CHROMIUM.exists() or shutil.which(str(CHROMIUM)) is None:
-        pytest.skip(
+        return (
             "browser tests need Debian's chromium at /usr/bin/chromium (scripts/test.sh installs it as root)"
         )
     try:
         import playwright.async_api  # noqa: F401
     except ImportError:
-        pytest.skip("browser tests need the playwright package (the dev extra)")
+        return "browser tests need the playwright package (the dev extra)"
+    return None
+
+
+def require_chromium() -> None:
+    missing = chromium_missing()
+    if missing is not None:
+        pytest.skip(missing)
+
+
+# A browser test module's mark: skipped before its trader starts when there is no browser.
+NEEDS_CHROMIUM = pytest.mark.skipif(chromium_missing() is not None, reason=chromium_missing() or "")
 
 
 @contextlib.asynccontextmanager
@@ -61,3 +74,40 @@ async def browser_page(tmp_path: Path, origin: str) -> AsyncIterator[object]:
             yield page
         finally:
             await context.close()
+
+
+# The page's helpers shared by the browser test modules.
+CELL_SHOWS = "([selector, text]) => { const td = document.querySelector(selector); return td !== null && td.textContent === text; }"
+HAS_OPTION = "([id, value]) => [...document.getElementById(id).options].some((o) => o.value === value)"
+
+
+async def wait_live(page: Any) -> None:
+    """The page is connected and has its first snapshot."""
+    await page.wait_for_function(
+        "window.__kf && window.__kf.state.connected && window.__kf.state.snapshots > 0"
+    )
+
+
+async def open_live(page: Any, url: str) -> None:
+    """Load the dashboard at ``url`` and wait until it is live."""
+    await page.goto(url)
+    await wait_live(page)
+
+
+async def no_invalid_messages(page: Any) -> None:
+    """Every message the page received was checked against the served schemas, and none failed."""
+    checked = await page.evaluate("window.__kf.validator.checked")
+    invalid = await page.evaluate("[window.__kf.validator.invalid, window.__kf.validator.lastProblem]")
+    assert checked > 0
+    assert invalid == [0, ""]
+
+
+async def use_token(page: Any, token: str) -> None:
+    await page.click("#tabs button[data-tab=controls]")
+    await page.fill("#token", token)
+    await page.click("#token-save")
+
+
+async def painted(page: Any) -> None:
+    """Two animation frames: whatever a chart scheduled to draw (uPlot draws on the next frame) is drawn."""
+    await page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")

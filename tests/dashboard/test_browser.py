@@ -12,17 +12,25 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
 import pytest
-from tests.dashboard.browser_kit import PHONE, browser_page, require_chromium
+from tests.dashboard.browser_kit import (
+    CELL_SHOWS,
+    HAS_OPTION,
+    NEEDS_CHROMIUM,
+    PHONE,
+    browser_page,
+    no_invalid_messages,
+    open_live,
+    use_token,
+)
 from tests.dashboard.dashboard_kit import QUEUE_AHEAD_ACCOUNT, TOKEN, running_trader
 from tests.waiting import until
 
 from kalshiflow.dashboard.hub import HubConfig
 from kalshiflow.events.trader import TraderState
 
-pytestmark = [pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.timeout(180), NEEDS_CHROMIUM]
 
 # The console (newest first) shows the requested calibration starting, then its steps, then its end.
 CALIBRATED_ON_REQUEST = """() => {
@@ -32,32 +40,7 @@ CALIBRATED_ON_REQUEST = """() => {
   return start > 0 && after.some((l) => l.includes('calibrating -> syncing state'))
     && after.some((l) => l.includes('calibration ok'));
 }"""
-CELL_SHOWS = "([selector, text]) => { const td = document.querySelector(selector); return td !== null && td.textContent === text; }"
 TABS = ("status", "positions", "orders", "fills", "actions", "systems", "charts", "controls")
-
-
-@pytest.fixture(autouse=True)
-def _chromium() -> None:
-    require_chromium()
-
-
-async def _wait_live(page: Any) -> None:
-    await page.wait_for_function(
-        "window.__kf && window.__kf.state.connected && window.__kf.state.snapshots > 0"
-    )
-
-
-async def _no_invalid_messages(page: Any) -> None:
-    checked = await page.evaluate("window.__kf.validator.checked")
-    invalid = await page.evaluate("[window.__kf.validator.invalid, window.__kf.validator.lastProblem]")
-    assert checked > 0
-    assert invalid == [0, ""]
-
-
-async def _use_token(page: Any, token: str) -> None:
-    await page.click("#tabs button[data-tab=controls]")
-    await page.fill("#token", token)
-    await page.click("#token-save")
 
 
 async def test_page_loads_shows_every_tab_and_the_console_follows_a_calibration(
@@ -67,13 +50,12 @@ async def test_page_loads_shows_every_tab_and_the_console_follows_a_calibration(
         await trader.wait_trading()
         ticker = await trader.wait_position()
         async with browser_page(tmp_path, trader.url) as page:
-            await page.goto(trader.url)
-            await _wait_live(page)
+            await open_live(page, trader.url)
             await page.wait_for_function("document.getElementById('state').textContent === 'trading'")
             await page.wait_for_selector(f"#positions tr[data-ticker='{ticker}']", state="attached")
 
             # a calibration asked from the page shows in the console as it runs
-            await _use_token(page, TOKEN)
+            await use_token(page, TOKEN)
             await page.click("[data-control=calibrate]")
             await page.click("#tabs button[data-tab=status]")
             await page.wait_for_function(CALIBRATED_ON_REQUEST)
@@ -95,7 +77,7 @@ async def test_page_loads_shows_every_tab_and_the_console_follows_a_calibration(
                     if tab == "charts":
                         await page.wait_for_selector("#chart-equity .uplot")
                     await page.screenshot(path=str(tmp_path / f"tab-{tab}-{suffix}.png"), full_page=True)
-            await _no_invalid_messages(page)
+            await no_invalid_messages(page)
     shots = [tmp_path / f"tab-{tab}-{suffix}.png" for tab in TABS for suffix in ("desktop", "phone")]
     assert all(shot.stat().st_size > 0 for shot in shots)
 
@@ -108,14 +90,13 @@ async def test_controls_need_the_token_and_a_close_shows_its_reason_in_the_row(
         ticker = await trader.wait_position()
         life = trader.state.lifecycle
         async with browser_page(tmp_path, trader.url) as page:
-            await page.goto(trader.url)
-            await _wait_live(page)
+            await open_live(page, trader.url)
             await page.click("#tabs button[data-tab=controls]")
             await page.click("[data-control=pause]")
             await page.wait_for_function("document.getElementById('control-result').dataset.status === '401'")
             assert life.state is TraderState.TRADING  # refused: nothing changed
 
-            await _use_token(page, TOKEN)
+            await use_token(page, TOKEN)
             await page.click("[data-control=pause]")
             await page.wait_for_function("document.getElementById('state').textContent === 'paused'")
             assert life.state is TraderState.PAUSED
@@ -132,7 +113,7 @@ async def test_controls_need_the_token_and_a_close_shows_its_reason_in_the_row(
             assert (await row.text_content()) == "closing: operator"
             await page.screenshot(path=str(tmp_path / "positions-closing.png"))
             trader.sim.sim.faults.reset()
-            await _no_invalid_messages(page)
+            await no_invalid_messages(page)
 
 
 async def test_page_reconnects_when_the_trader_restarts(
@@ -145,8 +126,7 @@ async def test_page_reconnects_when_the_trader_restarts(
         async with running_trader(first_dir, monkeypatch) as trader:
             await trader.wait_trading()
             port = trader.dashboard.port
-            await page.goto(trader.url)
-            await _wait_live(page)
+            await open_live(page, trader.url)
         await page.wait_for_function("!window.__kf.state.connected")
         # The indicator is rendered after the state changes: wait for the page to say it.
         await page.wait_for_function("document.getElementById('conn').textContent === 'offline'")
@@ -158,7 +138,7 @@ async def test_page_reconnects_when_the_trader_restarts(
             )
             await page.wait_for_function("document.getElementById('state').textContent === 'trading'")
             assert (await page.text_content("#conn")) == "live"
-            await _no_invalid_messages(page)
+            await no_invalid_messages(page)
 
 
 async def test_a_token_from_the_previous_run_is_named_as_such(
@@ -173,9 +153,8 @@ async def test_a_token_from_the_previous_run_is_named_as_such(
         async with running_trader(first_dir, monkeypatch) as trader:
             await trader.wait_trading()
             port = trader.dashboard.port
-            await page.goto(trader.url)
-            await _wait_live(page)
-            await _use_token(page, TOKEN)
+            await open_live(page, trader.url)
+            await use_token(page, TOKEN)
             await page.click("[data-control=pause]")
             await page.wait_for_function(
                 "document.getElementById('control-result').textContent === 'pause: done (paused)'"
@@ -199,9 +178,6 @@ async def test_a_token_from_the_previous_run_is_named_as_such(
             assert again.state.lifecycle.state is TraderState.TRADING  # refused: nothing changed
 
 
-HAS_OPTION = "([id, value]) => [...document.getElementById(id).options].some((o) => o.value === value)"
-
-
 async def test_a_new_run_replaces_the_market_choices_of_the_previous_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -214,8 +190,7 @@ async def test_a_new_run_replaces_the_market_choices_of_the_previous_one(
         async with running_trader(first_dir, monkeypatch) as trader:
             await trader.wait_trading()
             port = trader.dashboard.port
-            await page.goto(trader.url)
-            await _wait_live(page)
+            await open_live(page, trader.url)
             await page.evaluate(
                 """() => {
                 const s = window.__kf.state, ts = Date.now();
@@ -244,7 +219,7 @@ async def test_a_new_run_replaces_the_market_choices_of_the_previous_one(
             await page.wait_for_function(  # the chart shows one of this run's markets
                 "window.__kf.state.prices.has(document.getElementById('chart-market').value)"
             )
-            await _no_invalid_messages(page)
+            await no_invalid_messages(page)
 
 
 def _seconds(duration: str) -> int:
@@ -267,8 +242,7 @@ async def test_held_ticks_on_the_traders_clock_under_speed(
         ticker = await trader.wait_position()
         clock = trader.app.clock
         async with browser_page(tmp_path, trader.url) as page:
-            await page.goto(trader.url)
-            await _wait_live(page)
+            await open_live(page, trader.url)
             await page.click("#tabs button[data-tab=positions]")
             held = page.locator(f"#positions tr[data-ticker='{ticker}'] td[data-opened]")
             await held.wait_for()
@@ -282,7 +256,7 @@ async def test_held_ticks_on_the_traders_clock_under_speed(
             # Held is redrawn every 250 ms of the page's time (5 s of the trader's)
             shown = _seconds(await held.text_content() or "")
             assert abs(shown - (clock.now_ms() - opened) / 1000) < 15, shown
-            await _no_invalid_messages(page)
+            await no_invalid_messages(page)
 
 
 async def test_the_orders_table_shows_the_queue_position_of_a_resting_order(
@@ -297,8 +271,7 @@ async def test_the_orders_table_shows_the_queue_position_of_a_resting_order(
         assert before is not None
         cell = f"#orders tr[data-order='{cid}'] td.ahead"
         async with browser_page(tmp_path, trader.url) as page:
-            await page.goto(trader.url)
-            await _wait_live(page)
+            await open_live(page, trader.url)
             await page.click("#tabs button[data-tab=orders]")
             await page.wait_for_function(CELL_SHOWS, arg=[cell, before.fp_str()])
 
@@ -316,7 +289,7 @@ async def test_the_orders_table_shows_the_queue_position_of_a_resting_order(
             assert after is not None
             await page.wait_for_function(CELL_SHOWS, arg=[cell, after.fp_str()])
             await page.screenshot(path=str(tmp_path / "tab-orders-queue.png"), full_page=True)
-            await _no_invalid_messages(page)
+            await no_invalid_messages(page)
 
 
 async def test_a_trader_out_of_contact_is_not_shown_trading(
@@ -327,8 +300,7 @@ async def test_a_trader_out_of_contact_is_not_shown_trading(
     async with running_trader(tmp_path, monkeypatch) as trader:
         await trader.wait_trading()
         async with browser_page(tmp_path, trader.url) as page:
-            await page.goto(trader.url)
-            await _wait_live(page)
+            await open_live(page, trader.url)
             await page.wait_for_function("document.getElementById('state').textContent === 'trading'")
             await trader.dashboard.stop()  # the page's side of a kill -9: the socket goes, no "stopped"
             assert trader.state.lifecycle.state is TraderState.TRADING
@@ -336,338 +308,3 @@ async def test_a_trader_out_of_contact_is_not_shown_trading(
             assert (await page.text_content("#state")) == "no contact (last: trading)"
             assert (await page.get_attribute("#state", "data-state")) == "offline"
             assert (await page.text_content("#since")) == "–"
-
-
-async def test_the_kill_switch_banner_follows_the_kill_switch(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """On, the banner says the kill switch is on (not only "paused"), also when it is engaged while
-    already paused; off and resumed, the banner goes, without a reload."""
-    async with running_trader(tmp_path, monkeypatch) as trader:
-        await trader.wait_trading()
-        async with browser_page(tmp_path, trader.url) as page:
-            await page.goto(trader.url)
-            await _wait_live(page)
-            await _use_token(page, TOKEN)
-            banner = "() => { const b = document.getElementById('kill-banner'); return b.hidden ? null : b.textContent; }"
-            on = "kill switch on: engaged by dashboard (127.0.0.1)"
-
-            await page.click("[data-control=pause]")
-            await page.wait_for_function("document.getElementById('state').textContent === 'paused'")
-            await page.click("[data-control=kill_on]")
-            await page.wait_for_function(f"({banner})() === {on!r}")
-
-            await page.click("[data-control=kill_off]")
-            await page.wait_for_function(f"({banner})() !== {on!r}")
-            await page.click("[data-control=resume]")
-            await page.wait_for_function("document.getElementById('state').textContent === 'trading'")
-            await page.wait_for_function(f"({banner})() === null")
-
-            await page.click("[data-control=kill_on]")  # while trading: it pauses, and says why
-            await page.wait_for_function(f"({banner})() === {on!r}")
-            assert trader.state.lifecycle.state is TraderState.PAUSED
-            await _no_invalid_messages(page)
-
-
-async def test_a_control_without_an_answer_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A control sent when the trader is gone: the page says there was no answer, instead of
-    leaving the previous control's outcome on show as if it were this one's."""
-    async with running_trader(tmp_path, monkeypatch) as trader:
-        await trader.wait_trading()
-        async with browser_page(tmp_path, trader.url) as page:
-            await page.goto(trader.url)
-            await _wait_live(page)
-            await _use_token(page, TOKEN)
-            await page.click("[data-control=pause]")
-            await page.wait_for_function(
-                "document.getElementById('control-result').textContent === 'pause: done (paused)'"
-            )
-            await trader.dashboard.stop()
-            await page.wait_for_function("document.getElementById('conn').textContent === 'offline'")
-            await page.click("[data-control=resume]")
-            await page.wait_for_function(
-                "document.getElementById('control-result').dataset.status === 'unreachable'"
-            )
-            text = await page.text_content("#control-result")
-            assert text is not None
-            assert text.startswith("resume: no answer from the trader (")
-            assert text.endswith("): it may not have been done")
-
-
-async def test_a_close_shows_its_outcome_on_the_positions_tab(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Close is clicked on the positions tab: a refusal (no token) must show there, not only on the
-    Controls tab the operator is not looking at."""
-    async with running_trader(tmp_path, monkeypatch) as trader:
-        await trader.wait_trading()
-        ticker = await trader.wait_position()
-        async with browser_page(tmp_path, trader.url) as page:
-            await page.goto(trader.url)
-            await _wait_live(page)
-            await page.click("#tabs button[data-tab=positions]")
-            await page.click(f"#positions button[data-close='{ticker}']")
-            line = page.locator("#tab-positions .control-result")
-            await line.wait_for(state="visible")
-            await page.wait_for_function(
-                "document.querySelector('#tab-positions .control-result').dataset.status === '401'"
-            )
-            assert (await line.text_content()) == f"close {ticker}: refused (401, token missing or wrong)"
-            assert trader.state.core is not None
-            assert trader.state.core.ledger.positions[ticker].position != 0  # refused: still held
-
-
-async def test_signed_money_has_no_sign_on_zero_cents(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The header's P&L, the positions' unrealized and a calibration's cash drift: a tenth of a cent
-    read "+$0.00" (and minus a tenth "$0.00"); zero cents is "$0.00" either way."""
-    async with running_trader(tmp_path, monkeypatch) as trader:
-        await trader.wait_trading()
-        async with browser_page(tmp_path, trader.url) as page:
-            await page.goto(trader.url)
-            await _wait_live(page)
-            shown = await page.evaluate(
-                "import('/static/format.js').then((f) => [1000, 4999, 5000, -1000, -5000, 0, 1234567]"
-                ".map((v) => f.signedMoney(v)))"
-            )
-            assert shown == ["$0.00", "$0.00", "+$0.01", "$0.00", "-$0.01", "$0.00", "+$1.23"]
-
-
-async def test_chart_axes_show_dollars_to_the_cent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The equity chart's ticks read "$9,999.5" and "-$0.5" beside "$10,000", and a tick a float
-    step left just below zero read "-$0"; every tick is now to the cent, zero unsigned."""
-    async with running_trader(tmp_path, monkeypatch) as trader:
-        await trader.wait_trading()
-        async with browser_page(tmp_path, trader.url) as page:
-            await page.goto(trader.url)
-            await _wait_live(page)
-            shown = await page.evaluate(
-                "import('/static/charts.js').then((c) => [9999.5, 10000, -0.5, -1e-17, 0.1 + 0.2, -1.25, 0.004]"
-                ".map((v) => c.dollars(v)))"
-            )
-            assert shown == ["$9,999.50", "$10,000.00", "-$0.50", "$0.00", "$0.30", "-$1.25", "$0.00"]
-            await page.wait_for_function("window.__kf.state.equity.length > 5")
-            await page.click("#tabs button[data-tab=charts]")
-            await page.wait_for_function("Number(document.querySelector('#chart-equity').dataset.drawn) > 5")
-            await _painted(page)
-            await page.hover("#chart-equity .u-over")  # the legend shows the values under the cursor
-            await _painted(page)
-            values = await page.eval_on_selector_all(
-                "#chart-equity .u-legend .u-series .u-value", "(es) => es.slice(1).map((e) => e.textContent)"
-            )
-            assert len(values) == 3
-            assert all(re.fullmatch(r"-?\$[0-9,]+\.[0-9]{2}", v) for v in values), values
-            await _no_invalid_messages(page)
-
-
-async def _painted(page: Any) -> None:
-    """Two animation frames: whatever a chart scheduled to draw (uPlot draws on the next frame) is drawn."""
-    await page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
-
-
-# The YES bid line's (green) height in the price chart's canvas at a fraction of the plot's width.
-BID_LINE_Y = """(fraction) => {
-  const canvas = document.querySelector('#chart-price canvas');
-  const ctx = canvas.getContext('2d');
-  const over = document.querySelector('#chart-price .u-over');
-  const ratio = canvas.width / canvas.getBoundingClientRect().width;
-  const x = Math.round((over.offsetLeft + over.clientWidth * fraction) * ratio);
-  const column = ctx.getImageData(x, 0, 1, canvas.height).data;
-  const ys = [];
-  for (let y = 0; y < canvas.height; y++) {
-    const [r, g, b] = column.slice(y * 4, y * 4 + 3);
-    if (Math.abs(r - 47) < 30 && Math.abs(g - 191) < 30 && Math.abs(b - 113) < 30) ys.push(y);
-  }
-  return ys.length ? ys.reduce((a, b) => a + b) / ys.length : null;
-}"""
-
-
-async def test_the_price_chart_holds_a_top_of_book_until_it_changes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Points are sent only when a market's top changes: a bid of $0.40 that became $0.60 ten minutes
-    later was drawn as a slope through prices nobody quoted; it is a step."""
-    async with running_trader(tmp_path, monkeypatch) as trader:
-        await trader.wait_trading()
-        async with browser_page(tmp_path, trader.url) as page:
-            await page.goto(trader.url)
-            await _wait_live(page)
-            await page.evaluate(
-                """() => {
-                const t0 = Date.now() - 1200000, s = window.__kf.state;  // the last point is now
-                s.prices.set('ZZ-STEP', [
-                  { ts: t0, bid: 4000, ask: 4200 },
-                  { ts: t0 + 600000, bid: 6000, ask: 6200 },
-                  { ts: t0 + 1200000, bid: 6000, ask: 6200 },
-                ]);
-            }"""
-            )
-            await page.click("#tabs button[data-tab=charts]")
-            await page.wait_for_function(
-                "[...document.querySelectorAll('#chart-market option')].some((o) => o.value === 'ZZ-STEP')"
-            )
-            await page.select_option("#chart-market", "ZZ-STEP")
-            await page.wait_for_function(
-                "(document.querySelector('#chart-price').dataset.drawn || '').startsWith('ZZ-STEP:')"
-            )
-            await _painted(page)
-            early = await page.evaluate(BID_LINE_Y, 0.05)
-            middle = await page.evaluate(BID_LINE_Y, 0.4)
-            late = await page.evaluate(BID_LINE_Y, 0.9)
-            assert early is not None
-            assert middle is not None
-            assert late is not None
-            assert abs(middle - early) <= 2  # still at $0.40 until the change
-            assert late < early - 20  # $0.60 after it, higher on the screen
-
-
-async def test_the_price_chart_runs_the_last_top_of_book_on_to_now(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A bid that became $0.60 fifty minutes ago and has not changed since: the chart stopped at the
-    change (the $0.40 step filled the plot); the last step now runs on to the trader's now."""
-    async with running_trader(tmp_path, monkeypatch) as trader:
-        await trader.wait_trading()
-        async with browser_page(tmp_path, trader.url) as page:
-            await page.goto(trader.url)
-            await _wait_live(page)
-            await page.evaluate(
-                """() => {
-                const t0 = Date.now() - 3600000;
-                window.__kf.state.prices.set('ZZ-LAST', [
-                  { ts: t0, bid: 4000, ask: 4200 },
-                  { ts: t0 + 600000, bid: 6000, ask: 6200 },
-                ]);
-            }"""
-            )
-            await page.click("#tabs button[data-tab=charts]")
-            await page.wait_for_function(HAS_OPTION, arg=["chart-market", "ZZ-LAST"])
-            await page.select_option("#chart-market", "ZZ-LAST")
-            await page.wait_for_function(
-                "(document.querySelector('#chart-price').dataset.drawn || '').startsWith('ZZ-LAST:')"
-            )
-            await _painted(page)
-            early = await page.evaluate(BID_LINE_Y, 0.05)  # ten minutes of $0.40 in an hour
-            late = await page.evaluate(BID_LINE_Y, 0.9)  # fifty of $0.60 since
-            assert early is not None
-            assert late is not None
-            assert late < early - 20
-
-
-async def test_controls_that_start_something_are_refused_while_the_trader_stops(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """While stopping, a calibration was reported "done (calibration requested)" though it would
-    never run, and a close or a flatten went to the exchange while the shutdown cancelled the
-    resting orders (left resting after the trader ended). The page now says they were not done."""
-    async with running_trader(tmp_path, monkeypatch) as trader:
-        await trader.wait_trading()
-        ticker = await trader.wait_position()
-        async with browser_page(tmp_path, trader.url) as page:
-            await page.goto(trader.url)
-            await _wait_live(page)
-            await _use_token(page, TOKEN)
-            trader.state.lifecycle.move(TraderState.STOPPING, "stop requested")  # the shutdown's first step
-            await page.wait_for_function("document.getElementById('state').textContent === 'stopping'")
-            refused = "not done (the trader is stopping: nothing new is started)"
-            for control in ("calibrate", "flatten"):
-                await page.click(f"[data-control={control}]")
-                await page.wait_for_function(
-                    "(text) => document.getElementById('control-result').textContent === text",
-                    arg=f"{control}: {refused}",
-                )
-            await page.click("#tabs button[data-tab=positions]")
-            await page.click(f"#positions button[data-close='{ticker}']")
-            await page.wait_for_function(
-                "(text) => document.getElementById('control-result').textContent === text",
-                arg=f"close {ticker}: {refused}",
-            )
-            recal = trader.state.recal
-            assert recal is not None
-            assert not recal.operator_requested
-            assert trader.state.core is not None
-            assert not trader.state.core.closer.is_closing(ticker)
-
-
-async def test_a_no_decision_shows_the_yes_price_its_order_and_fill_show(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A BUY_NO's price is the NO ask ($0.37) while its order and fill read "YES price $0.63": the
-    action log now shows both for a NO decision, and a YES decision as before."""
-    async with running_trader(tmp_path, monkeypatch) as trader:
-        await trader.wait_trading()
-        await trader.wait_position()
-        async with browser_page(tmp_path, trader.url) as page:
-            await page.goto(trader.url)
-            await _wait_live(page)
-            await page.wait_for_function("window.__kf.state.actions.length > 0")
-            bought = await page.evaluate("window.__kf.state.actions.find((a) => a.action === 'BUY_YES')")
-            await page.evaluate(
-                """(a) => { window.__kf.state.actions.push({ ...a, ticker: 'ZZ-NO', action: 'BUY_NO', price: 3700 }); }""",
-                bought,
-            )
-            await page.click("#tabs button[data-tab=actions]")
-            cells = "(m) => [...document.querySelectorAll('#actions tbody tr')].filter((r) => r.cells[1].textContent === m).map((r) => r.cells[3].textContent)"
-            await page.wait_for_function(f"({cells})('ZZ-NO').length === 1")
-            assert await page.evaluate(cells, "ZZ-NO") == ["$0.3700 NO (YES $0.6300)"]
-            price = bought["price"]
-            assert await page.evaluate(cells, bought["ticker"]) == [f"${price // 10000}.{price % 10000:04d}"]
-
-
-async def test_the_decision_counts_read_cleanly_when_there_are_only_holds(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A trader that has only held (the shipped maker policy on a quiet market) read "holds 272 · "."""
-    async with running_trader(tmp_path, monkeypatch) as trader:
-        await trader.wait_trading()
-        async with browser_page(tmp_path, trader.url) as page:
-            await page.goto(trader.url)
-            await _wait_live(page)
-            await trader.dashboard.stop()  # no more messages: the counts set below stay
-            await page.wait_for_function("!window.__kf.state.connected")
-            await page.evaluate(
-                "window.__kf.state.counts = { ts_ms: 0, holds: 272, by_result: [['hold', 272]] }"
-            )
-            await page.click("#tabs button[data-tab=actions]")  # renders
-            await page.wait_for_function(
-                "document.getElementById('counts').textContent.startsWith('holds 272')"
-            )
-            assert (await page.text_content("#counts")) == "holds 272"
-            await page.evaluate(
-                "window.__kf.state.counts = { ts_ms: 0, holds: 3, by_result: [['hold', 3], ['placed', 2]] }"
-            )
-            await page.click("#tabs button[data-tab=status]")
-            await page.wait_for_function(
-                "document.getElementById('counts').textContent.startsWith('holds 3')"
-            )
-            assert (await page.text_content("#counts")) == "holds 3 · placed 2"
-
-
-async def test_a_no_position_shows_the_yes_price_of_its_exit(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A NO position's exit price is the NO bid ($0.6050) while orders, fills and the price chart
-    read YES prices: the row shows both, a YES position's row as before."""
-    async with running_trader(tmp_path, monkeypatch) as trader:
-        await trader.wait_trading()
-        ticker = await trader.wait_position()
-        async with browser_page(tmp_path, trader.url) as page:
-            await page.goto(trader.url)
-            await _wait_live(page)
-            await page.wait_for_function(f"window.__kf.state.positions.get('{ticker}')?.exit_price != null")
-            await trader.dashboard.stop()  # no more messages: the row added below stays
-            await page.wait_for_function("!window.__kf.state.connected")
-            held = await page.evaluate(f"window.__kf.state.positions.get('{ticker}')")
-            await page.evaluate(
-                "(row) => { window.__kf.state.positions.set('ZZ-NO', { ...row, ticker: 'ZZ-NO', position: -100, exit_price: 6050 }); }",
-                held,
-            )
-            await page.click("#tabs button[data-tab=positions]")  # renders
-            exit_cell = (
-                "(t) => document.querySelector(`#positions tr[data-ticker='${t}'] td.exit`)?.textContent"
-            )
-            await page.wait_for_function(f"({exit_cell})('ZZ-NO') !== undefined")
-            assert await page.evaluate(exit_cell, "ZZ-NO") == "$0.6050 NO (YES $0.3950)"
-            price = held["exit_price"]
-            assert await page.evaluate(exit_cell, ticker) == f"${price // 10000}.{price % 10000:04d}"
