@@ -28,16 +28,20 @@ from kalshiflow.commands.action_log import ActionLogger
 from kalshiflow.commands.app_state import AppState
 from kalshiflow.commands.calibration_timer import CalibrationTimer
 from kalshiflow.commands.heartbeat import RunHeartbeat
-from kalshiflow.commands.startup import StartupError, embedded_simulator, start_feed, wait_live
+from kalshiflow.commands.startup import (
+    StartupError,
+    check_exchange,
+    embedded_simulator,
+    start_feed,
+    wait_live,
+)
 from kalshiflow.commands.stream_health import StreamHealthMonitor
 from kalshiflow.config import Settings
 from kalshiflow.dashboard.server import Dashboard
 from kalshiflow.dashboard.webhook import WebhookNotifier
-from kalshiflow.domain.units import display_dollars
 from kalshiflow.events.bus import EventBus, Missed, Subscription
 from kalshiflow.events.trader import ActionResult
 from kalshiflow.exchange.environments import ExchangeConnection
-from kalshiflow.exchange.errors import AuthError, ExchangeError
 from kalshiflow.exchange.exchange_clock import follow_exchange
 from kalshiflow.exchange.models_market import Market
 from kalshiflow.exchange.rest import KalshiRestClient
@@ -173,7 +177,7 @@ class TraderApp:
             stack.push_async_callback(rest.aclose)
             # The exchange answers and knows the key before anything else asks it (the clock
             # sampler included): a wrong URL or key is one line naming it, not a warning per retry.
-            await self._check_exchange(rest)
+            await check_exchange(rest, self.state.tracker, self.state.rest_url, self.options.url_setting)
             if isinstance(self.clock, FollowingClock):
                 stack.callback((await follow_exchange(self.clock, rest.user_data_timestamp)).cancel)
             feed = await self._start_feed(stack, rest, connection, stop)
@@ -247,51 +251,6 @@ class TraderApp:
         return self.exit_code
 
     # ------------------------------------------------------------------ startup
-    async def _check_exchange(self, rest: KalshiRestClient) -> None:
-        tracker = self.state.tracker
-        tracker.begin(InitStep.EXCHANGE_STATUS)
-        try:
-            status = await rest.exchange_status()
-        except AuthError as exc:  # every request is signed: a 401 here is the key, not the URL
-            tracker.fail(InitStep.EXCHANGE_STATUS, str(exc))
-            raise StartupError(
-                f"the exchange refused the API key (check --key-id and --key-file): {exc}"
-            ) from None
-        except ExchangeError as exc:
-            tracker.fail(InitStep.EXCHANGE_STATUS, str(exc))
-            raise StartupError(
-                f"exchange status at {self.state.rest_url}: {exc} (check {self.options.url_setting})"
-            ) from None
-        tracker.complete(InitStep.EXCHANGE_STATUS, f"trading_active={status.trading_active}")
-        tracker.begin(InitStep.CREDENTIALS)
-        try:
-            balance = await rest.balance()
-        except ExchangeError as exc:
-            tracker.fail(InitStep.CREDENTIALS, str(exc))
-            raise StartupError(
-                f"the exchange refused the API key (check --key-id and --key-file): {exc}"
-            ) from None
-        tracker.complete(InitStep.CREDENTIALS, f"balance {display_dollars(balance.balance)}")
-        await self._adopt_rate_limits(rest)
-
-    async def _adopt_rate_limits(self, rest: KalshiRestClient) -> None:
-        """Pace by the buckets and prices the exchange reports for this account, not by a configured
-        tier and the built-in cost table."""
-        try:
-            limits = await rest.account_limits()
-        except ExchangeError as exc:
-            log.warning("run.rate_limits_unread keeping=%s error=%s", rest.pacer.config.tier.value, exc)
-            return
-        rest.pacer.adopt_limits(limits.read, limits.write)
-        log.info("run.rate_limits tier=%s read=%s write=%s", limits.usage_tier, limits.read, limits.write)
-        try:
-            costs = await rest.endpoint_costs()
-        except ExchangeError as exc:
-            log.warning("run.endpoint_costs_unread keeping=built-in error=%s", exc)
-            return
-        rest.pacer.adopt_costs(costs.default_cost, costs.costs)
-        log.info("run.endpoint_costs default=%s priced=%s", costs.default_cost, len(costs.costs))
-
     async def _start_feed(
         self,
         stack: contextlib.AsyncExitStack,

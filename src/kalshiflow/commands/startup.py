@@ -2,7 +2,8 @@
 
 ``kalshiflow record`` and ``kalshiflow run`` both (a) start the embedded simulator when told
 ``sim`` with no URL, (b) start the market-data feed and turn the ways that can fail into one line
-naming the setting to fix, and (c) wait for the WebSocket to be live. Each failure is a
+naming the setting to fix, and (c) wait for the WebSocket to be live; ``run`` first checks the
+exchange, the key and the account's rate limits (``check_exchange``). Each failure is a
 ``StartupError``; the CLI turns it into exit code 2.
 """
 
@@ -10,17 +11,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 from kalshiflow.clock import Clock
+from kalshiflow.domain.units import display_dollars
 from kalshiflow.exchange.environments import Environment, ExchangeConnection
 from kalshiflow.exchange.errors import AmbiguousError, AuthError, ExchangeError
+from kalshiflow.exchange.rest import KalshiRestClient
 from kalshiflow.exchange.ws_stream import StreamClosed
 from kalshiflow.marketdata.discovery import MarketSelection
 from kalshiflow.marketdata.feed import MarketDataFeed
 from kalshiflow.sim.runner import SimHandle, SimulatorConfig, SimulatorStartError, start_simulator
+from kalshiflow.trader.lifecycle.init_tracker import InitStep, InitTracker
+
+log = logging.getLogger(__name__)
 
 LIVE_TIMEOUT_S = 15.0
 
@@ -98,3 +105,51 @@ async def wait_live(feed: MarketDataFeed, connection: ExchangeConnection, stop: 
                 f"cannot open the WebSocket {connection.ws_url}: {error or 'no answer'} "
                 "(check --url, --key-id and --key-file)"
             ) from None
+
+
+async def check_exchange(
+    rest: KalshiRestClient, tracker: InitTracker, rest_url: str, url_setting: str
+) -> None:
+    """``run``'s first reads: exchange status, then the credentials (a balance read), each a step on the
+    initialization checklist; then the account's rate limits. A refusal names the setting to fix."""
+    tracker.begin(InitStep.EXCHANGE_STATUS)
+    try:
+        status = await rest.exchange_status()
+    except AuthError as exc:  # every request is signed: a 401 here is the key, not the URL
+        tracker.fail(InitStep.EXCHANGE_STATUS, str(exc))
+        raise StartupError(
+            f"the exchange refused the API key (check --key-id and --key-file): {exc}"
+        ) from None
+    except ExchangeError as exc:
+        tracker.fail(InitStep.EXCHANGE_STATUS, str(exc))
+        raise StartupError(f"exchange status at {rest_url}: {exc} (check {url_setting})") from None
+    tracker.complete(InitStep.EXCHANGE_STATUS, f"trading_active={status.trading_active}")
+    tracker.begin(InitStep.CREDENTIALS)
+    try:
+        balance = await rest.balance()
+    except ExchangeError as exc:
+        tracker.fail(InitStep.CREDENTIALS, str(exc))
+        raise StartupError(
+            f"the exchange refused the API key (check --key-id and --key-file): {exc}"
+        ) from None
+    tracker.complete(InitStep.CREDENTIALS, f"balance {display_dollars(balance.balance)}")
+    await adopt_rate_limits(rest)
+
+
+async def adopt_rate_limits(rest: KalshiRestClient) -> None:
+    """Pace by the buckets and prices the exchange reports for this account, not by a configured
+    tier and the built-in cost table."""
+    try:
+        limits = await rest.account_limits()
+    except ExchangeError as exc:
+        log.warning("run.rate_limits_unread keeping=%s error=%s", rest.pacer.config.tier.value, exc)
+        return
+    rest.pacer.adopt_limits(limits.read, limits.write)
+    log.info("run.rate_limits tier=%s read=%s write=%s", limits.usage_tier, limits.read, limits.write)
+    try:
+        costs = await rest.endpoint_costs()
+    except ExchangeError as exc:
+        log.warning("run.endpoint_costs_unread keeping=built-in error=%s", exc)
+        return
+    rest.pacer.adopt_costs(costs.default_cost, costs.costs)
+    log.info("run.endpoint_costs default=%s priced=%s", costs.default_cost, len(costs.costs))
