@@ -1,7 +1,7 @@
 """Delta received -> order request built, in-process: the trader's hot path end to end, no network.
 
     PYTHONPATH=src:. python bench/bench_decision_path.py [--markets 500] [--samples 50000] [--seed 1]
-                                                          [--policies rules,rules:signal,mlp:models/ppo]
+                                                          [--policies rules,rules:signal,ppo]
                                                           [--subscribers 5] [--held 50]
                                                           [--ledger-orders 0] [--no-breakdown]
                                                           [--no-gc-freeze] [--cpu-time]
@@ -27,7 +27,7 @@ What runs is the real code of a live trader, wired as ``TraderApp`` wires it:
   of the busiest markets holding a position the exit rules evaluate on every change of their book
   (without closing it); policies ``rules`` (cost-aware, as shipped: on this rig it mostly holds),
   ``rules:signal`` (the same signals without the cost gate: the rule policy's order path) and
-  ``mlp:models/ppo`` (the shipped PPO model, 52 -> 64 -> 64 -> 5).
+  ``ppo`` (the shipped PPO model, 52 -> 64 -> 64 -> 5).
 
 One sample = one generated ``OrderbookDelta`` (70% resize a level, 15% add a level behind the touch,
 15% remove a level behind the touch -- the touch and spread stay, so the lean does), then timed from
@@ -224,7 +224,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
         "--policies",
-        default="rules,rules:signal,mlp:models/ppo",
+        default="rules,rules:signal,ppo",
         help="comma-separated policy specs; 'mlp:random' is a random 52-64-64-5 MLP",
     )
     parser.add_argument("--subscribers", type=int, default=5, help="bus consumers of every event type")

@@ -58,14 +58,15 @@ class SettingsError(ValueError):
 class RunSettings(BaseModel):
     """How the trader runs.
 
-    * ``policy`` ("maker"): a policy spec (``hold``, ``rules``, ``rules:signal``, ``mm``,
-      ``longshot``, ``maker``, ``random``, ``mlp:PATH``). The default is the policy with the best
-      held-out P&L after fees: ``maker`` (+0.12 ± 0.20 and +0.16 ± 0.12 $ per 2 h on seeds 11-20 /
-      21-40; README "Backtests").
-    * ``paper`` (true): paper mode -- the trader connects, calibrates and decides, records every
-      decision with its price, and sends no order. On by default because no policy beat ``hold``
-      after fees beyond its confidence interval on every held-out set (``maker`` clears it on one
-      of the two); set ``paper = false`` to trade.
+    * ``policy`` ("ppo"): a policy spec (``hold``, ``rules``, ``rules:signal``, ``mm``,
+      ``longshot``, ``maker``, ``random``, ``ppo``, ``mlp:PATH``). The default is the policy with the
+      best held-out P&L after fees: the shipped PPO network (+0.25 ± 0.12 $ per 2 h on seeds 11-30,
+      +0.22 ± 0.10 over seeds 11-40, against ``maker``'s +0.16 ± 0.13 and +0.15 ± 0.11; README
+      "Training"), which beats ``hold`` beyond its interval.
+    * ``paper`` (none: by exchange): paper mode -- the trader connects, calibrates and decides,
+      records every decision with its price, and sends no order. Unset, ``run`` trades on the
+      simulator and on Kalshi's demo (no real money) and stays on paper on production, where real
+      money needs an explicit ``paper = false`` (``--live``); ``true`` is paper everywhere.
     * ``order_size_contracts`` (1): size of each policy order.
     * ``db`` (none: ``KALSHIFLOW_DB``, else ``<data dir>/kalshiflow.db``): the store (SQLite file or
       PostgreSQL URL); ``--db`` wins over it.
@@ -83,8 +84,8 @@ class RunSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    policy: str = "maker"
-    paper: bool = True
+    policy: str = "ppo"
+    paper: bool | None = None
     order_size_contracts: Contracts = Field(default=1, validate_default=True)
     db: str | None = None
     log_file: str | None = None
@@ -96,6 +97,12 @@ class RunSettings(BaseModel):
     pause_after_errors: int = Field(default=5, ge=1)
     resume_backoff_s: int = Field(default=30, ge=1)
     drift_recalibrate_dollars: Dollars = Field(default="1.00", validate_default=True)
+
+    def paper_on(self, exchange: str) -> bool:
+        """Whether ``run`` stays on paper against ``exchange`` (``sim``, ``demo`` or ``prod``): the
+        setting when given, else on production only -- a policy measured on a simulator does not
+        put real money at risk until the operator says so."""
+        return self.paper if self.paper is not None else exchange == "prod"
 
 
 class MarketSettings(BaseModel):

@@ -12,9 +12,27 @@ from kalshiflow.domain.units import Count, Money
 
 def test_defaults_are_valid_and_exact() -> None:
     settings = load_settings(environ={})
-    assert settings.run.policy == "maker"
+    assert settings.run.policy == "ppo"  # the best held-out P&L after fees (README, "Training")
+    assert settings.run.paper is None  # by exchange: see the next test
     assert settings.run.order_size_contracts == Count.contracts(1)
     assert settings.run.bankroll_dollars == Money.dollars(1000)
+
+
+@pytest.mark.parametrize(
+    ("paper", "exchange", "expected"),
+    [
+        (None, "sim", False),  # no real money: the default policy trades
+        (None, "demo", False),
+        (None, "prod", True),  # real money waits for paper = false / --live
+        (True, "sim", True),
+        (True, "prod", True),
+        (False, "prod", False),
+        (False, "sim", False),
+    ],
+)
+def test_paper_mode_by_exchange_unless_set(paper: bool | None, exchange: str, expected: bool) -> None:
+    overrides = {} if paper is None else {"run": {"paper": paper}}
+    assert load_settings(environ={}, overrides=overrides).run.paper_on(exchange) is expected
 
 
 def test_toml_then_environment_then_flags(tmp_path: Path) -> None:

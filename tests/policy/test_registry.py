@@ -43,11 +43,11 @@ def test_rules_on_a_schema_without_its_features_stops_loading() -> None:
         load_policy("rules", small_schema(6))
 
 
-@pytest.mark.parametrize("spec", ["", "ppo", "mlp", "rules:aggressive", "hold:1", "HOLD"])
+@pytest.mark.parametrize("spec", ["", "ppo:1", "mlp", "rules:aggressive", "hold:1", "HOLD"])
 def test_unknown_spec_lists_the_valid_ones(spec: str) -> None:
     with pytest.raises(
         PolicyLoadError,
-        match=r"unknown policy spec .*valid specs: hold, rules, rules:signal, mm, longshot\[:KEY=VALUE\+\.\.\.\], maker\[:KEY=VALUE\+\.\.\.\], random\[:SEED\], mlp:PATH",
+        match=r"unknown policy spec .*valid specs: hold, rules, rules:signal, mm, longshot\[:KEY=VALUE\+\.\.\.\], maker\[:KEY=VALUE\+\.\.\.\], random\[:SEED\], ppo, mlp:PATH",
     ):
         load_policy(spec, SCHEMA_V1)
     assert VALID_SPECS == (
@@ -58,6 +58,7 @@ def test_unknown_spec_lists_the_valid_ones(spec: str) -> None:
         "longshot[:KEY=VALUE+...]",
         "maker[:KEY=VALUE+...]",
         "random[:SEED]",
+        "ppo",
         "mlp:PATH",
     )
 

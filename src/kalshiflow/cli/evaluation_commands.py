@@ -20,7 +20,7 @@ def backtest(
         str,
         typer.Option(
             metavar="SPEC[,SPEC...]",
-            help="Policies: hold, random, rules, rules:signal, mm, longshot, maker, mlp:PATH.",
+            help="Policies: hold, random, rules, rules:signal, mm, longshot, maker, ppo, mlp:PATH.",
         ),
     ] = "hold,random,rules",
     seeds: Annotated[str, typer.Option(help="Simulator seeds: 1-20, 7 or 1,4,9-12.")] = "1-5",

@@ -92,13 +92,15 @@ def run(
     policy: Annotated[
         str | None,
         typer.Option(
-            help="hold, rules, rules:signal, mm, longshot, maker, random or mlp:PATH (default maker)."
+            help="hold, rules, rules:signal, mm, longshot, maker, random, ppo or mlp:PATH (default ppo)."
         ),
     ] = None,
     paper: Annotated[
         bool | None,
         typer.Option(
-            "--paper/--live", help="Paper mode records decisions and sends nothing (default paper)."
+            "--paper/--live",
+            help="Paper mode records decisions and sends nothing (default: live on the simulator and demo, "
+            "paper on prod).",
         ),
     ] = None,
     markets: Annotated[
@@ -131,7 +133,7 @@ def run(
         typer.Option(min=0, max=65535, help="Dashboard port (env KALSHIFLOW_DASHBOARD_PORT; default 8000)."),
     ] = None,
 ) -> None:
-    """Run the trader (default: against the embedded simulator, policy maker, paper mode)."""
+    """Run the trader (default: against the embedded simulator, the shipped PPO policy, trading)."""
     from kalshiflow.commands.run import RunFlags, RunUsageError, run_trader
 
     flags = RunFlags(

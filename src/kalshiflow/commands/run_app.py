@@ -202,6 +202,15 @@ class TraderApp:
                     f"{len(gone)} stored {noun} not on the exchange, written flat: {', '.join(gone)}"
                 )
             policy, observe = self._load_policy(core, feed)
+            exchange = "sim" if self.options.connection is None else self.options.connection.environment.value
+            paper = self.settings.run.paper_on(exchange)
+            log.info(
+                "run.policy name=%s spec=%s exchange=%s paper=%s",
+                policy.name,
+                self.settings.run.policy,
+                exchange,
+                paper,
+            )
             actor = Actor(
                 feed.books,
                 core,
@@ -213,13 +222,16 @@ class TraderApp:
                 may_trade=lambda: (
                     self.state.lifecycle.state is TraderState.TRADING and not core.live.needs_resync
                 ),
-                paper=self.settings.run.paper,
+                paper=paper,
             )
-            if self.settings.run.paper:
+            if paper:
                 self.state.lifecycle.note(
-                    f"paper mode: {policy.name} decides and records, no order is sent "
-                    "(no policy beat hold after fees beyond its interval on every held-out backtest; "
-                    "--live or [run] paper = false to trade)"
+                    f"paper mode on {exchange}: {policy.name} decides and records, no order is sent "
+                    + (
+                        "(real money needs --live or [run] paper = false)"
+                        if self.settings.run.paper is None
+                        else "([run] paper = true or --paper; --live to trade)"
+                    )
                 )
             self.state.actor = actor
             settle_startup_heap()

@@ -5,8 +5,8 @@ check, the policy before cost awareness), ``mm`` (passive market making), ``make
 quotes only in quiet markets with a wide spread; ``maker:min_spread_ticks=5`` overrides its
 thresholds), ``longshot`` (passive seller of YES longshots; ``longshot:max_mid=0.25+min_mid=0.05``
 overrides its thresholds for sweeps), ``random`` / ``random:SEED`` (a seeded
-baseline), ``mlp:PATH`` (a manifest file or a directory holding ``manifest.json``
-and ``weights.npz``). Every policy is built against the trader's feature schema, so a model trained
+baseline), ``ppo`` (the PPO network shipped with the package, ``SHIPPED_PPO``), ``mlp:PATH`` (a
+manifest file or a directory holding ``manifest.json`` and ``weights.npz``). Every policy is built against the trader's feature schema, so a model trained
 on another schema, a corrupt file or an unknown spec stops startup with a :class:`PolicyLoadError`.
 """
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, ClassVar, Protocol, TypeVar
 
 from kalshiflow.policy.base import Policy, PolicyLoadError, SchemaLike
@@ -25,6 +26,10 @@ from kalshiflow.policy.mlp import load_mlp_policy
 from kalshiflow.policy.random_policy import RandomPolicy
 from kalshiflow.policy.rules import RuleConfig, RulePolicy
 from kalshiflow.policy.touch_maker import EXIT_OVERRIDES, TouchMakerConfig, TouchMakerPolicy
+
+# The shipped network (``models/ppo/README.md`` reports how it was trained and evaluated): package
+# data, so ``--policy ppo`` works from an installed package and from any working directory.
+SHIPPED_PPO = Path(__file__).parent / "shipped" / "ppo"
 
 
 class _DataclassConfig(Protocol):
@@ -45,6 +50,7 @@ VALID_SPECS = (
     "longshot[:KEY=VALUE+...]",
     "maker[:KEY=VALUE+...]",
     "random[:SEED]",
+    "ppo",
     "mlp:PATH",
 )
 
@@ -72,6 +78,8 @@ def load_policy(spec: str, schema: SchemaLike, rule_config: RuleConfig | None = 
         if argument.strip().isdigit():
             return RandomPolicy(schema, int(argument))
         raise PolicyLoadError(f"policy spec {spec!r}: random:SEED needs a whole number seed")
+    if kind == "ppo" and not sep:
+        return load_mlp_policy(SHIPPED_PPO, schema)
     if kind == "mlp" and sep:
         if not argument.strip():
             raise PolicyLoadError(
@@ -87,11 +95,13 @@ def exit_overrides(spec: str) -> Mapping[str, bool]:
     Why a policy carries them: a passive maker's position closed by a stop loss crosses the spread
     it quoted to earn, so ``maker`` runs without take profit, stop loss and max hold time even where
     the other policies keep them. An exported model (``mlp:PATH``) carries the exits it was trained
-    with in its manifest (none recorded: none overridden). The composition applies them only to the
+    with in its manifest (none recorded: none overridden), the shipped ``ppo`` too. The composition applies them only to the
     fields the configuration does not set (an operator's explicit setting wins)."""
     kind, sep, argument = spec.strip().partition(":")
     if kind == "maker":
         return EXIT_OVERRIDES
+    if kind == "ppo" and not sep:
+        return read_manifest(resolve_manifest_path(SHIPPED_PPO)).exit_overrides or {}
     if kind == "mlp" and sep and argument.strip():
         return read_manifest(resolve_manifest_path(argument.strip())).exit_overrides or {}
     return {}

@@ -100,6 +100,38 @@ def test_run_trades_the_embedded_simulator_then_stops_cleanly_and_status_reads_t
     assert snapshot["resting_orders"] == [] or all(o["purpose"] != "open" for o in snapshot["resting_orders"])
 
 
+def test_run_by_default_trades_the_simulator_with_the_shipped_network(tmp_path: Path) -> None:
+    """No --policy, no --paper/--live: the shipped PPO network (the best held-out P&L after fees)
+    trades the embedded simulator, where no real money is at stake; nothing says paper."""
+    result = _run(
+        [
+            "run",
+            "--duration",
+            "6",
+            "--no-view",
+            "--speed",
+            "10",
+            "--sim-markets",
+            "4",
+            "--top",
+            "4",
+            "--dashboard-port",
+            "0",
+            "--data-dir",
+            str(tmp_path / "data"),
+        ],
+        tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "paper" not in result.stdout, result.stdout
+    [decisions] = [line for line in result.stdout.splitlines() if re.match(r"[\d,]+ decisions: ", line)]
+    assert re.search(r"decisions: [\d,]+ hold, [\d,]+ orders sent, \d+ denied", decisions), decisions
+    log_lines = [json.loads(line) for line in (tmp_path / "data" / "kalshiflow.log").read_text().splitlines()]
+    [chosen] = [entry for entry in log_lines if entry["event"] == "run.policy"]
+    assert (chosen["spec"], chosen["exchange"], chosen["paper"]) == ("ppo", "sim", "False")
+    assert chosen["name"] == "mlp:ppo-mid-g95-s3"  # the network shipped in the package
+
+
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
