@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Start the trader: install the project into .venv (shared with scripts/test.sh) and run
 # `kalshiflow run`, passing every argument through. With no connection flags it starts the embedded
-# simulator and runs the default policy (maker) against it in paper mode (--live sends orders), e.g.
+# simulator and trades it with the default policy (ppo, the shipped network; --paper sends nothing), e.g.
 #
 #   bash scripts/run.sh                      # embedded simulator, live terminal view
 #   bash scripts/run.sh --speed 10 --top 5   # a faster simulated clock, five markets
