@@ -70,11 +70,12 @@ def buy_once_decider(
     return BuyOnce(), observe
 
 
-def trader_settings(db: str) -> Settings:
+def trader_settings(db: str, paper: bool = False) -> Settings:
+    """``paper`` False by default: the trader must trade to show positions."""
     return load_settings(
         environ={},
         overrides={
-            "run": {"db": db, "order_size_contracts": 1, "paper": False},  # it must trade to show positions
+            "run": {"db": db, "order_size_contracts": 1, "paper": paper},
             "markets": {"top_n": 3},
             "calibration": {"interval_s": 3600},
             "exit_rules": {
@@ -188,10 +189,11 @@ async def running_trader(
     seed: int = 5,
     token: str = TOKEN,
     speed: float = 1.0,
+    paper: bool = False,
 ) -> AsyncIterator[Trader]:
     db = f"sqlite:///{tmp_path / 'trader.db'}"
     options = RunOptions(
-        settings=trader_settings(db),
+        settings=trader_settings(db, paper),
         sim_seed=seed,
         sim_markets=4,
         sim_speed=speed,

@@ -53,6 +53,8 @@ async def test_page_loads_shows_every_tab_and_the_console_follows_a_calibration(
             await open_live(page, trader.url)
             await page.wait_for_function("document.getElementById('state').textContent === 'trading'")
             await page.wait_for_selector(f"#positions tr[data-ticker='{ticker}']", state="attached")
+            assert (await page.text_content("#mode")) == "live · sim · buy-once"  # orders go out
+            assert (await page.get_attribute("#mode", "data-paper")) == "false"
 
             # a calibration asked from the page shows in the console as it runs
             await use_token(page, TOKEN)
@@ -308,3 +310,19 @@ async def test_a_trader_out_of_contact_is_not_shown_trading(
             assert (await page.text_content("#state")) == "no contact (last: trading)"
             assert (await page.get_attribute("#state", "data-state")) == "offline"
             assert (await page.text_content("#since")) == "–"
+
+
+async def test_the_header_says_a_paper_trader_sends_no_orders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Paper or live is in the header at all times, not only in the status history's first lines."""
+    async with running_trader(tmp_path, monkeypatch, paper=True) as trader:
+        await trader.wait_trading()
+        async with browser_page(tmp_path, trader.url) as page:
+            await open_live(page, trader.url)
+            await page.wait_for_function("document.getElementById('mode').dataset.paper === 'true'")
+            assert (await page.text_content("#mode")) == "PAPER (no orders sent) · sim · buy-once"
+            console = await page.text_content("#console")
+            assert console is not None
+            assert "paper mode on sim: buy-once decides and records, no order is sent" in console
+            await no_invalid_messages(page)

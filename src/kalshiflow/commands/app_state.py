@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from kalshiflow.dashboard.messages import TradingMode
 from kalshiflow.marketdata.feed import MarketDataFeed
 from kalshiflow.trader.core import TraderCore
 from kalshiflow.trader.decisions.actor import Actor, TraderAction
@@ -31,4 +32,5 @@ class AppState:
     actions: list[TraderAction] = field(default_factory=list)
     first_trading_ms: int | None = None
     stop_report: StopReport | None = None  # what the stop did (printed on exit)
+    mode: TradingMode | None = None  # policy, paper or live, exchange: once the policy is loaded
     degraded: str | None = None  # why the trader cannot see the exchange right now (None: healthy)

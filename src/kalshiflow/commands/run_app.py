@@ -37,6 +37,7 @@ from kalshiflow.commands.startup import (
 )
 from kalshiflow.commands.stream_health import StreamHealthMonitor
 from kalshiflow.config import Settings
+from kalshiflow.dashboard.messages import TradingMode
 from kalshiflow.dashboard.server import Dashboard
 from kalshiflow.dashboard.webhook import WebhookNotifier
 from kalshiflow.events.bus import EventBus, Missed, Subscription
@@ -224,7 +225,10 @@ class TraderApp:
                 ),
                 paper=paper,
             )
-            if paper:
+            self.state.mode = TradingMode(policy.name, paper, exchange)
+            if not paper:
+                self.state.lifecycle.note(f"live on {exchange}: {policy.name} sends orders")
+            else:
                 self.state.lifecycle.note(
                     f"paper mode on {exchange}: {policy.name} decides and records, no order is sent "
                     + (

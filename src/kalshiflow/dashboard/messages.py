@@ -101,6 +101,19 @@ class RateLimitUse:
 
 
 @dataclass(frozen=True, slots=True)
+class TradingMode:
+    """What the trader does with its decisions: which policy decides, whether orders are sent
+    (``paper``: recorded, never sent) and on which exchange (``sim``, ``demo`` or ``prod``).
+
+    Shown in the page's header at all times: with ``paper`` following the exchange when unset, an
+    operator must not have to read the status history to know whether orders are going out."""
+
+    policy: str
+    paper: bool
+    exchange: str
+
+
+@dataclass(frozen=True, slots=True)
 class Systems:
     """The ``systems`` message: checklist, last portfolio sync, stream health, rate limits, and the
     kill switch (sent every tick: a breached limit turns it on or off without any status entry)."""
@@ -115,6 +128,7 @@ class Systems:
     deltas_applied: int
     decisions: int
     kill_switch: str | None  # why the kill switch is on, None when off
+    mode: TradingMode | None  # None until the policy is loaded
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from kalshiflow.dashboard.messages import (
     RateLimitUse,
     Systems,
     TraderStatusView,
+    TradingMode,
 )
 from kalshiflow.domain.orders import OutcomeSide
 from kalshiflow.domain.units import Money
@@ -54,6 +55,9 @@ class TraderParts(Protocol):
 
     @property
     def recal(self) -> Recalibrator | None: ...
+
+    @property
+    def mode(self) -> TradingMode | None: ...
 
 
 def console_text(history: Iterable[StatusEntry]) -> str:
@@ -185,4 +189,5 @@ def systems(
         deltas_applied=deltas,
         decisions=decisions,
         kill_switch=None if parts.core is None else parts.core.kill_switch_text(),
+        mode=parts.mode,
     )

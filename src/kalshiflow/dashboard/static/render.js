@@ -83,6 +83,12 @@ function renderHeader(state) {
   $("realized").className = p ? tone(p.realized_pnl) : "";
   $("unrealized").textContent = p ? fmt.signedMoney(p.unrealized_pnl) : "–";
   $("unrealized").className = p ? tone(p.unrealized_pnl) : "";
+  // Paper or live, the policy and the exchange: whether orders go out is never left to the history.
+  const mode = $("mode");
+  const m = state.systems && state.systems.mode;
+  mode.dataset.paper = m ? String(m.paper) : "";
+  mode.textContent = m ? `${m.paper ? "PAPER (no orders sent)" : "live"} · ${m.exchange} · ${m.policy}` : "–";
+  mode.title = m ? (m.paper ? "decisions are recorded, no order is sent" : "orders are sent") : "";
   const conn = $("conn");
   conn.dataset.up = String(state.connected);
   conn.textContent = state.connected ? "live" : "offline";
