@@ -15,6 +15,7 @@ from tests.trader.scenarios.scenario_kit import Scenario, buy, scenario_config
 
 from kalshiflow.commands.run_app import AppState
 from kalshiflow.commands.terminal_view import render
+from kalshiflow.dashboard.messages import TradingMode
 from kalshiflow.domain.orders import OutcomeSide
 from kalshiflow.domain.units import Count, Money, Price
 from kalshiflow.events.trader import ActionResult, TraderAction
@@ -85,6 +86,15 @@ async def test_the_view_fits_80_by_24_with_everything_that_matters(env: Scenario
     assert "BUY_NO" in text  # an action that did something is not crowded out by denials
     assert "throttled" in text  # denials are summed up in one line
     assert text.count("denied:throttled") <= 1
+
+
+async def test_the_header_says_paper_mode(env: Scenario) -> None:
+    state = await busy_state(env)
+    assert "PAPER" not in screen(state, 80, 24)[0]  # no mode known yet, or live: nothing added
+    state.mode = TradingMode("rules", False, "sim")
+    assert "PAPER" not in screen(state, 80, 24)[0]
+    state.mode = TradingMode("rules", True, "prod")
+    assert screen(state, 80, 24)[0].startswith(f"kalshiflow {state.lifecycle.state.value} PAPER for ")
 
 
 async def test_while_starting_the_checklist_and_the_console_fit_80_by_24(env: Scenario) -> None:

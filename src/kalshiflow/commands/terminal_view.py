@@ -64,6 +64,8 @@ def render(
         ("kalshiflow ", "bold"),
         (life.state.value, "bold green" if life.state.value == "trading" else "bold yellow"),
         (" (degraded)" if state.degraded else "", "bold red"),
+        # Paper mode up front, as on the page: whether orders go out is never left to the history.
+        (" PAPER" if state.mode is not None and state.mode.paper else "", "bold yellow"),
         f" for {_duration(life.time_in_state_ms())}, up {_duration(now - started)}  ",
         (state.rest_url, "dim"),
     )
