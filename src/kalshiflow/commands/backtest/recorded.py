@@ -71,6 +71,15 @@ class SessionSource:
 
 def _database_url(path: str) -> str:
     if "://" in path:
+        try:
+            url = db.normalize_url(path)
+        except db.DatabaseConfigError as exc:
+            raise BacktestUsageError(f"--sessions: {str(exc).replace(' --db', '')}") from None
+        # A recording is read, never created: SQLite would make an empty file at a mistyped path.
+        if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).is_file():
+            raise BacktestUsageError(
+                f"--sessions {db.redact_url(path)}: no such file (give a SQLite file or a database URL)"
+            )
         return path
     file = Path(path).expanduser()
     if not file.is_file():
