@@ -14,8 +14,30 @@ import typer
 from kalshiflow.cli.app import app, fail, out
 
 
+def _given(ctx: typer.Context, *names: str) -> list[str]:
+    """The flags among ``names`` that the user typed (not left at their default), as ``--flag``."""
+    typed = []
+    for name in names:
+        source = ctx.get_parameter_source(name)
+        if source is not None and source.name != "DEFAULT":
+            typed.append("--" + name.replace("_", "-"))
+    return typed
+
+
+def _no_simulator_flags_with_sessions(ctx: typer.Context, *names: str) -> None:
+    """With ``--sessions`` the simulator's flags do not apply: one typed anyway (``--hours 0.5`` to
+    shorten a replay) is a usage error instead of being ignored without a word."""
+    typed = _given(ctx, *names)
+    if typed:
+        fail(
+            f"{', '.join(typed)}: the simulator's setting{'s' if len(typed) > 1 else ''}, not used with "
+            "--sessions (a recorded session is replayed whole; --session-ids selects sessions)"
+        )
+
+
 @app.command()
 def backtest(
+    ctx: typer.Context,
     policy: Annotated[
         str,
         typer.Option(
@@ -48,6 +70,8 @@ def backtest(
     from kalshiflow.commands.backtest.command import run_backtest_command
     from kalshiflow.commands.backtest.runner import BacktestUsageError
 
+    if sessions is not None:
+        _no_simulator_flags_with_sessions(ctx, "seeds", "hours", "markets")
     try:
         run_backtest_command(
             policy,
@@ -67,6 +91,7 @@ def backtest(
 
 @app.command()
 def train(
+    ctx: typer.Context,
     out_dir: Annotated[Path, typer.Option("--out", help="Model directory to write (policy spec mlp:OUT).")],
     timesteps: Annotated[int, typer.Option(min=1, help="Environment steps (decisions) in total.")] = 100_000,
     seed: Annotated[int, typer.Option(help="Seed of PPO and of the environments.")] = 0,
@@ -109,6 +134,8 @@ def train(
     """Train a PPO policy on the simulator or on recorded sessions (extra 'rl') and export it for mlp:OUT."""
     from kalshiflow.commands.train import PpoFlags, TrainUsageError, run_train_command
 
+    if sessions is not None:
+        _no_simulator_flags_with_sessions(ctx, "markets")
     flags = PpoFlags(init_from, passive, learning_rate, clip_range, ent_coef, reward_mark, gamma)
     try:
         run_train_command(
