@@ -11,7 +11,9 @@ from typing import Annotated
 
 import typer
 
-from kalshiflow.cli.app import app, fail, out
+from kalshiflow.cli.app import app, err, fail, out
+
+INTERRUPTED = 130  # the shell's code for a command stopped by Ctrl-C (128 + SIGINT)
 
 
 def _given(ctx: typer.Context, *names: str) -> list[str]:
@@ -68,7 +70,7 @@ def backtest(
     """Run policies through the real trader core against the simulated market seed by seed, or against
     recorded sessions (--sessions)."""
     from kalshiflow.commands.backtest.command import run_backtest_command
-    from kalshiflow.commands.backtest.runner import BacktestUsageError
+    from kalshiflow.commands.backtest.runner import BacktestInterrupted, BacktestUsageError
 
     if sessions is not None:
         _no_simulator_flags_with_sessions(ctx, "seeds", "hours", "markets")
@@ -87,6 +89,9 @@ def backtest(
         )
     except BacktestUsageError as exc:
         fail(str(exc))
+    except BacktestInterrupted as exc:  # Ctrl-C: say how far it got, exit as an interrupted command does
+        err.print(str(exc), markup=False)
+        raise typer.Exit(INTERRUPTED) from None
 
 
 @app.command()
