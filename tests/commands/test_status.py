@@ -14,11 +14,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 from tests.commands.cli_kit import FAST_SIM, kf, kf_background, wait_for
 
 from kalshiflow.commands.heartbeat import STALE_AFTER_S
 from kalshiflow.commands.status import format_status, trader_clock_ahead
+from kalshiflow.store import db
 from kalshiflow.store.trader_reads import read_status_history
 from kalshiflow.store.trader_runs import StoredRun, read_last_run
 
@@ -151,6 +152,31 @@ def test_status_on_a_missing_database_says_so_and_creates_nothing(tmp_path: Path
     assert str(missing) in result.stdout + result.stderr
     assert not missing.exists()
     assert "Traceback" not in result.stderr
+
+
+def test_a_database_from_a_newer_kalshiflow_is_one_line_in_status_run_and_record(tmp_path: Path) -> None:
+    """A store whose schema revision this code does not know (a newer version wrote it, or another
+    branch) is named in one line with exit 2 -- not Alembic's traceback -- and left as it was."""
+    path = tmp_path / "newer.db"
+    engine = db.open_engine(sqlite_url(path))
+    db.migrate(engine)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = 'f00dfacef00d'"))
+    engine.dispose()
+    for args in (
+        ["status", "--db", sqlite_url(path)],
+        ["run", "--db", sqlite_url(path), "--duration", "0", *FAST_SIM],
+        ["record", "--exchange", "sim", "--db", sqlite_url(path), "--duration", "1"],
+    ):
+        result = kf(args, tmp_path)
+        assert result.returncode == 2, (args, result.stderr[-2000:])
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, (args, result.stderr[-2000:])
+        assert "revision 'f00dfacef00d'" in lines[0]
+        assert "does not know" in lines[0]
+    engine = db.open_engine(sqlite_url(path))
+    assert db.current_revision(engine) == "f00dfacef00d"
+    engine.dispose()
 
 
 def _stopped_run(started_ms: int, stopped_ms: int) -> StoredRun:
