@@ -173,9 +173,39 @@ def test_a_database_from_a_newer_kalshiflow_is_one_line_in_status_run_and_record
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1, (args, result.stderr[-2000:])
         assert "revision 'f00dfacef00d'" in lines[0]
-        assert "does not know" in lines[0]
+        assert args[0] == "status" or "does not know" in lines[0]
     engine = db.open_engine(sqlite_url(path))
     assert db.current_revision(engine) == "f00dfacef00d"
+    engine.dispose()
+
+
+def test_status_reads_a_store_and_never_creates_or_upgrades_its_schema(tmp_path: Path) -> None:
+    """status is a reader: a database no trader wrote is "never ran" and stays without tables, and
+    a store at an older revision (a trader of the older version may be running on it) is named in
+    one line, exit 2, and left at its revision -- not migrated under that trader."""
+    empty = tmp_path / "empty.db"
+    engine = db.open_engine(sqlite_url(empty))
+    engine.dispose()
+    result = kf(["status", "--db", sqlite_url(empty)], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "never ran" in result.stdout
+    engine = db.open_engine(sqlite_url(empty))
+    assert db.current_revision(engine) is None
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM sqlite_master")).scalar() == 0
+    engine.dispose()
+
+    older = tmp_path / "older.db"
+    engine = db.open_engine(sqlite_url(older))
+    db.migrate(engine, "0003")
+    engine.dispose()
+    result = kf(["status", "--db", sqlite_url(older)], tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "revision '0003'" in result.stderr
+    assert "never migrates" in result.stderr
+    engine = db.open_engine(sqlite_url(older))
+    assert db.current_revision(engine) == "0003"
     engine.dispose()
 
 
