@@ -68,6 +68,9 @@ class RunFlags:
     dashboard: bool = True
     dashboard_host: str | None = None
     dashboard_port: int | None = None
+    # The embedded simulator's flags the user typed (``--speed``, ``--seed``, ``--sim-markets``):
+    # against another exchange they would do nothing, so they are refused instead.
+    sim_flags_typed: tuple[str, ...] = ()
 
 
 def _overrides(flags: RunFlags) -> dict[str, dict[str, Any]]:
@@ -149,6 +152,12 @@ def build_options(flags: RunFlags, environ: Mapping[str, str]) -> tuple[RunOptio
             connection.signer()  # load the key now: a wrong key stops startup, naming the setting
         except (ConnectionConfigError, KeyConfigError) as exc:
             raise RunUsageError(str(exc)) from None
+        if flags.sim_flags_typed:
+            typed = ", ".join(flags.sim_flags_typed)
+            raise RunUsageError(
+                f"{typed}: for the embedded simulator only; this run trades {connection.rest_url}, whose "
+                "clock and markets are its own (start `kalshiflow sim` with them instead)"
+            )
     if not (math.isfinite(flags.speed) and flags.speed > 0):
         raise RunUsageError(f"--speed {flags.speed:g}: must be a positive, finite clock speed")
     try:
