@@ -19,9 +19,10 @@ import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from kalshiflow.clock import Clock, FollowingClock, ScaledClock, SystemClock
 from kalshiflow.commands.action_log import ActionLogger
@@ -111,6 +112,13 @@ class RunOptions:
     db_url: str | None = None  # resolved by ``commands.paths.db_url``; None: the settings' ``[run] db``
 
 
+_T = TypeVar("_T")
+
+
+class _StoppedDuringStartup(Exception):
+    """Ctrl-C before the trader could send anything: the startup ends there (``TraderApp.run``)."""
+
+
 class TraderApp:
     def __init__(
         self, options: RunOptions, decider_factory: DeciderFactory, clock: Clock | None = None
@@ -141,6 +149,34 @@ class TraderApp:
         self.webhook: WebhookNotifier | None = None
 
     async def run(self, stop: asyncio.Event, on_ready: Callable[[AppState], None] | None = None) -> int:
+        try:
+            return await self._run(stop, on_ready)
+        except _StoppedDuringStartup:
+            return self.exit_code
+
+    async def _before_anything_is_sent(self, stop: asyncio.Event, step: Awaitable[_T]) -> _T:
+        """A startup step that sends no order (starting the simulator, reaching the exchange, its
+        stream) ends at once on Ctrl-C: an unreachable or hanging exchange is retried for a minute,
+        and the stop must not wait for that. Later steps (calibration may close positions) finish
+        first and the stop then runs its usual shutdown."""
+        work = asyncio.ensure_future(step)
+        stopped = asyncio.create_task(stop.wait())
+        try:
+            await asyncio.wait({work, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopped.cancel()
+        if work.done():
+            return work.result()
+        work.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await work
+        lifecycle = self.state.lifecycle
+        lifecycle.move(TraderState.STOPPING, "stop requested during startup")
+        lifecycle.move(TraderState.STOPPED, "stopped during startup: no order was sent")
+        self.exit_code = 0
+        raise _StoppedDuringStartup
+
+    async def _run(self, stop: asyncio.Event, on_ready: Callable[[AppState], None] | None) -> int:
         async with contextlib.AsyncExitStack() as stack:
             if self.dashboard is not None:  # first up, last down: the page sees startup and the stop
                 await self.dashboard.start()
@@ -171,16 +207,21 @@ class TraderApp:
                     speed=self.options.sim_speed,
                     data_dir=self.options.sim_data_dir,
                 )
-                _, connection = await embedded_simulator(stack, config, self.clock)
+                started = await self._before_anything_is_sent(
+                    stop, embedded_simulator(stack, config, self.clock)
+                )
+                connection = started[1]
             self.state.rest_url = connection.rest_url
             rest = KalshiRestClient.from_connection(connection, clock=self.clock)
             stack.push_async_callback(rest.aclose)
             # The exchange answers and knows the key before anything else asks it (the clock
             # sampler included): a wrong URL or key is one line naming it, not a warning per retry.
-            await check_exchange(rest, self.state.tracker, self.state.rest_url, self.options.url_setting)
+            await self._before_anything_is_sent(
+                stop, check_exchange(rest, self.state.tracker, self.state.rest_url, self.options.url_setting)
+            )
             if isinstance(self.clock, FollowingClock):
                 stack.callback((await follow_exchange(self.clock, rest.user_data_timestamp)).cancel)
-            feed = await self._start_feed(stack, rest, connection, stop)
+            feed = await self._before_anything_is_sent(stop, self._start_feed(stack, rest, connection, stop))
             core = self._build_core(rest, feed)
             await core.load_fees()  # fee schedules of the selected markets, before any order reserves cash
             core.executor.journal = store.commit_order  # each order durable before its create is sent
