@@ -31,9 +31,11 @@ from kalshiflow.commands.calibration_timer import CalibrationTimer
 from kalshiflow.commands.heartbeat import RunHeartbeat
 from kalshiflow.commands.startup import (
     StartupError,
+    StoppedDuringStartup,
     check_exchange,
     embedded_simulator,
     start_feed,
+    unless_stopped,
     wait_live,
 )
 from kalshiflow.commands.stream_health import StreamHealthMonitor
@@ -115,10 +117,6 @@ class RunOptions:
 _T = TypeVar("_T")
 
 
-class _StoppedDuringStartup(Exception):
-    """Ctrl-C before the trader could send anything: the startup ends there (``TraderApp.run``)."""
-
-
 class TraderApp:
     def __init__(
         self, options: RunOptions, decider_factory: DeciderFactory, clock: Clock | None = None
@@ -151,30 +149,21 @@ class TraderApp:
     async def run(self, stop: asyncio.Event, on_ready: Callable[[AppState], None] | None = None) -> int:
         try:
             return await self._run(stop, on_ready)
-        except _StoppedDuringStartup:
+        except StoppedDuringStartup:
             return self.exit_code
 
     async def _before_anything_is_sent(self, stop: asyncio.Event, step: Awaitable[_T]) -> _T:
         """A startup step that sends no order (starting the simulator, reaching the exchange, its
-        stream) ends at once on Ctrl-C: an unreachable or hanging exchange is retried for a minute,
-        and the stop must not wait for that. Later steps (calibration may close positions) finish
-        first and the stop then runs its usual shutdown."""
-        work = asyncio.ensure_future(step)
-        stopped = asyncio.create_task(stop.wait())
+        stream) ends at once on Ctrl-C (``unless_stopped``). Later steps (calibration may close
+        positions) finish first and the stop then runs its usual shutdown."""
         try:
-            await asyncio.wait({work, stopped}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stopped.cancel()
-        if work.done():
-            return work.result()
-        work.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await work
-        lifecycle = self.state.lifecycle
-        lifecycle.move(TraderState.STOPPING, "stop requested during startup")
-        lifecycle.move(TraderState.STOPPED, "stopped during startup: no order was sent")
-        self.exit_code = 0
-        raise _StoppedDuringStartup
+            return await unless_stopped(stop, step)
+        except StoppedDuringStartup:
+            lifecycle = self.state.lifecycle
+            lifecycle.move(TraderState.STOPPING, "stop requested during startup")
+            lifecycle.move(TraderState.STOPPED, "stopped during startup: no order was sent")
+            self.exit_code = 0
+            raise
 
     async def _run(self, stop: asyncio.Event, on_ready: Callable[[AppState], None] | None) -> int:
         async with contextlib.AsyncExitStack() as stack:
