@@ -1,4 +1,5 @@
-"""Ctrl-C during ``kalshiflow backtest``: it stops at once, says how far it got, writes no report.
+"""Ctrl-C or SIGTERM during ``kalshiflow backtest``: it stops at once, says how far it got, writes no
+report, and leaves no worker process behind.
 
 The terminal sends SIGINT to the whole process group -- the command and its worker processes --
 so the test does the same (the command in its own session, ``killpg``) once the workers exist.
@@ -6,6 +7,7 @@ so the test does the same (the command in its own session, ``killpg``) once the 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -27,7 +29,10 @@ def _children(pid: int) -> list[int]:
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads worker pids from /proc")
-def test_ctrl_c_stops_every_worker_at_once_and_writes_no_report(tmp_path: Path) -> None:
+@pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
+def test_ctrl_c_or_sigterm_stops_every_worker_at_once_and_writes_no_report(tmp_path: Path, how: str) -> None:
+    """SIGTERM (``kill``, a supervisor) goes to the command alone: it used to die by itself and
+    leave its workers waiting for work forever, holding the pipes of whoever started it."""
     out = tmp_path / "bt"
     # 40 runs of an hour each over two processes: a few minutes of work if Ctrl-C let them finish.
     args = ["backtest", "--policy", "random,rules", "--seeds", "1-20", "--hours", "1", "--jobs", "2"]
@@ -47,13 +52,18 @@ def test_ctrl_c_stops_every_worker_at_once_and_writes_no_report(tmp_path: Path) 
             assert time.monotonic() < deadline, "no worker processes within 60 s"
             time.sleep(0.05)
         workers = _children(process.pid)
-        os.killpg(process.pid, signal.SIGINT)
+        if how == "ctrl-c":
+            os.killpg(process.pid, signal.SIGINT)  # the terminal signals the whole group
+        else:
+            process.send_signal(signal.SIGTERM)
         _, err = process.communicate(timeout=30)
+        left_running = [pid for pid in workers if Path(f"/proc/{pid}").exists()]  # before the cleanup
     finally:
-        if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):  # whatever is left of the group, workers included
             os.killpg(process.pid, signal.SIGKILL)
+        if process.poll() is None:
             process.communicate()
     assert process.returncode == 130, err
     assert re.fullmatch(r"interrupted: \d+ of 40 runs finished; no report written\n", err), err
-    assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
+    assert not left_running
     assert not out.exists() or not any(out.iterdir())

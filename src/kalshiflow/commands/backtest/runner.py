@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import re
 import signal
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -29,7 +30,8 @@ class BacktestUsageError(ValueError):
 
 
 class BacktestInterrupted(Exception):
-    """Ctrl-C (SIGINT) during the runs: the queued runs were cancelled and the running ones stopped."""
+    """Ctrl-C (SIGINT) or SIGTERM during the runs: the queued runs were cancelled and the running
+    ones stopped."""
 
     def __init__(self, done: int, total: int) -> None:
         super().__init__(f"interrupted: {done} of {total} runs finished; no report written")
@@ -40,8 +42,19 @@ class BacktestInterrupted(Exception):
 def _leave_sigint_to_the_parent() -> None:
     # Ctrl-C reaches every process of the terminal's group. In a worker it would come back as that
     # run's result while the pool went on with every queued run (minutes of a silent "hang"); the
-    # parent alone takes it, cancels what is queued and stops the workers.
+    # parent alone takes it, cancels what is queued and stops the workers -- with SIGTERM, which
+    # must end a worker (a fork inherits the parent's handler below).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+class _Terminated(BaseException):
+    """SIGTERM to the backtest: stop like Ctrl-C (by default the parent died alone and left its
+    workers waiting forever for work, holding the terminal's pipes)."""
+
+
+def _raise_terminated(_signum: int, _frame: object) -> None:
+    raise _Terminated
 
 
 def _stop_now(pool: ProcessPoolExecutor) -> None:
@@ -68,6 +81,9 @@ def run_calls(
         if on_done is not None:
             on_done(record)
 
+    # Signal handlers belong to the main thread (a test may run a backtest in another one).
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _raise_terminated) if main else None
     try:
         if jobs <= 1:
             for index, (fn, args) in enumerate(calls):
@@ -82,8 +98,11 @@ def run_calls(
                 _stop_now(pool)
                 raise
             pool.shutdown()
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, _Terminated):
         raise BacktestInterrupted(len(results), len(calls)) from None
+    finally:
+        if main:
+            signal.signal(signal.SIGTERM, previous)
     return [results[index] for index in range(len(calls))]
 
 
