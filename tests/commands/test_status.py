@@ -209,6 +209,19 @@ def test_status_reads_a_store_and_never_creates_or_upgrades_its_schema(tmp_path:
     engine.dispose()
 
 
+def test_status_after_a_failed_startup_says_why_with_the_commands_exit_code(tmp_path: Path) -> None:
+    """A run stopped by a usage error found at startup (a ticker the exchange does not list) exits 2;
+    status said "exit code 1" with a last state of "initializing (starting)"."""
+    db = sqlite_url(tmp_path / "trader.db")
+    result = kf(["run", "--db", db, *FAST_SIM, "--markets", "NOPE-1"], tmp_path)
+    assert result.returncode == 2, result.stderr[-2000:]
+    snapshot = json.loads(kf(["status", "--db", db, "--json"], tmp_path).stdout)
+    assert snapshot["run"]["state"] == "stopped"
+    assert snapshot["run"]["exit_code"] == 2
+    assert snapshot["status"]["status"] == "stopped"
+    assert snapshot["status"]["result"].startswith("startup failed: NOPE-1: not listed")
+
+
 def _stopped_run(started_ms: int, stopped_ms: int) -> StoredRun:
     return StoredRun(1, 4242, "host", started_ms, stopped_ms, stopped_ms, 0)
 

@@ -22,6 +22,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
 from typing import TypeVar
 
 from kalshiflow.clock import Clock, FollowingClock, ScaledClock, SystemClock
@@ -76,6 +77,7 @@ __all__ = [
 # With ``market_lifecycle_v2`` (all markets) for ``event_fee_update``: fee overrides pushed live.
 PRIVATE_CHANNELS = ("fill", "user_orders", "market_positions", "order_group_updates", "market_lifecycle_v2")
 STILL_RESTING_EXIT = 1  # exit code when a stop could not confirm every cancel
+USAGE_EXIT = 2  # a setting the startup found wrong (``kalshiflow run`` exits with it)
 
 DeciderFactory = Callable[[Settings, TraderCore, MarketDataFeed, Clock], tuple[PolicyLike, Observe]]
 
@@ -152,6 +154,20 @@ class TraderApp:
         except StoppedDuringStartup:
             return self.exit_code
 
+    def _record_startup_failure(
+        self, _kind: type[BaseException] | None, error: BaseException | None, _tb: TracebackType | None
+    ) -> None:
+        """A startup that stops on a usage error (``StartupError``: an unknown ticker, a key the
+        exchange refuses, ...) leaves the store saying so -- stopped, why, and the command's exit
+        code 2 -- instead of a last state of "initializing" and exit code 1."""
+        if not isinstance(error, StartupError):
+            return
+        self.exit_code = USAGE_EXIT
+        lifecycle = self.state.lifecycle
+        if lifecycle.can_move(TraderState.STOPPING):
+            lifecycle.move(TraderState.STOPPING, "startup failed")
+            lifecycle.move(TraderState.STOPPED, f"startup failed: {error}")
+
     async def _before_anything_is_sent(self, stop: asyncio.Event, step: Awaitable[_T]) -> _T:
         """A startup step that sends no order (starting the simulator, reaching the exchange, its
         stream) ends at once on Ctrl-C (``unless_stopped``). Later steps (calibration may close
@@ -185,6 +201,7 @@ class TraderApp:
             heartbeat = RunHeartbeat(store.engine)
             await heartbeat.start()
             stack.callback(lambda: heartbeat.finish(self.exit_code))  # runs before the store closes
+            stack.push(self._record_startup_failure)  # runs before the heartbeat's stop stamp
             beating = asyncio.create_task(heartbeat.run(), name="heartbeat")
             stack.callback(beating.cancel)
             connection = self.options.connection
