@@ -8,11 +8,12 @@
 set -uo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$REPO_ROOT" || exit 1
 VENV="$REPO_ROOT/.venv"
 EXTRAS=""
 # shellcheck source=scripts/lib.sh
 source "$REPO_ROOT/scripts/lib.sh"
 
-ensure_venv
+# Install from the repository, run from where the caller is: relative paths in the arguments
+# (--config, --data-dir, mlp:PATH) and the default ./.kalshiflow mean what they mean there.
+(cd "$REPO_ROOT" && ensure_venv) || exit 1
 exec "$VENV/bin/kalshiflow" run "$@"

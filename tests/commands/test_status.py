@@ -14,11 +14,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 from tests.commands.cli_kit import FAST_SIM, kf, kf_background, wait_for
 
 from kalshiflow.commands.heartbeat import STALE_AFTER_S
 from kalshiflow.commands.status import format_status, trader_clock_ahead
+from kalshiflow.store import db
 from kalshiflow.store.trader_reads import read_status_history
 from kalshiflow.store.trader_runs import StoredRun, read_last_run
 
@@ -151,6 +152,74 @@ def test_status_on_a_missing_database_says_so_and_creates_nothing(tmp_path: Path
     assert str(missing) in result.stdout + result.stderr
     assert not missing.exists()
     assert "Traceback" not in result.stderr
+
+
+def test_a_database_from_a_newer_kalshiflow_is_one_line_in_status_run_and_record(tmp_path: Path) -> None:
+    """A store whose schema revision this code does not know (a newer version wrote it, or another
+    branch) is named in one line with exit 2 -- not Alembic's traceback -- and left as it was."""
+    path = tmp_path / "newer.db"
+    engine = db.open_engine(sqlite_url(path))
+    db.migrate(engine)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = 'f00dfacef00d'"))
+    engine.dispose()
+    for args in (
+        ["status", "--db", sqlite_url(path)],
+        ["run", "--db", sqlite_url(path), "--duration", "0", *FAST_SIM],
+        ["record", "--exchange", "sim", "--db", sqlite_url(path), "--duration", "1"],
+    ):
+        result = kf(args, tmp_path)
+        assert result.returncode == 2, (args, result.stderr[-2000:])
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, (args, result.stderr[-2000:])
+        assert "revision 'f00dfacef00d'" in lines[0]
+        assert args[0] == "status" or "does not know" in lines[0]
+    engine = db.open_engine(sqlite_url(path))
+    assert db.current_revision(engine) == "f00dfacef00d"
+    engine.dispose()
+
+
+def test_status_reads_a_store_and_never_creates_or_upgrades_its_schema(tmp_path: Path) -> None:
+    """status is a reader: a database no trader wrote is "never ran" and stays without tables, and
+    a store at an older revision (a trader of the older version may be running on it) is named in
+    one line, exit 2, and left at its revision -- not migrated under that trader."""
+    empty = tmp_path / "empty.db"
+    engine = db.open_engine(sqlite_url(empty))
+    engine.dispose()
+    result = kf(["status", "--db", sqlite_url(empty)], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "never ran" in result.stdout
+    engine = db.open_engine(sqlite_url(empty))
+    assert db.current_revision(engine) is None
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM sqlite_master")).scalar() == 0
+    engine.dispose()
+
+    older = tmp_path / "older.db"
+    engine = db.open_engine(sqlite_url(older))
+    db.migrate(engine, "0003")
+    engine.dispose()
+    result = kf(["status", "--db", sqlite_url(older)], tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "revision '0003'" in result.stderr
+    assert "never migrates" in result.stderr
+    engine = db.open_engine(sqlite_url(older))
+    assert db.current_revision(engine) == "0003"
+    engine.dispose()
+
+
+def test_status_after_a_failed_startup_says_why_with_the_commands_exit_code(tmp_path: Path) -> None:
+    """A run stopped by a usage error found at startup (a ticker the exchange does not list) exits 2;
+    status said "exit code 1" with a last state of "initializing (starting)"."""
+    db = sqlite_url(tmp_path / "trader.db")
+    result = kf(["run", "--db", db, *FAST_SIM, "--markets", "NOPE-1"], tmp_path)
+    assert result.returncode == 2, result.stderr[-2000:]
+    snapshot = json.loads(kf(["status", "--db", db, "--json"], tmp_path).stdout)
+    assert snapshot["run"]["state"] == "stopped"
+    assert snapshot["run"]["exit_code"] == 2
+    assert snapshot["status"]["status"] == "stopped"
+    assert snapshot["status"]["result"].startswith("startup failed: NOPE-1: not listed")
 
 
 def _stopped_run(started_ms: int, stopped_ms: int) -> StoredRun:

@@ -78,6 +78,12 @@ async def test_the_view_fits_80_by_24_with_everything_that_matters(env: Scenario
     assert env.tickers[0] in text  # full tickers, never cut
     assert env.tickers[1] in text
     assert "up " in lines[0]  # total uptime in the header
+    # The cash set aside for resting orders says so: "held $0.00" next to an open position read as
+    # "the positions held are worth $0.00" (and "held $" is the backtest's settlement valuation).
+    assert lines[1].startswith("cash $"), lines[1]
+    assert " reserved $" in lines[1], lines[1]
+    assert "held" not in lines[1]
+    assert "today " in lines[1]  # the whole line fits 80 columns
     assert "calibration" in text
     assert "history line 29" in text  # the newest status entries
     assert "resting" in text and "2.00" in text  # the resting order  # noqa: PT018

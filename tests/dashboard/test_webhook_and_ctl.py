@@ -128,6 +128,11 @@ async def test_ctl_pauses_and_resumes_a_running_trader_and_needs_the_token(
         assert refused.exit_code == 2
         assert "refused the token" in refused.output
         assert life.state is TraderState.TRADING
+        # Only close takes a market: `ctl pause TICKER` would pause every market, not that one.
+        one_market = await asyncio.to_thread(ctl, "pause", "SOME-TICKER", "--token", TOKEN)
+        assert one_market.exit_code == 2, one_market.output
+        assert "pause takes no ticker" in one_market.output
+        assert life.state is TraderState.TRADING
         paused = await asyncio.to_thread(ctl, "pause", "--token", TOKEN)
         assert paused.exit_code == 0, paused.output
         assert life.state is TraderState.PAUSED

@@ -107,3 +107,16 @@ def test_valid_sessions_without_the_rl_extra_say_how_to_install_it(
     assert code == 2, output
     assert "extra 'rl'" in output
     assert len(output.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("where", ["file", "file/model"])
+def test_an_out_path_with_a_file_in_the_way_is_one_line_before_anything_else(
+    tmp_path: Path, where: str
+) -> None:
+    """The model is written at the end of the training: a file where --out (or a parent) should be a
+    directory is named at once -- with or without the rl extra -- never after hours of PPO."""
+    (tmp_path / "file").write_text("not a directory\n")
+    result = CliRunner().invoke(app, ["train", "--out", str(tmp_path / where), "--timesteps", "1"])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith(f"error: --out {tmp_path / where}: not a directory"), result.output
+    assert len(result.output.strip().splitlines()) == 1

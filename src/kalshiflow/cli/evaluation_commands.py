@@ -11,11 +11,35 @@ from typing import Annotated
 
 import typer
 
-from kalshiflow.cli.app import app, fail, out
+from kalshiflow.cli.app import app, err, fail, out
+
+INTERRUPTED = 130  # the shell's code for a command stopped by Ctrl-C (128 + SIGINT)
+
+
+def _given(ctx: typer.Context, *names: str) -> list[str]:
+    """The flags among ``names`` that the user typed (not left at their default), as ``--flag``."""
+    typed = []
+    for name in names:
+        source = ctx.get_parameter_source(name)
+        if source is not None and source.name != "DEFAULT":
+            typed.append("--" + name.replace("_", "-"))
+    return typed
+
+
+def _no_simulator_flags_with_sessions(ctx: typer.Context, *names: str) -> None:
+    """With ``--sessions`` the simulator's flags do not apply: one typed anyway (``--hours 0.5`` to
+    shorten a replay) is a usage error instead of being ignored without a word."""
+    typed = _given(ctx, *names)
+    if typed:
+        fail(
+            f"{', '.join(typed)}: the simulator's setting{'s' if len(typed) > 1 else ''}, not used with "
+            "--sessions (a recorded session is replayed whole; --session-ids selects sessions)"
+        )
 
 
 @app.command()
 def backtest(
+    ctx: typer.Context,
     policy: Annotated[
         str,
         typer.Option(
@@ -46,8 +70,10 @@ def backtest(
     """Run policies through the real trader core against the simulated market seed by seed, or against
     recorded sessions (--sessions)."""
     from kalshiflow.commands.backtest.command import run_backtest_command
-    from kalshiflow.commands.backtest.runner import BacktestUsageError
+    from kalshiflow.commands.backtest.runner import BacktestInterrupted, BacktestUsageError
 
+    if sessions is not None:
+        _no_simulator_flags_with_sessions(ctx, "seeds", "hours", "markets")
     try:
         run_backtest_command(
             policy,
@@ -63,10 +89,14 @@ def backtest(
         )
     except BacktestUsageError as exc:
         fail(str(exc))
+    except BacktestInterrupted as exc:  # Ctrl-C: say how far it got, exit as an interrupted command does
+        err.print(str(exc), markup=False)
+        raise typer.Exit(INTERRUPTED) from None
 
 
 @app.command()
 def train(
+    ctx: typer.Context,
     out_dir: Annotated[Path, typer.Option("--out", help="Model directory to write (policy spec mlp:OUT).")],
     timesteps: Annotated[int, typer.Option(min=1, help="Environment steps (decisions) in total.")] = 100_000,
     seed: Annotated[int, typer.Option(help="Seed of PPO and of the environments.")] = 0,
@@ -109,6 +139,8 @@ def train(
     """Train a PPO policy on the simulator or on recorded sessions (extra 'rl') and export it for mlp:OUT."""
     from kalshiflow.commands.train import PpoFlags, TrainUsageError, run_train_command
 
+    if sessions is not None:
+        _no_simulator_flags_with_sessions(ctx, "markets")
     flags = PpoFlags(init_from, passive, learning_rate, clip_range, ent_coef, reward_mark, gamma)
     try:
         run_train_command(

@@ -94,7 +94,9 @@ def sim_report(
         # The files are written after the run: a --out that cannot be used is found now, not after it.
         paths.prepare_dir(target, "--out")
         report, files = run_sim_report(seed, hours, markets, target, life_scale, profile, process_environ())
-    except (ProfileError, paths.DataDirError, OSError) as exc:
+    except ProfileError as exc:
+        fail(f"--profile {profile}: {exc}")
+    except (paths.DataDirError, OSError) as exc:
         fail(str(exc))
     out.print(render_report(report), highlight=False)
     for path in files:

@@ -79,6 +79,7 @@ def record(
 
 @app.command()
 def run(
+    ctx: typer.Context,
     exchange: Annotated[
         str | None, typer.Option(help="sim, demo or prod (env KALSHIFLOW_EXCHANGE; default sim).")
     ] = None,
@@ -156,6 +157,11 @@ def run(
         dashboard=dashboard,
         dashboard_host=dashboard_host,
         dashboard_port=dashboard_port,
+        sim_flags_typed=tuple(
+            "--" + name.replace("_", "-")
+            for name in ("speed", "seed", "sim_markets")
+            if (source := ctx.get_parameter_source(name)) is not None and source.name != "DEFAULT"
+        ),
     )
     try:
         code = run_trader(flags, out, process_environ())

@@ -61,6 +61,11 @@ def send_control(
         raise CtlError("no token: pass --token or set KALSHIFLOW_DASHBOARD_TOKEN (printed by kalshiflow run)")
     if command is CtlCommand.CLOSE and not ticker:
         raise CtlError("close needs a ticker: kalshiflow ctl close TICKER")
+    if command is not CtlCommand.CLOSE and ticker:
+        # Every other control acts on the whole trader: a ticker would read as "only this market".
+        raise CtlError(
+            f"{command.value} takes no ticker ({ticker!r}): it acts on every market; only close takes one"
+        )
     action = ACTIONS[command]
     endpoint = f"{url.rstrip('/')}/api/control/{action.value}"
     body = {"ticker": ticker} if ticker else {}

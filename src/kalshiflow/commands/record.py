@@ -35,9 +35,11 @@ from kalshiflow.clock import SystemClock
 from kalshiflow.commands import paths
 from kalshiflow.commands.startup import (
     StartupError,
+    StoppedDuringStartup,
     embedded_simulator,
     simulator_data_dir,
     start_feed,
+    unless_stopped,
     wait_live,
 )
 from kalshiflow.config import SettingsError, load_settings, process_environ
@@ -183,8 +185,9 @@ def run_record(
     db_url = record_db_url(options, env)
     db_from_env = not options.db_url and bool(env.get(DB_ENV, "").strip())
     summary = asyncio.run(_record(options, discovery, connection, url_setting, db_url, db_from_env, console))
+    session = "no session opened" if summary.session_id is None else f"session {summary.session_id}"
     console.print(
-        f"session {summary.session_id}  markets {summary.markets}  messages {summary.messages}  "
+        f"{session}  markets {summary.markets}  messages {summary.messages}  "
         f"recorded {summary.recorded}  rows {summary.rows_written}  gaps {summary.gaps}  "
         f"dropped {summary.dropped}  duration {summary.duration_s:.1f}s"
     )
@@ -231,10 +234,11 @@ async def _record(
     clock = SystemClock()
     recorder = await asyncio.to_thread(_open_recorder, db_url, db_from_env, clock)
     started = time.monotonic()
+    progress: FeedProgress | None = None
     try:
         async with contextlib.AsyncExitStack() as stack:
             if connection is None:
-                connection = await _embedded_sim(stack, options, console)
+                connection = await unless_stopped(stop, _embedded_sim(stack, options, console))
             rest = KalshiRestClient.from_connection(
                 connection, clock=clock, settings=RestSettings(read_backoff=Backoff(max_attempts=2))
             )
@@ -251,13 +255,18 @@ async def _record(
             )
             stack.push_async_callback(feed.stop)
             exchange = connection
-            selection = await start_feed(
-                feed, exchange, url_setting, lambda found: check_selection(found, options, exchange)
+            selection = await unless_stopped(
+                stop,
+                start_feed(
+                    feed, exchange, url_setting, lambda found: check_selection(found, options, exchange)
+                ),
             )
             console.print(f"recording {len(selection.tickers)} markets into session {recorder.session_id}")
             await wait_live(feed, connection, stop)
             await _show_progress(feed, console, stop, options.duration_s)
             progress = feed.progress()
+    except StoppedDuringStartup:  # Ctrl-C while the exchange was still being reached: nothing recorded
+        console.print("stopped during startup: nothing recorded")
     finally:
         await recorder.aclose()  # idempotent: the feed normally closed it already
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -265,11 +274,11 @@ async def _record(
     metrics = recorder.metrics()
     return RecordSummary(
         session_id=recorder.session_id,
-        markets=progress.markets,
-        messages=progress.messages,
+        markets=0 if progress is None else progress.markets,
+        messages=0 if progress is None else progress.messages,
         recorded=metrics.messages_seen,
         rows_written=metrics.rows_written,
-        gaps=progress.gaps + metrics.gaps_written,
+        gaps=(0 if progress is None else progress.gaps) + metrics.gaps_written,
         dropped=metrics.messages_dropped + metrics.messages_write_failed,
         duration_s=time.monotonic() - started,
     )

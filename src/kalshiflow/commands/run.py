@@ -68,6 +68,9 @@ class RunFlags:
     dashboard: bool = True
     dashboard_host: str | None = None
     dashboard_port: int | None = None
+    # The embedded simulator's flags the user typed (``--speed``, ``--seed``, ``--sim-markets``):
+    # against another exchange they would do nothing, so they are refused instead.
+    sim_flags_typed: tuple[str, ...] = ()
 
 
 def _overrides(flags: RunFlags) -> dict[str, dict[str, Any]]:
@@ -96,6 +99,23 @@ def _tickers_setting(flags: RunFlags, environ: Mapping[str, str]) -> str:
     return f"[markets] tickers in {flags.config}"
 
 
+def _setting_source(
+    flag: str, typed: bool, section: str, key: str, value: object, flags: RunFlags, environ: Mapping[str, str]
+) -> str:
+    """A setting and its value as the user wrote them -- ``--top 0``, ``KALSHIFLOW_MARKETS__TOP_N=0``
+    or ``[markets] top_n = 0 in FILE`` -- so an error names what there is to change."""
+    if typed:
+        return f"{flag} {value}"
+    variable = f"{ENV_PREFIX}{section.upper()}{NESTED}{key.upper()}"
+    for name in environ:
+        if name.upper() == variable:
+            return f"{name}={environ[name]}"
+    if flags.config is not None:
+        shown = f'"{value}"' if isinstance(value, str) else value
+        return f"[{section}] {key} = {shown} in {flags.config}"
+    return f"{flag} {value}"
+
+
 def build_options(flags: RunFlags, environ: Mapping[str, str]) -> tuple[RunOptions, Path]:
     """Everything that can be checked before anything starts: settings, markets, duration, policy,
     key, data directory and log file. Nothing is opened, started or contacted here."""
@@ -106,13 +126,17 @@ def build_options(flags: RunFlags, environ: Mapping[str, str]) -> tuple[RunOptio
     if flags.duration_s is not None and not (math.isfinite(flags.duration_s) and flags.duration_s >= 0):
         raise RunUsageError(f"--duration {flags.duration_s:g}: must be >= 0 seconds (none: until Ctrl-C)")
     if settings.markets.top_n == 0 and not settings.markets.tickers:
+        top = _setting_source("--top", flags.top is not None, "markets", "top_n", 0, flags, environ)
         raise RunUsageError(
-            "no markets to trade: --top 0 trades only the markets named with --markets, and none are named"
+            f"no markets to trade: {top} trades only the markets named with --markets, and none are named"
         )
     try:
         load_policy(settings.run.policy, SCHEMA_V1)  # a bad policy stops startup before anything runs
     except PolicyLoadError as exc:
-        raise RunUsageError(f"--policy {settings.run.policy}: {exc}") from None
+        policy = _setting_source(
+            "--policy", flags.policy is not None, "run", "policy", settings.run.policy, flags, environ
+        )
+        raise RunUsageError(f"{policy}: {exc}") from None
     # The exits the policy was measured with (``maker``: none that cross), where the config sets none.
     settings = settings.model_copy(
         update={"exit_rules": policy_exit_rules(settings.exit_rules, settings.run.policy)}
@@ -128,6 +152,12 @@ def build_options(flags: RunFlags, environ: Mapping[str, str]) -> tuple[RunOptio
             connection.signer()  # load the key now: a wrong key stops startup, naming the setting
         except (ConnectionConfigError, KeyConfigError) as exc:
             raise RunUsageError(str(exc)) from None
+        if flags.sim_flags_typed:
+            typed = ", ".join(flags.sim_flags_typed)
+            raise RunUsageError(
+                f"{typed}: for the embedded simulator only; this run trades {connection.rest_url}, whose "
+                "clock and markets are its own (start `kalshiflow sim` with them instead)"
+            )
     if not (math.isfinite(flags.speed) and flags.speed > 0):
         raise RunUsageError(f"--speed {flags.speed:g}: must be a positive, finite clock speed")
     try:

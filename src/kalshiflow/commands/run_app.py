@@ -19,9 +19,11 @@ import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
+from typing import TypeVar
 
 from kalshiflow.clock import Clock, FollowingClock, ScaledClock, SystemClock
 from kalshiflow.commands.action_log import ActionLogger
@@ -30,9 +32,11 @@ from kalshiflow.commands.calibration_timer import CalibrationTimer
 from kalshiflow.commands.heartbeat import RunHeartbeat
 from kalshiflow.commands.startup import (
     StartupError,
+    StoppedDuringStartup,
     check_exchange,
     embedded_simulator,
     start_feed,
+    unless_stopped,
     wait_live,
 )
 from kalshiflow.commands.stream_health import StreamHealthMonitor
@@ -74,6 +78,7 @@ __all__ = [
 # With ``market_lifecycle_v2`` (all markets) for ``event_fee_update``: fee overrides pushed live.
 PRIVATE_CHANNELS = ("fill", "user_orders", "market_positions", "order_group_updates", "market_lifecycle_v2")
 STILL_RESTING_EXIT = 1  # exit code when a stop could not confirm every cancel
+USAGE_EXIT = 2  # a setting the startup found wrong (``kalshiflow run`` exits with it)
 
 DeciderFactory = Callable[[Settings, TraderCore, MarketDataFeed, Clock], tuple[PolicyLike, Observe]]
 
@@ -112,6 +117,9 @@ class RunOptions:
     db_url: str | None = None  # resolved by ``commands.paths.db_url``; None: the settings' ``[run] db``
 
 
+_T = TypeVar("_T")
+
+
 class TraderApp:
     def __init__(
         self, options: RunOptions, decider_factory: DeciderFactory, clock: Clock | None = None
@@ -142,6 +150,39 @@ class TraderApp:
         self.webhook: WebhookNotifier | None = None
 
     async def run(self, stop: asyncio.Event, on_ready: Callable[[AppState], None] | None = None) -> int:
+        try:
+            return await self._run(stop, on_ready)
+        except StoppedDuringStartup:
+            return self.exit_code
+
+    def _record_startup_failure(
+        self, _kind: type[BaseException] | None, error: BaseException | None, _tb: TracebackType | None
+    ) -> None:
+        """A startup that stops on a usage error (``StartupError``: an unknown ticker, a key the
+        exchange refuses, ...) leaves the store saying so -- stopped, why, and the command's exit
+        code 2 -- instead of a last state of "initializing" and exit code 1."""
+        if not isinstance(error, StartupError):
+            return
+        self.exit_code = USAGE_EXIT
+        lifecycle = self.state.lifecycle
+        if lifecycle.can_move(TraderState.STOPPING):
+            lifecycle.move(TraderState.STOPPING, "startup failed")
+            lifecycle.move(TraderState.STOPPED, f"startup failed: {error}")
+
+    async def _before_anything_is_sent(self, stop: asyncio.Event, step: Awaitable[_T]) -> _T:
+        """A startup step that sends no order (starting the simulator, reaching the exchange, its
+        stream) ends at once on Ctrl-C (``unless_stopped``). Later steps (calibration may close
+        positions) finish first and the stop then runs its usual shutdown."""
+        try:
+            return await unless_stopped(stop, step)
+        except StoppedDuringStartup:
+            lifecycle = self.state.lifecycle
+            lifecycle.move(TraderState.STOPPING, "stop requested during startup")
+            lifecycle.move(TraderState.STOPPED, "stopped during startup: no order was sent")
+            self.exit_code = 0
+            raise
+
+    async def _run(self, stop: asyncio.Event, on_ready: Callable[[AppState], None] | None) -> int:
         async with contextlib.AsyncExitStack() as stack:
             if self.dashboard is not None:  # first up, last down: the page sees startup and the stop
                 await self.dashboard.start()
@@ -161,6 +202,7 @@ class TraderApp:
             heartbeat = RunHeartbeat(store.engine)
             await heartbeat.start()
             stack.callback(lambda: heartbeat.finish(self.exit_code))  # runs before the store closes
+            stack.push(self._record_startup_failure)  # runs before the heartbeat's stop stamp
             beating = asyncio.create_task(heartbeat.run(), name="heartbeat")
             stack.callback(beating.cancel)
             connection = self.options.connection
@@ -172,16 +214,21 @@ class TraderApp:
                     speed=self.options.sim_speed,
                     data_dir=self.options.sim_data_dir,
                 )
-                _, connection = await embedded_simulator(stack, config, self.clock)
+                started = await self._before_anything_is_sent(
+                    stop, embedded_simulator(stack, config, self.clock)
+                )
+                connection = started[1]
             self.state.rest_url = connection.rest_url
             rest = KalshiRestClient.from_connection(connection, clock=self.clock)
             stack.push_async_callback(rest.aclose)
             # The exchange answers and knows the key before anything else asks it (the clock
             # sampler included): a wrong URL or key is one line naming it, not a warning per retry.
-            await check_exchange(rest, self.state.tracker, self.state.rest_url, self.options.url_setting)
+            await self._before_anything_is_sent(
+                stop, check_exchange(rest, self.state.tracker, self.state.rest_url, self.options.url_setting)
+            )
             if isinstance(self.clock, FollowingClock):
                 stack.callback((await follow_exchange(self.clock, rest.user_data_timestamp)).cancel)
-            feed = await self._start_feed(stack, rest, connection, stop)
+            feed = await self._before_anything_is_sent(stop, self._start_feed(stack, rest, connection, stop))
             core = self._build_core(rest, feed)
             await core.load_fees()  # fee schedules of the selected markets, before any order reserves cash
             core.executor.journal = store.commit_order  # each order durable before its create is sent

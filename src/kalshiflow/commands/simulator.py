@@ -48,8 +48,8 @@ def simulator_config(
     """The simulator the flags describe; ``SimulatorUsageError`` names the flag that is wrong."""
     try:
         market_profile = load_profile(profile) if profile is not None else MarketProfile()
-    except (ProfileError, OSError) as exc:
-        raise SimulatorUsageError(f"--profile: {exc}") from None
+    except ProfileError as exc:
+        raise SimulatorUsageError(f"--profile {profile}: {exc}") from None
     specs: list[AccountSpec] = []
     for text in accounts:
         try:

@@ -13,8 +13,9 @@ import asyncio
 import contextlib
 import logging
 import tempfile
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
 from kalshiflow.clock import Clock
 from kalshiflow.domain.units import display_dollars
@@ -34,6 +35,33 @@ LIVE_TIMEOUT_S = 15.0
 
 class StartupError(Exception):
     """A setting is wrong or the exchange cannot be reached; the message names what to fix."""
+
+
+class StoppedDuringStartup(Exception):
+    """Ctrl-C (or SIGTERM) during a startup step that sends nothing: the step was cancelled."""
+
+
+_T = TypeVar("_T")
+
+
+async def unless_stopped(stop: asyncio.Event, step: Awaitable[_T]) -> _T:
+    """``step``'s result, or ``StoppedDuringStartup`` as soon as ``stop`` is set, ``step`` cancelled.
+
+    For the steps that send nothing (starting a simulator, reaching the exchange, its stream): an
+    exchange that does not answer is retried for about a minute, and a stop must not wait for that.
+    """
+    work = asyncio.ensure_future(step)
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({work, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+    if work.done():
+        return work.result()
+    work.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await work
+    raise StoppedDuringStartup
 
 
 async def embedded_simulator(

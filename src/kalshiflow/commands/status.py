@@ -25,9 +25,12 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Engine
+
 from kalshiflow.clock import SystemClock
 from kalshiflow.commands.heartbeat import STALE_AFTER_S, wall_ms
 from kalshiflow.domain.units import Count, Money, Price, display_dollars, held_contracts
+from kalshiflow.store import db
 from kalshiflow.store.db import normalize_url
 from kalshiflow.store.trader_repo import TraderStore
 from kalshiflow.store.trader_runs import StoredRun, read_last_run
@@ -115,9 +118,41 @@ def running_trader(db_url: str) -> StoredRun | None:
     return run
 
 
+NEVER_RAN: dict[str, Any] = {
+    "run": None,
+    "status": None,
+    "cash": None,
+    "cash_dollars": None,
+    "positions": [],
+    "resting_orders": [],
+    "last_calibration": None,
+}
+
+
+def _read_only_engine(db_url: str) -> Engine | None:
+    """The store's engine when its schema is this code's, None when it has none (a database no
+    trader wrote: nothing to read); status only reads, so it never creates or upgrades the schema
+    of a store another kalshiflow may be running on. ``DatabaseUnavailableError`` otherwise."""
+    engine = db.open_engine(db_url)
+    revision, head = db.current_revision(engine), db.head_revision()
+    if revision == head:
+        return engine
+    engine.dispose()
+    if revision is None:
+        return None
+    raise db.DatabaseUnavailableError(
+        f"{db.SETTING_NAME} {db.redact_url(db_url)}: its schema is at revision {revision!r}, not this "
+        f"kalshiflow's {head!r}; status reads a store and never migrates it (a trader may be running "
+        "on it): use the kalshiflow that wrote it, or let this version's `run` upgrade it"
+    )
+
+
 def read_status(db_url: str) -> dict[str, Any]:
     check_exists(db_url)
-    store = TraderStore(db_url, SystemClock())
+    engine = _read_only_engine(db_url)
+    if engine is None:
+        return dict(NEVER_RAN)
+    store = TraderStore(engine, SystemClock())
     try:
         history = store.status_history(limit=1)
         cash = store.last_cash()
@@ -185,6 +220,7 @@ def read_status(db_url: str) -> dict[str, Any]:
         }
     finally:
         store.close()
+        engine.dispose()
 
 
 def _stamp(ms: int) -> str:

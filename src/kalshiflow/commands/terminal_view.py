@@ -77,7 +77,7 @@ def render(
         parts.append(
             Text(
                 _fit(
-                    f"cash {_dollars(core.ledger.cash)}  held {_dollars(core.ledger.reserved)}  "
+                    f"cash {_dollars(core.ledger.cash)}  reserved {_dollars(core.ledger.reserved)}  "
                     f"equity {_dollars(pnl.equity)}  unreal {_dollars(pnl.unrealized)}  "
                     f"today {_dollars(pnl.daily_realized)}",
                     width,

@@ -18,6 +18,7 @@ from rich.console import Console
 
 from kalshiflow.commands.backtest.recorded import parse_sessions
 from kalshiflow.commands.backtest.runner import BacktestUsageError
+from kalshiflow.commands.paths import DataDirError, prepare_dir
 from kalshiflow.features import SCHEMA_V1
 from kalshiflow.policy.base import PolicyLoadError
 from kalshiflow.policy.registry import exit_overrides, load_policy
@@ -142,6 +143,17 @@ def _describe(config: TrainConfig) -> str:
     )
 
 
+def _check_out_dir(out_dir: Path) -> None:
+    """A file where ``--out`` or one of its parents should be a directory is a usage error at once,
+    like every other flag (before the ``rl`` extra is looked for); nothing is created here."""
+    for path in (out_dir, *out_dir.parents):
+        if path.exists():
+            if not path.is_dir():
+                where = "" if path == out_dir else f" ({path} is a file)"
+                raise TrainUsageError(f"--out {out_dir}: not a directory{where}")
+            return
+
+
 def run_train_command(
     timesteps: int,
     seed: int,
@@ -155,6 +167,7 @@ def run_train_command(
     session_ids: str | None = None,
     flags: PpoFlags | None = None,
 ) -> Path:
+    _check_out_dir(out_dir)
     config = train_config(timesteps, seed, envs, episode_s, markets, sessions, session_ids, flags)
     try:
         import stable_baselines3  # noqa: F401
@@ -162,6 +175,11 @@ def run_train_command(
     except ImportError:
         raise TrainUsageError(RL_EXTRA_MISSING) from None
     from kalshiflow.train.ppo import train
+
+    try:  # the model is written after the training: an --out that cannot be used costs no training
+        prepare_dir(out_dir, "--out")
+    except DataDirError as exc:
+        raise TrainUsageError(str(exc)) from None
 
     console.print(_describe(config))
     manifest = train(config, out_dir)

@@ -25,6 +25,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError as AlembicCommandError
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
@@ -149,7 +150,21 @@ def alembic_config(engine: Engine | None = None) -> Config:
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:
-    """Upgrade the schema to ``revision`` (default: the newest). Safe to run on every start."""
+    """Upgrade the schema to ``revision`` (default: the newest). Safe to run on every start.
+
+    A database at a revision these migrations do not know (written by a newer kalshiflow, or by
+    another branch) raises ``DatabaseUnavailableError`` naming ``--db`` -- not Alembic's traceback.
+    """
+    current = current_revision(engine)
+    if current is not None:
+        try:
+            ScriptDirectory.from_config(alembic_config()).get_revision(current)
+        except AlembicCommandError:
+            raise DatabaseUnavailableError(
+                f"{SETTING_NAME} {redact_url(engine.url)}: its schema is at revision {current!r}, which "
+                "this version of kalshiflow does not know (written by a newer one?); upgrade kalshiflow "
+                "or use another database"
+            ) from None
     command.upgrade(alembic_config(engine), revision)
 
 

@@ -73,3 +73,20 @@ def test_an_infinite_number_of_hours_is_a_usage_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["backtest", "--policy", "hold", "--seeds", "1", "--hours", "inf"])
     assert result.exit_code == 2, result.output
     assert "--hours inf" in result.output
+
+
+def test_run_settings_a_backtest_cannot_use_are_named_not_dropped(tmp_path: Path) -> None:
+    """The file `run` reads may choose a policy, paper mode and markets; a backtest passed the same
+    file uses its exits, risk and sizes but not those: it says so instead of ignoring them."""
+    config = tmp_path / "run.toml"
+    config.write_text('[run]\npolicy = "hold"\npaper = true\n[markets]\ntop_n = 3\n')
+    args = ["backtest", "--policy", "hold", "--seeds", "1", "--hours", "0.01", "--jobs", "1"]
+    result = CliRunner().invoke(app, [*args, "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    note = result.output.splitlines()[0]
+    assert note.startswith("note: [run] policy, [run] paper, [markets] top_n of the settings do not apply"), (
+        note
+    )
+    plain = CliRunner().invoke(app, args)
+    assert plain.exit_code == 0, plain.output
+    assert "note:" not in plain.output

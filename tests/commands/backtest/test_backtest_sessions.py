@@ -108,8 +108,47 @@ def test_a_bad_session_selection_names_the_flag_it_came_from(
         assert "--session-ids" not in message
 
 
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["backtest", "--hours", "0.5"], "--hours"),
+        (["backtest", "--seeds", "1-2", "--markets", "3"], "--seeds, --markets"),
+        (["train", "--out", "{tmp}/model", "--markets", "3"], "--markets"),
+    ],
+)
+def test_simulator_flags_with_sessions_are_refused_not_ignored(
+    recorded: Recorded, tmp_path: Path, args: list[str], named: str
+) -> None:
+    """``--hours 0.5`` does not shorten a replay (a session is replayed whole): typed with
+    ``--sessions`` it is a usage error naming it, before any run, rather than silently dropped."""
+    out = tmp_path / "bt"
+    argv = [a.format(tmp=tmp_path) for a in args]
+    result = CliRunner().invoke(app, [*argv, "--sessions", _sqlite_file(recorded), "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith(f"error: {named}: "), result.output
+    assert "not used with --sessions" in result.output
+    assert not out.exists()
+
+
+def test_a_missing_sqlite_url_is_reported_and_not_created(tmp_path: Path) -> None:
+    """``--sessions sqlite:///typo.db`` names the missing file, as a plain path does, and leaves no
+    empty database behind (SQLite creates the file it is asked to open)."""
+    missing = tmp_path / "typo.db"
+    for path in (f"sqlite:///{missing}", f"sqlite:///{missing}#1"):
+        with pytest.raises(BacktestUsageError, match="no such file"):
+            parse_sessions(path)
+    assert not missing.exists()
+    result = CliRunner().invoke(
+        app, ["train", "--out", str(tmp_path / "m"), "--sessions", f"sqlite:///{missing}"]
+    )
+    assert result.exit_code == 2, result.output
+    assert "no such file" in result.output
+    assert not missing.exists()
+
+
 def test_a_database_without_recordings_is_a_usage_error(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/empty.db"
+    (tmp_path / "empty.db").touch()
     with pytest.raises(BacktestUsageError, match="not a recording database"):
         parse_sessions(url)
     engine = db.open_engine(url)

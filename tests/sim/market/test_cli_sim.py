@@ -105,6 +105,49 @@ def test_port_in_use_is_a_usage_error(tmp_path: Path, rsa_public_pem: Path) -> N
     assert "Traceback" not in output
 
 
+@pytest.mark.parametrize(
+    ("host", "said"), [("999.1.1.1", "check --host"), ("no-such-host.invalid", "check --host")]
+)
+def test_a_host_that_cannot_be_bound_names_host_not_port(
+    tmp_path: Path, rsa_public_pem: Path, host: str, said: str
+) -> None:
+    code, output = _invoke("--host", host, "--port", "0", "--account", f"k:{rsa_public_pem}:100")
+    assert code == 2
+    assert said in output
+    assert "--port" not in output
+    assert "reachable from other machines" not in output  # no exposure warning for what never listened
+    assert "Traceback" not in output
+
+
+def _ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback on this machine")
+async def test_the_simulator_listens_on_ipv6_loopback_and_writes_its_urls_with_brackets() -> None:
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from kalshiflow.sim.server.serve import running_server
+
+    async def hello(_request: object) -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+    async with running_server(Starlette(routes=[Route("/", hello)]), host="::1") as address:
+        assert address.base_url.startswith("http://[::1]:")
+        assert address.rest_url.startswith("http://[::1]:")
+        assert address.ws_url.startswith("ws://[::1]:")
+        async with httpx.AsyncClient() as client:
+            answer = await client.get(address.base_url + "/")
+        assert answer.text == "ok"
+
+
 def test_version_flag_prints_the_version() -> None:
     result = CliRunner().invoke(app, ["--version"])
     assert result.exit_code == 0

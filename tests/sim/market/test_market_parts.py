@@ -183,3 +183,31 @@ def test_sim_report_writes_into_the_data_directory_by_default(
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert (elsewhere / "sim-report" / "report.json").is_file()
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        (None, "file not found"),
+        ("[crowd\n", "not valid TOML"),
+        ("[crowd]\nyes_optimsm = 0.3\n", "unknown key"),
+    ],
+)
+@pytest.mark.parametrize(
+    "command", [["sim", "--port", "0"], ["sim-report", "--hours", "0.01", "--markets", "2"]]
+)
+def test_a_bad_profile_is_one_line_naming_it_in_sim_and_sim_report(
+    tmp_path: Path, command: list[str], text: str | None, said: str
+) -> None:
+    """A profile that is missing, not TOML or has an unknown key stops ``sim`` and ``sim-report``
+    with one line naming ``--profile PATH`` and exit 2 (a TOML typo was a parser traceback, exit 1)."""
+    path = tmp_path / "market.toml"
+    if text is not None:
+        path.write_text(text)
+    out = ["--out", str(tmp_path / "report")] if command[0] == "sim-report" else []
+    data = ["--data-dir", str(tmp_path / "sim")] if command[0] == "sim" else []
+    result = CliRunner().invoke(app, [*command, *out, *data, "--profile", str(path)])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith(f"error: --profile {path}: "), result.output
+    assert said in result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output

@@ -43,6 +43,16 @@ def run_backtest_command(
         settings = load_settings(config)
     except SettingsError as exc:
         raise BacktestUsageError(str(exc)) from None
+    # What `run` reads from the same file but a backtest cannot use: said once, not dropped silently.
+    unused = [f"[run] {key}" for key in ("policy", "paper") if key in settings.run.model_fields_set]
+    unused += [f"[markets] {key}" for key in sorted(settings.markets.model_fields_set)]
+    if unused:
+        console.print(
+            f"note: {', '.join(unused)} of the settings do not apply to a backtest (--policy names the "
+            "policies, each trades (no paper mode) the simulated or recorded markets)",
+            highlight=False,
+            markup=False,
+        )
     if not math.isfinite(hours):
         raise BacktestUsageError(f"--hours {hours}: must be a finite number of simulated hours")
     if out_dir is not None:

@@ -19,7 +19,6 @@ import asyncio
 import html
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -29,7 +28,7 @@ from rich.console import Console
 from kalshiflow.commands.backtest.metrics import PolicySummary, summarize
 from kalshiflow.commands.backtest.progress import with_progress
 from kalshiflow.commands.backtest.report import render_text, write_report
-from kalshiflow.commands.backtest.runner import BacktestUsageError, parse_policies, parse_seeds
+from kalshiflow.commands.backtest.runner import BacktestUsageError, parse_policies, parse_seeds, run_calls
 from kalshiflow.commands.backtest.session import STARTING_BALANCE, BacktestSession, RunRecord
 from kalshiflow.config import Settings
 from kalshiflow.domain.orders import OutcomeSide
@@ -71,6 +70,15 @@ class SessionSource:
 
 def _database_url(path: str) -> str:
     if "://" in path:
+        try:
+            url = db.normalize_url(path)
+        except db.DatabaseConfigError as exc:
+            raise BacktestUsageError(f"--sessions: {str(exc).replace(' --db', '')}") from None
+        # A recording is read, never created: SQLite would make an empty file at a mistyped path.
+        if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).is_file():
+            raise BacktestUsageError(
+                f"--sessions {db.redact_url(path)}: no such file (give a SQLite file or a database URL)"
+            )
         return path
     file = Path(path).expanduser()
     if not file.is_file():
@@ -200,22 +208,12 @@ def run_recorded(
     """Every (policy, session) run, gathered in (policy, session) order whatever finishes first."""
     src = options.source
     tasks = [(spec, sid, ms) for spec in options.policies for sid, ms in src.sessions]
-    results: dict[tuple[str, int], RunRecord] = {}
-    if options.jobs <= 1:
-        for spec, sid, ms in tasks:
-            results[(spec, sid)] = record = run_session(spec, src.url, sid, ms, options.settings)
-            if on_done is not None:
-                on_done(record)
-    else:
-        with ProcessPoolExecutor(max_workers=options.jobs) as pool:
-            futures: dict[Future[RunRecord], tuple[str, int]] = {
-                pool.submit(run_session, spec, src.url, sid, ms, options.settings): (spec, sid)
-                for spec, sid, ms in tasks
-            }
-            for future in as_completed(futures):
-                results[futures[future]] = record = future.result()
-                if on_done is not None:
-                    on_done(record)
+    records = run_calls(
+        [(run_session, (spec, src.url, sid, ms, options.settings)) for spec, sid, ms in tasks],
+        options.jobs,
+        on_done,
+    )
+    results = {(spec, sid): record for (spec, sid, _), record in zip(tasks, records, strict=True)}
     return {spec: [results[(spec, sid)] for sid, _ in src.sessions] for spec in options.policies}
 
 

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import re
+import signal
+import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from kalshiflow.commands.backtest.metrics import PolicySummary, summarize
 from kalshiflow.commands.backtest.report import write_report
@@ -24,6 +27,83 @@ _SEEDS = re.compile(r"^\d+(-\d+)?$")
 
 class BacktestUsageError(ValueError):
     """A flag value the backtest cannot use; the message names the flag."""
+
+
+class BacktestInterrupted(Exception):
+    """Ctrl-C (SIGINT) or SIGTERM during the runs: the queued runs were cancelled and the running
+    ones stopped."""
+
+    def __init__(self, done: int, total: int) -> None:
+        super().__init__(f"interrupted: {done} of {total} runs finished; no report written")
+        self.done = done
+        self.total = total
+
+
+def _leave_sigint_to_the_parent() -> None:
+    # Ctrl-C reaches every process of the terminal's group. In a worker it would come back as that
+    # run's result while the pool went on with every queued run (minutes of a silent "hang"); the
+    # parent alone takes it, cancels what is queued and stops the workers -- with SIGTERM, which
+    # must end a worker (a fork inherits the parent's handler below).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+class _Terminated(BaseException):
+    """SIGTERM to the backtest: stop like Ctrl-C (by default the parent died alone and left its
+    workers waiting forever for work, holding the terminal's pipes)."""
+
+
+def _raise_terminated(_signum: int, _frame: object) -> None:
+    raise _Terminated
+
+
+def _stop_now(pool: ProcessPoolExecutor) -> None:
+    processes = list(pool._processes.values()) if pool._processes else []
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join()
+
+
+def run_calls(
+    calls: Sequence[tuple[Callable[..., RunRecord], tuple[Any, ...]]],
+    jobs: int,
+    on_done: Callable[[RunRecord], None] | None = None,
+) -> list[RunRecord]:
+    """Each ``fn(*args)`` of ``calls`` (in this process, or over ``jobs`` processes), its records in
+    the order of ``calls`` whatever finishes first; ``on_done`` is told of each finished run.
+    Ctrl-C raises ``BacktestInterrupted`` at once: nothing queued runs, no worker is left running."""
+    results: dict[int, RunRecord] = {}
+
+    def finished(index: int, record: RunRecord) -> None:
+        results[index] = record
+        if on_done is not None:
+            on_done(record)
+
+    # Signal handlers belong to the main thread (a test may run a backtest in another one).
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _raise_terminated) if main else None
+    try:
+        if jobs <= 1:
+            for index, (fn, args) in enumerate(calls):
+                finished(index, fn(*args))
+        else:
+            pool = ProcessPoolExecutor(max_workers=jobs, initializer=_leave_sigint_to_the_parent)
+            try:
+                futures = {pool.submit(fn, *args): index for index, (fn, args) in enumerate(calls)}
+                for future in as_completed(futures):
+                    finished(futures[future], future.result())
+            except BaseException:
+                _stop_now(pool)
+                raise
+            pool.shutdown()
+    except (KeyboardInterrupt, _Terminated):
+        raise BacktestInterrupted(len(results), len(calls)) from None
+    finally:
+        if main:
+            signal.signal(signal.SIGTERM, previous)
+    return [results[index] for index in range(len(calls))]
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -74,27 +154,12 @@ def run_all(
 ) -> dict[str, list[RunRecord]]:
     """Every (policy, seed) run; ``on_done`` is told of each finished run (progress)."""
     tasks = [(spec, seed) for spec in options.policies for seed in options.seeds]
-    results: dict[tuple[str, int], RunRecord] = {}
-    if options.jobs <= 1:
-        for spec, seed in tasks:
-            record = run_one(spec, seed, options.hours, options.settings, options.markets)
-            results[(spec, seed)] = record
-            if on_done is not None:
-                on_done(record)
-    else:
-        with ProcessPoolExecutor(max_workers=options.jobs) as pool:
-            futures: dict[Future[RunRecord], tuple[str, int]] = {
-                pool.submit(run_one, spec, seed, options.hours, options.settings, options.markets): (
-                    spec,
-                    seed,
-                )
-                for spec, seed in tasks
-            }
-            for future in as_completed(futures):
-                record = future.result()
-                results[futures[future]] = record
-                if on_done is not None:
-                    on_done(record)
+    records = run_calls(
+        [(run_one, (spec, seed, options.hours, options.settings, options.markets)) for spec, seed in tasks],
+        options.jobs,
+        on_done,
+    )
+    results = dict(zip(tasks, records, strict=True))
     return {spec: [results[(spec, seed)] for seed in options.seeds] for spec in options.policies}
 
 

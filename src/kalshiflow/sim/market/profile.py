@@ -316,9 +316,17 @@ class ProfileError(ValueError):
 
 
 def load_profile(path: Path) -> MarketProfile:
-    """Defaults overridden by the TOML file at ``path``."""
-    with path.open("rb") as f:
-        data = tomllib.load(f)
+    """Defaults overridden by the TOML file at ``path``; ``ProfileError`` for a file that cannot be
+    read or is not TOML, as for an unknown key (one line, not a parser's traceback)."""
+    try:
+        with path.open("rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError:
+        raise ProfileError("file not found") from None
+    except OSError as exc:
+        raise ProfileError(f"cannot read ({exc.strerror})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ProfileError(f"not valid TOML ({exc})") from None
     return profile_from_dict(data)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import socket
 from collections.abc import AsyncIterator, Iterator
@@ -46,16 +47,20 @@ class ServerAddress:
     port: int
 
     @property
+    def _netloc(self) -> str:  # an IPv6 address goes in brackets in a URL: http://[::1]:8900
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+    @property
     def rest_url(self) -> str:
-        return f"http://{self.host}:{self.port}/trade-api/v2"
+        return f"http://{self._netloc}/trade-api/v2"
 
     @property
     def ws_url(self) -> str:
-        return f"ws://{self.host}:{self.port}/trade-api/ws/v2"
+        return f"ws://{self._netloc}/trade-api/ws/v2"
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"http://{self._netloc}"
 
 
 class _ServerWithoutSignals(uvicorn.Server):
@@ -73,18 +78,28 @@ class _ServerWithoutSignals(uvicorn.Server):
 async def running_server(
     app: ASGIApp, host: str = "127.0.0.1", port: int = 0
 ) -> AsyncIterator[ServerAddress]:
-    """Serve ``app`` until the context exits; yields the bound address."""
-    warn_if_exposed(host)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    """Serve ``app`` until the context exits; yields the bound address.
+
+    ``host`` is a name or an IPv4 or IPv6 address (``::1``); an error says whether ``--host`` or
+    ``--port`` is the one to change."""
+    try:
+        family, kind, proto, _, sockaddr = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except socket.gaierror as exc:
+        raise OSError(f"cannot listen on {host}: {exc.strerror}; check --host") from exc
+    sock = socket.socket(family, kind, proto)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     # Accepted sockets inherit this on Linux. Without it, a response written as headers + body
     # waits for the client's delayed ACK (~40 ms) on every keep-alive request.
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
-        sock.bind((host, port))
+        sock.bind(sockaddr)
     except OSError as exc:
         sock.close()
-        raise OSError(f"cannot listen on {host}:{port}: {exc.strerror}; choose another --port") from exc
+        fix = "choose another --port" if exc.errno in (errno.EADDRINUSE, errno.EACCES) else "check --host"
+        raise OSError(f"cannot listen on {host}:{port}: {exc.strerror}; {fix}") from exc
+    warn_if_exposed(host)
     config = uvicorn.Config(
         app,
         log_level="warning",
