@@ -19,6 +19,8 @@ environment owns the exchange and the trader's account, so it can hand things ov
   parse is skipped, values are the same integers. It takes the hub's place among the engine's
   listeners, so every delta keeps its position among the other frames (fills, orders, positions,
   snapshots) which still go through the hub: the trader learns everything in the same order.
+* Our own fills, order updates and positions are handed over typed too (``inprocess_private``),
+  unless a stream fault could touch their frames.
 * The hub's other data messages are queued unencoded (``ws_frames.DataFrame``: JSON text only when a
   socket writes one); the venue hands each payload to the client's parser as the value it would
   decode (``ws_parse.parse_value``), so no JSON is written or read for the stream at all. A test
