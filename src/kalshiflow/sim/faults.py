@@ -204,6 +204,18 @@ class WsSessionFaults:
         self._generation = injector.disconnect_generation
         self.messages = 0
 
+    def quiet(self) -> bool:
+        """Whether ``next_action`` is sure to answer "send": no disconnect asked for or due, no
+        drop, duplicate or gap rate (an in-process reader may then skip the frame, see
+        ``train.inprocess``; it still calls ``next_action``, whose count and draw go on as before)."""
+        injector = self._injector
+        cfg = injector.config
+        return (
+            not injector.disconnect_requested(self._generation)
+            and not cfg.ws_disconnect_after_messages
+            and not (cfg.ws_drop_rate or cfg.ws_duplicate_rate or cfg.ws_seq_gap_rate)
+        )
+
     def next_action(self) -> WsSessionAction:
         injector = self._injector
         if injector.disconnect_requested(self._generation):

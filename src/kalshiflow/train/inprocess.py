@@ -19,6 +19,8 @@ environment owns the exchange and the trader's account, so it can hand things ov
   parse is skipped, values are the same integers. It takes the hub's place among the engine's
   listeners, so every delta keeps its position among the other frames (fills, orders, positions,
   snapshots) which still go through the hub: the trader learns everything in the same order.
+* Our own fills, order updates and positions are handed over typed too (``inprocess_private``),
+  unless a stream fault could touch their frames.
 * The hub's other data messages are queued unencoded (``ws_frames.DataFrame``: JSON text only when a
   socket writes one); the venue hands each payload to the client's parser as the value it would
   decode (``ws_parse.parse_value``), so no JSON is written or read for the stream at all. A test
@@ -32,6 +34,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from enum import Enum
@@ -46,14 +49,15 @@ from kalshiflow.domain.units import Count, Price
 from kalshiflow.exchange.errors import error_from_response, error_from_transport
 from kalshiflow.exchange.ratelimit import Pacer
 from kalshiflow.exchange.rest import KalshiRestClient
-from kalshiflow.exchange.ws_models import OrderbookDelta
+from kalshiflow.exchange.ws_models import FillMessage, MarketPositionUpdate, OrderbookDelta, UserOrderUpdate
 from kalshiflow.sim import subaccounts, wire
 from kalshiflow.sim.events import BookDelta, EngineEvent, FillEvent, OrderEvent, PositionEvent
 from kalshiflow.sim.exchange import SimExchange
 from kalshiflow.sim.server.rest import rest_specs
 from kalshiflow.sim.server.rest_pipeline import PREFIX, Reply, Spec, serve
 from kalshiflow.sim.server.ws_frames import OutboxItem
-from kalshiflow.sim.server.ws_hub import Session, Subscription, WsHub
+from kalshiflow.sim.server.ws_hub import FILL, POSITIONS, USER_ORDERS, Session, Subscription, WsHub
+from kalshiflow.train.inprocess_private import fill_message, order_message, position_message
 
 
 class Plumbing(Enum):
@@ -64,7 +68,8 @@ class Plumbing(Enum):
 
 
 Frame = OutboxItem  # an outbox item: (is data, a data frame, control text or a close)
-Delivery = OrderbookDelta | Frame
+PrivateMessage = FillMessage | UserOrderUpdate | MarketPositionUpdate
+Delivery = OrderbookDelta | PrivateMessage | Frame
 
 
 class _NoNetwork(httpx.AsyncBaseTransport):
@@ -262,6 +267,8 @@ class BookDeltas:
 
     def __init__(self, hub: WsHub, session: Session, books: Subscription) -> None:
         self._hub_on_event: Callable[[EngineEvent], None] = hub.on_event
+        self._private_subs = hub.private_subscriptions
+        self._session = session
         self._sessions = hub.sessions
         self._account = session.account_id
         self._outbox = session.outbox
@@ -289,21 +296,60 @@ class BookDeltas:
             handler(event)
 
     def _on_order(self, event: OrderEvent) -> None:
-        self._private(event, event.order.account_id)
+        sid = self._private(event, event.order.account_id, USER_ORDERS)
+        if sid is not None:
+            self._typed(event, order_message(event, sid, time.monotonic_ns()))
 
     def _on_fill(self, event: FillEvent) -> None:
-        self._private(event, event.fill.account_id)
+        sid = self._private(event, event.fill.account_id, FILL)
+        if sid is not None:
+            self._typed(event, fill_message(event, sid, time.monotonic_ns()))
 
     def _on_position(self, event: PositionEvent) -> None:
-        self._private(event, event.account_id)
+        sid = self._private(event, event.account_id, POSITIONS)
+        if sid is not None:
+            self._typed(event, position_message(event, sid, time.monotonic_ns()))
 
-    def _private(self, event: EngineEvent, account_id: str) -> None:
+    def _private(self, event: EngineEvent, account_id: str, channel: str) -> int | None:
+        """The sid to send the event to typed (``_typed``), or None once it is handled here."""
         foreign = self._foreign_accounts.get(account_id)
         if foreign is None:
             foreign = self._foreign(account_id)
-        if foreign and len(self._sessions) == 1:
-            return  # another account's order, fill or position: nobody here listens for it
+        if len(self._sessions) == 1:
+            if foreign:
+                return None  # another account's order, fill or position: nobody here listens for it
+            sid = self._direct_sid(channel)
+            if sid is not None:
+                return sid
         self._hub_on_event(event)
+        return None
+
+    def _direct_sid(self, channel: str) -> int | None:
+        """Our subscription's sid when the hub would send our event on ``channel`` as one plain
+        data frame to it: it is the channel's only subscriber, unfiltered, and no fault can touch
+        the frame. Then the frame's message is built typed (``inprocess_private``) instead of
+        rendered by the hub and parsed by the client (~11 % of a random-action episode). Like the
+        typed book deltas, such messages wait in ``pending``, outside the outbox's bound."""
+        session = self._session
+        if session.closing or not session.faults.quiet():
+            return None
+        subs = self._private_subs(channel, self._account)
+        if subs is None or len(subs) != 1:
+            return None
+        for sub in subs:
+            if sub.active and sub.tickers is None and sub.session is session:
+                return sub.sid
+        return None
+
+    def _typed(self, event: EngineEvent, message: PrivateMessage | None) -> None:
+        if message is None:  # a value only the parser can judge: the hub's frame, as before
+            self._hub_on_event(event)
+            return
+        action = self._session.faults.next_action()  # the hub's count and draw for the frame
+        assert action == "send", action  # as ``quiet`` promised
+        if self._outbox._items:
+            self.take_frames()
+        self.pending.append(message)
 
     def _on_delta(self, event: BookDelta) -> None:
         if len(self._sessions) != 1:  # ``_only_session``, inlined on the hottest path

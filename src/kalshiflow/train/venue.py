@@ -282,11 +282,14 @@ class SimVenue:
                 break
             item = pending.popleft()
             delivered += 1
-            if type(item) is OrderbookDelta:
+            if isinstance(item, OrderbookDelta):
                 if books is not None:
                     books.apply_delta(item)
                 continue
-            assert isinstance(item, tuple)
+            if not isinstance(item, tuple):  # our fill, order or position, typed (``inprocess_private``)
+                if self.on_event is not None:
+                    self.on_event(item)
+                continue
             frame = item[1]
             if isinstance(frame, Close):
                 raise RuntimeError(f"the venue closed the trader's stream: {frame.reason}")

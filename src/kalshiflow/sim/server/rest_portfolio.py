@@ -99,16 +99,16 @@ def _orders(call: Call) -> Reply:
     engine, query, account = call.sim.engine, call.query, call.account
     status = q.choice(query, "status", _ORDER_STATUSES)
     tickers, events = q.csv_set(query, "ticker"), q.csv_set(query, "event_ticker")
-    cutoff = call.lag_cutoff_ms
+    cutoff, historical, in_range = call.lag_cutoff_ms, call.historical_cutoff_ms, q.TsRange(query)
     selected = [
         o
         for o in _newest_first_orders(call)
         if o.created_ms <= cutoff
-        and not history.order_archived(o, call.historical_cutoff_ms)
+        and not history.order_archived(o, historical)
         and (not status or o.status.value == status)
         and (tickers is None or o.ticker in tickers)
         and (events is None or engine.markets[o.ticker].event_ticker in events)
-        and q.in_ts_range(o.created_ms, query)
+        and in_range(o.created_ms)
     ]
     page, cursor = q.paginate(selected, query)
     return 200, {"orders": [wp.order(o, account.user_id) for o in page], "cursor": cursor}
@@ -125,13 +125,14 @@ def _order(call: Call) -> Reply:
 def _fills(call: Call) -> Reply:
     query = call.query
     ticker, order_id, cutoff = query.get("ticker"), query.get("order_id"), call.lag_cutoff_ms
+    historical, in_range = call.historical_cutoff_ms, q.TsRange(query)  # read once, not per fill
     selected = [
         f
         for f in _newest_first_fills(call)
-        if call.historical_cutoff_ms <= f.ts_ms <= cutoff
+        if historical <= f.ts_ms <= cutoff
         and (not ticker or f.ticker == ticker)
         and (not order_id or f.order_id == order_id)
-        and q.in_ts_range(f.ts_ms, query)
+        and in_range(f.ts_ms)
     ]
     page, cursor = q.paginate(selected, query)
     return 200, {"fills": [wp.fill(f) for f in page], "cursor": cursor}

@@ -320,6 +320,11 @@ class WsHub:
         )
         self._broadcast(wanted, msg_type, body)
 
+    def private_subscriptions(self, channel: str, primary: str) -> set[Subscription] | None:
+        """The subscriptions ``_private`` sends ``primary``'s events of ``channel`` to (before the
+        ticker filter); an in-process reader checks it is the only one (``train.inprocess``)."""
+        return self._index.by_key.get((channel, primary))
+
     def _on_delta(self, delta: BookDelta) -> None:
         subs = self._index.by_key.get((ORDERBOOK, delta.ticker))
         if not subs:
