@@ -22,7 +22,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, get_origin
+from typing import Any, Final, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.fields import FieldInfo
@@ -238,6 +238,40 @@ def _section_keys(section: str) -> list[str]:
     return list(annotation.model_fields)
 
 
+# The variables outside the settings sections that kalshiflow, its scripts and its tests read
+# (``tests/config`` keeps this list equal to the names the source mentions).
+FLAT_VARIABLES: Final = (
+    "KALSHIFLOW_DASHBOARD_HOST",
+    "KALSHIFLOW_DASHBOARD_PORT",
+    "KALSHIFLOW_DASHBOARD_TOKEN",
+    "KALSHIFLOW_DASHBOARD_URL",
+    "KALSHIFLOW_DATA_DIR",
+    "KALSHIFLOW_DB",
+    "KALSHIFLOW_EXCHANGE",
+    "KALSHIFLOW_KEY_FILE",
+    "KALSHIFLOW_KEY_ID",
+    "KALSHIFLOW_MARKET_DATA",
+    "KALSHIFLOW_PYTHON",
+    "KALSHIFLOW_TEST_PG_URL",
+    "KALSHIFLOW_URL",
+    "KALSHIFLOW_VENV",
+    "KALSHIFLOW_WEBHOOK_URL",
+)
+
+
+def _check_flat_variable(name: str, upper: str) -> None:
+    """A near miss of a known variable (``KALSHIFLOW_DATADIR``) stops here: ignored, it would send
+    the data, the database or the orders somewhere the operator did not ask for. Other names are
+    left alone (a script of the operator's own may use the prefix)."""
+    if upper in FLAT_VARIABLES:
+        return
+    # Compared without the shared prefix, which would make every name look close to every other.
+    suffixes = [known[len(ENV_PREFIX) :] for known in FLAT_VARIABLES]
+    close = difflib.get_close_matches(upper[len(ENV_PREFIX) :], suffixes, n=1, cutoff=0.8)
+    if close:
+        raise SettingsError(f"{name}: not a kalshiflow variable (did you mean {ENV_PREFIX}{close[0]}?)")
+
+
 def _check_environment(environ: Mapping[str, str]) -> None:
     """Name a mistyped ``KALSHIFLOW_SECTION__KEY`` variable instead of ignoring it."""
     sections = list(Settings.model_fields)
@@ -251,8 +285,9 @@ def _check_environment(environ: Mapping[str, str]) -> None:
                 f"{name}: expected {ENV_PREFIX}SECTION{NESTED}KEY (one underscore after KALSHIFLOW), "
                 f"e.g. {ENV_PREFIX}RISK{NESTED}MAX_ORDER_CONTRACTS"
             )
-        if NESTED not in rest:
-            continue  # KALSHIFLOW_DB, KALSHIFLOW_URL, ...: not a settings section
+        if NESTED not in rest:  # KALSHIFLOW_DB, KALSHIFLOW_URL, ...: not a settings section
+            _check_flat_variable(name, upper)
+            continue
         section, _, key = rest.partition(NESTED)
         if section not in sections:
             raise SettingsError(f"{name}: unknown section {section!r}{_suggest(section, sections)}")

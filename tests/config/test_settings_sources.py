@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -136,3 +137,46 @@ def test_run_with_a_list_variable_that_is_not_json_is_one_line_and_exit_2(tmp_pa
     )
     assert result.exit_code == 2, result.output
     assert "KALSHIFLOW_MARKETS__TICKERS='KX-A,KX-B': not JSON" in result.output
+
+
+@pytest.mark.parametrize(
+    ("name", "meant"),
+    [
+        ("KALSHIFLOW_DATADIR", "KALSHIFLOW_DATA_DIR"),
+        ("KALSHIFLOW_KEYFILE", "KALSHIFLOW_KEY_FILE"),
+        ("kalshiflow_dashboard_tokn", "KALSHIFLOW_DASHBOARD_TOKEN"),
+        ("KALSHIFLOW_EXCHANGES", "KALSHIFLOW_EXCHANGE"),
+    ],
+)
+def test_a_near_miss_of_a_known_variable_is_named(name: str, meant: str) -> None:
+    """Ignored, ``KALSHIFLOW_DATADIR`` would put the database and logs in ./.kalshiflow unannounced."""
+    with pytest.raises(
+        SettingsError, match=f"^{name}: not a kalshiflow variable \\(did you mean {meant}\\?\\)$"
+    ):
+        load_settings(environ={name: "/somewhere"})
+
+
+@pytest.mark.parametrize("name", ["KALSHIFLOW_HOME", "KALSHIFLOW_DEBUG", "KALSHIFLOW_LOG", "KALSHIFLOW_DB"])
+def test_other_prefixed_variables_are_left_alone(name: str) -> None:
+    load_settings(environ={name: "1"})
+
+
+def test_the_known_variables_are_the_ones_the_code_reads() -> None:
+    """``FLAT_VARIABLES`` equals every ``KALSHIFLOW_NAME`` (no section) that the source, the scripts
+    and the tests mention, so a new variable cannot be refused as a near miss of an old one."""
+    from tests.paths import REPO
+
+    from kalshiflow.config import FLAT_VARIABLES
+
+    mentioned: set[str] = set()
+    for folder in ("src", "scripts", "tests", ".ci"):
+        for path in (REPO / folder).rglob("*"):
+            if path.is_file() and path.suffix in (".py", ".sh", "") and "__pycache__" not in path.parts:
+                mentioned |= set(
+                    re.findall(r"\bKALSHIFLOW_[A-Z][A-Z0-9_]*[A-Z0-9]\b", path.read_text(errors="ignore"))
+                )
+    flat = {name for name in mentioned if "__" not in name}
+    examples = {"KALSHIFLOW_DATADIR", "KALSHIFLOW_KEYFILE", "KALSHIFLOW_EXCHANGES", "KALSHIFLOW_HOME"}
+    examples |= {"KALSHIFLOW_DEBUG", "KALSHIFLOW_LOG", "KALSHIFLOW_DASHBOARD_TOKN"}
+    examples |= {"KALSHIFLOW_NAME", "KALSHIFLOW_DATA_DI"}  # this docstring; a cut-off help text's test
+    assert flat - examples == set(FLAT_VARIABLES)
