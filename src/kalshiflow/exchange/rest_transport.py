@@ -144,7 +144,10 @@ class RestTransport:
             )
         except (httpx.TransportError, OSError) as exc:
             lost = error_from_transport(exc, method, path, self.rest_url)
-            log.warning("rest.transport_error method=%s path=%s error=%s", method, path, lost.message)
+            # Info, not warning: a retry says it again as a warning with its attempt and delay, and a
+            # call that gives up is reported by its caller; at warning every failed attempt printed
+            # two identical lines on the console.
+            log.info("rest.transport_error method=%s path=%s error=%s", method, path, lost.message)
             raise lost from None
         elapsed_ms = (time.perf_counter() - started) * 1000
         if response.status_code == 429:

@@ -7,6 +7,7 @@ resolve polls) moves the simulator's time too, so recovery is proven without rea
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import pytest
 from tests.exchange.client.exchange_client_kit import (
@@ -173,3 +174,22 @@ async def test_unreachable_host_is_a_clear_connection_error() -> None:
     assert err.__cause__ is None
     assert err.__suppress_context__
     assert clock.slept_s > 0  # reads retried with backoff before giving up
+
+
+async def test_each_failed_attempt_warns_once(caplog: pytest.LogCaptureFixture) -> None:
+    """The console shows warnings: one line per retry (with its error), not a second identical line
+    for the transport error under it; the transport errors stay in the log at info."""
+    caplog.set_level(logging.INFO, logger="kalshiflow.exchange")
+    client = make_client("http://127.0.0.1:1/trade-api/v2", None, SteppingClock())
+    try:
+        with pytest.raises(AmbiguousError):
+            await client.exchange_status()
+    finally:
+        await client.aclose()
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    infos = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+    retries = [m for m in warnings if m.startswith("rest.retry ")]
+    assert retries
+    assert warnings == retries, warnings
+    transport = [m for m in infos if m.startswith("rest.transport_error ")]
+    assert len(transport) == len(retries) + 1  # every attempt, the last one given up on included
