@@ -157,7 +157,12 @@ def check_selection(
     where = f"the exchange at {connection.rest_url}"
     if not selection.tickers:
         named = ", ".join(selection.missing or options.markets)
-        detail = f"--markets {named}: not listed on {where}" if named else f"no open market on {where}"
+        if named:
+            detail = f"--markets {named}: not listed on {where}"
+        else:  # the filters that emptied the pool are named: the user typed them
+            filters = [f"--series {', '.join(options.series)}"] if options.series else []
+            filters += [f"--event {', '.join(options.events)}"] if options.events else []
+            detail = f"no open market on {where}" + (f" matches {' and '.join(filters)}" if filters else "")
         raise RecordUsageError(f"nothing to record: {detail}")
     for ticker in selection.missing:
         print(f"warning: --markets {ticker}: not listed on {where}; not recorded", file=sys.stderr)

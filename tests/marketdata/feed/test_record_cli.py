@@ -129,6 +129,24 @@ def test_no_named_ticker_left_exits_2_with_one_line_before_recording(tmp_path: P
     assert list_sessions(db_url) == [], "nothing is recorded when no market is left"
 
 
+def test_filters_that_leave_no_market_are_named(tmp_path: Path) -> None:
+    """``--series NOPE``: the error names the filter the user typed, not only 'no open market'."""
+    db_url = f"sqlite:///{tmp_path}/r.db"
+    proc = subprocess.run(
+        [*_command(), "record", "--series", "NOPE", "--event", "NOPE-E", "--duration", "30", "--db", db_url],
+        capture_output=True,
+        text=True,
+        env=_clean_env(COLUMNS="300"),
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    [line] = proc.stderr.strip().splitlines()
+    assert line.startswith("error: nothing to record: no open market on the exchange at "), line
+    assert line.endswith(" matches --series NOPE and --event NOPE-E"), line
+    assert list_sessions(db_url) == []
+
+
 def test_an_unknown_ticker_beside_others_is_warned_about_by_name(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
