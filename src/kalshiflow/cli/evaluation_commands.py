@@ -44,9 +44,10 @@ def backtest(
         str,
         typer.Option(
             metavar="SPEC[,SPEC...]",
-            help="Policies: hold, random, rules, rules:signal, mm, longshot, maker, ppo, mlp:PATH.",
+            help="Policies: hold, random, rules, rules:signal, mm, longshot, maker, ppo, mlp:PATH "
+            "(default: the baselines and run's default, hold,random,rules,ppo).",
         ),
-    ] = "hold,random,rules",
+    ] = "hold,random,rules,ppo",
     seeds: Annotated[str, typer.Option(help="Simulator seeds: 1-20, 7 or 1,4,9-12.")] = "1-5",
     hours: Annotated[float, typer.Option(min=0.01, help="Simulated hours per run.")] = 2.0,
     markets: Annotated[int, typer.Option(min=1, help="Markets live at any time in the simulator.")] = 20,

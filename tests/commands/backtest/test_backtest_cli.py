@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from kalshiflow.cli import app
+from kalshiflow.config import Settings
 
 
 def test_backtest_writes_the_report_and_prints_each_policy(tmp_path: Path) -> None:
@@ -39,6 +40,16 @@ def test_backtest_writes_the_report_and_prints_each_policy(tmp_path: Path) -> No
     report = json.loads((out / "report.json").read_text())
     assert [p["policy"] for p in report["policies"]] == ["hold", "random"]
     assert report["policies"][0]["pnl_dollars"] == [0.0, 0.0]
+
+
+def test_without_policy_the_baselines_meet_runs_default(tmp_path: Path) -> None:
+    """No --policy: hold, random and rules against the policy ``run`` trades by default."""
+    out = tmp_path / "bt"
+    argv = ["backtest", "--seeds", "1", "--hours", "0.02", "--markets", "3", "--jobs", "1", "--out", str(out)]
+    result = CliRunner().invoke(app, argv)
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "report.json").read_text())
+    assert [p["policy"] for p in report["policies"]] == ["hold", "random", "rules", Settings().run.policy]
 
 
 def test_unknown_policy_is_a_usage_error_naming_the_flag(tmp_path: Path) -> None:
