@@ -227,3 +227,28 @@ async def test_a_no_position_shows_the_yes_price_of_its_exit(
             assert await page.evaluate(exit_cell, "ZZ-NO") == "$0.6050 NO (YES $0.3950)"
             price = held["exit_price"]
             assert await page.evaluate(exit_cell, ticker) == f"${price // 10000}.{price % 10000:04d}"
+
+
+async def test_a_maker_fee_of_a_fraction_of_a_cent_is_shown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A maker fill of one contract at $0.43 paid $0.0043 in fees: the fills tab read "$0.00" (the
+    fee to the cent) beside prices to the hundredth of a cent. It now reads "$0.0043"."""
+    async with running_trader(tmp_path, monkeypatch) as trader:
+        await trader.wait_trading()
+        async with browser_page(tmp_path, trader.url) as page:
+            await open_live(page, trader.url)
+            await trader.dashboard.stop()  # no more messages: the fills set below stay
+            await page.wait_for_function("!window.__kf.state.connected")
+            fill = {"trade_id": "t", "order_id": "o", "ticker": "ZZ-FEE", "side": "ask", "yes_price": 4300,
+                    "count": 100, "is_taker": False, "ts_ms": 0, "client_order_id": None,
+                    "post_position": -100, "source": "ws"}  # fmt: skip
+            await page.evaluate(
+                "(f) => { window.__kf.state.fills = [{ ...f, fee: 4300 }, { ...f, ticker: 'ZZ-BIG', fee: 1234567 }]; }",
+                fill,
+            )
+            await page.click("#tabs button[data-tab=fills]")  # renders
+            fees = "(t) => [...document.querySelectorAll('#fills tbody tr')].filter((r) => r.cells[1].textContent === t).map((r) => r.cells[5].textContent)"
+            await page.wait_for_function(f"({fees})('ZZ-FEE').length === 1")
+            assert await page.evaluate(fees, "ZZ-FEE") == ["$0.0043"]
+            assert await page.evaluate(fees, "ZZ-BIG") == ["$1.2346"]

@@ -175,7 +175,7 @@ function renderFills(state) {
     cell(f.side),
     cell(fmt.price(f.yes_price)),
     cell(fmt.count(f.count)),
-    cell(fmt.money(f.fee)),
+    cell(fmt.fee(f.fee)),
     cell(f.is_taker ? "taker" : "maker"),
   ]);
 }
