@@ -252,3 +252,35 @@ async def test_a_maker_fee_of_a_fraction_of_a_cent_is_shown(
             await page.wait_for_function(f"({fees})('ZZ-FEE').length === 1")
             assert await page.evaluate(fees, "ZZ-FEE") == ["$0.0043"]
             assert await page.evaluate(fees, "ZZ-BIG") == ["$1.2346"]
+
+
+async def test_the_distances_to_take_profit_and_stop_loss_show_in_price(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under the default price-space exit rules "To TP" and "To SL" read "–" for every position. A
+    row with price distances now reads "+$0.0300" and "-$0.0010" (the stop loss's threshold passed),
+    and a row with pnl% distances reads them as before."""
+    async with running_trader(tmp_path, monkeypatch) as trader:
+        await trader.wait_trading()
+        ticker = await trader.wait_position()
+        async with browser_page(tmp_path, trader.url) as page:
+            await open_live(page, trader.url)
+            await page.wait_for_function(f"window.__kf.state.positions.get('{ticker}') !== undefined")
+            await trader.dashboard.stop()  # no more messages: the rows set below stay
+            await page.wait_for_function("!window.__kf.state.connected")
+            held = await page.evaluate(f"window.__kf.state.positions.get('{ticker}')")
+            await page.evaluate(
+                """(row) => {
+                  const rows = window.__kf.state.positions;
+                  rows.set('ZZ-MOVE', { ...row, ticker: 'ZZ-MOVE', to_take_profit_e2: null, to_stop_loss_e2: null,
+                                        to_take_profit_e4: 300, to_stop_loss_e4: -10 });
+                  rows.set('ZZ-PCT', { ...row, ticker: 'ZZ-PCT', to_take_profit_e2: 1250, to_stop_loss_e2: 800,
+                                       to_take_profit_e4: null, to_stop_loss_e4: null });
+                }""",
+                held,
+            )
+            await page.click("#tabs button[data-tab=positions]")  # renders
+            cells = "(t) => { const tr = document.querySelector(`#positions tr[data-ticker='${t}']`); return tr && [tr.querySelector('td.to-tp').textContent, tr.querySelector('td.to-sl').textContent]; }"
+            await page.wait_for_function(f"({cells})('ZZ-MOVE') !== null")
+            assert await page.evaluate(cells, "ZZ-MOVE") == ["+$0.0300", "-$0.0010"]
+            assert await page.evaluate(cells, "ZZ-PCT") == ["+12.50%", "+8.00%"]

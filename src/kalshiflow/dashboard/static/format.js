@@ -37,6 +37,13 @@ export function price(e4) {
   return `$${Math.floor(e4 / 10000)}.${String(e4 % 10000).padStart(4, "0")}`;
 }
 
+// A signed price move (units of $0.0001) as "+$0.0300", "-$0.0010", "$0.0000".
+export function signedPrice(e4) {
+  if (e4 === null || e4 === undefined) return "–";
+  const sign = e4 > 0 ? "+" : e4 < 0 ? "-" : "";
+  return sign + price(Math.abs(e4));
+}
+
 // Count (units of 0.01 contract) as "12.00", signed when asked.
 export function count(e2, signed = false) {
   if (e2 === null || e2 === undefined) return "–";
