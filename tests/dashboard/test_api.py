@@ -27,6 +27,7 @@ from tests.waiting import until
 from kalshiflow.dashboard.hub import HubConfig
 from kalshiflow.domain.units import Count
 from kalshiflow.events.trader import TraderState
+from kalshiflow.trader.lifecycle.init_tracker import InitStep
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -358,3 +359,23 @@ async def _handshake_status(url: str, host: str) -> int:
     finally:
         writer.close()
     return int(status_line.split()[1])
+
+
+async def test_the_startup_sync_steps_each_say_what_they_synced(trader: Trader) -> None:
+    """Systems' checklist showed the one calibration summary on each of sync balance, positions,
+    orders and settlements, as if four steps had produced the same result: the balance step keeps
+    the summary, the others say what they synced and that it was the same pass."""
+    await trader.wait_trading()
+    steps = trader.state.tracker.steps
+    balance = steps[InitStep.SYNC_BALANCE].detail
+    assert balance.startswith("cash $"), balance
+    assert steps[InitStep.SYNC_POSITIONS].detail.endswith(
+        "open positions (in the startup calibration's pass, as sync balance)"
+    )
+    assert steps[InitStep.SYNC_ORDERS].detail.endswith(
+        "resting orders (in the startup calibration's pass, as sync balance)"
+    )
+    assert (
+        steps[InitStep.SYNC_SETTLEMENTS].detail
+        == "settlements read (in the startup calibration's pass, as sync balance)"
+    )
