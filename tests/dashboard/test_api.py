@@ -379,3 +379,45 @@ async def test_the_startup_sync_steps_each_say_what_they_synced(trader: Trader) 
         steps[InitStep.SYNC_SETTLEMENTS].detail
         == "settlements read (in the startup calibration's pass, as sync balance)"
     )
+
+
+async def test_the_token_check_answers_and_changes_nothing(trader: Trader, http: httpx.AsyncClient) -> None:
+    """POST /api/token: 204 for the trader's token, 401 for another or none, 403 from another page."""
+    assert (await http.post("/api/token", headers=CONTROL_HEADERS)).status_code == 204
+    wrong = {**CONTROL_HEADERS, "x-kalshiflow-token": TOKEN + "x"}
+    refused = await http.post("/api/token", headers=wrong)
+    assert refused.status_code == 401
+    assert TOKEN not in refused.text
+    assert (await http.post("/api/token")).status_code == 401
+    foreign = {**CONTROL_HEADERS, "origin": "https://evil.example"}
+    assert (await http.post("/api/token", headers=foreign)).status_code == 403
+    assert trader.state.lifecycle.state is TraderState.TRADING
+
+
+async def test_kill_switch_off_says_whether_the_trader_resumes_by_itself(
+    trader: Trader, http: httpx.AsyncClient
+) -> None:
+    """ "kill switch off (resume to trade)" while the next passing calibration resumed trading by
+    itself: the answer now says which of the two it is."""
+    life = trader.state.lifecycle
+
+    async def control(action: str) -> dict[str, Any]:
+        response = await http.post(f"/api/control/{action}", headers=CONTROL_HEADERS)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    await control("kill_on")
+    await until(lambda: life.state is TraderState.PAUSED, 30, "paused by the kill switch")
+    off = await control("kill_off")
+    assert (
+        off["detail"]
+        == "kill switch off (trading resumes after the next calibration that passes, or resume now)"
+    )
+    await control("calibrate")
+    await until(lambda: life.state is TraderState.TRADING, 30, "trading again after a calibration")
+
+    await control("pause")
+    await control("kill_on")
+    off = await control("kill_off")
+    assert off["detail"] == "kill switch off (still paused by pytest (127.0.0.1): resume to trade)"
