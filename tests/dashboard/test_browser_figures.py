@@ -284,3 +284,42 @@ async def test_the_distances_to_take_profit_and_stop_loss_show_in_price(
             await page.wait_for_function(f"({cells})('ZZ-MOVE') !== null")
             assert await page.evaluate(cells, "ZZ-MOVE") == ["+$0.0300", "-$0.0010"]
             assert await page.evaluate(cells, "ZZ-PCT") == ["+12.50%", "+8.00%"]
+
+
+async def test_the_charts_read_utc_like_the_tables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In a browser outside UTC (New York here) the charts' time axis and legend read local time while
+    the status console, the action log and the calibrations read UTC: 5:25pm in a table was 12:25pm
+    on the chart. The charts now draw UTC."""
+    from playwright.async_api import async_playwright
+    from tests.dashboard.browser_kit import ARGS, CHROMIUM, require_chromium
+
+    require_chromium()
+    async with running_trader(tmp_path, monkeypatch) as trader:
+        await trader.wait_trading()
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+            try:
+                context = await browser.new_context(timezone_id="America/New_York")
+                page = await context.new_page()
+                page.set_default_timeout(30_000)
+                await open_live(page, trader.url)
+                assert await page.evaluate("new Date(0).getTimezoneOffset()") == 300
+                five_utc = await page.evaluate(
+                    "import('/static/charts.js').then((c) => { const d = c.chartDate(5 * 3600); return [d.getHours(), d.getMinutes()]; })"
+                )
+                assert five_utc == [5, 0]
+                await page.wait_for_function("window.__kf.state.equity.length > 5")
+                await page.click("#tabs button[data-tab=charts]")
+                await page.wait_for_function(
+                    "Number(document.querySelector('#chart-equity').dataset.drawn) > 5"
+                )
+                await painted(page)
+                await page.hover("#chart-equity .u-over")
+                await painted(page)
+                shown = await page.text_content("#chart-equity .u-legend .u-series .u-value")
+                stamps = await page.evaluate("window.__kf.state.equity.map((p) => p.ts_ms)")
+                hours = {f" {(ms // 3_600_000) % 24 % 12 or 12}:" for ms in stamps}  # UTC, as "5:" of 5:25pm
+                assert shown is not None
+                assert any(hour in shown for hour in hours), (shown, hours)  # "12/7/26 5:25pm" for 17:25 UTC
+            finally:
+                await browser.close()
