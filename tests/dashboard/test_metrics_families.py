@@ -50,3 +50,14 @@ def test_orders_count_only_orders_sent_and_no_created_series() -> None:
     assert decisions["paper"] == 1.0  # the decisions still count every result
     created = [name for samples in families.values() for _, _, name in samples if name.endswith("_created")]
     assert created == []
+
+
+def test_the_time_in_state_names_its_clock() -> None:
+    """Under ``--speed 10`` kalshiflow_state_seconds ran ten times faster than the wall clock, and it
+    restarted at every calibration; its HELP said only "time in the current state"."""
+    clock = SystemClock()
+    text = DashboardMetrics(AppState(Lifecycle(clock), InitTracker(clock))).render().decode()
+    [help_line] = [line for line in text.splitlines() if line.startswith("# HELP kalshiflow_state_seconds ")]
+    assert "trader's clock" in help_line
+    assert "--speed" in help_line
+    assert "calibration" in help_line

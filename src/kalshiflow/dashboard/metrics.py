@@ -53,7 +53,8 @@ class _TraderLevels(Collector):
         yield state
         yield GaugeMetricFamily(
             "kalshiflow_state_seconds",
-            "time in the current state",
+            "time in the current state, on the trader's clock (simulated seconds under --speed; a"
+            " calibration, every minute by default, is a state of its own)",
             value=parts.lifecycle.time_in_state_ms() / 1000,
         )
         core = parts.core
