@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, text
 from tests.commands.cli_kit import FAST_SIM, kf, kf_background, wait_for
+from tests.train.recorded_kit import recorded_session
 
 from kalshiflow.commands.heartbeat import STALE_AFTER_S
 from kalshiflow.commands.status import format_status, trader_clock_ahead
@@ -300,3 +301,19 @@ def test_status_says_what_positions_and_resting_orders_are_in() -> None:
     assert "  KX-A  -3.00 (3.00 contracts NO)  cost $1.20" in text
     assert "  KX-B  2.00 (2.00 contracts YES)  cost $0.88" in text
     assert "  KX-B  ask 1.00 contracts @ $0.4500 (YES price)  resting" in text
+
+
+def test_status_of_a_recording_database_lists_its_sessions(tmp_path: Path) -> None:
+    """After ``record --db FILE``, ``status --db FILE`` said only "never ran" and "cash: unknown": the
+    sessions the file holds (what ``backtest --sessions FILE#ID`` needs) were nowhere to be seen."""
+    with recorded_session("sqlite", str(tmp_path), minutes=1.0) as rec:
+        result = kf(["status", "--db", rec.url], tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert "recorded sessions: 1" in result.stdout, result.stdout
+        [line] = [line for line in result.stdout.splitlines() if line.strip().startswith("session ")]
+        assert line.strip().startswith(f"session {rec.session_id}  sim  4 markets  from "), line
+        assert "ended" in line, line
+        snapshot = json.loads(kf(["status", "--db", rec.url, "--json"], tmp_path).stdout)
+        [session] = snapshot["recordings"]
+        assert session["session_id"] == rec.session_id
+        assert session["markets"] == 4

@@ -27,6 +27,7 @@ from tests.waiting import until
 from kalshiflow.dashboard.hub import HubConfig
 from kalshiflow.domain.units import Count
 from kalshiflow.events.trader import TraderState
+from kalshiflow.trader.lifecycle.init_tracker import InitStep
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -358,3 +359,65 @@ async def _handshake_status(url: str, host: str) -> int:
     finally:
         writer.close()
     return int(status_line.split()[1])
+
+
+async def test_the_startup_sync_steps_each_say_what_they_synced(trader: Trader) -> None:
+    """Systems' checklist showed the one calibration summary on each of sync balance, positions,
+    orders and settlements, as if four steps had produced the same result: the balance step keeps
+    the summary, the others say what they synced and that it was the same pass."""
+    await trader.wait_trading()
+    steps = trader.state.tracker.steps
+    balance = steps[InitStep.SYNC_BALANCE].detail
+    assert balance.startswith("cash $"), balance
+    assert steps[InitStep.SYNC_POSITIONS].detail.endswith(
+        "open positions (in the startup calibration's pass, as sync balance)"
+    )
+    assert steps[InitStep.SYNC_ORDERS].detail.endswith(
+        "resting orders (in the startup calibration's pass, as sync balance)"
+    )
+    assert (
+        steps[InitStep.SYNC_SETTLEMENTS].detail
+        == "settlements read (in the startup calibration's pass, as sync balance)"
+    )
+
+
+async def test_the_token_check_answers_and_changes_nothing(trader: Trader, http: httpx.AsyncClient) -> None:
+    """POST /api/token: 204 for the trader's token, 401 for another or none, 403 from another page."""
+    assert (await http.post("/api/token", headers=CONTROL_HEADERS)).status_code == 204
+    wrong = {**CONTROL_HEADERS, "x-kalshiflow-token": TOKEN + "x"}
+    refused = await http.post("/api/token", headers=wrong)
+    assert refused.status_code == 401
+    assert TOKEN not in refused.text
+    assert (await http.post("/api/token")).status_code == 401
+    foreign = {**CONTROL_HEADERS, "origin": "https://evil.example"}
+    assert (await http.post("/api/token", headers=foreign)).status_code == 403
+    assert trader.state.lifecycle.state is TraderState.TRADING
+
+
+async def test_kill_switch_off_says_whether_the_trader_resumes_by_itself(
+    trader: Trader, http: httpx.AsyncClient
+) -> None:
+    """ "kill switch off (resume to trade)" while the next passing calibration resumed trading by
+    itself: the answer now says which of the two it is."""
+    life = trader.state.lifecycle
+
+    async def control(action: str) -> dict[str, Any]:
+        response = await http.post(f"/api/control/{action}", headers=CONTROL_HEADERS)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    await control("kill_on")
+    await until(lambda: life.state is TraderState.PAUSED, 30, "paused by the kill switch")
+    off = await control("kill_off")
+    assert (
+        off["detail"]
+        == "kill switch off (trading resumes after the next calibration that passes, or resume now)"
+    )
+    await control("calibrate")
+    await until(lambda: life.state is TraderState.TRADING, 30, "trading again after a calibration")
+
+    await control("pause")
+    await control("kill_on")
+    off = await control("kill_off")
+    assert off["detail"] == "kill switch off (still paused by pytest (127.0.0.1): resume to trade)"

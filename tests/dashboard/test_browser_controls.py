@@ -129,3 +129,23 @@ async def test_controls_that_start_something_are_refused_while_the_trader_stops(
             assert not recal.operator_requested
             assert trader.state.core is not None
             assert not trader.state.core.closer.is_closing(ticker)
+
+
+async def test_a_pasted_token_is_checked_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ "Use token" with a mistyped token said "token set for this tab", and the first control was
+    then refused. The page now asks the trader (POST /api/token, which changes nothing) and says
+    whether it takes the token; nothing is recorded in the status history."""
+    async with running_trader(tmp_path, monkeypatch) as trader:
+        await trader.wait_trading()
+        history = len(trader.state.lifecycle.history)
+        async with browser_page(tmp_path, trader.url) as page:
+            await open_live(page, trader.url)
+            state = "document.getElementById('token-state')"
+            await use_token(page, TOKEN + "x")
+            await page.wait_for_function(f"{state}.dataset.check === '401'")
+            assert "this trader refuses it (401)" in await page.text_content("#token-state")
+            await use_token(page, TOKEN)
+            await page.wait_for_function(f"{state}.dataset.check === '204'")
+            assert await page.text_content("#token-state") == "token set for this tab: this trader accepts it"
+        assert trader.state.lifecycle.state is TraderState.TRADING
+        assert not any("dashboard" in e.result_text for e in list(trader.state.lifecycle.history)[history:])

@@ -227,3 +227,99 @@ async def test_a_no_position_shows_the_yes_price_of_its_exit(
             assert await page.evaluate(exit_cell, "ZZ-NO") == "$0.6050 NO (YES $0.3950)"
             price = held["exit_price"]
             assert await page.evaluate(exit_cell, ticker) == f"${price // 10000}.{price % 10000:04d}"
+
+
+async def test_a_maker_fee_of_a_fraction_of_a_cent_is_shown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A maker fill of one contract at $0.43 paid $0.0043 in fees: the fills tab read "$0.00" (the
+    fee to the cent) beside prices to the hundredth of a cent. It now reads "$0.0043"."""
+    async with running_trader(tmp_path, monkeypatch) as trader:
+        await trader.wait_trading()
+        async with browser_page(tmp_path, trader.url) as page:
+            await open_live(page, trader.url)
+            await trader.dashboard.stop()  # no more messages: the fills set below stay
+            await page.wait_for_function("!window.__kf.state.connected")
+            fill = {"trade_id": "t", "order_id": "o", "ticker": "ZZ-FEE", "side": "ask", "yes_price": 4300,
+                    "count": 100, "is_taker": False, "ts_ms": 0, "client_order_id": None,
+                    "post_position": -100, "source": "ws"}  # fmt: skip
+            await page.evaluate(
+                "(f) => { window.__kf.state.fills = [{ ...f, fee: 4300 }, { ...f, ticker: 'ZZ-BIG', fee: 1234567 }]; }",
+                fill,
+            )
+            await page.click("#tabs button[data-tab=fills]")  # renders
+            fees = "(t) => [...document.querySelectorAll('#fills tbody tr')].filter((r) => r.cells[1].textContent === t).map((r) => r.cells[5].textContent)"
+            await page.wait_for_function(f"({fees})('ZZ-FEE').length === 1")
+            assert await page.evaluate(fees, "ZZ-FEE") == ["$0.0043"]
+            assert await page.evaluate(fees, "ZZ-BIG") == ["$1.2346"]
+
+
+async def test_the_distances_to_take_profit_and_stop_loss_show_in_price(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under the default price-space exit rules "To TP" and "To SL" read "–" for every position. A
+    row with price distances now reads "+$0.0300" and "-$0.0010" (the stop loss's threshold passed),
+    and a row with pnl% distances reads them as before."""
+    async with running_trader(tmp_path, monkeypatch) as trader:
+        await trader.wait_trading()
+        ticker = await trader.wait_position()
+        async with browser_page(tmp_path, trader.url) as page:
+            await open_live(page, trader.url)
+            await page.wait_for_function(f"window.__kf.state.positions.get('{ticker}') !== undefined")
+            await trader.dashboard.stop()  # no more messages: the rows set below stay
+            await page.wait_for_function("!window.__kf.state.connected")
+            held = await page.evaluate(f"window.__kf.state.positions.get('{ticker}')")
+            await page.evaluate(
+                """(row) => {
+                  const rows = window.__kf.state.positions;
+                  rows.set('ZZ-MOVE', { ...row, ticker: 'ZZ-MOVE', to_take_profit_e2: null, to_stop_loss_e2: null,
+                                        to_take_profit_e4: 300, to_stop_loss_e4: -10 });
+                  rows.set('ZZ-PCT', { ...row, ticker: 'ZZ-PCT', to_take_profit_e2: 1250, to_stop_loss_e2: 800,
+                                       to_take_profit_e4: null, to_stop_loss_e4: null });
+                }""",
+                held,
+            )
+            await page.click("#tabs button[data-tab=positions]")  # renders
+            cells = "(t) => { const tr = document.querySelector(`#positions tr[data-ticker='${t}']`); return tr && [tr.querySelector('td.to-tp').textContent, tr.querySelector('td.to-sl').textContent]; }"
+            await page.wait_for_function(f"({cells})('ZZ-MOVE') !== null")
+            assert await page.evaluate(cells, "ZZ-MOVE") == ["+$0.0300", "-$0.0010"]
+            assert await page.evaluate(cells, "ZZ-PCT") == ["+12.50%", "+8.00%"]
+
+
+async def test_the_charts_read_utc_like_the_tables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In a browser outside UTC (New York here) the charts' time axis and legend read local time while
+    the status console, the action log and the calibrations read UTC: 5:25pm in a table was 12:25pm
+    on the chart. The charts now draw UTC."""
+    from playwright.async_api import async_playwright
+    from tests.dashboard.browser_kit import ARGS, CHROMIUM, require_chromium
+
+    require_chromium()
+    async with running_trader(tmp_path, monkeypatch) as trader:
+        await trader.wait_trading()
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+            try:
+                context = await browser.new_context(timezone_id="America/New_York")
+                page = await context.new_page()
+                page.set_default_timeout(30_000)
+                await open_live(page, trader.url)
+                assert await page.evaluate("new Date(0).getTimezoneOffset()") == 300
+                five_utc = await page.evaluate(
+                    "import('/static/charts.js').then((c) => { const d = c.chartDate(5 * 3600); return [d.getHours(), d.getMinutes()]; })"
+                )
+                assert five_utc == [5, 0]
+                await page.wait_for_function("window.__kf.state.equity.length > 5")
+                await page.click("#tabs button[data-tab=charts]")
+                await page.wait_for_function(
+                    "Number(document.querySelector('#chart-equity').dataset.drawn) > 5"
+                )
+                await painted(page)
+                await page.hover("#chart-equity .u-over")
+                await painted(page)
+                shown = await page.text_content("#chart-equity .u-legend .u-series .u-value")
+                stamps = await page.evaluate("window.__kf.state.equity.map((p) => p.ts_ms)")
+                hours = {f" {(ms // 3_600_000) % 24 % 12 or 12}:" for ms in stamps}  # UTC, as "5:" of 5:25pm
+                assert shown is not None
+                assert any(hour in shown for hour in hours), (shown, hours)  # "12/7/26 5:25pm" for 17:25 UTC
+            finally:
+                await browser.close()

@@ -66,6 +66,8 @@ def send_control(
         raise CtlError(
             f"{command.value} takes no ticker ({ticker!r}): it acts on every market; only close takes one"
         )
+    if "://" not in url:
+        raise CtlError(f"--url {url}: give the dashboard's address with its scheme: http://{url.lstrip('/')}")
     action = ACTIONS[command]
     endpoint = f"{url.rstrip('/')}/api/control/{action.value}"
     body = {"ticker": ticker} if ticker else {}
@@ -80,6 +82,15 @@ def send_control(
         payload = response.json()
     except ValueError:
         payload = {}
+    if not isinstance(payload, dict):
+        payload = {}
+    if response.status_code == 404 and not isinstance(payload.get("error"), str):
+        # The dashboard answers a control path with {"error": "..."}; anything else is another server
+        # (the simulator's address, printed beside the dashboard's, answers Kalshi's error object).
+        raise CtlError(
+            f"{url} is not a kalshiflow dashboard (404 for /api/control/{action.value}): give the address "
+            "kalshiflow run printed as 'dashboard http://...'"
+        )
     if response.status_code == 401:
         raise CtlError("the trader refused the token (401)")
     if response.status_code in (400, 403, 404, 413):

@@ -104,7 +104,12 @@ class AppControls:
             return True, "kill switch on: no new exposure"
         core.manual_kill_switch = None
         life.note(f"kill switch released by {by}")
-        return True, "kill switch off" + (" (resume to trade)" if life.state is TraderState.PAUSED else "")
+        if life.state is not TraderState.PAUSED:
+            return True, "kill switch off"
+        if recal.held_by is not None:  # an operator's pause waits for the operator
+            return True, f"kill switch off (still paused by {recal.held_by}: resume to trade)"
+        # Paused by the switch alone: the next calibration that passes resumes trading by itself.
+        return True, "kill switch off (trading resumes after the next calibration that passes, or resume now)"
 
     async def calibrate(self, by: str) -> tuple[bool, str]:
         _, recal = self._parts()

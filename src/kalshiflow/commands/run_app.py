@@ -408,9 +408,19 @@ class TraderApp:
             InitStep.SYNC_ORDERS,
             InitStep.SYNC_SETTLEMENTS,
         )
+        # One calibration pass syncs all four: the balance step carries its summary, the others what
+        # they synced (each read the same summary, which looked like four results of one step).
+        same_pass = "in the startup calibration's pass, as sync balance"
+        ledger = core.ledger
+        synced = {
+            InitStep.SYNC_BALANCE: report.summary(),
+            InitStep.SYNC_POSITIONS: f"{len(ledger.open_positions())} open positions ({same_pass})",
+            InitStep.SYNC_ORDERS: f"{len(ledger.live_orders())} resting orders ({same_pass})",
+            InitStep.SYNC_SETTLEMENTS: f"settlements read ({same_pass})",
+        }
         for step in sync_steps:
             if report.ok:
-                tracker.complete(step, report.summary())
+                tracker.complete(step, synced[step])
             else:
                 tracker.fail(step, report.failure_reason or "sync failed")
         if report.ok:

@@ -8,6 +8,7 @@ naming it (``SimulatorUsageError``), and so is a port already in use.
 from __future__ import annotations
 
 import asyncio
+import shlex
 import signal
 from collections.abc import Sequence
 from pathlib import Path
@@ -125,6 +126,15 @@ async def _serve(config: SimulatorConfig, out: Console, version: str) -> None:
                 line += f"  private key {info.private_key_path}"
             out.print(line)
         out.print(f"markets listed: {config.n_markets}")
+        for info in accounts:
+            if info.private_key_path is not None:  # the generated key: the trader's command, ready to paste
+                command = shlex.join(
+                    [
+                        "kalshiflow", "run", "--exchange", "sim", "--url", address.rest_url,
+                        "--key-id", info.key_id, "--key-file", str(info.private_key_path),
+                    ]
+                )  # fmt: skip
+                out.print(f"trade it: {command}", markup=False, soft_wrap=True)
         out.print("press Ctrl-C to stop")
 
     try:

@@ -30,6 +30,7 @@ from sqlalchemy import Engine
 from kalshiflow.clock import SystemClock
 from kalshiflow.commands.heartbeat import STALE_AFTER_S, wall_ms
 from kalshiflow.domain.units import Count, Money, Price, display_dollars, held_contracts
+from kalshiflow.marketdata.replay import list_sessions
 from kalshiflow.store import db
 from kalshiflow.store.db import normalize_url
 from kalshiflow.store.trader_repo import TraderStore
@@ -126,7 +127,10 @@ NEVER_RAN: dict[str, Any] = {
     "positions": [],
     "resting_orders": [],
     "last_calibration": None,
+    "recordings": [],
 }
+
+RECORDINGS_SHOWN = 5  # the newest sessions listed by the text output (--json lists them all)
 
 
 def _read_only_engine(db_url: str) -> Engine | None:
@@ -217,6 +221,18 @@ def read_status(db_url: str) -> dict[str, Any]:
                 "rest_calls": calibration.rest_calls,
                 "drift_events": calibration.drift_count,
             },
+            "recordings": [
+                {
+                    "session_id": r.id,
+                    "exchange": r.exchange,
+                    "markets": len(r.markets),
+                    "started_ms": r.started_at_ms,
+                    "ended_ms": r.ended_at_ms,
+                    "status": r.status.value,
+                    "messages": r.messages_seen,
+                }
+                for r in list_sessions(store.engine)
+            ],
         }
     finally:
         store.close()
@@ -284,7 +300,26 @@ def format_status(status: dict[str, Any]) -> str:
     if cal is not None:
         result = "ok" if cal["ok"] else f"failed: {cal['failure_reason']}"
         lines.append(f"last calibration: {result}, {cal['duration_ms']} ms, {cal['rest_calls']} REST calls")
+    recordings = status.get("recordings") or []
+    if recordings:
+        lines.append(f"recorded sessions: {len(recordings)}")
+        if len(recordings) > RECORDINGS_SHOWN:
+            lines.append(f"  ... {len(recordings) - RECORDINGS_SHOWN} older (--json lists them all)")
+        lines.extend(f"  {_recording_line(r)}" for r in recordings[-RECORDINGS_SHOWN:])
     return "\n".join(lines)
+
+
+def _recording_line(r: dict[str, Any]) -> str:
+    """``session 1  sim  5 markets  from 2026-12-07 17:13:20 UTC, 15 s, 317 messages (closed)``."""
+    span = (
+        "still recording or crashed"
+        if r["ended_ms"] is None
+        else f"{(r['ended_ms'] - r['started_ms']) // 1000} s"
+    )
+    return (
+        f"session {r['session_id']}  {r['exchange']}  {r['markets']} markets  from {_stamp(r['started_ms'])}, "
+        f"{span}, {r['messages']:,} messages ({r['status']})"
+    )
 
 
 def status_json(status: dict[str, Any]) -> str:

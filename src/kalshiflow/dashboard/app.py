@@ -13,6 +13,8 @@ Routes:
 * ``POST /api/control/{pause|resume|close|flatten|kill_on|kill_off|calibrate}`` with the token
   header (``close`` takes ``{"ticker": ...}``): 401 without a valid token, 403 from a foreign
   Origin, 400 on bad input; nothing changes on a refusal.
+* ``POST /api/token`` with the token header: 204 when this trader takes the token, 401 when not,
+  403 from a foreign Origin. Changes and records nothing (the page checks a pasted token with it).
 
 Listening on loopback, every request must name a loopback ``Host`` (421 otherwise): a web page
 whose name was re-pointed at 127.0.0.1 (DNS rebinding) cannot read the trader either.
@@ -191,6 +193,13 @@ def build_app(
         log.info("dashboard.control", extra={"action": action.value, "by": by, "ok": ok, "detail": detail})
         return _json(result, 200 if ok else 409)
 
+    async def check_token(request: Request) -> Response:
+        if not origin_ok(request.headers, request.url.scheme):
+            return _error(403, "foreign origin")
+        if not token_ok(token, request.headers.get(TOKEN_HEADER)):
+            return _error(401, "missing or wrong token")
+        return Response(status_code=204)
+
     async def ws(websocket: WebSocket) -> None:
         if not origin_ok(websocket.headers, "http"):
             await websocket.close(code=1008)
@@ -219,6 +228,7 @@ def build_app(
         Route("/api/calibrations", calibrations),
         Route("/api/schemas", get_schemas),
         Route("/api/control/{action}", control, methods=["POST"]),
+        Route("/api/token", check_token, methods=["POST"]),
         WebSocketRoute("/ws", ws),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]

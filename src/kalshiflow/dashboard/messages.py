@@ -63,6 +63,11 @@ class PositionRow:
     opened_at_ms: int | None
     realized_pnl: Money
     closing_reason: str | None
+    # Under the price-space rules (``price_exit_metric = "move"``, the default), in $0.0001 of the
+    # held side's exit price: how far it may still rise before take profit and fall before stop
+    # loss, measured as the rules do (from the exit price at entry); None under ``pct`` or unvalued.
+    to_take_profit_e4: int | None = None
+    to_stop_loss_e4: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

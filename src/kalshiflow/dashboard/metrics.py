@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -28,6 +28,9 @@ from kalshiflow.events.trader import (
 )
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+# The decisions that sent an order (as ``ActorMetrics.orders_sent`` counts them): a paper trade, a
+# denial, a decision without a price, a stale one or one stopped by its order group sent nothing.
+ORDER_SENT_RESULTS = frozenset({ActionResult.PLACED, ActionResult.REJECTED, ActionResult.UNKNOWN})
 _E6 = 1_000_000
 
 
@@ -50,7 +53,8 @@ class _TraderLevels(Collector):
         yield state
         yield GaugeMetricFamily(
             "kalshiflow_state_seconds",
-            "time in the current state",
+            "time in the current state, on the trader's clock (simulated seconds under --speed; a"
+            " calibration, every minute by default, is a state of its own)",
             value=parts.lifecycle.time_in_state_ms() / 1000,
         )
         core = parts.core
@@ -101,6 +105,9 @@ class _TraderLevels(Collector):
 
 class DashboardMetrics:
     def __init__(self, parts: TraderParts) -> None:
+        # No ``*_created`` gauge per series: with the counter's own HELP text they read as a second
+        # count ("kalshiflow_decisions_created decisions by result"); this process exports nothing else.
+        disable_created_metrics()  # type: ignore[no-untyped-call]
         self.registry = CollectorRegistry(auto_describe=True)
         self._levels = _TraderLevels(parts)
         self.registry.register(self._levels)
@@ -109,7 +116,7 @@ class DashboardMetrics:
         )
         self.orders = Counter(
             "kalshiflow_orders",
-            "decisions that reached the order path, by result",
+            "orders sent to the exchange, by result (placed, rejected, unknown)",
             ["result"],
             registry=self.registry,
         )
@@ -141,7 +148,7 @@ class DashboardMetrics:
         """Count one bus event (called by the dashboard's subscriber, off the decision path)."""
         if isinstance(event, TraderAction):
             self.decisions.labels(event.result.value).inc()
-            if event.result is not ActionResult.HOLD:
+            if event.result in ORDER_SENT_RESULTS:
                 self.orders.labels(event.result.value).inc()
             self.decision_lag.observe(event.decision_lag_ms / 1000)
         elif isinstance(event, RiskDenied):

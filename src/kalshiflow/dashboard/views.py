@@ -31,6 +31,7 @@ from kalshiflow.features.valuation import value_position
 from kalshiflow.marketdata.feed import MarketDataFeed
 from kalshiflow.trader.config import PriceExitMetric
 from kalshiflow.trader.core import TraderCore
+from kalshiflow.trader.exit_rules.base import Holding, price_move
 from kalshiflow.trader.lifecycle.init_tracker import InitTracker
 from kalshiflow.trader.lifecycle.recalibration import Recalibrator
 from kalshiflow.trader.lifecycle.states import Lifecycle
@@ -88,8 +89,8 @@ def position_rows(core: TraderCore) -> tuple[PositionRow, ...]:
     exits = core.config.exit_rules
     take_profit_e2 = int(Decimal(exits.take_profit_pct) * 100)
     stop_loss_e2 = int(Decimal(exits.stop_loss_pct) * 100)
-    # Distances in pnl% mean something only under the pnl% rules; the price-space rules (default)
-    # measure cents of move since entry, which these fields do not carry: left empty then.
+    # Distances in pnl% mean something only under the pnl% rules; under the price-space rules
+    # (default) the distances are in price, as the rules measure the exit price's move since entry.
     pct_rules = exits.price_exit_metric is PriceExitMetric.PCT
     rows: list[PositionRow] = []
     for view in core.position_views().values():
@@ -100,6 +101,9 @@ def position_rows(core: TraderCore) -> tuple[PositionRow, ...]:
         pct = None
         if valuation is not None and valuation.pnl_pct is not None:
             pct = int(valuation.pnl_pct * 100)  # hundredths of a percent, toward zero
+        move = None
+        if not pct_rules and valuation is not None and market is not None:
+            move = price_move(Holding(view, market, book, valuation), exits)
         rows.append(
             PositionRow(
                 ticker=view.ticker,
@@ -113,6 +117,12 @@ def position_rows(core: TraderCore) -> tuple[PositionRow, ...]:
                 opened_at_ms=None if record is None else record.opened_at_ms,
                 realized_pnl=Money(0) if record is None else record.realized_pnl,
                 closing_reason=core.ledger.closing_reason(view.ticker),
+                to_take_profit_e4=None
+                if move is None or not exits.take_profit_enabled
+                else move.take_profit - move.move,
+                to_stop_loss_e4=None
+                if move is None or not exits.stop_loss_enabled
+                else move.move + move.stop_loss,
             )
         )
     return tuple(sorted(rows, key=lambda r: r.ticker))

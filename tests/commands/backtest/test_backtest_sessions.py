@@ -108,6 +108,14 @@ def test_a_bad_session_selection_names_the_flag_it_came_from(
         assert "--session-ids" not in message
 
 
+def test_an_unknown_session_id_names_the_sessions_there_are(recorded: Recorded) -> None:
+    """ "no session 9 in FILE" left the user guessing which ids the recording holds: it names them."""
+    file = _sqlite_file(recorded)
+    with pytest.raises(BacktestUsageError) as raised:
+        parse_sessions(file, "99")
+    assert str(raised.value).endswith(f"(it holds session {recorded.session_id})"), str(raised.value)
+
+
 @pytest.mark.parametrize(
     ("args", "named"),
     [

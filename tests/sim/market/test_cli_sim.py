@@ -232,6 +232,17 @@ def test_sim_command_serves_until_sigint_and_exits_zero(tmp_path: Path) -> None:
             match = re.search(r"REST\s+(http://\S+/trade-api/v2)", line)
             rest_url = match.group(1) if match else None
         assert not rest_url.endswith(":0/trade-api/v2"), "the printed URL carries the real port"
+        # The trader's command for this simulator is printed whole (the README's documented way), so
+        # a new user does not have to assemble --url, --key-id and --key-file from three lines.
+        while not seen[-1].startswith("press Ctrl-C"):
+            seen.append(lines.get(timeout=30))
+        [key_line] = [line for line in seen if line.startswith("account  key id ")]
+        key_id = key_line.split()[3]
+        [trade] = [line.strip() for line in seen if line.startswith("trade it: ")]
+        assert trade == (
+            f"trade it: kalshiflow run --exchange sim --url {rest_url} --key-id {key_id} "
+            f"--key-file {tmp_path / 'sim-api-key.pem'}"
+        )
         response = httpx.get(f"{rest_url}/markets", timeout=10)
         assert response.status_code == 200
         assert len(response.json()["markets"]) == 4

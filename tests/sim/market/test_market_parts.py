@@ -165,6 +165,25 @@ def test_sim_report_prints_and_writes_json_and_plots(tmp_path: Path) -> None:
         assert (out / name).read_bytes()[:4] == b"\x89PNG"
 
 
+def _no_constant(name: str) -> object:
+    raise ValueError(f"{name} is not JSON")
+
+
+def test_a_sim_report_without_trades_is_valid_json_and_says_so(tmp_path: Path) -> None:
+    """One market for 36 s trades nothing: report.json held NaN (which JSON.parse and strict readers
+    refuse) and the terminal read "excess return: taker +nan pp" and an empty "trade sizes: "."""
+    out = tmp_path / "report"
+    args = ["sim-report", "--hours", "0.01", "--markets", "1", "--out", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "trades 0" in result.output
+    assert "nan" not in result.output.lower()
+    assert "excess return: no trades" in result.output
+    assert "trade sizes: no trades" in result.output
+    report = json.loads((out / "report.json").read_text(), parse_constant=_no_constant)
+    assert report["excess_returns_pp"]["taker"]["expected"] is None
+
+
 def test_sim_report_writes_into_the_data_directory_by_default(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

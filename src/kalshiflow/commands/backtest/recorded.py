@@ -117,7 +117,11 @@ def parse_sessions(path: str, session_ids: str | None = None) -> SessionSource:
         found = {info.id for info in infos}
         if wanted is not None and not wanted <= found:
             missing = ", ".join(str(i) for i in sorted(wanted - found))
-            raise BacktestUsageError(f"{flag}: no session {missing} in {db.redact_url(url)}")
+            held = ", ".join(str(i) for i in sorted(found))
+            there = (
+                f"it holds session{'s' if len(found) > 1 else ''} {held}" if found else "it holds no session"
+            )
+            raise BacktestUsageError(f"{flag}: no session {missing} in {db.redact_url(url)} ({there})")
         chosen: list[tuple[int, int]] = []
         for info in infos:
             if wanted is not None and info.id not in wanted:

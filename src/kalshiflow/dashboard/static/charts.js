@@ -27,6 +27,12 @@ export function dollars(v) {
   return `${v < 0 && cents > 0 ? "-" : ""}$${text}`;
 }
 
+// Chart times in UTC, as the status console, the action log and the calibrations write them: uPlot
+// draws the browser's local time by default, so outside UTC the axes disagreed with every table.
+export function chartDate(ts) {
+  return window.uPlot.tzDate(new Date(ts * 1000), "Etc/UTC");
+}
+
 function legendDollars(u, v) {
   return v === null || v === undefined ? "--" : dollars(v);
 }
@@ -35,6 +41,7 @@ function makeEquity(el) {
   return new window.uPlot({
     width: width(el),
     height: 260,
+    tzDate: chartDate,
     series: [
       {},
       { label: "portfolio value", stroke: "#4f8cff", width: 2, value: legendDollars },
@@ -53,6 +60,7 @@ function makePrice(el) {
   return new window.uPlot({
     width: width(el),
     height: 280,
+    tzDate: chartDate,
     series: [
       {},
       // A top of book holds until it changes (points are sent only on a change): drawn as steps,

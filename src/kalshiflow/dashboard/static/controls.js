@@ -80,6 +80,28 @@ async function run(state, action, body, label) {
   report(state, answer.status, answer.payload, label);
 }
 
+// Ask this trader whether it takes the token just saved (POST /api/token changes nothing), so a
+// mistyped or old token is named at once rather than at the first control refused.
+async function checkToken(value) {
+  let status;
+  try {
+    const response = await fetch("/api/token", {
+      method: "POST",
+      headers: { "x-kalshiflow-token": value, "x-kalshiflow-client": "dashboard" },
+      credentials: "omit",
+    });
+    status = response.status;
+  } catch (err) {
+    status = 0;
+  }
+  if (token() !== value) return; // another token was saved meanwhile
+  const line = $("token-state");
+  line.textContent = status === 204 ? "token set for this tab: this trader accepts it"
+    : status === 401 ? "token set for this tab, but this trader refuses it (401): check it against the one run printed"
+    : "token set for this tab (not checked: no answer from the trader)";
+  line.dataset.check = String(status);
+}
+
 export function setupControls(state, onChange) {
   showTokenState();
   $("token-save").addEventListener("click", () => {
@@ -93,6 +115,7 @@ export function setupControls(state, onChange) {
     }
     $("token").value = "";
     showTokenState();
+    if (value) checkToken(value);
   });
   for (const button of document.querySelectorAll("[data-control]")) {
     button.addEventListener("click", async () => {

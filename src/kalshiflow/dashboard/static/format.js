@@ -21,10 +21,27 @@ export function signedMoney(e6) {
   return (e6 >= 5000 ? "+" : "") + money(e6);
 }
 
+// A fee (units of $0.000001) to the hundredth of a cent, "$0.0043", rounded half up: a maker fee on
+// one contract is a fraction of a cent, and to the cent it read "$0.00" though it was charged.
+export function fee(e6) {
+  if (e6 === null || e6 === undefined) return "–";
+  const negative = e6 < 0;
+  const e4 = Math.floor((Math.abs(e6) + 50) / 100);
+  const text = `$${groupThousands(String(Math.floor(e4 / 10000)))}.${String(e4 % 10000).padStart(4, "0")}`;
+  return negative && e4 ? `-${text}` : text;
+}
+
 // Price (units of $0.0001) as "$0.5600".
 export function price(e4) {
   if (e4 === null || e4 === undefined) return "–";
   return `$${Math.floor(e4 / 10000)}.${String(e4 % 10000).padStart(4, "0")}`;
+}
+
+// A signed price move (units of $0.0001) as "+$0.0300", "-$0.0010", "$0.0000".
+export function signedPrice(e4) {
+  if (e4 === null || e4 === undefined) return "–";
+  const sign = e4 > 0 ? "+" : e4 < 0 ? "-" : "";
+  return sign + price(Math.abs(e4));
 }
 
 // Count (units of 0.01 contract) as "12.00", signed when asked.

@@ -119,6 +119,13 @@ function exitPrice(row) {
   return `${fmt.price(row.exit_price)} NO (YES ${fmt.price(10000 - row.exit_price)})`;
 }
 
+// The distance to an exit rule: in pnl% under the pnl% rules, in price (the held side's exit
+// price) under the price-space rules (the default); "–" when the rule is off or there is no bid.
+function exitDistance(pctE2, priceE4) {
+  if (pctE2 !== null && pctE2 !== undefined) return fmt.pct(pctE2);
+  return fmt.signedPrice(priceE4);
+}
+
 function renderPositions(state) {
   const rows = [...state.positions.values()].sort((a, b) => a.ticker.localeCompare(b.ticker));
   $("positions-empty").hidden = rows.length > 0;
@@ -139,8 +146,8 @@ function renderPositions(state) {
       cell(exitPrice(row), "exit"),
       cell(fmt.signedMoney(row.unrealized), tone(row.unrealized)),
       cell(fmt.pct(row.pnl_pct_e2), tone(row.pnl_pct_e2)),
-      cell(fmt.pct(row.to_take_profit_e2)),
-      cell(fmt.pct(row.to_stop_loss_e2)),
+      cell(exitDistance(row.to_take_profit_e2, row.to_take_profit_e4), "to-tp"),
+      cell(exitDistance(row.to_stop_loss_e2, row.to_stop_loss_e4), "to-sl"),
       held,
       closing,
       close,
@@ -175,7 +182,7 @@ function renderFills(state) {
     cell(f.side),
     cell(fmt.price(f.yes_price)),
     cell(fmt.count(f.count)),
-    cell(fmt.money(f.fee)),
+    cell(fmt.fee(f.fee)),
     cell(f.is_taker ? "taker" : "maker"),
   ]);
 }

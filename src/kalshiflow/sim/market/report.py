@@ -282,5 +282,18 @@ def write_report(report: dict[str, Any], out_dir: Path) -> list[Path]:
 
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "report.json"
-    path.write_text(json.dumps(report, indent=2, default=str, allow_nan=True))
+    # A figure with nothing to measure (no trades) is NaN in memory; JSON has no NaN (JSON.parse and
+    # strict readers refuse the file), so it is written as null.
+    path.write_text(json.dumps(_finite(report), indent=2, default=str, allow_nan=False))
     return [path, *write_plots(report, out_dir)]
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every NaN or infinite float (at any depth) replaced by None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value

@@ -7,6 +7,7 @@ terminal. Everything measured is in ``report.py``; the real-market reference is 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -47,9 +48,11 @@ def render(report: dict[str, Any]) -> str:
             f"{real}"
         )
     excess = report["excess_returns_pp"]
-    lines.append(
-        f"excess return: taker {excess['taker']['expected']:+.2f} pp, maker {excess['maker']['expected']:+.2f} pp"
-    )
+    taker, maker = excess["taker"]["expected"], excess["maker"]["expected"]
+    if math.isnan(taker) and math.isnan(maker):
+        lines.append("excess return: no trades")
+    else:
+        lines.append(f"excess return: taker {taker:+.2f} pp, maker {maker:+.2f} pp")
     liquid = report["spreads_liquid"]
     if liquid.get("n"):
         shares = "  ".join(f"{k}¢ {v:.0%}" for k, v in liquid["share"].items())
@@ -61,7 +64,8 @@ def render(report: dict[str, Any]) -> str:
         lines.append(
             "thin books not two-sided: " + "  ".join(f"{a} {v:.0%}" for a, v in thin.items()) + kalshi
         )
-    lines.append("trade sizes: " + "  ".join(f"{k}: {v:.0%}" for k, v in report["trade_sizes"].items()))
+    sizes = "  ".join(f"{k}: {v:.0%}" for k, v in report["trade_sizes"].items())
+    lines.append(f"trade sizes: {sizes or 'no trades'}")
     err = report["mid_minus_true_probability"]
     if err:
         lines.append(f"|mid − true p|: median {err['median_cents']:.2f}¢  p90 {err['p90_cents']:.1f}¢")

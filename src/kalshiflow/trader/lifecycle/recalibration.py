@@ -188,14 +188,20 @@ class Recalibrator:
         positions = len(self.core.ledger.open_positions())
         drift = report.totals.cash
         corrections = describe_corrections(report.corrections)
-        life.step(
-            CalibrationStep.SYNCING_STATE,
-            f"cash {_money(cash_before)} -> {_money(self.core.ledger.cash)}, {positions} positions, "
-            f"drift {_money(drift)}"
-            + (f"; {corrections}" if corrections else "")
-            + ("" if report.ok else f" | failed: {report.failure_reason}"),
-            sync_ms,
-        )
+        names = {s.name for s in report.steps}
+        if "sync state" in names:
+            synced = (
+                f"cash {_money(cash_before)} -> {_money(self.core.ledger.cash)}, {positions} positions, "
+                f"drift {_money(drift)}"
+                + (f"; {corrections}" if corrections else "")
+                + ("" if report.ok else f" | failed: {report.failure_reason}")
+            )
+        else:  # the reads failed: nothing was synced, no drift was measured
+            synced = (
+                f"failed: {report.failure_reason} (nothing synced: cash {_money(self.core.ledger.cash)}, "
+                f"{positions} positions as before)"
+            )
+        life.step(CalibrationStep.SYNCING_STATE, synced, sync_ms)
         self.stats.last_summary = report.summary()
         closes = [c for c in cycle.closes if c.reason != ExitReason.CASH_RECOVERY.value]
         recovery = [c for c in cycle.closes if c.reason == ExitReason.CASH_RECOVERY.value]
@@ -208,7 +214,9 @@ class Recalibrator:
         viable = len(report.viable_markets)
         life.step(
             CalibrationStep.MONITORING_MARKETS,
-            f"{viable}/{len(report.markets)} markets viable; {len(report.warnings)} warnings",
+            f"{viable}/{len(report.markets)} markets viable; {len(report.warnings)} warnings"
+            if "check markets" in names
+            else "not checked (calibration failed)",
             check_ms,
         )
         if recovery:
