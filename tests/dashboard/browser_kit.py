@@ -94,6 +94,13 @@ async def open_live(page: Any, url: str) -> None:
     await wait_live(page)
 
 
+async def go_quiet(page: Any, dashboard: Any) -> None:
+    """Stop the dashboard and wait until the page knows: no more messages, so whatever a test then
+    sets in the page's state stays there to be rendered."""
+    await dashboard.stop()
+    await page.wait_for_function("!window.__kf.state.connected")
+
+
 async def no_invalid_messages(page: Any) -> None:
     """Every message the page received was checked against the served schemas, and none failed."""
     checked = await page.evaluate("window.__kf.validator.checked")

@@ -11,6 +11,7 @@ from tests.dashboard.browser_kit import (
     HAS_OPTION,
     NEEDS_CHROMIUM,
     browser_page,
+    go_quiet,
     no_invalid_messages,
     open_live,
     painted,
@@ -181,8 +182,7 @@ async def test_the_decision_counts_read_cleanly_when_there_are_only_holds(
         await trader.wait_trading()
         async with browser_page(tmp_path, trader.url) as page:
             await open_live(page, trader.url)
-            await trader.dashboard.stop()  # no more messages: the counts set below stay
-            await page.wait_for_function("!window.__kf.state.connected")
+            await go_quiet(page, trader.dashboard)
             await page.evaluate(
                 "window.__kf.state.counts = { ts_ms: 0, holds: 272, by_result: [['hold', 272]] }"
             )
@@ -212,8 +212,7 @@ async def test_a_no_position_shows_the_yes_price_of_its_exit(
         async with browser_page(tmp_path, trader.url) as page:
             await open_live(page, trader.url)
             await page.wait_for_function(f"window.__kf.state.positions.get('{ticker}')?.exit_price != null")
-            await trader.dashboard.stop()  # no more messages: the row added below stays
-            await page.wait_for_function("!window.__kf.state.connected")
+            await go_quiet(page, trader.dashboard)
             held = await page.evaluate(f"window.__kf.state.positions.get('{ticker}')")
             await page.evaluate(
                 "(row) => { window.__kf.state.positions.set('ZZ-NO', { ...row, ticker: 'ZZ-NO', position: -100, exit_price: 6050 }); }",
@@ -238,8 +237,7 @@ async def test_a_maker_fee_of_a_fraction_of_a_cent_is_shown(
         await trader.wait_trading()
         async with browser_page(tmp_path, trader.url) as page:
             await open_live(page, trader.url)
-            await trader.dashboard.stop()  # no more messages: the fills set below stay
-            await page.wait_for_function("!window.__kf.state.connected")
+            await go_quiet(page, trader.dashboard)
             fill = {"trade_id": "t", "order_id": "o", "ticker": "ZZ-FEE", "side": "ask", "yes_price": 4300,
                     "count": 100, "is_taker": False, "ts_ms": 0, "client_order_id": None,
                     "post_position": -100, "source": "ws"}  # fmt: skip
@@ -266,8 +264,7 @@ async def test_the_distances_to_take_profit_and_stop_loss_show_in_price(
         async with browser_page(tmp_path, trader.url) as page:
             await open_live(page, trader.url)
             await page.wait_for_function(f"window.__kf.state.positions.get('{ticker}') !== undefined")
-            await trader.dashboard.stop()  # no more messages: the rows set below stay
-            await page.wait_for_function("!window.__kf.state.connected")
+            await go_quiet(page, trader.dashboard)
             held = await page.evaluate(f"window.__kf.state.positions.get('{ticker}')")
             await page.evaluate(
                 """(row) => {
