@@ -39,6 +39,9 @@ async def test_clean_state_has_zero_drift_after_the_startup_pass(env: ReconEnv) 
     startup = await calibrate(env)
     assert startup.drift == ()  # a fresh ledger learns its cash: a baseline, not drift
     assert [e.kind for e in startup.corrections] == [DriftKind.INITIAL_SYNC]
+    # the summary counts what the sync step counts, and says how much of it was drift
+    assert ", 1 correction (0 drift), " in startup.summary(), startup.summary()
+    assert any("1 correction" in step.detail for step in startup.steps), startup.steps
     again = await calibrate(env)
     assert again.corrections == ()
     assert again.totals.is_zero

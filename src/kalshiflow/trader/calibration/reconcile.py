@@ -320,7 +320,7 @@ class Reconciler:
             f"cash ${cash_before / 1_000_000:,.2f} -> ${self.ledger.cash / 1_000_000:,.2f}",
             f"{len(self.ledger.open_positions())} positions",
             f"drift ${totals.cash.dollars_str(2)}",
-            f"{len(outcome.events)} corrections",
+            f"{len(outcome.events)} correction{'' if len(outcome.events) == 1 else 's'}",
         ]
         if outcome.hot_tickers:
             parts.append(f"{len(outcome.hot_tickers)} tickers left for next pass")

@@ -62,13 +62,17 @@ class CalibrationReport:
         return tuple(f.ticker for f in self.markets if f.code is FindingCode.VIABLE)
 
     def summary(self) -> str:
-        """One status line, e.g. ``cash $1,000.00, 2 positions, drift $0.00, 8 calls (41 ms)``."""
+        """One status line, e.g. ``cash $1,000.00, drift $0.00, 1 correction (0 drift), 0 missed fills,
+        0 external orders, 9/10 markets viable, 8 calls (41 ms)``."""
         if not self.ok:
             return f"failed: {self.failure_reason}"
         t = self.totals
         return (
             f"cash {display_dollars(self.cash_after)}, drift {display_dollars(t.cash)}, "
-            f"{len(self.drift)} corrections, {t.missed_fills} missed fills, "
+            # Every correction applied, as the sync step counts them, then how many were drift (the
+            # rest is news: a first sync, a settlement); the drift alone here read "0 corrections"
+            # beside a sync step's "1 corrections" at every startup.
+            f"{_count(len(self.corrections), 'correction')} ({len(self.drift)} drift), {t.missed_fills} missed fills, "
             f"{t.external_orders} external orders, {len(self.viable_markets)}/{len(self.markets)} "
             f"markets viable, {self.rest_calls} calls ({self.duration_ms:.0f} ms)"
         )
@@ -98,3 +102,7 @@ class CalibrationReport:
             ),
             reason=reason,
         )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
