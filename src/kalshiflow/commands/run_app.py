@@ -40,15 +40,14 @@ from kalshiflow.commands.startup import (
     wait_live,
 )
 from kalshiflow.commands.stream_health import StreamHealthMonitor
+from kalshiflow.commands.trader_startup import build_core, calibrate_at_startup, mode_note, trading_mode
 from kalshiflow.config import Settings
-from kalshiflow.dashboard.messages import TradingMode
 from kalshiflow.dashboard.server import Dashboard
 from kalshiflow.dashboard.webhook import WebhookNotifier
 from kalshiflow.events.bus import EventBus, Missed, Subscription
 from kalshiflow.events.trader import ActionResult
 from kalshiflow.exchange.environments import ExchangeConnection
 from kalshiflow.exchange.exchange_clock import follow_exchange
-from kalshiflow.exchange.models_market import Market
 from kalshiflow.exchange.rest import KalshiRestClient
 from kalshiflow.exchange.ws_connect import StreamConfig
 from kalshiflow.exchange.ws_models import StreamEvent
@@ -57,7 +56,7 @@ from kalshiflow.marketdata.discovery import DiscoveryConfig
 from kalshiflow.marketdata.feed import FeedConfig, MarketDataFeed
 from kalshiflow.sim.runner import SimulatorConfig
 from kalshiflow.store.trader_repo import TraderStore
-from kalshiflow.trader.core import CoreConfig, TraderCore
+from kalshiflow.trader.core import TraderCore
 from kalshiflow.trader.decisions.actor import Actor, Observe, PolicyLike, TraderAction
 from kalshiflow.trader.lifecycle.init_tracker import InitStep, InitTracker
 from kalshiflow.trader.lifecycle.recalibration import Recalibrator
@@ -229,7 +228,7 @@ class TraderApp:
             if isinstance(self.clock, FollowingClock):
                 stack.callback((await follow_exchange(self.clock, rest.user_data_timestamp)).cancel)
             feed = await self._before_anything_is_sent(stop, self._start_feed(stack, rest, connection, stop))
-            core = self._build_core(rest, feed)
+            core = self.state.core = build_core(self.settings, rest, feed, self.clock, self.bus)
             await core.load_fees()  # fee schedules of the selected markets, before any order reserves cash
             core.executor.journal = store.commit_order  # each order durable before its create is sent
             await restore_orders(core.ledger, store)
@@ -242,7 +241,7 @@ class TraderApp:
                 drift_recalibrate=self.settings.run.drift_recalibrate_dollars,
             )
             self.state.recal = recal
-            await self._startup_calibration(core, recal)
+            await calibrate_at_startup(self.state.tracker, core, recal)
             gone = await forget_positions_gone(core.ledger, store, self.clock.now_ms())
             if gone:  # a correction too: the console says so, not only the log
                 noun = "position" if len(gone) == 1 else "positions"
@@ -250,14 +249,13 @@ class TraderApp:
                     f"{len(gone)} stored {noun} not on the exchange, written flat: {', '.join(gone)}"
                 )
             policy, observe = self._load_policy(core, feed)
-            exchange = "sim" if self.options.connection is None else self.options.connection.environment.value
-            paper = self.settings.run.paper_on(exchange)
+            mode = trading_mode(self.settings.run, self.options.connection, policy.name)
             log.info(
                 "run.policy name=%s spec=%s exchange=%s paper=%s",
-                policy.name,
+                mode.policy,
                 self.settings.run.policy,
-                exchange,
-                paper,
+                mode.exchange,
+                mode.paper,
             )
             actor = Actor(
                 feed.books,
@@ -270,20 +268,10 @@ class TraderApp:
                 may_trade=lambda: (
                     self.state.lifecycle.state is TraderState.TRADING and not core.live.needs_resync
                 ),
-                paper=paper,
+                paper=mode.paper,
             )
-            self.state.mode = TradingMode(policy.name, paper, exchange)
-            if not paper:
-                self.state.lifecycle.note(f"live on {exchange}: {policy.name} sends orders")
-            else:
-                self.state.lifecycle.note(
-                    f"paper mode on {exchange}: {policy.name} decides and records, no order is sent "
-                    + (
-                        "(real money needs --live or [run] paper = false)"
-                        if self.settings.run.paper is None
-                        else "([run] paper = true or --paper; --live to trade)"
-                    )
-                )
+            self.state.mode = mode
+            self.state.lifecycle.note(mode_note(mode, self.settings.run.paper is None))
             self.state.actor = actor
             settle_startup_heap()
             actions = self.bus.subscribe("run.actions", [TraderAction], max_queue=1_000)
@@ -369,69 +357,6 @@ class TraderApp:
             InitStep.SUBSCRIPTIONS, f"orderbook_delta for {len(feed.tickers)} markets + private channels"
         )
         return feed
-
-    def _build_core(self, rest: KalshiRestClient, feed: MarketDataFeed) -> TraderCore:
-        s = self.settings
-        markets = {
-            m.ticker: m for m in (feed.selection.markets if feed.selection else ()) if isinstance(m, Market)
-        }
-        config = CoreConfig(
-            exit_rules=s.exit_rules,
-            risk=s.risk,
-            calibration=s.calibration,
-            order_groups=s.order_groups,
-            open_orders=s.open_orders,
-            queue=s.queue_positions,
-        )
-        core = TraderCore(rest, self.clock, feed.books, markets, config, bus=self.bus)
-        feed.pinned = lambda: (
-            {p.ticker for p in core.ledger.open_positions()} | {o.ticker for o in core.ledger.live_orders()}
-        )
-        self.state.core = core
-        return core
-
-    async def _startup_calibration(self, core: TraderCore, recal: Recalibrator) -> None:
-        tracker = self.state.tracker
-        for step in (
-            InitStep.SYNC_BALANCE,
-            InitStep.SYNC_POSITIONS,
-            InitStep.SYNC_ORDERS,
-            InitStep.SYNC_SETTLEMENTS,
-        ):
-            tracker.begin(step)
-        await core.groups.start()
-        cycle = await recal.run_once("startup")
-        report = cycle.report
-        sync_steps = (
-            InitStep.SYNC_BALANCE,
-            InitStep.SYNC_POSITIONS,
-            InitStep.SYNC_ORDERS,
-            InitStep.SYNC_SETTLEMENTS,
-        )
-        # One calibration pass syncs all four: the balance step carries its summary, the others what
-        # they synced (each read the same summary, which looked like four results of one step).
-        same_pass = "in the startup calibration's pass, as sync balance"
-        ledger = core.ledger
-        synced = {
-            InitStep.SYNC_BALANCE: report.summary(),
-            InitStep.SYNC_POSITIONS: f"{len(ledger.open_positions())} open positions ({same_pass})",
-            InitStep.SYNC_ORDERS: f"{len(ledger.live_orders())} resting orders ({same_pass})",
-            InitStep.SYNC_SETTLEMENTS: f"settlements read ({same_pass})",
-        }
-        for step in sync_steps:
-            if report.ok:
-                tracker.complete(step, synced[step])
-            else:
-                tracker.fail(step, report.failure_reason or "sync failed")
-        if report.ok:
-            tracker.portfolio_synced()
-        checks = {
-            InitStep.MARKETS_VIABLE: f"{len(report.viable_markets)}/{len(report.markets)} viable",
-            InitStep.PORTFOLIO_HEALTHY: f"{len(report.health)} findings",
-            InitStep.CASH_SUFFICIENT: "ok" if report.ok else (report.failure_reason or "insufficient"),
-        }
-        for step, text in checks.items():
-            (tracker.complete if report.ok else tracker.fail)(step, text)
 
     def _load_policy(self, core: TraderCore, feed: MarketDataFeed) -> tuple[PolicyLike, Observe]:
         tracker = self.state.tracker
