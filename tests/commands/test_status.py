@@ -317,3 +317,17 @@ def test_status_of_a_recording_database_lists_its_sessions(tmp_path: Path) -> No
         [session] = snapshot["recordings"]
         assert session["session_id"] == rec.session_id
         assert session["markets"] == 4
+
+
+def test_status_says_since_when_the_trader_has_been_trading() -> None:
+    """The last entry of a trading run is a calibration's end every minute: "trading at T" read as
+    if it had just begun. The start of the stretch of trading is said, with the last entry."""
+    started_ms = 1_790_000_000_000
+    run = _stopped_run(started_ms, started_ms + 60 * 60_000)
+    snapshot = _snapshot(run, started_ms + 30 * 60_000)
+    snapshot["status"].update(status="trading", result="calibration ok", since_ms=started_ms + 60_000)
+    text = format_status(snapshot)
+    assert (
+        "last state (trader clock): trading since 2026-09-21 14:14:20 UTC;"
+        " last entry at 2026-09-21 14:43:20 UTC (calibration ok)"
+    ) in text

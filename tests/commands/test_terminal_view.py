@@ -128,3 +128,15 @@ async def test_a_resting_order_shows_a_dash_until_its_queue_position_is_read(env
     lines = screen(state, 80, 24)
     [order_line] = [line for line in lines if line.startswith(env.tickers[1]) and "resting" in line]
     assert order_line.split()[4] == "-"
+
+
+async def test_the_header_counts_trading_through_a_scheduled_calibration(env: Scenario) -> None:
+    """After each periodic recalibration the header read "trading for 0m00s" as if just started."""
+    state = await busy_state(env)
+    assert state.recal is not None
+    if state.lifecycle.state is not TraderState.TRADING:
+        state.lifecycle.move(TraderState.TRADING)
+    env.clock.advance(90)
+    await state.recal.run_once("scheduled")
+    assert state.lifecycle.state is TraderState.TRADING
+    assert screen(state, 80, 24)[0].startswith("kalshiflow trading for 1m30s, up 1m30s")

@@ -216,6 +216,16 @@ async def test_close_and_flatten_go_through_the_closer(trader: Trader, http: htt
     assert any(f"close {ticker} requested by pytest" in e.result_text for e in trader.state.lifecycle.history)
 
 
+async def test_flatten_of_one_position_says_position_not_positions(
+    trader: Trader, http: httpx.AsyncClient
+) -> None:
+    """The Controls tab wrote the outcome of Flatten all with one position as "closing 1 of 1 positions"."""
+    await trader.wait_position()
+    flatten = await http.post("/api/control/flatten", headers=CONTROL_HEADERS)
+    assert flatten.status_code == 200, flatten.text
+    assert flatten.json()["detail"] == "closing 1 of 1 position"
+
+
 async def _messages(url: str, count: int) -> list[dict[str, Any]]:
     """The first ``count`` messages (a frame is one message or an array of them)."""
     messages: list[dict[str, Any]] = []

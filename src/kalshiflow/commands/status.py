@@ -184,6 +184,9 @@ def read_status(db_url: str) -> dict[str, Any]:
                 "status": history[0].status,
                 "result": history[0].result_text,
                 "ts_ms": history[0].ts_ms,
+                # In this state since (trading: since the start of its stretch, through the
+                # periodic calibrations), as the page and the terminal view say it.
+                "since_ms": store.state_since(),
                 "clock": StampClock.TRADER.value,
                 "trader_clock_ahead_of_wall": trader_clock_ahead(run, last_ts_ms),
             },
@@ -268,6 +271,17 @@ def _held(position_fp: str) -> str:
     return f"{position_fp} ({held_contracts(Count.parse(position_fp))})"
 
 
+def _state_text(state: dict[str, Any]) -> str:
+    """``trading since T1; last entry at T2 (calibration ok)``, or ``stopped at T (...)`` when the
+    last entry is the state's own start: the last entry alone (a note, a calibration's end every
+    minute) read as if the trader had just begun trading."""
+    since_ms = state.get("since_ms")
+    last = f"{_stamp(state['ts_ms'])} ({state['result']})"
+    if since_ms is None or since_ms == state["ts_ms"]:
+        return f"{state['status']} at {last}"
+    return f"{state['status']} since {_stamp(since_ms)}; last entry at {last}"
+
+
 def format_status(status: dict[str, Any]) -> str:
     lines = []
     state = status["status"]
@@ -276,10 +290,7 @@ def format_status(status: dict[str, Any]) -> str:
     else:
         lines.append(f"trader ({StampClock.WALL.value}): {_run_line(status['run'])}")
         if state is not None:
-            lines.append(
-                f"last state ({StampClock.TRADER.value}): {state['status']} at {_stamp(state['ts_ms'])}"
-                f" ({state['result']})"
-            )
+            lines.append(f"last state ({StampClock.TRADER.value}): {_state_text(state)}")
             if state.get("trader_clock_ahead_of_wall"):
                 lines.append(
                     "  (the trader's clock ran ahead of the wall clock: simulated time under --speed)"

@@ -66,7 +66,9 @@ def render(
         (" (degraded)" if state.degraded else "", "bold red"),
         # Paper mode up front, as on the page: whether orders go out is never left to the history.
         (" PAPER" if state.mode is not None and state.mode.paper else "", "bold yellow"),
-        f" for {_duration(life.time_in_state_ms())}, up {_duration(now - started)}  ",
+        # Trading counts from the start of its stretch, as on the page and in ``status``: the
+        # periodic calibration would otherwise reset it to "for 0m03s" every minute.
+        f" for {_duration(now - life.shown_since_ms)}, up {_duration(now - started)}  ",
         (state.rest_url, "dim"),
     )
     header.truncate(width, overflow="ellipsis")

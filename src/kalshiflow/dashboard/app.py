@@ -2,8 +2,10 @@
 
 Routes:
 
-* ``GET /`` the single-page app; ``/static/...`` its ES modules, styles and the vendored chart
-  library (package data, nothing fetched at run time).
+* ``GET /`` the single-page app; ``/static/...`` its ES modules, styles, icon and the vendored
+  chart library (package data, nothing fetched at run time). ``GET /favicon.ico`` is the same
+  icon: a browser asks for it on any page it shows here (``/api/status``, ``/metrics``), and a
+  404 there is an error in the console of every one.
 * ``WS /ws`` a snapshot on connect, then messages as they happen, each frame either one message
   (the snapshot) or a JSON array of messages (see ``dashboard.hub``).
 * ``GET /api/status|positions|orders|fills|history|calibrations|schemas``, ``GET /healthz``,
@@ -102,6 +104,11 @@ def build_app(
 
     async def index(request: Request) -> Response:
         return FileResponse(STATIC / "index.html", headers={"cache-control": "no-store"})
+
+    async def favicon(request: Request) -> Response:
+        return FileResponse(
+            STATIC / "favicon.svg", media_type="image/svg+xml", headers={"cache-control": "max-age=86400"}
+        )
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"ok": True, "state": parts.lifecycle.state.value})
@@ -218,6 +225,7 @@ def build_app(
 
     routes = [
         Route("/", index),
+        Route("/favicon.ico", favicon),
         Route("/healthz", healthz),
         Route("/metrics", get_metrics),
         Route("/api/status", status),

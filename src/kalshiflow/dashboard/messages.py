@@ -141,10 +141,14 @@ class TraderStatusView:
     """The lifecycle as the status console shows it: state, since when, history newest first.
 
     ``console`` is exactly the text the page's copy button copies (ARCHITECTURE §5 lines).
+    ``since_ms`` is the lifecycle's ``shown_since_ms`` (trading counts from the start of its
+    stretch, through the periodic calibrations); ``trading_since_ms`` is that start (None outside
+    a stretch of trading), so the page carries it on through a calibration it joined in.
     """
 
     state: TraderState
     since_ms: int
+    trading_since_ms: int | None
     previous_state: TraderState | None
     pause_reason: str | None
     kill_switch: str | None  # why the kill switch is on, None when off

@@ -74,7 +74,8 @@ def status_view(parts: TraderParts) -> TraderStatusView:
     core = parts.core
     return TraderStatusView(
         state=life.state,
-        since_ms=life.since_ms,
+        since_ms=life.shown_since_ms,
+        trading_since_ms=life.trading_since_ms,
         previous_state=previous,
         pause_reason=None if recal is None else recal.pause_reason,
         kill_switch=None if core is None else core.kill_switch_text(),

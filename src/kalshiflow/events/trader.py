@@ -25,6 +25,24 @@ class TraderState(StrEnum):
     STOPPED = "stopped"  # written last by a clean stop: ``status`` tells it from a crash
 
 
+def trading_since_after(entered: TraderState, at_ms: int, trading_since_ms: int | None) -> int | None:
+    """The start of the stretch of trading once ``entered`` is entered at ``at_ms``: a calibration
+    keeps it (trading -> calibrating -> trading is one stretch), trading starts one when there is
+    none, any other state (paused, initializing, stopping) ends it."""
+    if entered is TraderState.TRADING:
+        return at_ms if trading_since_ms is None else trading_since_ms
+    if entered is TraderState.CALIBRATING:
+        return trading_since_ms
+    return None
+
+
+def shown_since(state: TraderState, since_ms: int, trading_since_ms: int | None) -> int:
+    """Since when the operator is told the trader is in ``state``: ``trading_since_ms`` for trading,
+    else the entry into the state. Here, beside the states, so that the lifecycle (page, terminal
+    view) and the store's reader (``status``) apply one rule."""
+    return trading_since_ms if state is TraderState.TRADING and trading_since_ms is not None else since_ms
+
+
 class CalibrationStep(StrEnum):
     SYNCING_STATE = "syncing state"
     CLOSING_POSITIONS = "closing positions"

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
+from kalshiflow.events.trader import TraderState, shown_since, trading_since_after
 from kalshiflow.store.trader_models import (
     CalibrationReportRow,
     DriftEventRow,
@@ -167,3 +168,35 @@ def read_status_history(engine: Engine, limit: int = 50) -> tuple[StoredStatus, 
     )
     with engine.connect() as connection:
         return tuple(StoredStatus(**row) for row in connection.execute(query).mappings())
+
+
+def read_state_since(engine: Engine) -> int | None:
+    """Since when the last run has been in its last state, as the page and the terminal view say it
+    (``events.trader.shown_since``: trading counts from the start of its stretch, through the
+    periodic calibrations); None when no run wrote a status. Folds the last run's transitions (the
+    entries with a ``previous_status_ms``) from its first entry, ``initializing``, on."""
+    status = TraderStatusRow.__table__
+    with engine.connect() as connection:
+        start = connection.execute(
+            select(status.c.id, status.c.ts_ms)
+            .where(status.c.status == TraderState.INITIALIZING.value)
+            .order_by(status.c.id.desc())
+            .limit(1)
+        ).first()
+        if start is None:
+            return None
+        transitions = connection.execute(
+            select(status.c.ts_ms, status.c.status)
+            .where(status.c.id > start.id, status.c.previous_status_ms.is_not(None))
+            .order_by(status.c.id)
+        ).all()
+    state, since_ms, trading_since_ms = TraderState.INITIALIZING, int(start.ts_ms), None
+    for ts_ms, text in transitions:
+        if text not in _STATES:  # a transition's status is its state's name; anything else is not one
+            continue
+        state, since_ms = TraderState(text), int(ts_ms)
+        trading_since_ms = trading_since_after(state, since_ms, trading_since_ms)
+    return shown_since(state, since_ms, trading_since_ms)
+
+
+_STATES = frozenset(member.value for member in TraderState)

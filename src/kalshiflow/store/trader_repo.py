@@ -79,6 +79,7 @@ from kalshiflow.store.trader_reads import (
     read_last_cash,
     read_latest_positions,
     read_resting_orders,
+    read_state_since,
     read_status_history,
 )
 
@@ -390,6 +391,10 @@ class TraderStore:
 
     def last_cash(self) -> StoredCash | None:
         return read_last_cash(self._engine)
+
+    def state_since(self) -> int | None:
+        """Since when the last run has been in its last state, as the operator is told it."""
+        return read_state_since(self._engine)
 
     def status_history(self, limit: int = 50) -> tuple[StoredStatus, ...]:
         """The newest ``limit`` status entries, newest first (as the status console shows them)."""

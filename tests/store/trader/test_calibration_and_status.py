@@ -15,6 +15,7 @@ from kalshiflow.clock import ManualClock
 from kalshiflow.domain.units import Count, Money
 from kalshiflow.store.trader_models import CalibrationReportRow, DriftEventRow
 from kalshiflow.store.trader_repo import TraderStore
+from kalshiflow.trader.lifecycle.states import Lifecycle, TraderState
 
 T0 = 1_790_000_000_000
 
@@ -185,4 +186,39 @@ def test_status_history_reads_newest_first(engine: Engine, clock: ManualClock) -
         (T0 + 900, "calibrating", "starting recalibration", 900, 900),
     ]
     assert len(store.status_history()) == 4
+    store.close()
+
+
+def test_state_since_counts_trading_through_the_periodic_calibrations(
+    engine: Engine, clock: ManualClock
+) -> None:
+    """``status`` said "trading at <the last calibration's end>", as if the trader had just begun:
+    it reads the start of the stretch of trading, the time the page and the terminal view show."""
+    store = TraderStore(engine, clock, flush_interval_s=0.01)
+    earlier = Lifecycle(clock)  # an earlier run on the same store, stopped
+    earlier.move(TraderState.TRADING)
+    earlier.move(TraderState.STOPPING)
+    earlier.move(TraderState.STOPPED)
+    clock.advance(600)
+    life = Lifecycle(clock)
+    life.move(TraderState.CALIBRATING)
+    clock.advance(1)
+    life.move(TraderState.TRADING)
+    began = clock.now_ms()
+    for _ in range(3):
+        clock.advance(60)
+        life.note("last action: BUY_YES")
+        life.move(TraderState.CALIBRATING)
+        clock.advance(0.2)
+        life.move(TraderState.TRADING, "calibration ok")
+
+    for entry in (*earlier.history, *life.history):
+        assert store.save_status(entry)
+    assert store.flush(10)
+    assert store.state_since() == began == life.shown_since_ms
+    clock.advance(5)
+    paused = life.move(TraderState.PAUSED, "kill switch engaged")
+    assert store.save_status(paused)
+    assert store.flush(10)
+    assert store.state_since() == paused.ts_ms == life.shown_since_ms
     store.close()

@@ -133,3 +133,36 @@ def test_init_tracker_reports_failed_steps_with_their_reason() -> None:
     assert not tracker.ready
     assert tracker.steps[InitStep.CREDENTIALS].state is StepState.FAILED
     assert "invalid_signature" in tracker.summary()
+
+
+def test_a_periodic_calibration_does_not_restart_the_time_shown_in_trading() -> None:
+    """After each scheduled recalibration the page, status and the terminal read "trading for 3s"
+    as if the trader had just started: trading counts from the start of its stretch."""
+    clock = ManualClock(1_000)
+    life = Lifecycle(clock)
+    life.move(TraderState.CALIBRATING)  # the startup calibration
+    clock.advance(0.5)
+    life.move(TraderState.TRADING)
+    started_trading = clock.now_ms()
+    for _ in range(3):  # scheduled recalibrations
+        clock.advance(60)
+        life.move(TraderState.CALIBRATING)
+        assert life.shown_since_ms == clock.now_ms()  # calibrating: its own time
+        clock.advance(0.1)
+        life.move(TraderState.TRADING)
+        assert life.shown_since_ms == started_trading
+    assert life.since_ms == clock.now_ms()  # the literal state's entry (metrics, history) is kept
+
+
+def test_a_pause_ends_the_stretch_of_trading() -> None:
+    clock = ManualClock(1_000)
+    life = Lifecycle(clock)
+    life.move(TraderState.TRADING)
+    clock.advance(60)
+    life.move(TraderState.CALIBRATING)
+    life.move(TraderState.PAUSED)  # a failed calibration pauses
+    clock.advance(5)
+    life.move(TraderState.CALIBRATING)
+    clock.advance(0.1)
+    life.move(TraderState.TRADING)
+    assert life.shown_since_ms == clock.now_ms()

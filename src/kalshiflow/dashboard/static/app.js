@@ -84,13 +84,24 @@ function addPrice(top) {
   if (series.length > KEEP_PRICES) series.splice(0, series.length - KEEP_PRICES);
 }
 
+// The start of the stretch of trading once `entered` is entered, as the server's lifecycle keeps it
+// (trading_since_after): a calibration keeps it, trading starts one, any other state ends it. So
+// "in state" reads "trading 25m" after a periodic calibration, not "3s" as if the trader had just started.
+function tradingSinceAfter(entered, atMs, tradingSinceMs) {
+  if (entered === "trading") return tradingSinceMs === null || tradingSinceMs === undefined ? atMs : tradingSinceMs;
+  if (entered === "calibrating") return tradingSinceMs;
+  return null;
+}
+
 function applyStatus(entry) {
   state.console.unshift(consoleLine(entry));
   if (state.console.length > 500) state.console.length = 500;
   if (!state.status) return;
   if (entry.previous_state !== null) {
     state.status.previous_state = entry.previous_state;
-    state.status.since_ms = entry.ts_ms;
+    state.status.trading_since_ms = tradingSinceAfter(entry.state, entry.ts_ms, state.status.trading_since_ms);
+    state.status.since_ms = entry.state === "trading" && state.status.trading_since_ms !== null
+      ? state.status.trading_since_ms : entry.ts_ms;
   }
   state.status.state = entry.state;
   if (entry.state !== "paused") state.status.pause_reason = null;

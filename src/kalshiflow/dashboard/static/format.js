@@ -1,6 +1,12 @@
 // Display formatting of the exact integer units the server sends (never arithmetic on floats of
 // money): money in $0.000001, prices in $0.0001, counts in 0.01 contract, percentages in 0.01 %.
 
+// A count beside a noun, "1 message", "2 messages" (irregular nouns pass their plural): as
+// textfmt.plural writes it on the server, so the page and the terminal never read "1 messages".
+export function plural(n, noun, pluralForm) {
+  return `${n} ${n === 1 ? noun : pluralForm || `${noun}s`}`;
+}
+
 function groupThousands(digits) {
   return digits.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
 }

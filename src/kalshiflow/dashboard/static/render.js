@@ -98,13 +98,16 @@ function renderHeader(state) {
   banner.textContent = kill ? `kill switch on: ${kill}` : status && status.pause_reason ? `paused: ${status.pause_reason}` : "";
 }
 
-// What changes every second without a message: time in state, time held, last sync ago.
+// What changes every second without a message: time in state, last calibration, time held, last sync ago.
 export function renderClock(state) {
   const now = serverNow(state);
   if (state.status) {
     const known = state.connected || state.status.state === "stopped";
     $("since").textContent = known ? fmt.duration(now - state.status.since_ms) : "–";
   }
+  // The calibrations on their own, beside the time in state (which runs on through them).
+  const last = state.calibrations.length ? state.calibrations[state.calibrations.length - 1] : null;
+  $("calibrated").textContent = last ? `${fmt.duration(now - (last.started_ms + last.duration_ms))} ago` : "–";
   const sync = state.systems && state.systems.last_portfolio_sync_ms;
   $("sync-ago").textContent = sync ? `${Math.max(0, Math.floor((now - sync) / 1000))} s ago` : "never";
   for (const td of document.querySelectorAll("#positions td[data-opened]")) {
@@ -242,7 +245,7 @@ function renderSystems(state, validator) {
   $("deltas").textContent = systems ? String(systems.deltas_applied) : "–";
   $("decisions").textContent = systems ? String(systems.decisions) : "–";
   $("schema-check").textContent = validator
-    ? `${validator.checked} messages, ${validator.invalid} invalid${validator.lastProblem ? ` (${validator.lastProblem})` : ""}`
+    ? `${fmt.plural(validator.checked, "message")}, ${validator.invalid} invalid${validator.lastProblem ? ` (${validator.lastProblem})` : ""}`
     : "–";
   fillRows($("calibrations").tBodies[0], state.calibrations.slice().reverse(), (c) => {
     const found = c.drift.filter((d) => d.is_drift).length;

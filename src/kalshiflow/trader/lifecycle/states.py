@@ -9,6 +9,12 @@ reads as in ARCHITECTURE section 5:
 
     03:44:02 PM  calibrating -> syncing state   cash $1,232.50 -> $1,245.00, 2 positions (0.1s)
 
+"In state" as the operator reads it (page, ``status``, terminal view) is ``shown_since_ms``: for
+``trading`` it is the start of the stretch of trading -- the first entry into ``trading`` after
+startup or a pause -- because the periodic recalibration (every minute by default) passes through
+``calibrating`` and back, and "trading for 3s" after each one read as if the trader had just
+started. Calibrations are shown on their own (their list, the last one's time).
+
 While calibrating or paused the trader is reduce-only: closes and cancels go through, new
 exposure does not. The history is bounded in memory; every entry is also handed to listeners
 (the store persists them).
@@ -23,6 +29,7 @@ from kalshiflow.events.bus import EventBus
 from kalshiflow.events.trader import CalibrationStep as CalibrationStep
 from kalshiflow.events.trader import StatusEntry as StatusEntry
 from kalshiflow.events.trader import TraderState as TraderState
+from kalshiflow.events.trader import shown_since, trading_since_after
 
 TRANSITIONS: dict[TraderState, frozenset[TraderState]] = {
     # The startup calibration is shown as calibrating; a failed one leaves the trader paused.
@@ -47,7 +54,8 @@ class Lifecycle:
     def __init__(self, clock: Clock, history_size: int = 500, bus: EventBus | None = None) -> None:
         self._clock = clock
         self.state = TraderState.INITIALIZING
-        self.since_ms = clock.now_ms()
+        self.since_ms = clock.now_ms()  # entry into the current state, calibrations included
+        self.trading_since_ms: int | None = None  # start of the stretch of trading (trading_since_after)
         self.history: deque[StatusEntry] = deque(maxlen=history_size)
         self.bus = bus or EventBus()  # every entry is published as it is recorded
         self.transitions = 0
@@ -64,6 +72,12 @@ class Lifecycle:
     def time_in_state_ms(self) -> int:
         return self._clock.now_ms() - self.since_ms
 
+    @property
+    def shown_since_ms(self) -> int:
+        """Since when the operator is told the trader is in its state: trading counts from the
+        start of its stretch, through the calibrations on the way."""
+        return shown_since(self.state, self.since_ms, self.trading_since_ms)
+
     def can_move(self, state: TraderState) -> bool:
         return state in TRANSITIONS[self.state]
 
@@ -74,6 +88,7 @@ class Lifecycle:
         now = self._clock.now_ms()
         previous_ms = now - self.since_ms
         self.since_ms = now
+        self.trading_since_ms = trading_since_after(state, now, self.trading_since_ms)
         self.transitions += 1
         previous = self.state
         self.state = state

@@ -1,0 +1,167 @@
+"""The page as a demanding operator reads it, in a real browser against a real trader.
+
+Time in state runs on through the periodic calibrations (the page read "trading 3s" after each);
+the page loads without an error in the browser's console (it logged a 404 for the favicon); a
+count beside a noun is singular for one ("1 messages"); at phone width every tab can be reached
+and nothing but a table's own scroller is wider than the screen.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from tests.dashboard.browser_kit import (
+    NEEDS_CHROMIUM,
+    PHONE,
+    browser_page,
+    go_quiet,
+    no_invalid_messages,
+    open_live,
+)
+from tests.dashboard.dashboard_kit import TOKEN, running_trader
+from tests.waiting import until
+
+from kalshiflow.events.trader import TraderState
+
+pytestmark = [pytest.mark.timeout(180), NEEDS_CHROMIUM]
+
+TABS = ("status", "positions", "orders", "fills", "actions", "systems", "charts", "controls")
+
+
+async def test_time_in_trading_runs_on_through_a_calibration(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a calibration the trader is back in trading, and "in state" said it had just begun."""
+    async with running_trader(tmp_path, monkeypatch) as trader:
+        await trader.wait_trading()
+        life = trader.state.lifecycle
+        began = life.trading_since_ms
+        assert began is not None
+        async with browser_page(tmp_path, trader.url) as page:
+            await open_live(page, trader.url)
+            recal = trader.state.recal
+            assert recal is not None
+            calibrations = recal.stats.runs
+            async with httpx.AsyncClient(base_url=trader.url, timeout=30) as http:
+                answer = await http.post(
+                    "/api/control/calibrate",
+                    headers={"x-kalshiflow-token": TOKEN, "x-kalshiflow-client": "pytest"},
+                )
+            assert answer.status_code == 200, answer.text
+            await until(lambda: recal.stats.runs > calibrations and life.state is TraderState.TRADING)
+            assert life.shown_since_ms == began  # the server's own view
+            # The page followed the calibration's transitions live and lands on the same start.
+            await page.wait_for_function(
+                "([n]) => window.__kf.state.calibrations.length >= n && window.__kf.state.status.state === 'trading'",
+                arg=[calibrations + 1],
+            )
+            assert await page.evaluate("window.__kf.state.status.since_ms") == began
+            assert (await page.text_content("#calibrated") or "").endswith(" ago")
+            await no_invalid_messages(page)
+
+
+async def test_the_page_loads_without_an_error_in_the_console(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every load logged "Failed to load resource: 404" for /favicon.ico."""
+    async with running_trader(tmp_path, monkeypatch) as trader:
+        await trader.wait_trading()
+        async with browser_page(tmp_path, trader.url) as page:
+            errors: list[str] = []
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+            await open_live(page, trader.url)
+            for tab in TABS:
+                await page.click(f"#tabs button[data-tab={tab}]")
+            await page.goto(f"{trader.url}/api/status")  # a browser asks for /favicon.ico here too
+            await page.wait_for_load_state("networkidle")
+            assert errors == []
+        async with httpx.AsyncClient(base_url=trader.url, timeout=30) as http:
+            icon = await http.get("/favicon.ico")
+        assert icon.status_code == 200
+        assert icon.headers["content-type"].startswith("image/svg+xml")
+
+
+async def test_a_count_beside_a_noun_is_singular_for_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Systems tab read "Schema check 1 messages, 0 invalid"."""
+    async with running_trader(tmp_path, monkeypatch) as trader:
+        await trader.wait_trading()
+        async with browser_page(tmp_path, trader.url) as page:
+            await open_live(page, trader.url)
+            shown = await page.evaluate(
+                "import('/static/format.js').then((f) => [f.plural(0, 'order'), f.plural(1, 'order'),"
+                " f.plural(2, 'order'), f.plural(1, 'entry', 'entries'), f.plural(3, 'entry', 'entries')])"
+            )
+            assert shown == ["0 orders", "1 order", "2 orders", "1 entry", "3 entries"]
+            await go_quiet(page, trader.dashboard)
+            await page.evaluate("window.__kf.validator.checked = 1")
+            await page.click("#tabs button[data-tab=systems]")  # renders
+            await page.wait_for_function(
+                "document.getElementById('schema-check').textContent.startsWith('1 message,')"
+            )
+            assert (await page.text_content("#schema-check")) == "1 message, 0 invalid"
+
+
+# Whatever sticks out of the screen and is not inside a horizontal scroller of its own, and every
+# tab button that is not on the screen (a tab the operator cannot see is a tab they never open).
+OFF_SCREEN = """() => {
+  const width = document.documentElement.clientWidth;
+  const out = [];
+  if (document.documentElement.scrollWidth > width) out.push(`page ${document.documentElement.scrollWidth} > ${width}`);
+  for (const el of document.querySelectorAll('.tab.active *')) {
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 || r.right <= width + 0.5) continue;
+    let p = el.parentElement;
+    let scrolled = false;
+    while (p && p !== document.body) {
+      const x = getComputedStyle(p).overflowX;
+      if (x === 'auto' || x === 'scroll') { scrolled = p.getBoundingClientRect().right <= width + 0.5; break; }
+      p = p.parentElement;
+    }
+    if (!scrolled) out.push(`${el.tagName}#${el.id}.${el.className} ends at ${Math.round(r.right)}`);
+  }
+  for (const b of document.querySelectorAll('#tabs button')) {
+    const r = b.getBoundingClientRect();
+    if (r.left < 0 || r.right > width + 0.5) out.push(`tab ${b.dataset.tab} off screen`);
+  }
+  return out;
+}"""
+
+
+@pytest.mark.parametrize("viewport", [PHONE, {"width": 320, "height": 568}], ids=["390x844", "320x568"])
+async def test_every_tab_and_panel_is_reachable_at_phone_width(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, viewport: dict[str, Any]
+) -> None:
+    """At 390 wide three tab buttons (Systems, Charts, Controls) were off the screen with no sign
+    they were there; at 320 the Systems cards made the whole page wider than the screen."""
+    async with running_trader(tmp_path, monkeypatch) as trader:
+        await trader.wait_trading()
+        await trader.wait_position()
+        async with browser_page(tmp_path, trader.url) as page:
+            await page.set_viewport_size(viewport)
+            await open_live(page, trader.url)
+            await page.wait_for_selector("#positions tbody tr", state="attached")
+            found: dict[str, list[str]] = {}
+            for tab in TABS:
+                await page.click(f"#tabs button[data-tab={tab}]")
+                await page.wait_for_selector(f"#tab-{tab}.active")
+                found[tab] = await page.evaluate(OFF_SCREEN)
+                # Scrolled to the end, the bottom of the panel is on the screen.
+                await page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
+                bottom = await page.evaluate(
+                    f"document.getElementById('tab-{tab}').getBoundingClientRect().bottom"
+                )
+                assert bottom <= viewport["height"] + 1, tab
+            assert found == {tab: [] for tab in TABS}
+            # A table wider than the screen scrolls in its own box, the rest of the page stays put.
+            await page.click("#tabs button[data-tab=positions]")
+            wide = await page.evaluate(
+                "(() => { const s = document.querySelector('#tab-positions .scroll');"
+                " return [getComputedStyle(s).overflowX, s.scrollWidth > s.clientWidth]; })()"
+            )
+            assert wide == ["auto", True]
