@@ -139,7 +139,7 @@ async def test_page_reconnects_when_the_trader_restarts(
                 f"window.__kf.state.connected && window.__kf.state.snapshots > {snapshots}"
             )
             await page.wait_for_function("document.getElementById('state').textContent === 'trading'")
-            assert (await page.text_content("#conn")) == "live"
+            assert (await page.text_content("#conn")) == "connected"
             await no_invalid_messages(page)
 
 

@@ -104,7 +104,9 @@ async function checkToken(value) {
 
 export function setupControls(state, onChange) {
   showTokenState();
-  $("token-save").addEventListener("click", () => {
+  // A form, so that Enter in the field uses the token as the button does (it did nothing).
+  $("token-form").addEventListener("submit", (event) => {
+    event.preventDefault();
     const value = $("token").value.trim();
     if (value) {
       sessionStorage.setItem(KEY, value);

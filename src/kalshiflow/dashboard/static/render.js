@@ -91,7 +91,8 @@ function renderHeader(state) {
   mode.title = m ? (m.paper ? "decisions are recorded, no order is sent" : "orders are sent") : "";
   const conn = $("conn");
   conn.dataset.up = String(state.connected);
-  conn.textContent = state.connected ? "live" : "offline";
+  // "connected", not "live": "live" beside it is the trading mode (orders are sent).
+  conn.textContent = state.connected ? "connected" : "offline";
   const banner = $("kill-banner");
   const kill = status && status.kill_switch;
   banner.hidden = !kill && !(status && status.pause_reason);
@@ -176,9 +177,11 @@ function renderOrders(state) {
     cell(fmt.duration(now - o.created_ms)),
   ]);
   orders.forEach((o, i) => { $("orders").tBodies[0].rows[i].dataset.order = o.client_order_id; });
+  $("orders-empty").hidden = orders.length > 0;
 }
 
 function renderFills(state) {
+  $("fills-empty").hidden = state.fills.length > 0;
   fillRows($("fills").tBodies[0], state.fills.slice().reverse(), (f) => [
     cell(fmt.clock(f.ts_ms)),
     cell(f.ticker, "ticker"),
@@ -211,6 +214,10 @@ function renderActions(state) {
   const market = $("filter-market").value;
   const action = $("filter-action").value;
   const shown = state.actions.filter((a) => (!market || a.ticker === market) && (!action || a.action === action));
+  // An empty table says why: nothing yet, or nothing the filters let through.
+  const empty = $("actions-empty");
+  empty.hidden = shown.length > 0;
+  empty.textContent = state.actions.length ? "No actions match the filters." : "No actions yet (holds are counted above, not listed).";
   fillRows($("actions").tBodies[0], shown.slice(-200).reverse(), (a) => [
     cell(fmt.clock(a.ts_ms)),
     cell(a.ticker, "ticker"),
