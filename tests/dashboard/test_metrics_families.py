@@ -19,6 +19,7 @@ from kalshiflow.domain.units import Count, Price
 from kalshiflow.events.trader import ActionResult, TraderAction
 from kalshiflow.trader.lifecycle.init_tracker import InitTracker
 from kalshiflow.trader.lifecycle.states import Lifecycle
+from kalshiflow.trader.risk.types import RiskReason
 
 
 def _families(metrics: DashboardMetrics) -> dict[str, list[tuple[dict[str, str], float, str]]]:
@@ -61,3 +62,19 @@ def test_the_time_in_state_names_its_clock() -> None:
     assert "trader's clock" in help_line
     assert "--speed" in help_line
     assert "calibration" in help_line
+
+
+def test_every_labelled_series_exists_at_zero_before_its_first_event() -> None:
+    """``kalshiflow_calibrations_total{result="failed"}`` (and the orders and risk denials by label)
+    appeared only at its first event, at 1: Prometheus sees no increase in a series that starts at
+    1, so an alert on ``increase(...[10m]) > 0`` missed the first failed calibration."""
+    clock = SystemClock()
+    families = _families(DashboardMetrics(AppState(Lifecycle(clock), InitTracker(clock))))
+
+    def totals(family: str, label: str) -> dict[str, float]:
+        return {labels[label]: value for labels, value, name in families[family] if name.endswith("_total")}
+
+    assert totals("kalshiflow_calibrations", "result") == {"ok": 0.0, "failed": 0.0}
+    assert totals("kalshiflow_orders", "result") == {"placed": 0.0, "rejected": 0.0, "unknown": 0.0}
+    denials = totals("kalshiflow_risk_denials", "reason")
+    assert denials == {reason.value: 0.0 for reason in RiskReason if reason is not RiskReason.OK}

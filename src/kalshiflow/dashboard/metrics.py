@@ -26,11 +26,13 @@ from kalshiflow.events.trader import (
     TraderAction,
     TraderState,
 )
+from kalshiflow.trader.risk.types import RiskReason
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # The decisions that sent an order (as ``ActorMetrics.orders_sent`` counts them): a paper trade, a
 # denial, a decision without a price, a stale one or one stopped by its order group sent nothing.
 ORDER_SENT_RESULTS = frozenset({ActionResult.PLACED, ActionResult.REJECTED, ActionResult.UNKNOWN})
+CALIBRATION_RESULTS = ("ok", "failed")
 _E6 = 1_000_000
 
 
@@ -141,8 +143,18 @@ class DashboardMetrics:
             buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1),
             registry=self.registry,
         )
-        for result in ActionResult:  # every series exists from the start (rates need a zero)
+        # Every series exists from the start: a counter that first appears at 1 is no increase to
+        # Prometheus (``increase(kalshiflow_calibrations_total{result="failed"}[10m]) > 0`` missed
+        # the first failed calibration, the one an operator's alert is for).
+        for result in ActionResult:
             self.decisions.labels(result.value)
+        for result in ORDER_SENT_RESULTS:
+            self.orders.labels(result.value)
+        for reason in RiskReason:
+            if reason is not RiskReason.OK:
+                self.denials.labels(reason.value)
+        for outcome in CALIBRATION_RESULTS:
+            self.calibrations.labels(outcome)
 
     def observe(self, event: object) -> None:
         """Count one bus event (called by the dashboard's subscriber, off the decision path)."""
@@ -154,7 +166,7 @@ class DashboardMetrics:
         elif isinstance(event, RiskDenied):
             self.denials.labels(event.reason).inc()
         elif isinstance(event, CalibrationCompleted):
-            self.calibrations.labels("ok" if event.ok else "failed").inc()
+            self.calibrations.labels(CALIBRATION_RESULTS[0] if event.ok else CALIBRATION_RESULTS[1]).inc()
             self.calibration_seconds.observe(event.duration_ms / 1000)
 
     def portfolio(self, summary: PortfolioSummary) -> None:
