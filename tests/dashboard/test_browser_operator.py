@@ -234,3 +234,24 @@ async def test_enter_in_the_token_field_uses_the_token(
             assert await page.evaluate("sessionStorage.getItem('kalshiflow.token')") == TOKEN
             assert await page.input_value("#token") == ""
             assert page.url.rstrip("/") == trader.url.rstrip("/")  # the form did not navigate
+
+
+async def test_a_page_left_open_keeps_a_bounded_list_of_calibrations(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One calibration a minute, kept without a bound: after days the page held and re-rendered
+    thousands of rows on every update. It keeps the last 200, as the server's snapshot sends."""
+    async with running_trader(tmp_path, monkeypatch) as trader:
+        await trader.wait_trading()
+        async with browser_page(tmp_path, trader.url) as page:
+            await open_live(page, trader.url)
+            await go_quiet(page, trader.dashboard)
+            kept = await page.evaluate(
+                """import('/static/app.js').then((app) => {
+                  const last = window.__kf.state.calibrations.at(-1);
+                  for (let n = 0; n < 300; n += 1) app.HANDLERS.calibration({ ...last, started_ms: n });
+                  const c = window.__kf.state.calibrations;
+                  return [c.length, c.at(-1).started_ms];
+                })"""
+            )
+            assert kept == [200, 299]

@@ -15,6 +15,9 @@ const KEEP_FILLS = 200;
 const KEEP_ACTIONS = 500;
 const KEEP_PRICES = 2000;
 const KEEP_EQUITY = 3600;
+// One calibration a minute: kept without a bound, a page left open for days held and re-rendered
+// thousands of rows on every update. The server's snapshot sends its last 200 (HubConfig.recent).
+const KEEP_CALIBRATIONS = 200;
 
 export const state = {
   connected: false,
@@ -53,7 +56,7 @@ function applySnapshot(snap) {
   state.fills = snap.fills.slice(-KEEP_FILLS);
   state.actions = snap.actions.slice(-KEEP_ACTIONS);
   state.counts = snap.counts;
-  state.calibrations = snap.calibrations.slice();
+  state.calibrations = snap.calibrations.slice(-KEEP_CALIBRATIONS);
   applySystems(snap.systems);
   state.equity = snap.equity.slice(-KEEP_EQUITY);
   state.prices = new Map();
@@ -128,7 +131,8 @@ function applyPosition(event) {
   state.positions.set(snap.ticker, row);
 }
 
-const HANDLERS = {
+// Exported so a test can hand the page messages as the socket would (the module is one instance).
+export const HANDLERS = {
   snapshot: applySnapshot,
   trader_status: applyStatus,
   position_update: applyPosition,
@@ -157,7 +161,10 @@ const HANDLERS = {
     if (state.actions.length > KEEP_ACTIONS) state.actions.shift();
   },
   action_counts: (msg) => { state.counts = msg; },
-  calibration: (msg) => { state.calibrations.push(msg); },
+  calibration: (msg) => {
+    state.calibrations.push(msg);
+    if (state.calibrations.length > KEEP_CALIBRATIONS) state.calibrations.shift();
+  },
   initialization: (msg) => { state.init.set(msg.step, msg); },
   stream: (msg) => { state.stream = msg; },
   systems: applySystems,
