@@ -216,6 +216,16 @@ async def test_close_and_flatten_go_through_the_closer(trader: Trader, http: htt
     assert any(f"close {ticker} requested by pytest" in e.result_text for e in trader.state.lifecycle.history)
 
 
+async def test_an_unknown_api_path_says_what_the_api_has(http: httpx.AsyncClient) -> None:
+    """A guessed endpoint (/api/portfolio) answered "Not Found" in plain text."""
+    answer = await http.get("/api/portfolio")
+    assert answer.status_code == 404
+    error = answer.json()["error"]
+    assert error.startswith("no endpoint /api/portfolio; the API has /api/status, /api/positions")
+    for path in ("/api/status", "/api/positions", "/api/orders", "/api/fills", "/api/calibrations"):
+        assert (await http.get(path)).status_code == 200, path
+
+
 async def test_flatten_of_one_position_says_position_not_positions(
     trader: Trader, http: httpx.AsyncClient
 ) -> None:

@@ -15,6 +15,8 @@ Routes:
 * ``POST /api/control/{pause|resume|close|flatten|kill_on|kill_off|calibrate}`` with the token
   header (``close`` takes ``{"ticker": ...}``): 401 without a valid token, 403 from a foreign
   Origin, 400 on bad input; nothing changes on a refusal.
+* Any other ``/api/...`` path: 404 with JSON ``{"error": ...}`` naming the read endpoints (405
+  for a GET of a control or of ``/api/token``).
 * ``POST /api/token`` with the token header: 204 when this trader takes the token, 401 when not,
   403 from a foreign Origin. Changes and records nothing (the page checks a pasted token with it).
 
@@ -61,6 +63,11 @@ log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
 MAX_BODY_BYTES = 4_096
+# The read endpoints, as an unknown /api path names them.
+API_READS = tuple(
+    f"/api/{name}"
+    for name in ("status", "positions", "orders", "fills", "history", "calibrations", "schemas")
+)
 
 
 def _json(value: object, status: int = 200) -> JSONResponse:
@@ -200,6 +207,13 @@ def build_app(
         log.info("dashboard.control", extra={"action": action.value, "by": by, "ok": ok, "detail": detail})
         return _json(result, 200 if ok else 409)
 
+    async def unknown_api(request: Request) -> Response:
+        # A guessed endpoint (/api/portfolio) answered a bare "Not Found" in text: say what exists.
+        path = request.url.path
+        if path == "/api/token" or path.startswith("/api/control/"):  # a POST route asked with GET
+            return JSONResponse({"error": f"{path} takes POST"}, status_code=405, headers={"allow": "POST"})
+        return _error(404, f"no endpoint {path}; the API has {', '.join(API_READS)}")
+
     async def check_token(request: Request) -> Response:
         if not origin_ok(request.headers, request.url.scheme):
             return _error(403, "foreign origin")
@@ -237,6 +251,7 @@ def build_app(
         Route("/api/schemas", get_schemas),
         Route("/api/control/{action}", control, methods=["POST"]),
         Route("/api/token", check_token, methods=["POST"]),
+        Route("/api/{rest:path}", unknown_api, methods=["GET", "POST"]),
         WebSocketRoute("/ws", ws),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
