@@ -137,6 +137,9 @@ async def test_ctl_pauses_and_resumes_a_running_trader_and_needs_the_token(
         assert paused.exit_code == 0, paused.output
         assert life.state is TraderState.PAUSED
         assert "paused by ctl (127.0.0.1)" in life.history[-1].result_text
+        again = await asyncio.to_thread(ctl, "pause", "--token", TOKEN)
+        assert again.exit_code == 0, again.output
+        assert "already paused; now held until resume" in again.output
         resumed = await asyncio.to_thread(ctl, "resume", "--token", TOKEN)
         assert resumed.exit_code == 0, resumed.output
         assert life.state is TraderState.TRADING

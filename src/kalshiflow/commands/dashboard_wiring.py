@@ -55,8 +55,13 @@ class AppControls:
             recal.held_by = by
             self.app.state.lifecycle.note(f"pause requested by {by}: after this calibration")
             return True, "pausing after the calibration in progress"
+        was_paused = recal.is_paused()
         done = recal.hold(by)
-        return done, "paused" if done else f"cannot pause while {self.app.state.lifecycle.state}"
+        if not done:
+            return False, f"cannot pause while {self.app.state.lifecycle.state}"
+        # Already paused (a failed calibration, a breaker): the answer says so, and that it now
+        # stays paused until a resume -- "paused" alone read as if this request had paused it.
+        return True, "already paused; now held until resume" if was_paused else "paused"
 
     async def resume(self, by: str) -> tuple[bool, str]:
         core, recal = self._parts()
