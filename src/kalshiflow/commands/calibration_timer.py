@@ -48,6 +48,8 @@ class CalibrationTimer:
             self.health.publish()
             state = self.state.lifecycle.state
             now = self.clock.now_ms()
+            # A new exchange session took the clock back: the interval runs from there.
+            last = min(last, now)
             due = now - last >= interval_ms
             triggered = {g.order_group_id for g in core.groups.triggered()}
             if triggered - seen_triggers:
@@ -63,7 +65,9 @@ class CalibrationTimer:
                 recal.pause(f"{actor.metrics.consecutive_errors} decisions failed in a row (see the log)")
                 actor.metrics.consecutive_errors = 0
                 continue
-            if state is TraderState.PAUSED and not (recal.resume_due() or recal.operator_requested):
+            if state is TraderState.PAUSED and not (
+                recal.resume_due() or recal.operator_requested or recal.urgent
+            ):
                 continue
             if state is TraderState.STOPPING or not (due or reason or state is TraderState.PAUSED):
                 continue

@@ -47,7 +47,7 @@ from kalshiflow.dashboard.webhook import WebhookNotifier
 from kalshiflow.events.bus import EventBus, Missed, Subscription
 from kalshiflow.events.trader import ActionResult
 from kalshiflow.exchange.environments import ExchangeConnection
-from kalshiflow.exchange.exchange_clock import follow_exchange
+from kalshiflow.exchange.exchange_clock import SessionJump, follow_exchange
 from kalshiflow.exchange.rest import KalshiRestClient
 from kalshiflow.exchange.ws_connect import StreamConfig
 from kalshiflow.exchange.ws_models import StreamEvent
@@ -226,7 +226,10 @@ class TraderApp:
                 stop, check_exchange(rest, self.state.tracker, self.state.rest_url, self.options.url_setting)
             )
             if isinstance(self.clock, FollowingClock):
-                stack.callback((await follow_exchange(self.clock, rest.user_data_timestamp)).cancel)
+                sampler = await follow_exchange(
+                    self.clock, rest.user_data_timestamp, on_new_session=self._on_new_exchange_session
+                )
+                stack.callback(sampler.cancel)
             feed = await self._before_anything_is_sent(stop, self._start_feed(stack, rest, connection, stop))
             core = self.state.core = build_core(self.settings, rest, feed, self.clock, self.bus)
             await core.load_fees()  # fee schedules of the selected markets, before any order reserves cash
@@ -402,6 +405,20 @@ class TraderApp:
     def _note_degraded(self, live: bool, state: str, error: str) -> None:
         """Kept for callers of the app (see ``StreamHealthMonitor.note_degraded``)."""
         self.health.note_degraded(live, state, error)
+
+    def _on_new_exchange_session(self, jump: SessionJump) -> None:
+        """The exchange's clock went back (a simulator started again): its orders and positions may
+        not be the ones the trader knows. Said once, then nothing is sent until a calibration re-read them."""
+        recal = self.state.recal
+        if recal is None:  # still starting up: the startup calibration reads the new exchange
+            log.warning("run.new_exchange_session %s; market time follows it", jump.describe())
+            return
+        log.warning(
+            "run.new_exchange_session %s; market time follows it, no order is sent until a "
+            "calibration has re-read orders and positions",
+            jump.describe(),
+        )
+        recal.new_exchange_session("new exchange session: recalibrating before any order")
 
     def _on_stream_event(self, event: StreamEvent) -> None:
         core = self.state.core

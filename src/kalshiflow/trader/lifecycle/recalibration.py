@@ -70,6 +70,8 @@ class Recalibrator:
         self._backoff_s = resume_backoff_s
         self.trigger_reason: str | None = None
         self.operator_requested = False  # an operator's calibration runs even while paused
+        self.urgent = False  # a calibration at the next tick even while paused (a new exchange session)
+        self._sessions_seen = 0  # new exchange sessions reported (one during a pass asks for another)
         self.held_by: str | None = None  # an operator's pause: no automatic resume until resumed
         self.cycles: deque[CalibrationCycle] = deque(maxlen=CYCLES_KEPT)  # newest last
 
@@ -83,6 +85,22 @@ class Recalibrator:
         self.trigger_reason = f"requested by {by}"
         self.operator_requested = True
 
+    def new_exchange_session(self, reason: str) -> None:
+        """The exchange started a new session (a restarted simulator): the orders and positions the
+        trader knows may be gone. Nothing is sent until a calibration has read them again: the
+        trader is reduce-only (``calibrating``, or still paused), the exit rules wait
+        (``core.calibrating``; the calibration clears it) and that calibration runs at the next tick,
+        paused or not -- the time its backoff waits for was the old session's."""
+        self.core.reduce_only = True
+        self.core.calibrating = True
+        self.trigger_reason = reason
+        self.urgent = True
+        self._sessions_seen += 1
+        if self.lifecycle.state is TraderState.TRADING:
+            self.lifecycle.move(TraderState.CALIBRATING, reason)
+        else:
+            self.lifecycle.note(reason)
+
     async def run_once(self, reason: str = "scheduled", events_seen: int = 0) -> CalibrationCycle:
         was_paused = self.lifecycle.state is TraderState.PAUSED
         if self.lifecycle.state is not TraderState.CALIBRATING:
@@ -90,9 +108,14 @@ class Recalibrator:
         self.core.reduce_only = True
         started = self.clock.now_ms()
         cash_before = self.core.ledger.cash
+        sessions = self._sessions_seen
         cycle = await self.core.calibrate()
-        self.trigger_reason = None
         self.operator_requested = False
+        if self._sessions_seen == sessions:
+            self.trigger_reason = None
+            self.urgent = False
+        else:  # the exchange restarted during this pass: part of what it read was the old one's
+            self.core.calibrating = True
         self._record_steps(cycle, cash_before)
         duration = self.clock.now_ms() - started
         self.stats.runs += 1
@@ -172,6 +195,8 @@ class Recalibrator:
             return
         if self.held_by is not None:
             self.pause(f"still paused by {self.held_by}")
+            return
+        if self.urgent:  # a new exchange session began during the pass: no trading before the next
             return
         self._backoff_s = self.resume_backoff_s
         self.pause_reason, self.next_resume_ms = None, None
