@@ -67,6 +67,9 @@ def backtest(
     session_ids: Annotated[
         str | None, typer.Option(help="With --sessions: the sessions to replay (1,3-5); default all.")
     ] = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Start even when the runs are estimated to take over 12 h.")
+    ] = False,
 ) -> None:
     """Run policies through the real trader core against the simulated market seed by seed, or against
     recorded sessions (--sessions)."""
@@ -87,6 +90,7 @@ def backtest(
             out,
             sessions=sessions,
             session_ids=session_ids,
+            yes=yes,
         )
     except BacktestUsageError as exc:
         fail(str(exc))

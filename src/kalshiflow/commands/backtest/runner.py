@@ -106,9 +106,9 @@ def run_calls(
     return [results[index] for index in range(len(calls))]
 
 
-def parse_seeds(text: str) -> list[int]:
-    """``1-20``, ``3``, ``1,4,9-12`` -> sorted distinct seeds."""
-    seeds: set[int] = set()
+def _seed_ranges(text: str) -> list[tuple[int, int]]:
+    """``1-20``, ``3``, ``1,4,9-12`` -> the (first, last) ranges as written, checked."""
+    ranges = []
     for part in (p.strip() for p in text.split(",")):
         if not _SEEDS.match(part):
             raise BacktestUsageError(f"--seeds {text!r}: write seeds as 1-20, 7 or 1,4,9-12")
@@ -116,6 +116,25 @@ def parse_seeds(text: str) -> list[int]:
         first, last = int(low), int(high or low)
         if last < first:
             raise BacktestUsageError(f"--seeds {text!r}: range {part} runs backwards")
+        ranges.append((first, last))
+    return ranges
+
+
+def seed_count(text: str) -> int:
+    """How many distinct seeds ``text`` names, counted without listing them (``1-1000000000``
+    is checked against the time it would take before anything is built)."""
+    count, covered = 0, -1  # covered: the highest seed counted so far
+    for first, last in sorted(_seed_ranges(text)):
+        if last > covered:
+            count += last - max(first, covered + 1) + 1
+            covered = last
+    return count
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``1-20``, ``3``, ``1,4,9-12`` -> sorted distinct seeds."""
+    seeds: set[int] = set()
+    for first, last in _seed_ranges(text):
         seeds.update(range(first, last + 1))
     return sorted(seeds)
 
