@@ -1,6 +1,6 @@
 """Imports point inward only (ARCHITECTURE §1): a test walks every import of ``src/kalshiflow``.
 
-Layers, innermost first: ``clock`` and ``domain``; ``events`` (the bus and the event vocabulary);
+Layers, innermost first: ``clock``, ``domain`` and ``textfmt`` (texts for people); ``events`` (the bus and the event vocabulary);
 ``exchange``; ``store``; ``marketdata``; ``features``; ``policy``; ``trader``; ``train`` and
 ``dashboard``; then the composition layer (``cli``, ``config``, ``logs``, ``commands``) that wires
 the parts together. A package may import its own layer and the layers inside it. ``sim`` is an
@@ -19,7 +19,7 @@ from tests.paths import REPO
 SRC = REPO / "src" / "kalshiflow"
 
 LAYERS: tuple[frozenset[str], ...] = (
-    frozenset({"clock", "domain"}),
+    frozenset({"clock", "domain", "textfmt"}),
     frozenset({"events"}),
     frozenset({"exchange"}),
     frozenset({"store"}),

@@ -19,6 +19,7 @@ from kalshiflow.commands.stream_health import StreamHealthMonitor
 from kalshiflow.config import Settings
 from kalshiflow.exchange.errors import ExchangeError
 from kalshiflow.exchange.models_market import Market
+from kalshiflow.textfmt import plural
 from kalshiflow.trader.core import TraderCore
 from kalshiflow.trader.lifecycle.recalibration import Recalibrator
 from kalshiflow.trader.lifecycle.states import TraderState
@@ -62,7 +63,9 @@ class CalibrationTimer:
                 and state is TraderState.TRADING
                 and actor.metrics.consecutive_errors >= self.settings.run.pause_after_errors
             ):
-                recal.pause(f"{actor.metrics.consecutive_errors} decisions failed in a row (see the log)")
+                recal.pause(
+                    f"{plural(actor.metrics.consecutive_errors, 'decision')} failed in a row (see the log)"
+                )
                 actor.metrics.consecutive_errors = 0
                 continue
             if state is TraderState.PAUSED and not (

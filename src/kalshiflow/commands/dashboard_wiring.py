@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from kalshiflow.dashboard.server import Dashboard, DashboardConfig
+from kalshiflow.textfmt import plural
 from kalshiflow.trader.core import TraderCore
 from kalshiflow.trader.lifecycle.recalibration import Recalibrator
 from kalshiflow.trader.lifecycle.states import TraderState
@@ -91,7 +92,7 @@ class AppControls:
         self.app.state.lifecycle.note(f"flatten all requested by {by}")
         results = await core.flatten(OPERATOR_CLOSE_REASON)
         placed = sum(r.outcome in ("placed", "repriced") for r in results)
-        return True, f"closing {placed} of {len(results)} positions"
+        return True, f"closing {placed} of {plural(len(results), 'position')}"
 
     async def kill_switch(self, on: bool, by: str) -> tuple[bool, str]:
         core, recal = self._parts()

@@ -56,6 +56,7 @@ from kalshiflow.marketdata.discovery import DiscoveryConfig
 from kalshiflow.marketdata.feed import FeedConfig, MarketDataFeed
 from kalshiflow.sim.runner import SimulatorConfig
 from kalshiflow.store.trader_repo import TraderStore
+from kalshiflow.textfmt import plural
 from kalshiflow.trader.core import TraderCore
 from kalshiflow.trader.decisions.actor import Actor, Observe, PolicyLike, TraderAction
 from kalshiflow.trader.lifecycle.init_tracker import InitStep, InitTracker
@@ -247,9 +248,8 @@ class TraderApp:
             await calibrate_at_startup(self.state.tracker, core, recal)
             gone = await forget_positions_gone(core.ledger, store, self.clock.now_ms())
             if gone:  # a correction too: the console says so, not only the log
-                noun = "position" if len(gone) == 1 else "positions"
                 self.state.lifecycle.note(
-                    f"{len(gone)} stored {noun} not on the exchange, written flat: {', '.join(gone)}"
+                    f"{plural(len(gone), 'stored position')} not on the exchange, written flat: {', '.join(gone)}"
                 )
             policy, observe = self._load_policy(core, feed)
             mode = trading_mode(self.settings.run, self.options.connection, policy.name)
@@ -348,7 +348,7 @@ class TraderApp:
             )
             raise StartupError("no markets to trade" + (f": {skipped}" if skipped else ""))
         await wait_live(feed, connection, stop)
-        tracker.complete(InitStep.STREAM_CONNECTED, f"{len(selection.tickers)} markets selected")
+        tracker.complete(InitStep.STREAM_CONNECTED, f"{plural(len(selection.tickers), 'market')} selected")
         tracker.begin(InitStep.SUBSCRIPTIONS)
         await feed.stream.subscribe(PRIVATE_CHANNELS)
         try:
@@ -357,7 +357,8 @@ class TraderApp:
             tracker.fail(InitStep.SUBSCRIPTIONS, "books did not become valid within 15 s")
             raise StartupError("order books did not arrive within 15 s (check the WebSocket URL)") from None
         tracker.complete(
-            InitStep.SUBSCRIPTIONS, f"orderbook_delta for {len(feed.tickers)} markets + private channels"
+            InitStep.SUBSCRIPTIONS,
+            f"orderbook_delta for {plural(len(feed.tickers), 'market')} + private channels",
         )
         return feed
 

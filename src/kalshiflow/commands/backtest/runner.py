@@ -21,6 +21,7 @@ from kalshiflow.commands.backtest.metrics import PolicySummary, summarize
 from kalshiflow.commands.backtest.report import write_report
 from kalshiflow.commands.backtest.session import BacktestSession, RunRecord, build_policy
 from kalshiflow.config import Settings
+from kalshiflow.textfmt import plural
 
 _SEEDS = re.compile(r"^\d+(-\d+)?$")
 
@@ -192,7 +193,8 @@ def backtest(
     if options.out_dir is not None:
         seeds = f"{options.seeds[0]}-{options.seeds[-1]}" if len(options.seeds) > 1 else str(options.seeds[0])
         title = (
-            f"backtest: {len(options.seeds)} seeds ({seeds}) x {options.hours:g} h, {options.markets} markets"
+            f"backtest: {plural(len(options.seeds), 'seed')} ({seeds}) x {options.hours:g} h, "
+            f"{plural(options.markets, 'market')}"
         )
         files = write_report(summaries, runs, options.out_dir, title)
     return summaries, files

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from kalshiflow.clock import Clock
 from kalshiflow.domain.units import Money, display_dollars
+from kalshiflow.textfmt import plural
 from kalshiflow.trader.calibration.drift import describe_corrections
 from kalshiflow.trader.core import CalibrationCycle, TraderCore
 from kalshiflow.trader.exit_rules.base import ExitReason
@@ -216,7 +217,7 @@ class Recalibrator:
         names = {s.name for s in report.steps}
         if "sync state" in names:
             synced = (
-                f"cash {_money(cash_before)} -> {_money(self.core.ledger.cash)}, {positions} positions, "
+                f"cash {_money(cash_before)} -> {_money(self.core.ledger.cash)}, {plural(positions, 'position')}, "
                 f"drift {_money(drift)}"
                 + (f"; {corrections}" if corrections else "")
                 + ("" if report.ok else f" | failed: {report.failure_reason}")
@@ -224,7 +225,7 @@ class Recalibrator:
         else:  # the reads failed: nothing was synced, no drift was measured
             synced = (
                 f"failed: {report.failure_reason} (nothing synced: cash {_money(self.core.ledger.cash)}, "
-                f"{positions} positions as before)"
+                f"{plural(positions, 'position')} as before)"
             )
         life.step(CalibrationStep.SYNCING_STATE, synced, sync_ms)
         self.stats.last_summary = report.summary()
@@ -239,7 +240,7 @@ class Recalibrator:
         viable = len(report.viable_markets)
         life.step(
             CalibrationStep.MONITORING_MARKETS,
-            f"{viable}/{len(report.markets)} markets viable; {len(report.warnings)} warnings"
+            f"{viable}/{len(report.markets)} markets viable; {plural(len(report.warnings), 'warning')}"
             if "check markets" in names
             else "not checked (calibration failed)",
             check_ms,
