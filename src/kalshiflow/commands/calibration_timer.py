@@ -12,6 +12,7 @@ Nothing is decided while stopping. The time rules of the exits have their own, s
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from kalshiflow.clock import Clock
 from kalshiflow.commands.app_state import AppState
@@ -39,6 +40,10 @@ class CalibrationTimer:
         self.state = state
         self.clock = clock
         self.health = health
+        # Run before each pass (``run`` against an external exchange: a sample of its clock), so an
+        # exchange that restarted since the last sample is known as a new session before its state
+        # is read and trading resumes on it.
+        self.before_pass: Callable[[], Awaitable[object]] | None = None
 
     async def run(self, core: TraderCore, recal: Recalibrator) -> None:
         interval_ms = self.settings.calibration.interval_s * 1000
@@ -81,6 +86,10 @@ class CalibrationTimer:
 
     async def calibrate(self, core: TraderCore, recal: Recalibrator, reason: str) -> None:
         """One pass; an exchange or network error pauses the trader instead of ending the task."""
+        if self.before_pass is not None:
+            await self.before_pass()
+            if recal.urgent and recal.trigger_reason:  # it found a new exchange session
+                reason = recal.trigger_reason
         core.live.clear_resync()
         feed = self.state.feed
         if feed is not None and feed.selection is not None:  # markets the feed's refresh added

@@ -227,10 +227,11 @@ class TraderApp:
                 stop, check_exchange(rest, self.state.tracker, self.state.rest_url, self.options.url_setting)
             )
             if isinstance(self.clock, FollowingClock):
-                sampler = await follow_exchange(
+                sync, sampler = await follow_exchange(
                     self.clock, rest.user_data_timestamp, on_new_session=self._on_new_exchange_session
                 )
                 stack.callback(sampler.cancel)
+                self.calibration.before_pass = sync.sync_once
             feed = await self._before_anything_is_sent(stop, self._start_feed(stack, rest, connection, stop))
             core = self.state.core = build_core(self.settings, rest, feed, self.clock, self.bus)
             await core.load_fees()  # fee schedules of the selected markets, before any order reserves cash

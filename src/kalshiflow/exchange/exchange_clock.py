@@ -161,9 +161,10 @@ async def follow_exchange(
     clock: FollowingClock,
     read_exchange_ms: Callable[[], Awaitable[int]],
     on_new_session: Callable[[SessionJump], None] | None = None,
-) -> asyncio.Task[None]:
+) -> tuple[ExchangeClockSync, asyncio.Task[None]]:
     """Take a first sample now (so startup already runs on the exchange's time), then keep sampling
-    in a task the caller cancels when it stops."""
+    in a task the caller cancels when it stops; the sync is returned too, for a sample on demand
+    (``run`` takes one before each calibration: a restarted exchange is found before it is read)."""
     sync = ExchangeClockSync(clock, read_exchange_ms, on_new_session)
     await sync.sync_once()
-    return asyncio.create_task(sync.run(), name="exchange-clock")
+    return sync, asyncio.create_task(sync.run(), name="exchange-clock")

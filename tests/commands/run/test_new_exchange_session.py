@@ -77,3 +77,31 @@ def test_the_run_says_once_what_happened_and_what_it_does(caplog: pytest.LogCapt
     assert "new exchange session" in text, text
     assert "no order is sent until a calibration" in text, text
     assert reasons == ["new exchange session: recalibrating before any order"]
+
+
+async def test_each_pass_samples_the_exchange_clock_before_it_reads_the_exchange() -> None:
+    """A pass that resumed after the simulator restarted read the new exchange and went back to
+    trading on the old session's clock, before the 5-second sampler noticed the new session."""
+    clock = ManualClock(WALL0_MS)
+    bus = EventBus()
+    state = AppState(Lifecycle(clock, bus=bus), InitTracker(clock, bus))
+    timer = CalibrationTimer(
+        load_settings(environ={}, overrides={}), state, clock, StreamHealthMonitor(state, bus, clock)
+    )
+    seen: list[str] = []
+
+    async def run_once(reason: str) -> Any:
+        seen.append(f"pass ({reason})")
+        return SimpleNamespace(report=SimpleNamespace(ok=False))
+
+    recal = SimpleNamespace(run_once=run_once, stats=SimpleNamespace(), trigger_reason=None, urgent=False)
+
+    async def sample() -> bool:
+        seen.append("sample")
+        recal.trigger_reason, recal.urgent = "new exchange session", True
+        return True
+
+    timer.before_pass = sample
+    core = SimpleNamespace(live=SimpleNamespace(clear_resync=lambda: None))
+    await timer.calibrate(core, recal, "resume")  # type: ignore[arg-type]
+    assert seen == ["sample", "pass (new exchange session)"]

@@ -64,7 +64,7 @@ async def test_market_time_follows_a_fast_simulator_and_signatures_stay_on_the_w
         rest_on_market_time = type(rest)(handle.address.rest_url, key.signer(), clock=following)
         try:
             assert signing_clock(following) is wall
-            task = await follow_exchange(following, rest_on_market_time.user_data_timestamp)
+            _, task = await follow_exchange(following, rest_on_market_time.user_data_timestamp)
             task.cancel()
             assert following.now_ms() == market.now_ms(), "the first sample already gives the exchange's time"
             sync = ExchangeClockSync(following, rest_on_market_time.user_data_timestamp)
