@@ -126,3 +126,15 @@ def test_a_backtest_of_days_is_refused_naming_its_size_and_time(flags: list[str]
 def test_seed_counts_merge_overlapping_ranges() -> None:
     assert seed_count("1-5,3-7,7,20") == 8
     assert seed_count("9-12,1,4") == 6
+
+
+@pytest.mark.parametrize(
+    "command", [["backtest", "--seeds", "1", "--hours", "0.01", "--jobs"], ["train", "--envs"]]
+)
+def test_a_thousand_worker_processes_are_refused_in_one_line(command: list[str], tmp_path: Path) -> None:
+    """``--jobs 1000`` (or ``train --envs 1000``) started a process per run or environment."""
+    extra = ["--out", str(tmp_path / "model"), "--timesteps", "1"] if command[0] == "train" else []
+    result = CliRunner().invoke(app, [*command, "1000", *extra])
+    assert result.exit_code == 2, result.output
+    [line] = result.output.strip().splitlines()
+    assert "less than or equal to 64" in line, line
