@@ -420,7 +420,9 @@ class TraderApp:
             "calibration has re-read orders and positions",
             jump.describe(),
         )
-        recal.new_exchange_session("new exchange session: recalibrating before any order")
+        recal.new_exchange_session(
+            "new exchange session: recalibrating before any order", jump.to_ms - jump.from_ms
+        )
 
     def _on_stream_event(self, event: StreamEvent) -> None:
         core = self.state.core

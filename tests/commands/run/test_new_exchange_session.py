@@ -67,8 +67,12 @@ async def test_scheduled_calibrations_go_on_after_the_clock_went_back() -> None:
 
 def test_the_run_says_once_what_happened_and_what_it_does(caplog: pytest.LogCaptureFixture) -> None:
     app = TraderApp(RunOptions(load_settings(environ={}, overrides={})), build_decider, clock=ManualClock())
-    reasons: list[str] = []
-    app.state.recal = SimpleNamespace(new_exchange_session=reasons.append)  # type: ignore[assignment]
+    reasons: list[tuple[str, int]] = []
+
+    def new_exchange_session(reason: str, shift_ms: int) -> None:
+        reasons.append((reason, shift_ms))
+
+    app.state.recal = SimpleNamespace(new_exchange_session=new_exchange_session)  # type: ignore[assignment]
     with caplog.at_level(logging.WARNING):
         app._on_new_exchange_session(SessionJump(WALL0_MS + HOUR_MS, WALL0_MS))
     [record] = [r for r in caplog.records if r.levelno == logging.WARNING]
@@ -76,7 +80,7 @@ def test_the_run_says_once_what_happened_and_what_it_does(caplog: pytest.LogCapt
     assert "went back 3,600 s" in text, text
     assert "new exchange session" in text, text
     assert "no order is sent until a calibration" in text, text
-    assert reasons == ["new exchange session: recalibrating before any order"]
+    assert reasons == [("new exchange session: recalibrating before any order", -HOUR_MS)]
 
 
 async def test_each_pass_samples_the_exchange_clock_before_it_reads_the_exchange() -> None:

@@ -12,6 +12,7 @@ from kalshiflow.trader.lifecycle.recalibration import Recalibrator
 from kalshiflow.trader.lifecycle.states import Lifecycle, TraderState
 
 REASON = "new exchange session: recalibrating before any order"
+HOUR_MS = 3_600_000
 
 
 async def trading(env: Scenario) -> tuple[TraderCore, Lifecycle, Recalibrator]:
@@ -74,3 +75,18 @@ async def test_a_session_that_began_during_a_pass_asks_for_another_before_tradin
     core.calibrate = calibrate  # type: ignore[method-assign]
     await recal.run_once(REASON)
     assert life.state is TraderState.TRADING
+
+
+async def test_throttles_and_cooldowns_keep_what_was_left_of_them_on_the_new_clock(env: Scenario) -> None:
+    """They lasted until the new session's clock passed the old one's stamps (minutes under --speed)."""
+    core, _, recal = await trading(env)
+    ticker = env.tickers[0]
+    now = env.clock.now_ms()
+    core._last_order_ms[ticker] = now - 2_000
+    core._errors_ms[ticker] = [now - 9_000, now - 1_000]
+    core.exits.stop_loss_ms[ticker] = now - 60_000
+    recal.new_exchange_session(REASON, -HOUR_MS)
+    state = core.risk_context(ticker).market_state
+    assert state.last_order_at_ms == now - 2_000 - HOUR_MS
+    assert state.error_times_ms == (now - 9_000 - HOUR_MS, now - 1_000 - HOUR_MS)
+    assert state.last_stop_loss_ms == now - 60_000 - HOUR_MS

@@ -86,12 +86,14 @@ class Recalibrator:
         self.trigger_reason = f"requested by {by}"
         self.operator_requested = True
 
-    def new_exchange_session(self, reason: str) -> None:
+    def new_exchange_session(self, reason: str, shift_ms: int = 0) -> None:
         """The exchange started a new session (a restarted simulator): the orders and positions the
         trader knows may be gone. Nothing is sent until a calibration has read them again: the
         trader is reduce-only (``calibrating``, or still paused), the exit rules wait
         (``core.calibrating``; the calibration clears it) and that calibration runs at the next tick,
-        paused or not -- the time its backoff waits for was the old session's."""
+        paused or not -- the time its backoff waits for was the old session's. ``shift_ms``: how far
+        the clock moved (``TraderCore.shift_times``)."""
+        self.core.shift_times(shift_ms)
         self.core.reduce_only = True
         self.core.calibrating = True
         self.trigger_reason = reason
