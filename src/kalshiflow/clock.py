@@ -105,8 +105,11 @@ class FollowingClock:
     (``follow``); until then, or once it finds the two coincide (real Kalshi), it is the local clock
     itself (``follow_local``). ``now_ms`` never goes backwards once the first estimate is in (the
     exchange's first reading may be behind the provisional local time: a simulator started in the
-    past); when a later correction would, time holds until the estimate catches up. ``sleep`` waits
-    the local time the estimated rate takes.
+    past); when a later correction would, time holds until the estimate catches up. A new exchange
+    session (``new_session``: a restarted simulator whose clock starts earlier) is the exception:
+    its time is read at once, since holding would freeze every timer of the trader until the new
+    clock caught up, minutes of wall time under ``--speed``. ``sleep`` waits the local time the
+    estimated rate takes.
 
     ``local`` stays the wall clock everything signs requests with (``signing_clock``): signature
     freshness is about real time, whatever the market's.
@@ -120,6 +123,7 @@ class FollowingClock:
         self._anchor_local_ms = 0
         self._last_ms = 0
         self._provisional = True  # no estimate yet: the local time read so far binds nothing
+        self.sessions = 1  # exchange sessions followed so far (a restarted simulator is a new one)
 
     def _estimated(self) -> None:
         if self._provisional:  # the exchange's first reading replaces the provisional local time
@@ -133,6 +137,12 @@ class FollowingClock:
         self._estimated()
         self._anchor_ms, self._anchor_local_ms, self.rate = anchor_ms, anchor_local_ms, rate
         self.following = True
+
+    def new_session(self) -> None:
+        """The exchange's clock started again, earlier than the time read so far: the next estimate
+        replaces that time (it may go back) instead of holding until it catches up."""
+        self._provisional = True
+        self.sessions += 1
 
     def follow_local(self) -> None:
         self._estimated()

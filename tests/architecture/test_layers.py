@@ -1,6 +1,6 @@
 """Imports point inward only (ARCHITECTURE §1): a test walks every import of ``src/kalshiflow``.
 
-Layers, innermost first: ``clock``, ``domain`` and ``textfmt``; ``events`` (the bus and the event vocabulary);
+Layers, innermost first: ``clock``, ``domain`` and ``textfmt`` (texts for people); ``events`` (the bus and the event vocabulary);
 ``exchange``; ``store``; ``marketdata``; ``features``; ``policy``; ``trader``; ``train`` and
 ``dashboard``; then the composition layer (``cli``, ``config``, ``logs``, ``commands``) that wires
 the parts together. A package may import its own layer and the layers inside it. ``sim`` is an

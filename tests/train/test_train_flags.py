@@ -35,3 +35,12 @@ def test_a_bad_reward_mark_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert result.exit_code == 2, result.output
     assert len(result.output.strip().splitlines()) == 1
     assert "--reward-mark" in result.output
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "lots"])
+def test_a_timesteps_below_one_is_one_line_and_exit_2(tmp_path: Path, value: str) -> None:
+    result = CliRunner().invoke(app, ["train", "--out", str(tmp_path / "model"), "--timesteps", value])
+    assert result.exit_code == 2, result.output
+    [line] = result.output.strip().splitlines()
+    assert "--timesteps" in line
+    assert not (tmp_path / "model").exists()

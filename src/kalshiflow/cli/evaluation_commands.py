@@ -14,6 +14,9 @@ import typer
 from kalshiflow.cli.app import app, err, fail, out
 
 INTERRUPTED = 130  # the shell's code for a command stopped by Ctrl-C (128 + SIGINT)
+# Worker processes a command may start (--jobs, --envs): each holds a simulator (100+ MB), so
+# `--jobs 1000` with as many runs forked a thousand of them and ran the machine out of memory.
+MAX_PROCESSES = 64
 
 
 def _given(ctx: typer.Context, *names: str) -> list[str]:
@@ -51,7 +54,12 @@ def backtest(
     seeds: Annotated[str, typer.Option(help="Simulator seeds: 1-20, 7 or 1,4,9-12.")] = "1-5",
     hours: Annotated[float, typer.Option(min=0.01, help="Simulated hours per run.")] = 2.0,
     markets: Annotated[int, typer.Option(min=1, help="Markets live at any time in the simulator.")] = 20,
-    jobs: Annotated[int | None, typer.Option(min=1, help="Parallel processes (default: up to 2).")] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            min=1, max=MAX_PROCESSES, help="Parallel processes (default: up to 2).", show_default=False
+        ),
+    ] = None,
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="Directory for report.html, report.json and PNGs.")
     ] = None,
@@ -67,6 +75,9 @@ def backtest(
     session_ids: Annotated[
         str | None, typer.Option(help="With --sessions: the sessions to replay (1,3-5); default all.")
     ] = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Start even when the runs are estimated to take over 12 h.")
+    ] = False,
 ) -> None:
     """Run policies through the real trader core against the simulated market seed by seed, or against
     recorded sessions (--sessions)."""
@@ -87,6 +98,7 @@ def backtest(
             out,
             sessions=sessions,
             session_ids=session_ids,
+            yes=yes,
         )
     except BacktestUsageError as exc:
         fail(str(exc))
@@ -101,7 +113,9 @@ def train(
     out_dir: Annotated[Path, typer.Option("--out", help="Model directory to write (policy spec mlp:OUT).")],
     timesteps: Annotated[int, typer.Option(min=1, help="Environment steps (decisions) in total.")] = 100_000,
     seed: Annotated[int, typer.Option(help="Seed of PPO and of the environments.")] = 0,
-    envs: Annotated[int, typer.Option(min=1, help="Parallel environments (processes when > 1).")] = 2,
+    envs: Annotated[
+        int, typer.Option(min=1, max=MAX_PROCESSES, help="Parallel environments (processes when > 1).")
+    ] = 2,
     episode_s: Annotated[float, typer.Option(min=1.0, help="Simulated seconds per episode.")] = 1800.0,
     markets: Annotated[int, typer.Option(min=1, help="Markets live at any time in each simulator.")] = 4,
     sessions: Annotated[

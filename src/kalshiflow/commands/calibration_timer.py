@@ -12,6 +12,7 @@ Nothing is decided while stopping. The time rules of the exits have their own, s
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from kalshiflow.clock import Clock
 from kalshiflow.commands.app_state import AppState
@@ -19,6 +20,7 @@ from kalshiflow.commands.stream_health import StreamHealthMonitor
 from kalshiflow.config import Settings
 from kalshiflow.exchange.errors import ExchangeError
 from kalshiflow.exchange.models_market import Market
+from kalshiflow.textfmt import plural
 from kalshiflow.trader.core import TraderCore
 from kalshiflow.trader.lifecycle.recalibration import Recalibrator
 from kalshiflow.trader.lifecycle.states import TraderState
@@ -38,6 +40,10 @@ class CalibrationTimer:
         self.state = state
         self.clock = clock
         self.health = health
+        # Run before each pass (``run`` against an external exchange: a sample of its clock), so an
+        # exchange that restarted since the last sample is known as a new session before its state
+        # is read and trading resumes on it.
+        self.before_pass: Callable[[], Awaitable[object]] | None = None
 
     async def run(self, core: TraderCore, recal: Recalibrator) -> None:
         interval_ms = self.settings.calibration.interval_s * 1000
@@ -48,6 +54,8 @@ class CalibrationTimer:
             self.health.publish()
             state = self.state.lifecycle.state
             now = self.clock.now_ms()
+            # A new exchange session took the clock back: the interval runs from there.
+            last = min(last, now)
             due = now - last >= interval_ms
             triggered = {g.order_group_id for g in core.groups.triggered()}
             if triggered - seen_triggers:
@@ -60,10 +68,14 @@ class CalibrationTimer:
                 and state is TraderState.TRADING
                 and actor.metrics.consecutive_errors >= self.settings.run.pause_after_errors
             ):
-                recal.pause(f"{actor.metrics.consecutive_errors} decisions failed in a row (see the log)")
+                recal.pause(
+                    f"{plural(actor.metrics.consecutive_errors, 'decision')} failed in a row (see the log)"
+                )
                 actor.metrics.consecutive_errors = 0
                 continue
-            if state is TraderState.PAUSED and not (recal.resume_due() or recal.operator_requested):
+            if state is TraderState.PAUSED and not (
+                recal.resume_due() or recal.operator_requested or recal.urgent
+            ):
                 continue
             if state is TraderState.STOPPING or not (due or reason or state is TraderState.PAUSED):
                 continue
@@ -74,6 +86,10 @@ class CalibrationTimer:
 
     async def calibrate(self, core: TraderCore, recal: Recalibrator, reason: str) -> None:
         """One pass; an exchange or network error pauses the trader instead of ending the task."""
+        if self.before_pass is not None:
+            await self.before_pass()
+            if recal.urgent and recal.trigger_reason:  # it found a new exchange session
+                reason = recal.trigger_reason
         core.live.clear_resync()
         feed = self.state.feed
         if feed is not None and feed.selection is not None:  # markets the feed's refresh added

@@ -54,6 +54,7 @@ from kalshiflow.marketdata.feed import FeedConfig, FeedProgress, MarketDataFeed
 from kalshiflow.marketdata.recorder import Recorder
 from kalshiflow.sim.runner import SimulatorConfig
 from kalshiflow.store.db import DB_ENV, DatabaseConfigError, DatabaseUnavailableError
+from kalshiflow.textfmt import plural
 
 DEFAULT_TOP_N: Final = 20
 PROGRESS_INTERVAL_S: Final = 1.0
@@ -266,7 +267,9 @@ async def _record(
                     feed, exchange, url_setting, lambda found: check_selection(found, options, exchange)
                 ),
             )
-            console.print(f"recording {len(selection.tickers)} markets into session {recorder.session_id}")
+            console.print(
+                f"recording {plural(len(selection.tickers), 'market')} into session {recorder.session_id}"
+            )
             await wait_live(feed, connection, stop)
             await _show_progress(feed, console, stop, options.duration_s)
             progress = feed.progress()

@@ -41,6 +41,7 @@ from kalshiflow.logs import LogConfig, start_logging
 from kalshiflow.policy.base import PolicyLoadError
 from kalshiflow.policy.registry import load_policy
 from kalshiflow.store.db import DatabaseConfigError, DatabaseUnavailableError, normalize_url, redact_url
+from kalshiflow.textfmt import plural
 
 
 class RunUsageError(Exception):
@@ -316,7 +317,9 @@ async def _main(
     ready = asyncio.Event()
 
     def on_ready(state: AppState) -> None:
-        console.print(f"trading {len(state.core.markets) if state.core else 0} markets at {state.rest_url}")
+        console.print(
+            f"trading {plural(len(state.core.markets) if state.core else 0, 'market')} at {state.rest_url}"
+        )
         ready.set()
 
     viewer = asyncio.create_task(_show(app.state, console, stop, ready, view))

@@ -47,7 +47,7 @@ from kalshiflow.dashboard.webhook import WebhookNotifier
 from kalshiflow.events.bus import EventBus, Missed, Subscription
 from kalshiflow.events.trader import ActionResult
 from kalshiflow.exchange.environments import ExchangeConnection
-from kalshiflow.exchange.exchange_clock import follow_exchange
+from kalshiflow.exchange.exchange_clock import SessionJump, follow_exchange
 from kalshiflow.exchange.rest import KalshiRestClient
 from kalshiflow.exchange.ws_connect import StreamConfig
 from kalshiflow.exchange.ws_models import StreamEvent
@@ -56,6 +56,7 @@ from kalshiflow.marketdata.discovery import DiscoveryConfig
 from kalshiflow.marketdata.feed import FeedConfig, MarketDataFeed
 from kalshiflow.sim.runner import SimulatorConfig
 from kalshiflow.store.trader_repo import TraderStore
+from kalshiflow.textfmt import plural
 from kalshiflow.trader.core import TraderCore
 from kalshiflow.trader.decisions.actor import Actor, Observe, PolicyLike, TraderAction
 from kalshiflow.trader.lifecycle.init_tracker import InitStep, InitTracker
@@ -226,7 +227,11 @@ class TraderApp:
                 stop, check_exchange(rest, self.state.tracker, self.state.rest_url, self.options.url_setting)
             )
             if isinstance(self.clock, FollowingClock):
-                stack.callback((await follow_exchange(self.clock, rest.user_data_timestamp)).cancel)
+                sync, sampler = await follow_exchange(
+                    self.clock, rest.user_data_timestamp, on_new_session=self._on_new_exchange_session
+                )
+                stack.callback(sampler.cancel)
+                self.calibration.before_pass = sync.sync_once
             feed = await self._before_anything_is_sent(stop, self._start_feed(stack, rest, connection, stop))
             core = self.state.core = build_core(self.settings, rest, feed, self.clock, self.bus)
             await core.load_fees()  # fee schedules of the selected markets, before any order reserves cash
@@ -244,9 +249,8 @@ class TraderApp:
             await calibrate_at_startup(self.state.tracker, core, recal)
             gone = await forget_positions_gone(core.ledger, store, self.clock.now_ms())
             if gone:  # a correction too: the console says so, not only the log
-                noun = "position" if len(gone) == 1 else "positions"
                 self.state.lifecycle.note(
-                    f"{len(gone)} stored {noun} not on the exchange, written flat: {', '.join(gone)}"
+                    f"{plural(len(gone), 'stored position')} not on the exchange, written flat: {', '.join(gone)}"
                 )
             policy, observe = self._load_policy(core, feed)
             mode = trading_mode(self.settings.run, self.options.connection, policy.name)
@@ -345,7 +349,7 @@ class TraderApp:
             )
             raise StartupError("no markets to trade" + (f": {skipped}" if skipped else ""))
         await wait_live(feed, connection, stop)
-        tracker.complete(InitStep.STREAM_CONNECTED, f"{len(selection.tickers)} markets selected")
+        tracker.complete(InitStep.STREAM_CONNECTED, f"{plural(len(selection.tickers), 'market')} selected")
         tracker.begin(InitStep.SUBSCRIPTIONS)
         await feed.stream.subscribe(PRIVATE_CHANNELS)
         try:
@@ -354,7 +358,8 @@ class TraderApp:
             tracker.fail(InitStep.SUBSCRIPTIONS, "books did not become valid within 15 s")
             raise StartupError("order books did not arrive within 15 s (check the WebSocket URL)") from None
         tracker.complete(
-            InitStep.SUBSCRIPTIONS, f"orderbook_delta for {len(feed.tickers)} markets + private channels"
+            InitStep.SUBSCRIPTIONS,
+            f"orderbook_delta for {plural(len(feed.tickers), 'market')} + private channels",
         )
         return feed
 
@@ -402,6 +407,22 @@ class TraderApp:
     def _note_degraded(self, live: bool, state: str, error: str) -> None:
         """Kept for callers of the app (see ``StreamHealthMonitor.note_degraded``)."""
         self.health.note_degraded(live, state, error)
+
+    def _on_new_exchange_session(self, jump: SessionJump) -> None:
+        """The exchange's clock went back (a simulator started again): its orders and positions may
+        not be the ones the trader knows. Said once, then nothing is sent until a calibration re-read them."""
+        recal = self.state.recal
+        if recal is None:  # still starting up: the startup calibration reads the new exchange
+            log.warning("run.new_exchange_session %s; market time follows it", jump.describe())
+            return
+        log.warning(
+            "run.new_exchange_session %s; market time follows it, no order is sent until a "
+            "calibration has re-read orders and positions",
+            jump.describe(),
+        )
+        recal.new_exchange_session(
+            "new exchange session: recalibrating before any order", jump.to_ms - jump.from_ms
+        )
 
     def _on_stream_event(self, event: StreamEvent) -> None:
         core = self.state.core

@@ -35,6 +35,7 @@ from kalshiflow.store import db
 from kalshiflow.store.db import normalize_url
 from kalshiflow.store.trader_repo import TraderStore
 from kalshiflow.store.trader_runs import StoredRun, read_last_run
+from kalshiflow.textfmt import plural
 
 
 class MissingDatabaseError(FileNotFoundError):
@@ -328,8 +329,8 @@ def _recording_line(r: dict[str, Any]) -> str:
         else f"{(r['ended_ms'] - r['started_ms']) // 1000} s"
     )
     return (
-        f"session {r['session_id']}  {r['exchange']}  {r['markets']} markets  from {_stamp(r['started_ms'])}, "
-        f"{span}, {r['messages']:,} messages ({r['status']})"
+        f"session {r['session_id']}  {r['exchange']}  {plural(r['markets'], 'market')}  from {_stamp(r['started_ms'])}, "
+        f"{span}, {r['messages']:,} {'message' if r['messages'] == 1 else 'messages'} ({r['status']})"
     )
 
 

@@ -23,6 +23,7 @@ from kalshiflow.features import SCHEMA_V1
 from kalshiflow.policy.base import PolicyLoadError
 from kalshiflow.policy.registry import exit_overrides, load_policy
 from kalshiflow.store.db import redact_url
+from kalshiflow.textfmt import plural
 
 if TYPE_CHECKING:  # the training modules import gymnasium, which a plain install has not got
     from kalshiflow.train.ppo import TrainConfig
@@ -134,7 +135,9 @@ def _describe(config: TrainConfig) -> str:
         ids = ", ".join(str(session_id) for _, session_id in config.sessions)
         data = f"recorded sessions {ids} of {url}"
     else:
-        data = f"{config.n_markets} markets, simulator seeds {config.seed_low}-{config.seed_high - 1}"
+        data = (
+            f"{plural(config.n_markets, 'market')}, simulator seeds {config.seed_low}-{config.seed_high - 1}"
+        )
     start = f", behaviour-cloned from {config.init_from}" if config.init_from else ""
     return (
         f"PPO: {config.timesteps:,} steps, seed {config.seed}, {config.envs} env(s), "

@@ -16,6 +16,12 @@ the exchange *is* on the wall clock and the clock reads the wall clock exactly: 
 behaves as before, without the estimate's jitter (``as_of_time`` may trail the exchange's clock by
 its read lag, seconds at most). A faster simulator leaves the tolerance within seconds of wall time
 (ten at ``--speed 2``, half a second at ``--speed 20``), and is followed from the next sample.
+
+An exchange's clock never reads earlier than it did: a reading more than ``NEW_SESSION_BACK_MS``
+before the previous one is a new exchange session (a simulator started again, its clock from the
+wall time of its start). The samples of the old session are dropped, the clock takes the new
+session's time at once (``FollowingClock.new_session``) and ``on_new_session`` is told (the trader
+recalibrates: whatever it knew about orders and positions was the old exchange's).
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Final
 
 from kalshiflow.clock import FollowingClock
@@ -36,6 +44,28 @@ WINDOW: Final = 12
 MIN_SPAN_MS: Final = 1_000  # local time two samples need between them before a rate is fitted
 WALL_TOLERANCE_MS: Final = 10_000
 SYNC_EVERY_S: Final = 5.0  # of local (wall) time
+# How far a reading may fall behind the previous one before it is a new session: ``as_of_time``
+# trails the exchange's clock by its read lag, which varies by a second or two, never by this.
+NEW_SESSION_BACK_MS: Final = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class SessionJump:
+    """The exchange's clock went back: the trader's time before (``from_ms``), the new session's."""
+
+    from_ms: int
+    to_ms: int
+
+    def describe(self) -> str:
+        return (
+            f"the exchange's clock went back {(self.from_ms - self.to_ms) / 1000:,.0f} s "
+            f"(from {_utc(self.from_ms)} to {_utc(self.to_ms)} UTC): a new exchange session "
+            "(a restarted simulator?)"
+        )
+
+
+def _utc(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 class ExchangeClockEstimator:
@@ -45,14 +75,23 @@ class ExchangeClockEstimator:
         self.clock = clock
         self.samples: deque[tuple[int, int]] = deque(maxlen=WINDOW)  # (local ms, exchange ms)
 
-    def observe(self, exchange_ms: int, sent_local_ms: int, received_local_ms: int | None = None) -> None:
-        """One exchange timestamp, stamped between ``sent_local_ms`` and ``received_local_ms``."""
+    def observe(
+        self, exchange_ms: int, sent_local_ms: int, received_local_ms: int | None = None
+    ) -> SessionJump | None:
+        """One exchange timestamp, stamped between ``sent_local_ms`` and ``received_local_ms``;
+        returns the jump when it starts a new exchange session."""
         received = sent_local_ms if received_local_ms is None else received_local_ms
         local_ms = (sent_local_ms + received) // 2
+        jump = None
+        if self.samples and exchange_ms < self.samples[-1][1] - NEW_SESSION_BACK_MS:
+            jump = SessionJump(self.clock.now_ms(), exchange_ms)
+            self.samples.clear()  # the old session's line says nothing about the new one's
+            self.clock.new_session()
         if self.samples and local_ms <= self.samples[-1][0]:
             self.samples.pop()  # the same local instant (a manual clock): the latest reading wins
         self.samples.append((local_ms, exchange_ms))
         self._fit()
+        return jump
 
     def _fit(self) -> None:
         local_last, exchange_last = self.samples[-1]
@@ -83,10 +122,16 @@ def fitted_rate(samples: deque[tuple[int, int]]) -> float:
 class ExchangeClockSync:
     """Samples the exchange's clock through ``read_exchange_ms`` (``rest.user_data_timestamp``)."""
 
-    def __init__(self, clock: FollowingClock, read_exchange_ms: Callable[[], Awaitable[int]]) -> None:
+    def __init__(
+        self,
+        clock: FollowingClock,
+        read_exchange_ms: Callable[[], Awaitable[int]],
+        on_new_session: Callable[[SessionJump], None] | None = None,
+    ) -> None:
         self.clock = clock
         self.estimator = ExchangeClockEstimator(clock)
         self._read = read_exchange_ms
+        self._on_new_session = on_new_session
 
     async def sync_once(self) -> bool:
         """One sample; False (and the estimate unchanged) when the exchange did not answer."""
@@ -97,7 +142,12 @@ class ExchangeClockSync:
         except (ExchangeError, WireFormatError, OSError) as exc:
             log.warning("exchange_clock.sample_failed error=%s", exc)
             return False
-        self.estimator.observe(exchange_ms, sent, local.now_ms())
+        jump = self.estimator.observe(exchange_ms, sent, local.now_ms())
+        if jump is not None:
+            if self._on_new_session is None:
+                log.warning("exchange_clock.new_session %s; market time follows it", jump.describe())
+            else:  # the caller logs it, with what it does about it
+                self._on_new_session(jump)
         return True
 
     async def run(self, every_s: float = SYNC_EVERY_S) -> None:
@@ -108,10 +158,13 @@ class ExchangeClockSync:
 
 
 async def follow_exchange(
-    clock: FollowingClock, read_exchange_ms: Callable[[], Awaitable[int]]
-) -> asyncio.Task[None]:
+    clock: FollowingClock,
+    read_exchange_ms: Callable[[], Awaitable[int]],
+    on_new_session: Callable[[SessionJump], None] | None = None,
+) -> tuple[ExchangeClockSync, asyncio.Task[None]]:
     """Take a first sample now (so startup already runs on the exchange's time), then keep sampling
-    in a task the caller cancels when it stops."""
-    sync = ExchangeClockSync(clock, read_exchange_ms)
+    in a task the caller cancels when it stops; the sync is returned too, for a sample on demand
+    (``run`` takes one before each calibration: a restarted exchange is found before it is read)."""
+    sync = ExchangeClockSync(clock, read_exchange_ms, on_new_session)
     await sync.sync_once()
-    return asyncio.create_task(sync.run(), name="exchange-clock")
+    return sync, asyncio.create_task(sync.run(), name="exchange-clock")

@@ -112,6 +112,12 @@ class _Bucket:
         if elapsed > 0:
             self.last_ms = now_ms
             self.level_milli = min(self.capacity * _MILLI, self.level_milli + elapsed * self.rate_per_s)
+        elif elapsed < 0:
+            # The clock went back: a new exchange session (a simulator started again) that the
+            # trader's clock follows. Refill from the new time, and drop a 429 backoff stamped on
+            # the old one: waiting until the new clock passed the old stamps hung every request.
+            self.last_ms = now_ms
+            self.blocked_until_ms = 0
 
     def wait_s(self, tokens: int, now_ms: int) -> float:
         """Seconds until ``tokens`` can be paid (0 = now)."""

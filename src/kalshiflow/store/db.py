@@ -17,6 +17,7 @@ traceback deep inside the first write.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
@@ -29,6 +30,8 @@ from alembic.util import CommandError as AlembicCommandError
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+
+log = logging.getLogger(__name__)
 
 DEFAULT_DB_URL: Final = "sqlite:///kalshiflow.db"
 SETTING_NAME: Final = "--db"  # how the operator names the database (CLI flag / KALSHIFLOW_DB)
@@ -154,6 +157,9 @@ def migrate(engine: Engine, revision: str = "head") -> None:
 
     A database at a revision these migrations do not know (written by a newer kalshiflow, or by
     another branch) raises ``DatabaseUnavailableError`` naming ``--db`` -- not Alembic's traceback.
+    An upgrade from an older revision says so in the log (from which revision to which). One that
+    fails leaves the database as it was (every step runs in one transaction; see ``migrations/env.py``)
+    and raises ``DatabaseUnavailableError``: one line naming ``--db``, both revisions and the reason.
     """
     current = current_revision(engine)
     if current is not None:
@@ -165,7 +171,19 @@ def migrate(engine: Engine, revision: str = "head") -> None:
                 "this version of kalshiflow does not know (written by a newer one?); upgrade kalshiflow "
                 "or use another database"
             ) from None
-    command.upgrade(alembic_config(engine), revision)
+    target = head_revision() if revision == "head" else revision
+    if current == target:
+        return
+    try:
+        command.upgrade(alembic_config(engine), revision)
+    except (SQLAlchemyError, AlembicCommandError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise DatabaseUnavailableError(
+            f"{SETTING_NAME} {redact_url(engine.url)}: upgrading the schema from revision "
+            f"{current or '(empty)'} to {target} failed: {reason}; the database was left as it was"
+        ) from exc
+    if current is not None:  # a new database is created, not upgraded: nothing to report
+        log.info("store.schema_upgraded %s: from revision %s to %s", redact_url(engine.url), current, target)
 
 
 def head_revision() -> str | None:

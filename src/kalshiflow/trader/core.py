@@ -256,6 +256,17 @@ class TraderCore:
         self._last_order_ms[ticker] = now
         return OpenResult(decision, execution)
 
+    def shift_times(self, delta_ms: int) -> None:
+        """A new exchange session moved the clock by ``delta_ms`` (back: negative). The per-market
+        stamps the risk gate measures from (last opening order, recent errors, last stop loss) move
+        with it, so a throttle, breaker or cooldown keeps what was left of it instead of lasting
+        until the new clock passes the old session's time."""
+        for stamps in (self._last_order_ms, self._stop_loss_ms):
+            for ticker in stamps:
+                stamps[ticker] += delta_ms
+        for ticker, errors in self._errors_ms.items():
+            self._errors_ms[ticker] = [t + delta_ms for t in errors]
+
     def add_markets(self, markets: Iterable[Market]) -> int:
         """Start watching markets the discovery refresh selected; returns how many were new."""
         added = 0

@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from kalshiflow.cli import app
+from kalshiflow.commands.backtest.runner import seed_count
 from kalshiflow.config import Settings
 
 
@@ -101,3 +102,39 @@ def test_run_settings_a_backtest_cannot_use_are_named_not_dropped(tmp_path: Path
     plain = CliRunner().invoke(app, args)
     assert plain.exit_code == 0, plain.output
     assert "note:" not in plain.output
+
+
+@pytest.mark.parametrize(
+    ("flags", "size"),
+    [
+        (["--seeds", "1-1000000"], "1000000 runs (1 policy x 1000000 seeds) of 2 simulated h"),
+        (["--seeds", "1", "--hours", "100000"], "1 run (1 policy x 1 seed) of 100000 simulated h"),
+        (["--seeds", "1-999999999999999"], "999999999999999 runs"),
+    ],
+)
+def test_a_backtest_of_days_is_refused_naming_its_size_and_time(flags: list[str], size: str) -> None:
+    """``--seeds 1-1000000`` started a run of weeks without a word (and a range of 10^15 seeds
+    filled the memory before the first run)."""
+    result = CliRunner().invoke(app, ["backtest", "--policy", "hold", "--jobs", "2", *flags])
+    assert result.exit_code == 2, result.output
+    [line] = result.output.strip().splitlines()
+    assert size in line, line
+    assert "days of wall time with 2 jobs" in line, line
+    assert "--yes" in line, line
+
+
+def test_seed_counts_merge_overlapping_ranges() -> None:
+    assert seed_count("1-5,3-7,7,20") == 8
+    assert seed_count("9-12,1,4") == 6
+
+
+@pytest.mark.parametrize(
+    "command", [["backtest", "--seeds", "1", "--hours", "0.01", "--jobs"], ["train", "--envs"]]
+)
+def test_a_thousand_worker_processes_are_refused_in_one_line(command: list[str], tmp_path: Path) -> None:
+    """``--jobs 1000`` (or ``train --envs 1000``) started a process per run or environment."""
+    extra = ["--out", str(tmp_path / "model"), "--timesteps", "1"] if command[0] == "train" else []
+    result = CliRunner().invoke(app, [*command, "1000", *extra])
+    assert result.exit_code == 2, result.output
+    [line] = result.output.strip().splitlines()
+    assert "less than or equal to 64" in line, line

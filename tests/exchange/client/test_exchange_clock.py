@@ -5,6 +5,8 @@
   advances at its rate between samples, while every request is signed with the wall clock.
 * The estimate never goes backwards, fits the rate through jittery samples, and is the wall clock
   itself when the exchange's clock is the wall clock (real Kalshi).
+* A simulator started again under ``--speed`` (its clock from the wall time of its start, far behind
+  the old one's) is a new session: its time is followed at once and the caller is told once.
 """
 
 from __future__ import annotations
@@ -16,7 +18,13 @@ from tests.exchange.client.exchange_client_kit import make_client, make_key
 
 from kalshiflow.clock import FollowingClock, ManualClock, signing_clock
 from kalshiflow.domain.units import Money
-from kalshiflow.exchange.exchange_clock import ExchangeClockEstimator, ExchangeClockSync, follow_exchange
+from kalshiflow.exchange.exchange_clock import (
+    ExchangeClockEstimator,
+    ExchangeClockSync,
+    SessionJump,
+    follow_exchange,
+)
+from kalshiflow.exchange.rest import KalshiRestClient
 from kalshiflow.sim.runner import AccountSpec, SimulatorConfig, start_simulator
 
 WALL0_MS = 1_790_000_000_000
@@ -56,7 +64,7 @@ async def test_market_time_follows_a_fast_simulator_and_signatures_stay_on_the_w
         rest_on_market_time = type(rest)(handle.address.rest_url, key.signer(), clock=following)
         try:
             assert signing_clock(following) is wall
-            task = await follow_exchange(following, rest_on_market_time.user_data_timestamp)
+            _, task = await follow_exchange(following, rest_on_market_time.user_data_timestamp)
             task.cancel()
             assert following.now_ms() == market.now_ms(), "the first sample already gives the exchange's time"
             sync = ExchangeClockSync(following, rest_on_market_time.user_data_timestamp)
@@ -80,7 +88,9 @@ def test_a_correction_backwards_holds_time_instead_of_reversing_it() -> None:
     estimator.observe(WALL0_MS + 600_000, WALL0_MS)
     assert clock.now_ms() == WALL0_MS + 600_000
     wall.advance(1.0)
-    estimator.observe(WALL0_MS + 500_000, wall.now_ms())  # the exchange's clock stepped back
+    # a reading a few seconds back (the read lag of ``as_of_time`` varies): a correction, not a
+    # new session
+    assert estimator.observe(WALL0_MS + 596_000, wall.now_ms()) is None
     seen = [clock.now_ms()]
     for _ in range(5):
         wall.advance(1.0)
@@ -113,3 +123,57 @@ def test_an_exchange_on_the_wall_clock_is_read_as_the_wall_clock() -> None:
     assert not clock.following
     wall.advance(0.123)
     assert clock.now_ms() == wall.now_ms()
+
+
+class RestartedSimClock:
+    """A simulator's market clock under ``--speed``: ``SPEED`` times the wall from the wall time it
+    started at (what ``kalshiflow sim --speed 20`` does, started again after a crash)."""
+
+    def __init__(self, wall: ManualClock) -> None:
+        self.wall = wall
+        self.start_ms = wall.now_ms()
+
+    def now_ms(self) -> int:
+        return self.start_ms + SPEED * (self.wall.now_ms() - self.start_ms)
+
+    async def sleep(self, seconds: float) -> None:
+        await self.wall.sleep(seconds / SPEED)
+
+
+async def test_a_restarted_simulator_is_a_new_session_followed_at_once(tmp_path: Path) -> None:
+    """The trader's clock used to hold at the old simulator's time until the new one caught up
+    (about as long as the old one had run, in wall time): no scheduled calibration, no resume."""
+    key = make_key("trader")
+    pem = tmp_path / "key.pub.pem"
+    pem.write_bytes(key.public_pem)
+    wall = ManualClock(WALL0_MS)
+    accounts = (AccountSpec("trader", pem, Money.dollars(100)),)
+    config = SimulatorConfig(port=0, n_markets=2, speed=SPEED, data_dir=tmp_path, accounts=accounts)
+    following = FollowingClock(wall)
+    jumps: list[SessionJump] = []
+    first = RestartedSimClock(wall)
+    async with start_simulator(config, clock=first, auth_clock=wall) as handle:
+        port = handle.address.port
+        rest = KalshiRestClient(handle.address.rest_url, key.signer(), clock=following)
+        sync = ExchangeClockSync(following, rest.user_data_timestamp, on_new_session=jumps.append)
+        for _ in range(12):  # a minute of wall time: twenty minutes of the simulator's
+            assert await sync.sync_once()
+            wall.advance(5.0)
+        old_time = following.now_ms()
+        assert old_time == pytest.approx(first.now_ms(), abs=50)
+    wall.advance(2.0)  # `kalshiflow sim --speed 20` is started again, on the same port
+    second = RestartedSimClock(wall)
+    restarted = SimulatorConfig(port=port, n_markets=2, speed=SPEED, data_dir=tmp_path, accounts=accounts)
+    async with start_simulator(restarted, clock=second, auth_clock=wall):
+        try:
+            assert await sync.sync_once()
+            assert following.now_ms() == pytest.approx(second.now_ms(), abs=50), "follows the new session"
+            assert jumps == [SessionJump(old_time + 2 * SPEED * 1000, second.now_ms())]
+            for _ in range(4):
+                wall.advance(5.0)
+                assert await sync.sync_once()
+            assert following.rate == pytest.approx(SPEED)
+            assert following.now_ms() == pytest.approx(second.now_ms(), abs=50)
+            assert len(jumps) == 1, "one session change, reported once"
+        finally:
+            await rest.aclose()

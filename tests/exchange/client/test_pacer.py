@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kalshiflow.clock import ManualClock
+from kalshiflow.clock import Clock, FollowingClock, ManualClock
 from kalshiflow.domain.ratelimits import TIER_LIMITS, Tier
+from kalshiflow.exchange.exchange_clock import ExchangeClockEstimator
 from kalshiflow.exchange.ratelimit import Backoff, Pacer, PacerConfig
 
 READ = ("GET", "/trade-api/v2/markets")  # 10 read tokens
@@ -18,7 +19,7 @@ CANCEL = ("DELETE", "/portfolio/events/orders/abc")  # 2 write tokens
 CREATE = ("POST", "/portfolio/events/orders")  # 10 write tokens
 
 
-def _pacer(clock: ManualClock, tier: Tier = Tier.BASIC, pct: int = 100, seed: int = 0) -> Pacer:
+def _pacer(clock: Clock, tier: Tier = Tier.BASIC, pct: int = 100, seed: int = 0) -> Pacer:
     return Pacer(clock, PacerConfig(tier=tier, utilization_pct=pct, seed=seed))
 
 
@@ -195,3 +196,23 @@ async def test_adopted_endpoint_costs_reprice_requests_by_their_path_template() 
     assert await task == pytest.approx(0.05)
     with pytest.raises(ValueError, match="endpoint costs"):
         pacer.adopt_costs(-1, {})
+
+
+async def test_a_clock_that_went_back_refills_from_its_new_time_instead_of_waiting_for_the_old() -> None:
+    """A new exchange session (a simulator started again) takes the trader's clock back: the buckets
+    stopped refilling until the new time passed the old one (REST calls hung for minutes)."""
+    wall = ManualClock()
+    clock = FollowingClock(wall)
+    estimator = ExchangeClockEstimator(clock)
+    estimator.observe(wall.now_ms() + 3_600_000, wall.now_ms())  # an hour ahead
+    pacer = _pacer(clock)
+    for _ in range(40):
+        await pacer.acquire(*READ)
+    pacer.on_rate_limited(*READ)  # and a 429 backoff on top
+    wall.advance(1.0)
+    assert estimator.observe(wall.now_ms(), wall.now_ms()) is not None  # the new session: the wall
+    task = asyncio.create_task(pacer.acquire(*READ))
+    await _settle()
+    wall.advance(0.05)  # what 10 tokens take to refill at 200/s
+    await _settle()
+    assert task.done(), "waits for the refill on the new session's time"

@@ -36,6 +36,7 @@ from kalshiflow.domain.units import Money
 from kalshiflow.marketdata.bookstore import BookStore
 from kalshiflow.marketdata.replay import list_sessions
 from kalshiflow.store import db
+from kalshiflow.textfmt import plural
 from kalshiflow.trader.core import TraderCore
 from kalshiflow.trader.decisions.actor import Actor
 from kalshiflow.train.recorded_venue import OPENING_MS, RecordedVenue, recording_span
@@ -233,7 +234,7 @@ def backtest_recorded(
         hours = sum(ms for _, ms in src.sessions) / 3_600_000
         ids = ", ".join(str(sid) for sid, _ in src.sessions)
         title = (
-            f"backtest over recorded sessions: {len(src.sessions)} sessions ({ids}) from "
+            f"backtest over recorded sessions: {plural(len(src.sessions), 'session')} ({ids}) from "
             f"{db.redact_url(src.url)}, {hours:.2f} h recorded in total"
         )
         files = write_report(summaries, runs, options.out_dir, title)

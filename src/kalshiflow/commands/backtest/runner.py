@@ -21,6 +21,7 @@ from kalshiflow.commands.backtest.metrics import PolicySummary, summarize
 from kalshiflow.commands.backtest.report import write_report
 from kalshiflow.commands.backtest.session import BacktestSession, RunRecord, build_policy
 from kalshiflow.config import Settings
+from kalshiflow.textfmt import plural
 
 _SEEDS = re.compile(r"^\d+(-\d+)?$")
 
@@ -106,9 +107,9 @@ def run_calls(
     return [results[index] for index in range(len(calls))]
 
 
-def parse_seeds(text: str) -> list[int]:
-    """``1-20``, ``3``, ``1,4,9-12`` -> sorted distinct seeds."""
-    seeds: set[int] = set()
+def _seed_ranges(text: str) -> list[tuple[int, int]]:
+    """``1-20``, ``3``, ``1,4,9-12`` -> the (first, last) ranges as written, checked."""
+    ranges = []
     for part in (p.strip() for p in text.split(",")):
         if not _SEEDS.match(part):
             raise BacktestUsageError(f"--seeds {text!r}: write seeds as 1-20, 7 or 1,4,9-12")
@@ -116,6 +117,25 @@ def parse_seeds(text: str) -> list[int]:
         first, last = int(low), int(high or low)
         if last < first:
             raise BacktestUsageError(f"--seeds {text!r}: range {part} runs backwards")
+        ranges.append((first, last))
+    return ranges
+
+
+def seed_count(text: str) -> int:
+    """How many distinct seeds ``text`` names, counted without listing them (``1-1000000000``
+    is checked against the time it would take before anything is built)."""
+    count, covered = 0, -1  # covered: the highest seed counted so far
+    for first, last in sorted(_seed_ranges(text)):
+        if last > covered:
+            count += last - max(first, covered + 1) + 1
+            covered = last
+    return count
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``1-20``, ``3``, ``1,4,9-12`` -> sorted distinct seeds."""
+    seeds: set[int] = set()
+    for first, last in _seed_ranges(text):
         seeds.update(range(first, last + 1))
     return sorted(seeds)
 
@@ -173,7 +193,8 @@ def backtest(
     if options.out_dir is not None:
         seeds = f"{options.seeds[0]}-{options.seeds[-1]}" if len(options.seeds) > 1 else str(options.seeds[0])
         title = (
-            f"backtest: {len(options.seeds)} seeds ({seeds}) x {options.hours:g} h, {options.markets} markets"
+            f"backtest: {plural(len(options.seeds), 'seed')} ({seeds}) x {options.hours:g} h, "
+            f"{plural(options.markets, 'market')}"
         )
         files = write_report(summaries, runs, options.out_dir, title)
     return summaries, files

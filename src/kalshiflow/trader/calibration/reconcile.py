@@ -51,6 +51,7 @@ from kalshiflow.exchange.rest import KalshiRestClient
 from kalshiflow.exchange.rest_market import MARKETS_PAGE_SIZE, ORDERBOOKS_PER_CALL
 from kalshiflow.exchange.rest_portfolio import PORTFOLIO_PAGE_SIZE
 from kalshiflow.marketdata.bookstore import BookStore
+from kalshiflow.textfmt import plural
 from kalshiflow.trader.calibration.checks import (
     CheckLimits,
     Finding,
@@ -318,16 +319,16 @@ class Reconciler:
         totals = DriftTotals.of(outcome.events)
         parts = [
             f"cash ${cash_before / 1_000_000:,.2f} -> ${self.ledger.cash / 1_000_000:,.2f}",
-            f"{len(self.ledger.open_positions())} positions",
+            plural(len(self.ledger.open_positions()), "position"),
             f"drift ${totals.cash.dollars_str(2)}",
-            f"{len(outcome.events)} correction{'' if len(outcome.events) == 1 else 's'}",
+            plural(len(outcome.events), "correction"),
         ]
         if outcome.hot_tickers:
-            parts.append(f"{len(outcome.hot_tickers)} tickers left for next pass")
+            parts.append(f"{plural(len(outcome.hot_tickers), 'ticker')} left for next pass")
         if outcome.cash_deferred:
             parts.append("cash left for next pass")
         if outcome.fills_marked_seen:
-            parts.append(f"baseline: {outcome.fills_marked_seen} fills marked seen")
+            parts.append(f"baseline: {plural(outcome.fills_marked_seen, 'fill')} marked seen")
         return ", ".join(parts)
 
     def _warnings(self, outcome: SyncOutcome, health: tuple[Finding, ...]) -> tuple[str, ...]:
@@ -397,8 +398,9 @@ def _first_cause(exc: BaseException) -> str:
 
 def _fetched_detail(snap: ExchangeSnapshot, markets: list[Market]) -> str:
     return (
-        f"{len(snap.positions)} positions, {len(snap.resting_orders)} resting orders, "
-        f"{len(snap.fills)} fills, {len(snap.settlements)} settlements, {len(markets)} markets"
+        f"{plural(len(snap.positions), 'position')}, {plural(len(snap.resting_orders), 'resting order')}, "
+        f"{plural(len(snap.fills), 'fill')}, {plural(len(snap.settlements), 'settlement')}, "
+        f"{plural(len(markets), 'market')}"
     )
 
 

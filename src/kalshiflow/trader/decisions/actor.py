@@ -26,6 +26,7 @@ from kalshiflow.marketdata.book import OrderBook
 from kalshiflow.marketdata.bookstore import BookStore
 from kalshiflow.policy.base import Action as PolicyAction
 from kalshiflow.policy.base import Policy
+from kalshiflow.textfmt import plural
 from kalshiflow.trader.core import OpenResult, TraderCore
 from kalshiflow.trader.execution.intents import ExecOutcome
 from kalshiflow.trader.risk.types import TradeAction
@@ -61,11 +62,11 @@ class ActorMetrics:
         ``paper``: the run was on paper (its paper trades are named even when there were none)."""
         parts = [f"{self.holds:,} hold"]
         if paper or self.paper:
-            parts.append(f"{self.paper:,} paper trades (not sent)")
-        parts += [f"{self.orders_sent:,} orders sent", f"{self.denied:,} denied"]
+            parts.append(f"{_count(self.paper, 'paper trade')} (not sent)")
+        parts += [f"{_count(self.orders_sent, 'order')} sent", f"{self.denied:,} denied"]
         if self.errors:
-            parts.append(f"{self.errors:,} errors")
-        return f"{self.decisions:,} decisions: " + ", ".join(parts)
+            parts.append(_count(self.errors, "error"))
+        return f"{_count(self.decisions, 'decision')}: " + ", ".join(parts)
 
 
 # ``Action.name`` is a Python-level enum property; the actor reads it once per decision.
@@ -274,3 +275,8 @@ class Actor:
         del self.recent[:-200]
         self.core.bus.publish(action)
         return action
+
+
+def _count(count: int, noun: str) -> str:
+    """``1 order``, ``1,204 orders``: ``textfmt.plural`` with thousands separators (a run's totals)."""
+    return f"{count:,} {plural(count, noun).partition(' ')[2]}"

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from kalshiflow.clock import Clock
 from kalshiflow.domain.units import Money, display_dollars
+from kalshiflow.textfmt import plural
 from kalshiflow.trader.calibration.drift import describe_corrections
 from kalshiflow.trader.core import CalibrationCycle, TraderCore
 from kalshiflow.trader.exit_rules.base import ExitReason
@@ -70,6 +71,8 @@ class Recalibrator:
         self._backoff_s = resume_backoff_s
         self.trigger_reason: str | None = None
         self.operator_requested = False  # an operator's calibration runs even while paused
+        self.urgent = False  # a calibration at the next tick even while paused (a new exchange session)
+        self._sessions_seen = 0  # new exchange sessions reported (one during a pass asks for another)
         self.held_by: str | None = None  # an operator's pause: no automatic resume until resumed
         self.cycles: deque[CalibrationCycle] = deque(maxlen=CYCLES_KEPT)  # newest last
 
@@ -83,6 +86,24 @@ class Recalibrator:
         self.trigger_reason = f"requested by {by}"
         self.operator_requested = True
 
+    def new_exchange_session(self, reason: str, shift_ms: int = 0) -> None:
+        """The exchange started a new session (a restarted simulator): the orders and positions the
+        trader knows may be gone. Nothing is sent until a calibration has read them again: the
+        trader is reduce-only (``calibrating``, or still paused), the exit rules wait
+        (``core.calibrating``; the calibration clears it) and that calibration runs at the next tick,
+        paused or not -- the time its backoff waits for was the old session's. ``shift_ms``: how far
+        the clock moved (``TraderCore.shift_times``)."""
+        self.core.shift_times(shift_ms)
+        self.core.reduce_only = True
+        self.core.calibrating = True
+        self.trigger_reason = reason
+        self.urgent = True
+        self._sessions_seen += 1
+        if self.lifecycle.state is TraderState.TRADING:
+            self.lifecycle.move(TraderState.CALIBRATING, reason)
+        else:
+            self.lifecycle.note(reason)
+
     async def run_once(self, reason: str = "scheduled", events_seen: int = 0) -> CalibrationCycle:
         was_paused = self.lifecycle.state is TraderState.PAUSED
         if self.lifecycle.state is not TraderState.CALIBRATING:
@@ -90,9 +111,14 @@ class Recalibrator:
         self.core.reduce_only = True
         started = self.clock.now_ms()
         cash_before = self.core.ledger.cash
+        sessions = self._sessions_seen
         cycle = await self.core.calibrate()
-        self.trigger_reason = None
         self.operator_requested = False
+        if self._sessions_seen == sessions:
+            self.trigger_reason = None
+            self.urgent = False
+        else:  # the exchange restarted during this pass: part of what it read was the old one's
+            self.core.calibrating = True
         self._record_steps(cycle, cash_before)
         duration = self.clock.now_ms() - started
         self.stats.runs += 1
@@ -173,6 +199,8 @@ class Recalibrator:
         if self.held_by is not None:
             self.pause(f"still paused by {self.held_by}")
             return
+        if self.urgent:  # a new exchange session began during the pass: no trading before the next
+            return
         self._backoff_s = self.resume_backoff_s
         self.pause_reason, self.next_resume_ms = None, None
         text = "calibration ok" + (" after pause" if was_paused else "")
@@ -191,7 +219,7 @@ class Recalibrator:
         names = {s.name for s in report.steps}
         if "sync state" in names:
             synced = (
-                f"cash {_money(cash_before)} -> {_money(self.core.ledger.cash)}, {positions} positions, "
+                f"cash {_money(cash_before)} -> {_money(self.core.ledger.cash)}, {plural(positions, 'position')}, "
                 f"drift {_money(drift)}"
                 + (f"; {corrections}" if corrections else "")
                 + ("" if report.ok else f" | failed: {report.failure_reason}")
@@ -199,7 +227,7 @@ class Recalibrator:
         else:  # the reads failed: nothing was synced, no drift was measured
             synced = (
                 f"failed: {report.failure_reason} (nothing synced: cash {_money(self.core.ledger.cash)}, "
-                f"{positions} positions as before)"
+                f"{plural(positions, 'position')} as before)"
             )
         life.step(CalibrationStep.SYNCING_STATE, synced, sync_ms)
         self.stats.last_summary = report.summary()
@@ -214,7 +242,7 @@ class Recalibrator:
         viable = len(report.viable_markets)
         life.step(
             CalibrationStep.MONITORING_MARKETS,
-            f"{viable}/{len(report.markets)} markets viable; {len(report.warnings)} warnings"
+            f"{viable}/{len(report.markets)} markets viable; {plural(len(report.warnings), 'warning')}"
             if "check markets" in names
             else "not checked (calibration failed)",
             check_ms,

@@ -20,6 +20,7 @@ from enum import StrEnum
 
 from kalshiflow.domain.orders import BookSide
 from kalshiflow.domain.units import Count, Money, display_dollars, held_contracts
+from kalshiflow.textfmt import plural
 from kalshiflow.trader.core import TraderCore
 from kalshiflow.trader.execution.closing import CloseResult
 from kalshiflow.trader.state.orders import OrderPurpose, OrderState
@@ -72,7 +73,7 @@ class StopReport:
         """One line, e.g. ``cancelled 2 orders; closed 1 position (T1 3.00 contracts YES); left open
         1: T2 -2.00 (2.00 contracts NO; not one of this run's markets); P&L realized +$1.20,
         unrealized -$0.40``: counts with their units and side, as ``status`` writes positions."""
-        parts = [f"cancelled {len(self.cancelled)} orders"]
+        parts = [f"cancelled {plural(len(self.cancelled), 'order')}"]
         if self.still_live:
             parts.append(f"{len(self.still_live)} still resting: {', '.join(self.still_live)}")
         if self.not_found:
@@ -84,8 +85,7 @@ class StopReport:
                 f"{c.ticker} {held_contracts(-c.contracts if c.held_no else c.contracts)}"
                 for c in self.closed
             )
-            noun = "position" if len(self.closed) == 1 else "positions"
-            parts.append(f"closed {len(self.closed)} {noun} ({closed})")
+            parts.append(f"closed {plural(len(self.closed), 'position')} ({closed})")
         if self.left_open:
             left = ", ".join(
                 f"{p.ticker} {p.position.fp_str()} ({held_contracts(p.position)}; {p.reason})"

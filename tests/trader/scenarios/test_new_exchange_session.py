@@ -1,0 +1,92 @@
+"""A new exchange session (the simulator started again): nothing is sent until a calibration has
+re-read orders and positions, and that calibration does not wait for a backoff timed on the old
+session's clock."""
+
+from __future__ import annotations
+
+from tests.trader.scenarios.scenario_kit import Scenario, scenario_config
+
+from kalshiflow.domain.units import Money
+from kalshiflow.trader.core import CalibrationCycle, TraderCore
+from kalshiflow.trader.lifecycle.recalibration import Recalibrator
+from kalshiflow.trader.lifecycle.states import Lifecycle, TraderState
+
+REASON = "new exchange session: recalibrating before any order"
+HOUR_MS = 3_600_000
+
+
+async def trading(env: Scenario) -> tuple[TraderCore, Lifecycle, Recalibrator]:
+    env.quote(env.tickers[0])
+    core = await env.new_core(scenario_config(), stream=False)
+    life = Lifecycle(env.clock)
+    recal = Recalibrator(
+        core, life, env.clock, pause_after_errors=5, resume_backoff_s=30, drift_recalibrate=Money.dollars(1)
+    )
+    await recal.run_once("startup")
+    assert life.state is TraderState.TRADING
+    return core, life, recal
+
+
+async def test_a_new_session_stops_every_order_until_a_calibration_reread_the_exchange(env: Scenario) -> None:
+    core, life, recal = await trading(env)
+    recal.new_exchange_session(REASON)
+    assert life.state is TraderState.CALIBRATING  # the actor trades only while trading
+    assert core.reduce_only
+    assert core.calibrating, "the exit rules wait for the calibration"
+    assert (recal.trigger_reason, recal.urgent) == (REASON, True)
+    await recal.run_once(recal.trigger_reason)
+    assert life.state is TraderState.TRADING
+    assert not core.reduce_only
+    assert not core.calibrating
+    assert not recal.urgent
+    assert recal.trigger_reason is None
+
+
+async def test_a_paused_trader_calibrates_at_once_instead_of_after_the_old_sessions_backoff(
+    env: Scenario,
+) -> None:
+    _, life, recal = await trading(env)
+    recal.pause("calibration failed: the exchange did not answer")
+    assert recal.next_resume_ms is not None
+    assert not recal.resume_due()
+    recal.new_exchange_session(REASON)
+    assert life.state is TraderState.PAUSED
+    assert recal.urgent, "the calibration timer runs it at the next tick, paused or not"
+    assert life.history[-1].result_text == REASON
+    await recal.run_once(REASON)
+    assert life.state is TraderState.TRADING
+
+
+async def test_a_session_that_began_during_a_pass_asks_for_another_before_trading(env: Scenario) -> None:
+    core, life, recal = await trading(env)
+    calibrate = core.calibrate
+
+    async def restarted_midway() -> CalibrationCycle:
+        cycle = await calibrate()
+        recal.new_exchange_session(REASON)
+        return cycle
+
+    core.calibrate = restarted_midway  # type: ignore[method-assign]
+    await recal.run_once("scheduled")
+    assert life.state is TraderState.CALIBRATING
+    assert core.reduce_only
+    assert core.calibrating
+    assert recal.urgent
+    core.calibrate = calibrate  # type: ignore[method-assign]
+    await recal.run_once(REASON)
+    assert life.state is TraderState.TRADING
+
+
+async def test_throttles_and_cooldowns_keep_what_was_left_of_them_on_the_new_clock(env: Scenario) -> None:
+    """They lasted until the new session's clock passed the old one's stamps (minutes under --speed)."""
+    core, _, recal = await trading(env)
+    ticker = env.tickers[0]
+    now = env.clock.now_ms()
+    core._last_order_ms[ticker] = now - 2_000
+    core._errors_ms[ticker] = [now - 9_000, now - 1_000]
+    core.exits.stop_loss_ms[ticker] = now - 60_000
+    recal.new_exchange_session(REASON, -HOUR_MS)
+    state = core.risk_context(ticker).market_state
+    assert state.last_order_at_ms == now - 2_000 - HOUR_MS
+    assert state.error_times_ms == (now - 9_000 - HOUR_MS, now - 1_000 - HOUR_MS)
+    assert state.last_stop_loss_ms == now - 60_000 - HOUR_MS
