@@ -8,5 +8,5 @@ from __future__ import annotations
 
 
 def plural(count: int, noun: str, plural_form: str | None = None) -> str:
-    """``"1 order"``, ``"0 orders"``, ``"2 orders"``; ``plural_form`` for irregular nouns."""
-    return f"{count} {noun if count == 1 else (plural_form or noun + 's')}"
+    """``"1 order"``, ``"0 orders"``, ``"1,204 orders"``; ``plural_form`` for irregular nouns."""
+    return f"{count:,} {noun if count == 1 else (plural_form or noun + 's')}"

@@ -8,3 +8,4 @@ def test_plural_counts_one_as_singular_and_everything_else_as_plural() -> None:
     assert plural(-1, "contract") == "-1 contracts"
     assert plural(3, "entry", "entries") == "3 entries"
     assert plural(1, "entry", "entries") == "1 entry"
+    assert plural(1204, "order") == "1,204 orders"

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from kalshiflow.domain.units import Money, display_dollars
 from kalshiflow.events.trader import CalibrationCompleted, CalibrationStepResult, DriftRecord
+from kalshiflow.textfmt import plural
 from kalshiflow.trader.calibration.checks import Finding, FindingCode
 from kalshiflow.trader.calibration.drift import DriftEvent, DriftTotals
 
@@ -72,7 +73,7 @@ class CalibrationReport:
             # Every correction applied, as the sync step counts them, then how many were drift (the
             # rest is news: a first sync, a settlement); the drift alone here read "0 corrections"
             # beside a sync step's "1 corrections" at every startup.
-            f"{_count(len(self.corrections), 'correction')} ({len(self.drift)} drift), {t.missed_fills} missed fills, "
+            f"{plural(len(self.corrections), 'correction')} ({len(self.drift)} drift), {t.missed_fills} missed fills, "
             f"{t.external_orders} external orders, {len(self.viable_markets)}/{len(self.markets)} "
             f"markets viable, {self.rest_calls} calls ({self.duration_ms:.0f} ms)"
         )
@@ -102,7 +103,3 @@ class CalibrationReport:
             ),
             reason=reason,
         )
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

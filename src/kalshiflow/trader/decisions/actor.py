@@ -62,11 +62,11 @@ class ActorMetrics:
         ``paper``: the run was on paper (its paper trades are named even when there were none)."""
         parts = [f"{self.holds:,} hold"]
         if paper or self.paper:
-            parts.append(f"{_count(self.paper, 'paper trade')} (not sent)")
-        parts += [f"{_count(self.orders_sent, 'order')} sent", f"{self.denied:,} denied"]
+            parts.append(f"{plural(self.paper, 'paper trade')} (not sent)")
+        parts += [f"{plural(self.orders_sent, 'order')} sent", f"{self.denied:,} denied"]
         if self.errors:
-            parts.append(_count(self.errors, "error"))
-        return f"{_count(self.decisions, 'decision')}: " + ", ".join(parts)
+            parts.append(plural(self.errors, "error"))
+        return f"{plural(self.decisions, 'decision')}: " + ", ".join(parts)
 
 
 # ``Action.name`` is a Python-level enum property; the actor reads it once per decision.
@@ -275,8 +275,3 @@ class Actor:
         del self.recent[:-200]
         self.core.bus.publish(action)
         return action
-
-
-def _count(count: int, noun: str) -> str:
-    """``1 order``, ``1,204 orders``: ``textfmt.plural`` with thousands separators (a run's totals)."""
-    return f"{count:,} {plural(count, noun).partition(' ')[2]}"
