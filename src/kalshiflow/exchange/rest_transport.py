@@ -11,7 +11,12 @@ writes only on ``RATE_LIMITED`` (a 429 is refused before processing, so sending 
 duplicate anything). Writes whose outcome is unknown are never re-sent here; the order endpoints
 turn them into ``AmbiguousOrderError`` for resolution by ``client_order_id``.
 
-Logs carry method, path, status, code and timing; never headers, bodies or key material.
+Logs carry method, path, status, code and timing; never headers, bodies or key material. An
+exchange that cannot be reached is one outage, not one warning per request: the first failed
+connection warns (``rest.unreachable``), the retries of every call during it stay at info, and the
+first answer after it warns again (``rest.reachable``, with how long and how many attempts failed)
+-- a calibration's eight concurrent reads against a stopped simulator printed a warning each per
+attempt, a screenful a minute that hid everything else.
 """
 
 from __future__ import annotations
@@ -109,6 +114,8 @@ class RestTransport:
         self.pacer = pacer or Pacer(self.clock)
         self.settings = settings or RestSettings()
         self._rng = random.Random(f"rest/{self.settings.seed}")
+        self._unreachable_since: float | None = None  # perf_counter of the outage's first failure
+        self._failed_in_outage = 0
         s = self.settings
         self._http = httpx.AsyncClient(
             base_url=self.rest_url,
@@ -144,11 +151,15 @@ class RestTransport:
             )
         except (httpx.TransportError, OSError) as exc:
             lost = error_from_transport(exc, method, path, self.rest_url)
+            if not lost.request_sent:
+                self._note_unreachable(lost.message)
             # Info, not warning: a retry says it again as a warning with its attempt and delay, and a
             # call that gives up is reported by its caller; at warning every failed attempt printed
             # two identical lines on the console.
             log.info("rest.transport_error method=%s path=%s error=%s", method, path, lost.message)
             raise lost from None
+        if self._unreachable_since is not None:
+            self._note_reachable()
         elapsed_ms = (time.perf_counter() - started) * 1000
         if response.status_code == 429:
             pause = self.pacer.on_rate_limited(method, path)
@@ -176,6 +187,31 @@ class RestTransport:
         except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
             raise WireFormatError(f"{method} {path}: the answer is not JSON") from None
         return answer
+
+    def _note_unreachable(self, message: str) -> None:
+        self._failed_in_outage += 1
+        if self._unreachable_since is None:
+            self._unreachable_since = time.perf_counter()
+            log.warning(
+                "rest.unreachable %s; retrying (further failed attempts are logged at info until it answers)",
+                message,
+            )
+
+    def _note_reachable(self) -> None:
+        assert self._unreachable_since is not None
+        down_s = time.perf_counter() - self._unreachable_since
+        log.warning(
+            "rest.reachable %s answers again after %.1f s (%d failed attempts)",
+            self.rest_url,
+            down_s,
+            self._failed_in_outage,
+        )
+        self._unreachable_since, self._failed_in_outage = None, 0
+
+    @property
+    def unreachable(self) -> bool:
+        """The last attempt could not connect, and none has since."""
+        return self._unreachable_since is not None
 
     # ------------------------------------------------------------------------------ retry policy
     async def _call(
@@ -206,7 +242,9 @@ class RestTransport:
                     raise
                 delay = backoff.delay_s(ambiguous_retries, self._rng)
                 ambiguous_retries += 1
-                log.warning(
+                # During an outage ``rest.unreachable`` said it once; each call's retries stay at info.
+                log.log(
+                    logging.INFO if self._unreachable_since is not None else logging.WARNING,
                     "rest.retry method=%s path=%s attempt=%d delay_s=%.3f error=%s",
                     method,
                     path,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import httpx
 import pytest
 from tests.exchange.client.exchange_client_kit import (
     ClientEnv,
@@ -22,7 +23,8 @@ from kalshiflow.domain.orders import BookSide
 from kalshiflow.domain.ratelimits import Tier
 from kalshiflow.domain.units import Count, Price
 from kalshiflow.exchange.errors import AmbiguousError, AmbiguousOrderError, ErrorKind
-from kalshiflow.exchange.ratelimit import Backoff
+from kalshiflow.exchange.ratelimit import Backoff, Pacer, PacerConfig
+from kalshiflow.exchange.rest import KalshiRestClient
 from kalshiflow.exchange.rest_transport import RestSettings
 
 
@@ -176,20 +178,68 @@ async def test_unreachable_host_is_a_clear_connection_error() -> None:
     assert clock.slept_s > 0  # reads retried with backoff before giving up
 
 
-async def test_each_failed_attempt_warns_once(caplog: pytest.LogCaptureFixture) -> None:
-    """The console shows warnings: one line per retry (with its error), not a second identical line
-    for the transport error under it; the transport errors stay in the log at info."""
+async def test_an_unreachable_exchange_warns_once_and_its_retries_stay_at_info(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The console shows warnings: one line when the exchange cannot be reached, not one per retry
+    of every call (a calibration's eight reads printed eight a retry); every attempt stays in the
+    log at info, the last one given up on included."""
     caplog.set_level(logging.INFO, logger="kalshiflow.exchange")
     client = make_client("http://127.0.0.1:1/trade-api/v2", None, SteppingClock())
     try:
-        with pytest.raises(AmbiguousError):
-            await client.exchange_status()
+        for call in (client.exchange_status, client.exchange_status):
+            with pytest.raises(AmbiguousError):
+                await call()
     finally:
         await client.aclose()
     warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     infos = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
-    retries = [m for m in warnings if m.startswith("rest.retry ")]
-    assert retries
-    assert warnings == retries, warnings
+    assert len(warnings) == 1, warnings
+    assert warnings[0].startswith("rest.unreachable cannot connect to http://127.0.0.1:1/trade-api/v2")
+    retries = [m for m in infos if m.startswith("rest.retry ")]
     transport = [m for m in infos if m.startswith("rest.transport_error ")]
-    assert len(transport) == len(retries) + 1  # every attempt, the last one given up on included
+    assert retries
+    assert len(transport) == len(retries) + 2  # every attempt, the last one of each call included
+    assert client.unreachable
+
+
+class _DownFor(httpx.AsyncBaseTransport):
+    """The real loopback transport, refusing the first ``failures`` connections as a stopped server does."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.inner = httpx.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.failures > 0:
+            self.failures -= 1
+            raise httpx.ConnectError("All connection attempts failed", request=request)
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def test_an_outage_is_one_warning_when_it_starts_and_one_when_it_ends(
+    env: ClientEnv, alice_key: Key, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Concurrent reads during an outage, then the exchange answers: two warnings in all, and every
+    read succeeds."""
+    caplog.set_level(logging.INFO, logger="kalshiflow.exchange")
+    client = KalshiRestClient(
+        env.rest_url,
+        alice_key.signer(),
+        clock=env.clock,
+        pacer=Pacer(env.clock, PacerConfig(tier=Tier.PRESTIGE)),
+        settings=RestSettings(read_backoff=Backoff(max_attempts=10)),
+        transport=_DownFor(6),
+    )
+    try:
+        results = await asyncio.gather(*(client.balance() for _ in range(4)))
+    finally:
+        await client.aclose()
+    assert len(results) == 4
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert [w.split(" ")[0] for w in warnings] == ["rest.unreachable", "rest.reachable"], warnings
+    assert "(6 failed attempts)" in warnings[1]
+    assert not client.unreachable
