@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Mapping
 from enum import StrEnum
 from types import MappingProxyType
@@ -315,3 +316,10 @@ def classify(exc_or_response: BaseException | httpx.Response) -> ErrorKind:
     if isinstance(exc_or_response, httpx.HTTPStatusError):
         return error_from_response(exc_or_response.response, "", "").kind
     return transport_kind(exc_or_response)[0]
+
+
+def poll_log_level(exc: BaseException) -> int:
+    """The level a background poller logs its failed read at: info when the exchange could not be
+    reached at all (the REST transport warned once for the whole outage, ``rest.unreachable``), a
+    warning otherwise -- each poller repeating the outage every few seconds buried everything else."""
+    return logging.INFO if isinstance(exc, AmbiguousError) and not exc.request_sent else logging.WARNING

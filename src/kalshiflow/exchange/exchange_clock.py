@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 from typing import Final
 
 from kalshiflow.clock import FollowingClock
-from kalshiflow.exchange.errors import ExchangeError
+from kalshiflow.exchange.errors import ExchangeError, poll_log_level
 from kalshiflow.exchange.models_wire import WireFormatError
 
 log = logging.getLogger(__name__)
@@ -140,7 +140,7 @@ class ExchangeClockSync:
         try:
             exchange_ms = await self._read()
         except (ExchangeError, WireFormatError, OSError) as exc:
-            log.warning("exchange_clock.sample_failed error=%s", exc)
+            log.log(poll_log_level(exc), "exchange_clock.sample_failed error=%s", exc)
             return False
         jump = self.estimator.observe(exchange_ms, sent, local.now_ms())
         if jump is not None:

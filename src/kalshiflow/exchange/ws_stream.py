@@ -142,6 +142,7 @@ class KalshiStream:
         self._runner: asyncio.Task[None] | None = None
         self._connected_once = False
         self._auth_failures_in_row = 0
+        self._down_since_failures = 0  # failed connects since the connection was last up
         self._retry_delay_s: float | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -262,7 +263,17 @@ class KalshiStream:
             if self._closed():
                 return
             self._last_error = error
-            log.warning("ws.disconnected %s", error)
+            # One warning per outage: the loss (or the first failed connect); the reconnect attempts
+            # that follow it stay at info until one succeeds, which warns again (``ws.connected``).
+            log.log(
+                logging.INFO if self._down_since_failures else logging.WARNING,
+                "ws.disconnected %s%s",
+                error,
+                ""
+                if self._down_since_failures
+                else "; reconnecting (attempts logged at info until one succeeds)",
+            )
+            self._down_since_failures += 1
             if error.kind is ErrorKind.AUTH:
                 self._auth_failures_in_row += 1
                 limit = self.config.max_auth_failures
@@ -280,6 +291,11 @@ class KalshiStream:
             return failed.error
         self._conn, self._end = conn, None
         self._last_rx = self._now()
+        if self._down_since_failures > 1:  # the connection itself failed at least once: said so
+            log.warning(
+                "ws.connected again after %d failed connection attempts", self._down_since_failures - 1
+            )
+        self._down_since_failures = 0
         if self._connected_once:
             self.metrics.reconnects += 1
             self._channel_queue.put(

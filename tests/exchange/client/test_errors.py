@@ -3,6 +3,8 @@ that might have acted is ever called rejected."""
 
 from __future__ import annotations
 
+import logging
+
 import httpx
 import pytest
 
@@ -20,6 +22,7 @@ from kalshiflow.exchange.errors import (
     error_from_response,
     error_from_transport,
     kind_for_status,
+    poll_log_level,
 )
 
 REQUEST = httpx.Request("POST", "http://127.0.0.1/trade-api/v2/portfolio/events/orders")
@@ -170,3 +173,11 @@ def test_unanswered_5xx_read_does_not_claim_it_may_have_taken_effect() -> None:
     err = error_from_response(_response(503, {"error": {"code": "x", "message": "down"}}), "GET", "/markets")
     assert err.kind is ErrorKind.AMBIGUOUS
     assert "may have taken effect" not in str(err)
+
+
+def test_a_poller_logs_an_unreachable_exchange_at_info_and_other_failures_as_warnings() -> None:
+    """The REST transport warns once per outage (``rest.unreachable``); a poller failing on the same
+    outage every few seconds stays at info, any other failure still warns."""
+    assert poll_log_level(AmbiguousError("cannot connect", request_sent=False)) == logging.INFO
+    assert poll_log_level(AmbiguousError("timed out", request_sent=True)) == logging.WARNING
+    assert poll_log_level(ValueError("bad answer")) == logging.WARNING

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from fractions import Fraction
 
 import pytest
@@ -150,10 +151,19 @@ async def test_auth_failure_limit_closes_the_stream_with_the_error(server_url: s
             await stream.wait_live(5)
 
 
-async def test_unreachable_host_reports_connect_error_and_keeps_backing_off(signer: RequestSigner) -> None:
+async def test_unreachable_host_reports_connect_error_and_keeps_backing_off(
+    signer: RequestSigner, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="kalshiflow.exchange")
     stream, _ = fake_stream("ws://127.0.0.1:1/trade-api/ws/v2", signer)
     async with stream:
-        await stream.wait_for(lambda: stream.status().metrics.connect_failures >= 2, 5)
+        await stream.wait_for(lambda: stream.status().metrics.connect_failures >= 3, 10)
+        # One warning for the outage, not one per reconnect attempt (a screenful while an exchange
+        # was down); the attempts stay in the log at info.
+        lines = [(r.levelno, r.getMessage()) for r in caplog.records if "ws.disconnected" in r.getMessage()]
+        assert len(lines) >= 3
+        assert [level for level, _ in lines[:3]] == [logging.WARNING, logging.INFO, logging.INFO]
+        assert "reconnecting (attempts logged at info until one succeeds)" in lines[0][1]
         status = stream.status()
         assert status.last_error is not None
         assert status.last_error.kind is ErrorKind.CONNECT

@@ -33,7 +33,7 @@ from kalshiflow.domain.orders import BookSide, OutcomeSide
 from kalshiflow.domain.units import Count
 from kalshiflow.events.bus import EventBus
 from kalshiflow.events.trader import QueuePositionChanged
-from kalshiflow.exchange.errors import ExchangeError
+from kalshiflow.exchange.errors import ExchangeError, poll_log_level
 from kalshiflow.exchange.models_account import QueuePosition
 from kalshiflow.marketdata.bookstore import BookStore
 from kalshiflow.trader.config import QueuePositionsConfig
@@ -170,7 +170,7 @@ class QueueTracker:
         except (ExchangeError, ValueError, OSError, TimeoutError) as exc:
             self.failures += 1
             self._last_read_ms = now  # a failing exchange is not asked again before ``check_s``
-            log.warning("queue.read_failed: %s", exc)
+            log.log(poll_log_level(exc), "queue.read_failed: %s", exc)
             return 0
         self.reads += 1
         self._last_read_ms = now

@@ -44,7 +44,7 @@ from typing import Final, Protocol
 
 from kalshiflow.clock import Clock
 from kalshiflow.domain.fees import FeeType
-from kalshiflow.exchange.errors import ExchangeError
+from kalshiflow.exchange.errors import ExchangeError, poll_log_level
 from kalshiflow.exchange.models_account import EventFeeChange, SeriesFeeChange
 from kalshiflow.exchange.models_market import EventData, Market, Series
 
@@ -171,7 +171,7 @@ class FeeSchedule:
             fresh = [c for c in listed.values() if c.change_id not in known]
             await self._read_series_for(rest, [*waiting, *fresh])
         except (ExchangeError, ValueError, OSError, TimeoutError) as exc:
-            log.warning("fees.changes_unread: %s", exc)
+            log.log(poll_log_level(exc), "fees.changes_unread: %s", exc)
             return 0
         self._pending = sorted([*waiting, *fresh], key=lambda c: c.scheduled_ms)  # stable
         return self.advance(now_ms)
