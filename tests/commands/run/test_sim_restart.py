@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from tests.exchange.client.exchange_client_kit import make_key
 from tests.idle_clock import IdleClockDriver
+from tests.sped_clock import SpedUpClock
 
 from kalshiflow.clock import FollowingClock, ManualClock
 from kalshiflow.commands.decider import build_decider
@@ -34,20 +35,6 @@ WALL0_MS = 1_790_000_000_000
 SPEED = 20
 
 
-class SimClock:
-    """``sim --speed 20``: twenty times the wall clock from the wall time it started."""
-
-    def __init__(self, wall: ManualClock) -> None:
-        self.wall = wall
-        self.start_ms = wall.now_ms()
-
-    def now_ms(self) -> int:
-        return self.start_ms + SPEED * (self.wall.now_ms() - self.start_ms)
-
-    async def sleep(self, seconds: float) -> None:
-        await self.wall.sleep(seconds / SPEED)
-
-
 @pytest.mark.timeout(180)  # a hang guard: a quiet machine runs this in about 20 s
 async def test_a_restarted_simulator_is_followed_at_once_and_recalibrated(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
@@ -58,7 +45,7 @@ async def test_a_restarted_simulator_is_followed_at_once_and_recalibrated(
     account = AccountSpec("trader", tmp_path / "key.pub.pem", Money.dollars(1_000))
     wall = ManualClock(WALL0_MS)
     sims = contextlib.AsyncExitStack()
-    first = SimClock(wall)
+    first = SpedUpClock(wall, SPEED)
     config = SimulatorConfig(
         port=0, n_markets=4, speed=SPEED, data_dir=tmp_path, accounts=(account,), profile=None
     )
@@ -97,7 +84,7 @@ async def test_a_restarted_simulator_is_followed_at_once_and_recalibrated(
         assert recal is not None
         await sims.aclose()  # the simulator stops ...
         wall.advance(2.0)
-        second = SimClock(wall)  # ... and starts again on the same port, its clock from the wall
+        second = SpedUpClock(wall, SPEED)  # ... and starts again on the same port, its clock from the wall
         restarted = SimulatorConfig(
             port=address.port, n_markets=4, speed=SPEED, data_dir=tmp_path, accounts=(account,), profile=None
         )

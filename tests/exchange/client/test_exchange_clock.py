@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from tests.exchange.client.exchange_client_kit import make_client, make_key
+from tests.sped_clock import SpedUpClock
 
 from kalshiflow.clock import FollowingClock, ManualClock, signing_clock
 from kalshiflow.domain.units import Money
@@ -32,25 +33,12 @@ DAY_MS = 86_400_000
 SPEED = 20
 
 
-class FastClock:
-    """The simulator's market clock: ``SPEED`` times a manual wall clock, from a day before it."""
-
-    def __init__(self, wall: ManualClock) -> None:
-        self.wall = wall
-
-    def now_ms(self) -> int:
-        return WALL0_MS - DAY_MS + SPEED * (self.wall.now_ms() - WALL0_MS)
-
-    async def sleep(self, seconds: float) -> None:
-        await self.wall.sleep(seconds / SPEED)
-
-
 async def test_market_time_follows_a_fast_simulator_and_signatures_stay_on_the_wall(tmp_path: Path) -> None:
     key = make_key("trader")
     pem = tmp_path / "key.pub.pem"
     pem.write_bytes(key.public_pem)
     wall = ManualClock(WALL0_MS)
-    market = FastClock(wall)
+    market = SpedUpClock(wall, SPEED, start_ms=WALL0_MS - DAY_MS)
     config = SimulatorConfig(
         port=0,
         n_markets=2,
@@ -125,21 +113,6 @@ def test_an_exchange_on_the_wall_clock_is_read_as_the_wall_clock() -> None:
     assert clock.now_ms() == wall.now_ms()
 
 
-class RestartedSimClock:
-    """A simulator's market clock under ``--speed``: ``SPEED`` times the wall from the wall time it
-    started at (what ``kalshiflow sim --speed 20`` does, started again after a crash)."""
-
-    def __init__(self, wall: ManualClock) -> None:
-        self.wall = wall
-        self.start_ms = wall.now_ms()
-
-    def now_ms(self) -> int:
-        return self.start_ms + SPEED * (self.wall.now_ms() - self.start_ms)
-
-    async def sleep(self, seconds: float) -> None:
-        await self.wall.sleep(seconds / SPEED)
-
-
 async def test_a_restarted_simulator_is_a_new_session_followed_at_once(tmp_path: Path) -> None:
     """The trader's clock used to hold at the old simulator's time until the new one caught up
     (about as long as the old one had run, in wall time): no scheduled calibration, no resume."""
@@ -151,7 +124,7 @@ async def test_a_restarted_simulator_is_a_new_session_followed_at_once(tmp_path:
     config = SimulatorConfig(port=0, n_markets=2, speed=SPEED, data_dir=tmp_path, accounts=accounts)
     following = FollowingClock(wall)
     jumps: list[SessionJump] = []
-    first = RestartedSimClock(wall)
+    first = SpedUpClock(wall, SPEED)
     async with start_simulator(config, clock=first, auth_clock=wall) as handle:
         port = handle.address.port
         rest = KalshiRestClient(handle.address.rest_url, key.signer(), clock=following)
@@ -162,7 +135,7 @@ async def test_a_restarted_simulator_is_a_new_session_followed_at_once(tmp_path:
         old_time = following.now_ms()
         assert old_time == pytest.approx(first.now_ms(), abs=50)
     wall.advance(2.0)  # `kalshiflow sim --speed 20` is started again, on the same port
-    second = RestartedSimClock(wall)
+    second = SpedUpClock(wall, SPEED)
     restarted = SimulatorConfig(port=port, n_markets=2, speed=SPEED, data_dir=tmp_path, accounts=accounts)
     async with start_simulator(restarted, clock=second, auth_clock=wall):
         try:

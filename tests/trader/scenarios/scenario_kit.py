@@ -37,7 +37,7 @@ from tests.waiting import until
 
 from kalshiflow.domain.fees import FeeType
 from kalshiflow.domain.orders import BookSide, OutcomeSide, SelfTradePrevention, TimeInForce
-from kalshiflow.domain.units import Count, Price
+from kalshiflow.domain.units import Count, Money, Price
 from kalshiflow.exchange.models_market import Market
 from kalshiflow.exchange.rest import KalshiRestClient
 from kalshiflow.exchange.ws_models import OrderbookSnapshot
@@ -48,6 +48,8 @@ from kalshiflow.sim.engine import OrderRequest
 from kalshiflow.sim.exchange import SimExchange
 from kalshiflow.trader.config import ExitRulesConfig, PriceExitMetric, RiskLimits
 from kalshiflow.trader.core import CalibrationCycle, CoreConfig, TraderCore
+from kalshiflow.trader.lifecycle.recalibration import Recalibrator
+from kalshiflow.trader.lifecycle.states import Lifecycle, TraderState
 from kalshiflow.trader.risk.types import TradeAction
 from kalshiflow.trader.state.orders import OrderPurpose
 
@@ -329,3 +331,17 @@ async def check_invariants(env: Scenario) -> None:
     report = await env.the_core.reconciler.calibrate(env.tickers, env.books)
     assert not report.corrections, [str(e) for e in report.corrections]
     check_books(env)
+
+
+async def trading_recalibrator(env: Scenario) -> tuple[TraderCore, Lifecycle, Recalibrator]:
+    """A core without the stream, its lifecycle and recalibrator, trading after a startup pass: the
+    start of every scenario about what a calibration pass does to the trader's state."""
+    env.quote(env.tickers[0])
+    core = await env.new_core(scenario_config(), stream=False)
+    life = Lifecycle(env.clock)
+    recal = Recalibrator(
+        core, life, env.clock, pause_after_errors=5, resume_backoff_s=30, drift_recalibrate=Money.dollars(1)
+    )
+    await recal.run_once("startup")
+    assert life.state is TraderState.TRADING
+    return core, life, recal

@@ -6,22 +6,13 @@ markets line "0/0 markets viable": a sync and a market check that never happened
 
 from __future__ import annotations
 
-from tests.trader.scenarios.scenario_kit import Scenario, scenario_config
+from tests.trader.scenarios.scenario_kit import Scenario, trading_recalibrator
 
-from kalshiflow.domain.units import Money
-from kalshiflow.trader.lifecycle.recalibration import Recalibrator
-from kalshiflow.trader.lifecycle.states import Lifecycle, TraderState
+from kalshiflow.trader.lifecycle.states import TraderState
 
 
 async def test_a_pass_whose_reads_failed_says_nothing_was_synced_or_checked(env: Scenario) -> None:
-    env.quote(env.tickers[0])
-    core = await env.new_core(scenario_config(), stream=False)
-    life = Lifecycle(env.clock)
-    recal = Recalibrator(
-        core, life, env.clock, pause_after_errors=5, resume_backoff_s=30, drift_recalibrate=Money.dollars(1)
-    )
-    await recal.run_once("startup")
-    assert life.state is TraderState.TRADING
+    _, life, recal = await trading_recalibrator(env)
     await env.admin.post("/faults/schedule", json={"http_5xx": 50})
     try:
         await recal.run_once("scheduled")

@@ -4,31 +4,17 @@ session's clock."""
 
 from __future__ import annotations
 
-from tests.trader.scenarios.scenario_kit import Scenario, scenario_config
+from tests.trader.scenarios.scenario_kit import Scenario, trading_recalibrator
 
-from kalshiflow.domain.units import Money
-from kalshiflow.trader.core import CalibrationCycle, TraderCore
-from kalshiflow.trader.lifecycle.recalibration import Recalibrator
-from kalshiflow.trader.lifecycle.states import Lifecycle, TraderState
+from kalshiflow.trader.core import CalibrationCycle
+from kalshiflow.trader.lifecycle.states import TraderState
 
 REASON = "new exchange session: recalibrating before any order"
 HOUR_MS = 3_600_000
 
 
-async def trading(env: Scenario) -> tuple[TraderCore, Lifecycle, Recalibrator]:
-    env.quote(env.tickers[0])
-    core = await env.new_core(scenario_config(), stream=False)
-    life = Lifecycle(env.clock)
-    recal = Recalibrator(
-        core, life, env.clock, pause_after_errors=5, resume_backoff_s=30, drift_recalibrate=Money.dollars(1)
-    )
-    await recal.run_once("startup")
-    assert life.state is TraderState.TRADING
-    return core, life, recal
-
-
 async def test_a_new_session_stops_every_order_until_a_calibration_reread_the_exchange(env: Scenario) -> None:
-    core, life, recal = await trading(env)
+    core, life, recal = await trading_recalibrator(env)
     recal.new_exchange_session(REASON)
     assert life.state is TraderState.CALIBRATING  # the actor trades only while trading
     assert core.reduce_only
@@ -45,7 +31,7 @@ async def test_a_new_session_stops_every_order_until_a_calibration_reread_the_ex
 async def test_a_paused_trader_calibrates_at_once_instead_of_after_the_old_sessions_backoff(
     env: Scenario,
 ) -> None:
-    _, life, recal = await trading(env)
+    _, life, recal = await trading_recalibrator(env)
     recal.pause("calibration failed: the exchange did not answer")
     assert recal.next_resume_ms is not None
     assert not recal.resume_due()
@@ -58,7 +44,7 @@ async def test_a_paused_trader_calibrates_at_once_instead_of_after_the_old_sessi
 
 
 async def test_a_session_that_began_during_a_pass_asks_for_another_before_trading(env: Scenario) -> None:
-    core, life, recal = await trading(env)
+    core, life, recal = await trading_recalibrator(env)
     calibrate = core.calibrate
 
     async def restarted_midway() -> CalibrationCycle:
@@ -79,7 +65,7 @@ async def test_a_session_that_began_during_a_pass_asks_for_another_before_tradin
 
 async def test_throttles_and_cooldowns_keep_what_was_left_of_them_on_the_new_clock(env: Scenario) -> None:
     """They lasted until the new session's clock passed the old one's stamps (minutes under --speed)."""
-    core, _, recal = await trading(env)
+    core, _, recal = await trading_recalibrator(env)
     ticker = env.tickers[0]
     now = env.clock.now_ms()
     core._last_order_ms[ticker] = now - 2_000
