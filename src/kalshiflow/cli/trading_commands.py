@@ -122,7 +122,13 @@ def run(
     speed: Annotated[float, typer.Option(help="Embedded simulator only: clock speed.")] = 1.0,
     seed: Annotated[int, typer.Option(help="Embedded simulator only: seed.")] = 0,
     sim_markets: Annotated[int, typer.Option(min=1, help="Embedded simulator only: markets listed.")] = 20,
-    duration: Annotated[float | None, typer.Option(help="Stop after this many seconds.")] = None,
+    duration: Annotated[
+        float | None,
+        typer.Option(
+            help="Stop after this many wall-clock seconds, counted from the end of the startup "
+            "calibration (also under --speed; default: until Ctrl-C)."
+        ),
+    ] = None,
     view: Annotated[bool, typer.Option(help="Live terminal view (off: one line per status change).")] = True,
     dashboard: Annotated[bool, typer.Option(help="Serve the web dashboard (--no-dashboard: off).")] = True,
     dashboard_host: Annotated[
