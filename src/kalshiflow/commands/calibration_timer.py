@@ -92,8 +92,10 @@ class CalibrationTimer:
                 reason = recal.trigger_reason
         core.live.clear_resync()
         feed = self.state.feed
-        if feed is not None and feed.selection is not None:  # markets the feed's refresh added
-            core.add_markets(m for m in feed.selection.markets if isinstance(m, Market))
+        if feed is not None and feed.selection is not None:  # markets the feed's refresh changed
+            selected = [m for m in feed.selection.markets if isinstance(m, Market)]
+            core.add_markets(selected)
+            core.forget_markets(m.ticker for m in selected)
         try:
             received = feed.stream.metrics.messages_received if feed is not None else 0
             actor = self.state.actor

@@ -335,11 +335,11 @@ async def _main(
         # status text is data ('[run]' is not a style). Without the live view every line was
         # printed as it came: print the ones the stop added, in order, and nothing twice; after
         # the live view (gone from the screen), the last three, newest first, as its console showed.
-        history = app.state.lifecycle.history
+        lifecycle = app.state.lifecycle
         lines = (
-            app.state.lifecycle.console(3)
+            lifecycle.console(3)
             if printed is None
-            else [entry.console_line() for entry in list(history)[printed:]]
+            else [entry.console_line() for entry in lifecycle.entries_after(printed)]
         )
         for line in lines:
             console.print(line, markup=False)
@@ -354,14 +354,18 @@ async def _show(
     state: AppState, console: Console, stop: asyncio.Event, ready: asyncio.Event, view: bool
 ) -> int | None:
     """The live view on a terminal (returns None); elsewhere one status line per state change
-    (returns how many history entries it printed, so the stop's own lines follow without repeats)."""
+    (returns how many history entries it printed, so the stop's own lines follow without repeats).
+
+    Counted by ``Lifecycle.recorded``, not the history's length: the history is bounded (500), and
+    counted by its length the lines stopped after the 500th entry -- a soak run's console went
+    silent after 2 of its 20 minutes, the stop's own lines included."""
     if not (view and console.is_terminal):
         seen = 0
+        lifecycle = state.lifecycle
         while not stop.is_set():
-            history = list(state.lifecycle.history)
-            for entry in history[seen:]:
+            for entry in lifecycle.entries_after(seen):
                 console.print(entry.console_line(), markup=False)
-            seen = len(history)
+            seen = lifecycle.recorded
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 0.5)
         return seen

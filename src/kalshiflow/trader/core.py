@@ -278,6 +278,25 @@ class TraderCore:
             self._views_stale = True
         return added
 
+    def forget_markets(self, selected: Iterable[str]) -> int:
+        """Stop watching markets the discovery refresh dropped; returns how many were forgotten.
+
+        Why: without it the watched set only grew (every market ever selected, settled ones too),
+        so each calibration read more markets and books than the trader follows, and its
+        "18/41 markets viable" counted markets it no longer trades. A market with an open position
+        or an order in flight is kept: its exits, settlement and cancels still need it.
+        """
+        keep = set(selected)
+        keep.update(p.ticker for p in self.ledger.open_positions())
+        keep.update(o.ticker for o in self.ledger.live_orders())
+        gone = [t for t in self.markets if t not in keep]
+        for ticker in gone:
+            del self.markets[ticker]
+            self.reconciler.markets.pop(ticker, None)
+        if gone:
+            self._views_stale = True
+        return len(gone)
+
     # ------------------------------------------------------------------ views for rules and risk
     def position_views(self) -> Mapping[str, PositionView]:
         """Open positions by ticker (``PositionViews``: current, not rebuilt per call; read-only).

@@ -59,6 +59,9 @@ class Lifecycle:
         self.history: deque[StatusEntry] = deque(maxlen=history_size)
         self.bus = bus or EventBus()  # every entry is published as it is recorded
         self.transitions = 0
+        # Entries ever recorded: a reader that prints them as they come counts with this, since the
+        # bounded history stops growing once full (its length stuck at ``history_size``).
+        self.recorded = 0
         self._record(TraderState.INITIALIZING.value, "starting", None, None, None, None)
 
     @property
@@ -110,6 +113,12 @@ class Lifecycle:
         """Newest first, as the status console shows it."""
         return [entry.console_line() for entry in list(self.history)[::-1][:limit]]
 
+    def entries_after(self, count: int) -> list[StatusEntry]:
+        """The entries recorded after the first ``count`` (``recorded``), oldest first: those the
+        bounded history still holds."""
+        new = self.recorded - count
+        return list(self.history)[-new:] if new > 0 else []
+
     def _record(
         self,
         status: str,
@@ -123,5 +132,6 @@ class Lifecycle:
             self._clock.now_ms(), status, text, duration_ms, previous_ms, self.state, previous_state, step
         )
         self.history.append(entry)
+        self.recorded += 1
         self.bus.publish(entry)
         return entry
