@@ -107,9 +107,9 @@ def test_run_settings_a_backtest_cannot_use_are_named_not_dropped(tmp_path: Path
 @pytest.mark.parametrize(
     ("flags", "size"),
     [
-        (["--seeds", "1-1000000"], "1000000 runs (1 policy x 1000000 seeds) of 2 simulated h"),
+        (["--seeds", "1-1000000"], "1,000,000 runs (1 policy x 1,000,000 seeds) of 2 simulated h"),
         (["--seeds", "1", "--hours", "100000"], "1 run (1 policy x 1 seed) of 100000 simulated h"),
-        (["--seeds", "1-999999999999999"], "999999999999999 runs"),
+        (["--seeds", "1-999999999999999"], "999,999,999,999,999 runs"),
     ],
 )
 def test_a_backtest_of_days_is_refused_naming_its_size_and_time(flags: list[str], size: str) -> None:
