@@ -20,7 +20,8 @@ inputs differs from the last call:
 * the mean-mid gap, time to close, position and order ages: when the clock moved (or the history
   or the close time did); time since the last update: when that many milliseconds changed (0 when
   the observation follows its delta);
-* cash: when the cash view changed; position: when its view, the market view (fee schedule) or
+* (``incremental_account.AccountFeatures``, writing into the same buffer) cash: when the cash
+  view changed; position: when its view, the market view (fee schedule) or
   the touch price of the side held changed; resting orders: recomputed when there are any (they
   are mutable and rare).
 
@@ -45,45 +46,52 @@ from functools import lru_cache
 from typing import Final
 
 from kalshiflow.domain.grid import PriceGrid
-from kalshiflow.domain.orders import BookSide, OutcomeSide
-from kalshiflow.domain.units import COUNT_SCALE, MONEY_SCALE, PRICE_SCALE
+from kalshiflow.domain.orders import OutcomeSide
+from kalshiflow.domain.units import COUNT_SCALE, PRICE_SCALE
 from kalshiflow.features.compute import (
-    _INV_LOG_7D,
     _INV_LOG_30D,
-    _INV_LOG_DAY,
     _INV_LOG_DEPTH,
     _INV_LOG_DEPTH_ALL,
     _INV_LOG_HOUR,
     _INV_LOG_LEVELS,
-    _INV_LOG_ORDERS,
     _INV_LOG_RATE,
     _P,
     _P2,
     ObservationScales,
 )
+from kalshiflow.features.incremental_account import AccountFeatures
 from kalshiflow.features.market_state import MarketHistory, WindowFigures
-from kalshiflow.features.schema import SCHEMA_V1
+from kalshiflow.features.observation_slots import (
+    CLOSE,
+    DEPTH,
+    DEPTH_ALL,
+    IMBALANCE,
+    LEVELS,
+    MEAN,
+    MICRO,
+    RATES,
+    SINCE,
+    SIZE,
+    SPREAD,
+    SPREAD_CHANGE,
+    TOUCH,
+    VWAP,
+    WINDOWS,
+    log_ratio,
+    put,
+    put_log,
+    store,
+)
 from kalshiflow.features.valuation import (
     CashView,
     MarketView,
     OrderView,
     PositionView,
-    unrealized_at_exit,
 )
 from kalshiflow.marketdata.book import OrderBook
 
-_BID: Final = BookSide.BID
 _YES: Final = OutcomeSide.YES
 _NO: Final = OutcomeSide.NO
-_LOWS: Final = SCHEMA_V1.lows
-_HIGHS: Final = SCHEMA_V1.highs
-_SIZE: Final = SCHEMA_V1.size
-# First index of each group in the schema v1 vector.
-_TOUCH, _MICRO, _SPREAD, _DEPTH, _DEPTH_ALL, _IMBALANCE, _LEVELS, _VWAP = 0, 3, 5, 8, 16, 18, 22, 24
-_WINDOWS, _MEAN, _SPREAD_CHANGE, _RATES, _SINCE, _CLOSE = 26, 32, 33, 34, 36, 37
-_CASH, _POSITION, _AGE, _ORDERS = 38, 40, 45, 46
-_NO_ORDERS: Final = (0.0, 1.0, 0.0, 1.0, 0.0, 0.0)  # what ``_order_features`` gives for none live
-_FLAT: Final = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
 # A side's best 10 prices (ascending) and their sizes.
 _Top = tuple[list[int], list[int]]
 _NO_TOP: Final[_Top] = ([], [0])  # equals no real side (an empty side has no sizes either)
@@ -91,31 +99,14 @@ _NO_TOP: Final[_Top] = ([], [0])  # equals no real side (an empty side has no si
 _Depths = tuple[int, int, int, int]
 _NO_DEPTHS: Final[_Depths] = (-1, -1, -1, -1)  # equals no real depths: all are written first
 _FOUR: Final = range(4)  # the depth levels (1, 3, 5, 10): indexed loops, not ``zip(..., strict=True)``
-# Features written by ``_put_log``, which relies on their range being [0, 1].
-_LOG_SCALED: Final = (
-    *range(_DEPTH, _DEPTH_ALL + 2),
-    _LEVELS,
-    _LEVELS + 1,
-    _RATES,
-    _RATES + 1,
-    _SINCE,
-    _CLOSE,
-    _AGE,
-)
-if any((_LOWS[i], _HIGHS[i]) != (0.0, 1.0) for i in _LOG_SCALED):
-    raise RuntimeError("MarketObservation._put_log needs every log-scaled feature to span [0, 1]")
-
-
-def _log_ratio(value: float, inv_log_max: float) -> float:
-    return math.log1p(value) * inv_log_max if value > 0 else 0.0
 
 
 class MarketObservation:
     """The observation of one market, updated in place (see module docstring)."""
 
     __slots__ = (
+        "_account",
         "_book",
-        "_cash",
         "_close_ms",
         "_depths",
         "_figures",
@@ -123,10 +114,7 @@ class MarketObservation:
         "_history",
         "_ladder_versions",
         "_levels",
-        "_no_orders_stored",
         "_now_ms",
-        "_position",
-        "_position_key",
         "_prices",
         "_scales",
         "_since_ms",
@@ -137,7 +125,8 @@ class MarketObservation:
     )
 
     def __init__(self) -> None:
-        self.values: list[float] = [0.0] * _SIZE
+        self.values: list[float] = [0.0] * SIZE
+        self._account = AccountFeatures(self.values)  # cash, position, own orders: the same buffer
         self._book: OrderBook | None = None
         self._history: MarketHistory | None = None
         self._scales: ObservationScales | None = None
@@ -158,33 +147,7 @@ class MarketObservation:
         self._version = -1
         self._since_ms: int | None = -1
         self._close_ms: int | None = None
-        self._cash: CashView | None = None
-        self._position: PositionView | None = None
-        self._position_key: tuple[object, ...] | None = None
-        self._no_orders_stored = False  # the constant no-orders group is already in place
-
-    def _put(self, i: int, value: float) -> None:
-        """Write feature ``i`` clipped into its spec's range (NaN -> low), exactly as the reference."""
-        lo, hi = _LOWS[i], _HIGHS[i]
-        self.values[i] = lo if not value >= lo else hi if value > hi else value
-
-    def _put_log(self, i: int, value: float, inv_log_max: float) -> None:
-        """``_put`` of ``log1p(value) / log1p(max)`` (0 for a value <= 0): the schema's log scale,
-        one call for the most common kind of feature.
-
-        Only the top clip is tested: every log-scaled feature spans [0, 1] (``_LOG_SCALED``, checked
-        at import) and the scaled value is never negative or NaN, so ``_put``'s other tests cannot
-        change it; the value written is the same float.
-        """
-        scaled = math.log1p(value) * inv_log_max if value > 0 else 0.0
-        self.values[i] = scaled if scaled <= 1.0 else 1.0
-
-    def _store(self, start: int, values: Sequence[float]) -> None:
-        """``_put`` of a group of consecutive features from ``start``."""
-        out, lows, highs = self.values, _LOWS, _HIGHS
-        for i, value in enumerate(values, start):
-            lo, hi = lows[i], highs[i]
-            out[i] = lo if not value >= lo else hi if value > hi else value
+        self._account.reset()
 
     def observe(
         self,
@@ -211,13 +174,9 @@ class MarketObservation:
         self._now_ms = now_ms
         yes_bid, yes_ask = self._book_features(book)
         self._dynamics_features(history, market, now_ms, clock_moved)
-        self._portfolio_features(book, market, position, cash, yes_bid, yes_ask, now_ms, clock_moved, scales)
-        if resting_orders:
-            self._order_features(resting_orders, yes_bid, yes_ask, now_ms, int(scales.max_position))
-            self._no_orders_stored = False
-        elif not self._no_orders_stored:  # constant values: written once, not per call
-            self._store(_ORDERS, _NO_ORDERS)
-            self._no_orders_stored = True
+        self._account.update(
+            book, market, position, cash, resting_orders, yes_bid, yes_ask, now_ms, clock_moved, scales
+        )
         return self.values
 
     # ------------------------------------------------------------------ book (26 features)
@@ -249,15 +208,15 @@ class MarketObservation:
         prices = (b, a)
         if prices != self._prices:
             self._prices = prices
-            self._store(_TOUCH, (b / _P, a / _P, (a + b) / _P2))
-            self._store(_SPREAD, self._spread_features(book, b, a))
+            store(self.values, TOUCH, (b / _P, a / _P, (a + b) / _P2))
+            store(self.values, SPREAD, self._spread_features(book, b, a))
         touch = (b, a, bs, as_)
         if touch != self._touch:
             self._touch = touch
             mid_x2 = a + b
             micro = (b * as_ + a * bs) / (bs + as_) if bs + as_ else mid_x2 / 2
-            self._put(_MICRO, micro / _P)
-            self._put(_MICRO + 1, (micro - mid_x2 / 2) / _P)
+            put(self.values, MICRO, micro / _P)
+            put(self.values, MICRO + 1, (micro - mid_x2 / 2) / _P)
         # All four imbalances, each written unclipped: testing which depth pair moved cost more than
         # the division, and ``(bid - ask) / total`` of two sizes >= 0 is a correctly rounded
         # quotient in [-1, 1], the feature's whole range, so ``_put`` would store the same float.
@@ -266,7 +225,7 @@ class MarketObservation:
         for k in _FOUR:
             bid, ask = bids[k], asks[k]
             total = bid + ask
-            out[_IMBALANCE + k] = (bid - ask) / total if total else 0.0
+            out[IMBALANCE + k] = (bid - ask) / total if total else 0.0
         return prices
 
     def _side_features(self, prices: list[int], sizes: dict[int, int], total: int, which: int) -> bool:
@@ -279,11 +238,11 @@ class MarketObservation:
         is the same integer as ``nb x size - sum(p x s)``. ``total`` is the ladder's running sum of
         its sizes (``BidLadder.total``), the same integer the reference sums.
         """
-        self._put_log(_DEPTH_ALL + which, total / COUNT_SCALE, _INV_LOG_DEPTH_ALL)
+        put_log(self.values, DEPTH_ALL + which, total / COUNT_SCALE, _INV_LOG_DEPTH_ALL)
         levels = len(prices)
         if levels != self._levels[which]:  # a resize (most deltas) keeps the level count
             self._levels[which] = levels
-            self._put_log(_LEVELS + which, levels, _INV_LOG_LEVELS)
+            put_log(self.values, LEVELS + which, levels, _INV_LOG_LEVELS)
         best = prices[-10:]  # ascending: the best price last
         top = (best, list(map(sizes.__getitem__, best)))
         if top == self._tops[which]:
@@ -301,13 +260,13 @@ class MarketObservation:
         for k in _FOUR:
             depth = depths[k]
             if depth != old_depths[k]:  # a level deep in the best 10 moves only the wider depths
-                self._put_log(_DEPTH + which + 2 * k, depth / COUNT_SCALE, _INV_LOG_DEPTH)
+                put_log(self.values, DEPTH + which + 2 * k, depth / COUNT_SCALE, _INV_LOG_DEPTH)
         size = depths[2]
         if size:
             notional = sum(map(operator.mul, best[-5:], best_sizes[-5:]))  # sum of price x size, in C
-            self._put(_VWAP + which, (best[-1] * size - notional) / (size * _P))
+            put(self.values, VWAP + which, (best[-1] * size - notional) / (size * _P))
         else:
-            self._put(_VWAP + which, 0.0)
+            put(self.values, VWAP + which, 0.0)
         return True
 
     def _spread_features(self, book: OrderBook, b: int, a: int) -> tuple[float, float, float]:
@@ -321,7 +280,7 @@ class MarketObservation:
             grid_points = self._grid_points = _grid_points(book.grid)
         (b_step, b_index), (a_step, a_index) = grid_points[b], grid_points[a]
         steps = a_index - b_index
-        return (a - b) / _P, _log_ratio(steps, _INV_LOG_LEVELS), min(b_step, a_step) / 100.0
+        return (a - b) / _P, log_ratio(steps, _INV_LOG_LEVELS), min(b_step, a_step) / 100.0
 
     # ------------------------------------------------------------------ dynamics (12 features)
     def _dynamics_features(
@@ -331,8 +290,9 @@ class MarketObservation:
         if figures != self._figures:
             self._figures = figures
             m10, m60, m300, s10, s60, s300, spread60, _, _ = figures
-            self._store(
-                _WINDOWS,
+            store(
+                self.values,
+                WINDOWS,
                 (
                     m10 / _P2,
                     m60 / _P2,
@@ -342,118 +302,28 @@ class MarketObservation:
                     math.sqrt(s300) / _P2,
                 ),
             )
-            self._put(_SPREAD_CHANGE, spread60 / _P2)
+            put(self.values, SPREAD_CHANGE, spread60 / _P2)
         # The time-weighted mean moves with every millisecond and with the newest sample.
         if clock_moved or history.version != self._version:
             self._version = history.version
-            self._put(_MEAN, 0.0 if mean_gap is None else mean_gap[0] / (mean_gap[1] * _P2))
+            put(self.values, MEAN, 0.0 if mean_gap is None else mean_gap[0] / (mean_gap[1] * _P2))
         # The update counts move with every book change.
         updates = history.updates
-        self._put_log(_RATES, (updates - figures[7]) / 10.0, _INV_LOG_RATE)
-        self._put_log(_RATES + 1, (updates - figures[8]) / 60.0, _INV_LOG_RATE)
+        put_log(self.values, RATES, (updates - figures[7]) / 10.0, _INV_LOG_RATE)
+        put_log(self.values, RATES + 1, (updates - figures[8]) / 60.0, _INV_LOG_RATE)
         # Staleness: the time since the last update, which is 0 when the observation follows its delta.
         last = history.last_update_ms
         since_ms = None if last is None else now_ms - last
         if since_ms != self._since_ms:
             self._since_ms = since_ms
             if since_ms is None:
-                self._put(_SINCE, 1.0)
+                put(self.values, SINCE, 1.0)
             else:
-                self._put_log(_SINCE, since_ms / 1000.0, _INV_LOG_HOUR)
+                put_log(self.values, SINCE, since_ms / 1000.0, _INV_LOG_HOUR)
         close_ms = market.close_time_ms
         if clock_moved or close_ms != self._close_ms:
             self._close_ms = close_ms
-            self._put_log(_CLOSE, (close_ms - now_ms) / 1000.0, _INV_LOG_30D)
-
-    # ------------------------------------------------------------------ portfolio (8 features)
-    def _portfolio_features(
-        self,
-        book: OrderBook,
-        market: MarketView,
-        position: PositionView | None,
-        cash: CashView,
-        yes_bid: int,
-        yes_ask: int,
-        now_ms: int,
-        clock_moved: bool,
-        scales: ObservationScales,
-    ) -> None:
-        if cash is not self._cash:  # the trader reuses its view while cash and reservations stand
-            self._cash = cash
-            bankroll = int(scales.bankroll)
-            self._store(_CASH, (int(cash.available) / bankroll, int(cash.reserved) / bankroll))
-        if position is None or position.position == 0:
-            if self._position_key != ():
-                self._position_key = ()
-                self._position = None
-                self._store(_POSITION, _FLAT)
-            return
-        # The valuation reads the position, the fee schedule (the market view) and the exit price
-        # (the touch price of the side held: the YES bid, or the YES ask = 1 - the NO bid); its fee is
-        # exact Fraction arithmetic, by far the dearest input here, so it waits for one to change.
-        held = int(position.position)
-        key = (position, market, yes_bid if held > 0 else yes_ask)
-        if key != self._position_key:
-            self._position_key = key
-            bankroll = int(scales.bankroll)
-            cost = int(position.cost_basis)
-            at_exit = unrealized_at_exit(position, book, market)
-            unrealized = -cost if at_exit is None else int(at_exit)  # no bid: worth $0
-            self._store(
-                _POSITION,
-                (
-                    held / int(scales.max_position),
-                    cost / bankroll,
-                    cost * COUNT_SCALE / (abs(held) * MONEY_SCALE),  # $/contract of the side held
-                    unrealized / cost if cost > 0 else 0.0,
-                    unrealized / bankroll,
-                ),
-            )
-        if clock_moved or position is not self._position:
-            self._position = position
-            self._put_log(_AGE, (now_ms - position.opened_at_ms) / 1000.0, _INV_LOG_7D)
-
-    # ------------------------------------------------------------------ orders (6 features)
-    def _order_features(
-        self, orders: Sequence[OrderView], yes_bid: int, yes_ask: int, now_ms: int, max_position: int
-    ) -> None:
-        """Own buy size and queue distance per side, live count, oldest age (``compute._order_features``).
-
-        Orders are mutable (fills, state changes), so this group is recomputed on every call that has
-        any; plain locals instead of the reference's per-side dicts keep that cheap.
-        """
-        yes_size = no_size = live = 0
-        yes_best: int | None = None
-        no_best: int | None = None
-        oldest: int | None = None
-        for order in orders:
-            if not order.is_live:
-                continue
-            live += 1
-            remaining = max(int(order.count) - int(order.filled), 0)
-            if order.side is _BID:
-                yes_size += remaining
-                own = int(order.yes_price)
-                if yes_best is None or own > yes_best:
-                    yes_best = own
-            else:
-                no_size += remaining
-                own = PRICE_SCALE - int(order.yes_price)
-                if no_best is None or own > no_best:
-                    no_best = own
-            if oldest is None or order.created_ms < oldest:
-                oldest = order.created_ms
-        self._store(
-            _ORDERS,
-            (
-                yes_size / max_position,
-                1.0 if yes_best is None else (yes_bid - yes_best) / _P,
-                no_size / max_position,
-                1.0 if no_best is None else (PRICE_SCALE - yes_ask - no_best) / _P,
-                _log_ratio(live, _INV_LOG_ORDERS),
-                0.0 if oldest is None else _log_ratio((now_ms - oldest) / 1000.0, _INV_LOG_DAY),
-            ),
-        )
+            put_log(self.values, CLOSE, (close_ms - now_ms) / 1000.0, _INV_LOG_30D)
 
 
 @lru_cache(maxsize=128)
