@@ -41,16 +41,15 @@ def _clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def _record(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """``kalshiflow record ARGS`` in a subprocess, in ``cwd`` (its default data directory there)."""
+    command = [*_command(), "record", *args]
+    return subprocess.run(command, capture_output=True, text=True, env=_clean_env(**env), cwd=cwd, timeout=60)
+
+
 def test_record_against_the_embedded_simulator_exits_zero_with_progress_and_a_session(tmp_path: Path) -> None:
     db_url = f"sqlite:///{tmp_path}/r.db"
-    proc = subprocess.run(
-        [*_command(), "record", "--exchange", "sim", "--top", "3", "--duration", "3", "--db", db_url],
-        capture_output=True,
-        text=True,
-        env=_clean_env(),
-        cwd=tmp_path,
-        timeout=60,
-    )
+    proc = _record(tmp_path, "--exchange", "sim", "--top", "3", "--duration", "3", "--db", db_url)
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     assert "msg/s" in proc.stdout, proc.stdout
@@ -111,14 +110,7 @@ def test_ctrl_c_flushes_the_session_and_exits_zero(tmp_path: Path) -> None:
 
 def test_no_named_ticker_left_exits_2_with_one_line_before_recording(tmp_path: Path) -> None:
     db_url = f"sqlite:///{tmp_path}/r.db"
-    proc = subprocess.run(
-        [*_command(), "record", "--markets", "NOPE-1,NOPE-2", "--duration", "30", "--db", db_url],
-        capture_output=True,
-        text=True,
-        env=_clean_env(COLUMNS="300"),
-        cwd=tmp_path,
-        timeout=60,
-    )
+    proc = _record(tmp_path, "--markets", "NOPE-1,NOPE-2", "--duration", "30", "--db", db_url, COLUMNS="300")
     assert proc.returncode == 2, (proc.stdout, proc.stderr)
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr
@@ -132,13 +124,8 @@ def test_no_named_ticker_left_exits_2_with_one_line_before_recording(tmp_path: P
 def test_filters_that_leave_no_market_are_named(tmp_path: Path) -> None:
     """``--series NOPE``: the error names the filter the user typed, not only 'no open market'."""
     db_url = f"sqlite:///{tmp_path}/r.db"
-    proc = subprocess.run(
-        [*_command(), "record", "--series", "NOPE", "--event", "NOPE-E", "--duration", "30", "--db", db_url],
-        capture_output=True,
-        text=True,
-        env=_clean_env(COLUMNS="300"),
-        cwd=tmp_path,
-        timeout=60,
+    proc = _record(
+        tmp_path, "--series", "NOPE", "--event", "NOPE-E", "--duration", "30", "--db", db_url, COLUMNS="300"
     )
     assert proc.returncode == 2, (proc.stdout, proc.stderr)
     [line] = proc.stderr.strip().splitlines()
@@ -162,13 +149,7 @@ def test_an_unknown_ticker_beside_others_is_warned_about_by_name(
 
 
 def test_demo_without_a_key_is_a_usage_error_in_a_subprocess(tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [*_command(), "record", "--exchange", "demo", "--db", f"sqlite:///{tmp_path}/r.db"],
-        capture_output=True,
-        text=True,
-        env=_clean_env(),
-        timeout=60,
-    )
+    proc = _record(tmp_path, "--exchange", "demo", "--db", f"sqlite:///{tmp_path}/r.db")
     assert proc.returncode == 2
     assert "--key-id" in proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout
