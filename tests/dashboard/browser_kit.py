@@ -118,3 +118,16 @@ async def use_token(page: Any, token: str) -> None:
 async def painted(page: Any) -> None:
     """Two animation frames: whatever a chart scheduled to draw (uPlot draws on the next frame) is drawn."""
     await page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
+
+
+@contextlib.asynccontextmanager
+async def live_dashboard(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[tuple[Any, Any]]:
+    """A trader trading the embedded simulator and a page open on its live dashboard: the start of
+    most browser tests (``running_trader``, ``wait_trading``, ``browser_page``, ``open_live``)."""
+    from tests.dashboard.dashboard_kit import running_trader
+
+    async with running_trader(tmp_path, monkeypatch) as trader:
+        await trader.wait_trading()
+        async with browser_page(tmp_path, trader.url) as page:
+            await open_live(page, trader.url)
+            yield trader, page

@@ -20,6 +20,7 @@ from tests.dashboard.browser_kit import (
     NEEDS_CHROMIUM,
     PHONE,
     browser_page,
+    live_dashboard,
     no_invalid_messages,
     open_live,
     use_token,
@@ -299,17 +300,14 @@ async def test_a_trader_out_of_contact_is_not_shown_trading(
 ) -> None:
     """The server going away without a clean stop (kill -9, a crash, the network): the page says it
     has no contact and which state it last heard, never "trading" as if that were still true."""
-    async with running_trader(tmp_path, monkeypatch) as trader:
-        await trader.wait_trading()
-        async with browser_page(tmp_path, trader.url) as page:
-            await open_live(page, trader.url)
-            await page.wait_for_function("document.getElementById('state').textContent === 'trading'")
-            await trader.dashboard.stop()  # the page's side of a kill -9: the socket goes, no "stopped"
-            assert trader.state.lifecycle.state is TraderState.TRADING
-            await page.wait_for_function("document.getElementById('conn').textContent === 'offline'")
-            assert (await page.text_content("#state")) == "no contact (last: trading)"
-            assert (await page.get_attribute("#state", "data-state")) == "offline"
-            assert (await page.text_content("#since")) == "–"
+    async with live_dashboard(tmp_path, monkeypatch) as (trader, page):
+        await page.wait_for_function("document.getElementById('state').textContent === 'trading'")
+        await trader.dashboard.stop()  # the page's side of a kill -9: the socket goes, no "stopped"
+        assert trader.state.lifecycle.state is TraderState.TRADING
+        await page.wait_for_function("document.getElementById('conn').textContent === 'offline'")
+        assert (await page.text_content("#state")) == "no contact (last: trading)"
+        assert (await page.get_attribute("#state", "data-state")) == "offline"
+        assert (await page.text_content("#since")) == "–"
 
 
 async def test_the_header_says_a_paper_trader_sends_no_orders(

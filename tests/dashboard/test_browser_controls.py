@@ -10,6 +10,7 @@ import pytest
 from tests.dashboard.browser_kit import (
     NEEDS_CHROMIUM,
     browser_page,
+    live_dashboard,
     no_invalid_messages,
     open_live,
     use_token,
@@ -26,53 +27,47 @@ async def test_the_kill_switch_banner_follows_the_kill_switch(
 ) -> None:
     """On, the banner says the kill switch is on (not only "paused"), also when it is engaged while
     already paused; off and resumed, the banner goes, without a reload."""
-    async with running_trader(tmp_path, monkeypatch) as trader:
-        await trader.wait_trading()
-        async with browser_page(tmp_path, trader.url) as page:
-            await open_live(page, trader.url)
-            await use_token(page, TOKEN)
-            banner = "() => { const b = document.getElementById('kill-banner'); return b.hidden ? null : b.textContent; }"
-            on = "kill switch on: engaged by dashboard (127.0.0.1)"
+    async with live_dashboard(tmp_path, monkeypatch) as (trader, page):
+        await use_token(page, TOKEN)
+        banner = "() => { const b = document.getElementById('kill-banner'); return b.hidden ? null : b.textContent; }"
+        on = "kill switch on: engaged by dashboard (127.0.0.1)"
 
-            await page.click("[data-control=pause]")
-            await page.wait_for_function("document.getElementById('state').textContent === 'paused'")
-            await page.click("[data-control=kill_on]")
-            await page.wait_for_function(f"({banner})() === {on!r}")
+        await page.click("[data-control=pause]")
+        await page.wait_for_function("document.getElementById('state').textContent === 'paused'")
+        await page.click("[data-control=kill_on]")
+        await page.wait_for_function(f"({banner})() === {on!r}")
 
-            await page.click("[data-control=kill_off]")
-            await page.wait_for_function(f"({banner})() !== {on!r}")
-            await page.click("[data-control=resume]")
-            await page.wait_for_function("document.getElementById('state').textContent === 'trading'")
-            await page.wait_for_function(f"({banner})() === null")
+        await page.click("[data-control=kill_off]")
+        await page.wait_for_function(f"({banner})() !== {on!r}")
+        await page.click("[data-control=resume]")
+        await page.wait_for_function("document.getElementById('state').textContent === 'trading'")
+        await page.wait_for_function(f"({banner})() === null")
 
-            await page.click("[data-control=kill_on]")  # while trading: it pauses, and says why
-            await page.wait_for_function(f"({banner})() === {on!r}")
-            assert trader.state.lifecycle.state is TraderState.PAUSED
-            await no_invalid_messages(page)
+        await page.click("[data-control=kill_on]")  # while trading: it pauses, and says why
+        await page.wait_for_function(f"({banner})() === {on!r}")
+        assert trader.state.lifecycle.state is TraderState.PAUSED
+        await no_invalid_messages(page)
 
 
 async def test_a_control_without_an_answer_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A control sent when the trader is gone: the page says there was no answer, instead of
     leaving the previous control's outcome on show as if it were this one's."""
-    async with running_trader(tmp_path, monkeypatch) as trader:
-        await trader.wait_trading()
-        async with browser_page(tmp_path, trader.url) as page:
-            await open_live(page, trader.url)
-            await use_token(page, TOKEN)
-            await page.click("[data-control=pause]")
-            await page.wait_for_function(
-                "document.getElementById('control-result').textContent === 'pause: done (paused)'"
-            )
-            await trader.dashboard.stop()
-            await page.wait_for_function("document.getElementById('conn').textContent === 'offline'")
-            await page.click("[data-control=resume]")
-            await page.wait_for_function(
-                "document.getElementById('control-result').dataset.status === 'unreachable'"
-            )
-            text = await page.text_content("#control-result")
-            assert text is not None
-            assert text.startswith("resume: no answer from the trader (")
-            assert text.endswith("): it may not have been done")
+    async with live_dashboard(tmp_path, monkeypatch) as (trader, page):
+        await use_token(page, TOKEN)
+        await page.click("[data-control=pause]")
+        await page.wait_for_function(
+            "document.getElementById('control-result').textContent === 'pause: done (paused)'"
+        )
+        await trader.dashboard.stop()
+        await page.wait_for_function("document.getElementById('conn').textContent === 'offline'")
+        await page.click("[data-control=resume]")
+        await page.wait_for_function(
+            "document.getElementById('control-result').dataset.status === 'unreachable'"
+        )
+        text = await page.text_content("#control-result")
+        assert text is not None
+        assert text.startswith("resume: no answer from the trader (")
+        assert text.endswith("): it may not have been done")
 
 
 async def test_a_close_shows_its_outcome_on_the_positions_tab(

@@ -18,6 +18,7 @@ from tests.dashboard.browser_kit import (
     PHONE,
     browser_page,
     go_quiet,
+    live_dashboard,
     no_invalid_messages,
     open_live,
 )
@@ -89,22 +90,19 @@ async def test_a_count_beside_a_noun_is_singular_for_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The Systems tab read "Schema check 1 messages, 0 invalid"."""
-    async with running_trader(tmp_path, monkeypatch) as trader:
-        await trader.wait_trading()
-        async with browser_page(tmp_path, trader.url) as page:
-            await open_live(page, trader.url)
-            shown = await page.evaluate(
-                "import('/static/format.js').then((f) => [f.plural(0, 'order'), f.plural(1, 'order'),"
-                " f.plural(2, 'order'), f.plural(1, 'entry', 'entries'), f.plural(3, 'entry', 'entries')])"
-            )
-            assert shown == ["0 orders", "1 order", "2 orders", "1 entry", "3 entries"]
-            await go_quiet(page, trader.dashboard)
-            await page.evaluate("window.__kf.validator.checked = 1")
-            await page.click("#tabs button[data-tab=systems]")  # renders
-            await page.wait_for_function(
-                "document.getElementById('schema-check').textContent.startsWith('1 message,')"
-            )
-            assert (await page.text_content("#schema-check")) == "1 message, 0 invalid"
+    async with live_dashboard(tmp_path, monkeypatch) as (trader, page):
+        shown = await page.evaluate(
+            "import('/static/format.js').then((f) => [f.plural(0, 'order'), f.plural(1, 'order'),"
+            " f.plural(2, 'order'), f.plural(1, 'entry', 'entries'), f.plural(3, 'entry', 'entries')])"
+        )
+        assert shown == ["0 orders", "1 order", "2 orders", "1 entry", "3 entries"]
+        await go_quiet(page, trader.dashboard)
+        await page.evaluate("window.__kf.validator.checked = 1")
+        await page.click("#tabs button[data-tab=systems]")  # renders
+        await page.wait_for_function(
+            "document.getElementById('schema-check').textContent.startsWith('1 message,')"
+        )
+        assert (await page.text_content("#schema-check")) == "1 message, 0 invalid"
 
 
 # Whatever sticks out of the screen and is not inside a horizontal scroller of its own, and every
@@ -171,69 +169,60 @@ async def test_the_connection_indicator_does_not_read_like_the_trading_mode(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The header said "live" twice: the mode (orders are sent) and the page's connection."""
-    async with running_trader(tmp_path, monkeypatch) as trader:
-        await trader.wait_trading()
-        async with browser_page(tmp_path, trader.url) as page:
-            await open_live(page, trader.url)
-            await page.wait_for_function("document.getElementById('conn').dataset.up === 'true'")
-            assert (await page.text_content("#mode") or "").startswith("live · ")
-            assert (await page.text_content("#conn")) == "connected"
+    async with live_dashboard(tmp_path, monkeypatch) as (_trader, page):
+        await page.wait_for_function("document.getElementById('conn').dataset.up === 'true'")
+        assert (await page.text_content("#mode") or "").startswith("live · ")
+        assert (await page.text_content("#conn")) == "connected"
 
 
 async def test_an_empty_table_says_it_is_empty(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Orders, fills and actions showed a header row over nothing: empty, or still loading?"""
-    async with running_trader(tmp_path, monkeypatch) as trader:
-        await trader.wait_trading()
-        async with browser_page(tmp_path, trader.url) as page:
-            await open_live(page, trader.url)
-            await go_quiet(page, trader.dashboard)
-            await page.evaluate(
-                "(() => { const s = window.__kf.state; s.orders = new Map(); s.queue = new Map(); s.fills = [];"
-                " s.actions = []; })()"
-            )
-            shown: dict[str, str] = {}
-            for tab in ("orders", "fills", "actions"):
-                await page.click(f"#tabs button[data-tab={tab}]")  # renders
-                note = page.locator(f"#{tab}-empty")
-                await note.wait_for(state="visible")
-                shown[tab] = await note.text_content() or ""
-            assert shown == {
-                "orders": "No open orders.",
-                "fills": "No fills yet.",
-                "actions": "No actions yet (holds are counted above, not listed).",
-            }
-            # with rows the note goes; with a filter that lets none through it says so
-            await page.evaluate(
-                "window.__kf.state.actions = [{ ts_ms: 0, ticker: 'ZZ-1', action: 'BUY_YES', price: 4500,"
-                " size: 100, result: 'placed', reason: 'edge', denied_by: null }]"
-            )
-            await page.click("#tabs button[data-tab=actions]")
-            await page.locator("#actions-empty").wait_for(state="hidden")
-            await page.evaluate(
-                "(() => { const f = document.getElementById('filter-action'); f.add(new Option('SELL_NO', 'SELL_NO'));"
-                " f.value = 'SELL_NO'; f.dispatchEvent(new Event('change')); })()"
-            )
-            await page.locator("#actions-empty").wait_for(state="visible")
-            assert (await page.text_content("#actions-empty")) == "No actions match the filters."
+    async with live_dashboard(tmp_path, monkeypatch) as (trader, page):
+        await go_quiet(page, trader.dashboard)
+        await page.evaluate(
+            "(() => { const s = window.__kf.state; s.orders = new Map(); s.queue = new Map(); s.fills = [];"
+            " s.actions = []; })()"
+        )
+        shown: dict[str, str] = {}
+        for tab in ("orders", "fills", "actions"):
+            await page.click(f"#tabs button[data-tab={tab}]")  # renders
+            note = page.locator(f"#{tab}-empty")
+            await note.wait_for(state="visible")
+            shown[tab] = await note.text_content() or ""
+        assert shown == {
+            "orders": "No open orders.",
+            "fills": "No fills yet.",
+            "actions": "No actions yet (holds are counted above, not listed).",
+        }
+        # with rows the note goes; with a filter that lets none through it says so
+        await page.evaluate(
+            "window.__kf.state.actions = [{ ts_ms: 0, ticker: 'ZZ-1', action: 'BUY_YES', price: 4500,"
+            " size: 100, result: 'placed', reason: 'edge', denied_by: null }]"
+        )
+        await page.click("#tabs button[data-tab=actions]")
+        await page.locator("#actions-empty").wait_for(state="hidden")
+        await page.evaluate(
+            "(() => { const f = document.getElementById('filter-action'); f.add(new Option('SELL_NO', 'SELL_NO'));"
+            " f.value = 'SELL_NO'; f.dispatchEvent(new Event('change')); })()"
+        )
+        await page.locator("#actions-empty").wait_for(state="visible")
+        assert (await page.text_content("#actions-empty")) == "No actions match the filters."
 
 
 async def test_enter_in_the_token_field_uses_the_token(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A pasted token and Enter did nothing: only the button used it."""
-    async with running_trader(tmp_path, monkeypatch) as trader:
-        await trader.wait_trading()
-        async with browser_page(tmp_path, trader.url) as page:
-            await open_live(page, trader.url)
-            await page.click("#tabs button[data-tab=controls]")
-            await page.fill("#token", TOKEN)
-            await page.press("#token", "Enter")
-            await page.wait_for_function(
-                "document.getElementById('token-state').textContent.includes('this trader accepts it')"
-            )
-            assert await page.evaluate("sessionStorage.getItem('kalshiflow.token')") == TOKEN
-            assert await page.input_value("#token") == ""
-            assert page.url.rstrip("/") == trader.url.rstrip("/")  # the form did not navigate
+    async with live_dashboard(tmp_path, monkeypatch) as (trader, page):
+        await page.click("#tabs button[data-tab=controls]")
+        await page.fill("#token", TOKEN)
+        await page.press("#token", "Enter")
+        await page.wait_for_function(
+            "document.getElementById('token-state').textContent.includes('this trader accepts it')"
+        )
+        assert await page.evaluate("sessionStorage.getItem('kalshiflow.token')") == TOKEN
+        assert await page.input_value("#token") == ""
+        assert page.url.rstrip("/") == trader.url.rstrip("/")  # the form did not navigate
 
 
 async def test_a_page_left_open_keeps_a_bounded_list_of_calibrations(
@@ -241,17 +230,14 @@ async def test_a_page_left_open_keeps_a_bounded_list_of_calibrations(
 ) -> None:
     """One calibration a minute, kept without a bound: after days the page held and re-rendered
     thousands of rows on every update. It keeps the last 200, as the server's snapshot sends."""
-    async with running_trader(tmp_path, monkeypatch) as trader:
-        await trader.wait_trading()
-        async with browser_page(tmp_path, trader.url) as page:
-            await open_live(page, trader.url)
-            await go_quiet(page, trader.dashboard)
-            kept = await page.evaluate(
-                """import('/static/app.js').then((app) => {
-                  const last = window.__kf.state.calibrations.at(-1);
-                  for (let n = 0; n < 300; n += 1) app.HANDLERS.calibration({ ...last, started_ms: n });
-                  const c = window.__kf.state.calibrations;
-                  return [c.length, c.at(-1).started_ms];
-                })"""
-            )
-            assert kept == [200, 299]
+    async with live_dashboard(tmp_path, monkeypatch) as (trader, page):
+        await go_quiet(page, trader.dashboard)
+        kept = await page.evaluate(
+            """import('/static/app.js').then((app) => {
+              const last = window.__kf.state.calibrations.at(-1);
+              for (let n = 0; n < 300; n += 1) app.HANDLERS.calibration({ ...last, started_ms: n });
+              const c = window.__kf.state.calibrations;
+              return [c.length, c.at(-1).started_ms];
+            })"""
+        )
+        assert kept == [200, 299]
