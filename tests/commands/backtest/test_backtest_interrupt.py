@@ -8,15 +8,19 @@ so the test does the same (the command in its own session, ``killpg``) once the 
 from __future__ import annotations
 
 import contextlib
+import multiprocessing.process
 import os
 import re
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
 import pytest
 from tests.commands.cli_kit import KALSHIFLOW, clean_env
+
+from kalshiflow.commands.backtest.runner import BacktestInterrupted, run_calls
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -67,3 +71,33 @@ def test_ctrl_c_or_sigterm_stops_every_worker_at_once_and_writes_no_report(tmp_p
     assert re.fullmatch(r"interrupted: \d+ of 40 runs finished; no report written\n", err), err
     assert not left_running
     assert not out.exists() or not any(out.iterdir())
+
+
+def _sleep_run(seconds: float) -> None:
+    time.sleep(seconds)
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads worker pids from /proc")
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_while_the_workers_start_leaves_no_worker_behind(
+    monkeypatch: pytest.MonkeyPatch, signum: signal.Signals
+) -> None:
+    """Ctrl-C in the instant a worker was forked but not yet registered with the pool: the
+    KeyboardInterrupt came out of the pool's own code, the half-started worker was not stopped, kept
+    the caller's pipes open (the command "hung" for its caller) or printed a multiprocessing traceback.
+    The signal is sent to this thread right after each fork, the worst moment, every time."""
+    started: list[multiprocessing.process.BaseProcess] = []
+    real_start = multiprocessing.process.BaseProcess.start
+
+    def start_then_signal(self: multiprocessing.process.BaseProcess) -> None:
+        real_start(self)
+        started.append(self)
+        signal.pthread_kill(threading.main_thread().ident or 0, signum)
+
+    monkeypatch.setattr(multiprocessing.process.BaseProcess, "start", start_then_signal)
+    calls = [(_sleep_run, (30.0,)) for _ in range(4)]
+    with pytest.raises(BacktestInterrupted, match=r"^interrupted: 0 of 4 runs finished"):
+        run_calls(calls, jobs=2)  # type: ignore[arg-type]
+    assert started
+    assert [p.pid for p in started if p.is_alive()] == []
+    assert not any(Path(f"/proc/{p.pid}").exists() for p in started if p.pid is not None)

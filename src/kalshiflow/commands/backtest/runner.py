@@ -11,8 +11,9 @@ import asyncio
 import re
 import signal
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,13 +41,40 @@ class BacktestInterrupted(Exception):
         self.total = total
 
 
+_STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
+
+
 def _leave_sigint_to_the_parent() -> None:
     # Ctrl-C reaches every process of the terminal's group. In a worker it would come back as that
     # run's result while the pool went on with every queued run (minutes of a silent "hang"); the
     # parent alone takes it, cancels what is queued and stops the workers -- with SIGTERM, which
-    # must end a worker (a fork inherits the parent's handler below).
+    # must end a worker (a fork inherits the parent's handler below). The fork also inherits the
+    # parent's blocked signals (``_signals_held``): unblocked only once these handlers are in place,
+    # so a Ctrl-C that reached the worker while it started is dropped, a SIGTERM ends it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+
+
+@contextmanager
+def _signals_held(main: bool) -> Iterator[None]:
+    """Ctrl-C and SIGTERM wait until the block is done, then arrive as usual.
+
+    Raised in the middle of the pool's own code (a worker forked but not yet registered, a
+    finaliser half built), the KeyboardInterrupt left a worker the stop could not see -- it held the
+    caller's pipes open -- or printed a multiprocessing traceback. Starting the pool and stopping it
+    are short, so the signal is held for them and raised where the caller's ``except`` is ready.
+    Threads started inside (the pool's manager and feeder threads) inherit the mask and keep it, so
+    the kernel delivers these signals to the main thread alone.
+    """
+    if not main:  # signals go to the main thread only; another thread has nothing to hold
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 class _Terminated(BaseException):
@@ -90,13 +118,17 @@ def run_calls(
             for index, (fn, args) in enumerate(calls):
                 finished(index, fn(*args))
         else:
-            pool = ProcessPoolExecutor(max_workers=jobs, initializer=_leave_sigint_to_the_parent)
+            pool: ProcessPoolExecutor | None = None
             try:
-                futures = {pool.submit(fn, *args): index for index, (fn, args) in enumerate(calls)}
+                with _signals_held(main):  # every worker starts and registers before a signal lands
+                    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_leave_sigint_to_the_parent)
+                    futures = {pool.submit(fn, *args): index for index, (fn, args) in enumerate(calls)}
                 for future in as_completed(futures):
                     finished(futures[future], future.result())
             except BaseException:
-                _stop_now(pool)
+                if pool is not None:
+                    with _signals_held(main):  # a second Ctrl-C does not cut the stop short
+                        _stop_now(pool)
                 raise
             pool.shutdown()
     except (KeyboardInterrupt, _Terminated):
