@@ -4,7 +4,8 @@ Every ``TICK_S`` of the trader's clock it publishes the stream's health, then de
 calibration when ``calibration.interval_s`` passed since the last one started (start to start, so a
 slow pass does not stretch the schedule), or at once on a trigger (an order group triggered, a
 stream resync, a drift the recalibrator asked about); a pause after ``pause_after_errors`` failed
-decisions in a row; a resume attempt while paused when the backoff allows it or the operator asked.
+decisions in a row; a resume attempt while paused when the backoff allows it or the operator asked;
+trading again once the market data a passed calibration waits for is back.
 Nothing is decided while stopping. The time rules of the exits have their own, shorter timer
 (``ExitDriver.run_exit_timer``).
 """
@@ -52,6 +53,7 @@ class CalibrationTimer:
         while True:
             await self.clock.sleep(TICK_S)
             self.health.publish()
+            recal.market_data_back()  # a passed calibration that waits for the stream's books
             state = self.state.lifecycle.state
             now = self.clock.now_ms()
             # A new exchange session took the clock back: the interval runs from there.
