@@ -19,7 +19,7 @@ from kalshiflow.clock import Clock
 from kalshiflow.commands.app_state import AppState
 from kalshiflow.commands.stream_health import StreamHealthMonitor
 from kalshiflow.config import Settings
-from kalshiflow.exchange.errors import ExchangeError
+from kalshiflow.exchange.errors import ExchangeError, retry_log_level
 from kalshiflow.exchange.models_market import Market
 from kalshiflow.textfmt import plural
 from kalshiflow.trader.core import TraderCore
@@ -112,7 +112,9 @@ class CalibrationTimer:
             if cycle.report.ok:
                 self.state.tracker.portfolio_synced()
         except (ExchangeError, OSError, TimeoutError) as exc:
-            log.warning("calibration.error %s", exc)
+            # A resume pass failing again during an outage is at info (``retry_log_level``).
+            retry = recal.stats.consecutive_failures > 0
+            log.log(retry_log_level(retry, core.rest.unreachable), "calibration.error %s", exc)
             recal.stats.consecutive_failures += 1
             if self.state.lifecycle.state is TraderState.CALIBRATING:
                 recal.pause(f"error: {exc}")
