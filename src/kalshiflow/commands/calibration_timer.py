@@ -4,7 +4,8 @@ Every ``TICK_S`` of the trader's clock it publishes the stream's health, then de
 calibration when ``calibration.interval_s`` passed since the last one started (start to start, so a
 slow pass does not stretch the schedule), or at once on a trigger (an order group triggered, a
 stream resync, a drift the recalibrator asked about); a pause after ``pause_after_errors`` failed
-decisions in a row; a resume attempt while paused when the backoff allows it or the operator asked.
+decisions in a row; a resume attempt while paused when the backoff allows it or the operator asked;
+trading again once the market data a passed calibration waits for is back.
 Nothing is decided while stopping. The time rules of the exits have their own, shorter timer
 (``ExitDriver.run_exit_timer``).
 """
@@ -18,7 +19,7 @@ from kalshiflow.clock import Clock
 from kalshiflow.commands.app_state import AppState
 from kalshiflow.commands.stream_health import StreamHealthMonitor
 from kalshiflow.config import Settings
-from kalshiflow.exchange.errors import ExchangeError
+from kalshiflow.exchange.errors import ExchangeError, retry_log_level
 from kalshiflow.exchange.models_market import Market
 from kalshiflow.textfmt import plural
 from kalshiflow.trader.core import TraderCore
@@ -52,6 +53,7 @@ class CalibrationTimer:
         while True:
             await self.clock.sleep(TICK_S)
             self.health.publish()
+            recal.market_data_back()  # a passed calibration that waits for the stream's books
             state = self.state.lifecycle.state
             now = self.clock.now_ms()
             # A new exchange session took the clock back: the interval runs from there.
@@ -110,7 +112,9 @@ class CalibrationTimer:
             if cycle.report.ok:
                 self.state.tracker.portfolio_synced()
         except (ExchangeError, OSError, TimeoutError) as exc:
-            log.warning("calibration.error %s", exc)
+            # A resume pass failing again during an outage is at info (``retry_log_level``).
+            retry = recal.stats.consecutive_failures > 0
+            log.log(retry_log_level(retry, core.rest.unreachable), "calibration.error %s", exc)
             recal.stats.consecutive_failures += 1
             if self.state.lifecycle.state is TraderState.CALIBRATING:
                 recal.pause(f"error: {exc}")

@@ -47,7 +47,11 @@ class AppControls:
         return None
 
     def _calibrating(self) -> bool:
-        return self.app.state.lifecycle.state is TraderState.CALIBRATING
+        """A calibration in progress (its sub-steps need it to end in ``calibrating``); not a passed
+        one waiting for the market data, which a pause or the kill switch may leave at once."""
+        recal = self.app.state.recal
+        waiting = recal is not None and recal.waiting_for is not None
+        return self.app.state.lifecycle.state is TraderState.CALIBRATING and not waiting
 
     async def pause(self, by: str) -> tuple[bool, str]:
         _, recal = self._parts()

@@ -244,6 +244,7 @@ class TraderApp:
                 pause_after_errors=self.settings.run.pause_after_errors,
                 resume_backoff_s=self.settings.run.resume_backoff_s,
                 drift_recalibrate=self.settings.run.drift_recalibrate_dollars,
+                market_data=self.health.missing_market_data,
             )
             self.state.recal = recal
             await calibrate_at_startup(self.state.tracker, core, recal)

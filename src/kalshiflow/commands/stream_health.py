@@ -3,16 +3,38 @@
 ``publish`` puts a ``StreamHealth`` event on the bus whenever the stream's state, gap or resync
 counts, invalid books or last error changed since the last look; ``note_degraded`` shows a lost
 stream in the status history at once, in words, and clears it when the stream is live again (a lost
-exchange must not look like ``trading`` until the next calibration a minute later).
+exchange must not look like ``trading`` until the next calibration a minute later);
+``missing_market_data`` says what keeps the trader from deciding (the recalibrator waits for it
+before it says ``trading`` again).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Sequence
 
 from kalshiflow.clock import Clock
 from kalshiflow.commands.app_state import AppState
 from kalshiflow.events.bus import EventBus
 from kalshiflow.events.trader import StreamHealth
 from kalshiflow.exchange.ws_status import ConnectionState
+
+
+def market_data_missing(
+    state: ConnectionState, subscribed: Sequence[str], valid: Callable[[str], bool]
+) -> str | None:
+    """What keeps the market data from being there to decide on, in words; None when it is.
+
+    The stream down (any state but live) or, live again, no subscribed book valid yet (a reconnect
+    invalidates every book until its snapshot arrives). One valid book is enough: a market whose
+    book stays invalid (a terminal subscription error) must not keep the trader from the others.
+    """
+    if state is ConnectionState.CLOSED:
+        return "stream closed"
+    if state is not ConnectionState.LIVE:
+        return "stream reconnecting"  # connecting, subscribing, backing off: one thing to the operator
+    if subscribed and not any(valid(t) for t in subscribed):
+        return "stream reconnected, order book snapshots on their way"
+    return None
 
 
 class StreamHealthMonitor:
@@ -47,6 +69,13 @@ class StreamHealthMonitor:
                 detail=f"{status.state.value}{': ' + error if error else ''}",
             )
         )
+
+    def missing_market_data(self) -> str | None:
+        """``market_data_missing`` of the running feed (None before there is one)."""
+        feed = self.state.feed
+        if feed is None:
+            return None
+        return market_data_missing(feed.stream.status().state, feed.tickers, feed.books.is_valid)
 
     def note_degraded(self, live: bool, state: str, error: str) -> None:
         """Show a lost stream at once (checked every tick), not a minute later at the next calibration."""

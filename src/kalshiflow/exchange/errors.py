@@ -323,3 +323,12 @@ def poll_log_level(exc: BaseException) -> int:
     reached at all (the REST transport warned once for the whole outage, ``rest.unreachable``), a
     warning otherwise -- each poller repeating the outage every few seconds buried everything else."""
     return logging.INFO if isinstance(exc, AmbiguousError) and not exc.request_sent else logging.WARNING
+
+
+def retry_log_level(retry: bool, unreachable: bool) -> int:
+    """The level a failure of repeated work (a cancel tried again, a resume calibration) logs at:
+    info when it is a retry and the exchange cannot be reached (``RestTransport.unreachable``:
+    ``rest.unreachable`` warned once for the outage, ``rest.reachable`` warns when it answers); a
+    warning for the first failure, and for any failure while the exchange answers (a refusal the
+    operator must see). One outage was a screenful: a warning per cancel retry, per resume pass."""
+    return logging.INFO if retry and unreachable else logging.WARNING

@@ -18,6 +18,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from kalshiflow.events.ledger import FillBooked
+from kalshiflow.exchange.errors import retry_log_level
 from kalshiflow.trader.execution.closing import CloseResult
 from kalshiflow.trader.execution.open_orders import CancelBackoff, StaleOrder, stale_open_orders
 from kalshiflow.trader.exit_rules.base import ExitDecision, ExitReason
@@ -126,8 +127,10 @@ class ExitDriver:
                 continue
             result = await core.executor.cancel(cid)
             if orders[cid].is_live:
+                retry = backoff.failures(cid) > 0
                 wait_ms = backoff.failed(cid, self.clock.now_ms())
-                log.warning(
+                log.log(
+                    retry_log_level(retry, core.rest.unreachable),  # one warning per outage
                     "exits.cancel_failed client_order_id=%s ticker=%s outcome=%s retry_in_ms=%d",
                     cid,
                     order.ticker,

@@ -44,7 +44,11 @@ async def test_scheduled_calibrations_go_on_after_the_clock_went_back() -> None:
     timer.calibrate = calibrate  # type: ignore[method-assign]
     core = SimpleNamespace(groups=SimpleNamespace(triggered=list), live=SimpleNamespace(needs_resync=False))
     recal = SimpleNamespace(
-        trigger_reason=None, resume_due=lambda: False, operator_requested=False, urgent=False
+        trigger_reason=None,
+        resume_due=lambda: False,
+        operator_requested=False,
+        urgent=False,
+        market_data_back=lambda: False,
     )
     task = asyncio.create_task(timer.run(core, recal))  # type: ignore[arg-type]
 

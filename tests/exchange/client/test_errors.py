@@ -23,6 +23,7 @@ from kalshiflow.exchange.errors import (
     error_from_transport,
     kind_for_status,
     poll_log_level,
+    retry_log_level,
 )
 
 REQUEST = httpx.Request("POST", "http://127.0.0.1/trade-api/v2/portfolio/events/orders")
@@ -181,3 +182,10 @@ def test_a_poller_logs_an_unreachable_exchange_at_info_and_other_failures_as_war
     assert poll_log_level(AmbiguousError("cannot connect", request_sent=False)) == logging.INFO
     assert poll_log_level(AmbiguousError("timed out", request_sent=True)) == logging.WARNING
     assert poll_log_level(ValueError("bad answer")) == logging.WARNING
+
+
+def test_a_retry_during_an_outage_is_at_info_and_first_failures_and_refusals_warn() -> None:
+    assert retry_log_level(retry=True, unreachable=True) == logging.INFO
+    assert retry_log_level(retry=False, unreachable=True) == logging.WARNING  # the first failure
+    assert retry_log_level(retry=True, unreachable=False) == logging.WARNING  # the exchange refused
+    assert retry_log_level(retry=False, unreachable=False) == logging.WARNING

@@ -5,12 +5,14 @@ from __future__ import annotations
 import pytest
 from tests.trader.execution.trader_exec_kit import Desk, check_books
 
-from kalshiflow.domain.orders import BookSide, TimeInForce
-from kalshiflow.domain.units import Count, Price
+from kalshiflow.domain.orders import BookSide, OutcomeSide, TimeInForce
+from kalshiflow.domain.units import Count, Money, Price
 from kalshiflow.events.ledger import OrderChanged, OrderSnapshot
 from kalshiflow.exchange.errors import ErrorKind
+from kalshiflow.features.valuation import Valuation
 from kalshiflow.trader.execution.closing import FILLS_PENDING_MAX_MS, PositionCloser
 from kalshiflow.trader.execution.in_flight import CREATE_OUTCOMES, ExecOutcome, OrderIntent
+from kalshiflow.trader.exit_rules.base import ExitDecision, ExitReason
 from kalshiflow.trader.state.ledger import LedgerError
 from kalshiflow.trader.state.orders import OrderPurpose, OrderState, TrackedOrder
 
@@ -321,3 +323,61 @@ async def test_a_close_whose_fills_never_arrive_stops_blocking_the_market_after_
     # again (reduce-only: the exchange refuses what would not reduce).
     late = await closer.close_position(desk.ticker, "stop_loss", None, grid, aggressive=True)
     assert late.outcome != "skipped_in_flight"
+
+
+class _AskAt:
+    """A valid book whose best bid of either side is ``price``: the closer's exit limit."""
+
+    valid = True
+
+    def __init__(self, price: str) -> None:
+        self.price = Price.parse(price)
+
+    def best_bid(self, side: OutcomeSide) -> Price | None:
+        return self.price
+
+
+def _reprice_to(order: TrackedOrder, yes_price: str) -> ExitDecision:
+    """The stuck rule's decision: move ``order`` (a close selling YES) to ``yes_price``."""
+    price = Price.parse(yes_price)
+    valuation = Valuation(
+        order.ticker, OutcomeSide.YES, order.remaining, price, Money(0), Money(0), Money(0), Money(0), None
+    )
+    return ExitDecision(
+        order.ticker,
+        ExitReason.STUCK,
+        "re-price",
+        OutcomeSide.YES,
+        order.remaining,
+        price,
+        valuation,
+        replaces_client_order_id=order.client_order_id,
+    )
+
+
+async def test_the_closer_forgets_the_reprice_time_of_closes_that_ended(desk: Desk) -> None:
+    """Each re-priced close left its client_order_id in the closer's map of re-price times for the
+    life of the process (one entry per re-priced close, day after day): only live ones stay."""
+    await desk.bob_rests(BookSide.ASK, "0.50", 4)
+    await desk.executor.place(buy(desk, BookSide.BID, "0.50", 4))
+    await desk.sync_fills()
+    closer = PositionCloser(desk.executor, desk.ledger, desk.clock)
+    grid = desk.sim.engine.markets[desk.ticker].grid
+    ended: list[str] = []
+    for _ in range(3):
+        placed = await closer.close_position(desk.ticker, "take_profit", _AskAt("0.90"), grid)
+        assert placed.outcome == "placed", placed
+        order = desk.ledger.orders[placed.execution.client_order_id]  # type: ignore[union-attr]
+        [repriced] = await closer.apply([_reprice_to(order, "0.85")])
+        assert repriced.outcome == "repriced", repriced
+        assert (await desk.executor.cancel(order.client_order_id)).outcome is ExecOutcome.CANCELED
+        ended.append(order.client_order_id)
+    placed = await closer.close_position(desk.ticker, "take_profit", _AskAt("0.90"), grid)
+    live = desk.ledger.orders[placed.execution.client_order_id]  # type: ignore[union-attr]
+    [repriced] = await closer.apply([_reprice_to(live, "0.85")])
+    assert repriced.outcome == "repriced", repriced
+    assert set(closer._priced_at_ms) == {live.client_order_id}
+    assert closer.closing_orders()[desk.ticker].priced_at_ms is not None
+    await desk.executor.cancel(live.client_order_id)
+    await closer.apply([])  # every calibration passes here, with or without decisions
+    assert closer._priced_at_ms == {}

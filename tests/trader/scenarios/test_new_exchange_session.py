@@ -76,3 +76,40 @@ async def test_throttles_and_cooldowns_keep_what_was_left_of_them_on_the_new_clo
     assert state.last_order_at_ms == now - 2_000 - HOUR_MS
     assert state.error_times_ms == (now - 9_000 - HOUR_MS, now - 1_000 - HOUR_MS)
     assert state.last_stop_loss_ms == now - 60_000 - HOUR_MS
+
+
+async def test_a_passed_calibration_without_market_data_trades_only_once_it_is_back(env: Scenario) -> None:
+    """The stream still reconnecting after the restart: the calibration passes, every book is
+    invalid, nothing can be decided -- and the trader used to say ``trading``."""
+    core, life, recal = await trading_recalibrator(env)
+    missing: list[str | None] = ["stream reconnecting"]
+    recal.market_data = lambda: missing[0]
+    recal.new_exchange_session(REASON)
+    await recal.run_once(REASON)
+    assert life.state is TraderState.CALIBRATING
+    assert core.reduce_only
+    assert not core.calibrating, "the calibration passed: the exit rules may close (reduce-only)"
+    assert life.history[-1].result_text == "calibration ok; waiting for market data (stream reconnecting)"
+    assert not recal.market_data_back()
+    missing[0] = "stream reconnected, order book snapshots on their way"
+    assert not recal.market_data_back()
+    assert life.history[-1].result_text == f"waiting for market data ({missing[0]})"
+    missing[0] = None
+    assert recal.market_data_back()
+    assert life.state is TraderState.TRADING
+    assert life.history[-1].result_text == "market data back"
+    assert not core.reduce_only
+    assert not recal.market_data_back(), "once"
+
+
+async def test_a_pause_asked_for_while_waiting_for_market_data_is_kept(env: Scenario) -> None:
+    core, life, recal = await trading_recalibrator(env)
+    missing: list[str | None] = ["stream reconnecting"]
+    recal.market_data = lambda: missing[0]
+    await recal.run_once("scheduled")
+    assert life.state is TraderState.CALIBRATING
+    core.manual_kill_switch = "operator"
+    missing[0] = None
+    assert recal.market_data_back()
+    assert life.state is TraderState.PAUSED
+    assert core.reduce_only

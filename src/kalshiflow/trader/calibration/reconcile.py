@@ -44,7 +44,7 @@ from kalshiflow.events.ledger import (
     PositionChanged,
     SettlementBooked,
 )
-from kalshiflow.exchange.errors import ExchangeError
+from kalshiflow.exchange.errors import ExchangeError, retry_log_level
 from kalshiflow.exchange.models_market import ExchangeStatus, Market, Orderbook
 from kalshiflow.exchange.models_portfolio import Balance, Fill, MarketPosition, Order, Settlement
 from kalshiflow.exchange.rest import KalshiRestClient
@@ -174,6 +174,7 @@ class Reconciler:
         # The last pass synced the ledger and the exchange trades: exits may act on the ledger even
         # when a check failed (cash below the reserve is exactly when cash recovery must close).
         self.exits_allowed = False
+        self.failed_in_row = 0  # passes failed since the last that read the exchange (log levels)
 
     # ------------------------------------------------------------------ the procedure
     async def calibrate(self, markets: Sequence[str], books: BookStore | None = None) -> CalibrationReport:
@@ -193,7 +194,8 @@ class Reconciler:
         except Exception as exc:  # any failure of the reads fails the pass, and it says why
             reason = f"state sync failed: {_first_cause(exc)}"
             steps.add("fetch exchange state", started, False, reason)
-            log.warning("calibration.failed reason=%s", reason, extra={"reason": reason})
+            level = retry_log_level(self.failed_in_row > 0, self.rest.rest.unreachable)
+            log.log(level, "calibration.failed reason=%s", reason, extra={"reason": reason})
             return self._failed(steps, t0, calls_before, reason)
         finally:
             watching.close()
@@ -254,6 +256,7 @@ class Reconciler:
         elif not cash.ok:
             failure = f"{cash.code}: {cash.detail}"
         self.passes += 1
+        self.failed_in_row = 0
         report = self._report(steps, t0, calls_before, outcome, viability, health, cash, failure)
         log.info("calibration.done %s", report.summary())
         return report
@@ -379,6 +382,7 @@ class Reconciler:
         reason: str,
         outcome: SyncOutcome | None = None,
     ) -> CalibrationReport:
+        self.failed_in_row += 1
         empty = outcome or SyncOutcome((), frozenset(), 0, 0, True, None, None, 0)
         return self._report(steps, t0, calls_before, empty, (), (), None, reason)
 

@@ -49,7 +49,8 @@ class PositionCloser:
         self._executor = executor
         self._ledger = ledger
         self._clock = clock
-        self._priced_at_ms: dict[str, int] = {}  # client_order_id -> last re-price time
+        # client_order_id -> last re-price time, of live closes only (``_forget_ended``).
+        self._priced_at_ms: dict[str, int] = {}
         self._last_close: dict[str, str] = {}  # ticker -> client_order_id of its latest close sent
 
     # ------------------------------------------------------------------ views for the exit rules
@@ -91,6 +92,7 @@ class PositionCloser:
 
     # ------------------------------------------------------------------ actions
     async def apply(self, decisions: Iterable[ExitDecision]) -> list[CloseResult]:
+        self._forget_ended()
         results: list[CloseResult] = []
         for decision in decisions:
             if decision.replaces_client_order_id is not None:
@@ -197,6 +199,20 @@ class PositionCloser:
         return CloseResult(
             decision.ticker, decision.reason.value, result.outcome.value, result.detail, result
         )
+
+    def _forget_ended(self) -> None:
+        """Drop the re-price times of closes no longer live (filled, cancelled, settled, gone).
+
+        Why here: the closer is not told when an order ends (the ledger is), and ``apply`` is where
+        the map grows and where every calibration passes (with or without decisions), so the map
+        holds at most the live closes plus those that ended since the last calibration -- not one
+        entry per re-priced close for the life of the process.
+        """
+        if not self._priced_at_ms:  # the common case: nothing was re-priced
+            return
+        orders = self._ledger.orders
+        for cid in [c for c in self._priced_at_ms if (o := orders.get(c)) is None or not o.is_live]:
+            del self._priced_at_ms[cid]
 
     def _closes(self) -> Sequence[TrackedOrder]:
         return self._ledger.index.live_closes()

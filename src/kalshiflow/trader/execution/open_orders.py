@@ -87,6 +87,11 @@ class CancelBackoff:
         entry = self._failures.get(client_order_id)
         return entry is None or now_ms >= entry[1]
 
+    def failures(self, client_order_id: str) -> int:
+        """Failed cancels of this order so far (0: the next one is its first try)."""
+        entry = self._failures.get(client_order_id)
+        return 0 if entry is None else entry[0]
+
     def failed(self, client_order_id: str, now_ms: int) -> int:
         """Record one more failed cancel; returns the wait in ms before the next try."""
         failures = self._failures.get(client_order_id, (0, 0))[0] + 1

@@ -9,11 +9,21 @@ resumes by itself once a calibration passes (an operator can resume too).
 Triggers besides the timer: a stream reconnect or gap (``LiveUpdates.needs_resync``), cash drift
 above a threshold, an order-group trigger, repeated errors. Each calibration records how many
 events arrived during it and how many decisions were deferred.
+
+A calibration that passes while the market data is not there (the stream reconnecting after the
+exchange restarted, its snapshots not arrived yet: every book invalid, nothing can be decided) does
+not say ``trading``: the trader stays in ``calibrating`` -- reduce-only, which is what it is --
+with the line "waiting for market data (stream reconnecting)", and the timer moves it to trading
+once the data is back (``market_data_back``). Why no state of its own: the architecture's states
+are what the trader may do (trade, reduce only, nothing), and waiting for data is reduce-only
+inside the way back from a calibration to trading; every surface already shows the state and its
+newest line, so none of them can show "trading" while nothing can be decided.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from kalshiflow.clock import Clock
@@ -58,8 +68,12 @@ class Recalibrator:
         pause_after_errors: int,
         resume_backoff_s: int,
         drift_recalibrate: Money,
+        market_data: Callable[[], str | None] = lambda: None,
     ) -> None:
         self.core = core
+        # What is missing from the market data, in words (None: it is there to decide on).
+        self.market_data = market_data
+        self.waiting_for: str | None = None  # a passed calibration waits for this before trading
         self.lifecycle = lifecycle
         self.clock = clock
         self.pause_after_errors = pause_after_errors
@@ -106,6 +120,7 @@ class Recalibrator:
 
     async def run_once(self, reason: str = "scheduled", events_seen: int = 0) -> CalibrationCycle:
         was_paused = self.lifecycle.state is TraderState.PAUSED
+        self.waiting_for = None  # this pass decides afresh
         if self.lifecycle.state is not TraderState.CALIBRATING:
             self.lifecycle.move(TraderState.CALIBRATING, f"starting recalibration ({reason})")
         self.core.reduce_only = True
@@ -139,9 +154,30 @@ class Recalibrator:
             and self.clock.now_ms() >= self.next_resume_ms
         )
 
+    def market_data_back(self) -> bool:
+        """Trading again if a passed calibration waits for the market data and it is back (the
+        calibration timer asks every tick); True when it moved the trader on."""
+        if self.waiting_for is None:
+            return False
+        if self.lifecycle.state is not TraderState.CALIBRATING:  # paused or stopping meanwhile
+            self.waiting_for = None
+            return False
+        missing = self.market_data()
+        if missing is not None:
+            if missing != self.waiting_for:  # e.g. reconnected, the snapshots still on their way
+                self.waiting_for = missing
+                self.lifecycle.note(f"waiting for market data ({missing})")
+            return False
+        self.waiting_for = None
+        # A kill switch or an operator's pause that came while waiting applies now.
+        if not self._paused_instead():
+            self._trade("market data back")
+        return True
+
     def pause(self, reason: str) -> None:
         if self.lifecycle.state is TraderState.PAUSED or not self.lifecycle.can_move(TraderState.PAUSED):
             return
+        self.waiting_for = None
         self.pause_reason = reason
         self.core.reduce_only = True
         self.lifecycle.move(TraderState.PAUSED, reason)
@@ -192,18 +228,32 @@ class Recalibrator:
             self.pause(f"calibration failed: {report.failure_reason}")
             return
         self.stats.consecutive_failures = 0
-        kill = self.core.kill_switch_text()
-        if kill is not None:
-            self.pause(f"kill switch: {kill}")
-            return
-        if self.held_by is not None:
-            self.pause(f"still paused by {self.held_by}")
+        if self._paused_instead():
             return
         if self.urgent:  # a new exchange session began during the pass: no trading before the next
             return
         self._backoff_s = self.resume_backoff_s
         self.pause_reason, self.next_resume_ms = None, None
         text = "calibration ok" + (" after pause" if was_paused else "")
+        missing = self.market_data()
+        if missing is not None:  # reduce-only in calibrating until it is back (module docstring)
+            self.waiting_for = missing
+            self.lifecycle.note(f"{text}; waiting for market data ({missing})")
+            return
+        self._trade(text)
+
+    def _paused_instead(self) -> bool:
+        """Pause, instead of trading, for the kill switch or an operator's pause; True if so."""
+        kill = self.core.kill_switch_text()
+        if kill is not None:
+            self.pause(f"kill switch: {kill}")
+            return True
+        if self.held_by is not None:
+            self.pause(f"still paused by {self.held_by}")
+            return True
+        return False
+
+    def _trade(self, text: str) -> None:
         self.lifecycle.move(TraderState.TRADING, text)
         self.core.reduce_only = False
 
