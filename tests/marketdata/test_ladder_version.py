@@ -9,6 +9,8 @@ the same contents (a changed ladder always has a new version).
 
 from __future__ import annotations
 
+from functools import cache
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -50,14 +52,20 @@ def ladder_of(book: OrderBook, side: OutcomeSide) -> BidLadder:
     return book.yes_bids if side is YES else book.no_bids
 
 
+@cache  # built once per grid: building a strategy per step was most of this file's run time
 def levels_on(grid: PriceGrid) -> st.SearchStrategy[tuple[tuple[Price, Count], ...]]:
     """Snapshot levels: mostly a valid ladder, sometimes a bad one (off-grid price or size <= 0)."""
-    tradable = [int(p) for p in grid.tradable]
+    tradable = tradable_on(grid)
     good = st.dictionaries(st.sampled_from(tradable), st.integers(1, 100_000), max_size=12)
     bad = st.dictionaries(st.integers(0, PRICE_SCALE), st.integers(-5, 100_000), min_size=1, max_size=12)
     return st.one_of(good, good, good, bad).map(
         lambda d: tuple((Price(p), Count(s)) for p, s in sorted(d.items()))
     )
+
+
+@cache
+def tradable_on(grid: PriceGrid) -> list[int]:
+    return [int(p) for p in grid.tradable]
 
 
 def delta_on(grid: PriceGrid, sizes: dict[int, int], data: st.DataObject) -> tuple[int, int]:
@@ -68,7 +76,7 @@ def delta_on(grid: PriceGrid, sizes: dict[int, int], data: st.DataObject) -> tup
         price = data.draw(st.sampled_from(sorted(sizes)))
         return price, data.draw(st.integers(-sizes[price] - 1, 5_000))
     if kind == "new":
-        return data.draw(st.sampled_from([int(p) for p in grid.tradable])), data.draw(st.integers(1, 5_000))
+        return data.draw(st.sampled_from(tradable_on(grid))), data.draw(st.integers(1, 5_000))
     return data.draw(st.integers(0, PRICE_SCALE)), data.draw(st.integers(-2_000, 2_000))
 
 
