@@ -21,7 +21,7 @@ PG_URL="postgresql+psycopg://postgres@${PG_HOST}:${PG_PORT}/${PG_DB}"
 
 # shellcheck source=scripts/lib.sh
 source "$REPO_ROOT/scripts/lib.sh"
-IMPORT_CHECK="kalshiflow, pytest, hypothesis, psycopg"
+IMPORT_CHECK="kalshiflow, pytest, xdist, hypothesis, psycopg"
 
 # ---------------------------------------------------------------------------------------------
 # PostgreSQL for the store tests (optional: they skip without KALSHIFLOW_TEST_PG_URL)
@@ -169,8 +169,10 @@ main() {
     "$VENV/bin/ruff" format --check src tests bench || failed+=(ruff-format)
     log "mypy"
     "$VENV/bin/mypy" || failed+=(mypy)
-    log "pytest $*"
-    "$VENV/bin/python" -m pytest "$@" || failed+=(pytest)
+    # One pytest worker per core (pytest-xdist), each test file on one worker (its module fixtures
+    # are built once); `-n 0` among the arguments runs it in one process.
+    log "pytest -n auto --dist loadfile $*"
+    "$VENV/bin/python" -m pytest -n auto --dist loadfile "$@" || failed+=(pytest)
 
     if [ "${#failed[@]}" -gt 0 ]; then
         printf 'FAILED: %s\n' "${failed[*]}" >&2
