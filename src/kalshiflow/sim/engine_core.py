@@ -192,8 +192,15 @@ class EngineCore:
     def _reservation(
         self, account: Account, order: SimOrder, *, yes_price: int | None = None, count: int | None = None
     ) -> int:
-        """Money to hold back for the part of ``order`` that would open exposure (cost + taker fee)."""
-        if account.account_id in self.house_accounts:
+        """Money to hold back for the part of ``order`` that would open exposure (cost + taker fee).
+
+        A reduce-only order holds nothing: it can never open exposure (its fills are capped to the
+        position it closes, and it is cancelled once nothing is left to close), so there is nothing
+        to pay for. Counting it like any other order made it hold cash whenever another order on its
+        side already claimed the closing room -- a hold the trader's ledger (rightly) never books,
+        which calibration then reported as cash drift and reversed when the order ended.
+        """
+        if account.account_id in self.house_accounts or order.reduce_only:
             return 0
         price = order.yes_price if yes_price is None else yes_price
         size = order.remaining_count if count is None else count

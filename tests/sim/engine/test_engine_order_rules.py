@@ -60,6 +60,20 @@ def test_reduce_only_is_capped_to_the_position(side: BookSide) -> None:
 
 
 @SIDES
+def test_reduce_only_behind_an_order_claiming_the_closing_room_holds_no_cash(side: BookSide) -> None:
+    # An ordinary order already claims the 3 held, so the close would have no closing room left if it
+    # were an ordinary order; but a reduce-only order can never open exposure: it holds nothing.
+    engine, _ = make_engine()
+    _hold(engine, "alice", side, count("3"))
+    place(engine, "alice", side.opposite, price("0.40"), count("3"))
+    before = engine.accounts["alice"].balance
+    close = place(engine, "alice", side.opposite, price("0.30"), count("3"), reduce_only=True)
+    assert close.order.is_resting
+    assert close.order.reserved == 0
+    assert engine.accounts["alice"].balance == before
+
+
+@SIDES
 def test_reduce_only_without_a_position_to_reduce_is_rejected(side: BookSide) -> None:
     engine, _ = make_engine()
     _hold(engine, "alice", side, count("3"))

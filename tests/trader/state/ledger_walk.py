@@ -54,6 +54,7 @@ def wire(engine: Engine, ledger: Ledger) -> None:
                 remaining=Count(o.remaining_count),
                 initial=Count(o.initial_count),
                 now_ms=event.ts_ms,
+                created_ms=o.created_ms,
             )
 
     engine.add_listener(on_event)

@@ -226,6 +226,7 @@ def _sync_resting(ledger: Ledger, resting: dict[str, Order], hot: set[str], now_
             initial=ex.initial_count,
             now_ms=now_ms,
             order_group_id=ex.order_group_id,
+            created_ms=ex.created_ms,
         )
         if local is None and ledger.is_own(ex.client_order_id):
             kind, detail = DriftKind.ORDER_RESOLVED, "order of ours (client_order_id prefix) found resting"

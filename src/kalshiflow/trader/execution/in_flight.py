@@ -160,7 +160,7 @@ class OrderExecutor(LiveOrderEdits):
             self._sending.discard(client_order_id)
         now = self._clock.now_ms()
         self._ledger.on_acknowledged(
-            client_order_id, answer.order_id, answer.fill_count, answer.remaining_count, now
+            client_order_id, answer.order_id, answer.fill_count, answer.remaining_count, now, answer.ts_ms
         )
         return self._emit(order, ExecOutcome.PLACED, "acknowledged", now)
 

@@ -16,7 +16,7 @@ from kalshiflow.domain.units import ZERO_MONEY, Count, Money
 from kalshiflow.events.ledger import CashCause, FillBooked, FillData, SettlementBooked, SettlementData
 from kalshiflow.trader.state.orders import TrackedOrder
 from kalshiflow.trader.state.records import PositionRecord
-from kalshiflow.trader.state.reservations import release_for_fill
+from kalshiflow.trader.state.reservations import fill_need, release_for_fill
 
 if TYPE_CHECKING:
     from kalshiflow.trader.state.ledger import Ledger
@@ -44,6 +44,13 @@ def _order_of(ledger: Ledger, fill: FillData, *, link: bool) -> TrackedOrder | N
     return order
 
 
+def remaining_after(order: TrackedOrder, filled: Count) -> Count:
+    """What is left of ``order`` once ``filled`` contracts of it have filled: its remainder less the
+    fills not yet counted -- not ``count - filled``, which forgets a decrease (the exchange keeps
+    the initial count of a decreased order, so that difference overstates the remainder)."""
+    return Count(max(0, order.remaining - max(0, filled - order.filled)))
+
+
 def book_fill(ledger: Ledger, fill: FillData) -> bool:
     """Book one execution; returns False when this ``trade_id`` was already booked."""
     if not _first_sight(ledger, fill):
@@ -52,6 +59,11 @@ def book_fill(ledger: Ledger, fill: FillData) -> bool:
     pos = ledger.positions.setdefault(fill.ticker, PositionRecord(fill.ticker))
     release = ZERO_MONEY
     if order is not None:
+        # Before the first answer about the order, what this fill needs from its hold is noted: the
+        # hold is re-taken then, less these needs, as the exchange took them (``arrival``).
+        ledger._unseen_holds.note_need(
+            order.client_order_id, fill_need(order, pos.position, fill.count, ledger._fee_terms_of)
+        )
         release = release_for_fill(order, pos.position, fill.count, ledger._fee_terms_of)
         order.reserved = Money(order.reserved - release)
     result = net_fill(pos.position, pos.cost_basis, fill.side, fill.yes_price, fill.count)
@@ -77,7 +89,7 @@ def book_fill(ledger: Ledger, fill: FillData) -> bool:
         # before the fill message arrives): the booked fills are a lower bound, not an increment.
         order.booked = Count(order.booked + fill.count)
         filled = Count(max(order.filled, order.booked))
-        ledger._progress(order, filled, Count(max(0, order.count - filled)), fill.ts_ms)
+        ledger._progress(order, filled, remaining_after(order, filled), fill.ts_ms)
     ledger._publish(FillBooked(fill, None if order is None else order.snapshot()))
     ledger._position_changed(pos, fill.ts_ms)
     ledger._cash_changed(fill.ts_ms, CashCause.FILL)
@@ -118,7 +130,7 @@ def note_on_order(ledger: Ledger, order: TrackedOrder, fill: FillData) -> None:
     order.fees = Money(order.fees + fill.fee)
     order.booked = Count(order.booked + fill.count)
     filled = Count(max(order.filled, order.booked))
-    ledger._progress(order, filled, Count(max(0, order.count - filled)), fill.ts_ms)
+    ledger._progress(order, filled, remaining_after(order, filled), fill.ts_ms)
     ledger._publish(FillBooked(fill, order.snapshot(), historical=True))
 
 

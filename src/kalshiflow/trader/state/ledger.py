@@ -32,13 +32,14 @@ from kalshiflow.events.bus import EventBus
 from kalshiflow.events.ledger import CashCause, OrderSnapshot
 from kalshiflow.events.ledger import FillData as FillData
 from kalshiflow.events.ledger import SettlementData as SettlementData
+from kalshiflow.trader.state.arrival import UnseenHolds, market_at
 from kalshiflow.trader.state.booking import book_fill, book_settlement, note_historical_fill, note_on_order
 from kalshiflow.trader.state.order_index import OrderIndex
 from kalshiflow.trader.state.orders import OrderPurpose, OrderState, TrackedOrder
 from kalshiflow.trader.state.publishing import LedgerPublisher
 from kalshiflow.trader.state.records import PositionRecord as PositionRecord
 from kalshiflow.trader.state.records import TradeIds as TradeIds
-from kalshiflow.trader.state.reservations import reservation
+from kalshiflow.trader.state.reservations import reservation, shrunk_by_release
 from kalshiflow.trader.state.totals import LedgerTotals
 
 HISTORY_LIMIT = 2_000  # finished orders and fills kept in memory (the store keeps all of them)
@@ -83,6 +84,8 @@ class Ledger:
         self._own_prefix = own_prefix
         # Historical fills (``note_fill``) of an order id the ledger cannot link yet, by order id.
         self._unmatched: dict[str, list[FillData]] = {}
+        # Orders whose hold is still the estimate made before the send (``_hold_on_arrival``).
+        self._unseen_holds = UnseenHolds()
 
     # ------------------------------------------------------------------ queries
     def position(self, ticker: str) -> PositionRecord:
@@ -123,6 +126,8 @@ class Ledger:
         self.cash = Money(self.cash - order.reserved)
         self.orders[order.client_order_id] = order
         self.index.track_live(order)
+        if not order.reduce_only:
+            self._unseen_holds.track(order.client_order_id)
         snapshot = self._order_changed(order, order.created_ms)
         if order.reserved:
             self._cash_changed(order.created_ms, CashCause.RESERVATION)
@@ -157,13 +162,21 @@ class Ledger:
         self._order_changed(order, max(order.updated_ms, order.created_ms))
 
     def on_acknowledged(
-        self, client_order_id: str, order_id: str, filled: Count, remaining: Count, now_ms: int
+        self,
+        client_order_id: str,
+        order_id: str,
+        filled: Count,
+        remaining: Count,
+        now_ms: int,
+        arrival_ms: int | None = None,
     ) -> TrackedOrder:
-        """The exchange answered a create (or a read found the order): it exists as ``order_id``."""
+        """The exchange answered a create (or a read found the order): it exists as ``order_id``.
+        ``arrival_ms``: the exchange's time of the create (the answer's ``ts_ms``), if known."""
         order = self._order(client_order_id)
         self._link(order, order_id)
         order.not_found_reads = 0
         self._progress(order, filled, remaining, now_ms)
+        self._hold_on_arrival(order, now_ms, arrival_ms)
         return order
 
     def on_rejected(self, client_order_id: str, reason: str, now_ms: int) -> TrackedOrder:
@@ -214,8 +227,10 @@ class Ledger:
         initial: Count,
         now_ms: int,
         order_group_id: str | None = None,
+        created_ms: int | None = None,
     ) -> TrackedOrder:
-        """The exchange's view of an order (``user_orders`` or a REST read). Unknown ones are adopted."""
+        """The exchange's view of an order (``user_orders`` or a REST read). Unknown ones are adopted.
+        ``created_ms``: the exchange's time of its creation, if the view has it."""
         order = self.orders.get(client_order_id) if client_order_id else None
         if order is None:
             order = self.order_by_exchange_id(order_id)
@@ -239,18 +254,29 @@ class Ledger:
                 self.cash = Money(self.cash - order.reserved)
         self._link(order, order_id)
         order.not_found_reads = 0
-        amended = order.yes_price != yes_price or order.count != initial
+        # How an edit changes a resting order's hold (``reservations``): a smaller remainder at the
+        # same price without a fill frees it pro rata; a new price or a larger size re-reserves it.
+        repriced = order.yes_price != yes_price
+        amended = repriced or order.count != initial
+        shrunk_by, grown = Count(0), False
+        if status == "resting" and order.is_live and filled == order.filled:  # no fill explains a change
+            shrunk_by, grown = Count(max(0, order.remaining - remaining)), remaining > order.remaining
         if amended:  # amended on the exchange
             order.yes_price, order.count = yes_price, initial
+        released = self._release(order, shrunk_by_release(order, shrunk_by)) if shrunk_by else Money(0)
         if status == "canceled":
             self._progress(order, filled, Count(0), now_ms, canceled=True)
         else:
             self._progress(order, filled, remaining, now_ms)
-        if amended and order.is_live:  # the exchange re-reserves for the amended remainder
+        self._announce_release(released, now_ms)
+        if (repriced or grown) and order.is_live:  # the exchange re-reserves for the amended remainder
             self._release(order, order.reserved)
             order.reserved = self._reservation(order, order.remaining)
             self.cash = Money(self.cash - order.reserved)
+            self._unseen_holds.take(order.client_order_id)
             self._cash_changed(now_ms, CashCause.RESERVATION)
+        else:
+            self._hold_on_arrival(order, now_ms, created_ms)
         self._count(order)  # adopted or re-reserved after its last change was announced
         return order
 
@@ -345,6 +371,26 @@ class Ledger:
         if released:
             self._cash_changed(now_ms, CashCause.RESERVATION)
 
+    def _hold_on_arrival(self, order: TrackedOrder, now_ms: int, arrival_ms: int | None) -> None:
+        """Re-take an order's hold at the first answer about it, as of ``arrival_ms`` (the exchange's
+        time of the create; None: now), when the exchange fixed it (``reservations``: the estimate
+        made before the send can be stale by then)."""
+        needed = self._unseen_holds.take(order.client_order_id)
+        if needed is None or not order.is_live:
+            return
+        held_now = self.positions.get(order.ticker)
+        position, claimed = market_at(
+            order, 0 if held_now is None else held_now.position, self.fills, arrival_ms
+        )
+        live = self.live_orders(order.ticker)
+        on_arrival = reservation(order, order.count, position, live, self._fee_terms_of, claimed)
+        held = Money(max(0, on_arrival - needed))
+        if held != order.reserved:
+            self.cash = Money(self.cash + order.reserved - held)
+            order.reserved = held
+            self._count(order)
+            self._cash_changed(now_ms, CashCause.RESERVATION)
+
     def _reservation(self, order: TrackedOrder, size: Count) -> Money:
         """Cash held back for the part of a new order that would open exposure (``reservations``)."""
         held = self.positions.get(order.ticker)  # not ``position()``: no empty record built per order
@@ -368,6 +414,7 @@ class Ledger:
             self._position_changed(self.positions[order.ticker], ts_ms)
         if order.is_terminal:
             self.index.retire(order)
+            self._unseen_holds.take(order.client_order_id)
         return snapshot
 
     def _position_changed(self, pos: PositionRecord, ts_ms: int) -> None:

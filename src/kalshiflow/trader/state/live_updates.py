@@ -139,6 +139,7 @@ def apply_order_view(ledger: Ledger, order: Order, now_ms: int) -> TrackedOrder:
         initial=order.initial_count,
         now_ms=now_ms,
         order_group_id=order.order_group_id,
+        created_ms=order.created_ms,
     )
 
 
@@ -219,6 +220,7 @@ class LiveUpdates:
             initial=msg.initial_count,
             now_ms=msg.last_updated_ts_ms or self._clock.now_ms(),
             order_group_id=msg.order_group_id,
+            created_ms=msg.created_ts_ms,
         )
 
     def _position_update(self, msg: MarketPositionUpdate) -> None:
