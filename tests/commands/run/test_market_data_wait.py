@@ -11,15 +11,13 @@ reconnecting)", and trades again once the stream and its snapshots are back.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from tests.exchange.client.exchange_client_kit import make_key
+from tests.commands.run.restart_kit import holding_trader_settings, restartable_sim
 from tests.idle_clock import IdleClockDriver
-from tests.sped_clock import SpedUpClock
 
 from kalshiflow.clock import FollowingClock, ManualClock
 from kalshiflow.commands.dashboard_wiring import AppControls
@@ -28,15 +26,10 @@ from kalshiflow.commands.run_app import AppState, RunOptions, TraderApp
 from kalshiflow.commands.status import format_status, read_status
 from kalshiflow.commands.stream_health import market_data_missing
 from kalshiflow.config import load_settings
-from kalshiflow.domain.units import Money
 from kalshiflow.exchange import ws_stream
-from kalshiflow.exchange.environments import Environment, ExchangeConnection
 from kalshiflow.exchange.ws_status import ConnectionState
-from kalshiflow.sim.runner import AccountSpec, SimulatorConfig, start_simulator
 from kalshiflow.trader.lifecycle.states import TraderState
 
-WALL0_MS = 1_790_000_000_000
-SPEED = 20
 WAITING = "waiting for market data (stream reconnecting)"
 
 
@@ -79,26 +72,10 @@ def test_what_the_market_data_misses_in_words() -> None:
 async def test_a_new_session_waits_for_the_stream_before_it_says_trading(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    key = make_key("trader")
-    (tmp_path / "key.pem").write_bytes(key.private_pem)
-    (tmp_path / "key.pub.pem").write_bytes(key.public_pem)
-    account = AccountSpec("trader", tmp_path / "key.pub.pem", Money.dollars(1_000))
-    wall = ManualClock(WALL0_MS)
-    sims = contextlib.AsyncExitStack()
-    config = SimulatorConfig(
-        port=0, n_markets=4, speed=SPEED, data_dir=tmp_path, accounts=(account,), profile=None
-    )
-    handle = await sims.enter_async_context(
-        start_simulator(config, clock=SpedUpClock(wall, SPEED), auth_clock=wall)
-    )
-    address = handle.address
-    connection = ExchangeConnection(
-        Environment.SIM, address.rest_url, address.ws_url, "trader", key_file=str(tmp_path / "key.pem")
-    )
-    settings = load_settings(
-        environ={},
-        overrides={"run": {"policy": "hold", "paper": False}, "markets": {"top_n": 2}},
-    )
+    sim = restartable_sim(tmp_path)
+    wall = sim.wall
+    await sim.start()
+    connection, settings = sim.connection(), holding_trader_settings()
     db_url = f"sqlite:///{tmp_path / 'trader.db'}"
     app = TraderApp(
         RunOptions(settings, connection=connection, db_url=db_url), build_decider, clock=FollowingClock(wall)
@@ -138,14 +115,7 @@ async def test_a_new_session_waits_for_the_stream_before_it_says_trading(
         assert actor is not None
         assert life.state is TraderState.TRADING
         stream_may_connect.clear()
-        await sims.aclose()  # the simulator stops, and starts again on the same port
-        wall.advance(2.0)
-        restarted = SimulatorConfig(
-            port=address.port, n_markets=4, speed=SPEED, data_dir=tmp_path, accounts=(account,), profile=None
-        )
-        await sims.enter_async_context(
-            start_simulator(restarted, clock=SpedUpClock(wall, SPEED), auth_clock=wall)
-        )
+        await sim.restart()  # the simulator stops, and starts again on the same port
         seen = life.recorded
         runs = recal.stats.runs
         await driver.run_until(
@@ -185,5 +155,5 @@ async def test_a_new_session_waits_for_the_stream_before_it_says_trading(
         stream_may_connect.set()
         stop.set()
         await driver.run_until(lambda: runner.done(), 600, "the trader stopped")
-        await sims.aclose()
+        await sim.sims.aclose()
     assert runner.result() == 0

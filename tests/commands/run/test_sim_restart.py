@@ -12,52 +12,28 @@ says so once, and recalibrates before trading on.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from pathlib import Path
 
 import pytest
-from tests.exchange.client.exchange_client_kit import make_key
+from tests.commands.run.restart_kit import holding_trader_settings, restartable_sim
 from tests.idle_clock import IdleClockDriver
-from tests.sped_clock import SpedUpClock
 
-from kalshiflow.clock import FollowingClock, ManualClock
+from kalshiflow.clock import FollowingClock
 from kalshiflow.commands.decider import build_decider
 from kalshiflow.commands.run_app import AppState, RunOptions, TraderApp
-from kalshiflow.config import load_settings
-from kalshiflow.domain.units import Money
-from kalshiflow.exchange.environments import Environment, ExchangeConnection
 from kalshiflow.exchange.ws_status import ConnectionState
-from kalshiflow.sim.runner import AccountSpec, SimulatorConfig, start_simulator
 from kalshiflow.trader.lifecycle.states import TraderState
-
-WALL0_MS = 1_790_000_000_000
-SPEED = 20
 
 
 @pytest.mark.timeout(180)  # a hang guard: a quiet machine runs this in about 20 s
 async def test_a_restarted_simulator_is_followed_at_once_and_recalibrated(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    key = make_key("trader")
-    (tmp_path / "key.pem").write_bytes(key.private_pem)
-    (tmp_path / "key.pub.pem").write_bytes(key.public_pem)
-    account = AccountSpec("trader", tmp_path / "key.pub.pem", Money.dollars(1_000))
-    wall = ManualClock(WALL0_MS)
-    sims = contextlib.AsyncExitStack()
-    first = SpedUpClock(wall, SPEED)
-    config = SimulatorConfig(
-        port=0, n_markets=4, speed=SPEED, data_dir=tmp_path, accounts=(account,), profile=None
-    )
-    handle = await sims.enter_async_context(start_simulator(config, clock=first, auth_clock=wall))
-    address = handle.address
-    connection = ExchangeConnection(
-        Environment.SIM, address.rest_url, address.ws_url, "trader", key_file=str(tmp_path / "key.pem")
-    )
-    settings = load_settings(
-        environ={},
-        overrides={"run": {"policy": "hold", "paper": False}, "markets": {"top_n": 2}},
-    )
+    sim = restartable_sim(tmp_path)
+    wall = sim.wall
+    first = await sim.start()
+    connection, settings = sim.connection(), holding_trader_settings()
     options = RunOptions(settings, connection=connection, db_url=f"sqlite:///{tmp_path / 'trader.db'}")
     clock = FollowingClock(wall)
     app = TraderApp(options, build_decider, clock=clock)
@@ -82,13 +58,7 @@ async def test_a_restarted_simulator_is_followed_at_once_and_recalibrated(
         assert clock.now_ms() == pytest.approx(first.now_ms(), abs=2_000)
         recal = app.state.recal
         assert recal is not None
-        await sims.aclose()  # the simulator stops ...
-        wall.advance(2.0)
-        second = SpedUpClock(wall, SPEED)  # ... and starts again on the same port, its clock from the wall
-        restarted = SimulatorConfig(
-            port=address.port, n_markets=4, speed=SPEED, data_dir=tmp_path, accounts=(account,), profile=None
-        )
-        await sims.enter_async_context(start_simulator(restarted, clock=second, auth_clock=wall))
+        second = await sim.restart()  # stopped, and started again: its clock from the wall, behind
         runs = recal.stats.runs
         with caplog.at_level(logging.WARNING):
             await driver.run_until(
@@ -106,5 +76,5 @@ async def test_a_restarted_simulator_is_followed_at_once_and_recalibrated(
     finally:
         stop.set()
         await driver.run_until(lambda: runner.done(), 600, "the trader stopped")
-        await sims.aclose()
+        await sim.sims.aclose()
     assert runner.result() == 0
