@@ -318,11 +318,17 @@ def classify(exc_or_response: BaseException | httpx.Response) -> ErrorKind:
     return transport_kind(exc_or_response)[0]
 
 
+def never_sent(exc: BaseException) -> bool:
+    """The request never reached the exchange (the connection was never established): whatever it
+    asked for did not happen -- a known outcome, though the kind stays ``AMBIGUOUS`` (module doc)."""
+    return isinstance(exc, AmbiguousError) and not exc.request_sent
+
+
 def poll_log_level(exc: BaseException) -> int:
     """The level a background poller logs its failed read at: info when the exchange could not be
     reached at all (the REST transport warned once for the whole outage, ``rest.unreachable``), a
     warning otherwise -- each poller repeating the outage every few seconds buried everything else."""
-    return logging.INFO if isinstance(exc, AmbiguousError) and not exc.request_sent else logging.WARNING
+    return logging.INFO if never_sent(exc) else logging.WARNING
 
 
 def retry_log_level(retry: bool, unreachable: bool) -> int:

@@ -29,6 +29,7 @@ from kalshiflow.exchange.errors import (
     AmbiguousOrderError,
     ErrorKind,
     ExchangeError,
+    never_sent,
 )
 from kalshiflow.exchange.models_orders import (
     AmendResult,
@@ -113,7 +114,8 @@ class OrderEndpoints(PortfolioEndpoints):
             answer = await self._write("POST", ORDERS, order.to_wire())
         except ExchangeError as err:
             if err.kind is ErrorKind.AMBIGUOUS:
-                log.warning(
+                log.log(  # not sent: no doubt to warn about (the executor rejects it; the outage warned)
+                    logging.INFO if never_sent(err) else logging.WARNING,
                     "order.ambiguous ticker=%s client_order_id=%s error=%s",
                     order.ticker,
                     order.client_order_id,

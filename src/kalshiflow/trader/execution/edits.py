@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from kalshiflow.clock import Clock
 from kalshiflow.domain.units import Count, Price
-from kalshiflow.exchange.errors import ErrorKind, ExchangeError
+from kalshiflow.exchange.errors import ErrorKind, ExchangeError, never_sent
 from kalshiflow.exchange.models_wire import WireFormatError
 from kalshiflow.trader.execution.intents import ExecOutcome, ExecutionConfig, ExecutionResult, ExecutionVenue
 from kalshiflow.trader.state.ledger import Ledger
@@ -160,7 +160,7 @@ class LiveOrderEdits:
         if err.kind is ErrorKind.NOT_FOUND:  # nothing resting under that id: filled or canceled
             return await self._read_back(order, ExecOutcome.ALREADY_GONE, "not resting")
         now = self._clock.now_ms()
-        if err.kind is ErrorKind.AMBIGUOUS:
+        if err.kind is ErrorKind.AMBIGUOUS and not never_sent(err):  # not sent: the order is as it was
             self._ledger.on_unknown(order.client_order_id, err.message, now)
             return self._emit(order, ExecOutcome.UNKNOWN, err.message, now)
         return self._emit(order, ExecOutcome.FAILED, err.message, now, err.code)

@@ -38,7 +38,7 @@ from typing import Final
 
 from kalshiflow.clock import Clock
 from kalshiflow.events.ledger import OrderSnapshot
-from kalshiflow.exchange.errors import ExchangeError
+from kalshiflow.exchange.errors import ExchangeError, never_sent
 from kalshiflow.exchange.models_orders import NewOrder
 from kalshiflow.exchange.models_portfolio import Order
 from kalshiflow.exchange.models_wire import WireFormatError
@@ -166,9 +166,15 @@ class OrderExecutor(LiveOrderEdits):
 
     def _create_failed(self, order: TrackedOrder, err: ExchangeError) -> ExecutionResult:
         outcome = CREATE_OUTCOMES.get(err.kind, ExecOutcome.UNKNOWN)
+        now = self._clock.now_ms()
+        if outcome is ExecOutcome.UNKNOWN and never_sent(err):
+            # The connection was never established: no create reached the exchange, so the order is
+            # not there -- rejected now, its cash free, instead of "unknown" until reads agree.
+            detail = f"nothing was sent: {err.message}"
+            self._ledger.on_rejected(order.client_order_id, detail, now)
+            return self._emit(order, ExecOutcome.REJECTED, detail, now, err.code)
         if outcome is ExecOutcome.UNKNOWN:
             return self._unknown(order, err.message)
-        now = self._clock.now_ms()
         self._ledger.on_rejected(order.client_order_id, f"{err.kind}: {err.message}", now)
         return self._emit(order, ExecOutcome.REJECTED, err.message, now, err.code)
 
