@@ -13,7 +13,8 @@ Policy (STYLE.md "Ambiguity is policy"):
   acted. A write is never assumed rejected on these.
 * A status nobody expects (1xx/3xx, unknown 5xx) is ``AMBIGUOUS``; an unknown 4xx is ``REJECTED``.
 * A connection that was never established is still ``AMBIGUOUS`` as a kind (the caller's policy
-  stays simple), but carries ``request_sent=False`` so a caller may know nothing reached the venue.
+  stays simple), but carries ``request_sent=False`` so a caller may know nothing reached the venue
+  (``never_sent``: the executor rejects such a create at once and leaves such a cancel's order be).
 * The message of an ``AMBIGUOUS`` error says what happened: "nothing was sent" for a connection
   never established, "a read changes nothing" for a GET; only a sent write "may have taken effect".
 
