@@ -79,20 +79,27 @@ def _sleep_run(seconds: float) -> None:
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads worker pids from /proc")
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("to", ["main thread", "another thread"])
 def test_a_signal_while_the_workers_start_leaves_no_worker_behind(
-    monkeypatch: pytest.MonkeyPatch, signum: signal.Signals
+    monkeypatch: pytest.MonkeyPatch, signum: signal.Signals, to: str
 ) -> None:
     """Ctrl-C in the instant a worker was forked but not yet registered with the pool: the
     KeyboardInterrupt came out of the pool's own code, the half-started worker was not stopped, kept
     the caller's pipes open (the command "hung" for its caller) or printed a multiprocessing traceback.
-    The signal is sent to this thread right after each fork, the worst moment, every time."""
+    The signal is sent right after each fork, the worst moment, every time: to the main thread, or to
+    another thread (the kernel hands a Ctrl-C to any thread that does not block it -- the progress
+    bar's -- and Python then runs the handler in the main thread, wherever it is)."""
     started: list[multiprocessing.process.BaseProcess] = []
     real_start = multiprocessing.process.BaseProcess.start
+    release = threading.Event()
+    other = threading.Thread(target=release.wait, name="other")
+    other.start()
+    target = threading.main_thread() if to == "main thread" else other
 
     def start_then_signal(self: multiprocessing.process.BaseProcess) -> None:
         real_start(self)
         started.append(self)
-        signal.pthread_kill(threading.main_thread().ident or 0, signum)
+        signal.pthread_kill(target.ident or 0, signum)
 
     monkeypatch.setattr(multiprocessing.process.BaseProcess, "start", start_then_signal)
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal
@@ -102,6 +109,8 @@ def test_a_signal_while_the_workers_start_leaves_no_worker_behind(
             run_calls(calls, jobs=2)  # type: ignore[arg-type]
     finally:
         signal.signal(signal.SIGINT, previous)
+        release.set()
+        other.join()
     assert len(started) == 2
     # Stopped: gone, or a zombie the pool's manager thread is about to reap (its join and the
     # stop's race for the exit status, so ``is_alive`` may still say True for an instant).

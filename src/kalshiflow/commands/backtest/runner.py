@@ -63,18 +63,31 @@ def _signals_held(main: bool) -> Iterator[None]:
     Raised in the middle of the pool's own code (a worker forked but not yet registered, a
     finaliser half built), the KeyboardInterrupt left a worker the stop could not see -- it held the
     caller's pipes open -- or printed a multiprocessing traceback. Starting the pool and stopping it
-    are short, so the signal is held for them and raised where the caller's ``except`` is ready.
-    Threads started inside (the pool's manager and feeder threads) inherit the mask and keep it, so
-    the kernel delivers these signals to the main thread alone.
+    are short, so the signal waits for them and is raised where the caller's ``except`` is ready.
+    Two parts: the main thread blocks the signals, so the workers it forks start with them blocked
+    (``_leave_sigint_to_the_parent`` unblocks them once its handlers are set); and the handlers only
+    note a signal, because the kernel may hand it to another thread (the progress bar's) and Python
+    would then run the handler in the main thread, in the middle of the pool, mask or not.
     """
-    if not main:  # signals go to the main thread only; another thread has nothing to hold
+    if not main:  # handlers belong to the main thread; another thread has nothing to hold
         yield
         return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    arrived: list[int] = []
+
+    def note(signum: int, _frame: object) -> None:
+        arrived.append(signum)
+
+    previous_mask = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    previous = {signum: signal.signal(signum, note) for signum in _STOP_SIGNALS}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for signum, handler in previous.items():
+            if handler is not None:  # None: set outside Python, left as the note (it is harmless)
+                signal.signal(signum, handler)
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)  # one still pending arrives now
+    for noted in dict.fromkeys(arrived):  # noted while held: delivered again, to the usual handler
+        signal.raise_signal(noted)
 
 
 class _Terminated(BaseException):
