@@ -49,6 +49,9 @@ class UnseenHolds:
     def track(self, client_order_id: str) -> None:
         self._needed[client_order_id] = 0
 
+    def __contains__(self, client_order_id: object) -> bool:
+        return client_order_id in self._needed
+
     def note_need(self, client_order_id: str, need: int) -> None:
         if client_order_id in self._needed:
             self._needed[client_order_id] += need

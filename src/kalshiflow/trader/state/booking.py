@@ -61,9 +61,9 @@ def book_fill(ledger: Ledger, fill: FillData) -> bool:
     if order is not None:
         # Before the first answer about the order, what this fill needs from its hold is noted: the
         # hold is re-taken then, less these needs, as the exchange took them (``arrival``).
-        ledger._unseen_holds.note_need(
-            order.client_order_id, fill_need(order, pos.position, fill.count, ledger._fee_terms_of)
-        )
+        if order.client_order_id in ledger._unseen_holds:  # computed only for an order awaiting it
+            need = fill_need(order, pos.position, fill.count, ledger._fee_terms_of)
+            ledger._unseen_holds.note_need(order.client_order_id, need)
         release = release_for_fill(order, pos.position, fill.count, ledger._fee_terms_of)
         order.reserved = Money(order.reserved - release)
     result = net_fill(pos.position, pos.cost_basis, fill.side, fill.yes_price, fill.count)
